@@ -1,0 +1,254 @@
+//! Image configuration: the `[workspace.metadata.image]`, `[package.metadata.image]` and
+//! `[package.metadata.image.bin.<name>]` tables, and how they layer.
+//!
+//! The tables are deserialized straight from the manifest text with `toml`, so that an
+//! unknown key or a wrong type is reported with the manifest's path, the key and the line
+//! (serde's `deny_unknown_fields`). Layering is workspace → package → binary: a scalar set
+//! closer to the binary wins, maps (`env`, `labels`) merge key by key.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a config struct with the keys accepted at every level (workspace, package,
+/// binary) plus its own. A macro rather than `#[serde(flatten)]`, because serde cannot
+/// combine `flatten` with `deny_unknown_fields`, and rejecting unknown keys matters more.
+macro_rules! image_config {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct $name {
+            /// `scratch`, `distroless-static`, `distroless-cc`, `debian-slim`, or an image reference.
+            pub runtime: Option<String>,
+            /// Link statically even on a runtime that has a libc (always on `scratch` and
+            /// `distroless-static`).
+            #[serde(rename = "static")]
+            pub static_link: Option<bool>,
+            /// Cargo features to enable (`feature` of the binary's package, or `pkg/feature`).
+            pub features: Option<Vec<String>>,
+            pub ports: Option<Vec<u16>>,
+            /// `uid[:gid]` or a user name the runtime image knows; never root.
+            pub user: Option<String>,
+            pub env: Option<BTreeMap<String, String>>,
+            pub labels: Option<BTreeMap<String, String>>,
+            pub healthcheck: Option<HealthcheckConfig>,
+            /// Tag templates with `{bin}` and `{version}` placeholders.
+            pub tags: Option<Vec<String>>,
+            /// Registry and repository prefix for tags that have none, e.g. `ghcr.io/acme`.
+            pub registry: Option<String>,
+            /// Leave this binary (or every binary of the package) without an image.
+            pub skip: Option<bool>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The keys shared by every level, as an [`ImageConfig`].
+            pub fn common(&self) -> ImageConfig {
+                ImageConfig {
+                    runtime: self.runtime.clone(),
+                    static_link: self.static_link,
+                    features: self.features.clone(),
+                    ports: self.ports.clone(),
+                    user: self.user.clone(),
+                    env: self.env.clone(),
+                    labels: self.labels.clone(),
+                    healthcheck: self.healthcheck.clone(),
+                    tags: self.tags.clone(),
+                    registry: self.registry.clone(),
+                    skip: self.skip,
+                }
+            }
+        }
+    };
+}
+
+image_config! {
+    /// Keys accepted at every level: a binary's table has exactly these.
+    pub struct ImageConfig {}
+}
+
+/// `healthcheck = "none"`, `{ http = "/health", port = 8080 }` or `{ cmd = [...] }`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum HealthcheckConfig {
+    Keyword(String),
+    Spec(HealthcheckSpec),
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HealthcheckSpec {
+    /// HTTP path probed on `127.0.0.1:port`; healthy on a 2xx answer.
+    pub http: Option<String>,
+    pub port: Option<u16>,
+    /// An exec-form command run inside the container instead of the HTTP probe.
+    pub cmd: Option<Vec<String>>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub start_period: Option<String>,
+    pub retries: Option<u32>,
+}
+
+image_config! {
+    /// `[package.metadata.image]`: the common keys plus per-binary tables.
+    pub struct PackageConfig {
+        #[serde(default)]
+        pub bin: BTreeMap<String, ImageConfig>,
+    }
+}
+
+image_config! {
+/// `[workspace.metadata.image]`: the common keys plus the workspace-wide settings.
+pub struct WorkspaceConfig {
+    /// The Rust builder image; default `rust:<toolchain version>-slim-bookworm`.
+    pub builder: Option<String>,
+    /// Cargo profile of the runtime images; default `release`.
+    pub profile: Option<String>,
+    /// Strip symbols from shipped binaries; default true.
+    pub strip: Option<bool>,
+    /// The most crate layers the build stage may have; default 60 (Docker caps an image
+    /// at about 125 layers, and the builder image brings its own).
+    pub max_layers: Option<usize>,
+    /// The build context, relative to the workspace root; default `.`. Widen it when path
+    /// dependencies live outside the workspace.
+    pub context: Option<String>,
+    /// Overrides of the images behind the runtime keywords, e.g.
+    /// `distroless-cc = "registry.local/distroless/cc:nonroot"`.
+    #[serde(default)]
+    pub base_images: BTreeMap<String, String>,
+    /// PEM files (relative to the workspace root) trusted by the builder stages when they
+    /// download crates, e.g. behind a TLS-intercepting proxy. Never part of an image.
+    pub ca_certificates: Option<Vec<String>>,
+    #[serde(default)]
+    pub dev: DevConfig,
+}
+}
+
+/// `[workspace.metadata.image.dev]`: the development image.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DevConfig {
+    /// Cargo profile of the dev image; default `dev`.
+    pub profile: Option<String>,
+    /// The binary the dev image runs by default; default: the first binary with ports.
+    pub bin: Option<String>,
+    /// Seconds between two looks for changed sources; default 1.
+    pub poll_seconds: Option<u32>,
+}
+
+/// Only the parts of a manifest the config lives in; every other key is ignored.
+#[derive(Deserialize, Default)]
+pub(crate) struct ManifestTables {
+    #[serde(default)]
+    pub package: Option<Section<PackageConfig>>,
+    #[serde(default)]
+    pub workspace: Option<Section<WorkspaceConfig>>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Section<T> {
+    #[serde(default)]
+    pub metadata: Option<MetadataTable<T>>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct MetadataTable<T> {
+    #[serde(default)]
+    pub image: Option<T>,
+}
+
+/// Parses the image tables out of a manifest's text.
+pub(crate) fn parse_manifest_tables(
+    text: &str,
+) -> Result<(Option<WorkspaceConfig>, Option<PackageConfig>), toml::de::Error> {
+    let tables: ManifestTables = toml::from_str(text)?;
+    let ws = tables
+        .workspace
+        .and_then(|s| s.metadata)
+        .and_then(|m| m.image);
+    let pkg = tables
+        .package
+        .and_then(|s| s.metadata)
+        .and_then(|m| m.image);
+    Ok((ws, pkg))
+}
+
+impl ImageConfig {
+    /// `self` overlaid with `over`: scalars from `over` win, maps merge.
+    pub fn overlay(&self, over: &ImageConfig) -> ImageConfig {
+        fn merge(
+            a: &Option<BTreeMap<String, String>>,
+            b: &Option<BTreeMap<String, String>>,
+        ) -> Option<BTreeMap<String, String>> {
+            match (a, b) {
+                (None, None) => None,
+                (a, b) => {
+                    let mut m = a.clone().unwrap_or_default();
+                    m.extend(b.clone().unwrap_or_default());
+                    Some(m)
+                }
+            }
+        }
+        ImageConfig {
+            runtime: over.runtime.clone().or_else(|| self.runtime.clone()),
+            static_link: over.static_link.or(self.static_link),
+            features: over.features.clone().or_else(|| self.features.clone()),
+            ports: over.ports.clone().or_else(|| self.ports.clone()),
+            user: over.user.clone().or_else(|| self.user.clone()),
+            env: merge(&self.env, &over.env),
+            labels: merge(&self.labels, &over.labels),
+            healthcheck: over
+                .healthcheck
+                .clone()
+                .or_else(|| self.healthcheck.clone()),
+            tags: over.tags.clone().or_else(|| self.tags.clone()),
+            registry: over.registry.clone().or_else(|| self.registry.clone()),
+            skip: over.skip.or(self.skip),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_the_key_and_line() {
+        let err = parse_manifest_tables(
+            "[package]\nname = \"a\"\n[package.metadata.image]\nruntme = \"scratch\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("runtme"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = parse_manifest_tables("[workspace.metadata.image]\nports = \"8080\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ports") || err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn overlay_merges_maps_and_overrides_scalars() {
+        let base = ImageConfig {
+            runtime: Some("distroless-cc".into()),
+            env: Some([("A".into(), "1".into()), ("B".into(), "1".into())].into()),
+            ..Default::default()
+        };
+        let over = ImageConfig {
+            runtime: Some("scratch".into()),
+            env: Some([("B".into(), "2".into())].into()),
+            ..Default::default()
+        };
+        let got = base.overlay(&over);
+        assert_eq!(got.runtime.as_deref(), Some("scratch"));
+        assert_eq!(
+            got.env.unwrap(),
+            BTreeMap::from([("A".into(), "1".into()), ("B".into(), "2".into())])
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Typed errors at the library boundary. Each says what is wrong, on what, and how to fix
+//! it, in one paragraph; the binary prints them with `{:#}` and exits non-zero.
+
+use std::fmt;
+
+/// Why a workspace could not be read or planned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// The manifest path given does not exist.
+    ManifestNotFound { path: String },
+    /// `cargo metadata` failed; carries cargo's own message.
+    Metadata { manifest: String, message: String },
+    /// The workspace has no `Cargo.lock`.
+    MissingLockfile { workspace: String },
+    /// A config table has an unknown key, a wrong type or a bad value.
+    InvalidConfig { manifest: String, message: String },
+    /// No workspace member has a binary target.
+    NoBinaries { workspace: String },
+    /// `--bin` named a binary the workspace does not have.
+    UnknownBin {
+        name: String,
+        available: Vec<String>,
+    },
+    /// A local package lies outside the build context.
+    UnreachablePath {
+        package: String,
+        path: String,
+        context: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ManifestNotFound { path } => write!(
+                f,
+                "manifest `{path}` does not exist; pass the path of a workspace's Cargo.toml \
+                 with `--manifest-path`"
+            ),
+            Error::Metadata { manifest, message } => write!(
+                f,
+                "`cargo metadata` failed for `{manifest}`: {}; fix the manifest until \
+                 `cargo metadata --manifest-path {manifest}` succeeds",
+                message.trim()
+            ),
+            Error::MissingLockfile { workspace } => write!(
+                f,
+                "workspace `{workspace}` has no Cargo.lock, and images must build from \
+                 locked dependencies; run `cargo generate-lockfile` there and commit the file"
+            ),
+            Error::InvalidConfig { manifest, message } => write!(
+                f,
+                "invalid image configuration in `{manifest}`: {}; see the keys documented \
+                 in README.md (section Configuration)",
+                message.trim()
+            ),
+            Error::NoBinaries { workspace } => write!(
+                f,
+                "workspace `{workspace}` has no binary target, so there is nothing to put in \
+                 an image; add a `src/main.rs` or a `[[bin]]` to a member"
+            ),
+            Error::UnknownBin { name, available } => write!(
+                f,
+                "no binary `{name}` in the workspace; available: {}",
+                available.join(", ")
+            ),
+            Error::UnreachablePath {
+                package,
+                path,
+                context,
+            } => write!(
+                f,
+                "package `{package}` at `{path}` lies outside the build context `{context}`, \
+                 so Docker cannot copy it; set `context` in [workspace.metadata.image] to a \
+                 directory that contains both (e.g. `context = \"..\"`)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

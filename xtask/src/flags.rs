@@ -1,0 +1,134 @@
+//! The CLI definition (clap), kept in the binary: the library takes plain structs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+
+use xtask::tasks::{self, DockerfileOptions, DockerfileOutcome};
+use xtask::PlanOptions;
+
+/// The default target workspace, relative to this repository's root.
+const DEFAULT_MANIFEST: &str = "example-workspace/Cargo.toml";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    about = "Container images for every binary of a Cargo workspace"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the build plan as JSON.
+    Plan(PlanArgs),
+    /// Write the Dockerfile, .dockerignore and compose.yaml of a workspace.
+    Dockerfile {
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Fail with a diff when the files on disk are stale; write nothing.
+        #[arg(long)]
+        check: bool,
+        /// Print the Dockerfile to stdout; write nothing.
+        #[arg(long, conflicts_with = "check")]
+        stdout: bool,
+        /// Write a build-context supplement (Dockerfile, skeleton, build.sh, plan.json) here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct PlanArgs {
+    /// The workspace's Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Only these binaries (repeatable); default: every binary not marked `skip`.
+    #[arg(long = "bin", value_name = "NAME")]
+    bins: Vec<String>,
+    /// The Rust builder image, overriding config and the toolchain default.
+    #[arg(long, value_name = "IMAGE")]
+    builder_image: Option<String>,
+    /// The image behind a runtime keyword, e.g. `distroless-cc=registry.local/cc:nonroot`
+    /// (repeatable).
+    #[arg(long, value_name = "KEYWORD=IMAGE")]
+    base_image: Vec<String>,
+}
+
+impl PlanArgs {
+    fn manifest_path(&self) -> PathBuf {
+        self.manifest_path
+            .clone()
+            .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST))
+    }
+
+    fn options(&self) -> Result<PlanOptions> {
+        let mut base_images = BTreeMap::new();
+        for spec in &self.base_image {
+            let Some((k, v)) = spec.split_once('=') else {
+                bail!("--base-image `{spec}`: expected KEYWORD=IMAGE, e.g. distroless-cc=my/cc:nonroot");
+            };
+            base_images.insert(k.to_string(), v.to_string());
+        }
+        Ok(PlanOptions {
+            bins: self.bins.clone(),
+            builder: self.builder_image.clone(),
+            base_images,
+        })
+    }
+}
+
+/// This repository's root: the xtask crate's parent directory.
+fn project_root() -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().unwrap_or(dir).to_path_buf()
+}
+
+impl Cli {
+    pub fn parse_args() -> Cli {
+        Cli::parse()
+    }
+
+    pub fn run(self) -> Result<()> {
+        match self.command {
+            Command::Plan(args) => {
+                print!(
+                    "{}",
+                    tasks::plan_json(&args.manifest_path(), &args.options()?)?
+                );
+            }
+            Command::Dockerfile {
+                plan,
+                check,
+                stdout,
+                out,
+            } => {
+                let opts = DockerfileOptions {
+                    manifest_path: plan.manifest_path(),
+                    plan: plan.options()?,
+                    check,
+                    stdout,
+                    out,
+                };
+                match tasks::dockerfile(&opts)? {
+                    DockerfileOutcome::Printed(text) => print!("{text}"),
+                    DockerfileOutcome::Checked(paths) => {
+                        for p in paths {
+                            eprintln!("up to date: {}", p.display());
+                        }
+                    }
+                    DockerfileOutcome::Written(paths) => {
+                        for p in paths {
+                            eprintln!("wrote {}", p.display());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! The workspace model: everything the planner needs to know about a Cargo workspace,
+//! as plain data.
+//!
+//! [`crate::read`] fills it from `cargo metadata`, the manifests and a few files; the
+//! planner ([`crate::plan`]) consumes it. Keeping this a plain serde struct lets tests
+//! build models without a real workspace and lets the planner stay pure.
+//!
+//! All paths are relative to the **build context** (the directory Docker sees), use `/`
+//! as separator, and never start with `./`; the empty string is the context root.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{PackageConfig, WorkspaceConfig};
+
+/// A Cargo workspace as seen from its build context.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Workspace {
+    /// The workspace root directory, relative to the build context ("" when they coincide).
+    pub root: String,
+    /// Every local package (no registry or git source): members and path dependencies.
+    pub packages: Vec<Package>,
+    /// Files that must be in the skeleton verbatim, keyed by path: `rust-toolchain.toml`,
+    /// `.cargo/config.toml`, and the like.
+    pub extra_files: BTreeMap<String, String>,
+    /// The text of the workspace root manifest (for a virtual workspace it is no package's).
+    pub root_manifest: String,
+    /// Workspace-level image configuration (`[workspace.metadata.image]`).
+    pub config: WorkspaceConfig,
+    /// The Rust version the builder image defaults to, from `rust-toolchain.toml` or `rustc -V`.
+    pub rust_version: String,
+}
+
+/// One local package.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    /// A workspace member (as opposed to a path dependency or a `[patch]` path outside it).
+    pub member: bool,
+    /// The package directory ("" for a root package at the context root).
+    pub dir: String,
+    /// The manifest's original text (the skeleton masks it; see [`crate::skeleton`]).
+    pub manifest: String,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub repository: Option<String>,
+    pub homepage: Option<String>,
+    pub targets: Vec<Target>,
+    /// Local packages this one depends on, with the kinds of the edge.
+    pub deps: Vec<LocalDep>,
+    /// `[package.metadata.image]` of this package.
+    pub config: PackageConfig,
+}
+
+/// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub name: String,
+    /// Path of the crate root, relative to the build context.
+    pub src_path: String,
+    pub required_features: Vec<String>,
+}
+
+/// What a target is; decides the dummy source the skeleton gets for it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    Lib,
+    ProcMacro,
+    Bin,
+    Example,
+    Test,
+    Bench,
+    BuildScript,
+}
+
+/// An edge to another local package.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LocalDep {
+    pub package: String,
+    pub kind: DepKind,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum DepKind {
+    Normal,
+    Build,
+    Dev,
+}
+
+impl Workspace {
+    /// The binaries of the workspace members, as `(package, bin target)`, sorted by bin name.
+    pub fn binaries(&self) -> Vec<(&Package, &Target)> {
+        let mut bins: Vec<_> = self
+            .packages
+            .iter()
+            .filter(|p| p.member)
+            .flat_map(|p| {
+                p.targets
+                    .iter()
+                    .filter(|t| t.kind == TargetKind::Bin)
+                    .map(move |t| (p, t))
+            })
+            .collect();
+        bins.sort_by(|a, b| a.1.name.cmp(&b.1.name).then(a.0.name.cmp(&b.0.name)));
+        bins
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// Joins a path relative to the workspace root onto the context-relative root.
+    pub fn in_root(&self, rel: &str) -> String {
+        join(&self.root, rel)
+    }
+}
+
+/// Joins two `/`-separated relative paths, where "" means "here".
+pub fn join(base: &str, rel: &str) -> String {
+    match (base.is_empty(), rel.is_empty()) {
+        (true, _) => rel.to_string(),
+        (false, true) => base.to_string(),
+        (false, false) => format!("{base}/{rel}"),
+    }
+}
+
+/// Whether `path` is `dir` or lies below it ("" contains everything).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}

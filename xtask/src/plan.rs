@@ -1,0 +1,748 @@
+//! The planner: turns a [`Workspace`] into a [`Plan`] — what each stage of the Dockerfile
+//! does — without touching the filesystem, processes or Docker.
+//!
+//! **Invariant:** `plan` is a pure function of its inputs, and its output is sorted and
+//! deterministic: the same workspace, whatever order `cargo metadata` listed it in, gives
+//! a byte-identical plan (and so a byte-identical Dockerfile and a stable layer cache).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{HealthcheckConfig, ImageConfig};
+use crate::error::Error;
+use crate::model::{is_within, join, DepKind, Package, TargetKind, Workspace};
+use crate::skeleton::{self, Skeleton};
+
+/// The default cap on crate layers in the build stage.
+pub const DEFAULT_MAX_LAYERS: usize = 60;
+/// The user every runtime image runs as unless configured: distroless' `nonroot`.
+pub const DEFAULT_USER: &str = "65532:65532";
+const DEFAULT_TAGS: [&str; 2] = ["{bin}:{version}", "{bin}:latest"];
+
+/// Inputs that do not come from the workspace: the caller's choices.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Binaries to plan images for; empty means every binary not marked `skip`.
+    pub bins: Vec<String>,
+    /// Overrides the builder image.
+    pub builder: Option<String>,
+    /// Overrides the images behind runtime keywords (`distroless-cc` = ...).
+    pub base_images: BTreeMap<String, String>,
+}
+
+/// Everything the renderers need.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    /// The workspace root relative to the build context ("" when they coincide).
+    pub workspace_root: String,
+    /// The Rust image every builder stage starts from.
+    pub builder: String,
+    pub skeleton: Skeleton,
+    /// Members whose versions the skeleton masks (also masked in Cargo.lock in the build).
+    pub masked_members: Vec<String>,
+    /// Real manifests, Cargo.lock and verbatim files, copied together after the
+    /// dependency stage (the lockfile only agrees with all manifests at once).
+    pub manifests: Vec<String>,
+    /// Crate layers, dependencies first.
+    pub layers: Vec<Layer>,
+    /// The one cargo invocation every layer of the build stage runs.
+    pub build: Build,
+    /// Directories of every local package (touched before the dev and test builds).
+    pub local_dirs: Vec<String>,
+    pub images: Vec<ImagePlan>,
+    pub dev: DevPlan,
+    /// Extra CA certificate files to pass as a build secret (paths relative to the
+    /// workspace root); never part of a plan's images.
+    pub ca_certificates: Vec<String>,
+}
+
+/// One cached layer of the build stage: copy these packages' sources, then build.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Layer {
+    pub packages: Vec<String>,
+    /// Paths to copy (directories or files), relative to the build context.
+    pub copy: Vec<String>,
+}
+
+/// The shared build command.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Build {
+    pub profile: String,
+    /// The directory under `target/<triple>/` the profile writes to.
+    pub profile_dir: String,
+    /// Features as `package/feature`, sorted.
+    pub features: Vec<String>,
+    /// Binaries built, sorted.
+    pub bins: Vec<String>,
+    /// `-C target-feature=+crt-static` (a `*-linux-gnu` std links statically with it).
+    pub static_link: bool,
+    pub strip: bool,
+}
+
+/// The dev image: the toolchain, dependencies prebuilt for the dev profile, and a loop
+/// that rebuilds and restarts a binary when a source changes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DevPlan {
+    pub profile: String,
+    pub profile_dir: String,
+    /// The binary `docker run` of the dev image starts.
+    pub bin: String,
+    pub poll_seconds: u32,
+}
+
+/// A runtime image for one binary.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ImagePlan {
+    pub bin: String,
+    pub package: String,
+    pub version: String,
+    /// The Dockerfile stage (`docker build --target`).
+    pub stage: String,
+    pub runtime: Runtime,
+    /// The image the stage starts `FROM`.
+    pub base: String,
+    pub user: String,
+    pub ports: Vec<u16>,
+    pub env: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub healthcheck: Option<Healthcheck>,
+    /// Tags, with placeholders filled in.
+    pub tags: Vec<String>,
+}
+
+/// What a runtime keyword means.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// Empty image: the tool supplies `/etc/passwd`, `/etc/group`, CA certificates, `/tmp`.
+    Scratch,
+    DistrolessStatic,
+    DistrolessCc,
+    /// Debian slim: has a libc and a shell, but no CA certificates; the tool adds them.
+    DebianSlim,
+    /// Any other image, used as it is.
+    Custom,
+}
+
+impl Runtime {
+    fn parse(keyword: &str) -> Runtime {
+        match keyword {
+            "scratch" => Runtime::Scratch,
+            "distroless-static" => Runtime::DistrolessStatic,
+            "distroless-cc" => Runtime::DistrolessCc,
+            "debian-slim" => Runtime::DebianSlim,
+            _ => Runtime::Custom,
+        }
+    }
+
+    /// The image behind a keyword when nothing overrides it.
+    pub fn default_image(&self) -> Option<&'static str> {
+        match self {
+            Runtime::Scratch => Some("scratch"),
+            Runtime::DistrolessStatic => Some("gcr.io/distroless/static-debian12:nonroot"),
+            Runtime::DistrolessCc => Some("gcr.io/distroless/cc-debian12:nonroot"),
+            Runtime::DebianSlim => Some("debian:bookworm-slim"),
+            Runtime::Custom => None,
+        }
+    }
+
+    /// Runtimes without a libc need a static binary.
+    pub fn needs_static(&self) -> bool {
+        matches!(self, Runtime::Scratch | Runtime::DistrolessStatic)
+    }
+}
+
+/// How Docker checks a container's health.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Healthcheck {
+    /// Our static probe GETs `http://127.0.0.1:{port}{path}`; no shell needed.
+    Http {
+        port: u16,
+        path: String,
+        #[serde(flatten)]
+        timing: Timing,
+    },
+    /// An exec-form command.
+    Cmd {
+        cmd: Vec<String>,
+        #[serde(flatten)]
+        timing: Timing,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub interval: String,
+    pub timeout: String,
+    pub start_period: String,
+    pub retries: u32,
+}
+
+/// Plans the images of `ws`.
+pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
+    let root_manifest = ws.in_root("Cargo.toml");
+    let invalid = |message: String| Error::InvalidConfig {
+        manifest: root_manifest.clone(),
+        message,
+    };
+    let wcfg = &ws.config;
+    let ws_image = wcfg.common();
+
+    // Which binaries get an image.
+    let all_bins = ws.binaries();
+    if all_bins.is_empty() {
+        return Err(Error::NoBinaries {
+            workspace: root_manifest.clone(),
+        });
+    }
+    let available: Vec<String> = all_bins.iter().map(|(_, t)| t.name.clone()).collect();
+    for name in &opts.bins {
+        if !available.contains(name) {
+            return Err(Error::UnknownBin {
+                name: name.clone(),
+                available: available.clone(),
+            });
+        }
+    }
+    let mut images = Vec::new();
+    for (pkg, bin) in &all_bins {
+        let cfg = ws_image
+            .overlay(&pkg.config.common())
+            .overlay(&pkg.config.bin.get(&bin.name).cloned().unwrap_or_default());
+        let selected = if opts.bins.is_empty() {
+            !cfg.skip.unwrap_or(false)
+        } else {
+            opts.bins.contains(&bin.name)
+        };
+        if selected {
+            images.push(plan_image(ws, pkg, &bin.name, &cfg, opts).map_err(|m| {
+                Error::InvalidConfig {
+                    manifest: skeleton::manifest_path(pkg),
+                    message: m,
+                }
+            })?);
+        }
+    }
+    for (pkg, _) in &all_bins {
+        for name in pkg.config.bin.keys() {
+            if !pkg
+                .targets
+                .iter()
+                .any(|t| t.kind == TargetKind::Bin && &t.name == name)
+            {
+                return Err(Error::InvalidConfig {
+                    manifest: skeleton::manifest_path(pkg),
+                    message: format!(
+                        "key `package.metadata.image.bin.{name}`: the package has no binary `{name}`"
+                    ),
+                });
+            }
+        }
+    }
+    if images.is_empty() {
+        return Err(Error::NoBinaries {
+            workspace: root_manifest.clone(),
+        });
+    }
+    resolve_stage_names(&mut images);
+
+    // The shared build command.
+    let profile = wcfg.profile.clone().unwrap_or_else(|| "release".into());
+    let mut features = BTreeSet::new();
+    for img in &images {
+        let pkg = ws.package(&img.package).expect("image of a known package");
+        let cfg = ws_image
+            .overlay(&pkg.config.common())
+            .overlay(&pkg.config.bin.get(&img.bin).cloned().unwrap_or_default());
+        for f in cfg.features.unwrap_or_default() {
+            features.insert(if f.contains('/') {
+                f
+            } else {
+                format!("{}/{f}", img.package)
+            });
+        }
+    }
+    let build = Build {
+        profile_dir: profile_dir(&profile),
+        profile,
+        features: features.into_iter().collect(),
+        bins: images.iter().map(|i| i.bin.clone()).collect(),
+        // One command for every binary: if one needs a static binary, all get one (a
+        // static binary runs on any runtime; two commands would double the build).
+        static_link: images.iter().any(|i| {
+            let pkg = ws.package(&i.package).expect("known package");
+            i.runtime.needs_static()
+                || ws_image
+                    .overlay(&pkg.config.common())
+                    .overlay(&pkg.config.bin.get(&i.bin).cloned().unwrap_or_default())
+                    .static_link
+                    .unwrap_or(false)
+        }),
+        strip: wcfg.strip.unwrap_or(true),
+    };
+
+    // Crate layers: only the local packages the shipped binaries need.
+    let needed = closure(
+        ws,
+        images.iter().map(|i| i.package.as_str()),
+        &[DepKind::Normal, DepKind::Build],
+    );
+    let max_layers = wcfg.max_layers.unwrap_or(DEFAULT_MAX_LAYERS);
+    if max_layers == 0 {
+        return Err(invalid("key `max-layers`: must be at least 1".into()));
+    }
+    let layers = group_layers(order_layers(ws, &needed), max_layers)
+        .into_iter()
+        .map(|packages| {
+            let mut copy: Vec<String> = packages
+                .iter()
+                .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
+                .collect();
+            copy.sort();
+            copy.dedup();
+            Layer { packages, copy }
+        })
+        .collect();
+
+    let skeleton = skeleton::derive(ws).map_err(|e| Error::InvalidConfig {
+        manifest: e.manifest,
+        message: e.message,
+    })?;
+    let mut manifests: Vec<String> = ws.packages.iter().map(skeleton::manifest_path).collect();
+    manifests.push(root_manifest.clone());
+    manifests.push(ws.in_root("Cargo.lock"));
+    manifests.extend(ws.extra_files.keys().cloned());
+    manifests.sort();
+    manifests.dedup();
+
+    let dev_profile = wcfg.dev.profile.clone().unwrap_or_else(|| "dev".into());
+    let dev_bin = match &wcfg.dev.bin {
+        Some(b) if available.contains(b) => b.clone(),
+        Some(b) => {
+            return Err(invalid(format!(
+                "key `dev.bin`: no binary `{b}`; available: {}",
+                available.join(", ")
+            )))
+        }
+        None => images
+            .iter()
+            .find(|i| !i.ports.is_empty())
+            .unwrap_or(&images[0])
+            .bin
+            .clone(),
+    };
+    let dev = DevPlan {
+        profile_dir: profile_dir(&dev_profile),
+        profile: dev_profile,
+        bin: dev_bin,
+        poll_seconds: wcfg.dev.poll_seconds.unwrap_or(1).max(1),
+    };
+
+    let mut local_dirs: Vec<String> = ws.packages.iter().flat_map(|p| copy_paths(ws, p)).collect();
+    local_dirs.sort();
+    local_dirs.dedup();
+
+    let mut masked_members: Vec<String> = ws
+        .packages
+        .iter()
+        .filter(|p| p.member)
+        .map(|p| p.name.clone())
+        .collect();
+    masked_members.sort();
+
+    Ok(Plan {
+        workspace_root: ws.root.clone(),
+        builder: opts
+            .builder
+            .clone()
+            .or_else(|| wcfg.builder.clone())
+            .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version)),
+        skeleton,
+        masked_members,
+        manifests,
+        layers,
+        build,
+        local_dirs,
+        images,
+        dev,
+        ca_certificates: wcfg.ca_certificates.clone().unwrap_or_default(),
+    })
+}
+
+/// The directory a Cargo profile writes to: `dev` and `test` write to `debug`.
+fn profile_dir(profile: &str) -> String {
+    match profile {
+        "dev" | "test" => "debug".into(),
+        "bench" => "release".into(),
+        p => p.into(),
+    }
+}
+
+fn plan_image(
+    ws: &Workspace,
+    pkg: &Package,
+    bin: &str,
+    cfg: &ImageConfig,
+    opts: &PlanOptions,
+) -> Result<ImagePlan, String> {
+    let keyword = cfg
+        .runtime
+        .clone()
+        .unwrap_or_else(|| "distroless-cc".into());
+    let runtime = Runtime::parse(&keyword);
+    let base = match runtime.default_image() {
+        Some(default) => opts
+            .base_images
+            .get(&keyword)
+            .or_else(|| ws.config.base_images.get(&keyword))
+            .cloned()
+            .unwrap_or_else(|| default.to_string()),
+        None => keyword.clone(),
+    };
+    if runtime == Runtime::Custom && (keyword.is_empty() || keyword.contains(char::is_whitespace)) {
+        return Err(format!("key `runtime`: `{keyword}` is neither a runtime keyword (scratch, distroless-static, distroless-cc, debian-slim) nor an image reference"));
+    }
+    let user = cfg.user.clone().unwrap_or_else(|| DEFAULT_USER.into());
+    let uid = user.split(':').next().unwrap_or("");
+    if uid.is_empty() || uid == "root" || uid == "0" {
+        return Err(format!(
+            "key `user`: `{user}` runs as root; use a non-root user such as `{DEFAULT_USER}`"
+        ));
+    }
+    if runtime == Runtime::Scratch && !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "key `user`: a scratch image has no user database for `{user}`; use a numeric `uid:gid`"
+        ));
+    }
+    let ports = cfg.ports.clone().unwrap_or_default();
+    let healthcheck = match &cfg.healthcheck {
+        None => None,
+        Some(HealthcheckConfig::Keyword(k)) if k == "none" => None,
+        Some(HealthcheckConfig::Keyword(k)) => {
+            return Err(format!(
+                "key `healthcheck`: `{k}` is not valid; use \"none\", {{ http = \"/health\", port = 8080 }} or {{ cmd = [...] }}"
+            ))
+        }
+        Some(HealthcheckConfig::Spec(s)) => {
+            let timing = Timing {
+                interval: s.interval.clone().unwrap_or_else(|| "10s".into()),
+                timeout: s.timeout.clone().unwrap_or_else(|| "3s".into()),
+                start_period: s.start_period.clone().unwrap_or_else(|| "5s".into()),
+                retries: s.retries.unwrap_or(3),
+            };
+            match (&s.http, &s.cmd) {
+                (Some(_), Some(_)) => {
+                    return Err("key `healthcheck`: set either `http` or `cmd`, not both".into())
+                }
+                (Some(path), None) => {
+                    let port = s.port.or(ports.first().copied()).ok_or_else(|| {
+                        "key `healthcheck.port`: an HTTP healthcheck needs a port (or `ports`)"
+                            .to_string()
+                    })?;
+                    if !path.starts_with('/') {
+                        return Err(format!(
+                            "key `healthcheck.http`: `{path}` must be a path starting with `/`"
+                        ));
+                    }
+                    Some(Healthcheck::Http {
+                        port,
+                        path: path.clone(),
+                        timing,
+                    })
+                }
+                (None, Some(cmd)) if !cmd.is_empty() => Some(Healthcheck::Cmd {
+                    cmd: cmd.clone(),
+                    timing,
+                }),
+                _ => return Err("key `healthcheck`: needs `http` (with `port`) or `cmd`".into()),
+            }
+        }
+    };
+    let mut tags = Vec::new();
+    for template in cfg
+        .tags
+        .clone()
+        .unwrap_or_else(|| DEFAULT_TAGS.map(String::from).to_vec())
+    {
+        let tag =
+            fill_template(&template, bin, &pkg.version).map_err(|m| format!("key `tags`: {m}"))?;
+        tags.push(match &cfg.registry {
+            Some(r) if !tag.contains('/') => format!("{}/{tag}", r.trim_end_matches('/')),
+            _ => tag,
+        });
+    }
+    let mut labels = BTreeMap::new();
+    let oci = |k: &str| format!("org.opencontainers.image.{k}");
+    labels.insert(oci("title"), bin.to_string());
+    labels.insert(oci("version"), pkg.version.clone());
+    for (key, value) in [
+        ("description", &pkg.description),
+        ("licenses", &pkg.license),
+        ("source", &pkg.repository),
+        ("url", &pkg.homepage),
+    ] {
+        if let Some(v) = value {
+            labels.insert(oci(key), v.clone());
+        }
+    }
+    labels.extend(cfg.labels.clone().unwrap_or_default());
+    Ok(ImagePlan {
+        bin: bin.to_string(),
+        package: pkg.name.clone(),
+        version: pkg.version.clone(),
+        stage: bin.to_string(),
+        runtime,
+        base,
+        user,
+        ports,
+        env: cfg.env.clone().unwrap_or_default(),
+        labels,
+        healthcheck,
+        tags,
+    })
+}
+
+/// Fills `{bin}` and `{version}`; any other placeholder is an error.
+pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String, String> {
+    let filled = template.replace("{bin}", bin).replace("{version}", version);
+    if filled.contains('{') || filled.contains('}') {
+        return Err(format!(
+            "`{template}` has a placeholder other than {{bin}} and {{version}}"
+        ));
+    }
+    if filled.is_empty() || filled.contains(char::is_whitespace) {
+        return Err(format!("`{template}` does not give a valid image tag"));
+    }
+    Ok(filled)
+}
+
+/// Names of the stages the renderer uses for itself; a binary with one of these names
+/// gets `<bin>-runtime` as its stage.
+pub const INTERNAL_STAGES: [&str; 10] = [
+    "base", "skeleton", "fetch", "deps", "build", "rootfs", "probe", "dev-deps", "dev", "test",
+];
+
+fn resolve_stage_names(images: &mut [ImagePlan]) {
+    for img in images.iter_mut() {
+        let lower = img.bin.to_ascii_lowercase();
+        img.stage = if INTERNAL_STAGES.contains(&lower.as_str()) || lower.starts_with("test-") {
+            format!("{lower}-runtime")
+        } else {
+            lower
+        };
+    }
+}
+
+/// The local packages reachable from `roots` over edges of the given kinds, roots included.
+pub fn closure<'a>(
+    ws: &'a Workspace,
+    roots: impl Iterator<Item = &'a str>,
+    kinds: &[DepKind],
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<String> = roots.map(String::from).collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(p) = ws.package(&name) {
+            for d in &p.deps {
+                if kinds.contains(&d.kind) && !seen.contains(&d.package) {
+                    stack.push(d.package.clone());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Orders `packages` into layers, dependencies first.
+///
+/// Edges of every kind count (a dev-dependency too), so packages in a cycle through
+/// dev-dependencies share one layer (a strongly connected component). Among the
+/// components ready to be placed, the one with the most transitive dependents goes
+/// first: shared foundations sink to the bottom, and the crates people edit most (the
+/// binaries, on top) invalidate as few unrelated layers as possible.
+pub fn order_layers(ws: &Workspace, packages: &BTreeSet<String>) -> Vec<Vec<String>> {
+    let names: Vec<&String> = packages.iter().collect();
+    let index: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let edges: Vec<BTreeSet<usize>> = names
+        .iter()
+        .map(|n| {
+            ws.package(n)
+                .map(|p| {
+                    p.deps
+                        .iter()
+                        .filter_map(|d| index.get(d.package.as_str()).copied())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let comps = tarjan(&edges);
+    let mut comp_of = vec![0; names.len()];
+    for (c, members) in comps.iter().enumerate() {
+        for &m in members {
+            comp_of[m] = c;
+        }
+    }
+    // deps[c]: components c depends on; users[c]: components depending on c.
+    let mut deps = vec![BTreeSet::new(); comps.len()];
+    let mut users = vec![BTreeSet::new(); comps.len()];
+    for (from, tos) in edges.iter().enumerate() {
+        for &to in tos {
+            let (a, b) = (comp_of[from], comp_of[to]);
+            if a != b {
+                deps[a].insert(b);
+                users[b].insert(a);
+            }
+        }
+    }
+    let dependents: Vec<usize> = (0..comps.len())
+        .map(|c| {
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![c];
+            while let Some(x) = stack.pop() {
+                for &u in &users[x] {
+                    if seen.insert(u) {
+                        stack.push(u);
+                    }
+                }
+            }
+            seen.len()
+        })
+        .collect();
+    let comp_name = |c: usize| {
+        comps[c]
+            .iter()
+            .map(|&m| names[m].as_str())
+            .min()
+            .unwrap_or("")
+    };
+    let mut placed = vec![false; comps.len()];
+    let mut order = Vec::new();
+    while order.len() < comps.len() {
+        let next = (0..comps.len())
+            .filter(|&c| !placed[c] && deps[c].iter().all(|&d| placed[d]))
+            .max_by(|&a, &b| {
+                dependents[a]
+                    .cmp(&dependents[b])
+                    .then_with(|| comp_name(b).cmp(comp_name(a)))
+            })
+            .expect("the component graph is acyclic");
+        placed[next] = true;
+        let mut members: Vec<String> = comps[next].iter().map(|&m| names[m].clone()).collect();
+        members.sort();
+        order.push(members);
+    }
+    order
+}
+
+/// Tarjan's strongly connected components; components come out in reverse topological
+/// order, members unsorted.
+fn tarjan(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
+    struct State<'a> {
+        edges: &'a [BTreeSet<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn visit(s: &mut State, v: usize) {
+        s.index[v] = Some(s.next);
+        s.low[v] = s.next;
+        s.next += 1;
+        s.stack.push(v);
+        s.on_stack[v] = true;
+        for &w in s.edges[v].iter() {
+            match s.index[w] {
+                None => {
+                    visit(s, w);
+                    s.low[v] = s.low[v].min(s.low[w]);
+                }
+                Some(iw) if s.on_stack[w] => s.low[v] = s.low[v].min(iw),
+                _ => {}
+            }
+        }
+        if Some(s.low[v]) == s.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack[w] = false;
+                comp.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            s.out.push(comp);
+        }
+    }
+    let n = edges.len();
+    let mut s = State {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if s.index[v].is_none() {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+/// Merges consecutive layers so that there are at most `max` of them, as evenly as the
+/// order allows (order is kept, so every layer still only depends on earlier ones).
+pub fn group_layers(layers: Vec<Vec<String>>, max: usize) -> Vec<Vec<String>> {
+    if layers.len() <= max {
+        return layers;
+    }
+    let n = layers.len();
+    let mut out: Vec<Vec<String>> = vec![Vec::new(); max];
+    for (i, layer) in layers.into_iter().enumerate() {
+        out[i * max / n].extend(layer);
+    }
+    for group in &mut out {
+        group.sort();
+    }
+    out
+}
+
+/// What to copy for a package: its directory when that holds no other local package;
+/// otherwise (a root package, or one with members nested inside) its manifest, build
+/// script and the directories holding its targets' sources.
+pub fn copy_paths(ws: &Workspace, p: &Package) -> Vec<String> {
+    let nests_others = |dir: &str| {
+        ws.packages
+            .iter()
+            .any(|o| o.name != p.name && is_within(&o.dir, dir))
+    };
+    if !p.dir.is_empty() && !nests_others(&p.dir) {
+        return vec![p.dir.clone()];
+    }
+    let mut paths = BTreeSet::new();
+    paths.insert(join(&p.dir, "Cargo.toml"));
+    for t in &p.targets {
+        let parent = t.src_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        if parent == p.dir || nests_others(parent) || parent.is_empty() {
+            paths.insert(t.src_path.clone());
+        } else {
+            paths.insert(parent.to_string());
+        }
+    }
+    // Drop paths inside another listed directory.
+    let all: Vec<String> = paths.iter().cloned().collect();
+    paths.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
+    paths.into_iter().collect()
+}

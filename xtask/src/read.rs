@@ -1,0 +1,282 @@
+//! Reads a workspace into the [`Workspace`] model: `cargo metadata`, the manifests' text
+//! (for masking and for the config tables), and the toolchain and cargo config files.
+//!
+//! This is the only module before the drivers that does I/O. It writes nothing: in
+//! particular it never lets cargo create a missing `Cargo.lock`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
+
+use crate::config::{parse_manifest_tables, PackageConfig, WorkspaceConfig};
+use crate::error::Error;
+use crate::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
+
+/// A workspace as read from disk, with the directories the drivers need.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub workspace: Workspace,
+    /// The workspace root directory (absolute).
+    pub workspace_dir: PathBuf,
+    /// The build context directory (absolute).
+    pub context_dir: PathBuf,
+}
+
+/// Reads the workspace whose manifest is `manifest_path`.
+pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
+    if !manifest_path.is_file() {
+        return Err(Error::ManifestNotFound {
+            path: manifest_path.display().to_string(),
+        });
+    }
+    let shown = manifest_path.display().to_string();
+    let metadata_err = |e: cargo_metadata::Error| Error::Metadata {
+        manifest: shown.clone(),
+        message: match e {
+            cargo_metadata::Error::CargoMetadata { stderr } => stderr,
+            other => other.to_string(),
+        },
+    };
+    // First without resolving, to find the workspace root and check for Cargo.lock before
+    // anything could create one.
+    let shallow = MetadataCommand::new()
+        .manifest_path(manifest_path)
+        .no_deps()
+        .exec()
+        .map_err(metadata_err)?;
+    let workspace_dir = shallow.workspace_root.clone().into_std_path_buf();
+    if !workspace_dir.join("Cargo.lock").is_file() {
+        return Err(Error::MissingLockfile {
+            workspace: workspace_dir.join("Cargo.toml").display().to_string(),
+        });
+    }
+    let metadata = MetadataCommand::new()
+        .manifest_path(manifest_path)
+        .other_options(vec!["--locked".to_string()])
+        .exec()
+        .map_err(metadata_err)?;
+    from_metadata(&metadata, &workspace_dir)
+}
+
+fn read_text(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Metadata {
+        manifest: path.display().to_string(),
+        message: format!("cannot read it: {e}"),
+    })
+}
+
+/// Builds the model from metadata plus the files it points at.
+fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Error> {
+    let root_manifest_path = workspace_dir.join("Cargo.toml");
+    let root_manifest = read_text(&root_manifest_path)?;
+    let invalid = |path: &Path, e: toml::de::Error| Error::InvalidConfig {
+        manifest: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let (ws_config, _) =
+        parse_manifest_tables(&root_manifest).map_err(|e| invalid(&root_manifest_path, e))?;
+    let config: WorkspaceConfig = ws_config.unwrap_or_default();
+
+    let context_dir = workspace_dir.join(config.context.as_deref().unwrap_or("."));
+    let context_dir = context_dir
+        .canonicalize()
+        .map_err(|e| Error::InvalidConfig {
+            manifest: root_manifest_path.display().to_string(),
+            message: format!("key `context`: `{}`: {e}", context_dir.display()),
+        })?;
+    let workspace_dir = workspace_dir
+        .canonicalize()
+        .unwrap_or_else(|_| workspace_dir.to_path_buf());
+    let rel = |path: &Path, package: &str| -> Result<String, Error> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let stripped =
+            canonical
+                .strip_prefix(&context_dir)
+                .map_err(|_| Error::UnreachablePath {
+                    package: package.to_string(),
+                    path: canonical.display().to_string(),
+                    context: context_dir.display().to_string(),
+                })?;
+        Ok(stripped
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"))
+    };
+    let root = rel(&workspace_dir, "(workspace root)")?;
+
+    let members: BTreeSet<_> = metadata.workspace_members.iter().collect();
+    let local_ids: BTreeMap<_, _> = metadata
+        .packages
+        .iter()
+        .filter(|p| p.source.is_none())
+        .map(|p| (&p.id, p.name.to_string()))
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<LocalDep>> = BTreeMap::new();
+    if let Some(resolve) = &metadata.resolve {
+        for node in &resolve.nodes {
+            let Some(from) = local_ids.get(&node.id) else {
+                continue;
+            };
+            for dep in &node.deps {
+                let Some(to) = local_ids.get(&dep.pkg) else {
+                    continue;
+                };
+                for k in &dep.dep_kinds {
+                    let kind = match k.kind {
+                        DependencyKind::Development => DepKind::Dev,
+                        DependencyKind::Build => DepKind::Build,
+                        _ => DepKind::Normal,
+                    };
+                    edges.entry(from.clone()).or_default().insert(LocalDep {
+                        package: to.clone(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+
+    let mut packages = Vec::new();
+    for p in metadata.packages.iter().filter(|p| p.source.is_none()) {
+        let name = p.name.to_string();
+        let manifest_path = p.manifest_path.clone().into_std_path_buf();
+        let manifest = read_text(&manifest_path)?;
+        let (_, pkg_config) =
+            parse_manifest_tables(&manifest).map_err(|e| invalid(&manifest_path, e))?;
+        let dir = rel(manifest_path.parent().unwrap_or(Path::new(".")), &name)?;
+        let mut targets = Vec::new();
+        for t in &p.targets {
+            use cargo_metadata::TargetKind as K;
+            let kind = if t.kind.contains(&K::ProcMacro) {
+                TargetKind::ProcMacro
+            } else if t.kind.contains(&K::CustomBuild) {
+                TargetKind::BuildScript
+            } else if t.kind.contains(&K::Bin) {
+                TargetKind::Bin
+            } else if t.kind.contains(&K::Example) {
+                TargetKind::Example
+            } else if t.kind.contains(&K::Test) {
+                TargetKind::Test
+            } else if t.kind.contains(&K::Bench) {
+                TargetKind::Bench
+            } else {
+                TargetKind::Lib
+            };
+            targets.push(Target {
+                kind,
+                name: t.name.clone(),
+                src_path: rel(t.src_path.as_std_path(), &name)?,
+                required_features: t.required_features.clone(),
+            });
+        }
+        targets.sort();
+        packages.push(Package {
+            member: members.contains(&p.id),
+            version: p.version.to_string(),
+            dir,
+            manifest,
+            description: p.description.clone(),
+            license: p.license.clone(),
+            repository: p.repository.clone(),
+            homepage: p.homepage.clone(),
+            targets,
+            deps: edges
+                .remove(&name)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            config: pkg_config.unwrap_or_else(PackageConfig::default),
+            name,
+        });
+    }
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Files cargo reads before compiling anything: they belong in the skeleton verbatim.
+    let mut extra_files = BTreeMap::new();
+    let mut dirs = vec![workspace_dir.clone()];
+    if context_dir != workspace_dir {
+        dirs.push(context_dir.clone());
+    }
+    for dir in &dirs {
+        for name in [
+            "rust-toolchain.toml",
+            "rust-toolchain",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
+            let path = dir.join(name);
+            if path.is_file() {
+                extra_files.insert(rel(&path, "(cargo configuration)")?, read_text(&path)?);
+            }
+        }
+    }
+
+    let rust_version = extra_files
+        .iter()
+        .filter(|(k, _)| k.ends_with("rust-toolchain.toml") || k.ends_with("rust-toolchain"))
+        .find_map(|(_, text)| toolchain_version(text))
+        .or_else(host_rust_version)
+        .unwrap_or_else(|| "1".to_string());
+
+    Ok(Loaded {
+        workspace: Workspace {
+            root,
+            packages,
+            extra_files,
+            root_manifest,
+            config,
+            rust_version,
+        },
+        workspace_dir,
+        context_dir,
+    })
+}
+
+/// The version a toolchain file pins, when it pins a numbered one (`1.85` or `1.85.0`).
+pub fn toolchain_version(text: &str) -> Option<String> {
+    let channel = match text.parse::<toml::Table>() {
+        Ok(doc) => doc
+            .get("toolchain")
+            .and_then(|t| t.get("channel"))
+            .and_then(|c| c.as_str())
+            .map(str::to_string),
+        // The legacy `rust-toolchain` file holds just the channel.
+        Err(_) => Some(text.trim().to_string()),
+    }?;
+    let numbered = channel.split('.').count() >= 2
+        && channel
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    numbered.then_some(channel)
+}
+
+/// `rustc -V` → `1.95.0`.
+fn host_rust_version() -> Option<String> {
+    let out = Command::new("rustc").arg("-V").output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    text.split_whitespace()
+        .nth(1)
+        .map(|v| v.split('-').next().unwrap_or(v).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toolchain_version;
+
+    #[test]
+    fn toolchain_versions() {
+        assert_eq!(
+            toolchain_version("[toolchain]\nchannel = \"1.85.0\"\n").as_deref(),
+            Some("1.85.0")
+        );
+        assert_eq!(
+            toolchain_version("[toolchain]\nchannel = \"stable\"\n"),
+            None
+        );
+        assert_eq!(toolchain_version("1.80\n").as_deref(), Some("1.80"));
+        assert_eq!(toolchain_version("nightly-2024-01-01\n"), None);
+    }
+}

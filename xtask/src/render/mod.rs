@@ -1,0 +1,8 @@
+//! Renderers: pure functions from a [`crate::plan::Plan`] to the text of each generated
+//! artifact. **Invariant:** nothing here reads files, runs processes or talks to Docker.
+
+pub mod build_sh;
+pub mod compose;
+pub mod dockerfile;
+pub mod dockerignore;
+pub mod scripts;
