@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use xtask::image::{BuilderChoice, ImageOptions, ImageTarget};
 use xtask::tasks::{self, DockerfileOptions, DockerfileOutcome};
 use xtask::PlanOptions;
 
@@ -40,6 +41,52 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Build the images through the Docker engine and print a size table.
+    Image(ImageArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImageArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Which images: one runtime image per binary, the dev image, or the test run.
+    #[arg(long, value_enum, default_value_t = TargetArg::Runtime)]
+    target: TargetArg,
+    /// Tag template with {bin} and {version}, e.g. 'registry.local/{bin}:{version}'
+    /// (repeatable; replaces the configured tags).
+    #[arg(long = "tag", value_name = "TEMPLATE")]
+    tags: Vec<String>,
+    /// Build without the layer cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// The builder: BuildKit through the Engine API (auto), docker buildx, or legacy.
+    #[arg(long, value_enum, default_value_t = BuilderArg::Auto)]
+    builder: BuilderArg,
+    /// A PEM file of extra CA certificates trusted while crates are downloaded (repeatable);
+    /// it reaches no image layer.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    ca_certs: Vec<PathBuf>,
+    /// A label put on every image built, KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+    /// Skip measuring what a single-stage image would weigh.
+    #[arg(long)]
+    no_size_comparison: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TargetArg {
+    Runtime,
+    Dev,
+    Test,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BuilderArg {
+    Auto,
+    Buildkit,
+    Buildx,
+    Legacy,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -78,6 +125,7 @@ impl PlanArgs {
             bins: self.bins.clone(),
             builder: self.builder_image.clone(),
             base_images,
+            ..PlanOptions::default()
         })
     }
 }
@@ -127,6 +175,38 @@ impl Cli {
                         }
                     }
                 }
+            }
+            Command::Image(args) => {
+                let mut labels = BTreeMap::new();
+                for spec in &args.labels {
+                    let Some((k, v)) = spec.split_once('=') else {
+                        bail!("--label `{spec}`: expected KEY=VALUE");
+                    };
+                    labels.insert(k.to_string(), v.to_string());
+                }
+                let opts = ImageOptions {
+                    manifest_path: args.plan.manifest_path(),
+                    plan: args.plan.options()?,
+                    target: match args.target {
+                        TargetArg::Runtime => ImageTarget::Runtime,
+                        TargetArg::Dev => ImageTarget::Dev,
+                        TargetArg::Test => ImageTarget::Test,
+                    },
+                    tags: args.tags,
+                    no_cache: args.no_cache,
+                    builder: match args.builder {
+                        BuilderArg::Auto => BuilderChoice::Auto,
+                        BuilderArg::Buildkit => BuilderChoice::Buildkit,
+                        BuilderArg::Buildx => BuilderChoice::Buildx,
+                        BuilderArg::Legacy => BuilderChoice::Legacy,
+                    },
+                    ca_certs: args.ca_certs,
+                    labels,
+                    stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
+                    measure_single_stage: !args.no_size_comparison,
+                };
+                let report = xtask::image::image(&opts)?;
+                print!("{}", xtask::image::summary(&report));
             }
         }
         Ok(())

@@ -10,7 +10,9 @@
 
 pub mod artifacts;
 pub mod config;
+pub mod drive;
 pub mod error;
+pub mod image;
 pub mod model;
 pub mod plan;
 pub mod read;

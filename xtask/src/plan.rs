@@ -29,7 +29,26 @@ pub struct PlanOptions {
     pub builder: Option<String>,
     /// Overrides the images behind runtime keywords (`distroless-cc` = ...).
     pub base_images: BTreeMap<String, String>,
+    /// Where the `fetch` step finds extra CA certificates.
+    pub ca_source: CaSource,
 }
+
+/// How extra CA certificates reach the `fetch` step (and nothing else).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaSource {
+    /// A build secret `cargo-image-ca` (`docker buildx build --secret id=cargo-image-ca,src=...`).
+    #[default]
+    Secret,
+    /// A file the driver puts into its own build context at [`CA_CONTEXT_PATH`], bind-mounted
+    /// for the one step: the Engine API's BuildKit session offers no secrets.
+    ContextFile,
+}
+
+/// Where the `image` driver puts its files inside the build context it sends.
+pub const DRIVER_DIR: &str = ".cargo-image";
+/// The extra CA bundle inside the driver's build context.
+pub const CA_CONTEXT_PATH: &str = ".cargo-image/ca.pem";
 
 /// Everything the renderers need.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -55,6 +74,7 @@ pub struct Plan {
     /// Extra CA certificate files to pass as a build secret (paths relative to the
     /// workspace root); never part of a plan's images.
     pub ca_certificates: Vec<String>,
+    pub ca_source: CaSource,
 }
 
 /// One cached layer of the build stage: copy these packages' sources, then build.
@@ -368,6 +388,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         images,
         dev,
         ca_certificates: wcfg.ca_certificates.clone().unwrap_or_default(),
+        ca_source: opts.ca_source,
     })
 }
 

@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use crate::model::join;
-use crate::plan::{Healthcheck, ImagePlan, Plan, Runtime, Timing};
+use crate::plan::{CaSource, Healthcheck, ImagePlan, Plan, Runtime, Timing, CA_CONTEXT_PATH};
 use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 
 /// Heredoc delimiter of files embedded in the Dockerfile; no generated file contains it.
@@ -193,7 +193,7 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
         "# Every crate is downloaded here, once; later stages build --offline.\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
-         RUN --mount=type=secret,id=cargo-image-ca --mount=type=tmpfs,target=/tmp cargo-image fetch\n\
+         RUN {ca_mount} --mount=type=tmpfs,target=/tmp cargo-image fetch\n\
          \n\
          # Third-party crates, compiled from the skeleton: cached until a dependency changes.\n\
          FROM fetch AS deps\n\
@@ -202,7 +202,13 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
          # Workspace crates, one cached layer each, dependencies first: an edit rebuilds its\n\
          # crate's layer and those above it, like cargo on a host.\n\
          FROM deps AS build\n\
-         COPY --from=skeleton /manifests/ /app/"
+         COPY --from=skeleton /manifests/ /app/",
+        ca_mount = match plan.ca_source {
+            CaSource::Secret => "--mount=type=secret,id=cargo-image-ca".to_string(),
+            CaSource::ContextFile => format!(
+                "--mount=type=bind,source={CA_CONTEXT_PATH},target=/run/secrets/cargo-image-ca"
+            ),
+        }
     )
     .unwrap();
     for layer in &plan.layers {
@@ -394,8 +400,7 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
          RUN cargo-image build-dev\n\
          \n\
          FROM dev-deps AS dev\n\
-         COPY . /app/\n\
-         RUN cargo-image touch && cargo-image build-dev",
+         RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image build-dev",
         profile = plan.dev.profile,
         bin = plan.dev.bin,
     )
@@ -413,8 +418,7 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
          RUN cargo-image test-deps\n\
          \n\
          FROM test-deps AS test\n\
-         COPY . /app/\n\
-         RUN cargo-image touch && cargo-image test",
+         RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test",
         dq(&plan.dev.bin)
     )
     .unwrap();

@@ -211,9 +211,11 @@ copy)
         cp -R "/ctx/$path" "/app/$path"
     done
     ;;
-touch)
-    # After `COPY . /app/`: make every local source newer than the dummy artifacts.
-    find {local_dirs} -path ./target -prune -o -type f -exec touch {{}} +
+copy-context)
+    # The whole context, fresh mtimes included, minus the image driver's own files
+    # (they may hold CA certificates, which must reach no layer).
+    cp -R /ctx/. /app/
+    rm -rf /app/{driver_dir}
     ;;
 build-dev)
     cargo_ws build --frozen --profile {dev_profile} --workspace --bins{features}
@@ -248,7 +250,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image fetch|build|install|probe|copy PATH...|touch|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image fetch|build|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac
@@ -258,6 +260,7 @@ esac
         dev_profile_dir = plan.dev.profile_dir,
         dev_bin = plan.dev.bin,
         poll = plan.dev.poll_seconds,
+        driver_dir = crate::plan::DRIVER_DIR,
         ws_dir = sh_quote(&crate::model::join("/app", &plan.workspace_root)),
     )
 }

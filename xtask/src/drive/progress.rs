@@ -1,0 +1,150 @@
+//! BuildKit progress: each step's name, whether it was cached, how long it ran; the
+//! compiler's output when a step fails. An indicatif spinner on a terminal; plain lines
+//! when stdout is not a terminal or `CI` is set (logs and tests read those).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use bollard::moby::buildkit::v1::StatusResponse;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The most output kept per step: the tail is what explains a failure.
+const LOG_TAIL: usize = 64 * 1024;
+
+#[derive(Default)]
+struct Step {
+    name: String,
+    started: Option<Instant>,
+    done: bool,
+    cached: bool,
+    error: String,
+    log: Vec<u8>,
+}
+
+/// Follows one build's status stream.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    steps: HashMap<String, Step>,
+    order: Vec<String>,
+}
+
+/// One finished step, as reported (kept so callers and tests can reason about caching).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    pub name: String,
+    pub cached: bool,
+    pub seconds: f64,
+}
+
+impl Progress {
+    pub fn new(title: &str) -> Progress {
+        let fancy = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = fancy.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4} {wide_msg}")
+                    .expect("a valid template"),
+            );
+            bar.set_prefix(title.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            println!("==> {title}");
+        }
+        Progress {
+            bar,
+            steps: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
+    }
+
+    /// Takes one BuildKit status message.
+    pub fn update(&mut self, status: &StatusResponse) -> Vec<StepReport> {
+        let mut finished = Vec::new();
+        for v in &status.vertexes {
+            if !self.steps.contains_key(&v.digest) {
+                self.order.push(v.digest.clone());
+            }
+            let step = self.steps.entry(v.digest.clone()).or_default();
+            step.name.clone_from(&v.name);
+            if v.started.is_some() && step.started.is_none() {
+                step.started = Some(Instant::now());
+            }
+            if !v.error.is_empty() {
+                step.error.clone_from(&v.error);
+            }
+            if (v.completed.is_some() || v.cached) && !step.done {
+                step.done = true;
+                step.cached = v.cached;
+                let seconds = step
+                    .started
+                    .map(|s| s.elapsed().as_secs_f64())
+                    .unwrap_or(0.0);
+                finished.push(StepReport {
+                    name: step.name.clone(),
+                    cached: step.cached,
+                    seconds,
+                });
+            }
+        }
+        for log in &status.logs {
+            let step = self.steps.entry(log.vertex.clone()).or_default();
+            step.log.extend_from_slice(&log.msg);
+            if step.log.len() > LOG_TAIL {
+                let cut = step.log.len() - LOG_TAIL;
+                step.log.drain(..cut);
+            }
+        }
+        for r in &finished {
+            // Internal steps (context transfer, metadata loads) are noise when cached.
+            if r.cached {
+                self.line(&format!("CACHED        {}", r.name));
+            } else {
+                self.line(&format!("DONE {:>7.1}s {}", r.seconds, r.name));
+            }
+        }
+        if let Some(bar) = &self.bar {
+            let running: Vec<&str> = self
+                .order
+                .iter()
+                .filter_map(|d| self.steps.get(d))
+                .filter(|s| s.started.is_some() && !s.done)
+                .map(|s| s.name.as_str())
+                .collect();
+            bar.set_message(running.join(" | "));
+        }
+        finished
+    }
+
+    /// The output of the steps that failed (the compiler's own text), for the error report.
+    pub fn failure_output(&self) -> String {
+        let mut out = String::new();
+        for digest in &self.order {
+            let step = &self.steps[digest];
+            if !step.error.is_empty() {
+                out.push_str(&format!(
+                    "step `{}` failed: {}\n{}",
+                    step.name,
+                    step.error,
+                    String::from_utf8_lossy(&step.log)
+                ));
+            }
+        }
+        out
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! `cargo xtask image`: plan, render, and build every image through a driver, then print
+//! a table (tag, size, layers, build time, and what a single-stage image would weigh).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use bollard::Docker;
+
+use crate::drive::{buildx, context, engine};
+use crate::plan::{fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
+use crate::read::Loaded;
+use crate::render;
+
+/// Which Dockerfile targets to build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ImageTarget {
+    /// One runtime image per binary.
+    #[default]
+    Runtime,
+    /// The development image.
+    Dev,
+    /// The test run (fails when a test fails).
+    Test,
+}
+
+/// Which builder drives the build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuilderChoice {
+    /// BuildKit through the Engine API when the engine has it.
+    #[default]
+    Auto,
+    Buildkit,
+    Buildx,
+    Legacy,
+}
+
+/// Options of `cargo xtask image`.
+#[derive(Clone, Debug, Default)]
+pub struct ImageOptions {
+    pub manifest_path: PathBuf,
+    pub plan: PlanOptions,
+    pub target: ImageTarget,
+    /// Tag templates (`{bin}`, `{version}`) replacing the configured ones.
+    pub tags: Vec<String>,
+    pub no_cache: bool,
+    pub builder: BuilderChoice,
+    /// Extra CA certificates for the builder stages (in addition to the config's).
+    pub ca_certs: Vec<PathBuf>,
+    /// Labels put on every image built.
+    pub labels: BTreeMap<String, String>,
+    /// A script that builds local stand-ins for the default base images when they cannot
+    /// be pulled (this repository's `scripts/stand-in-images.sh`).
+    pub stand_in_script: Option<PathBuf>,
+    /// Also measure the single-stage size (builds and removes the `build` stage image).
+    pub measure_single_stage: bool,
+}
+
+/// One image built.
+#[derive(Clone, Debug)]
+pub struct BuiltImage {
+    pub stage: String,
+    pub tags: Vec<String>,
+    pub size: u64,
+    pub layers: usize,
+    pub seconds: f64,
+}
+
+/// What `image` built.
+#[derive(Clone, Debug, Default)]
+pub struct ImageReport {
+    pub images: Vec<BuiltImage>,
+    /// Size of builder + sources + target dir: what a single-stage image would weigh.
+    pub single_stage_bytes: Option<u64>,
+    /// Every step reported, in order (`CACHED`/`DONE` lines).
+    pub steps: Vec<crate::drive::progress::StepReport>,
+}
+
+/// Local stand-ins for the default base images (see `scripts/stand-in-images.sh`).
+fn stand_in_for(image: &str, plan: &Plan) -> Option<String> {
+    if image.starts_with("rust:") {
+        let version = image
+            .trim_start_matches("rust:")
+            .split('-')
+            .next()
+            .unwrap_or("");
+        return Some(format!("cargo-image-stand-in/rust:{version}"));
+    }
+    for (runtime, name) in [
+        (Runtime::DistrolessCc, "distroless-cc"),
+        (Runtime::DistrolessStatic, "distroless-static"),
+        (Runtime::DebianSlim, "debian-slim"),
+    ] {
+        if runtime.default_image() == Some(image) {
+            return Some(format!("cargo-image-stand-in/{name}:trixie"));
+        }
+    }
+    let _ = plan;
+    None
+}
+
+/// Runs `cargo xtask image`.
+pub fn image(opts: &ImageOptions) -> Result<ImageReport> {
+    if opts.builder == BuilderChoice::Legacy {
+        engine::legacy_unsupported()?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        tokio::select! {
+            r = run(opts) => r,
+            _ = tokio::signal::ctrl_c() => {
+                bail!("cancelled (Ctrl-C); the engine stops the build when its client goes away")
+            }
+        }
+    })
+}
+
+async fn run(opts: &ImageOptions) -> Result<ImageReport> {
+    let loaded = crate::read::read(&opts.manifest_path)?;
+    let mut plan_opts = opts.plan.clone();
+    let use_buildx = opts.builder == BuilderChoice::Buildx;
+    plan_opts.ca_source = if use_buildx {
+        CaSource::Secret
+    } else {
+        CaSource::ContextFile
+    };
+    let mut plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
+
+    let docker = engine::connect().await?;
+    if !use_buildx && !engine::buildkit_available(&docker).await? {
+        engine::legacy_unsupported()?;
+    }
+    if resolve_base_images(&docker, &plan, opts, &mut plan_opts).await? {
+        plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
+    }
+
+    let ca = ca_bundle(&loaded, &plan, &opts.ca_certs)?;
+    let dockerfile = render::dockerfile::render(&plan);
+    let revision = git_revision(&loaded.workspace_dir);
+    let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
+    let build_args = HashMap::from([("REVISION".to_string(), revision.clone())]);
+
+    // What to build: (stage, tags).
+    let targets: Vec<(String, Vec<String>)> = match opts.target {
+        ImageTarget::Runtime => plan
+            .images
+            .iter()
+            .map(|i| {
+                let tags = if opts.tags.is_empty() {
+                    Ok(i.tags.clone())
+                } else {
+                    opts.tags
+                        .iter()
+                        .map(|t| fill_template(t, &i.bin, &i.version))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|m| anyhow::anyhow!("--tag: {m}"))
+                };
+                tags.map(|t| (i.stage.clone(), t))
+            })
+            .collect::<Result<_>>()?,
+        ImageTarget::Dev => {
+            let version = plan
+                .images
+                .iter()
+                .find(|i| i.bin == plan.dev.bin)
+                .map(|i| i.version.clone())
+                .unwrap_or_default();
+            let tags = if opts.tags.is_empty() {
+                vec![format!("{}:dev", plan.dev.bin)]
+            } else {
+                opts.tags
+                    .iter()
+                    .map(|t| fill_template(t, &plan.dev.bin, &version))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
+            };
+            vec![("dev".to_string(), tags)]
+        }
+        ImageTarget::Test => vec![("test".to_string(), Vec::new())],
+    };
+
+    let report = ImageReport::default();
+    if use_buildx {
+        let mut report = report;
+        build_with_buildx(
+            &loaded,
+            &plan,
+            opts,
+            &dockerfile,
+            ca.as_deref(),
+            &revision,
+            &targets,
+        )?;
+        for (stage, tags) in &targets {
+            if let Some(first) = tags.first() {
+                let (size, layers) = engine::inspect(&docker, first).await?;
+                report.images.push(BuiltImage {
+                    stage: stage.clone(),
+                    tags: tags.clone(),
+                    size,
+                    layers,
+                    seconds: 0.0,
+                });
+            }
+        }
+        return Ok(report);
+    }
+
+    let dockerfile_path = format!("{}/Dockerfile", crate::plan::DRIVER_DIR);
+    let rules = match std::fs::read_to_string(loaded.context_dir.join(".dockerignore")) {
+        Ok(text) => context::IgnoreRules::parse(&text),
+        Err(_) => context::IgnoreRules::parse(&render::dockerignore::render()),
+    };
+    let mut extra = vec![(dockerfile_path.clone(), dockerfile.into_bytes())];
+    // Always present (empty without extra CAs): the fetch step bind-mounts it.
+    extra.push((CA_CONTEXT_PATH.to_string(), ca.clone().unwrap_or_default()));
+    let tar = context::tar_context(&loaded.context_dir, &rules, &extra)
+        .context("packing the build context")?;
+    let (context_url, server) = engine::serve_context(std::sync::Arc::new(tar)).await?;
+    let result = build_targets(
+        &docker,
+        &context_url,
+        &dockerfile_path,
+        opts,
+        &targets,
+        build_args,
+        labels,
+        report,
+    )
+    .await;
+    server.abort();
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_targets(
+    docker: &Docker,
+    context_url: &str,
+    dockerfile_path: &str,
+    opts: &ImageOptions,
+    targets: &[(String, Vec<String>)],
+    build_args: HashMap<String, String>,
+    labels: HashMap<String, String>,
+    mut report: ImageReport,
+) -> Result<ImageReport> {
+    for (stage, tags) in targets {
+        let what = match tags.first() {
+            Some(t) => format!("image {t}"),
+            None => format!("target {stage}"),
+        };
+        let outcome = engine::build(
+            docker,
+            context_url,
+            &engine::BuildRequest {
+                dockerfile: dockerfile_path,
+                target: stage,
+                tag: tags.first().map(String::as_str),
+                build_args: build_args.clone(),
+                labels: labels.clone(),
+                no_cache: opts.no_cache,
+                title: format!("building {what}"),
+            },
+        )
+        .await
+        .with_context(|| format!("building {what}"))?;
+        report.steps.extend(outcome.steps);
+        if let Some(first) = tags.first() {
+            for t in &tags[1..] {
+                engine::tag(docker, first, t).await?;
+            }
+            let (size, layers) = engine::inspect(docker, first).await?;
+            report.images.push(BuiltImage {
+                stage: stage.clone(),
+                tags: tags.clone(),
+                size,
+                layers,
+                seconds: outcome.seconds,
+            });
+        }
+    }
+
+    if opts.measure_single_stage && opts.target == ImageTarget::Runtime {
+        let tmp = format!("cargo-image-single-stage-estimate:{}", std::process::id());
+        let mut estimate_labels = labels.clone();
+        estimate_labels.insert("org.cargo-image.estimate".into(), "true".into());
+        let started = Instant::now();
+        engine::build(
+            docker,
+            context_url,
+            &engine::BuildRequest {
+                dockerfile: dockerfile_path,
+                target: "build",
+                tag: Some(&tmp),
+                build_args,
+                labels: estimate_labels,
+                no_cache: false,
+                title: "measuring the single-stage size (the build stage as an image)".into(),
+            },
+        )
+        .await
+        .context("measuring the single-stage size")?;
+        let (size, _) = engine::inspect(docker, &tmp).await?;
+        engine::remove(docker, &tmp).await?;
+        report.single_stage_bytes = Some(size);
+        let _ = started;
+    }
+    Ok(report)
+}
+
+/// Makes sure every base image the plan needs is in the engine, pulling what is missing.
+/// A default image that cannot be pulled is replaced by its local stand-in (built with
+/// `stand_in_script` if needed), saying so once. Returns whether the options changed.
+async fn resolve_base_images(
+    docker: &Docker,
+    plan: &Plan,
+    opts: &ImageOptions,
+    plan_opts: &mut PlanOptions,
+) -> Result<bool> {
+    let mut needed: Vec<(String, Option<String>)> = vec![(plan.builder.clone(), None)];
+    if opts.target == ImageTarget::Runtime {
+        for i in &plan.images {
+            if i.runtime != Runtime::Scratch {
+                let keyword = match i.runtime {
+                    Runtime::DistrolessCc => Some("distroless-cc"),
+                    Runtime::DistrolessStatic => Some("distroless-static"),
+                    Runtime::DebianSlim => Some("debian-slim"),
+                    _ => None,
+                };
+                needed.push((i.base.clone(), keyword.map(String::from)));
+            }
+        }
+    }
+    needed.sort();
+    needed.dedup();
+    let mut changed = false;
+    let mut said = false;
+    for (image, keyword) in needed {
+        if engine::has_image(docker, &image).await {
+            continue;
+        }
+        let pull_error = match engine::pull(docker, &image).await {
+            Ok(()) => continue,
+            Err(e) => format!("{e:#}"),
+        };
+        let is_default = match &keyword {
+            None => plan_opts.builder.is_none() && image.starts_with("rust:"),
+            Some(k) => !plan_opts.base_images.contains_key(k),
+        };
+        let stand_in = stand_in_for(&image, plan).filter(|_| is_default);
+        let Some(stand_in) = stand_in else {
+            bail!(
+                "base image {image} is not in the engine and cannot be pulled ({pull_error}); \
+                 make it available (`docker pull`, `docker load`) or choose another with \
+                 --builder-image / --base-image KEYWORD=IMAGE"
+            );
+        };
+        if !engine::has_image(docker, &stand_in).await {
+            match &opts.stand_in_script {
+                Some(script) if script.is_file() => {
+                    eprintln!(
+                        "note: the default base images cannot be pulled here; building local \
+                         stand-ins with {} (once per engine)",
+                        script.display()
+                    );
+                    let status = std::process::Command::new("bash")
+                        .arg(script)
+                        .status()
+                        .with_context(|| format!("running {}", script.display()))?;
+                    if !status.success() {
+                        bail!("{} failed; run it by hand to see why", script.display());
+                    }
+                }
+                _ => bail!(
+                    "base image {image} cannot be pulled ({pull_error}); build local stand-ins \
+                     with `bash scripts/stand-in-images.sh` or pass --builder-image/--base-image"
+                ),
+            }
+            if !engine::has_image(docker, &stand_in).await {
+                bail!("the stand-in script did not produce {stand_in}");
+            }
+        }
+        if !said {
+            eprintln!(
+                "note: default base images cannot be pulled here; using local stand-ins \
+                 (cargo-image-stand-in/*) instead"
+            );
+            said = true;
+        }
+        match keyword {
+            None => plan_opts.builder = Some(stand_in),
+            Some(k) => {
+                plan_opts.base_images.insert(k, stand_in);
+            }
+        }
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// Concatenates the extra CA files (config and `--ca-cert`) into one PEM bundle.
+fn ca_bundle(loaded: &Loaded, plan: &Plan, extra: &[PathBuf]) -> Result<Option<Vec<u8>>> {
+    let mut files: Vec<PathBuf> = plan
+        .ca_certificates
+        .iter()
+        .map(|c| loaded.workspace_dir.join(c))
+        .collect();
+    files.extend(extra.iter().cloned());
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut bundle = Vec::new();
+    for f in files {
+        let pem = std::fs::read(&f)
+            .with_context(|| format!("reading CA certificate file {}", f.display()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            bail!(
+                "{} is not a PEM certificate file (no BEGIN CERTIFICATE line)",
+                f.display()
+            );
+        }
+        bundle.extend_from_slice(&pem);
+        bundle.push(b'\n');
+    }
+    Ok(Some(bundle))
+}
+
+fn git_revision(dir: &Path) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn build_with_buildx(
+    loaded: &Loaded,
+    plan: &Plan,
+    opts: &ImageOptions,
+    dockerfile: &str,
+    ca: Option<&[u8]>,
+    revision: &str,
+    targets: &[(String, Vec<String>)],
+) -> Result<()> {
+    let sh = xshell::Shell::new()?;
+    let docker = buildx::docker_with_buildx(&sh)?;
+    let dir = sh.create_temp_dir()?;
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile)?;
+    std::fs::write(
+        dir.path().join("Dockerfile.dockerignore"),
+        render::dockerignore::render(),
+    )?;
+    let secret = match ca {
+        Some(bytes) => {
+            let p = dir.path().join("ca.pem");
+            std::fs::write(&p, bytes)?;
+            Some(p)
+        }
+        None => None,
+    };
+    let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
+    let args = vec![("REVISION".to_string(), revision.to_string())];
+    let _ = plan;
+    for (stage, tags) in targets {
+        buildx::build(
+            &sh,
+            &docker,
+            &buildx::BuildxRequest {
+                dockerfile_dir: dir.path(),
+                context: &loaded.context_dir,
+                target: stage,
+                tags,
+                build_args: &args,
+                labels: &labels,
+                secret_file: secret.as_deref(),
+                no_cache: opts.no_cache,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The summary table printed after a build.
+pub fn summary(report: &ImageReport) -> String {
+    let mut out = format!(
+        "{:<40} {:>10} {:>7} {:>8}\n",
+        "image", "size", "layers", "build"
+    );
+    for i in &report.images {
+        for (n, t) in i.tags.iter().enumerate() {
+            if n == 0 {
+                out.push_str(&format!(
+                    "{:<40} {:>10} {:>7} {:>7.1}s\n",
+                    t,
+                    human(i.size),
+                    i.layers,
+                    i.seconds
+                ));
+            } else {
+                out.push_str(&format!("{:<40} {:>10}\n", t, "(same)"));
+            }
+        }
+    }
+    if let Some(single) = report.single_stage_bytes {
+        let largest = report.images.iter().map(|i| i.size).max().unwrap_or(0);
+        out.push_str(&format!(
+            "single-stage image (builder + sources + target/) would be {} — largest image here {} ({:.0}× smaller)\n",
+            human(single),
+            human(largest),
+            single as f64 / largest.max(1) as f64
+        ));
+    }
+    out
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} kB", b / 1e3)
+    }
+}
