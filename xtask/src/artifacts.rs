@@ -157,12 +157,13 @@ pub fn line_diff(old: &str, new: &str) -> String {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            writeln!(out, "+{}", b[j]).unwrap();
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Deletions first on a tie, as diff(1) prints them.
             writeln!(out, "-{}", a[i]).unwrap();
             i += 1;
+        } else {
+            writeln!(out, "+{}", b[j]).unwrap();
+            j += 1;
         }
     }
     out
