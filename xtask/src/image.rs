@@ -220,10 +220,18 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     extra.push((CA_CONTEXT_PATH.to_string(), ca.clone().unwrap_or_default()));
     let tar = context::tar_context(&loaded.context_dir, &rules, &extra)
         .context("packing the build context")?;
-    let (context_url, server) = engine::serve_context(std::sync::Arc::new(tar)).await?;
+    let tar = std::sync::Arc::new(tar);
+    // A local engine fetches the context from us (works with every image store); a remote
+    // one can only receive it as the request body.
+    let (source, server) = if engine::engine_is_local() {
+        let (url, server) = engine::serve_context(tar).await?;
+        (engine::ContextSource::Url(url), Some(server))
+    } else {
+        (engine::ContextSource::Body(tar), None)
+    };
     let result = build_targets(
         &docker,
-        &context_url,
+        &source,
         &dockerfile_path,
         opts,
         &targets,
@@ -232,14 +240,16 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         report,
     )
     .await;
-    server.abort();
+    if let Some(server) = server {
+        server.abort();
+    }
     result
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn build_targets(
     docker: &Docker,
-    context_url: &str,
+    context: &engine::ContextSource,
     dockerfile_path: &str,
     opts: &ImageOptions,
     targets: &[(String, Vec<String>)],
@@ -254,7 +264,7 @@ async fn build_targets(
         };
         let outcome = engine::build(
             docker,
-            context_url,
+            context,
             &engine::BuildRequest {
                 dockerfile: dockerfile_path,
                 target: stage,
@@ -290,7 +300,7 @@ async fn build_targets(
         let started = Instant::now();
         engine::build(
             docker,
-            context_url,
+            context,
             &engine::BuildRequest {
                 dockerfile: dockerfile_path,
                 target: "build",

@@ -123,6 +123,37 @@ pub async fn serve_context(
     Ok((url, task))
 }
 
+/// How the engine gets the build context.
+#[derive(Clone, Debug)]
+pub enum ContextSource {
+    /// A URL the engine fetches (see [`serve_context`]).
+    Url(String),
+    /// The tar as the request body: the only way to a remote engine, but unreadable for an
+    /// engine with the containerd image store (moby/buildkit#5623).
+    Body(std::sync::Arc<Vec<u8>>),
+}
+
+/// Whether `DOCKER_HOST` points at an engine on this machine (which can reach 127.0.0.1).
+pub fn engine_is_local() -> bool {
+    match std::env::var("DOCKER_HOST") {
+        Err(_) => true,
+        Ok(h) => {
+            h.is_empty()
+                || h.starts_with("unix://")
+                || h.starts_with("npipe://")
+                || [
+                    "tcp://127.",
+                    "tcp://localhost",
+                    "http://127.",
+                    "http://localhost",
+                    "tcp://[::1]",
+                ]
+                .iter()
+                .any(|p| h.starts_with(p))
+        }
+    }
+}
+
 /// One build request.
 pub struct BuildRequest<'a> {
     /// The Dockerfile's path inside the context tar.
@@ -144,10 +175,10 @@ pub struct BuildOutcome {
     pub steps: Vec<StepReport>,
 }
 
-/// Builds one target of the Dockerfile in the context served at `context_url` through BuildKit.
+/// Builds one target of the Dockerfile in `context` through BuildKit.
 pub async fn build(
     docker: &Docker,
-    context_url: &str,
+    context: &ContextSource,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
     let session = format!(
@@ -160,7 +191,6 @@ pub async fn build(
     );
     let mut builder = BuildImageOptionsBuilder::new()
         .dockerfile(req.dockerfile)
-        .remote(context_url)
         .target(req.target)
         .version(BuilderVersion::BuilderBuildKit)
         .session(&session)
@@ -172,15 +202,18 @@ pub async fn build(
     if let Some(t) = req.tag {
         builder = builder.t(t);
     }
+    let body = match context {
+        ContextSource::Url(url) => {
+            builder = builder.remote(url.as_str());
+            Vec::new()
+        }
+        ContextSource::Body(tar) => tar.to_vec(),
+    };
     let started = Instant::now();
     let mut progress = Progress::new(&req.title);
     let mut steps = Vec::new();
-    // The engine fetches the context from `context_url`; the body stays empty.
-    let mut stream = docker.build_image(
-        builder.build(),
-        None,
-        Some(bollard::body_full(Vec::new().into())),
-    );
+    let mut stream =
+        docker.build_image(builder.build(), None, Some(bollard::body_full(body.into())));
     let mut failure: Option<anyhow::Error> = None;
     while let Some(item) = stream.next().await {
         match item {

@@ -1,0 +1,204 @@
+//! Errors at the library boundary: each case asserts the typed [`xtask::Error`] variant,
+//! that the message says how to fix it, and that reading and planning wrote no file.
+
+mod support;
+
+use std::path::Path;
+
+use support::{fixed_options, Built, Fixture};
+use xtask::plan::PlanOptions;
+use xtask::Error;
+
+/// Loads the fixture expecting an error; asserts that the sandbox is byte-for-byte what it
+/// was before.
+fn load_err(built: &Built, opts: &PlanOptions) -> Error {
+    let before = built.files();
+    let result = built.load(opts);
+    let after = built.files();
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "reading the workspace created or removed files"
+    );
+    assert!(before == after, "reading the workspace changed a file");
+    match result {
+        Ok(_) => panic!(
+            "expected an error, but {} planned",
+            built.manifest.display()
+        ),
+        Err(e) => e
+            .downcast_ref::<Error>()
+            .unwrap_or_else(|| panic!("not an xtask::Error: {e:#}"))
+            .clone(),
+    }
+}
+
+fn same_file(a: &str, b: &Path) -> bool {
+    Path::new(a).canonicalize().ok() == b.canonicalize().ok()
+}
+
+/// Whether `shown` names `file`: absolutely (errors from reading) or relative to the build
+/// context (errors from the pure planner, which knows no absolute paths).
+fn names_file(shown: &str, in_context: &str, file: &Path) -> bool {
+    shown == in_context || same_file(shown, file)
+}
+
+#[test]
+fn no_binaries() {
+    let built = Fixture::new("nobins")
+        .virtual_workspace(&["crates/a", "crates/b"])
+        .package("crates/a", |p| p.lib().example("demo"))
+        .package("crates/b", |p| p.lib().dep_path("a", "../a"))
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::NoBinaries { workspace } = &err else {
+        panic!("expected NoBinaries, got {err:?}");
+    };
+    assert!(
+        names_file(workspace, "Cargo.toml", &built.manifest),
+        "{workspace}"
+    );
+    assert!(
+        err.to_string()
+            .contains("add a `src/main.rs` or a `[[bin]]`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_bin_lists_the_available_ones() {
+    let built = Fixture::new("unknownbin")
+        .virtual_workspace(&["crates/svc"])
+        .package("crates/svc", |p| p.bin("beta").bin("alpha"))
+        .build();
+    let opts = PlanOptions {
+        bins: vec!["nope".into()],
+        ..fixed_options()
+    };
+    let err = load_err(&built, &opts);
+    assert_eq!(
+        err,
+        Error::UnknownBin {
+            name: "nope".into(),
+            available: vec!["alpha".into(), "beta".into()],
+        }
+    );
+    assert!(err.to_string().contains("available: alpha, beta"), "{err}");
+}
+
+#[test]
+fn missing_lockfile_is_not_created() {
+    let built = Fixture::new("nolock")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| p.main())
+        .no_lockfile()
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::MissingLockfile { workspace } = &err else {
+        panic!("expected MissingLockfile, got {err:?}");
+    };
+    assert!(same_file(workspace, &built.manifest), "{workspace}");
+    assert!(
+        err.to_string().contains("run `cargo generate-lockfile`"),
+        "{err}"
+    );
+    assert!(!built.root.join("Cargo.lock").exists());
+}
+
+#[test]
+fn unknown_config_key_names_manifest_and_key() {
+    let built = Fixture::new("unknownkey")
+        .virtual_workspace(&["crates/app"])
+        .workspace_toml("[workspace.metadata.image]\nruntme = \"scratch\"\n")
+        .package("crates/app", |p| p.main())
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { manifest, message } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(same_file(manifest, &built.manifest), "{manifest}");
+    assert!(message.contains("runtme"), "{message}");
+    let shown = err.to_string();
+    assert!(shown.contains(manifest.as_str()), "{shown}");
+    assert!(
+        shown.contains("README.md (section Configuration)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn wrong_config_type_names_manifest_and_key() {
+    let built = Fixture::new("wrongtype")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| {
+            p.main()
+                .toml("[package.metadata.image]\nports = \"8080\"\n")
+        })
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { manifest, message } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(
+        same_file(manifest, &built.root.join("crates/app/Cargo.toml")),
+        "{manifest}"
+    );
+    assert!(message.contains("ports"), "{message}");
+    let shown = err.to_string();
+    assert!(shown.contains(manifest.as_str()), "{shown}");
+    assert!(
+        shown.contains("README.md (section Configuration)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn manifest_not_found() {
+    let built = Fixture::new("present")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| p.main())
+        .build();
+    let missing = built.sandbox.join("absent/Cargo.toml");
+    let before = built.files();
+    let err = xtask::tasks::load(&missing, &fixed_options()).unwrap_err();
+    assert_eq!(before, built.files(), "reading wrote a file");
+    let err = err
+        .downcast_ref::<Error>()
+        .expect("an xtask::Error")
+        .clone();
+    assert_eq!(
+        err,
+        Error::ManifestNotFound {
+            path: missing.display().to_string()
+        }
+    );
+    assert!(err.to_string().contains("--manifest-path"), "{err}");
+    assert!(!missing.parent().unwrap().exists());
+}
+
+#[test]
+fn path_dependency_outside_the_context_is_unreachable() {
+    let built = Fixture::new("ws")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| {
+            p.main().dep_path("outside", "../../../vendor/outside")
+        })
+        .package("../vendor/outside", |p| p.lib())
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::UnreachablePath {
+        package,
+        path,
+        context,
+    } = &err
+    else {
+        panic!("expected UnreachablePath, got {err:?}");
+    };
+    assert_eq!(package, "outside");
+    assert!(
+        same_file(path, &built.sandbox.join("vendor/outside")),
+        "{path}"
+    );
+    assert!(same_file(context, &built.root), "{context}");
+    assert!(err.to_string().contains("context = \"..\""), "{err}");
+}

@@ -1,0 +1,567 @@
+//! Golden tests: one small workspace per hazard of DESIGN-NOTES.md §2, each with whole-file
+//! snapshots of the plan (JSON), the Dockerfile and compose.yaml; the example workspace
+//! with every generated file; and hadolint over every Dockerfile.
+//!
+//! Update the snapshots with `INSTA_UPDATE=always cargo test -p xtask --test fixtures` (or
+//! `cargo insta review`), then read the diff: it is the review of the generator's output.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use support::{fixed_options, Built, Fixture, BUILDER};
+use xtask::artifacts::{plan_json, workspace_artifacts};
+use xtask::plan::{Plan, PlanOptions};
+use xtask::read::Loaded;
+
+/// The generated files of a loaded plan, by file name, with the sandbox redacted.
+fn artifacts(built: &Built, loaded: &Loaded, plan: &Plan) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = workspace_artifacts(loaded, plan)
+        .into_iter()
+        .map(|a| {
+            let name = a
+                .path
+                .file_name()
+                .expect("an artifact has a file name")
+                .to_string_lossy()
+                .into_owned();
+            (name, built.redact(&a.contents))
+        })
+        .collect();
+    out.insert("plan.json".into(), built.redact(&plan_json(plan)));
+    out
+}
+
+/// Snapshots the plan, the Dockerfile and compose.yaml of a fixture.
+fn snapshot(name: &str, built: &Built, opts: &PlanOptions) {
+    let (loaded, plan) = built
+        .load(opts)
+        .unwrap_or_else(|e| panic!("planning fixture {name} failed: {e:#}"));
+    let files = artifacts(built, &loaded, &plan);
+    insta::assert_snapshot!(format!("{name}__plan"), files["plan.json"]);
+    insta::assert_snapshot!(format!("{name}__dockerfile"), files["Dockerfile"]);
+    insta::assert_snapshot!(format!("{name}__compose"), files["compose.yaml"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The fixtures, one per hazard.
+// ---------------------------------------------------------------------------------------
+
+/// A virtual workspace: a binary on two libraries, one of them shared.
+fn virtual_workspace() -> Built {
+    Fixture::new("virtual")
+        .virtual_workspace(&["crates/app", "crates/core-lib", "crates/util"])
+        .package("crates/core-lib", |p| p.lib())
+        .package("crates/util", |p| {
+            p.lib().dep_path("core-lib", "../core-lib")
+        })
+        .package("crates/app", |p| {
+            p.main()
+                .dep_path("core-lib", "../core-lib")
+                .dep_path("util", "../util")
+        })
+        .build()
+}
+
+/// A root package (the workspace root is also a package) with a build script, tests and a
+/// member below it.
+fn root_package() -> Built {
+    Fixture::new("rootpkg")
+        .root_package("server", |p| {
+            p.main()
+                .build_rs()
+                .test("smoke")
+                .dep_path("util", "crates/util")
+        })
+        .members(&["crates/util"])
+        .package("crates/util", |p| p.lib())
+        .build()
+}
+
+/// A root package whose binary lives in a subdirectory beside the members (ripgrep).
+fn root_bin_in_subdir() -> Built {
+    Fixture::new("rootbin")
+        .root_package("rg", |p| {
+            p.target("bin", "rg", "crates/core/main.rs")
+                .source("crates/core/flags.rs", "pub fn parse() {}\n")
+                .dep_path("grep", "crates/grep")
+                .dep_path("cli", "crates/cli")
+        })
+        .members(&["crates/grep", "crates/cli"])
+        .package("crates/grep", |p| p.lib())
+        .package("crates/cli", |p| p.lib().dep_path("grep", "../grep"))
+        .build()
+}
+
+/// Explicit and auto-discovered bins, tests, benches and examples.
+fn targets() -> Built {
+    Fixture::new("targets")
+        .virtual_workspace(&["crates/tool"])
+        .package("crates/tool", |p| {
+            p.lib()
+                .main()
+                .bin("x")
+                .bin_dir("y")
+                .target("bin", "explicit-bin", "cmd/explicit.rs")
+                .test("auto")
+                .target("test", "integration", "checks/integration.rs")
+                .bench("speed")
+                .target("bench", "explicit-bench", "perf/explicit.rs")
+                .example("demo")
+                .target("example", "custom", "samples/custom.rs")
+        })
+        .build()
+}
+
+/// A build script with a build-dependency on a member.
+fn build_script() -> Built {
+    Fixture::new("buildrs")
+        .virtual_workspace(&["crates/app", "crates/gen", "crates/codegen"])
+        .package("crates/codegen", |p| p.lib())
+        .package("crates/gen", |p| {
+            p.lib().build_rs().build_dep_path("codegen", "../codegen")
+        })
+        .package("crates/app", |p| p.main().dep_path("gen", "../gen"))
+        .build()
+}
+
+/// A proc-macro crate used by a library and a binary.
+fn proc_macro() -> Built {
+    Fixture::new("procmacro")
+        .virtual_workspace(&["crates/app", "crates/derive", "crates/model"])
+        .package("crates/derive", |p| p.proc_macro())
+        .package("crates/model", |p| p.lib().dep_path("derive", "../derive"))
+        .package("crates/app", |p| {
+            p.main()
+                .dep_path("model", "../model")
+                .dep_path("derive", "../derive")
+        })
+        .build()
+}
+
+/// A dev-dependency cycle: a depends on b, b dev-depends on a; a dev-only sibling too.
+fn dev_cycle() -> Built {
+    Fixture::new("devcycle")
+        .virtual_workspace(&["crates/a", "crates/b", "crates/app", "crates/testkit"])
+        .package("crates/b", |p| {
+            p.lib().dev_dep_path("a", "../a").test("uses_a")
+        })
+        .package("crates/a", |p| {
+            p.lib()
+                .dep_path("b", "../b")
+                .dev_dep_path("testkit", "../testkit")
+        })
+        .package("crates/testkit", |p| p.lib())
+        .package("crates/app", |p| p.main().dep_path("a", "../a"))
+        .build()
+}
+
+/// `[workspace.package]` and `[workspace.dependencies]` inherited by the members.
+fn inheritance() -> Built {
+    Fixture::new("inherit")
+        .virtual_workspace(&["crates/*"])
+        .workspace_toml(
+            r#"[workspace.package]
+version = "2.1.0"
+edition = "2021"
+license = "MIT"
+repository = "https://example.com/inherit"
+description = "Inherited description"
+
+[workspace.dependencies]
+shared = { path = "crates/shared", version = "2.1.0" }
+"#,
+        )
+        .package("crates/shared", |p| {
+            p.inherit(&["version", "edition", "license", "repository"])
+                .lib()
+        })
+        .package("crates/app", |p| {
+            p.inherit(&["version", "edition", "license", "repository", "description"])
+                .main()
+                .dep("shared", "{ workspace = true }")
+        })
+        .build()
+}
+
+/// A path dependency outside the workspace root, reachable with `context = ".."`.
+fn outside_path(with_context: bool) -> Built {
+    let f = Fixture::new("ws")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| {
+            p.main().dep_path("outside", "../../../vendor/outside")
+        })
+        .package("../vendor/outside", |p| p.lib());
+    if with_context {
+        f.workspace_toml("[workspace.metadata.image]\ncontext = \"..\"\n")
+            .build()
+    } else {
+        f.build()
+    }
+}
+
+/// A git dependency on a local repository.
+fn git_dep() -> Built {
+    Fixture::new("gitdep")
+        .virtual_workspace(&["crates/app"])
+        .package("crates/app", |p| {
+            p.main()
+                .dep("remote", r#"{ git = "file://{SANDBOX}/remote" }"#)
+        })
+        .git_package("../remote", |p| p.lib())
+        .build()
+}
+
+/// `[patch.crates-io]` replacing a registry crate with a local one.
+fn patch() -> Built {
+    Fixture::new("patch")
+        .virtual_workspace(&["crates/app"])
+        .workspace_toml("[patch.crates-io]\nitoa = { path = \"patched/itoa\" }\n")
+        .package("crates/app", |p| p.main().dep("itoa", "\"1\""))
+        .package("patched/itoa", |p| p.version("1.0.99").lib())
+        .build()
+}
+
+const TOOLCHAIN: &str = "[toolchain]\nchannel = \"1.85.0\"\ncomponents = [\"clippy\"]\n";
+
+/// `rust-toolchain.toml` pinning a version.
+fn toolchain() -> Built {
+    Fixture::new("toolchain")
+        .virtual_workspace(&["crates/app"])
+        .file("rust-toolchain.toml", TOOLCHAIN)
+        .package("crates/app", |p| p.main())
+        .build()
+}
+
+const CARGO_CONFIG: &str = "# Read by cargo before it compiles anything.\n[env]\nGREETING = \"hello from config\"\n\n[alias]\nxt = \"run --package app --\"\n";
+
+/// `.cargo/config.toml` at the workspace root.
+fn cargo_config() -> Built {
+    Fixture::new("cargoconfig")
+        .virtual_workspace(&["crates/app"])
+        .file(".cargo/config.toml", CARGO_CONFIG)
+        .package("crates/app", |p| p.main())
+        .build()
+}
+
+/// Several binaries with different features, runtimes and settings.
+fn multi_bin() -> Built {
+    Fixture::new("multibin")
+        .virtual_workspace(&["crates/svc", "crates/tools", "crates/common"])
+        .workspace_toml(
+            "[workspace.metadata.image]\nenv = { RUST_LOG = \"info\" }\nregistry = \"ghcr.io/acme\"\n",
+        )
+        .package("crates/common", |p| {
+            p.lib()
+                .toml("[features]\ntracing = []\n")
+        })
+        .package("crates/svc", |p| {
+            p.lib()
+                .bin("api")
+                .bin("worker")
+                .bin("migrate")
+                .dep_path("common", "../common")
+                .toml(
+                    r#"[features]
+http = []
+metrics = []
+
+[package.metadata.image.bin.api]
+runtime = "scratch"
+features = ["http", "common/tracing"]
+ports = [8080]
+healthcheck = { http = "/health" }
+
+[package.metadata.image.bin.worker]
+runtime = "distroless-cc"
+features = ["metrics"]
+user = "1000:1000"
+env = { QUEUE = "jobs" }
+
+[package.metadata.image.bin.migrate]
+skip = true
+"#,
+                )
+        })
+        .package("crates/tools", |p| {
+            p.main()
+                .dep_path("common", "../common")
+                .toml(
+                    r#"[package.metadata.image]
+runtime = "debian-slim"
+tags = ["{bin}:v{version}"]
+healthcheck = { cmd = ["/usr/local/bin/tools", "--check"], interval = "30s" }
+"#,
+                )
+        })
+        .build()
+}
+
+/// Builds a fixture.
+type MakeFixture = fn() -> Built;
+
+/// Every fixture that plans, by name.
+const FIXTURES: &[(&str, MakeFixture)] = &[
+    ("virtual_workspace", virtual_workspace),
+    ("root_package", root_package),
+    ("root_bin_in_subdir", root_bin_in_subdir),
+    ("targets", targets),
+    ("build_script", build_script),
+    ("proc_macro", proc_macro),
+    ("dev_cycle", dev_cycle),
+    ("inheritance", inheritance),
+    ("outside_path_with_context", || outside_path(true)),
+    ("git_dep", git_dep),
+    ("patch", patch),
+    ("toolchain", toolchain),
+    ("cargo_config", cargo_config),
+    ("multi_bin", multi_bin),
+];
+
+// ---------------------------------------------------------------------------------------
+// Snapshot tests.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn virtual_workspace_snapshots() {
+    snapshot("virtual_workspace", &virtual_workspace(), &fixed_options());
+}
+
+#[test]
+fn root_package_snapshots() {
+    snapshot("root_package", &root_package(), &fixed_options());
+}
+
+#[test]
+fn root_bin_in_subdir_snapshots() {
+    let built = root_bin_in_subdir();
+    snapshot("root_bin_in_subdir", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    assert!(plan.skeleton.main_sources.contains("crates/core/main.rs"));
+    let root_layer = plan.layers.last().expect("a layer");
+    assert_eq!(root_layer.packages, ["rg"]);
+    assert!(
+        root_layer.copy.contains(&"crates/core".to_string()),
+        "{root_layer:?}"
+    );
+}
+
+#[test]
+fn targets_snapshots() {
+    let built = targets();
+    snapshot("targets", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    for path in [
+        "crates/tool/src/main.rs",
+        "crates/tool/src/bin/x.rs",
+        "crates/tool/src/bin/y/main.rs",
+        "crates/tool/cmd/explicit.rs",
+        "crates/tool/tests/auto.rs",
+        "crates/tool/checks/integration.rs",
+        "crates/tool/benches/speed.rs",
+        "crates/tool/perf/explicit.rs",
+        "crates/tool/examples/demo.rs",
+        "crates/tool/samples/custom.rs",
+    ] {
+        assert!(
+            plan.skeleton.main_sources.contains(path),
+            "no dummy main for {path}"
+        );
+    }
+    assert!(plan
+        .skeleton
+        .empty_sources
+        .contains("crates/tool/src/lib.rs"));
+}
+
+#[test]
+fn build_script_snapshots() {
+    let built = build_script();
+    snapshot("build_script", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    assert!(plan.skeleton.main_sources.contains("crates/gen/build.rs"));
+}
+
+#[test]
+fn proc_macro_snapshots() {
+    let built = proc_macro();
+    snapshot("proc_macro", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    assert!(plan
+        .skeleton
+        .empty_sources
+        .contains("crates/derive/src/lib.rs"));
+}
+
+#[test]
+fn dev_cycle_snapshots() {
+    let built = dev_cycle();
+    snapshot("dev_cycle", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    // The cycle shares one layer; the dev-only testkit is not needed by the binary.
+    assert!(
+        plan.layers.iter().any(|l| l.packages == ["a", "b"]),
+        "{:?}",
+        plan.layers
+    );
+    assert!(!plan
+        .layers
+        .iter()
+        .any(|l| l.packages.contains(&"testkit".to_string())));
+}
+
+#[test]
+fn inheritance_snapshots() {
+    snapshot("inheritance", &inheritance(), &fixed_options());
+}
+
+#[test]
+fn outside_path_with_context_snapshots() {
+    let built = outside_path(true);
+    snapshot("outside_path_with_context", &built, &fixed_options());
+    let (loaded, plan) = built.plan();
+    assert_eq!(plan.workspace_root, "ws");
+    assert_eq!(loaded.context_dir, built.sandbox.canonicalize().unwrap());
+    assert!(
+        plan.layers.iter().any(|l| l.copy == ["vendor/outside"]),
+        "{:?}",
+        plan.layers
+    );
+}
+
+#[test]
+fn git_dep_snapshots() {
+    let built = git_dep();
+    snapshot("git_dep", &built, &fixed_options());
+    let (loaded, plan) = built.plan();
+    // A git dependency is third-party: not layered, compiled in the dependency stage.
+    assert!(loaded.workspace.package("remote").is_none());
+    // The manifest names the repository by its absolute path; snapshots must not.
+    let sandbox = built.sandbox.display().to_string();
+    let raw = plan_json(&plan);
+    assert!(raw.contains(&format!("file://{sandbox}/remote")), "{raw}");
+    for (name, text) in artifacts(&built, &loaded, &plan) {
+        assert!(!text.contains(&sandbox), "{name} holds the sandbox path");
+    }
+    assert!(built.redact(&raw).contains("file://[SANDBOX]/remote"));
+}
+
+#[test]
+fn patch_snapshots() {
+    let built = patch();
+    snapshot("patch", &built, &fixed_options());
+    let (loaded, plan) = built.plan();
+    let itoa = loaded
+        .workspace
+        .package("itoa")
+        .expect("the patch is a local package");
+    assert!(!itoa.member);
+    assert!(
+        plan.layers.iter().any(|l| l.copy == ["patched/itoa"]),
+        "{:?}",
+        plan.layers
+    );
+    // The patch must keep its version in the skeleton, or it would no longer match `1`.
+    assert!(plan.skeleton.files["patched/itoa/Cargo.toml"].contains("1.0.99"));
+}
+
+#[test]
+fn toolchain_snapshots() {
+    let built = toolchain();
+    // No builder option: the builder comes from rust-toolchain.toml, not from the host.
+    let (_, plan) = built.load(&PlanOptions::default()).unwrap();
+    assert_eq!(plan.builder, "rust:1.85.0-slim-bookworm");
+    assert_eq!(plan.skeleton.files["rust-toolchain.toml"], TOOLCHAIN);
+    assert!(plan.manifests.contains(&"rust-toolchain.toml".to_string()));
+    snapshot("toolchain", &built, &PlanOptions::default());
+}
+
+#[test]
+fn cargo_config_snapshots() {
+    let built = cargo_config();
+    snapshot("cargo_config", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    assert_eq!(plan.skeleton.files[".cargo/config.toml"], CARGO_CONFIG);
+}
+
+#[test]
+fn multi_bin_snapshots() {
+    snapshot("multi_bin", &multi_bin(), &fixed_options());
+}
+
+// ---------------------------------------------------------------------------------------
+// The example workspace.
+// ---------------------------------------------------------------------------------------
+
+fn example_manifest() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../example-workspace/Cargo.toml")
+}
+
+fn example_options() -> PlanOptions {
+    PlanOptions {
+        builder: Some(BUILDER.into()),
+        base_images: [
+            ("scratch", "scratch"),
+            (
+                "distroless-static",
+                "gcr.io/distroless/static-debian12:nonroot",
+            ),
+            ("distroless-cc", "gcr.io/distroless/cc-debian12:nonroot"),
+            ("debian-slim", "debian:bookworm-slim"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn example_workspace_snapshots() {
+    let (loaded, plan) = xtask::tasks::load(&example_manifest(), &example_options())
+        .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
+    let files: BTreeMap<String, String> = workspace_artifacts(&loaded, &plan)
+        .into_iter()
+        .map(|a| {
+            let name = a.path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, a.contents)
+        })
+        .collect();
+    assert_eq!(files.len(), 3, "{:?}", files.keys());
+    insta::assert_snapshot!("example__plan", plan_json(&plan));
+    insta::assert_snapshot!("example__dockerfile", files["Dockerfile"]);
+    insta::assert_snapshot!("example__compose", files["compose.yaml"]);
+    insta::assert_snapshot!("example__dockerignore", files[".dockerignore"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// hadolint over every Dockerfile.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn hadolint_accepts_every_dockerfile() {
+    // One thread per workspace: hadolint takes a few hundred milliseconds per file.
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let mut jobs: Vec<_> = FIXTURES
+            .iter()
+            .map(|&(name, fixture)| {
+                s.spawn(move || {
+                    let (_, plan) = fixture().plan();
+                    support::hadolint(&xtask::render::dockerfile::render(&plan))
+                        .map_err(|e| format!("fixture {name}: {e}"))
+                })
+            })
+            .collect();
+        jobs.push(s.spawn(|| {
+            let (_, plan) = xtask::tasks::load(&example_manifest(), &example_options())
+                .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
+            support::hadolint(&xtask::render::dockerfile::render(&plan))
+                .map_err(|e| format!("example workspace: {e}"))
+        }));
+        jobs.into_iter()
+            .filter_map(|j| j.join().expect("a hadolint job panicked").err())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

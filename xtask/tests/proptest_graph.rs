@@ -1,0 +1,327 @@
+//! Property tests of the planner over generated workspace graphs, built as
+//! [`xtask::model::Workspace`] values (no filesystem, no cargo).
+//!
+//! A generated workspace has 1 to 12 members `p0..pN`, each with a library, some with a
+//! binary, a build script, a test or an example. Normal and build edges only go from a
+//! higher index to a lower one (cargo forbids cycles through them); dev edges go anywhere,
+//! so dev-dependency cycles are common. Properties:
+//! - every member the shipped binaries need is in exactly one layer, and nothing else is;
+//! - every layer's members depend only on earlier layers or their own (all edge kinds);
+//! - every target's crate root has a file in the skeleton;
+//! - the plan and the Dockerfile do not depend on the order of the model's vectors;
+//! - a `max-layers` cap below the number of layers is honoured, and ordering still holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use xtask::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
+use xtask::plan::{group_layers, plan, Plan, PlanOptions};
+
+/// A generated graph, before it becomes a model.
+#[derive(Clone, Debug)]
+struct Graph {
+    /// Per member: bit 0 a binary, bit 1 a build script, bit 2 a test, bit 3 an example.
+    targets: Vec<u8>,
+    /// `(from, to, kind)`, no duplicates.
+    edges: BTreeSet<(usize, usize, DepKind)>,
+}
+
+fn graph() -> impl Strategy<Value = Graph> {
+    (1usize..=12)
+        .prop_flat_map(|n| {
+            (
+                Just(n),
+                prop::collection::vec(0u8..16, n),
+                prop::collection::vec(0u8..24, n * n),
+                0..n,
+            )
+        })
+        .prop_map(|(n, mut targets, picks, forced_bin)| {
+            // At least one binary overall.
+            if targets.iter().all(|t| t & 1 == 0) {
+                targets[forced_bin] |= 1;
+            }
+            let mut edges = BTreeSet::new();
+            for from in 0..n {
+                for to in 0..n {
+                    let pick = picks[from * n + to];
+                    // About one pair in three gets edges; bits choose the kinds.
+                    if from == to || pick >= 8 {
+                        continue;
+                    }
+                    if pick & 1 != 0 && from > to {
+                        edges.insert((from, to, DepKind::Normal));
+                    }
+                    if pick & 2 != 0 && from > to {
+                        edges.insert((from, to, DepKind::Build));
+                    }
+                    if pick & 4 != 0 {
+                        edges.insert((from, to, DepKind::Dev));
+                    }
+                }
+            }
+            Graph { targets, edges }
+        })
+}
+
+fn name(i: usize) -> String {
+    format!("p{i}")
+}
+
+fn target(kind: TargetKind, name: &str, src_path: String) -> Target {
+    Target {
+        kind,
+        name: name.to_string(),
+        src_path,
+        required_features: Vec::new(),
+    }
+}
+
+fn workspace(g: &Graph) -> Workspace {
+    let packages = g
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, &bits)| {
+            let n = name(i);
+            let dir = format!("crates/{n}");
+            let mut targets = vec![target(TargetKind::Lib, &n, format!("{dir}/src/lib.rs"))];
+            if bits & 1 != 0 {
+                targets.push(target(TargetKind::Bin, &n, format!("{dir}/src/main.rs")));
+            }
+            if bits & 2 != 0 {
+                targets.push(target(
+                    TargetKind::BuildScript,
+                    "build-script-build",
+                    format!("{dir}/build.rs"),
+                ));
+            }
+            if bits & 4 != 0 {
+                targets.push(target(TargetKind::Test, "it", format!("{dir}/tests/it.rs")));
+            }
+            if bits & 8 != 0 {
+                targets.push(target(
+                    TargetKind::Example,
+                    "demo",
+                    format!("{dir}/examples/demo.rs"),
+                ));
+            }
+            let deps = g
+                .edges
+                .iter()
+                .filter(|(from, _, _)| *from == i)
+                .map(|&(_, to, kind)| LocalDep {
+                    package: name(to),
+                    kind,
+                })
+                .collect();
+            Package {
+                name: n.clone(),
+                version: "0.1.0".into(),
+                member: true,
+                manifest: format!(
+                    "[package]\nname = \"{n}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"
+                ),
+                dir,
+                description: None,
+                license: None,
+                repository: None,
+                homepage: None,
+                targets,
+                deps,
+                config: Default::default(),
+            }
+        })
+        .collect();
+    Workspace {
+        root: String::new(),
+        packages,
+        extra_files: BTreeMap::new(),
+        root_manifest: "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\"]\n".into(),
+        config: Default::default(),
+        rust_version: "1.85.0".into(),
+    }
+}
+
+fn options() -> PlanOptions {
+    PlanOptions {
+        builder: Some("rust:1.85.0-slim-bookworm".into()),
+        ..Default::default()
+    }
+}
+
+/// The members the binaries need: their packages and everything they reach over normal
+/// and build edges (computed here, independently of the planner).
+fn needed(g: &Graph) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<usize> = (0..g.targets.len())
+        .filter(|&i| g.targets[i] & 1 != 0)
+        .collect();
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            for &(from, to, kind) in &g.edges {
+                if from == i && kind != DepKind::Dev {
+                    stack.push(to);
+                }
+            }
+        }
+    }
+    seen.into_iter().map(name).collect()
+}
+
+/// Checks that the layers hold each needed member exactly once, and that every edge
+/// between planned members points to the same or an earlier layer.
+fn check_layers(g: &Graph, plan: &Plan) -> Result<(), TestCaseError> {
+    let mut layer_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, layer) in plan.layers.iter().enumerate() {
+        prop_assert!(!layer.packages.is_empty(), "layer {} is empty", i);
+        for p in &layer.packages {
+            prop_assert!(
+                layer_of.insert(p, i).is_none(),
+                "{} is in more than one layer: {:?}",
+                p,
+                plan.layers
+            );
+        }
+    }
+    let planned: BTreeSet<String> = layer_of.keys().map(|s| s.to_string()).collect();
+    prop_assert_eq!(&planned, &needed(g));
+    for &(from, to, kind) in &g.edges {
+        let (from, to) = (name(from), name(to));
+        if let (Some(&a), Some(&b)) = (layer_of.get(from.as_str()), layer_of.get(to.as_str())) {
+            prop_assert!(
+                b <= a,
+                "{} (layer {}) has a {:?} edge to {} in the later layer {}",
+                from,
+                a,
+                kind,
+                to,
+                b
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A deterministic shuffle (xorshift), so that a failing case replays exactly.
+fn shuffle<T>(items: &mut [T], seed: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        items.swap(i, (*seed % (i as u64 + 1)) as usize);
+    }
+}
+
+fn outputs(ws: &Workspace) -> (String, String) {
+    let plan = plan(ws, &options()).expect("a generated workspace plans");
+    (
+        xtask::artifacts::plan_json(&plan),
+        xtask::render::dockerfile::render(&plan),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn layers_cover_needed_members_in_dependency_order(g in graph()) {
+        let ws = workspace(&g);
+        let plan = plan(&ws, &options()).expect("a generated workspace plans");
+        check_layers(&g, &plan)?;
+    }
+
+    #[test]
+    fn every_target_has_a_skeleton_file(g in graph()) {
+        let ws = workspace(&g);
+        let plan = plan(&ws, &options()).expect("a generated workspace plans");
+        let sk = &plan.skeleton;
+        for p in &ws.packages {
+            for t in &p.targets {
+                prop_assert!(
+                    sk.files.contains_key(&t.src_path)
+                        || sk.empty_sources.contains(&t.src_path)
+                        || sk.main_sources.contains(&t.src_path),
+                    "no skeleton file for {}",
+                    t.src_path
+                );
+                let needs_main = !matches!(t.kind, TargetKind::Lib | TargetKind::ProcMacro);
+                prop_assert_eq!(sk.main_sources.contains(&t.src_path), needs_main);
+            }
+            let manifest = format!("{}/Cargo.toml", p.dir);
+            prop_assert!(sk.files.contains_key(&manifest), "no skeleton manifest {}", manifest);
+        }
+    }
+
+    #[test]
+    fn output_does_not_depend_on_model_order(g in graph(), seed in 1u64..u64::MAX) {
+        let ws = workspace(&g);
+        let mut shuffled = ws.clone();
+        let mut seed = seed;
+        shuffle(&mut shuffled.packages, &mut seed);
+        for p in &mut shuffled.packages {
+            shuffle(&mut p.deps, &mut seed);
+            shuffle(&mut p.targets, &mut seed);
+        }
+        let (json, dockerfile) = outputs(&ws);
+        let (json2, dockerfile2) = outputs(&shuffled);
+        prop_assert_eq!(json, json2);
+        prop_assert_eq!(dockerfile, dockerfile2);
+    }
+
+    #[test]
+    fn max_layers_caps_the_layers_and_keeps_the_order(g in graph(), pick in 0usize..64) {
+        let mut ws = workspace(&g);
+        let uncapped = plan(&ws, &options()).expect("a generated workspace plans");
+        let count = uncapped.layers.len();
+        prop_assume!(count >= 2);
+        let cap = 1 + pick % (count - 1);
+        ws.config.max_layers = Some(cap);
+        let capped = plan(&ws, &options()).expect("a capped workspace plans");
+        prop_assert!(
+            capped.layers.len() <= cap,
+            "{} layers with max-layers = {}",
+            capped.layers.len(),
+            cap
+        );
+        check_layers(&g, &capped)?;
+    }
+
+    #[test]
+    fn group_layers_merges_consecutive_layers(
+        sizes in prop::collection::vec(1usize..4, 0..40),
+        max in 1usize..50,
+    ) {
+        let mut next = 0;
+        let layers: Vec<Vec<String>> = sizes
+            .iter()
+            .map(|&size| {
+                (0..size)
+                    .map(|_| {
+                        next += 1;
+                        format!("c{next:03}")
+                    })
+                    .collect()
+            })
+            .collect();
+        let grouped = group_layers(layers.clone(), max);
+        prop_assert_eq!(grouped.len(), layers.len().min(max));
+        // Every input layer lands whole in one group, and groups keep the input order.
+        let group_of: BTreeMap<&String, usize> = grouped
+            .iter()
+            .enumerate()
+            .flat_map(|(g, members)| members.iter().map(move |m| (m, g)))
+            .collect();
+        prop_assert_eq!(group_of.len(), next);
+        let mut last = 0;
+        for layer in &layers {
+            let g = group_of[&layer[0]];
+            for m in layer {
+                prop_assert_eq!(group_of[m], g);
+            }
+            prop_assert!(g >= last);
+            last = g;
+        }
+    }
+}
