@@ -72,6 +72,25 @@ struct ImageArgs {
     /// Skip measuring what a single-stage image would weigh.
     #[arg(long)]
     no_size_comparison: bool,
+    /// Target platforms, e.g. linux/amd64,linux/arm64 (builds through docker buildx,
+    /// cross-compiling: nothing compiles under emulation).
+    #[arg(long = "platform", value_name = "LIST")]
+    platforms: Vec<String>,
+    /// Push the images to the registries in their tags (through buildx).
+    #[arg(long, conflicts_with = "load")]
+    push: bool,
+    /// Load the images into the engine (the default without --push).
+    #[arg(long)]
+    load: bool,
+    /// buildx cache export, e.g. type=registry,ref=registry.local/api:cache,mode=max (repeatable).
+    #[arg(long = "cache-to", value_name = "SPEC")]
+    cache_to: Vec<String>,
+    /// buildx cache import, e.g. type=registry,ref=registry.local/api:cache (repeatable).
+    #[arg(long = "cache-from", value_name = "SPEC")]
+    cache_from: Vec<String>,
+    /// The buildx builder instance to use (`docker buildx ls`).
+    #[arg(long, value_name = "NAME")]
+    builder_name: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -204,6 +223,11 @@ impl Cli {
                     labels,
                     stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
                     measure_single_stage: !args.no_size_comparison,
+                    platforms: args.platforms,
+                    push: args.push,
+                    cache_to: args.cache_to,
+                    cache_from: args.cache_from,
+                    builder_name: args.builder_name,
                 };
                 let report = xtask::image::image(&opts)?;
                 print!("{}", xtask::image::summary(&report));

@@ -55,6 +55,50 @@ pub struct ImageOptions {
     pub stand_in_script: Option<PathBuf>,
     /// Also measure the single-stage size (builds and removes the `build` stage image).
     pub measure_single_stage: bool,
+    /// Target platforms (`linux/amd64`, `linux/arm64`); any makes the build go through buildx.
+    pub platforms: Vec<String>,
+    /// Push to the tags' registries (through buildx) instead of loading into the engine.
+    pub push: bool,
+    /// buildx `--cache-to` / `--cache-from` specs (e.g. `type=registry,ref=…,mode=max`).
+    pub cache_to: Vec<String>,
+    pub cache_from: Vec<String>,
+    /// The buildx builder instance to use.
+    pub builder_name: Option<String>,
+}
+
+/// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
+pub const PLATFORMS: [(&str, &str); 2] = [
+    ("linux/amd64", "x86_64-unknown-linux-gnu"),
+    ("linux/arm64", "aarch64-unknown-linux-gnu"),
+];
+
+/// Checks `--platform` values; `linux/arm64/v8` is `linux/arm64`.
+pub fn validate_platforms(platforms: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for p in platforms.iter().flat_map(|p| p.split(',')).map(str::trim) {
+        let p = if p == "linux/arm64/v8" { "linux/arm64" } else { p };
+        if !PLATFORMS.iter().any(|(name, _)| *name == p) {
+            let known: Vec<&str> = PLATFORMS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "unknown platform `{p}`: the generated Dockerfile cross-compiles for {} (a Rust \
+                 target triple and a cross linker are needed for each)",
+                known.join(", ")
+            );
+        }
+        if !out.iter().any(|o: &String| o == p) {
+            out.push(p.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// `x86_64` → `linux/amd64`: the platform of this machine (and of a local engine).
+fn native_platform() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "linux/arm64"
+    } else {
+        "linux/amd64"
+    }
 }
 
 /// One image built.
@@ -76,6 +120,9 @@ pub struct ImageReport {
     /// Every step reported, in order (`CACHED`/`DONE` lines).
     pub steps: Vec<crate::drive::progress::StepReport>,
 }
+
+/// The cross-compiling stand-in builder (see `scripts/stand-in-images-cross.sh`).
+const CROSS_STAND_IN: &str = "cargo-image-stand-in/rust-cross:trixie";
 
 /// Local stand-ins for the default base images (see `scripts/stand-in-images.sh`).
 fn stand_in_for(image: &str, plan: &Plan) -> Option<String> {
@@ -122,7 +169,16 @@ pub fn image(opts: &ImageOptions) -> Result<ImageReport> {
 async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let loaded = crate::read::read(&opts.manifest_path)?;
     let mut plan_opts = opts.plan.clone();
-    let use_buildx = opts.builder == BuilderChoice::Buildx;
+    let platforms = validate_platforms(&opts.platforms)?;
+    let use_buildx = opts.builder == BuilderChoice::Buildx
+        || !platforms.is_empty()
+        || opts.push
+        || !opts.cache_to.is_empty()
+        || !opts.cache_from.is_empty()
+        || opts.builder_name.is_some();
+    if opts.push && opts.target != ImageTarget::Runtime {
+        bail!("--push pushes runtime images; the dev and test targets are built locally");
+    }
     plan_opts.ca_source = if use_buildx {
         CaSource::Secret
     } else {
@@ -134,7 +190,8 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     if !use_buildx && !engine::buildkit_available(&docker).await? {
         engine::legacy_unsupported()?;
     }
-    if resolve_base_images(&docker, &plan, opts, &mut plan_opts).await? {
+    let cross = platforms.iter().any(|p| p != native_platform());
+    if resolve_base_images(&docker, &plan, opts, cross, &mut plan_opts).await? {
         plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
     }
 
@@ -186,24 +243,32 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let report = ImageReport::default();
     if use_buildx {
         let mut report = report;
+        let started = Instant::now();
         build_with_buildx(
             &loaded,
             &plan,
             opts,
+            &platforms,
             &dockerfile,
             ca.as_deref(),
             &revision,
             &targets,
         )?;
+        let seconds = started.elapsed().as_secs_f64() / targets.len().max(1) as f64;
         for (stage, tags) in &targets {
             if let Some(first) = tags.first() {
-                let (size, layers) = engine::inspect(&docker, first).await?;
+                // Pushed images are in the registry, not in the engine.
+                let (size, layers) = if opts.push {
+                    (0, 0)
+                } else {
+                    engine::inspect(&docker, first).await?
+                };
                 report.images.push(BuiltImage {
                     stage: stage.clone(),
                     tags: tags.clone(),
                     size,
                     layers,
-                    seconds: 0.0,
+                    seconds,
                 });
             }
         }
@@ -328,6 +393,7 @@ async fn resolve_base_images(
     docker: &Docker,
     plan: &Plan,
     opts: &ImageOptions,
+    cross: bool,
     plan_opts: &mut PlanOptions,
 ) -> Result<bool> {
     let mut needed: Vec<(String, Option<String>)> = vec![(plan.builder.clone(), None)];
@@ -360,7 +426,14 @@ async fn resolve_base_images(
             None => plan_opts.builder.is_none() && image.starts_with("rust:"),
             Some(k) => !plan_opts.base_images.contains_key(k),
         };
-        let stand_in = stand_in_for(&image, plan).filter(|_| is_default);
+        let stand_in = stand_in_for(&image, plan).filter(|_| is_default).map(|s| {
+            // Foreign platforms need a builder with their standard library and linker.
+            if cross && keyword.is_none() {
+                CROSS_STAND_IN.to_string()
+            } else {
+                s
+            }
+        });
         let Some(stand_in) = stand_in else {
             bail!(
                 "base image {image} is not in the engine and cannot be pulled ({pull_error}); \
@@ -369,7 +442,14 @@ async fn resolve_base_images(
             );
         };
         if !engine::has_image(docker, &stand_in).await {
-            match &opts.stand_in_script {
+            let script = opts.stand_in_script.as_ref().map(|s| {
+                if cross {
+                    s.with_file_name("stand-in-images-cross.sh")
+                } else {
+                    s.clone()
+                }
+            });
+            match &script {
                 Some(script) if script.is_file() => {
                     eprintln!(
                         "note: the default base images cannot be pulled here; building local \
@@ -451,10 +531,12 @@ fn git_revision(dir: &Path) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_with_buildx(
     loaded: &Loaded,
     plan: &Plan,
     opts: &ImageOptions,
+    platforms: &[String],
     dockerfile: &str,
     ca: Option<&[u8]>,
     revision: &str,
@@ -492,6 +574,11 @@ fn build_with_buildx(
                 labels: &labels,
                 secret_file: secret.as_deref(),
                 no_cache: opts.no_cache,
+                platforms,
+                push: opts.push,
+                cache_to: &opts.cache_to,
+                cache_from: &opts.cache_from,
+                builder_name: opts.builder_name.as_deref(),
             },
         )?;
     }
@@ -510,7 +597,7 @@ pub fn summary(report: &ImageReport) -> String {
                 out.push_str(&format!(
                     "{:<40} {:>10} {:>7} {:>7.1}s\n",
                     t,
-                    human(i.size),
+                    if i.size == 0 { "pushed".to_string() } else { human(i.size) },
                     i.layers,
                     i.seconds
                 ));

@@ -33,6 +33,14 @@ pub struct BuildxRequest<'a> {
     pub labels: &'a [(String, String)],
     pub secret_file: Option<&'a Path>,
     pub no_cache: bool,
+    /// `linux/amd64,linux/arm64`; empty: the engine's own platform.
+    pub platforms: &'a [String],
+    /// Push to the registries named by the tags instead of loading into the engine.
+    pub push: bool,
+    pub cache_to: &'a [String],
+    pub cache_from: &'a [String],
+    /// A buildx builder instance (`docker buildx create --name`); default: the current one.
+    pub builder_name: Option<&'a str>,
 }
 
 pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
@@ -43,10 +51,25 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         req.dockerfile_dir.join("Dockerfile").display().to_string(),
         "--target".into(),
         req.target.into(),
-        "--load".into(),
+        if req.push { "--push" } else { "--load" }.into(),
         "--progress".into(),
         "plain".into(),
+        // One plain image (or index) per build, as `docker build` makes: no attestation
+        // manifests beside the platforms.
+        "--provenance=false".into(),
     ];
+    if !req.platforms.is_empty() {
+        args.extend(["--platform".into(), req.platforms.join(",")]);
+    }
+    if let Some(name) = req.builder_name {
+        args.extend(["--builder".into(), name.into()]);
+    }
+    for c in req.cache_to {
+        args.extend(["--cache-to".into(), c.clone()]);
+    }
+    for c in req.cache_from {
+        args.extend(["--cache-from".into(), c.clone()]);
+    }
     for t in req.tags {
         args.extend(["--tag".into(), t.clone()]);
     }
@@ -66,7 +89,12 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         args.push("--no-cache".into());
     }
     args.push(req.context.display().to_string());
-    cmd!(sh, "{docker} {args...}")
-        .run()
-        .with_context(|| format!("docker buildx build --target {}", req.target))
+    let what = if req.push { "pushing" } else { "building" };
+    cmd!(sh, "{docker} {args...}").run().with_context(|| {
+        format!(
+            "{what} {} (docker buildx build --target {}) failed; its output is above",
+            req.tags.first().map(String::as_str).unwrap_or(req.target),
+            req.target
+        )
+    })
 }

@@ -79,7 +79,8 @@ fn base(out: &mut String, plan: &Plan) {
     writeln!(
         out,
         "# The Rust toolchain, and the script every stage runs cargo through.\n\
-         FROM {} AS base\n\
+         # It runs on the build platform and cross-compiles for the target platform.\n\
+         FROM --platform=$BUILDPLATFORM {} AS base\n\
          ENV CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never\n\
          WORKDIR /app",
         plan.builder
@@ -97,7 +98,7 @@ fn base(out: &mut String, plan: &Plan) {
         out,
         "# The architecture to compile for: BuildKit's TARGETARCH, else the builder's own.\n\
          ARG TARGETARCH\n\
-         RUN mkdir -p {dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE}\n"
+         RUN mkdir -p {dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE} && cargo-image check-target\n"
     )
     .unwrap();
 }
