@@ -76,7 +76,11 @@ pub const PLATFORMS: [(&str, &str); 2] = [
 pub fn validate_platforms(platforms: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for p in platforms.iter().flat_map(|p| p.split(',')).map(str::trim) {
-        let p = if p == "linux/arm64/v8" { "linux/arm64" } else { p };
+        let p = if p == "linux/arm64/v8" {
+            "linux/arm64"
+        } else {
+            p
+        };
         if !PLATFORMS.iter().any(|(name, _)| *name == p) {
             let known: Vec<&str> = PLATFORMS.iter().map(|(n, _)| *n).collect();
             bail!(
@@ -518,6 +522,24 @@ fn ca_bundle(loaded: &Loaded, plan: &Plan, extra: &[PathBuf]) -> Result<Option<V
     Ok(Some(bundle))
 }
 
+/// `SOURCE_DATE_EPOCH` from the environment, else the last commit's time (reproducible
+/// builds: the same commit gives the same timestamps, so the same digest).
+fn source_date_epoch(dir: &Path) -> Option<String> {
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        return Some(v);
+    }
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "-1", "--format=%ct"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 fn git_revision(dir: &Path) -> String {
     std::process::Command::new("git")
         .arg("-C")
@@ -560,8 +582,18 @@ fn build_with_buildx(
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
     let args = vec![("REVISION".to_string(), revision.to_string())];
-    let _ = plan;
+    let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
+        let mut annotations: Vec<(String, String)> = plan
+            .images
+            .iter()
+            .find(|i| &i.stage == stage)
+            .map(|i| i.labels.clone().into_iter().collect())
+            .unwrap_or_default();
+        annotations.push((
+            "org.opencontainers.image.revision".into(),
+            revision.to_string(),
+        ));
         buildx::build(
             &sh,
             &docker,
@@ -579,6 +611,8 @@ fn build_with_buildx(
                 cache_to: &opts.cache_to,
                 cache_from: &opts.cache_from,
                 builder_name: opts.builder_name.as_deref(),
+                annotations: &annotations,
+                source_date_epoch: epoch.as_deref(),
             },
         )?;
     }
@@ -597,7 +631,11 @@ pub fn summary(report: &ImageReport) -> String {
                 out.push_str(&format!(
                     "{:<40} {:>10} {:>7} {:>7.1}s\n",
                     t,
-                    if i.size == 0 { "pushed".to_string() } else { human(i.size) },
+                    if i.size == 0 {
+                        "pushed".to_string()
+                    } else {
+                        human(i.size)
+                    },
                     i.layers,
                     i.seconds
                 ));

@@ -41,6 +41,29 @@ pub struct BuildxRequest<'a> {
     pub cache_from: &'a [String],
     /// A buildx builder instance (`docker buildx create --name`); default: the current one.
     pub builder_name: Option<&'a str>,
+    /// OCI annotations put on the pushed index and manifests (the image's labels).
+    pub annotations: &'a [(String, String)],
+    /// Seconds since the epoch: image creation time and every file time in the layers, so
+    /// two builds of the same sources give the same digest.
+    pub source_date_epoch: Option<&'a str>,
+}
+
+/// The `--output` of a push: the image exporter with OCI media types and the annotations
+/// on both the index and each platform's manifest. buildx parses the spec as CSV, so every
+/// field is quoted (a description may hold commas).
+pub fn output_spec(annotations: &[(String, String)]) -> String {
+    let quote = |f: &str| format!("\"{}\"", f.replace('"', "\"\""));
+    let mut fields = vec![
+        "type=image".to_string(),
+        "push=true".to_string(),
+        "oci-mediatypes=true".to_string(),
+    ];
+    for (k, v) in annotations {
+        for level in ["annotation-index", "annotation-manifest"] {
+            fields.push(quote(&format!("{level}.{k}={v}")));
+        }
+    }
+    format!("--output={}", fields.join(","))
 }
 
 pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
@@ -51,7 +74,13 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         req.dockerfile_dir.join("Dockerfile").display().to_string(),
         "--target".into(),
         req.target.into(),
-        if req.push { "--push" } else { "--load" }.into(),
+        // A pushed image gets OCI media types (annotations need them) and its file times
+        // clamped to SOURCE_DATE_EPOCH.
+        if req.push {
+            output_spec(req.annotations)
+        } else {
+            "--load".into()
+        },
         "--progress".into(),
         "plain".into(),
         // One plain image (or index) per build, as `docker build` makes: no attestation
@@ -90,11 +119,28 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
     }
     args.push(req.context.display().to_string());
     let what = if req.push { "pushing" } else { "building" };
-    cmd!(sh, "{docker} {args...}").run().with_context(|| {
+    let mut command = cmd!(sh, "{docker} {args...}");
+    if let Some(epoch) = req.source_date_epoch {
+        // buildx passes it to BuildKit as the SOURCE_DATE_EPOCH build argument.
+        command = command.env("SOURCE_DATE_EPOCH", epoch);
+    }
+    command.run().with_context(|| {
         format!(
             "{what} {} (docker buildx build --target {}) failed; its output is above",
             req.tags.first().map(String::as_str).unwrap_or(req.target),
             req.target
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn output_spec_quotes_annotations_as_csv_fields() {
+        let spec = super::output_spec(&[("d".into(), "a, \"b\"".into())]);
+        assert_eq!(
+            spec,
+            "--output=type=image,push=true,oci-mediatypes=true,\"annotation-index.d=a, \"\"b\"\"\",\"annotation-manifest.d=a, \"\"b\"\"\""
+        );
+    }
 }

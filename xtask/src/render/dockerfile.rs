@@ -228,7 +228,8 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
         )
         .unwrap();
     }
-    writeln!(out, "RUN cargo-image install\n").unwrap();
+    // The ARG comes last, so a new SOURCE_DATE_EPOCH (every commit) re-runs only this copy.
+    writeln!(out, "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install\n").unwrap();
 }
 
 fn runtime_support(out: &mut String, plan: &Plan) {
@@ -260,11 +261,13 @@ fn runtime_support(out: &mut String, plan: &Plan) {
         out,
         "# What a runtime without a distribution lacks: users, CA certificates, /tmp.\n\
          FROM base AS rootfs\n\
-         RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot /rootfs/tmp \\\n    \
+         ARG SOURCE_DATE_EPOCH\n\
+         RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot /rootfs/tmp /rootfs/usr/local/bin \\\n    \
              && chmod 1777 /rootfs/tmp && chown 65532:65532 /rootfs/home/nonroot \\\n    \
              && printf '{passwd}' >/rootfs/etc/passwd \\\n    \
              && printf '{group}' >/rootfs/etc/group \\\n    \
-             && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt\n"
+             && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \\\n    \
+             && cargo-image clamp-times /rootfs\n"
     )
     .unwrap();
     if plan
@@ -279,7 +282,11 @@ fn runtime_support(out: &mut String, plan: &Plan) {
         .unwrap();
         writeln!(out, "FROM base AS probe").unwrap();
         heredoc_file(out, "", scripts::PROBE_SRC_PATH, scripts::PROBE_RS);
-        writeln!(out, "RUN cargo-image probe\n").unwrap();
+        writeln!(
+            out,
+            "ARG SOURCE_DATE_EPOCH\nRUN cargo-image probe && cargo-image clamp-times /out\n"
+        )
+        .unwrap();
     }
 }
 
@@ -309,14 +316,9 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         _ => {}
     }
     if matches!(i.healthcheck, Some(Healthcheck::Http { .. })) {
-        writeln!(out, "COPY --from=probe /out/cargo-image-probe {PROBE_BIN}").unwrap();
+        writeln!(out, "COPY --from=probe /out/probe/ /").unwrap();
     }
-    writeln!(
-        out,
-        "COPY --from=build /out/{bin} /usr/local/bin/{bin}",
-        bin = i.bin
-    )
-    .unwrap();
+    writeln!(out, "COPY --from=build /out/{bin}/ /", bin = i.bin).unwrap();
     env_line(out, i);
     writeln!(out, "USER {}", i.user).unwrap();
     expose_line(out, i);

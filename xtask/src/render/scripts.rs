@@ -403,21 +403,31 @@ build)
     cargo_ws build --frozen {release_flags} --target "$(rust_target)"{bins}
     ;;
 install)
-    # Collect the shipped binaries where the runtime stages copy them from.
-    mkdir -p /out
+    # Each shipped binary as a tree the runtime stage copies onto `/`: the directory entries
+    # come from here too (with clamped times), so the layer is reproducible.
     for bin in {shipped}; do
-        cp "target/$(rust_target)/{profile_dir}/$bin" "/out/$bin"
+        mkdir -p "/out/$bin/usr/local/bin"
+        cp "target/$(rust_target)/{profile_dir}/$bin" "/out/$bin/usr/local/bin/$bin"
     done
+    "$0" clamp-times /out
+    ;;
+clamp-times)
+    # Reproducible images: files that reach a runtime image get SOURCE_DATE_EPOCH as their
+    # time (BuildKit already uses it for the image's own timestamps).
+    shift
+    if [ -n "${{SOURCE_DATE_EPOCH:-}}" ]; then
+        find "$@" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {{}} +
+    fi
     ;;
 probe)
-    mkdir -p /out
+    mkdir -p /out/probe/usr/local/bin
     # no_std, no libc: linked without start files or libraries, as a non-PIE static binary.
     cross_env
     linker="$(env | sed -n 's/^CARGO_TARGET_[A-Z0-9_]*_LINKER=//p')"
     rustc ${{linker:+-C linker=$linker}} --edition 2021 -C opt-level=s -C panic=abort -C strip=symbols \
         -C relocation-model=static -C target-feature=+crt-static \
         -C link-arg=-nostartfiles -C link-arg=-nostdlib --target "$(rust_target)" \
-        -o /out/cargo-image-probe {PROBE_SRC_PATH}
+        -o /out/probe/usr/local/bin/cargo-image-probe {PROBE_SRC_PATH}
     ;;
 copy)
     # Copy sources from the bind-mounted context. `cp` without -p gives them fresh mtimes:
