@@ -10,6 +10,7 @@ log() { printf 'cross: %s\n' "$*" >&2; }
 need=()
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static binfmt-support)
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     apt-get update -q >/dev/null

@@ -51,7 +51,8 @@ pub struct BuildxRequest<'a> {
 /// The `--output` of a push: the image exporter with OCI media types and the annotations
 /// on both the index and each platform's manifest. buildx parses the spec as CSV, so every
 /// field is quoted (a description may hold commas).
-pub fn output_spec(annotations: &[(String, String)]) -> String {
+/// A single-platform push has no index, so its annotations go on the manifest only.
+pub fn output_spec(annotations: &[(String, String)], index: bool) -> String {
     let quote = |f: &str| format!("\"{}\"", f.replace('"', "\"\""));
     let mut fields = vec![
         "type=image".to_string(),
@@ -59,7 +60,12 @@ pub fn output_spec(annotations: &[(String, String)]) -> String {
         "oci-mediatypes=true".to_string(),
     ];
     for (k, v) in annotations {
-        for level in ["annotation-index", "annotation-manifest"] {
+        let levels: &[&str] = if index {
+            &["annotation-index", "annotation-manifest"]
+        } else {
+            &["annotation-manifest"]
+        };
+        for level in levels {
             fields.push(quote(&format!("{level}.{k}={v}")));
         }
     }
@@ -77,7 +83,7 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         // A pushed image gets OCI media types (annotations need them) and its file times
         // clamped to SOURCE_DATE_EPOCH.
         if req.push {
-            output_spec(req.annotations)
+            output_spec(req.annotations, req.platforms.len() > 1)
         } else {
             "--load".into()
         },
@@ -137,10 +143,14 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
 mod tests {
     #[test]
     fn output_spec_quotes_annotations_as_csv_fields() {
-        let spec = super::output_spec(&[("d".into(), "a, \"b\"".into())]);
+        let spec = super::output_spec(&[("d".into(), "a, \"b\"".into())], true);
         assert_eq!(
             spec,
             "--output=type=image,push=true,oci-mediatypes=true,\"annotation-index.d=a, \"\"b\"\"\",\"annotation-manifest.d=a, \"\"b\"\"\""
+        );
+        assert_eq!(
+            super::output_spec(&[("k".into(), "v".into())], false),
+            "--output=type=image,push=true,oci-mediatypes=true,\"annotation-manifest.k=v\""
         );
     }
 }

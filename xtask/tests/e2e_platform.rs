@@ -1,0 +1,585 @@
+//! End-to-end tests of multi-platform images on the real engine: cross-compiled
+//! two-platform builds pushed to a real registry (Debian's `docker-registry`, started here
+//! on 127.0.0.1), read back, the arm64 image run under QEMU, reproducible digests, registry
+//! cache, and the errors of bad platform and registry input.
+//!
+//! Needs what `.ci/run` provisions: the engine with buildx and the containerd image store,
+//! `.ci/cross.sh` (QEMU binfmt, docker-registry, htpasswd) and the stand-in images (built
+//! here on demand by `scripts/stand-in-images-cross.sh`, which is idempotent).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Builds compete for two cores and some tests prune the builder cache: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn run_id() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    )
+}
+
+fn sh(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+fn ensure_cross_stand_ins() {
+    let present = sh(Command::new("docker").args(["image", "inspect", CROSS_BUILDER]))
+        .status
+        .success();
+    if !present {
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/stand-in-images-cross.sh"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/stand-in-images-cross.sh failed");
+    }
+    assert!(
+        Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
+        "QEMU is not registered for aarch64: `.ci/cross.sh` provisions it"
+    );
+}
+
+/// Removes what a test created: images with its label, and the registry process.
+struct Cleanup {
+    label: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let out = sh(Command::new("docker").args([
+            "image",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={}", self.label),
+        ]));
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if !ids.is_empty() {
+            let _ = sh(Command::new("docker")
+                .args(["image", "rm", "-f"])
+                .args(&ids));
+        }
+    }
+}
+
+/// A registry on 127.0.0.1 with storage in a temporary directory.
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(auth: bool) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if auth {
+            let htpasswd = dir.path().join("htpasswd");
+            let out = sh(Command::new("htpasswd").args([
+                "-Bbc",
+                htpasswd.to_str().unwrap(),
+                "tester",
+                "secret-password",
+            ]));
+            assert!(
+                out.status.success(),
+                "htpasswd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: cargo-image-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry (Debian package; `.ci/cross.sh` installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Registry {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// GET a registry path; returns (headers, body).
+    fn get(&self, path: &str, accept: &str) -> (String, Vec<u8>) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n",
+            self.host()
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP answer");
+        (
+            String::from_utf8_lossy(&raw[..split]).to_string(),
+            raw[split + 4..].to_vec(),
+        )
+    }
+
+    fn index(&self, repo: &str, tag: &str) -> (String, serde_json::Value) {
+        let (head, body) = self.get(
+            &format!("/v2/{repo}/manifests/{tag}"),
+            "application/vnd.oci.image.index.v1+json",
+        );
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let digest = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Docker-Content-Digest: "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        (digest, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-binary workspace in git (SOURCE_DATE_EPOCH comes from its commit) whose program
+/// prints its version and architecture. `dep` adds a crates.io dependency (itoa).
+fn tiny_workspace(name: &str, dep: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let deps = if dep { "itoa = \"1\"\n" } else { "" };
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\n\
+             description = \"multi-platform test, with a comma, and \\\"quotes\\\"\"\n\n\
+             [dependencies]\n{deps}\n[package.metadata.image]\nruntime = \"scratch\"\n"
+        ),
+    )
+    .unwrap();
+    let body = if dep {
+        "let mut b = itoa::Buffer::new(); println!(\"{} {} on {} ({})\", env!(\"CARGO_PKG_NAME\"), env!(\"CARGO_PKG_VERSION\"), std::env::consts::ARCH, b.format(42));"
+    } else {
+        "println!(\"{} {} on {}\", env!(\"CARGO_PKG_NAME\"), env!(\"CARGO_PKG_VERSION\"), std::env::consts::ARCH);"
+    };
+    std::fs::write(
+        root.join("src/main.rs"),
+        format!("fn main() {{\n    {body}\n}}\n"),
+    )
+    .unwrap();
+    let mut lock = Command::new("cargo");
+    lock.arg("generate-lockfile").current_dir(root);
+    if !dep {
+        lock.arg("--offline");
+    }
+    assert!(sh(&mut lock).status.success(), "cargo generate-lockfile");
+    for args in [
+        vec!["init", "-q"],
+        vec!["add", "-A"],
+        vec![
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "user.name=test",
+            "commit",
+            "-qm",
+            "fixture",
+        ],
+    ] {
+        assert!(sh(Command::new("git").args(&args).current_dir(root))
+            .status
+            .success());
+    }
+    dir
+}
+
+/// Runs `xtask image` for a workspace with the cross stand-in builder and a test label.
+fn image(ws: &Path, label: &str, args: &[&str]) -> Output {
+    let manifest = ws.join("Cargo.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["image", "--manifest-path", manifest.to_str().unwrap()])
+        .args([
+            "--builder-image",
+            CROSS_BUILDER,
+            "--label",
+            label,
+            "--no-size-comparison",
+        ])
+        .args(args)
+        .env("CI", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
+    sh(&mut cmd)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn two_platform_index_is_pushed_annotated_and_its_arm64_image_runs() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_cross_stand_ins();
+    let id = run_id();
+    let label = format!("org.cargo-image.test={id}");
+    let _cleanup = Cleanup {
+        label: label.clone(),
+    };
+    let registry = Registry::start(false);
+    let ws = tiny_workspace("mp-tiny", false);
+    let tag = format!("{}/mp-tiny-{id}:{{version}}", registry.host());
+    let out = image(
+        ws.path(),
+        &label,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+            "--tag",
+            &tag,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let repo = format!("mp-tiny-{id}");
+    let (_, index) = registry.index(&repo, "0.1.0");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let mut platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    let annotations = &index["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(annotations["org.opencontainers.image.title"], "mp-tiny");
+    assert_eq!(
+        annotations["org.opencontainers.image.description"],
+        "multi-platform test, with a comma, and \"quotes\""
+    );
+    assert_eq!(annotations["org.opencontainers.image.licenses"], "MIT");
+
+    // Pull the arm64 image back and run it under QEMU.
+    let image_ref = format!("{}/{repo}:0.1.0", registry.host());
+    let pulled = sh(Command::new("docker").args(["pull", "--platform", "linux/arm64", &image_ref]));
+    assert!(pulled.status.success(), "{}", text(&pulled));
+    let _ = sh(Command::new("docker").args([
+        "image",
+        "tag",
+        &image_ref,
+        &format!("mp-tiny-{id}:pulled"),
+    ]));
+    let ran =
+        sh(Command::new("docker").args(["run", "--rm", "--platform", "linux/arm64", &image_ref]));
+    assert!(ran.status.success(), "{}", text(&ran));
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout).trim(),
+        "mp-tiny 0.1.0 on aarch64"
+    );
+
+    // Its binary really is an aarch64 ELF (e_machine 183), not an emulated amd64 one.
+    let name = format!("mp-tiny-elf-{id}");
+    assert!(sh(Command::new("docker").args([
+        "create",
+        "--platform",
+        "linux/arm64",
+        "--name",
+        &name,
+        &image_ref
+    ]))
+    .status
+    .success());
+    let dest = tempfile::tempdir().unwrap();
+    let bin = dest.path().join("bin");
+    let cp = sh(Command::new("docker").args([
+        "cp",
+        &format!("{name}:/usr/local/bin/mp-tiny"),
+        bin.to_str().unwrap(),
+    ]));
+    let _ = sh(Command::new("docker").args(["rm", "-f", &name]));
+    assert!(cp.status.success(), "{}", text(&cp));
+    let elf = std::fs::read(&bin).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(
+        u16::from_le_bytes([elf[18], elf[19]]),
+        183,
+        "e_machine is not EM_AARCH64"
+    );
+    let _ = sh(Command::new("docker").args([
+        "image",
+        "rm",
+        "-f",
+        &image_ref,
+        &format!("mp-tiny-{id}:pulled"),
+    ]));
+}
+
+#[test]
+fn two_builds_from_clean_caches_give_the_same_digest() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_cross_stand_ins();
+    let id = run_id();
+    let label = format!("org.cargo-image.test={id}");
+    let _cleanup = Cleanup {
+        label: label.clone(),
+    };
+    let registry = Registry::start(false);
+    let ws = tiny_workspace("repro", false);
+    let mut digests = Vec::new();
+    for run in ["a", "b"] {
+        let tag = format!("{}/repro-{id}:{run}", registry.host());
+        let out = image(
+            ws.path(),
+            &label,
+            &[
+                "--platform",
+                "linux/amd64,linux/arm64",
+                "--push",
+                "--no-cache",
+                "--tag",
+                &tag,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        digests.push(registry.index(&format!("repro-{id}"), run).0);
+    }
+    assert!(digests[0].starts_with("sha256:"), "{digests:?}");
+    assert_eq!(digests[0], digests[1], "the two clean builds differ");
+}
+
+#[test]
+fn registry_cache_rebuilds_without_recompiling_dependencies() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_cross_stand_ins();
+    let id = run_id();
+    let label = format!("org.cargo-image.test={id}");
+    let _cleanup = Cleanup {
+        label: label.clone(),
+    };
+    let registry = Registry::start(false);
+    let ws = tiny_workspace("cached", true);
+    let tag = format!("{}/cached-{id}:{{version}}", registry.host());
+    let cache = format!(
+        "type=registry,ref={}/cached-{id}:buildcache",
+        registry.host()
+    );
+    let first = image(
+        ws.path(),
+        &label,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+            "--tag",
+            &tag,
+            "--cache-to",
+            &format!("{cache},mode=max"),
+        ],
+    );
+    assert!(first.status.success(), "{}", text(&first));
+
+    // A fresh engine state: the builder cache is gone, only the registry cache remains.
+    let pruned = sh(Command::new("docker").args(["builder", "prune", "-af"]));
+    assert!(pruned.status.success(), "{}", text(&pruned));
+    let main = ws.path().join("src/main.rs");
+    let mut src = std::fs::read_to_string(&main).unwrap();
+    src.push_str("// edited\n");
+    std::fs::write(&main, src).unwrap();
+
+    let second = image(
+        ws.path(),
+        &label,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+            "--tag",
+            &tag,
+            "--cache-from",
+            &cache,
+        ],
+    );
+    let log = text(&second);
+    assert!(second.status.success(), "{log}");
+    // buildx plain progress: `#12 [linux/arm64 deps 1/1] RUN cargo-image build`, then
+    // `#12 CACHED` when the step came from the cache.
+    let deps_steps: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("deps 1/1] RUN cargo-image build"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        deps_steps.len() >= 2,
+        "no dependency steps for both platforms in:\n{log}"
+    );
+    for step in deps_steps {
+        assert!(
+            log.lines().any(|l| l.trim() == format!("{step} CACHED")),
+            "dependency step {step} was rebuilt, not taken from the registry cache:\n{log}"
+        );
+    }
+    let crate_layer_ran = log
+        .lines()
+        .any(|l| l.contains("cargo-image copy") && l.contains("DONE"))
+        || log.contains("Compiling cached");
+    assert!(crate_layer_ran, "the edited crate was not rebuilt:\n{log}");
+}
+
+#[test]
+fn bad_platform_and_registry_input_fail_clearly() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_cross_stand_ins();
+    let id = run_id();
+    let label = format!("org.cargo-image.test={id}");
+    let _cleanup = Cleanup {
+        label: label.clone(),
+    };
+    let ws = tiny_workspace("bad", false);
+
+    let out = image(ws.path(), &label, &["--platform", "linux/s390x"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("unknown platform `linux/s390x`"),
+        "{}",
+        text(&out)
+    );
+
+    // The host-toolchain stand-in has no aarch64 standard library and no rustup.
+    let manifest = ws.path().join("Cargo.toml");
+    let out = sh(Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["image", "--manifest-path", manifest.to_str().unwrap()])
+        .args([
+            "--builder-image",
+            "cargo-image-stand-in/rust:latest",
+            "--label",
+            &label,
+        ])
+        .args(["--platform", "linux/arm64", "--no-size-comparison"])
+        .env("CI", "1"));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no Rust standard library for aarch64-unknown-linux-gnu"),
+        "{}",
+        text(&out)
+    );
+
+    // A registry that wants credentials we do not have.
+    let registry = Registry::start(true);
+    let tag = format!("{}/bad-{id}:{{version}}", registry.host());
+    let out = image(
+        ws.path(),
+        &label,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+            "--tag",
+            &tag,
+        ],
+    );
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("pushing") && log.contains("failed"), "{log}");
+    assert!(
+        log.contains("401")
+            || log.to_lowercase().contains("unauthorized")
+            || log.contains("authorization"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(" pushed "),
+        "a failed push was reported as pushed:\n{log}"
+    );
+    let (head, _) = registry.get(&format!("/v2/bad-{id}/tags/list"), "*/*");
+    assert!(
+        !head.starts_with("HTTP/1.1 200"),
+        "the registry has tags after a failed push: {head}"
+    );
+
+    // A registry nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tag = format!("127.0.0.1:{closed}/bad-{id}:{{version}}");
+    let out = image(
+        ws.path(),
+        &label,
+        &["--platform", "linux/amd64", "--push", "--tag", &tag],
+    );
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("connection refused") || log.contains("connect"),
+        "{log}"
+    );
+}
