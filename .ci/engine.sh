@@ -2,8 +2,8 @@
 # Provision and run a local Docker engine (dockerd + containerd + buildx) on a
 # Debian 12 host without systemd and without a reachable container registry.
 #
-#   .ci/engine.sh install   install Docker Engine >= 26 and buildx from Debian 13
-#                           (trixie) packages, via a private apt configuration
+#   .ci/engine.sh install   install Docker Engine >= 26, buildx and the compose plugin
+#                           from Debian 13 (trixie) packages, via a private apt configuration
 #   .ci/engine.sh start     start dockerd in the background (no-op if an engine answers)
 #   .ci/engine.sh stop      stop dockerd, only if this script started it
 #
@@ -86,26 +86,36 @@ buildx_works() {
     docker buildx version >/dev/null 2>&1
 }
 
-# Make `docker buildx` work for whichever `docker` client is first on PATH.
-ensure_buildx_plugin() {
-    if buildx_works; then
+# `docker compose` (the v2 plugin; the e2e tests run the generated compose.yaml with it).
+compose_works() {
+    docker compose version >/dev/null 2>&1
+}
+
+# Make `docker NAME` (a CLI plugin: buildx, compose) work for whichever `docker` client is
+# first on PATH.
+ensure_cli_plugin() { # name
+    local name=$1
+    if docker "$name" version >/dev/null 2>&1; then
         return 0
     fi
     local plugin="" p
-    for p in /usr/libexec/docker/cli-plugins/docker-buildx /usr/lib/docker/cli-plugins/docker-buildx; do
+    for p in /usr/libexec/docker/cli-plugins/docker-"$name" /usr/lib/docker/cli-plugins/docker-"$name"; do
         if [ -x "$p" ]; then plugin=$p; break; fi
     done
-    [ -n "$plugin" ] || die "docker-buildx plugin binary not found after install"
-    log "'$(command -v docker)' does not find buildx; linking $plugin into /usr/local/lib/docker/cli-plugins"
+    [ -n "$plugin" ] || die "docker-$name plugin binary not found after install"
+    log "'$(command -v docker)' does not find $name; linking $plugin into /usr/local/lib/docker/cli-plugins"
     mkdir -p /usr/local/lib/docker/cli-plugins
-    ln -sf "$plugin" /usr/local/lib/docker/cli-plugins/docker-buildx
-    if ! buildx_works; then
+    ln -sf "$plugin" /usr/local/lib/docker/cli-plugins/docker-"$name"
+    if ! docker "$name" version >/dev/null 2>&1; then
         log "still not found; also linking into ~/.docker/cli-plugins"
         mkdir -p "$HOME/.docker/cli-plugins"
-        ln -sf "$plugin" "$HOME/.docker/cli-plugins/docker-buildx"
+        ln -sf "$plugin" "$HOME/.docker/cli-plugins/docker-$name"
     fi
-    buildx_works || die "docker buildx still does not work: $(docker buildx version 2>&1 | tail -n1)"
+    docker "$name" version >/dev/null 2>&1 \
+        || die "docker $name still does not work: $(docker "$name" version 2>&1 | tail -n1)"
 }
+
+ensure_buildx_plugin() { ensure_cli_plugin buildx; }
 
 # Merge {"features":{"containerd-snapshotter":true}} into /etc/docker/daemon.json.
 write_daemon_json() {
@@ -143,14 +153,16 @@ cmd_install() {
     need_root install
     local major
     major=$(dockerd_major)
-    if [ "$major" -ge "$MIN_DOCKERD_MAJOR" ] && buildx_works; then
-        log "dockerd $(dockerd --version | sed 's/^Docker version //') and buildx $(docker buildx version | awk '{print $2}') already installed"
+    if [ "$major" -ge "$MIN_DOCKERD_MAJOR" ] && buildx_works && compose_works; then
+        log "dockerd $(dockerd --version | sed 's/^Docker version //'), buildx $(docker buildx version | awk '{print $2}') and compose $(docker compose version --short) already installed"
         write_daemon_json
         return 0
     fi
-    if [ "$major" -ge "$MIN_DOCKERD_MAJOR" ] && [ -x /usr/libexec/docker/cli-plugins/docker-buildx ]; then
-        log "dockerd $major is installed; only the buildx plugin lookup needs fixing"
+    if [ "$major" -ge "$MIN_DOCKERD_MAJOR" ] && [ -x /usr/libexec/docker/cli-plugins/docker-buildx ] \
+        && { compose_works || [ -x /usr/libexec/docker/cli-plugins/docker-compose ]; }; then
+        log "dockerd $major is installed; only the plugin lookup (buildx, compose) needs fixing"
         ensure_buildx_plugin
+        ensure_cli_plugin compose
         write_daemon_json
         return 0
     fi
@@ -175,8 +187,8 @@ cmd_install() {
 
     local debs=$APT_DIR/debs
     rm -f "$debs"/*.deb
-    log "apt-get download docker.io containerd docker-buildx docker-cli (trixie)"
-    (cd "$debs" && apt-get -q "${private_apt[@]}" download docker.io containerd docker-buildx docker-cli </dev/null)
+    log "apt-get download docker.io containerd docker-buildx docker-cli docker-compose (trixie)"
+    (cd "$debs" && apt-get -q "${private_apt[@]}" download docker.io containerd docker-buildx docker-cli docker-compose </dev/null)
 
     # No init system here: keep package scripts from trying to start services.
     local policy_added=0
@@ -203,8 +215,9 @@ cmd_install() {
     major=$(dockerd_major)
     [ "$major" -ge "$MIN_DOCKERD_MAJOR" ] || die "dockerd is version $major after install, need >= $MIN_DOCKERD_MAJOR"
     ensure_buildx_plugin
+    ensure_cli_plugin compose
     write_daemon_json
-    log "installed: $(dockerd --version); buildx $(docker buildx version | awk '{print $2}'); client $(command -v docker)"
+    log "installed: $(dockerd --version); buildx $(docker buildx version | awk '{print $2}'); compose $(docker compose version --short); client $(command -v docker)"
 }
 
 # --- start / stop ------------------------------------------------------------

@@ -183,7 +183,17 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     if opts.push && opts.target != ImageTarget::Runtime {
         bail!("--push pushes runtime images; the dev and test targets are built locally");
     }
-    plan_opts.ca_source = if use_buildx {
+    // Without extra CAs the Dockerfile is exactly the one `cargo xtask dockerfile` writes,
+    // so `image`, `docker build` and compose share their layer cache. With them, the Engine
+    // API (whose BuildKit session offers no secrets) gets the bundle as a context file.
+    let has_ca = !opts.ca_certs.is_empty()
+        || loaded
+            .workspace
+            .config
+            .ca_certificates
+            .as_ref()
+            .is_some_and(|c| !c.is_empty());
+    plan_opts.ca_source = if use_buildx || !has_ca {
         CaSource::Secret
     } else {
         CaSource::ContextFile
@@ -285,8 +295,9 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         Err(_) => context::IgnoreRules::parse(&render::dockerignore::render()),
     };
     let mut extra = vec![(dockerfile_path.clone(), dockerfile.into_bytes())];
-    // Always present (empty without extra CAs): the fetch step bind-mounts it.
-    extra.push((CA_CONTEXT_PATH.to_string(), ca.clone().unwrap_or_default()));
+    if let Some(ca) = &ca {
+        extra.push((CA_CONTEXT_PATH.to_string(), ca.clone()));
+    }
     let tar = context::tar_context(&loaded.context_dir, &rules, &extra)
         .context("packing the build context")?;
     let tar = std::sync::Arc::new(tar);

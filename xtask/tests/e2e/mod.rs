@@ -1,0 +1,936 @@
+//! Support for the end-to-end tests of `cargo xtask image` against the real Docker engine:
+//! one scenario at a time (builds compete for two cores), local stand-in base images passed
+//! explicitly, every image and container labelled with a per-scenario run id and removed
+//! when the scenario ends (pass or fail), temporary copies of the example workspace, tiny
+//! throw-away workspaces, and plain-std HTTP to the containers.
+//!
+//! Nothing here pulls: no registry is reachable on the build machines.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The label every image and container a scenario creates carries.
+pub const LABEL: &str = "org.cargo-image.test";
+pub const BUILDER: &str = "cargo-image-stand-in/rust:latest";
+pub const STAND_INS: [&str; 4] = [
+    BUILDER,
+    "cargo-image-stand-in/distroless-cc:trixie",
+    "cargo-image-stand-in/distroless-static:trixie",
+    "cargo-image-stand-in/debian-slim:trixie",
+];
+/// Set to skip every scenario (e.g. on a laptop without an engine); CI never sets it.
+pub const SKIP_VAR: &str = "CARGO_IMAGE_E2E_SKIP";
+
+/// The repository root (the xtask crate's parent).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+/// `--builder-image` and `--base-image` for every stand-in: tests never rely on the
+/// fallback to stand-ins, and never on a pull.
+pub fn overrides() -> Vec<String> {
+    vec![
+        "--builder-image".into(),
+        BUILDER.into(),
+        "--base-image".into(),
+        "distroless-cc=cargo-image-stand-in/distroless-cc:trixie".into(),
+        "--base-image".into(),
+        "distroless-static=cargo-image-stand-in/distroless-static:trixie".into(),
+        "--base-image".into(),
+        "debian-slim=cargo-image-stand-in/debian-slim:trixie".into(),
+    ]
+}
+
+// ----------------------------------------------------------------------------------------
+// One scenario at a time, with its own run id and clean-up.
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static STAND_INS_READY: Once = Once::new();
+
+/// A running scenario: holds the global lock (builds run one at a time), names everything
+/// it creates after its run id, and removes it all when dropped.
+pub struct Scenario {
+    pub name: &'static str,
+    pub id: String,
+    pub started: Instant,
+    /// Compose projects to take down: (project, compose files).
+    compose: Mutex<Vec<(String, Vec<PathBuf>)>>,
+    pub tmp: tempfile::TempDir,
+    /// The xtask binary, pinned for the scenario (see [`pin_binary`]).
+    pub bin: PathBuf,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// Starts a scenario, or returns `None` when the e2e tests are switched off.
+pub fn scenario(name: &'static str) -> Option<Scenario> {
+    if std::env::var_os(SKIP_VAR).is_some() {
+        eprintln!("[e2e] {name}: skipped ({SKIP_VAR} is set)");
+        return None;
+    }
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let engine = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .expect("running `docker info` (is the docker CLI installed?)");
+    assert!(
+        engine.status.success(),
+        "the e2e tests need a running Docker engine (`bash .ci/engine.sh start`), or set \
+         {SKIP_VAR}=1 to skip them: {}",
+        String::from_utf8_lossy(&engine.stderr)
+    );
+    STAND_INS_READY.call_once(ensure_stand_ins);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let id = format!(
+        "{:x}{:06x}-{}",
+        std::process::id(),
+        nanos % 0x100_0000,
+        name.replace('_', "-")
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("cargo-image-e2e-{name}-"))
+        .tempdir()
+        .expect("creating a temporary directory");
+    let bin = pin_binary(tmp.path());
+    eprintln!("[e2e] {name}: start (run id {id})");
+    Some(Scenario {
+        name,
+        id,
+        started: Instant::now(),
+        compose: Mutex::new(Vec::new()),
+        tmp,
+        bin,
+        _serial: serial,
+    })
+}
+
+/// A hard link (or copy) of the xtask binary in the scenario's directory: a `cargo build`
+/// running meanwhile (another checkout's tests, an editor) replaces `target/debug/xtask`,
+/// and a scenario's builds must all come from one binary.
+fn pin_binary(dir: &Path) -> PathBuf {
+    let original = Path::new(env!("CARGO_BIN_EXE_xtask"));
+    let pinned = dir.join("xtask");
+    if std::fs::hard_link(original, &pinned).is_err() {
+        std::fs::copy(original, &pinned).expect("copying the xtask binary");
+    }
+    pinned
+}
+
+fn ensure_stand_ins() {
+    let missing = STAND_INS.iter().any(|image| {
+        !Command::new("docker")
+            .args(["image", "inspect", image])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    if missing {
+        eprintln!("[e2e] building the stand-in base images (scripts/stand-in-images.sh)");
+        let status = Command::new("bash")
+            .arg("scripts/stand-in-images.sh")
+            .current_dir(repo_root())
+            .status()
+            .expect("running scripts/stand-in-images.sh");
+        assert!(status.success(), "scripts/stand-in-images.sh failed");
+    }
+}
+
+impl Scenario {
+    /// The label given to every image and container: `org.cargo-image.test=<id>`.
+    pub fn label(&self) -> String {
+        format!("{LABEL}={}", self.id)
+    }
+
+    /// The repository part of every tag this scenario builds.
+    pub fn prefix(&self) -> String {
+        format!("cargo-image-e2e-{}", self.id)
+    }
+
+    /// The tag a binary's image gets: `cargo-image-e2e-<id>/<bin>:<version>`.
+    pub fn tag(&self, bin: &str, version: &str) -> String {
+        format!("{}/{bin}:{version}", self.prefix())
+    }
+
+    /// A path in this scenario's temporary directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// Copies the example workspace (without `target/`) to `<tmp>/<dir>`; returns its root.
+    pub fn copy_example(&self, dir: &str) -> PathBuf {
+        let dest = self.path(dir);
+        copy_tree(&repo_root().join("example-workspace"), &dest);
+        dest
+    }
+
+    /// Writes a one-package workspace with a `src/main.rs` (and a `Cargo.lock`, made
+    /// offline: no dependencies); returns its root.
+    pub fn tiny_workspace(&self, dir: &str, name: &str, main_rs: &str) -> PathBuf {
+        let root = self.path(dir);
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+                 publish = false\n\n[workspace]\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(root.join("src/main.rs"), main_rs).unwrap();
+        let out = Command::new(cargo())
+            .args(["generate-lockfile", "--offline"])
+            .current_dir(&root)
+            .output()
+            .expect("running cargo generate-lockfile");
+        assert!(
+            out.status.success(),
+            "cargo generate-lockfile failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root
+    }
+
+    /// `cargo xtask image --manifest-path <root>/Cargo.toml` with the stand-in overrides,
+    /// this scenario's label and tag template, no size comparison, then `extra`.
+    pub fn image(&self, root: &Path, extra: &[&str]) -> Run {
+        let mut args: Vec<String> = vec![
+            "image".into(),
+            "--manifest-path".into(),
+            root.join("Cargo.toml").display().to_string(),
+        ];
+        args.extend(overrides());
+        args.extend([
+            "--label".into(),
+            self.label(),
+            "--no-size-comparison".into(),
+        ]);
+        if !extra.contains(&"--tag") {
+            args.extend([
+                "--tag".into(),
+                format!("{}/{{bin}}:{{version}}", self.prefix()),
+            ]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.xtask(&args, &[], Duration::from_secs(15 * 60))
+    }
+
+    /// Runs the scenario's xtask binary (with `CI=1`: plain progress lines) and waits at
+    /// most `limit`; a process still running then is killed and the test fails.
+    pub fn xtask<S: AsRef<str>>(&self, args: &[S], env: &[(&str, &str)], limit: Duration) -> Run {
+        let child = spawn_xtask(&self.bin, args, env);
+        let (stdout_rx, stderr_handle) = collect(child.stdout_handle, child.stderr_handle);
+        finish(child.child, stdout_rx, stderr_handle, limit, None)
+    }
+
+    /// Like [`Scenario::xtask`], calling `on_line` with each stdout line while it runs (and
+    /// with `None` when no line came for a moment).
+    pub fn xtask_watching<S: AsRef<str>>(
+        &self,
+        args: &[S],
+        env: &[(&str, &str)],
+        limit: Duration,
+        on_line: &mut dyn FnMut(Option<&str>),
+    ) -> Run {
+        let child = spawn_xtask(&self.bin, args, env);
+        let (stdout_rx, stderr_handle) = collect(child.stdout_handle, child.stderr_handle);
+        finish(child.child, stdout_rx, stderr_handle, limit, Some(on_line))
+    }
+
+    /// Like [`Scenario::image`] but asserts success.
+    pub fn image_ok(&self, root: &Path, extra: &[&str]) -> Run {
+        let run = self.image(root, extra);
+        assert!(
+            run.status.success(),
+            "cargo xtask image {extra:?} failed:\n{}",
+            run.describe()
+        );
+        run
+    }
+
+    /// `docker run -d` with this scenario's label; returns the container id.
+    pub fn run_detached(&self, args: &[&str]) -> String {
+        let mut full = vec!["run", "-d", "--label"];
+        let label = self.label();
+        full.push(&label);
+        full.extend_from_slice(args);
+        docker_ok(&full).trim().to_string()
+    }
+
+    /// `docker run --rm` with this scenario's label; returns stdout (asserts success).
+    pub fn run_once(&self, args: &[&str]) -> String {
+        let mut full = vec!["run", "--rm", "--label"];
+        let label = self.label();
+        full.push(&label);
+        full.extend_from_slice(args);
+        docker_ok(&full)
+    }
+
+    /// Remembers a compose project to take down (`down -v --rmi local`) at the end.
+    pub fn track_compose(&self, project: &str, files: &[PathBuf]) {
+        self.compose
+            .lock()
+            .unwrap()
+            .push((project.to_string(), files.to_vec()));
+    }
+
+    /// Everything with this scenario's label: containers first, then images.
+    fn clean_up(&self) {
+        for (project, files) in self.compose.lock().unwrap().drain(..) {
+            let mut args = vec!["compose".to_string()];
+            for f in &files {
+                args.extend(["-f".into(), f.display().to_string()]);
+            }
+            args.extend(
+                [
+                    "-p",
+                    &project,
+                    "down",
+                    "-v",
+                    "--rmi",
+                    "local",
+                    "--remove-orphans",
+                    "--timeout",
+                    "5",
+                ]
+                .map(String::from),
+            );
+            let _ = docker(&args);
+        }
+        let filter = format!("label={}", self.label());
+        let containers = docker(&["ps", "-aq", "--filter", &filter]).stdout_str();
+        let ids: Vec<&str> = containers.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().copied());
+            let _ = docker(&args);
+        }
+        // Tags first (an image with several tags is only gone with its last), then the
+        // untagged results (the test target's).
+        let listed = docker(&[
+            "images",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}",
+        ]);
+        let mut refs = Vec::new();
+        for line in listed.stdout_str().lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(reference), Some(id)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if reference.contains("<none>") {
+                refs.push(id.to_string());
+            } else {
+                refs.push(reference.to_string());
+            }
+        }
+        refs.sort();
+        refs.dedup();
+        if !refs.is_empty() {
+            let mut args = vec!["rmi".to_string(), "-f".to_string()];
+            args.extend(refs);
+            let _ = docker(&args);
+        }
+        let left = docker(&["images", "-aq", "--filter", &filter]);
+        if !left.stdout_str().trim().is_empty() {
+            eprintln!(
+                "[e2e] {}: images left with label {}: {}",
+                self.name,
+                self.label(),
+                left.stdout_str().trim()
+            );
+        }
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        self.clean_up();
+        let outcome = if std::thread::panicking() {
+            "FAILED"
+        } else {
+            "ok"
+        };
+        eprintln!(
+            "[e2e] {}: {outcome} in {:.1}s",
+            self.name,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Copies a directory tree, leaving out every `target` directory.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        let name = entry.file_name();
+        let dest = to.join(&name);
+        if kind.is_dir() {
+            if name != "target" {
+                copy_tree(&entry.path(), &dest);
+            }
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Replaces exactly `count` occurrences of `from` in a file (asserts the count).
+pub fn edit(path: &Path, from: &str, to: &str, count: usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        count,
+        "expected {count} occurrence(s) of {from:?} in {}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+pub fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+// ----------------------------------------------------------------------------------------
+// Running commands.
+
+/// What a command did.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub seconds: f64,
+}
+
+impl Run {
+    pub fn describe(&self) -> String {
+        format!(
+            "exit: {}, after {:.1}s\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status,
+            self.seconds,
+            tail(&self.stdout, 12_000),
+            tail(&self.stderr, 12_000)
+        )
+    }
+
+    /// The progress lines (`CACHED`/`DONE`): (cached, step name).
+    pub fn steps(&self) -> Vec<(bool, String)> {
+        self.stdout
+            .lines()
+            .filter_map(|l| {
+                if let Some(rest) = l.strip_prefix("CACHED") {
+                    Some((true, rest.trim().to_string()))
+                } else if let Some(rest) = l.strip_prefix("DONE") {
+                    // `DONE    6.5s <name>`
+                    let rest = rest.trim_start();
+                    let name = rest.split_once(' ').map(|(_, n)| n).unwrap_or("");
+                    Some((false, name.trim().to_string()))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+fn tail(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+pub trait OutputExt {
+    fn stdout_str(&self) -> String;
+}
+
+impl OutputExt for Output {
+    fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+pub fn docker<S: AsRef<str>>(args: &[S]) -> Output {
+    Command::new("docker")
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("running docker")
+}
+
+/// Runs `docker ARGS`, asserts success, returns stdout.
+pub fn docker_ok<S: AsRef<str>>(args: &[S]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {} failed ({}):\n{}\n{}",
+        args.iter()
+            .map(|a| a.as_ref())
+            .collect::<Vec<_>>()
+            .join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout_str()
+}
+
+struct Spawned {
+    child: Child,
+    stdout_handle: std::process::ChildStdout,
+    stderr_handle: std::process::ChildStderr,
+}
+
+fn spawn_xtask<S: AsRef<str>>(bin: &Path, args: &[S], env: &[(&str, &str)]) -> Spawned {
+    let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+    eprintln!("[e2e] $ cargo xtask {}", args.join(" "));
+    let mut cmd = Command::new(bin);
+    cmd.args(&args)
+        .env("CI", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("starting the xtask binary");
+    let stdout_handle = child.stdout.take().unwrap();
+    let stderr_handle = child.stderr.take().unwrap();
+    Spawned {
+        child,
+        stdout_handle,
+        stderr_handle,
+    }
+}
+
+/// Reads stdout line by line into a channel (so a test can react to progress) and stderr
+/// whole in a thread.
+fn collect(
+    stdout: std::process::ChildStdout,
+    stderr: std::process::ChildStderr,
+) -> (mpsc::Receiver<String>, JoinHandle<String>) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(l).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut s);
+        s
+    });
+    (rx, err)
+}
+
+/// Sees each stdout line as it arrives (`None`: no line for a moment).
+type LineWatcher<'a> = dyn FnMut(Option<&str>) + 'a;
+
+/// Waits for the process; `on_line` sees each stdout line as it arrives.
+fn finish(
+    mut child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: JoinHandle<String>,
+    limit: Duration,
+    mut on_line: Option<&mut LineWatcher<'_>>,
+) -> Run {
+    let started = Instant::now();
+    let mut lines = Vec::new();
+    let status = loop {
+        match stdout.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(f) = on_line.as_mut() {
+                    f(Some(&line));
+                }
+                lines.push(line);
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                if let Some(f) = on_line.as_mut() {
+                    f(None);
+                }
+            }
+        }
+        if let Some(status) = child.try_wait().expect("waiting for xtask") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            while let Ok(line) = stdout.try_recv() {
+                lines.push(line);
+            }
+            panic!(
+                "cargo xtask did not finish within {}s (killed); stdout so far:\n{}",
+                limit.as_secs(),
+                tail(&lines.join("\n"), 12_000)
+            );
+        }
+    };
+    // The rest of stdout (the pipe closes when the process is gone).
+    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match stdout.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => lines.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() > drain_deadline => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    let stderr = stderr.join().unwrap_or_default();
+    // The steps that took a while, for the log.
+    for line in &lines {
+        if let Some(rest) = line.strip_prefix("DONE") {
+            let secs: f64 = rest
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.trim_end_matches('s').parse().ok())
+                .unwrap_or(0.0);
+            if secs >= 2.0 {
+                eprintln!("[e2e]      {}", line.chars().take(160).collect::<String>());
+            }
+        }
+    }
+    let run = Run {
+        status,
+        stdout: lines.join("\n"),
+        stderr,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    eprintln!(
+        "[e2e]   -> {} in {:.1}s{}",
+        run.status,
+        run.seconds,
+        if run.status.success() {
+            String::new()
+        } else {
+            format!("; stderr: {}", tail(run.stderr.trim(), 2_000))
+        }
+    );
+    run
+}
+
+// ----------------------------------------------------------------------------------------
+// Containers and HTTP.
+
+/// The host port `docker port` reports for a container's `8080/tcp` (published on
+/// 127.0.0.1).
+pub fn published_port(container: &str, port: &str) -> u16 {
+    let out = docker_ok(&["port", container, port]);
+    parse_port(&out).unwrap_or_else(|| panic!("no published port in {out:?}"))
+}
+
+/// `127.0.0.1:32768` (one per line; the IPv4 one wins) → 32768.
+pub fn parse_port(out: &str) -> Option<u16> {
+    out.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("127.0.0.1:") || l.starts_with("0.0.0.0:"))
+        .or_else(|| out.lines().map(str::trim).find(|l| !l.is_empty()))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+}
+
+/// One `GET path` on 127.0.0.1:port: (status, body), or why it failed.
+pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP header in {text:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in {head:?}"))?;
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls `GET path` until `accept` takes the answer, at most `limit`; returns the body.
+pub fn poll_http(
+    port: u16,
+    path: &str,
+    limit: Duration,
+    mut accept: impl FnMut(u16, &str) -> bool,
+    context: &dyn Fn() -> String,
+) -> String {
+    let started = Instant::now();
+    let mut last = String::from("(no attempt)");
+    while started.elapsed() < limit {
+        match http_get(port, path) {
+            Ok((status, body)) => {
+                if accept(status, &body) {
+                    return body;
+                }
+                last = format!("status {status}, body {body:?}");
+            }
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!(
+        "GET 127.0.0.1:{port}{path} did not give the expected answer within {}s; last: {last}\n{}",
+        limit.as_secs(),
+        context()
+    );
+}
+
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
+}
+
+/// The regular files of a container's file system (`docker create` + `docker export`):
+/// (path, size, contents).
+pub fn exported_files(image: &str) -> Vec<(String, u64, Vec<u8>)> {
+    let container = docker_ok(&["create", image]).trim().to_string();
+    let out = Command::new("docker")
+        .args(["export", &container])
+        .output()
+        .expect("docker export");
+    let _ = docker(&["rm", "-f", &container]);
+    assert!(out.status.success(), "docker export {image} failed");
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let mut files = Vec::new();
+    for entry in archive.entries().expect("reading the export") {
+        let mut entry = entry.expect("an export entry");
+        let path = entry.path().unwrap().display().to_string();
+        let kind = entry.header().entry_type();
+        let size = entry.header().size().unwrap_or(0);
+        let mut data = Vec::new();
+        if kind.is_file() {
+            entry.read_to_end(&mut data).unwrap();
+        }
+        files.push((path, if kind.is_file() { size } else { 0 }, data));
+    }
+    files
+}
+
+/// `docker inspect -f FORMAT X`, trimmed.
+pub fn inspect(what: &str, format: &str) -> String {
+    docker_ok(&["inspect", "-f", format, what])
+        .trim()
+        .to_string()
+}
+
+// ----------------------------------------------------------------------------------------
+// A TCP forwarder to the engine's socket, to cut the connection in the middle of a build.
+
+pub struct Forwarder {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Forwarder {
+    /// Listens on 127.0.0.1 (a free port) and relays every connection to `socket`.
+    pub fn start(socket: &Path) -> Forwarder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the forwarder");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let socket = socket.to_path_buf();
+        let accept = {
+            let stop = stop.clone();
+            let conns = conns.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((client, _)) => {
+                            client.set_nonblocking(false).unwrap();
+                            let Ok(engine) = UnixStream::connect(&socket) else {
+                                let _ = client.shutdown(Shutdown::Both);
+                                continue;
+                            };
+                            conns.lock().unwrap().push(client.try_clone().unwrap());
+                            relay(client, engine);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        Err(_) => break,
+                    }
+                }
+                // Dropping the listener refuses new connections.
+            })
+        };
+        Forwarder {
+            port,
+            stop,
+            conns,
+            accept: Some(accept),
+        }
+    }
+
+    /// Stops accepting and closes every connection, as if the engine had gone away.
+    pub fn cut(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.conns.lock().unwrap().len()
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// Copies bytes both ways; when either side ends, both are shut down.
+fn relay(client: TcpStream, engine: UnixStream) {
+    let (c2, e2) = (client.try_clone().unwrap(), engine.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let (mut from, mut to) = (client, engine);
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Both);
+        let _ = from.shutdown(Shutdown::Both);
+    });
+    std::thread::spawn(move || {
+        let (mut from, mut to) = (e2, c2);
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Both);
+        let _ = from.shutdown(Shutdown::Both);
+    });
+}
+
+// ----------------------------------------------------------------------------------------
+// Searching images for bytes.
+
+/// Every blob of `docker save IMAGE` (layers decompressed): (name, bytes).
+pub fn saved_blobs(image: &str) -> Vec<(String, Vec<u8>)> {
+    let out = Command::new("docker")
+        .args(["save", image])
+        .output()
+        .expect("docker save");
+    assert!(
+        out.status.success(),
+        "docker save {image} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let mut blobs = Vec::new();
+    for entry in archive.entries().expect("reading docker save output") {
+        let mut entry = entry.unwrap();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        let data = decompress(&name, data);
+        blobs.push((name, data));
+    }
+    blobs
+}
+
+/// gzip and zstd layers are unpacked with the system's tools (std has no inflate).
+fn decompress(name: &str, data: Vec<u8>) -> Vec<u8> {
+    let tool = if data.starts_with(&[0x1f, 0x8b]) {
+        "gzip"
+    } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        "zstd"
+    } else {
+        return data;
+    };
+    let mut child = Command::new(tool)
+        .args(["-dc"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {tool} to unpack {name}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{tool} -dc failed on {name}");
+    out.stdout
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,723 @@
+//! End-to-end tests of `cargo xtask image` (and the generated `compose.yaml`) against the
+//! real Docker engine: no mocks. Scenarios run one at a time (a global lock: builds compete
+//! for the machine's cores); each labels what it creates with its own run id and removes
+//! it at the end. Base images are the local stand-ins (`scripts/stand-in-images.sh`),
+//! always passed explicitly; nothing is pulled.
+//!
+//! Edits happen in temporary copies of `example-workspace`: identical content hits
+//! BuildKit's cache across copies, so only the first build of a run is cold.
+//!
+//! Set `CARGO_IMAGE_E2E_SKIP=1` to skip them on a machine without an engine.
+
+mod e2e;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::*;
+
+const VERSION: &str = "0.3.1";
+const BINS: [&str; 3] = ["product-api", "products", "products-admin"];
+
+/// Builds every example image in a fresh copy; returns the copy's root.
+fn build_example(s: &Scenario) -> std::path::PathBuf {
+    let root = s.copy_example("example");
+    let run = s.image_ok(&root, &[]);
+    for bin in BINS {
+        let tag = s.tag(bin, VERSION);
+        assert!(
+            run.stdout.contains(&tag),
+            "the summary does not list {tag}:\n{}",
+            run.describe()
+        );
+        let labels = inspect(&tag, "{{json .Config.Labels}}");
+        let labels = json(&labels);
+        assert_eq!(labels[LABEL], s.id.as_str(), "{tag}: labels {labels}");
+        assert_eq!(
+            labels["org.opencontainers.image.version"], VERSION,
+            "{tag}: labels {labels}"
+        );
+    }
+    root
+}
+
+/// Scenario 1: every example image builds; the API answers `/health` and `/api/products`
+/// on a published port; the binaries report the workspace's real version.
+#[test]
+fn s1_example_images_build_and_serve() {
+    let Some(s) = scenario("s1") else { return };
+    build_example(&s);
+
+    let api = s.tag("product-api", VERSION);
+    let container = s.run_detached(&["-p", "127.0.0.1::8080", &api]);
+    let port = published_port(&container, "8080/tcp");
+    let logs = || {
+        let out = docker(&["logs", &container]);
+        format!(
+            "container logs:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let health = poll_http(
+        port,
+        "/health",
+        Duration::from_secs(30),
+        |status, _| status == 200,
+        &logs,
+    );
+    let health = json(&health);
+    assert_eq!(health["status"], "ok", "/health: {health}");
+    assert_eq!(health["version"], VERSION, "/health: {health}");
+
+    let (status, body) = e2e::http_get(port, "/api/products").expect("GET /api/products");
+    assert_eq!(status, 200, "/api/products: {body}");
+    let products = json(&body);
+    let list = products
+        .as_array()
+        .unwrap_or_else(|| panic!("/api/products is not a JSON list: {body}"));
+    assert!(!list.is_empty(), "/api/products is empty");
+    assert!(
+        list.iter()
+            .all(|p| p["id"].is_number() && p["name"].is_string()),
+        "/api/products: {body}"
+    );
+
+    // The real version, not the skeleton's masked 0.0.0.
+    for bin in BINS {
+        let out = s.run_once(&[&s.tag(bin, VERSION), "--version"]);
+        assert_eq!(out.trim(), format!("{bin} {VERSION}"), "{bin} --version");
+    }
+}
+
+/// Scenario 2: the generated `HEALTHCHECK` (a static probe: scratch has no shell or curl)
+/// turns the API container `healthy`.
+#[test]
+fn s2_healthcheck_turns_healthy_on_scratch() {
+    let Some(s) = scenario("s2") else { return };
+    build_example(&s);
+    let api = s.tag("product-api", VERSION);
+
+    // On scratch: no shell, only what the Dockerfile put there.
+    let files = exported_files(&api);
+    assert!(
+        !files
+            .iter()
+            .any(|(p, _, _)| p == "bin/sh" || p == "usr/bin/sh"),
+        "{api} has a shell: not a scratch image"
+    );
+    let check = inspect(&api, "{{json .Config.Healthcheck.Test}}");
+    assert!(
+        check.contains("cargo-image-probe") && check.contains("/health"),
+        "healthcheck {check}"
+    );
+
+    let container = s.run_detached(&[&api]);
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(90) {
+        last = inspect(&container, "{{.State.Health.Status}}");
+        if last == "healthy" || last == "unhealthy" {
+            break;
+        }
+        assert_eq!(
+            inspect(&container, "{{.State.Status}}"),
+            "running",
+            "the API container stopped"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        last,
+        "healthy",
+        "health log: {}",
+        inspect(&container, "{{json .State.Health}}")
+    );
+    eprintln!(
+        "[e2e] s2: healthy after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Scenario 3: runtime images run as a non-root user, hold no sources, VCS data, build
+/// output or secrets, and the scratch image is the binary plus at most 1 MiB.
+#[test]
+fn s3_runtime_images_are_small_and_non_root() {
+    let Some(s) = scenario("s3") else { return };
+    // Decoys in the copy: none of them may reach an image.
+    let root = s.copy_example("example");
+    let marker = format!("cargo-image-e2e-secret-{}", s.id);
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(root.join(".env"), format!("SECRET={marker}\n")).unwrap();
+    std::fs::write(
+        root.join("crates/product-api/.env.local"),
+        format!("SECRET={marker}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("target/release")).unwrap();
+    std::fs::write(root.join("target/release/decoy"), &marker).unwrap();
+    s.image_ok(&root, &[]);
+
+    for bin in BINS {
+        let tag = s.tag(bin, VERSION);
+        let user = inspect(&tag, "{{.Config.User}}");
+        let uid = user.split(':').next().unwrap_or("");
+        assert!(
+            !user.is_empty() && uid != "0" && uid != "root",
+            "{tag} runs as {user:?}"
+        );
+
+        let files = exported_files(&tag);
+        for (path, _, data) in &files {
+            let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+            let name = parts.last().copied().unwrap_or("");
+            assert!(
+                !parts.contains(&".git") && !parts.contains(&"target") && !parts.contains(&"app"),
+                "{tag} contains {path}"
+            );
+            assert!(!name.starts_with(".env"), "{tag} contains {path}");
+            assert!(
+                !name.ends_with(".rs")
+                    && name != "Cargo.toml"
+                    && name != "Cargo.lock"
+                    && name != "Dockerfile",
+                "{tag} contains the source file {path}"
+            );
+            assert!(
+                !contains(data, marker.as_bytes()),
+                "{tag}: {path} holds the decoy secret"
+            );
+        }
+
+        if bin == "product-api" {
+            let binary = files
+                .iter()
+                .find(|(p, _, _)| p.ends_with("/product-api"))
+                .unwrap_or_else(|| panic!("no product-api binary in {tag}"))
+                .1;
+            let total: u64 = files.iter().map(|(_, size, _)| size).sum();
+            let rest = total - binary;
+            let listing: Vec<String> = files
+                .iter()
+                .filter(|(_, size, _)| *size > 0)
+                .map(|(p, size, _)| format!("{size:>9} {p}"))
+                .collect();
+            eprintln!(
+                "[e2e] s3: {tag}: binary {binary} bytes, everything else {rest} bytes\n{}",
+                listing.join("\n")
+            );
+            assert!(
+                rest <= 1024 * 1024,
+                "{tag}: {rest} bytes besides the binary (limit 1 MiB):\n{}",
+                listing.join("\n")
+            );
+        }
+    }
+}
+
+/// Scenario 4: an edit of the top binary crate rebuilds only its layer; a version bump
+/// keeps the dependency stage cached and the binary reports the new version.
+#[test]
+fn s4_cache_after_edit_and_version_bump() {
+    let Some(s) = scenario("s4") else { return };
+    let root = s.copy_example("example");
+    let only_api = ["--bin", "product-api"];
+    s.image_ok(&root, &only_api);
+
+    append(
+        &root.join("crates/product-api/src/main.rs"),
+        &format!("// edited by the e2e test {}\n", s.id),
+    );
+    let run = s.image_ok(&root, &only_api);
+    let steps = run.steps();
+    assert_step(&run, &steps, "[deps 1/1] RUN cargo-image build", true);
+    let crate_steps: Vec<(usize, bool, String)> = steps
+        .iter()
+        .filter(|(_, name)| name.starts_with("[build ") && name.contains("cargo-image copy "))
+        .map(|(cached, name)| {
+            let n = name["[build ".len()..]
+                .split('/')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no step number in {name}"));
+            (n, *cached, name.clone())
+        })
+        .collect();
+    let api = crate_steps
+        .iter()
+        .find(|(_, _, name)| name.contains("cargo-image copy crates/product-api"))
+        .unwrap_or_else(|| panic!("no product-api layer reported:\n{}", run.describe()));
+    assert!(!api.1, "product-api's layer was not rebuilt: {}", api.2);
+    let below: Vec<_> = crate_steps.iter().filter(|(n, _, _)| *n < api.0).collect();
+    assert!(
+        !below.is_empty(),
+        "no crate layer below product-api's:\n{}",
+        run.describe()
+    );
+    for (_, cached, name) in below {
+        assert!(
+            cached,
+            "rebuilt although unchanged: {name}\n{}",
+            run.describe()
+        );
+    }
+    let tag = s.tag("product-api", VERSION);
+    assert_eq!(
+        s.run_once(&[&tag, "--version"]).trim(),
+        format!("product-api {VERSION}")
+    );
+
+    // Version bump: [workspace.package] and the path dependencies' versions.
+    edit(
+        &root.join("Cargo.toml"),
+        "version = \"0.3.1\"",
+        "version = \"0.3.2\"",
+        4,
+    );
+    let out = std::process::Command::new(cargo())
+        .args(["update", "--workspace", "--offline"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo update --workspace --offline: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = s.image_ok(&root, &only_api);
+    assert_step(&run, &run.steps(), "[deps 1/1] RUN cargo-image build", true);
+    let bumped = s.tag("product-api", "0.3.2");
+    assert_eq!(
+        s.run_once(&[&bumped, "--version"]).trim(),
+        "product-api 0.3.2"
+    );
+}
+
+fn assert_step(run: &Run, steps: &[(bool, String)], name: &str, cached: bool) {
+    let found = steps
+        .iter()
+        .find(|(_, n)| n == name)
+        .unwrap_or_else(|| panic!("step `{name}` not reported:\n{}", run.describe()));
+    assert_eq!(
+        found.0,
+        cached,
+        "step `{name}` should be {}:\n{}",
+        if cached { "CACHED" } else { "DONE" },
+        run.describe()
+    );
+}
+
+/// Scenario 5: the dev target, run through the generated compose.yaml, rebuilds and
+/// restarts the API when a source file changes.
+#[test]
+fn s5_dev_image_rebuilds_and_restarts_on_change() {
+    let Some(s) = scenario("s5") else { return };
+    let compose = docker(&["compose", "version"]);
+    assert!(
+        compose.status.success(),
+        "`docker compose` is missing: install it with `bash .ci/engine.sh install`"
+    );
+    let root = s.copy_example("example");
+
+    // `cargo xtask image --target dev` builds the dev image.
+    let dev_tag = format!("{}/product-api:dev", s.prefix());
+    s.image_ok(&root, &["--target", "dev", "--tag", &dev_tag]);
+    let cmd = inspect(&dev_tag, "{{json .Config.Cmd}}");
+    assert!(
+        cmd.contains("watch") && cmd.contains("product-api"),
+        "{cmd}"
+    );
+
+    // The generated compose.yaml, with the published port moved to a free loopback port
+    // (the file publishes 8080:8080) and the test label on the image and container.
+    let mut args: Vec<String> = vec![
+        "dockerfile".into(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    let run = s.xtask(&args, &[], Duration::from_secs(120));
+    assert!(run.status.success(), "{}", run.describe());
+    let compose_file = root.join("compose.yaml");
+    let generated = std::fs::read_to_string(&compose_file).unwrap();
+    assert!(
+        generated.contains("target: dev"),
+        "compose.yaml:\n{generated}"
+    );
+    let override_file = s.path("compose.e2e.yaml");
+    std::fs::write(
+        &override_file,
+        format!(
+            "services:\n  product-api:\n    build:\n      labels:\n        {LABEL}: \"{id}\"\n    \
+             labels:\n      {LABEL}: \"{id}\"\n    ports: !override\n      - \"127.0.0.1::8080\"\n",
+            id = s.id
+        ),
+    )
+    .unwrap();
+    let project = format!("cargo-image-e2e-{}", s.id);
+    let files = vec![compose_file.clone(), override_file.clone()];
+    s.track_compose(&project, &files);
+    let compose_args = |rest: &[&str]| -> Vec<String> {
+        let mut a = vec!["compose".to_string()];
+        for f in &files {
+            a.extend(["-f".into(), f.display().to_string()]);
+        }
+        a.extend(["-p".into(), project.clone()]);
+        a.extend(rest.iter().map(|s| s.to_string()));
+        a
+    };
+    let started = Instant::now();
+    let up = docker(&compose_args(&["up", "-d", "--build", "product-api"]));
+    eprintln!(
+        "[e2e] s5: compose up --build took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        up.status.success(),
+        "docker compose up failed:\n{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let port_out = docker_ok(&compose_args(&["port", "product-api", "8080"]));
+    let port = parse_port(&port_out).unwrap_or_else(|| panic!("compose port: {port_out:?}"));
+    let logs = || {
+        let out = docker(&compose_args(&["logs", "--no-color", "product-api"]));
+        format!(
+            "compose logs:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let body = poll_http(
+        port,
+        "/health",
+        Duration::from_secs(120),
+        |status, _| status == 200,
+        &logs,
+    );
+    assert_eq!(json(&body)["status"], "ok", "{body}");
+
+    // Edit the source on the host: the status string /health reports.
+    let edited = format!("ok-edited-{}", s.id);
+    edit(
+        &root.join("crates/product-api/src/lib.rs"),
+        "status: \"ok\",",
+        &format!("status: \"{edited}\","),
+        1,
+    );
+    let started = Instant::now();
+    poll_http(
+        port,
+        "/health",
+        Duration::from_secs(180),
+        |status, body| {
+            status == 200
+                && serde_json::from_str::<serde_json::Value>(body)
+                    .map(|v| v["status"] == edited.as_str())
+                    .unwrap_or(false)
+        },
+        &logs,
+    );
+    eprintln!(
+        "[e2e] s5: the edit was served after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    // The program restarted inside the same container (the container did not restart).
+    let ps = docker_ok(&compose_args(&["ps", "-q", "product-api"]));
+    let container = ps.trim();
+    assert_eq!(inspect(container, "{{.RestartCount}}"), "0");
+}
+
+/// A tiny workspace with one binary and one test.
+fn tiny_with_test(s: &Scenario, dir: &str, test_name: &str, body: &str) -> std::path::PathBuf {
+    s.tiny_workspace(
+        dir,
+        "e2e-tiny",
+        &format!(
+            "fn main() {{\n    println!(\"tiny\");\n}}\n\n#[cfg(test)]\nmod tests {{\n    \
+             #[test]\n    fn {test_name}() {{\n        {body}\n    }}\n}}\n"
+        ),
+    )
+}
+
+/// Scenario 6: `--target test` runs the workspace's tests in the build: a failing test
+/// fails the command (naming the test), a passing one lets it succeed.
+#[test]
+fn s6_test_target_fails_and_passes() {
+    let Some(s) = scenario("s6") else { return };
+    let failing = tiny_with_test(
+        &s,
+        "failing",
+        "e2e_tiny_check_fails",
+        "assert_eq!(1 + 1, 3, \"arithmetic is broken\");",
+    );
+    let run = s.image(&failing, &["--target", "test"]);
+    assert!(!run.status.success(), "a failing test passed the build");
+    let all = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("e2e_tiny_check_fails"),
+        "the failing test is not named in stderr:\n{}",
+        run.describe()
+    );
+    assert!(all.contains("FAILED") || all.contains("failed"), "{all}");
+
+    let passing = tiny_with_test(
+        &s,
+        "passing",
+        "e2e_tiny_check_passes",
+        "assert_eq!(1 + 1, 2);",
+    );
+    s.image_ok(&passing, &["--target", "test"]);
+}
+
+/// Scenario 7a: no engine at DOCKER_HOST.
+#[test]
+fn s7_error_engine_not_running() {
+    let Some(s) = scenario("s7-no-engine") else {
+        return;
+    };
+    let root = s.tiny_workspace("tiny", "e2e-tiny", "fn main() {}\n");
+    let host = format!("unix:///tmp/cargo-image-e2e-{}-missing.sock", s.id);
+    let mut args = vec![
+        "image".to_string(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    let run = s.xtask(&args, &[("DOCKER_HOST", &host)], Duration::from_secs(120));
+    assert_error(&run, &["cannot reach the Docker engine", &host]);
+}
+
+/// Scenario 7b: a compile error shows the compiler's own message.
+#[test]
+fn s7_error_compile_error() {
+    let Some(s) = scenario("s7-compile") else {
+        return;
+    };
+    let root = s.tiny_workspace(
+        "broken",
+        "e2e-broken",
+        "fn main() {\n    let n: u32 = \"not a number\";\n    println!(\"{n}\");\n}\n",
+    );
+    let run = s.image(&root, &[]);
+    assert_error(&run, &["mismatched types"]);
+    assert!(
+        run.stderr.contains("error[E0308]"),
+        "no compiler error code:\n{}",
+        run.describe()
+    );
+    assert!(run.stderr.contains("src/main.rs"), "{}", run.describe());
+}
+
+/// Scenario 7c: an unknown `--bin` lists the available ones; an unknown `--target` is a
+/// usage error.
+#[test]
+fn s7_error_unknown_bin_and_target() {
+    let Some(s) = scenario("s7-usage") else {
+        return;
+    };
+    let root = s.copy_example("example");
+    let run = s.image(&root, &["--bin", "no-such-bin"]);
+    assert_error(
+        &run,
+        &[
+            "no-such-bin",
+            "available",
+            "product-api",
+            "products",
+            "products-admin",
+        ],
+    );
+
+    let run = s.image(&root, &["--target", "production"]);
+    assert!(!run.status.success(), "{}", run.describe());
+    assert!(
+        run.stderr.contains("invalid value 'production'")
+            && run.stderr.contains("runtime")
+            && run.stderr.contains("dev")
+            && run.stderr.contains("test"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// Scenario 7d: a base image that is neither in the engine nor pullable.
+#[test]
+fn s7_error_base_image_missing() {
+    let Some(s) = scenario("s7-base") else { return };
+    let root = s.tiny_workspace("tiny", "e2e-tiny", "fn main() {}\n");
+    let missing = "cargo-image-e2e/missing:1";
+    let run = s.image(
+        &root,
+        &["--base-image", &format!("distroless-cc={missing}")],
+    );
+    assert_error(&run, &[missing, "cannot be pulled"]);
+}
+
+/// Scenario 7e: the engine goes away in the middle of a build: the command fails with a
+/// message about the lost connection, and does not hang.
+#[test]
+fn s7_error_engine_lost_during_build() {
+    let Some(s) = scenario("s7-lost") else { return };
+    let root = s.tiny_workspace("tiny", "e2e-tiny", "fn main() {}\n");
+    let mut forwarder = Forwarder::start(Path::new("/var/run/docker.sock"));
+    let host = format!("tcp://127.0.0.1:{}", forwarder.port);
+    let mut args = vec![
+        "image".to_string(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    args.extend([
+        "--label".into(),
+        s.label(),
+        "--tag".into(),
+        format!("{}/{{bin}}:{{version}}", s.prefix()),
+        "--no-cache".into(),
+        "--no-size-comparison".into(),
+    ]);
+    let started = Instant::now();
+    let mut build_started: Option<Instant> = None;
+    let mut cut_at: Option<(f64, String)> = None;
+    let run = s.xtask_watching(
+        &args,
+        &[("DOCKER_HOST", &host)],
+        Duration::from_secs(120),
+        &mut |line: Option<&str>| {
+            if cut_at.is_some() {
+                return;
+            }
+            // Cut once a RUN step has finished (the next ones are running), or two seconds
+            // into the build's progress.
+            if let Some(l) = line {
+                if build_started.is_none() && (l.starts_with("DONE") || l.starts_with("CACHED")) {
+                    build_started = Some(Instant::now());
+                }
+            }
+            let ran = line.is_some_and(|l| l.starts_with("DONE") && l.contains("] RUN "));
+            let waited = build_started.is_some_and(|t| t.elapsed() >= Duration::from_secs(2));
+            if ran || waited {
+                forwarder.cut();
+                cut_at = Some((
+                    started.elapsed().as_secs_f64(),
+                    line.unwrap_or("(2 s into the build)").to_string(),
+                ));
+            }
+        },
+    );
+    let (at, line) = cut_at.unwrap_or_else(|| {
+        panic!(
+            "the build never reported a step, so the connection was never cut:\n{}",
+            run.describe()
+        )
+    });
+    eprintln!("[e2e] s7-lost: cut the connection after {at:.1}s, at `{line}`");
+    assert_error(&run, &["lost the connection to the Docker engine"]);
+    assert!(
+        run.seconds - at < 60.0,
+        "the command took {:.1}s to notice",
+        run.seconds - at
+    );
+}
+
+/// `--builder legacy` is refused: the Dockerfile needs BuildKit.
+#[test]
+fn s7_error_legacy_builder() {
+    let Some(s) = scenario("s7-legacy") else {
+        return;
+    };
+    let root = s.copy_example("example");
+    let run = s.image(&root, &["--builder", "legacy"]);
+    assert_error(&run, &["legacy builder", "BuildKit", "RUN --mount"]);
+}
+
+/// Scenario 8: extra CA certificates are trusted while fetching but reach no layer and no
+/// history entry.
+#[test]
+fn s8_ca_certificate_reaches_no_layer() {
+    let Some(s) = scenario("s8") else { return };
+    let ca = s.path("ca.pem");
+    let key = s.path("ca.key");
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
+        .args(["-subj", "/CN=cargo-image-e2e", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&ca)
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = std::fs::read_to_string(&ca).unwrap();
+    // A line from the middle of the body: distinctive, and not in any other certificate.
+    let body: Vec<&str> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() == 64)
+        .collect();
+    assert!(body.len() > 6, "unexpected PEM:\n{pem}");
+    let needle = body[body.len() / 2];
+
+    let root = s.copy_example("example");
+    let run = s.image_ok(
+        &root,
+        &[
+            "--ca-cert",
+            ca.to_str().unwrap(),
+            "--bin",
+            "products",
+            "--no-cache",
+        ],
+    );
+    let steps = run.steps();
+    assert!(
+        steps
+            .iter()
+            .any(|(cached, name)| !cached && name.contains("cargo-image fetch")),
+        "the fetch step did not run:\n{}",
+        run.describe()
+    );
+    let tag = s.tag("products", VERSION);
+    assert_eq!(
+        s.run_once(&[&tag, "--version"]).trim(),
+        format!("products {VERSION}")
+    );
+
+    let blobs = saved_blobs(&tag);
+    assert!(blobs.len() >= 3, "docker save gave {} blobs", blobs.len());
+    for (name, data) in &blobs {
+        assert!(
+            !contains(data, needle.as_bytes()),
+            "{name} in `docker save {tag}` holds the CA certificate"
+        );
+    }
+    let history = docker_ok(&["history", "--no-trunc", &tag]);
+    assert!(
+        !history.contains(needle) && !history.contains("BEGIN CERTIFICATE"),
+        "docker history mentions the certificate:\n{history}"
+    );
+}
+
+/// Exit code 1 and every fragment in stderr (which starts with `error:`).
+fn assert_error(run: &Run, fragments: &[&str]) {
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "expected exit code 1:\n{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("error: "),
+        "no `error:` line:\n{}",
+        run.describe()
+    );
+    for f in fragments {
+        assert!(
+            run.stderr.contains(f),
+            "stderr does not mention {f:?}:\n{}",
+            run.describe()
+        );
+    }
+}
