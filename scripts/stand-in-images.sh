@@ -28,6 +28,9 @@ LABEL_KEY=org.cargo-image.stand-in
 DEBIAN_IMAGE=$PREFIX/debian:trixie
 SLIM_IMAGE=$PREFIX/debian-slim:trixie
 CC_IMAGE=$PREFIX/distroless-cc:trixie
+# The distroless stand-ins carry both platforms, so multi-platform builds can use them.
+PLATFORMS=linux/amd64,linux/arm64
+MULTI_LABEL=org.cargo-image.platforms
 STATIC_IMAGE=$PREFIX/distroless-static:trixie
 RUST_LATEST=$PREFIX/rust:latest
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
@@ -225,19 +228,24 @@ fi
 # --- distroless-like runtimes -----------------------------------------------------
 
 DISTROLESS_BUILT=0
-if [ "$FORCE" -eq 1 ] || ! exists "$CC_IMAGE" || ! exists "$STATIC_IMAGE"; then
+# Rebuilt when a single-platform one from an older version of this script is found.
+multi() { [ "$(docker image inspect -f "{{index .Config.Labels \"$MULTI_LABEL\"}}" "$1" 2>/dev/null)" = "$PLATFORMS" ]; }
+if [ "$FORCE" -eq 1 ] || ! multi "$CC_IMAGE" || ! multi "$STATIC_IMAGE"; then
     t0=$SECONDS
     ctx=$WORK/distroless
     mkdir -p "$ctx"
+    # Both platforms: the files come from Debian packages of each architecture, unpacked
+    # on the build platform (nothing runs under emulation).
     cat >"$ctx/Dockerfile" <<EOF
-FROM $DEBIAN_IMAGE AS debs
+FROM --platform=\$BUILDPLATFORM $DEBIAN_IMAGE AS debs
+ARG TARGETARCH
 WORKDIR /debs
-RUN apt-get update \\
- && apt-get install -y --no-install-recommends ca-certificates \\
- && apt-get download libc6 libgcc-s1 ca-certificates tzdata \\
- && rm -rf /var/lib/apt/lists/*
+RUN set -eu; \\
+    [ "\$TARGETARCH" = "\$(dpkg --print-architecture)" ] || dpkg --add-architecture "\$TARGETARCH"; \\
+    apt-get update; apt-get install -y --no-install-recommends ca-certificates; \\
+    apt-get download "libc6:\$TARGETARCH" "libgcc-s1:\$TARGETARCH" ca-certificates tzdata; \\
+    rm -rf /var/lib/apt/lists/*
 
-# Files common to both runtimes.
 FROM debs AS base-root
 RUN set -eu; r=/rootfs; \\
     mkdir -p \$r/etc/ssl/certs \$r/var/lib/dpkg/status.d \$r/root \$r/home/nonroot \$r/tmp; \\
@@ -249,10 +257,8 @@ RUN set -eu; r=/rootfs; \\
       'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \\
       'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >\$r/etc/passwd; \\
     printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' >\$r/etc/group; \\
-    printf '%s\n' 'hosts: files dns' >\$r/etc/nsswitch.conf; \\
     chmod 0700 \$r/root; chown 65532:65532 \$r/home/nonroot; chmod 0700 \$r/home/nonroot; \\
-    chmod 1777 \$r/tmp; \\
-    rm -rf \$r/usr/share/doc \$r/usr/share/man \$r/usr/share/lintian
+    chmod 1777 \$r/tmp; rm -rf \$r/usr/share/doc \$r/usr/share/man \$r/usr/share/lintian
 
 FROM base-root AS cc-root
 RUN set -eu; r=/rootfs; \\
@@ -261,7 +267,8 @@ RUN set -eu; r=/rootfs; \\
     done; \\
     rm -rf \$r/usr/share/doc \$r/usr/share/man \$r/usr/share/lintian \$r/usr/share/locale \$r/usr/share/i18n; \\
     for d in bin lib lib64 sbin; do [ -e \$r/\$d ] || [ ! -d \$r/usr/\$d ] || ln -s usr/\$d \$r/\$d; done; \\
-    test -e \$r/lib64/ld-linux-x86-64.so.2 || { echo 'no dynamic loader at /lib64' >&2; exit 1; }
+    ls \$r/lib/ld-linux-aarch64.so.1 \$r/lib64/ld-linux-x86-64.so.2 2>/dev/null | grep -q . \\
+      || { echo 'no dynamic loader' >&2; exit 1; }
 
 FROM scratch AS distroless-static
 COPY --from=base-root /rootfs/ /
@@ -275,8 +282,13 @@ ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 WORKDIR /home/nonroot
 EOF
-    build "$ctx" "$STATIC_IMAGE" --target distroless-static
-    build "$ctx" "$CC_IMAGE" --target distroless-cc
+    for target in distroless-static distroless-cc; do
+        image=$PREFIX/$target:trixie
+        log "docker buildx build --platform $PLATFORMS -t $image"
+        docker buildx build --progress=plain --provenance=false --platform "$PLATFORMS" --load \
+            --label "$LABEL_KEY=true" --label "$MULTI_LABEL=$PLATFORMS" \
+            --target "$target" -t "$image" "$ctx"
+    done
     rm -rf "$ctx"
     BUILT+=("$STATIC_IMAGE" "$CC_IMAGE")
     DISTROLESS_BUILT=1

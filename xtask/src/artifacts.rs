@@ -117,8 +117,9 @@ pub fn write_all(files: &[Artifact]) -> Result<()> {
     Ok(())
 }
 
-/// Fails, with a diff per file, when any artifact differs from the file on disk.
-pub fn check_all(files: &[Artifact]) -> Result<()> {
+/// Fails, with a diff per file and the command that regenerates them, when any artifact
+/// differs from the file on disk.
+pub fn check_all(files: &[Artifact], regenerate: &str) -> Result<()> {
     let mut report = String::new();
     for f in files {
         let on_disk = std::fs::read_to_string(&f.path).unwrap_or_default();
@@ -133,7 +134,7 @@ pub fn check_all(files: &[Artifact]) -> Result<()> {
         }
     }
     if !report.is_empty() {
-        bail!("generated files are stale; run `cargo xtask dockerfile` to update them\n{report}");
+        bail!("generated files are stale; run `{regenerate}` to update them\n{report}");
     }
     Ok(())
 }

@@ -43,6 +43,14 @@ enum Command {
     },
     /// Build the images through the Docker engine and print a size table.
     Image(ImageArgs),
+    /// Benchmark the generated Dockerfile against host cargo, single-stage, cargo-chef and
+    /// cache-mount builds (many minutes; prints a table, the targets, and writes JSON/SVG).
+    Bench(BenchArgs),
+    /// Write docker-bake.hcl (the runtime images, dev and test) at the workspace root.
+    Bake(BakeArgs),
+    /// Write the CI pipelines that check the generated files and build, push and run the
+    /// images: .github/workflows/images.yml and/or .gitlab-ci.yml at the repository root.
+    Ci(CiArgs),
 }
 
 #[derive(Args, Debug)]
@@ -195,6 +203,9 @@ impl Cli {
                     }
                 }
             }
+            Command::Bench(args) => args.run()?,
+            Command::Bake(args) => args.run()?,
+            Command::Ci(args) => args.run()?,
             Command::Image(args) => {
                 let mut labels = BTreeMap::new();
                 for spec in &args.labels {
@@ -234,5 +245,183 @@ impl Cli {
             }
         }
         Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// The workspace's Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// The binary whose image is built (default: the first one planned).
+    #[arg(long, value_name = "NAME")]
+    bin: Option<String>,
+    /// The library edited for the warm-lib figures (default: the local library the binary
+    /// depends on with the most dependents).
+    #[arg(long, value_name = "NAME")]
+    lib: Option<String>,
+    /// Repeat every measurement N times and report medians.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    runs: usize,
+    /// Only these variants: host, single-stage, chef, cache-mount, ours (comma-separated).
+    #[arg(long, value_name = "VARIANT,...", value_delimiter = ',')]
+    variants: Vec<String>,
+    /// Write the figures as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a bar chart (SVG) here.
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// The Rust builder image (default: cargo-image-stand-in/rust:latest).
+    #[arg(long, value_name = "IMAGE")]
+    builder_image: Option<String>,
+    /// The image behind a runtime keyword (repeatable; default: the local stand-ins).
+    #[arg(long, value_name = "KEYWORD=IMAGE")]
+    base_image: Vec<String>,
+    /// Keep every build's log in this directory.
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    fn run(self) -> Result<()> {
+        use xtask::bench::{self, BenchOptions, Variant};
+        let mut base_images = BTreeMap::new();
+        for spec in &self.base_image {
+            let Some((k, v)) = spec.split_once('=') else {
+                bail!("--base-image `{spec}`: expected KEYWORD=IMAGE, e.g. distroless-cc=my/cc:nonroot");
+            };
+            base_images.insert(k.to_string(), v.to_string());
+        }
+        let variants = if self.variants.is_empty() {
+            Variant::ALL.to_vec()
+        } else {
+            self.variants
+                .iter()
+                .map(|name| {
+                    Variant::parse(name.trim()).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--variants: unknown variant `{name}`; choose among {}",
+                            Variant::ALL.map(|v| v.name()).join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        let report = bench::bench(&BenchOptions {
+            manifest_path: self
+                .manifest_path
+                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
+            bin: self.bin,
+            lib: self.lib,
+            runs: self.runs,
+            variants,
+            builder_image: self.builder_image,
+            base_images,
+            json: self.json,
+            chart: self.chart,
+            logs: self.logs,
+            stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
+        })?;
+        println!("{}", report.table());
+        println!("{}", report.targets_text());
+        println!("bench took {:.1} min", report.details.total_seconds / 60.0);
+        Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+struct BakeArgs {
+    /// The workspace's Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Fail with a diff when the file on disk is stale; write nothing.
+    #[arg(long)]
+    check: bool,
+    /// Print the bake file to stdout; write nothing.
+    #[arg(long, conflicts_with = "check")]
+    stdout: bool,
+    /// Platforms of the runtime targets (comma-separated or repeated; default:
+    /// linux/amd64,linux/arm64).
+    #[arg(long = "platform", value_name = "LIST")]
+    platforms: Vec<String>,
+}
+
+impl BakeArgs {
+    fn run(self) -> Result<()> {
+        report(tasks::bake(&tasks::BakeOptions {
+            manifest_path: self
+                .manifest_path
+                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
+            check: self.check,
+            stdout: self.stdout,
+            platforms: self.platforms,
+        })?);
+        Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+struct CiArgs {
+    /// The workspace's Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// GitHub Actions: .github/workflows/images.yml.
+    #[arg(long)]
+    github: bool,
+    /// GitLab CI: .gitlab-ci.yml.
+    #[arg(long)]
+    gitlab: bool,
+    /// Fail with a diff when the files on disk are stale; write nothing.
+    #[arg(long)]
+    check: bool,
+    /// Print the (one) selected file to stdout; write nothing.
+    #[arg(long, conflicts_with = "check")]
+    stdout: bool,
+    /// The repository root the files go to (default: the closest directory at or above the
+    /// workspace that holds `.git`).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Where the pipelines push the images, e.g. registry.example.com/team (default: the CI
+    /// system's registry: ghcr.io/<owner>, or GitLab's $CI_REGISTRY_IMAGE).
+    #[arg(long, value_name = "R")]
+    registry: Option<String>,
+    /// Platforms the pushed images are built for (default: linux/amd64,linux/arm64).
+    #[arg(long = "platform", value_name = "LIST")]
+    platforms: Vec<String>,
+}
+
+impl CiArgs {
+    fn run(self) -> Result<()> {
+        report(tasks::ci(&tasks::CiOptions {
+            manifest_path: self
+                .manifest_path
+                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
+            github: self.github,
+            gitlab: self.gitlab,
+            check: self.check,
+            stdout: self.stdout,
+            root: self.root,
+            registry: self.registry,
+            platforms: self.platforms,
+        })?);
+        Ok(())
+    }
+}
+
+/// Prints what a generating command did.
+fn report(outcome: DockerfileOutcome) {
+    match outcome {
+        DockerfileOutcome::Printed(text) => print!("{text}"),
+        DockerfileOutcome::Checked(paths) => {
+            for p in paths {
+                eprintln!("up to date: {}", p.display());
+            }
+        }
+        DockerfileOutcome::Written(paths) => {
+            for p in paths {
+                eprintln!("wrote {}", p.display());
+            }
+        }
     }
 }

@@ -605,6 +605,22 @@ fn build_with_buildx(
             "org.opencontainers.image.revision".into(),
             revision.to_string(),
         ));
+        // Cache refs may name the image (`ref=registry/{bin}:buildcache`): one cache per
+        // image, filled in like the tags.
+        let (bin, version) = plan
+            .images
+            .iter()
+            .find(|i| &i.stage == stage)
+            .map(|i| (i.bin.as_str(), i.version.as_str()))
+            .unwrap_or((plan.dev.bin.as_str(), ""));
+        let fill = |specs: &[String]| -> Result<Vec<String>> {
+            specs
+                .iter()
+                .map(|s| fill_template(s, bin, version))
+                .collect::<Result<_, _>>()
+                .map_err(|m| anyhow::anyhow!("--cache-to/--cache-from: {m}"))
+        };
+        let (cache_to, cache_from) = (fill(&opts.cache_to)?, fill(&opts.cache_from)?);
         buildx::build(
             &sh,
             &docker,
@@ -619,8 +635,8 @@ fn build_with_buildx(
                 no_cache: opts.no_cache,
                 platforms,
                 push: opts.push,
-                cache_to: &opts.cache_to,
-                cache_from: &opts.cache_from,
+                cache_to: &cache_to,
+                cache_from: &cache_from,
                 builder_name: opts.builder_name.as_deref(),
                 annotations: &annotations,
                 source_date_epoch: epoch.as_deref(),

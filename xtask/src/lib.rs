@@ -9,6 +9,7 @@
 //! [`tasks`], so another repository's xtask can depend on this library and offer the same.
 
 pub mod artifacts;
+pub mod bench;
 pub mod config;
 pub mod drive;
 pub mod error;

@@ -57,10 +57,220 @@ pub fn dockerfile(opts: &DockerfileOptions) -> Result<DockerfileOutcome> {
     };
     let paths = files.iter().map(|f| f.path.clone()).collect();
     if opts.check {
-        artifacts::check_all(&files)?;
+        artifacts::check_all(&files, "cargo xtask dockerfile")?;
         Ok(DockerfileOutcome::Checked(paths))
     } else {
         artifacts::write_all(&files).context("writing the generated files")?;
         Ok(DockerfileOutcome::Written(paths))
     }
+}
+
+/// Checks, or writes, generated files.
+fn check_or_write(
+    files: &[artifacts::Artifact],
+    check: bool,
+    regenerate: &str,
+) -> Result<DockerfileOutcome> {
+    let paths = files.iter().map(|f| f.path.clone()).collect();
+    if check {
+        artifacts::check_all(files, regenerate)?;
+        Ok(DockerfileOutcome::Checked(paths))
+    } else {
+        artifacts::write_all(files).context("writing the generated files")?;
+        Ok(DockerfileOutcome::Written(paths))
+    }
+}
+
+/// `--platform` values (`linux/amd64,linux/arm64`, repeatable) checked against what the
+/// generated Dockerfile cross-compiles for; none given: [`render::bake::DEFAULT_PLATFORMS`].
+fn resolve_platforms(given: &[String]) -> Result<Vec<String>> {
+    let platforms = crate::image::validate_platforms(given)?;
+    Ok(if platforms.is_empty() {
+        crate::render::bake::DEFAULT_PLATFORMS
+            .map(String::from)
+            .to_vec()
+    } else {
+        platforms
+    })
+}
+
+/// Options of `cargo xtask bake`.
+#[derive(Clone, Debug, Default)]
+pub struct BakeOptions {
+    pub manifest_path: PathBuf,
+    /// Compare instead of writing; fail with a diff when stale.
+    pub check: bool,
+    /// Print the bake file instead of writing it.
+    pub stdout: bool,
+    /// Platforms of the runtime targets; empty: `linux/amd64`, `linux/arm64`.
+    pub platforms: Vec<String>,
+}
+
+/// `docker-bake.hcl` at the workspace root, with the same build context and Dockerfile as
+/// `compose.yaml`.
+pub fn bake_artifact(loaded: &Loaded, plan: &Plan, platforms: &[String]) -> artifacts::Artifact {
+    let context = artifacts::relative(&loaded.workspace_dir, &loaded.context_dir);
+    let dockerfile = crate::model::join(&plan.workspace_root, "Dockerfile");
+    artifacts::Artifact {
+        path: loaded.workspace_dir.join("docker-bake.hcl"),
+        contents: crate::render::bake::render(plan, &context, &dockerfile, platforms),
+        executable: false,
+    }
+}
+
+/// `cargo xtask bake`: writes (or checks, or prints) `docker-bake.hcl`. The plan is the one
+/// the committed Dockerfile comes from (no `--bin` selection), so the two agree.
+pub fn bake(opts: &BakeOptions) -> Result<DockerfileOutcome> {
+    let platforms = resolve_platforms(&opts.platforms)?;
+    let (loaded, plan) = load(&opts.manifest_path, &PlanOptions::default())?;
+    let file = bake_artifact(&loaded, &plan, &platforms);
+    if opts.stdout {
+        return Ok(DockerfileOutcome::Printed(file.contents));
+    }
+    check_or_write(&[file], opts.check, "cargo xtask bake")
+}
+
+/// Options of `cargo xtask ci`.
+#[derive(Clone, Debug, Default)]
+pub struct CiOptions {
+    pub manifest_path: PathBuf,
+    /// Write `.github/workflows/images.yml`.
+    pub github: bool,
+    /// Write `.gitlab-ci.yml`.
+    pub gitlab: bool,
+    pub check: bool,
+    /// Print the one selected file instead of writing it.
+    pub stdout: bool,
+    /// The repository root; default: the first directory from the workspace upwards that
+    /// holds `.git` (see [`repository_root`]).
+    pub root: Option<PathBuf>,
+    /// Where the pipelines push the images (`registry.example.com/team`); default: the CI
+    /// system's own registry (ghcr.io/<owner>, `$CI_REGISTRY_IMAGE`).
+    pub registry: Option<String>,
+    /// Platforms the pushed images are built for; empty: `linux/amd64`, `linux/arm64`.
+    pub platforms: Vec<String>,
+}
+
+/// The repository holding `dir`: `dir` or its closest ancestor with a `.git` (a directory,
+/// or the file of a worktree or submodule).
+pub fn repository_root(dir: &std::path::Path) -> Result<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(std::path::Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "no git repository at or above {}; pass `--root DIR` (the directory CI checks out)",
+                dir.display()
+            )
+        })
+}
+
+/// Checks a registry prefix: lowercase `host[:port]/path` (or a Docker Hub namespace),
+/// nothing a shell or YAML would read differently.
+fn check_registry(registry: &str) -> Result<()> {
+    let mut parts = registry.split('/');
+    let host = parts.next().unwrap_or_default();
+    let (name, port) = host.split_once(':').unwrap_or((host, "0"));
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let port_ok = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    let path_ok = parts.all(|p| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    });
+    if name_ok && port_ok && path_ok {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "--registry `{registry}`: expected an image prefix such as `registry.example.com/team`, \
+             `localhost:5000` or a Docker Hub namespace (lowercase letters, digits, `.`, `_`, `-`)"
+        )
+    }
+}
+
+/// The files `cargo xtask ci` writes under `root`, for the selected CI systems.
+pub fn ci_artifacts(
+    loaded: &Loaded,
+    plan: &Plan,
+    root: &std::path::Path,
+    opts: &CiOptions,
+    platforms: &[String],
+) -> Result<Vec<artifacts::Artifact>> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("--root {}", root.display()))?;
+    let ws = artifacts::relative(&root, &loaded.workspace_dir);
+    if ws == ".." || ws.starts_with("../") || !loaded.workspace_dir.starts_with(&root) {
+        anyhow::bail!(
+            "the workspace {} is not inside the repository root {}; pass the repository's \
+             directory as `--root`",
+            loaded.workspace_dir.display(),
+            root.display()
+        );
+    }
+    let manifest = crate::model::join(if ws == "." { "" } else { &ws }, "Cargo.toml");
+    // The path goes into shell commands and YAML (and GitHub reads `${{` anywhere).
+    if !manifest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-/+@".contains(&b))
+    {
+        anyhow::bail!(
+            "the workspace manifest's path `{manifest}` (from the repository root) has characters \
+             the generated pipelines would have to quote; use letters, digits and `._-/+@`"
+        );
+    }
+    if let Some(r) = &opts.registry {
+        check_registry(r)?;
+    }
+    let params = crate::render::ci::CiParams {
+        manifest,
+        registry: opts.registry.clone(),
+        platforms: platforms.to_vec(),
+    };
+    let mut files = Vec::new();
+    if opts.github {
+        files.push(artifacts::Artifact {
+            path: root.join(".github/workflows/images.yml"),
+            contents: crate::render::ci::github(plan, &params),
+            executable: false,
+        });
+    }
+    if opts.gitlab {
+        files.push(artifacts::Artifact {
+            path: root.join(".gitlab-ci.yml"),
+            contents: crate::render::ci::gitlab(plan, &params),
+            executable: false,
+        });
+    }
+    Ok(files)
+}
+
+/// `cargo xtask ci`: writes (or checks, or prints) the CI pipelines at the repository root.
+pub fn ci(opts: &CiOptions) -> Result<DockerfileOutcome> {
+    if !opts.github && !opts.gitlab {
+        anyhow::bail!("which CI system? pass `--github`, `--gitlab` or both");
+    }
+    if opts.stdout && opts.github && opts.gitlab {
+        anyhow::bail!("`--stdout` prints one file; pass either `--github` or `--gitlab`");
+    }
+    let platforms = resolve_platforms(&opts.platforms)?;
+    let (loaded, plan) = load(&opts.manifest_path, &PlanOptions::default())?;
+    let root = match &opts.root {
+        Some(r) => r.clone(),
+        None => repository_root(&loaded.workspace_dir)?,
+    };
+    let files = ci_artifacts(&loaded, &plan, &root, opts, &platforms)?;
+    if opts.stdout {
+        return Ok(DockerfileOutcome::Printed(files[0].contents.clone()));
+    }
+    let mut regenerate = String::from("cargo xtask ci");
+    for (on, flag) in [(opts.github, " --github"), (opts.gitlab, " --gitlab")] {
+        if on {
+            regenerate.push_str(flag);
+        }
+    }
+    check_or_write(&files, opts.check, &regenerate)
 }

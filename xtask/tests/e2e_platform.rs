@@ -37,6 +37,19 @@ fn run_id() -> String {
     )
 }
 
+/// What every test starts with: the serial lock, the stand-ins, a run id and the label
+/// (with the guard that removes what carries it).
+fn setup() -> (std::sync::MutexGuard<'static, ()>, Cleanup, String, String) {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_cross_stand_ins();
+    let id = run_id();
+    let label = format!("org.cargo-image.test={id}");
+    let cleanup = Cleanup {
+        label: label.clone(),
+    };
+    (serial, cleanup, id, label)
+}
+
 fn sh(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
@@ -275,13 +288,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn two_platform_index_is_pushed_annotated_and_its_arm64_image_runs() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    ensure_cross_stand_ins();
-    let id = run_id();
-    let label = format!("org.cargo-image.test={id}");
-    let _cleanup = Cleanup {
-        label: label.clone(),
-    };
+    let (_serial, _cleanup, id, label) = setup();
     let registry = Registry::start(false);
     let ws = tiny_workspace("mp-tiny", false);
     let tag = format!("{}/mp-tiny-{id}:{{version}}", registry.host());
@@ -384,13 +391,7 @@ fn two_platform_index_is_pushed_annotated_and_its_arm64_image_runs() {
 
 #[test]
 fn two_builds_from_clean_caches_give_the_same_digest() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    ensure_cross_stand_ins();
-    let id = run_id();
-    let label = format!("org.cargo-image.test={id}");
-    let _cleanup = Cleanup {
-        label: label.clone(),
-    };
+    let (_serial, _cleanup, id, label) = setup();
     let registry = Registry::start(false);
     let ws = tiny_workspace("repro", false);
     let mut digests = Vec::new();
@@ -417,13 +418,7 @@ fn two_builds_from_clean_caches_give_the_same_digest() {
 
 #[test]
 fn registry_cache_rebuilds_without_recompiling_dependencies() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    ensure_cross_stand_ins();
-    let id = run_id();
-    let label = format!("org.cargo-image.test={id}");
-    let _cleanup = Cleanup {
-        label: label.clone(),
-    };
+    let (_serial, _cleanup, id, label) = setup();
     let registry = Registry::start(false);
     let ws = tiny_workspace("cached", true);
     let tag = format!("{}/cached-{id}:{{version}}", registry.host());
@@ -495,13 +490,7 @@ fn registry_cache_rebuilds_without_recompiling_dependencies() {
 
 #[test]
 fn bad_platform_and_registry_input_fail_clearly() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    ensure_cross_stand_ins();
-    let id = run_id();
-    let label = format!("org.cargo-image.test={id}");
-    let _cleanup = Cleanup {
-        label: label.clone(),
-    };
+    let (_serial, _cleanup, id, label) = setup();
     let ws = tiny_workspace("bad", false);
 
     let out = image(ws.path(), &label, &["--platform", "linux/s390x"]);

@@ -61,6 +61,15 @@ pub async fn pull(docker: &Docker, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// An id no other build of this machine uses: process id and the time in nanoseconds.
+fn unique_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{nanos:x}", std::process::id())
+}
+
 /// Serves the build context tar to the engine over HTTP on 127.0.0.1, under a random path,
 /// for as long as the returned task lives.
 ///
@@ -76,14 +85,7 @@ pub async fn serve_context(
         .await
         .context("opening a local port to hand the build context to the engine")?;
     let port = listener.local_addr()?.port();
-    let token = format!(
-        "{:x}{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
+    let token = unique_id();
     let path = format!("/{token}/context.tar");
     let url = format!("http://127.0.0.1:{port}{path}");
     let task = tokio::spawn(async move {
@@ -181,14 +183,7 @@ pub async fn build(
     context: &ContextSource,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
-    let session = format!(
-        "cargo-image-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
+    let session = format!("cargo-image-{}", unique_id());
     let mut builder = BuildImageOptionsBuilder::new()
         .dockerfile(req.dockerfile)
         .target(req.target)

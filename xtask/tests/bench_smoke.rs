@@ -1,0 +1,167 @@
+//! Smoke test of `cargo xtask bench`: runs the command once (`--runs 1`) with the host,
+//! single-stage and ours variants on a tiny workspace written here (one library, one
+//! binary, no crates.io dependency), and checks the JSON it writes has the documented
+//! shape with positive figures. It asserts shape, never timings: the bench is a command,
+//! and its numbers mean something only on the example workspace.
+//!
+//! Needs a Docker engine with buildx and the stand-in images (`.ci/run` provides both).
+//! Everything the bench builds carries its own `org.cargo-image.bench=<run id>` label and
+//! is removed at the end; it prunes only its own build-cache records.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A workspace with `fixture-bin` depending on `fixture-lib`, on a scratch runtime.
+fn fixture(root: &Path) {
+    write(
+        root,
+        "Cargo.toml",
+        r#"[workspace]
+resolver = "2"
+members = ["crates/*"]
+
+[workspace.package]
+version = "0.1.0"
+edition = "2021"
+
+[workspace.dependencies]
+fixture-lib = { path = "crates/fixture-lib", version = "0.1.0" }
+
+[workspace.metadata.image]
+runtime = "scratch"
+"#,
+    );
+    write(
+        root,
+        "crates/fixture-lib/Cargo.toml",
+        "[package]\nname = \"fixture-lib\"\nversion.workspace = true\nedition.workspace = true\n",
+    );
+    write(
+        root,
+        "crates/fixture-lib/src/lib.rs",
+        "pub fn greeting() -> &'static str {\n    \"hello from the bench fixture\"\n}\n",
+    );
+    write(
+        root,
+        "crates/fixture-bin/Cargo.toml",
+        "[package]\nname = \"fixture-bin\"\nversion.workspace = true\nedition.workspace = true\n\n\
+         [dependencies]\nfixture-lib.workspace = true\n",
+    );
+    write(
+        root,
+        "crates/fixture-bin/src/main.rs",
+        "fn main() {\n    println!(\"{}\", fixture_lib::greeting());\n}\n",
+    );
+    let status = Command::new("cargo")
+        .args(["generate-lockfile", "--offline", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo generate-lockfile failed");
+}
+
+#[test]
+fn bench_runs_once_and_writes_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    fixture(&ws);
+    let json = dir.path().join("out/bench.json");
+    let chart = dir.path().join("out/bench.svg");
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("bench")
+        .arg("--manifest-path")
+        .arg(ws.join("Cargo.toml"))
+        .args(["--runs", "1", "--variants", "host,single-stage,ours"])
+        .arg("--json")
+        .arg(&json)
+        .arg("--chart")
+        .arg(&chart)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "bench failed:\n{stderr}\n{stdout}");
+    eprintln!(
+        "bench smoke run took {:.0} s\n{stderr}{stdout}",
+        started.elapsed().as_secs_f64()
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let top: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(top, ["cpus", "variants", "workspace"]);
+    assert!(report["cpus"].as_u64().unwrap() >= 1);
+    assert!(report["workspace"]
+        .as_str()
+        .unwrap()
+        .ends_with("Cargo.toml"));
+    let variants = report["variants"].as_object().unwrap();
+    let names: Vec<&str> = variants.keys().map(String::as_str).collect();
+    assert_eq!(names, ["host", "ours", "single-stage"]);
+
+    let positive = |variant: &str, keys: &[&str]| {
+        let figures = variants[variant].as_object().unwrap();
+        let mut have: Vec<&str> = figures.keys().map(String::as_str).collect();
+        have.sort();
+        let mut want = keys.to_vec();
+        want.sort();
+        assert_eq!(have, want, "{variant}: figures");
+        for k in keys {
+            let v = figures[*k].as_f64().unwrap();
+            assert!(v > 0.0, "{variant}.{k} = {v}");
+        }
+    };
+    positive("host", &["warm_bin_s", "warm_lib_s", "bump_s"]);
+    let docker = [
+        "cold_s",
+        "warm_bin_s",
+        "warm_lib_s",
+        "bump_s",
+        "ci_warm_bin_s",
+        "ci_warm_lib_s",
+        "image_bytes",
+    ];
+    positive("ours", &docker);
+    positive("single-stage", &docker);
+
+    // The table and the targets are printed; the chart is an SVG with a bar per figure.
+    assert!(stdout.contains("variant"), "{stdout}");
+    assert!(
+        stdout.contains("ours.warm_bin_s ≤ 1.1 × host.warm_bin_s"),
+        "{stdout}"
+    );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(svg.matches("<rect").count() >= 3 + 2 * 6 + 2, "{svg}");
+
+    // Nothing the bench built is left behind (its images carry its run id as a label).
+    let runid = stderr
+        .lines()
+        .find_map(|l| l.split("] bench ").nth(1))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("");
+    assert!(!runid.is_empty(), "no run id in the progress: {stderr}");
+    let left = Command::new("docker")
+        .args(["image", "ls", "--quiet", "--filter"])
+        .arg(format!("label=org.cargo-image.bench={runid}"))
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(
+        left.trim().is_empty(),
+        "images of bench {runid} left: {left}"
+    );
+}
