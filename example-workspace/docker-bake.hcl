@@ -12,6 +12,13 @@ variable "REVISION" {
   default = "unknown"
 }
 
+# How workspace crates compile: "incremental" (a cache mount: fastest where the builder
+# keeps its cache) or "layers" (one layer per crate: set it where the build cache is
+# exported and imported, as on CI runners, e.g. CARGO_IMAGE_BUILD=layers docker buildx bake).
+variable "CARGO_IMAGE_BUILD" {
+  default = "incremental"
+}
+
 group "default" {
   targets = ["product-api", "products", "products-admin"]
 }
@@ -24,7 +31,8 @@ target "product-api" {
   tags       = ["product-api:0.3.1", "product-api:latest"]
   platforms  = ["linux/amd64", "linux/arm64"]
   args = {
-    REVISION = REVISION
+    REVISION          = REVISION
+    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
   }
   labels = {
     "org.opencontainers.image.description" = "HTTP service serving the product catalog as JSON"
@@ -44,7 +52,8 @@ target "products" {
   tags       = ["products:0.3.1", "products:latest"]
   platforms  = ["linux/amd64", "linux/arm64"]
   args = {
-    REVISION = REVISION
+    REVISION          = REVISION
+    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
   }
   labels = {
     "org.opencontainers.image.description" = "Command-line client (`products`) and admin tool (`products-admin`) for the product catalog"
@@ -64,7 +73,8 @@ target "products-admin" {
   tags       = ["products-admin:0.3.1", "products-admin:latest"]
   platforms  = ["linux/amd64", "linux/arm64"]
   args = {
-    REVISION = REVISION
+    REVISION          = REVISION
+    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
   }
   labels = {
     "org.opencontainers.image.description" = "Command-line client (`products`) and admin tool (`products-admin`) for the product catalog"

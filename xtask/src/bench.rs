@@ -32,6 +32,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::image::BuildMode;
 use crate::model::{DepKind, TargetKind, Workspace};
 use crate::plan::{closure, Plan, PlanOptions};
 use crate::render;
@@ -230,6 +231,10 @@ struct Samples {
     /// Ours' image unpacked, and the binary in it.
     unpacked_bytes: Vec<u64>,
     binary_bytes: Vec<u64>,
+    /// A rebuild with nothing changed, per variant: the fixed cost of a build.
+    noop: BTreeMap<Variant, Vec<f64>>,
+    /// Seconds ours' CI-warm builds spent unpacking imported cache layers.
+    ci_import: Vec<f64>,
 }
 
 /// A run whose warm state was pruned from the build cache by someone else: its figures
@@ -380,6 +385,12 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport> {
             binary_bytes: median_u64(&samples.binary_bytes),
             image_unpacked_bytes: median_u64(&samples.unpacked_bytes),
             binary_stripped: setup.facts.strip,
+            noop_s: samples
+                .noop
+                .iter()
+                .filter_map(|(v, x)| Some((*v, report::median(x)?)))
+                .collect(),
+            ci_import_s: report::median(&samples.ci_import),
             total_seconds: progress.started.elapsed().as_secs_f64(),
         },
     };
@@ -405,6 +416,10 @@ impl Samples {
         }
         self.unpacked_bytes.extend(other.unpacked_bytes);
         self.binary_bytes.extend(other.binary_bytes);
+        for (k, v) in other.noop {
+            self.noop.entry(k).or_default().extend(v);
+        }
+        self.ci_import.extend(other.ci_import);
     }
 }
 
@@ -699,6 +714,9 @@ fn run_once(
                 .entry((*v, scenario))
                 .or_default()
                 .push(built.seconds);
+            if ci && *v == Variant::Ours {
+                samples.ci_import.push(docker::extract_seconds(&built.text));
+            }
             if scenario == Scenario::Cold {
                 let size = engine.image_size(&d.tag)?;
                 samples.image_bytes.entry(*v).or_default().push(size);
@@ -717,6 +735,25 @@ fn run_once(
 
     if !dockers.is_empty() {
         measure(Scenario::Cold, &mut engine, samples, false)?;
+    }
+    // The floor: a rebuild with nothing changed (client start, context check, cached
+    // solve, image export), which every warm figure pays on top of compiling.
+    for v in &order {
+        let t = if *v == Variant::Host {
+            host_build(setup, "noop")?
+        } else {
+            let engine = engine
+                .as_deref_mut()
+                .expect("docker variants have an engine");
+            let d = dockers.iter().find(|d| d.variant == *v).expect("set up");
+            docker_build(engine, setup, d, Scenario::Cold, None, None, pass, progress)?.seconds
+        };
+        progress.say(format_args!(
+            "{label} {:<12} {:<13} {t:>7.1} s",
+            "no-op",
+            v.name()
+        ));
+        samples.noop.entry(*v).or_default().push(t);
     }
     let edit = edits::append_comment(&setup.bin_source, &stamp("edit the binary"))?;
     let r = measure(Scenario::WarmBin, &mut engine, samples, false);
@@ -826,6 +863,16 @@ fn docker_build(
         target = image.stage.clone();
         std::fs::write(d.dir.join("Dockerfile"), render::dockerfile::render(&plan))?;
     }
+    // Ours runs as our tooling runs it: `cargo xtask image` (and the CI templates) pick
+    // the `layers` mode when a cache is exported or imported, as on a CI runner; a
+    // laptop's builds use the default `incremental` mode.
+    let mut build_args = Vec::new();
+    if d.variant == Variant::Ours && (cache_to.is_some() || cache_from.is_some()) {
+        build_args.push((
+            render::dockerfile::BUILD_MODE_ARG.to_string(),
+            BuildMode::Layers.arg(true).to_string(),
+        ));
+    }
     let what = format!(
         "r{run}-{}{}-{}",
         scenario.slug(),
@@ -839,6 +886,7 @@ fn docker_build(
         tag: &d.tag,
         cache_to,
         cache_from,
+        build_args,
         what: what.clone(),
         heartbeat: Some(&|seconds: f64, step: &str| {
             let step: String = step.chars().take(90).collect();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use xtask::image::{BuilderChoice, ImageOptions, ImageTarget};
+use xtask::image::{BuildMode, BuilderChoice, ImageOptions, ImageTarget};
 use xtask::tasks::{self, DockerfileOptions, DockerfileOutcome};
 use xtask::PlanOptions;
 
@@ -99,6 +99,18 @@ struct ImageArgs {
     /// The buildx builder instance to use (`docker buildx ls`).
     #[arg(long, value_name = "NAME")]
     builder_name: Option<String>,
+    /// How workspace crates compile: incremental (a cache mount, for a builder that keeps
+    /// its cache), layers (one layer per crate, for an exported cache); auto picks layers
+    /// with --cache-to or --cache-from.
+    #[arg(long, value_enum, default_value_t = BuildModeArg::Auto)]
+    build_mode: BuildModeArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BuildModeArg {
+    Auto,
+    Incremental,
+    Layers,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -239,6 +251,11 @@ impl Cli {
                     cache_to: args.cache_to,
                     cache_from: args.cache_from,
                     builder_name: args.builder_name,
+                    build_mode: match args.build_mode {
+                        BuildModeArg::Auto => BuildMode::Auto,
+                        BuildModeArg::Incremental => BuildMode::Incremental,
+                        BuildModeArg::Layers => BuildMode::Layers,
+                    },
                 };
                 let report = xtask::image::image(&opts)?;
                 print!("{}", xtask::image::summary(&report));
@@ -324,6 +341,7 @@ impl BenchArgs {
             stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
         })?;
         println!("{}", report.table());
+        println!("{}", report.floors_text());
         println!("{}", report.targets_text());
         println!("bench took {:.1} min", report.details.total_seconds / 60.0);
         Ok(())

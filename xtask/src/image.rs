@@ -12,6 +12,7 @@ use crate::drive::{buildx, context, engine};
 use crate::plan::{fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
 use crate::read::Loaded;
 use crate::render;
+use crate::render::dockerfile::BUILD_MODE_ARG;
 
 /// Which Dockerfile targets to build.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,6 +65,31 @@ pub struct ImageOptions {
     pub cache_from: Vec<String>,
     /// The buildx builder instance to use.
     pub builder_name: Option<String>,
+    /// How the workspace's crates compile.
+    pub build_mode: BuildMode,
+}
+
+/// How the workspace's crates compile: the Dockerfile's `CARGO_IMAGE_BUILD` argument.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuildMode {
+    /// `layers` when a build cache is exported or imported (a CI runner: cache mounts never
+    /// travel with it), `incremental` otherwise.
+    #[default]
+    Auto,
+    Incremental,
+    Layers,
+}
+
+impl BuildMode {
+    /// The build argument's value.
+    pub fn arg(self, travelling_cache: bool) -> &'static str {
+        match self {
+            BuildMode::Incremental => "incremental",
+            BuildMode::Layers => "layers",
+            BuildMode::Auto if travelling_cache => "layers",
+            BuildMode::Auto => "incremental",
+        }
+    }
 }
 
 /// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
@@ -213,7 +239,13 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let dockerfile = render::dockerfile::render(&plan);
     let revision = git_revision(&loaded.workspace_dir);
     let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
-    let build_args = HashMap::from([("REVISION".to_string(), revision.clone())]);
+    let build_args = HashMap::from([
+        ("REVISION".to_string(), revision.clone()),
+        (
+            BUILD_MODE_ARG.to_string(),
+            opts.build_mode.arg(false).to_string(),
+        ),
+    ]);
 
     // What to build: (stage, tags).
     let targets: Vec<(String, Vec<String>)> = match opts.target {
@@ -592,7 +624,15 @@ fn build_with_buildx(
         None => None,
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
-    let args = vec![("REVISION".to_string(), revision.to_string())];
+    let args = vec![
+        ("REVISION".to_string(), revision.to_string()),
+        (
+            BUILD_MODE_ARG.to_string(),
+            opts.build_mode
+                .arg(!opts.cache_to.is_empty() || !opts.cache_from.is_empty())
+                .to_string(),
+        ),
+    ];
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan

@@ -581,8 +581,12 @@ pub fn closure<'a>(
 
 /// Orders `packages` into layers, dependencies first.
 ///
-/// Edges of every kind count (a dev-dependency too), so packages in a cycle through
-/// dev-dependencies share one layer (a strongly connected component). Among the
+/// Only normal and build edges count: they are what `cargo build` compiles. Every real
+/// manifest is in place before the first crate layer, so a dev-dependency on a crate in a
+/// later layer still resolves, and a cycle through dev-dependencies does not force its
+/// crates into one layer (where an edit to either would recompile both). Cargo forbids
+/// cycles through normal and build edges, but a strongly connected component stays a
+/// layer of its own should one appear. Among the
 /// components ready to be placed, the one with the most transitive dependents goes
 /// first: shared foundations sink to the bottom, and the crates people edit most (the
 /// binaries, on top) invalidate as few unrelated layers as possible.
@@ -600,6 +604,7 @@ pub fn order_layers(ws: &Workspace, packages: &BTreeSet<String>) -> Vec<Vec<Stri
                 .map(|p| {
                     p.deps
                         .iter()
+                        .filter(|d| d.kind != DepKind::Dev)
                         .filter_map(|d| index.get(d.package.as_str()).copied())
                         .collect()
                 })

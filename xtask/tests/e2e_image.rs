@@ -216,27 +216,33 @@ fn s3_runtime_images_are_small_and_non_root() {
     }
 }
 
-/// Scenario 4: an edit of the top binary crate rebuilds only its layer; a version bump
-/// keeps the dependency stage cached and the binary reports the new version.
+/// Scenario 4: in the `layers` mode an edit of the top binary crate rebuilds only its
+/// layer; in the default `incremental` mode (a cache mount seeded from the dependency
+/// stage) the first build ships real binaries, not the seed's dummies, and an edit
+/// recompiles in the one incremental step; a version bump keeps the dependency stage
+/// cached and the binary reports the new version.
 #[test]
 fn s4_cache_after_edit_and_version_bump() {
     let Some(s) = scenario("s4") else { return };
     let root = s.copy_example("example");
+    let layers = ["--bin", "product-api", "--build-mode", "layers"];
     let only_api = ["--bin", "product-api"];
-    s.image_ok(&root, &only_api);
+    s.image_ok(&root, &layers);
 
     append(
         &root.join("crates/product-api/src/main.rs"),
         &format!("// edited by the e2e test {}\n", s.id),
     );
-    let run = s.image_ok(&root, &only_api);
+    let run = s.image_ok(&root, &layers);
     let steps = run.steps();
     assert_step(&run, &steps, "[deps 1/1] RUN cargo-image build", true);
     let crate_steps: Vec<(usize, bool, String)> = steps
         .iter()
-        .filter(|(_, name)| name.starts_with("[build ") && name.contains("cargo-image copy "))
+        .filter(|(_, name)| {
+            name.starts_with("[build-layers ") && name.contains("cargo-image copy ")
+        })
         .map(|(cached, name)| {
-            let n = name["[build ".len()..]
+            let n = name["[build-layers ".len()..]
                 .split('/')
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -262,10 +268,53 @@ fn s4_cache_after_edit_and_version_bump() {
             run.describe()
         );
     }
+    assert!(
+        !steps
+            .iter()
+            .any(|(_, n)| n.starts_with("[build-incremental ")),
+        "the layers mode ran the incremental stage:\n{}",
+        run.describe()
+    );
     let tag = s.tag("product-api", VERSION);
     assert_eq!(
         s.run_once(&[&tag, "--version"]).trim(),
         format!("product-api {VERSION}")
+    );
+
+    // Incremental (the default): the first build starts from the seed's dummies, which
+    // must not ship; the dependency stage is shared with the layers mode.
+    let run = s.image_ok(&root, &only_api);
+    let steps = run.steps();
+    assert_step(&run, &steps, "[deps 1/1] RUN cargo-image build", true);
+    assert!(
+        !steps.iter().any(|(_, n)| n.starts_with("[build-layers ")),
+        "the incremental mode ran the layers stage:\n{}",
+        run.describe()
+    );
+    assert_eq!(
+        s.run_once(&[&tag, "--version"]).trim(),
+        format!("product-api {VERSION}")
+    );
+    let incremental = |run: &Run| {
+        run.steps()
+            .into_iter()
+            .find(|(_, n)| n.starts_with("[build-incremental ") && n.contains("forget-dummies"))
+            .unwrap_or_else(|| panic!("no incremental step reported:\n{}", run.describe()))
+    };
+    assert!(!incremental(&run).0, "{}", run.describe());
+    // A behaviour change, so a stale binary would show.
+    edit(
+        &root.join("crates/product-api/src/main.rs"),
+        "println!(\"product-api {VERSION}\");",
+        "println!(\"product-api {VERSION} (edited)\");",
+        1,
+    );
+    let run = s.image_ok(&root, &only_api);
+    assert_step(&run, &run.steps(), "[deps 1/1] RUN cargo-image build", true);
+    assert!(!incremental(&run).0, "{}", run.describe());
+    assert_eq!(
+        s.run_once(&[&tag, "--version"]).trim(),
+        format!("product-api {VERSION} (edited)")
     );
 
     // Version bump: [workspace.package] and the path dependencies' versions.
@@ -290,7 +339,7 @@ fn s4_cache_after_edit_and_version_bump() {
     let bumped = s.tag("product-api", "0.3.2");
     assert_eq!(
         s.run_once(&[&bumped, "--version"]).trim(),
-        "product-api 0.3.2"
+        "product-api 0.3.2 (edited)"
     );
 }
 

@@ -399,9 +399,16 @@ fn dev_cycle_snapshots() {
     let built = dev_cycle();
     snapshot("dev_cycle", &built, &fixed_options());
     let (_, plan) = built.plan();
-    // The cycle shares one layer; the dev-only testkit is not needed by the binary.
-    assert!(
-        plan.layers.iter().any(|l| l.packages == ["a", "b"]),
+    // A cycle through a dev-dependency does not merge layers: b (which a depends on)
+    // comes first, then a, then app; the dev-only testkit is not needed by the binary.
+    let order: Vec<&[String]> = plan.layers.iter().map(|l| l.packages.as_slice()).collect();
+    assert_eq!(
+        order,
+        [
+            &["b".to_string()][..],
+            &["a".to_string()],
+            &["app".to_string()]
+        ],
         "{:?}",
         plan.layers
     );

@@ -39,6 +39,8 @@ pub struct BuildRequest<'a> {
     pub cache_to: Option<&'a Path>,
     /// `--cache-from type=local,src=DIR`.
     pub cache_from: Option<&'a Path>,
+    /// `--build-arg KEY=VALUE`s.
+    pub build_args: Vec<(String, String)>,
     /// Names the log file.
     pub what: String,
     /// Called about every minute while the build runs, with the seconds so far and the
@@ -51,6 +53,8 @@ pub struct BuildRequest<'a> {
 pub struct Built {
     pub seconds: f64,
     pub steps: Vec<Step>,
+    /// The build's whole plain-progress output.
+    pub text: String,
     pub log: PathBuf,
 }
 
@@ -134,6 +138,7 @@ impl Engine {
             tag,
             cache_to: None,
             cache_from: None,
+            build_args: Vec::new(),
             what: format!("alias-{name}"),
             heartbeat: None,
         })?;
@@ -180,6 +185,9 @@ impl Engine {
                 "--cache-from".into(),
                 format!("type=local,src={}", dir.display()),
             ]);
+        }
+        for (k, v) in &req.build_args {
+            args.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
         args.push(req.context.display().to_string());
         self.count += 1;
@@ -252,6 +260,7 @@ impl Engine {
         Ok(Built {
             seconds,
             steps: parse_steps(&text),
+            text: text.clone(),
             log,
         })
     }
@@ -469,6 +478,18 @@ fn owned(records: &[Record], runid: &str, keep_aliases: bool) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// Seconds spent unpacking layers imported from a cache: the sum of BuildKit's
+/// `extracting sha256:… 0.7s done` lines (layers it reports without a time are quick).
+pub fn extract_seconds(text: &str) -> f64 {
+    text.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find(" extracting sha256:")?..];
+            let time = rest.strip_suffix(" done")?.rsplit(' ').next()?;
+            time.strip_suffix('s')?.parse::<f64>().ok()
+        })
+        .sum()
+}
+
 /// The title of a step-start line (`#N [stage k/n] INSTRUCTION`), if it is one.
 fn step_title(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('#')?;
@@ -515,6 +536,15 @@ pub fn parse_steps(text: &str) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extraction_times_add_up() {
+        let text = "#20 extracting sha256:86f8 0.9s done\n\
+                    #20 extracting sha256:3341 done\n\
+                    #20 sha256:968c 40.16MB / 40.16MB 0.5s done\n\
+                    #21 extracting sha256:968c 0.7s done\n";
+        assert!((extract_seconds(text) - 1.6).abs() < 1e-9);
+    }
 
     #[test]
     fn plain_progress_parses_into_steps() {

@@ -76,6 +76,10 @@ pub struct Details {
     /// Ours' image unpacked (the sum of its layers, uncompressed); `image_bytes` in the
     /// JSON is what `docker image inspect` reports (compressed content).
     pub image_unpacked_bytes: Option<u64>,
+    /// A rebuild with nothing changed, per variant (median seconds).
+    pub noop_s: Vec<(Variant, f64)>,
+    /// Seconds ours' CI-warm builds spent unpacking imported cache layers (median).
+    pub ci_import_s: Option<f64>,
     pub total_seconds: f64,
 }
 
@@ -258,6 +262,45 @@ impl BenchReport {
             measured,
         });
         checks
+    }
+
+    /// The fixed costs the ratios include: each variant's no-op rebuild, and the time
+    /// ours' CI-warm builds spent unpacking the imported cache.
+    pub fn floors_text(&self) -> String {
+        let mut out = String::new();
+        if !self.details.noop_s.is_empty() {
+            let cells: Vec<String> = self
+                .details
+                .noop_s
+                .iter()
+                .map(|(v, t)| format!("{} {t:.2} s", v.name()))
+                .collect();
+            writeln!(out, "no-op rebuild (nothing edited): {}", cells.join(", ")).unwrap();
+        }
+        let host = self.figures(Variant::Host);
+        let floor = |v: Variant| {
+            self.details
+                .noop_s
+                .iter()
+                .find(|(x, _)| *x == v)
+                .map(|(_, t)| *t)
+        };
+        if let (Some(f), Some(h)) = (floor(Variant::Ours), host.and_then(|h| h.warm_bin_s)) {
+            writeln!(
+                out,
+                "ours' no-op rebuild alone is {:.2}× host.warm_bin_s ({h:.2} s)",
+                f / h
+            )
+            .unwrap();
+        }
+        if let Some(i) = self.details.ci_import_s {
+            writeln!(
+                out,
+                "ours' CI-warm builds unpacked imported cache layers for {i:.2} s"
+            )
+            .unwrap();
+        }
+        out
     }
 
     /// The targets as printed lines: `PASS  target  (measured)`.

@@ -28,7 +28,11 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
          #   REVISION=\"$(git rev-parse HEAD)\" docker buildx bake   with a revision label\n\
          \n\
          # The commit the images are built from (label org.opencontainers.image.revision).\n\
-         variable \"REVISION\" {\n  default = \"unknown\"\n}\n\n",
+         variable \"REVISION\" {\n  default = \"unknown\"\n}\n\n\
+         # How workspace crates compile: \"incremental\" (a cache mount: fastest where the builder\n\
+         # keeps its cache) or \"layers\" (one layer per crate: set it where the build cache is\n\
+         # exported and imported, as on CI runners, e.g. CARGO_IMAGE_BUILD=layers docker buildx bake).\n\
+         variable \"CARGO_IMAGE_BUILD\" {\n  default = \"incremental\"\n}\n\n",
     );
     if !plan.ca_certificates.is_empty() {
         let several = if plan.ca_certificates.len() > 1 {
@@ -87,7 +91,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
         common(&mut out, &image.stage);
         writeln!(
             out,
-            "  tags       = {}\n  platforms  = {}\n  args = {{\n    REVISION = REVISION\n  }}",
+            "  tags       = {}\n  platforms  = {}\n  args = {{\n    REVISION          = REVISION\n    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD\n  }}",
             hcl_list(&image.tags),
             hcl_list(platforms)
         )

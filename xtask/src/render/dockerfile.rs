@@ -17,6 +17,11 @@ use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BI
 
 /// Heredoc delimiter of files embedded in the Dockerfile; no generated file contains it.
 const EOF: &str = "CARGO_IMAGE_EOF";
+/// The global build argument choosing how workspace crates compile: `incremental` (the
+/// default) or `layers`.
+pub const BUILD_MODE_ARG: &str = "CARGO_IMAGE_BUILD";
+/// The cache mount holding the incremental build's target dir.
+pub const TARGET_CACHE_ID: &str = "cargo-image-target";
 /// Nested heredoc delimiter for the skeleton's files inside the skeleton script.
 const FILE_EOF: &str = "CARGO_IMAGE_FILE";
 
@@ -54,7 +59,15 @@ fn header(out: &mut String, plan: &Plan) {
     writeln!(
         out,
         "#   {:<21} development image: docker compose up --build (compose.yaml)\n\
-         #   {:<21} runs the workspace's tests; fails when one fails\n",
+         #   {:<21} runs the workspace's tests; fails when one fails\n\n\
+         # How the workspace's crates are compiled (--build-arg {BUILD_MODE_ARG}=...):\n\
+         #   incremental  one step over a cache mount holding cargo's target dir, seeded from the\n\
+         #                dependency stage: cargo rebuilds what an edit touches, as on the host.\n\
+         #                Fastest where the builder keeps its cache (a laptop). The default.\n\
+         #   layers       one cached layer per crate group, dependencies first: the layers travel\n\
+         #                in an exported build cache (--cache-to), where cache mounts never go.\n\
+         #                For CI runners; `cargo xtask image --cache-to ...` picks it.\n\
+         ARG {BUILD_MODE_ARG}=incremental\n",
         "dev", "test"
     )
     .unwrap();
@@ -156,11 +169,17 @@ fn skeleton(out: &mut String, plan: &Plan) {
     }
     writeln!(out, "{EOF}\n").unwrap();
     let lock = join(&plan.workspace_root, "Cargo.lock");
+    // Only the manifests are mounted, so a source edit leaves this step cached.
+    let mounts: String = plan
+        .manifests
+        .iter()
+        .map(|f| format!("--mount=type=bind,source={f},target=/ctx/{f} \\\n    "))
+        .collect();
     writeln!(
         out,
         "# Cargo.lock with member versions masked like the manifests; the real manifests are\n\
          # set aside for the build stage, which needs them all at once to agree with the lockfile.\n\
-         RUN --mount=type=bind,target=/ctx <<'{EOF}'\n\
+         RUN {mounts}<<'{EOF}'\n\
          set -eu\n\
          awk -v members={} -f {MASK_LOCK_PATH} /ctx/{lock} /ctx/{lock} >{}\n\
          for f in {}; do\n    \
@@ -195,9 +214,10 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
          FROM fetch AS deps\n\
          RUN cargo-image build\n\
          \n\
-         # Workspace crates, one cached layer each, dependencies first: an edit rebuilds its\n\
-         # crate's layer and those above it, like cargo on a host.\n\
-         FROM deps AS build\n\
+         # Workspace crates, mode `layers`: one cached layer per crate group, dependencies\n\
+         # first. An edit rebuilds its crate's layer and those above it; the layers travel in\n\
+         # an exported build cache.\n\
+         FROM deps AS build-layers\n\
          COPY --from=skeleton /manifests/ /app/",
         ca_mount = match plan.ca_source {
             CaSource::Secret => "--mount=type=secret,id=cargo-image-ca".to_string(),
@@ -212,13 +232,7 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
         let mounts: Vec<String> = layer
             .copy
             .iter()
-            .map(|p| {
-                format!(
-                    "--mount=type=bind,source={},target={}",
-                    if p.is_empty() { "." } else { p },
-                    join("/ctx", p)
-                )
-            })
+            .map(|p| bind_source(p, &join("/ctx", p)))
             .collect();
         writeln!(
             out,
@@ -230,6 +244,42 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
     }
     // The ARG comes last, so a new SOURCE_DATE_EPOCH (every commit) re-runs only this copy.
     writeln!(out, "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install\n").unwrap();
+
+    // Incremental: the sources bind-mounted where cargo reads them (their own mtimes, so
+    // cargo sees what changed), target/ on a cache mount seeded from the dependency stage.
+    // The mount's identity includes the seed's, so a new dependency stage starts it afresh.
+    let mut sources: Vec<&String> = plan.layers.iter().flat_map(|l| &l.copy).collect();
+    sources.sort();
+    sources.dedup();
+    let mut mounts: Vec<String> = sources
+        .iter()
+        .map(|p| bind_source(p, &join("/app", p)))
+        .collect();
+    mounts.push(format!(
+        "--mount=type=cache,id={TARGET_CACHE_ID},target=/app/target,from=deps,source=/app/target,sharing=locked"
+    ));
+    writeln!(
+        out,
+        "# Workspace crates, mode `incremental`: one step, cargo's own fingerprints over a\n\
+         # target dir that persists between builds in the builder's cache.\n\
+         FROM deps AS build-incremental\n\
+         COPY --from=skeleton /manifests/ /app/\n\
+         ARG SOURCE_DATE_EPOCH\n\
+         RUN {} \\\n    cargo-image forget-dummies && cargo-image build && cargo-image install\n\
+         \n\
+         # hadolint ignore=DL3006\n\
+         FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
+        mounts.join(" \\\n    ")
+    )
+    .unwrap();
+}
+
+/// A read-only bind mount of a context path (`""` is the context itself).
+fn bind_source(path: &str, target: &str) -> String {
+    format!(
+        "--mount=type=bind,source={},target={target}",
+        if path.is_empty() { "." } else { path }
+    )
 }
 
 fn runtime_support(out: &mut String, plan: &Plan) {
