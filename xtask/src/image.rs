@@ -701,7 +701,7 @@ pub fn summary(report: &ImageReport) -> String {
                     if i.size == 0 {
                         "pushed".to_string()
                     } else {
-                        human(i.size)
+                        human(i.size, 1)
                     },
                     i.layers,
                     i.seconds
@@ -715,20 +715,21 @@ pub fn summary(report: &ImageReport) -> String {
         let largest = report.images.iter().map(|i| i.size).max().unwrap_or(0);
         out.push_str(&format!(
             "single-stage image (builder + sources + target/) would be {} — largest image here {} ({:.0}× smaller)\n",
-            human(single),
-            human(largest),
+            human(single, 1),
+            human(largest, 1),
             single as f64 / largest.max(1) as f64
         ));
     }
     out
 }
 
-fn human(bytes: u64) -> String {
+/// A byte count for people (decimal units), megabytes with `mb_digits` decimals.
+pub fn human(bytes: u64, mb_digits: usize) -> String {
     let b = bytes as f64;
     if b >= 1e9 {
         format!("{:.2} GB", b / 1e9)
     } else if b >= 1e6 {
-        format!("{:.1} MB", b / 1e6)
+        format!("{:.mb_digits$} MB", b / 1e6)
     } else {
         format!("{:.0} kB", b / 1e3)
     }

@@ -367,16 +367,9 @@ impl TargetCheck {
     }
 }
 
-/// Bytes in decimal units, as Docker shows them.
+/// Bytes in decimal units, as Docker shows them; in the bench's tables: megabytes with two decimals.
 pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1e9 {
-        format!("{:.2} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.2} MB", b / 1e6)
-    } else {
-        format!("{:.0} kB", b / 1e3)
-    }
+    crate::image::human(bytes, 2)
 }
 
 fn human_signed(bytes: f64) -> String {
