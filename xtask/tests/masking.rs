@@ -8,8 +8,8 @@ mod support;
 use support::{Built, Fixture};
 use xtask::plan::Plan;
 
-/// The line that ends the dependency stage; everything before it must survive a bump.
-const BUILD_STAGE: &str = "FROM deps AS build";
+/// The line that starts the first build stage; everything before it must survive a bump.
+const BUILD_STAGE: &str = "FROM deps AS build-layers";
 
 fn fixture() -> Built {
     Fixture::new("masking")

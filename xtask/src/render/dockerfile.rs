@@ -2,9 +2,11 @@
 //!
 //! Stages, in order: `base` (builder image + our scripts), `skeleton` (masked manifests,
 //! dummy sources, masked Cargo.lock, the real manifests set aside), `fetch` (downloads
-//! every crate once), `deps` (third-party crates compiled), `build` (one layer per crate
-//! group, dependencies first), `rootfs` and `probe` (what shell-less runtimes need), one
-//! runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
+//! every crate once), `deps` (third-party crates compiled), `build-layers` (one layer per
+//! crate group on top of `deps`, dependencies first) and `build-incremental` (one cargo run
+//! over a cache mount seeded from `fetch`), `build` (the one of those two that the
+//! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
+//! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
 //!
 //! Needs BuildKit (heredocs, `RUN --mount`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
@@ -61,8 +63,8 @@ fn header(out: &mut String, plan: &Plan) {
         "#   {:<21} development image: docker compose up --build (compose.yaml)\n\
          #   {:<21} runs the workspace's tests; fails when one fails\n\n\
          # How the workspace's crates are compiled (--build-arg {BUILD_MODE_ARG}=...):\n\
-         #   incremental  one step over a cache mount holding cargo's target dir, seeded from the\n\
-         #                dependency stage: cargo rebuilds what an edit touches, as on the host.\n\
+         #   incremental  one step over a cache mount holding cargo's target dir, which persists\n\
+         #                in the builder: cargo rebuilds what an edit touches, as on the host.\n\
          #                Fastest where the builder keeps its cache (a laptop). The default.\n\
          #   layers       one cached layer per crate group, dependencies first: the layers travel\n\
          #                in an exported build cache (--cache-to), where cache mounts never go.\n\
@@ -246,8 +248,11 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
     writeln!(out, "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install\n").unwrap();
 
     // Incremental: the sources bind-mounted where cargo reads them (their own mtimes, so
-    // cargo sees what changed), target/ on a cache mount seeded from the dependency stage.
-    // The mount's identity includes the seed's, so a new dependency stage starts it afresh.
+    // cargo sees what changed), target/ on a cache mount seeded from the fetch stage (an
+    // empty target dir: no dummy artifacts that older real sources could leave in place).
+    // The mount's identity includes the seed's, so new dependencies start it afresh; a
+    // cold build is one cargo run, which overlaps the workspace crates with the last
+    // dependencies (the dependency stage, needed by the layers, cannot).
     let mut sources: Vec<&String> = plan.layers.iter().flat_map(|l| &l.copy).collect();
     sources.sort();
     sources.dedup();
@@ -256,16 +261,16 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
         .map(|p| bind_source(p, &join("/app", p)))
         .collect();
     mounts.push(format!(
-        "--mount=type=cache,id={TARGET_CACHE_ID},target=/app/target,from=deps,source=/app/target,sharing=locked"
+        "--mount=type=cache,id={TARGET_CACHE_ID},target=/app/target,from=fetch,source=/app/target,sharing=locked"
     ));
     writeln!(
         out,
         "# Workspace crates, mode `incremental`: one step, cargo's own fingerprints over a\n\
          # target dir that persists between builds in the builder's cache.\n\
-         FROM deps AS build-incremental\n\
+         FROM fetch AS build-incremental\n\
          COPY --from=skeleton /manifests/ /app/\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {} \\\n    cargo-image forget-dummies && cargo-image build && cargo-image install\n\
+         RUN {} \\\n    cargo-image build && cargo-image install\n\
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",

@@ -329,13 +329,6 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         .map(|s| sh_quote(s))
         .collect::<Vec<_>>()
         .join(" ");
-    let local_packages = plan
-        .layers
-        .iter()
-        .flat_map(|l| &l.packages)
-        .map(|s| sh_quote(s))
-        .collect::<Vec<_>>()
-        .join(" ");
     let local_dirs = plan
         .local_dirs
         .iter()
@@ -404,22 +397,12 @@ fetch)
         export CARGO_HTTP_CAINFO=/tmp/cargo-image-ca.pem SSL_CERT_FILE=/tmp/cargo-image-ca.pem
     fi
     cargo_ws fetch --locked
+    # The incremental build's cache mount starts as a copy of this (empty) target dir.
+    mkdir -p "$CARGO_TARGET_DIR"
     ;;
 build)
 {static_env}{strip_env}    cross_env
     cargo_ws build --frozen {release_flags} --target "$(rust_target)"{bins}
-    ;;
-forget-dummies)
-    # The incremental build's target dir is a cache mount that starts as a copy of the
-    # dependency stage's, which holds dummy builds of the local crates. Real sources can be
-    # older than those artifacts (cargo compares mtimes), so cargo could keep and ship a
-    # dummy: forget them once, when the mount is new; afterwards cargo tracks edits itself.
-    if [ ! -e "$CARGO_TARGET_DIR/.cargo-image-seeded" ]; then
-        for name in {local_packages}; do
-            rm -rf "$CARGO_TARGET_DIR"/*/.fingerprint/"$name"-* "$CARGO_TARGET_DIR"/*/*/.fingerprint/"$name"-*
-        done
-        touch "$CARGO_TARGET_DIR/.cargo-image-seeded"
-    fi
     ;;
 install)
     # Each shipped binary as a tree the runtime stage copies onto `/`: the directory entries
@@ -498,7 +481,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image check-target|fetch|build|forget-dummies|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image check-target|fetch|build|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac
