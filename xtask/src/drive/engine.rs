@@ -183,6 +183,45 @@ pub async fn build(
     context: &ContextSource,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
+    // The engine's response can break off with the engine still up (seen with Docker 26
+    // and concurrent builds: the stream ends mid-message after the export). Everything
+    // the first attempt built is cached, so one more attempt is cheap and says so; a
+    // build error, or an engine that no longer answers, is reported at once.
+    let mut attempt = 0;
+    loop {
+        match build_once(docker, context, req).await {
+            Err(BuildFailure::Transport(e)) if attempt == 0 && docker.ping().await.is_ok() => {
+                eprintln!(
+                    "cargo-image: the engine's response to `{}` broke off ({e}); the engine is up, building again",
+                    req.title
+                );
+                attempt += 1;
+            }
+            Err(BuildFailure::Transport(e)) => {
+                return Err(anyhow!(e).context(
+                    "lost the connection to the Docker engine during the build \
+                     (did the engine stop? `docker info` tells)",
+                ))
+            }
+            Err(BuildFailure::Build(e)) => return Err(e),
+            Ok(outcome) => return Ok(outcome),
+        }
+    }
+}
+
+/// Why one build attempt failed.
+enum BuildFailure {
+    /// The build itself (a step failed, a bad argument): its error and output.
+    Build(anyhow::Error),
+    /// The response stream broke: the engine stopped, or the stream was cut.
+    Transport(bollard::errors::Error),
+}
+
+async fn build_once(
+    docker: &Docker,
+    context: &ContextSource,
+    req: &BuildRequest<'_>,
+) -> Result<BuildOutcome, BuildFailure> {
     let session = format!("cargo-image-{}", unique_id());
     let mut builder = BuildImageOptionsBuilder::new()
         .dockerfile(req.dockerfile)
@@ -210,6 +249,7 @@ pub async fn build(
     let mut stream =
         docker.build_image(builder.build(), None, Some(bollard::body_full(body.into())));
     let mut failure: Option<anyhow::Error> = None;
+    let mut transport: Option<bollard::errors::Error> = None;
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
@@ -222,21 +262,23 @@ pub async fn build(
                 break;
             }
             Err(e) => {
-                failure = Some(anyhow!(e).context(
-                    "lost the connection to the Docker engine during the build \
-                     (did the engine stop? `docker info` tells)",
-                ));
+                transport = Some(e);
                 break;
             }
         }
     }
     progress.finish();
+    if let Some(e) = transport {
+        return Err(BuildFailure::Transport(e));
+    }
     if let Some(e) = failure {
         let output = progress.failure_output();
         if output.is_empty() {
-            return Err(e);
+            return Err(BuildFailure::Build(e));
         }
-        return Err(e.context(format!("the build failed; its output:\n{output}")));
+        return Err(BuildFailure::Build(
+            e.context(format!("the build failed; its output:\n{output}")),
+        ));
     }
     Ok(BuildOutcome {
         seconds: started.elapsed().as_secs_f64(),
