@@ -92,6 +92,19 @@ impl BuildMode {
     }
 }
 
+/// The build arguments of every build, on either path: the revision label and the build
+/// mode (a cache given with `--cache-to`/`--cache-from` travels, so auto picks `layers`).
+fn build_args(opts: &ImageOptions, revision: &str) -> Vec<(String, String)> {
+    let travelling_cache = !opts.cache_to.is_empty() || !opts.cache_from.is_empty();
+    vec![
+        ("REVISION".to_string(), revision.to_string()),
+        (
+            BUILD_MODE_ARG.to_string(),
+            opts.build_mode.arg(travelling_cache).to_string(),
+        ),
+    ]
+}
+
 /// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
 pub const PLATFORMS: [(&str, &str); 2] = [
     ("linux/amd64", "x86_64-unknown-linux-gnu"),
@@ -239,13 +252,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let dockerfile = render::dockerfile::render(&plan);
     let revision = git_revision(&loaded.workspace_dir);
     let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
-    let build_args = HashMap::from([
-        ("REVISION".to_string(), revision.clone()),
-        (
-            BUILD_MODE_ARG.to_string(),
-            opts.build_mode.arg(false).to_string(),
-        ),
-    ]);
+    let build_args: HashMap<String, String> = build_args(opts, &revision).into_iter().collect();
 
     // What to build: (stage, tags).
     let targets: Vec<(String, Vec<String>)> = match opts.target {
@@ -624,15 +631,7 @@ fn build_with_buildx(
         None => None,
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
-    let args = vec![
-        ("REVISION".to_string(), revision.to_string()),
-        (
-            BUILD_MODE_ARG.to_string(),
-            opts.build_mode
-                .arg(!opts.cache_to.is_empty() || !opts.cache_from.is_empty())
-                .to_string(),
-        ),
-    ];
+    let args = build_args(opts, revision);
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan

@@ -260,7 +260,7 @@ impl Engine {
         Ok(Built {
             seconds,
             steps: parse_steps(&text),
-            text: text.clone(),
+            text,
             log,
         })
     }

@@ -175,7 +175,7 @@ fn skeleton(out: &mut String, plan: &Plan) {
     let mounts: String = plan
         .manifests
         .iter()
-        .map(|f| format!("--mount=type=bind,source={f},target=/ctx/{f} \\\n    "))
+        .map(|f| format!("{} \\\n    ", bind_source(f, &join("/ctx", f))))
         .collect();
     writeln!(
         out,
