@@ -12,7 +12,7 @@ use crate::drive::{buildx, context, engine};
 use crate::plan::{fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
 use crate::read::Loaded;
 use crate::render;
-use crate::render::dockerfile::BUILD_MODE_ARG;
+use crate::render::dockerfile::{BUILD_MODE_ARG, CACHE_KEY_ARG};
 
 /// Which Dockerfile targets to build.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,9 +92,10 @@ impl BuildMode {
     }
 }
 
-/// The build arguments of every build, on either path: the revision label and the build
-/// mode (a cache given with `--cache-to`/`--cache-from` travels, so auto picks `layers`).
-fn build_args(opts: &ImageOptions, revision: &str) -> Vec<(String, String)> {
+/// The build arguments of every build, on either path: the revision label, the build
+/// mode (a cache given with `--cache-to`/`--cache-from` travels, so auto picks `layers`)
+/// and the key of the incremental mode's caches.
+fn build_args(opts: &ImageOptions, revision: &str, context_dir: &Path) -> Vec<(String, String)> {
     let travelling_cache = !opts.cache_to.is_empty() || !opts.cache_from.is_empty();
     vec![
         ("REVISION".to_string(), revision.to_string()),
@@ -102,7 +103,35 @@ fn build_args(opts: &ImageOptions, revision: &str) -> Vec<(String, String)> {
             BUILD_MODE_ARG.to_string(),
             opts.build_mode.arg(travelling_cache).to_string(),
         ),
+        (
+            CACHE_KEY_ARG.to_string(),
+            cache_key(context_dir, opts.no_cache),
+        ),
     ]
+}
+
+/// Names this checkout's incremental caches: a hash of the build context's absolute path
+/// (two checkouts never share a target dir, whose freshness cargo judges by mtimes). With
+/// `--no-cache` the key is new, so the caches start empty too.
+fn cache_key(context_dir: &Path, no_cache: bool) -> String {
+    let path = context_dir
+        .canonicalize()
+        .unwrap_or_else(|_| context_dir.to_path_buf());
+    // FNV-1a: stable across Rust releases, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.as_os_str().as_encoded_bytes() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let key = format!("{hash:016x}");
+    if no_cache {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!("{key}-{nanos}")
+    } else {
+        key
+    }
 }
 
 /// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
@@ -252,7 +281,9 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let dockerfile = render::dockerfile::render(&plan);
     let revision = git_revision(&loaded.workspace_dir);
     let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
-    let build_args: HashMap<String, String> = build_args(opts, &revision).into_iter().collect();
+    let build_args: HashMap<String, String> = build_args(opts, &revision, &loaded.context_dir)
+        .into_iter()
+        .collect();
 
     // What to build: (stage, tags).
     let targets: Vec<(String, Vec<String>)> = match opts.target {
@@ -631,7 +662,7 @@ fn build_with_buildx(
         None => None,
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
-    let args = build_args(opts, revision);
+    let args = build_args(opts, revision, &loaded.context_dir);
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan
@@ -731,5 +762,22 @@ pub fn human(bytes: u64, mb_digits: usize) -> String {
         format!("{:.mb_digits$} MB", b / 1e6)
     } else {
         format!("{:.0} kB", b / 1e3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_key_is_per_checkout_and_fresh_without_cache() {
+        let a = Path::new("/nonexistent/checkout-a");
+        let b = Path::new("/nonexistent/checkout-b");
+        assert_eq!(cache_key(a, false), cache_key(a, false));
+        assert_ne!(cache_key(a, false), cache_key(b, false));
+        assert_eq!(cache_key(a, false).len(), 16);
+        let fresh = cache_key(a, true);
+        assert!(fresh.starts_with(&format!("{}-", cache_key(a, false))));
+        assert_ne!(fresh, cache_key(a, false));
     }
 }

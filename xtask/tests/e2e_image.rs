@@ -217,17 +217,25 @@ fn s3_runtime_images_are_small_and_non_root() {
 }
 
 /// Scenario 4: in the `layers` mode an edit of the top binary crate rebuilds only its
-/// layer; in the default `incremental` mode (a cache mount seeded from the fetch stage)
-/// the dependency stage is not needed and an edit recompiles in the one incremental step,
-/// shipping the edited binary; a version bump keeps the downloads and the dependency stage
-/// cached and the binary reports the new version, in both modes.
+/// layer; the default `incremental` mode (one step over cache mounts, on top of `base`)
+/// runs no skeleton, fetch or dependency stage, and an edit recompiles in its one step,
+/// shipping the edited binary, while another checkout, older than that build, ships its
+/// own unedited binary (its caches are its own); after a version bump the binary reports
+/// the new version in both modes, and the layers mode keeps its downloads and dependency
+/// stage cached.
 #[test]
 fn s4_cache_after_edit_and_version_bump() {
     let Some(s) = scenario("s4") else { return };
     let root = s.copy_example("example");
+    // A second checkout of the same workspace, whose files are older than every build
+    // below: had it shared the first one's target dir, cargo would find its artifacts fresh.
+    let other = s.copy_example("other");
     let layers = ["--bin", "product-api", "--build-mode", "layers"];
     let only_api = ["--bin", "product-api"];
-    s.image_ok(&root, &layers);
+    // Without the cache: every stage runs and leaves its own result cached. (A build whose
+    // final layers come from the cache may find the stages beneath them gone from a
+    // long-lived engine's cache, and the next build would then re-run them.)
+    s.image_ok(&root, &[&layers[..], &["--no-cache"]].concat());
 
     append(
         &root.join("crates/product-api/src/main.rs"),
@@ -268,30 +276,17 @@ fn s4_cache_after_edit_and_version_bump() {
             run.describe()
         );
     }
-    assert!(
-        !steps
-            .iter()
-            .any(|(_, n)| n.starts_with("[build-incremental ")),
-        "the layers mode ran the incremental stage:\n{}",
-        run.describe()
-    );
+    assert_absent(&run, &["[build-incremental "]);
     let tag = s.tag("product-api", VERSION);
     assert_eq!(
         s.run_once(&[&tag, "--version"]).trim(),
         format!("product-api {VERSION}")
     );
 
-    // Incremental (the default): one step over a cache mount seeded from the fetch stage,
-    // which the layers mode's build left cached; the dependency stage is not needed.
+    // Incremental (the default): one step over cache mounts, straight on `base`.
+    let not_incremental = ["[skeleton ", "[fetch ", "[deps ", "[build-layers "];
     let run = s.image_ok(&root, &only_api);
-    let steps = run.steps();
-    assert_cached(&run, "[fetch ");
-    assert_cached(&run, "[deps ");
-    assert!(
-        !steps.iter().any(|(_, n)| n.starts_with("[build-layers ")),
-        "the incremental mode ran the layers stage:\n{}",
-        run.describe()
-    );
+    assert_absent(&run, &not_incremental);
     assert_eq!(
         s.run_once(&[&tag, "--version"]).trim(),
         format!("product-api {VERSION}")
@@ -311,11 +306,17 @@ fn s4_cache_after_edit_and_version_bump() {
         1,
     );
     let run = s.image_ok(&root, &only_api);
-    assert_cached(&run, "[fetch ");
+    assert_absent(&run, &not_incremental);
     assert!(!incremental(&run).0, "{}", run.describe());
     assert_eq!(
         s.run_once(&[&tag, "--version"]).trim(),
         format!("product-api {VERSION} (edited)")
+    );
+    s.image_ok(&other, &only_api);
+    assert_eq!(
+        s.run_once(&[&tag, "--version"]).trim(),
+        format!("product-api {VERSION}"),
+        "the other checkout shipped the first one's edited binary"
     );
 
     // Version bump: [workspace.package] and the path dependencies' versions.
@@ -336,21 +337,32 @@ fn s4_cache_after_edit_and_version_bump() {
         String::from_utf8_lossy(&out.stderr)
     );
     let run = s.image_ok(&root, &only_api);
-    // Masked versions: the downloads (and the incremental mode's cache mount, keyed by
-    // them) stay; the layers mode's dependency stage stays too.
-    assert_cached(&run, "[fetch ");
+    assert_absent(&run, &not_incremental);
     assert!(!incremental(&run).0, "{}", run.describe());
     let bumped = s.tag("product-api", "0.3.2");
     assert_eq!(
         s.run_once(&[&bumped, "--version"]).trim(),
         "product-api 0.3.2 (edited)"
     );
+    // Masked versions: the layers mode's downloads and dependency stage stay cached.
     let run = s.image_ok(&root, &layers);
+    assert_cached(&run, "[fetch ");
     assert_step(&run, &run.steps(), "[deps 1/1] RUN cargo-image build", true);
     assert_eq!(
         s.run_once(&[&bumped, "--version"]).trim(),
         "product-api 0.3.2 (edited)"
     );
+}
+
+/// No reported step's name starts with any of `prefixes`: those stages were not needed.
+fn assert_absent(run: &Run, prefixes: &[&str]) {
+    for (_, name) in run.steps() {
+        assert!(
+            !prefixes.iter().any(|p| name.starts_with(p)),
+            "step `{name}` ran, but its stage is not needed:\n{}",
+            run.describe()
+        );
+    }
 }
 
 /// Every reported step whose name starts with `prefix` came from the cache.
@@ -729,31 +741,42 @@ fn s8_ca_certificate_reaches_no_layer() {
     let needle = body[body.len() / 2];
 
     let root = s.copy_example("example");
-    let run = s.image_ok(
-        &root,
-        &[
+    let tag = s.tag("products", VERSION);
+    // The layers mode downloads in its fetch step; the incremental mode in its one step,
+    // into caches that start empty with --no-cache.
+    for (mode, step) in [
+        ("layers", "cargo-image fetch"),
+        ("incremental", "cargo-image build-online"),
+    ] {
+        let ca = ca.to_str().unwrap();
+        let args = [
             "--ca-cert",
-            ca.to_str().unwrap(),
+            ca,
             "--bin",
             "products",
             "--no-cache",
-        ],
-    );
-    let steps = run.steps();
-    assert!(
-        steps
-            .iter()
-            .any(|(cached, name)| !cached && name.contains("cargo-image fetch")),
-        "the fetch step did not run:\n{}",
-        run.describe()
-    );
-    let tag = s.tag("products", VERSION);
-    assert_eq!(
-        s.run_once(&[&tag, "--version"]).trim(),
-        format!("products {VERSION}")
-    );
+            "--build-mode",
+            mode,
+        ];
+        let run = s.image_ok(&root, &args);
+        assert!(
+            run.steps()
+                .iter()
+                .any(|(cached, name)| !cached && name.contains(step)),
+            "{mode}: the step running `{step}` did not run:\n{}",
+            run.describe()
+        );
+        assert_eq!(
+            s.run_once(&[&tag, "--version"]).trim(),
+            format!("products {VERSION}")
+        );
+        assert_no_ca(&tag, needle);
+    }
+}
 
-    let blobs = saved_blobs(&tag);
+/// Neither `docker save` of `tag` nor its history holds the certificate line `needle`.
+fn assert_no_ca(tag: &str, needle: &str) {
+    let blobs = saved_blobs(tag);
     assert!(blobs.len() >= 3, "docker save gave {} blobs", blobs.len());
     for (name, data) in &blobs {
         assert!(
@@ -761,7 +784,7 @@ fn s8_ca_certificate_reaches_no_layer() {
             "{name} in `docker save {tag}` holds the CA certificate"
         );
     }
-    let history = docker_ok(&["history", "--no-trunc", &tag]);
+    let history = docker_ok(&["history", "--no-trunc", tag]);
     assert!(
         !history.contains(needle) && !history.contains("BEGIN CERTIFICATE"),
         "docker history mentions the certificate:\n{history}"

@@ -4,16 +4,17 @@
 //! dummy sources, masked Cargo.lock, the real manifests set aside), `fetch` (downloads
 //! every crate once), `deps` (third-party crates compiled), `build-layers` (one layer per
 //! crate group on top of `deps`, dependencies first) and `build-incremental` (one cargo run
-//! over a cache mount seeded from `fetch`), `build` (the one of those two that the
-//! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
-//! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
+//! on `base`, over cache mounts for the registry and the target dir), `build` (the one of
+//! those two that the `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what
+//! shell-less runtimes need), one runtime stage per binary, and `dev-deps`/`dev`,
+//! `test-deps`/`test`.
 //!
 //! Needs BuildKit (heredocs, `RUN --mount`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
 
 use std::fmt::Write as _;
 
-use crate::model::join;
+use crate::model::{is_within, join};
 use crate::plan::{CaSource, Healthcheck, ImagePlan, Plan, Runtime, Timing, CA_CONTEXT_PATH};
 use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 
@@ -22,8 +23,17 @@ const EOF: &str = "CARGO_IMAGE_EOF";
 /// The global build argument choosing how workspace crates compile: `incremental` (the
 /// default) or `layers`.
 pub const BUILD_MODE_ARG: &str = "CARGO_IMAGE_BUILD";
-/// The cache mount holding the incremental build's target dir.
-pub const TARGET_CACHE_ID: &str = "cargo-image-target";
+/// The cache mounts of the incremental build: cargo's target dir, the registry's downloads
+/// and git checkouts.
+const TARGET_CACHE_ID: &str = "cargo-image-target";
+const REGISTRY_CACHE_ID: &str = "cargo-image-registry";
+const GIT_CACHE_ID: &str = "cargo-image-git";
+/// Where cargo keeps downloads: the builder image's CARGO_HOME (BuildKit expands the image's
+/// environment in mount options), else cargo's default for root.
+const CARGO_HOME: &str = "${CARGO_HOME:-/root/.cargo}";
+/// The build argument keying the incremental mode's caches per checkout (the stage's
+/// comment says why).
+pub const CACHE_KEY_ARG: &str = "CARGO_IMAGE_CACHE_KEY";
 /// Nested heredoc delimiter for the skeleton's files inside the skeleton script.
 const FILE_EOF: &str = "CARGO_IMAGE_FILE";
 
@@ -207,7 +217,8 @@ fn words(items: &[String]) -> String {
 fn deps_and_build(out: &mut String, plan: &Plan) {
     writeln!(
         out,
-        "# Every crate is downloaded here, once; later stages build --offline.\n\
+        "# Every crate downloaded, once, for the stages that build offline (the `layers` mode,\n\
+         # dev, test; the `incremental` mode downloads in its own step).\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
          RUN {ca_mount} --mount=type=tmpfs,target=/tmp cargo-image fetch\n\
@@ -221,12 +232,7 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
          # an exported build cache.\n\
          FROM deps AS build-layers\n\
          COPY --from=skeleton /manifests/ /app/",
-        ca_mount = match plan.ca_source {
-            CaSource::Secret => "--mount=type=secret,id=cargo-image-ca".to_string(),
-            CaSource::ContextFile => format!(
-                "--mount=type=bind,source={CA_CONTEXT_PATH},target=/run/secrets/cargo-image-ca"
-            ),
-        }
+        ca_mount = ca_mount(plan)
     )
     .unwrap();
     for layer in &plan.layers {
@@ -247,36 +253,76 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
     // The ARG comes last, so a new SOURCE_DATE_EPOCH (every commit) re-runs only this copy.
     writeln!(out, "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install\n").unwrap();
 
-    // Incremental: the sources bind-mounted where cargo reads them (their own mtimes, so
-    // cargo sees what changed), target/ on a cache mount seeded from the fetch stage (an
-    // empty target dir: no dummy artifacts that older real sources could leave in place).
-    // The mount's identity includes the seed's, so new dependencies start it afresh; a
-    // cold build is one cargo run, which overlaps the workspace crates with the last
-    // dependencies (the dependency stage, needed by the layers, cannot).
-    let mut sources: Vec<&String> = plan.layers.iter().flat_map(|l| &l.copy).collect();
-    sources.sort();
-    sources.dedup();
-    let mut mounts: Vec<String> = sources
-        .iter()
-        .map(|p| bind_source(p, &join("/app", p)))
-        .collect();
-    mounts.push(format!(
-        "--mount=type=cache,id={TARGET_CACHE_ID},target=/app/target,from=fetch,source=/app/target,sharing=locked"
-    ));
+    // Incremental: sources and manifests bind-mounted where cargo reads them (their own
+    // mtimes, so cargo sees what changed); the registry and target/ on cache mounts. No
+    // skeleton, fetch or dependency stage: a cold build is `base` and one cargo run, which
+    // downloads what it needs and overlaps the workspace crates with the last dependencies.
+    let mut mounts = vec![ca_mount(plan), "--mount=type=tmpfs,target=/tmp".to_string()];
+    mounts.extend(
+        incremental_binds(plan)
+            .iter()
+            .map(|p| bind_source(p, &join("/app", p))),
+    );
+    // Seeded from `base` (an empty /app): BuildKit keys a seeded cache mount by its id and
+    // the seed's snapshot, so each workspace (its script) and target architecture gets its
+    // own registry and target dir, and a new builder image starts them afresh.
+    for (id, target) in [
+        (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
+        (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
+        (TARGET_CACHE_ID, "/app/target".to_string()),
+    ] {
+        mounts.push(format!(
+            "--mount=type=cache,id={id}-${{{CACHE_KEY_ARG}}},target={target},from=base,source=/app,sharing=locked"
+        ));
+    }
     writeln!(
         out,
         "# Workspace crates, mode `incremental`: one step, cargo's own fingerprints over a\n\
-         # target dir that persists between builds in the builder's cache.\n\
-         FROM fetch AS build-incremental\n\
-         COPY --from=skeleton /manifests/ /app/\n\
+         # target dir that persists between builds in the builder's cache, as do the downloads.\n\
+         # Its caches are per checkout when {CACHE_KEY_ARG} says whose they are: cargo's\n\
+         # freshness checks compare mtimes, so checkouts sharing a target dir could ship each\n\
+         # other's artifacts (`cargo xtask image` passes a key per checkout).\n\
+         FROM base AS build-incremental\n\
+         ARG {CACHE_KEY_ARG}=shared\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {} \\\n    cargo-image build && cargo-image install\n\
+         RUN {} \\\n    cargo-image build-online && cargo-image install\n\
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
         mounts.join(" \\\n    ")
     )
     .unwrap();
+}
+
+/// The network step's extra CA certificates: a build secret, or a file in the driver's
+/// build context.
+fn ca_mount(plan: &Plan) -> String {
+    match plan.ca_source {
+        CaSource::Secret => "--mount=type=secret,id=cargo-image-ca".to_string(),
+        CaSource::ContextFile => {
+            format!("--mount=type=bind,source={CA_CONTEXT_PATH},target=/run/secrets/cargo-image-ca")
+        }
+    }
+}
+
+/// What the incremental step bind-mounts: every local package's sources (cargo loads the
+/// whole workspace, also the members no shipped binary needs) and every manifest, lockfile
+/// and verbatim file, minus paths inside another one (a read-only bind cannot take a mount
+/// point).
+fn incremental_binds(plan: &Plan) -> Vec<String> {
+    let mut paths: Vec<String> = plan
+        .layers
+        .iter()
+        .flat_map(|l| l.copy.iter())
+        .chain(&plan.local_dirs)
+        .chain(&plan.manifests)
+        .cloned()
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let all = paths.clone();
+    paths.retain(|p| !all.iter().any(|q| q != p && is_within(p, q)));
+    paths
 }
 
 /// A read-only bind mount of a context path (`""` is the context itself).

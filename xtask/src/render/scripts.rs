@@ -375,6 +375,21 @@ cross_env() {{
     fi
 }}
 
+# Steps that use the network: extra CA certificates (for a TLS-intercepting proxy) arrive
+# as a build secret and live in a tmpfs, so they never reach a layer.
+ca_env() {{
+    if [ -s /run/secrets/cargo-image-ca ]; then
+        cat /etc/ssl/certs/ca-certificates.crt /run/secrets/cargo-image-ca >/tmp/cargo-image-ca.pem
+        export CARGO_HTTP_CAINFO=/tmp/cargo-image-ca.pem SSL_CERT_FILE=/tmp/cargo-image-ca.pem
+    fi
+}}
+
+# The build every layer and mode runs; $1 is --frozen (offline) or --locked.
+release_build() {{
+{static_env}{strip_env}    cross_env
+    cargo_ws build "$1" {release_flags} --target "$(rust_target)"{bins}
+}}
+
 case "${{1:-}}" in
 check-target)
     # The target's standard library must be in the builder: rustup adds it where there is
@@ -390,19 +405,18 @@ check-target)
     fi
     ;;
 fetch)
-    # The only step that uses the network. Extra CA certificates (for a TLS-intercepting
-    # proxy) arrive as a build secret and live in a tmpfs: they never reach a layer.
-    if [ -s /run/secrets/cargo-image-ca ]; then
-        cat /etc/ssl/certs/ca-certificates.crt /run/secrets/cargo-image-ca >/tmp/cargo-image-ca.pem
-        export CARGO_HTTP_CAINFO=/tmp/cargo-image-ca.pem SSL_CERT_FILE=/tmp/cargo-image-ca.pem
-    fi
+    # Downloads every crate, for the stages that build --frozen.
+    ca_env
     cargo_ws fetch --locked
-    # The incremental build's cache mount starts as a copy of this (empty) target dir.
-    mkdir -p "$CARGO_TARGET_DIR"
     ;;
 build)
-{static_env}{strip_env}    cross_env
-    cargo_ws build --frozen {release_flags} --target "$(rust_target)"{bins}
+    release_build --frozen
+    ;;
+build-online)
+    # Mode `incremental`: one cargo run downloads what the build needs (into a cache
+    # mount) and builds; with everything downloaded, it needs no network.
+    ca_env
+    release_build --locked
     ;;
 install)
     # Each shipped binary as a tree the runtime stage copies onto `/`: the directory entries
@@ -481,7 +495,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image check-target|fetch|build|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image check-target|fetch|build|build-online|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac
