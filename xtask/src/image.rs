@@ -110,19 +110,15 @@ fn build_args(opts: &ImageOptions, revision: &str, context_dir: &Path) -> Vec<(S
     ]
 }
 
-/// Names this checkout's incremental caches: a hash of the build context's absolute path
-/// (two checkouts never share a target dir, whose freshness cargo judges by mtimes). With
-/// `--no-cache` the key is new, so the caches start empty too.
+/// Names this checkout's incremental caches: the POSIX `cksum` of the build context's
+/// absolute path (two checkouts never share a target dir, whose freshness cargo judges by
+/// mtimes), as `build.sh` computes it. With `--no-cache` the key is new, so the caches
+/// start empty too.
 fn cache_key(context_dir: &Path, no_cache: bool) -> String {
     let path = context_dir
         .canonicalize()
         .unwrap_or_else(|_| context_dir.to_path_buf());
-    // FNV-1a: stable across Rust releases, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in path.as_os_str().as_encoded_bytes() {
-        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let key = format!("{hash:016x}");
+    let key = cksum(path.as_os_str().as_encoded_bytes()).to_string();
     if no_cache {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -132,6 +128,30 @@ fn cache_key(context_dir: &Path, no_cache: bool) -> String {
     } else {
         key
     }
+}
+
+/// POSIX `cksum`: CRC-32 (polynomial 0x04C11DB7, most significant bit first) over the
+/// data and then its length, complemented. Shell scripts get the same key from
+/// `printf %s PATH | cksum`.
+fn cksum(data: &[u8]) -> u32 {
+    fn feed(crc: u32, byte: u8) -> u32 {
+        let mut c = crc ^ (u32::from(byte) << 24);
+        for _ in 0..8 {
+            c = if c & 0x8000_0000 != 0 {
+                (c << 1) ^ 0x04C1_1DB7
+            } else {
+                c << 1
+            };
+        }
+        c
+    }
+    let mut crc = data.iter().fold(0, |crc, &b| feed(crc, b));
+    let mut len = data.len() as u64;
+    while len != 0 {
+        crc = feed(crc, len as u8);
+        len >>= 8;
+    }
+    !crc
 }
 
 /// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
@@ -770,12 +790,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cksum_matches_posix_cksum() {
+        // `printf %s … | cksum` on Debian 12 (GNU coreutils).
+        assert_eq!(cksum(b""), 4_294_967_295);
+        assert_eq!(cksum(b"abc"), 1_219_131_554);
+        assert_eq!(cksum(b"/work/main/example-workspace"), 1_048_029_541);
+    }
+
+    #[test]
+    fn build_sh_computes_the_same_cache_key() {
+        let dir = std::env::temp_dir();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "context=\"$1\"; {}",
+                crate::render::build_sh::CACHE_KEY_SH
+            ))
+            .arg("sh")
+            .arg(&dir)
+            .output()
+            .expect("running sh");
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            cache_key(&dir, false)
+        );
+    }
+
+    #[test]
     fn cache_key_is_per_checkout_and_fresh_without_cache() {
         let a = Path::new("/nonexistent/checkout-a");
         let b = Path::new("/nonexistent/checkout-b");
         assert_eq!(cache_key(a, false), cache_key(a, false));
         assert_ne!(cache_key(a, false), cache_key(b, false));
-        assert_eq!(cache_key(a, false).len(), 16);
         let fresh = cache_key(a, true);
         assert!(fresh.starts_with(&format!("{}-", cache_key(a, false))));
         assert_ne!(fresh, cache_key(a, false));

@@ -540,6 +540,10 @@ fn example_workspace_snapshots() {
     insta::assert_snapshot!("example__dockerfile", files["Dockerfile"]);
     insta::assert_snapshot!("example__compose", files["compose.yaml"]);
     insta::assert_snapshot!("example__dockerignore", files[".dockerignore"]);
+    insta::assert_snapshot!(
+        "example__build_sh",
+        xtask::render::build_sh::render(&plan, "..")
+    );
 }
 
 // ---------------------------------------------------------------------------------------

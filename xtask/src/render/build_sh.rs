@@ -4,7 +4,12 @@
 use std::fmt::Write as _;
 
 use crate::plan::Plan;
+use crate::render::dockerfile::CACHE_KEY_ARG;
 use crate::render::scripts::sh_quote;
+
+/// The shell that prints the key of the incremental mode's caches for the build context
+/// in `$context`: the same key `cargo xtask image` passes.
+pub const CACHE_KEY_SH: &str = "printf %s \"$(cd \"$context\" && pwd -P)\" | cksum | cut -d' ' -f1";
 
 /// `context` is the build context relative to the output directory.
 pub fn render(plan: &Plan, context: &str) -> String {
@@ -15,7 +20,9 @@ pub fn render(plan: &Plan, context: &str) -> String {
          set -eu\n\
          here=\"$(cd \"$(dirname \"$0\")\" && pwd)\"\n\
          context=\"$here/\"{}\n\
-         revision=\"$(git -C \"$context\" rev-parse HEAD 2>/dev/null || echo unknown)\"\n",
+         revision=\"$(git -C \"$context\" rev-parse HEAD 2>/dev/null || echo unknown)\"\n\
+         # The incremental mode's caches are this checkout's own (see the Dockerfile).\n\
+         cache_key=\"$({CACHE_KEY_SH})\"\n",
         sh_quote(context)
     );
     // Every extra CA file goes into one secret, which the `fetch` step appends to the
@@ -50,7 +57,8 @@ pub fn render(plan: &Plan, context: &str) -> String {
         writeln!(
             out,
             "\ndocker buildx build --file \"$here/Dockerfile\" --target {}{tags} \\\n    \
-             --build-arg REVISION=\"$revision\"{secrets} --load \"$@\" \"$context\"",
+             --build-arg REVISION=\"$revision\" --build-arg {CACHE_KEY_ARG}=\"$cache_key\"{secrets} \\\n    \
+             --load \"$@\" \"$context\"",
             sh_quote(&i.stage)
         )
         .unwrap();
