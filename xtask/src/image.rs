@@ -118,7 +118,7 @@ fn cache_key(context_dir: &Path, no_cache: bool) -> String {
     let path = context_dir
         .canonicalize()
         .unwrap_or_else(|_| context_dir.to_path_buf());
-    let key = cksum(path.as_os_str().as_encoded_bytes()).to_string();
+    let key = crate::model::cksum(path.as_os_str().as_encoded_bytes()).to_string();
     if no_cache {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -128,30 +128,6 @@ fn cache_key(context_dir: &Path, no_cache: bool) -> String {
     } else {
         key
     }
-}
-
-/// POSIX `cksum`: CRC-32 (polynomial 0x04C11DB7, most significant bit first) over the
-/// data and then its length, complemented. Shell scripts get the same key from
-/// `printf %s PATH | cksum`.
-fn cksum(data: &[u8]) -> u32 {
-    fn feed(crc: u32, byte: u8) -> u32 {
-        let mut c = crc ^ (u32::from(byte) << 24);
-        for _ in 0..8 {
-            c = if c & 0x8000_0000 != 0 {
-                (c << 1) ^ 0x04C1_1DB7
-            } else {
-                c << 1
-            };
-        }
-        c
-    }
-    let mut crc = data.iter().fold(0, |crc, &b| feed(crc, b));
-    let mut len = data.len() as u64;
-    while len != 0 {
-        crc = feed(crc, len as u8);
-        len >>= 8;
-    }
-    !crc
 }
 
 /// The platforms the generated Dockerfile can cross-compile for, with their Rust triples.
@@ -788,14 +764,6 @@ pub fn human(bytes: u64, mb_digits: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cksum_matches_posix_cksum() {
-        // `printf %s … | cksum` on Debian 12 (GNU coreutils).
-        assert_eq!(cksum(b""), 4_294_967_295);
-        assert_eq!(cksum(b"abc"), 1_219_131_554);
-        assert_eq!(cksum(b"/work/main/example-workspace"), 1_048_029_541);
-    }
 
     #[test]
     fn build_sh_computes_the_same_cache_key() {

@@ -135,3 +135,40 @@ pub fn is_within(path: &str, dir: &str) -> bool {
         || path == dir
         || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
+
+/// POSIX `cksum`: CRC-32 (polynomial 0x04C11DB7, most significant bit first) over the
+/// data and then its length, complemented. The same number as
+/// `printf %s DATA | cksum` prints.
+pub fn cksum(data: &[u8]) -> u32 {
+    fn feed(crc: u32, byte: u8) -> u32 {
+        let mut c = crc ^ (u32::from(byte) << 24);
+        for _ in 0..8 {
+            c = if c & 0x8000_0000 != 0 {
+                (c << 1) ^ 0x04C1_1DB7
+            } else {
+                c << 1
+            };
+        }
+        c
+    }
+    let mut crc = data.iter().fold(0, |crc, &b| feed(crc, b));
+    let mut len = data.len() as u64;
+    while len != 0 {
+        crc = feed(crc, len as u8);
+        len >>= 8;
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cksum_matches_posix_cksum() {
+        // `printf %s … | cksum` on Debian 12 (GNU coreutils).
+        assert_eq!(cksum(b""), 4_294_967_295);
+        assert_eq!(cksum(b"abc"), 1_219_131_554);
+        assert_eq!(cksum(b"/work/main/example-workspace"), 1_048_029_541);
+    }
+}

@@ -541,8 +541,20 @@ pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String,
 
 /// Names of the stages the renderer uses for itself; a binary with one of these names
 /// gets `<bin>-runtime` as its stage.
-pub const INTERNAL_STAGES: [&str; 10] = [
-    "base", "skeleton", "fetch", "deps", "build", "rootfs", "probe", "dev-deps", "dev", "test",
+pub const INTERNAL_STAGES: [&str; 13] = [
+    "cargo-image-tools",
+    "base",
+    "skeleton",
+    "fetch",
+    "deps",
+    "build-layers",
+    "build-incremental",
+    "build",
+    "rootfs",
+    "probe",
+    "dev-deps",
+    "dev",
+    "test",
 ];
 
 fn resolve_stage_names(images: &mut [ImagePlan]) {

@@ -1,20 +1,20 @@
 //! Renders the Dockerfile from a [`Plan`].
 //!
-//! Stages, in order: `base` (builder image + our scripts), `skeleton` (masked manifests,
-//! dummy sources, masked Cargo.lock, the real manifests set aside), `fetch` (downloads
-//! every crate once), `deps` (third-party crates compiled), `build-layers` (one layer per
-//! crate group on top of `deps`, dependencies first) and `build-incremental` (one cargo run
-//! on `base`, over cache mounts for the registry and the target dir), `build` (the one of
-//! those two that the `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what
-//! shell-less runtimes need), one runtime stage per binary, and `dev-deps`/`dev`,
-//! `test-deps`/`test`.
+//! Stages, in order: `cargo-image-tools` (our script alone), `base` (builder image + our
+//! scripts), `skeleton` (masked manifests, dummy sources, masked Cargo.lock, the real
+//! manifests set aside), `fetch` (downloads every crate once), `deps` (third-party crates
+//! compiled), `build-layers` (one layer per crate group on top of `deps`, dependencies
+//! first) and `build-incremental` (one cargo run on the builder image, over cache mounts
+//! for the registry and the target dir), `build` (the one of those two that the
+//! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
+//! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
 //!
 //! Needs BuildKit (heredocs, `RUN --mount`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
 
 use std::fmt::Write as _;
 
-use crate::model::{is_within, join};
+use crate::model::{cksum, is_within, join};
 use crate::plan::{CaSource, Healthcheck, ImagePlan, Plan, Runtime, Timing, CA_CONTEXT_PATH};
 use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 
@@ -34,6 +34,10 @@ const CARGO_HOME: &str = "${CARGO_HOME:-/root/.cargo}";
 /// The build argument keying the incremental mode's caches per checkout (the stage's
 /// comment says why).
 pub const CACHE_KEY_ARG: &str = "CARGO_IMAGE_CACHE_KEY";
+/// The script in the `cargo-image-tools` stage.
+const TOOLS_SCRIPT: &str = "/cargo-image";
+/// The environment of every builder stage.
+const BASE_ENV: &str = "CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never";
 /// Nested heredoc delimiter for the skeleton's files inside the skeleton script.
 const FILE_EOF: &str = "CARGO_IMAGE_FILE";
 
@@ -101,22 +105,32 @@ fn heredoc_file(out: &mut String, flags: &str, dest: &str, body: &str) {
 }
 
 fn base(out: &mut String, plan: &Plan) {
+    // The script alone in a stage of its own: the incremental step bind-mounts it from
+    // here, and BuildKit hashes a mount's source (a whole builder image, were it `base`,
+    // took it seconds on a cold build).
     writeln!(
         out,
-        "# The Rust toolchain, and the script every stage runs cargo through.\n\
-         # It runs on the build platform and cross-compiles for the target platform.\n\
-         FROM --platform=$BUILDPLATFORM {} AS base\n\
-         ENV CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never\n\
-         WORKDIR /app",
-        plan.builder
+        "# The script every stage runs cargo through.\n\
+         FROM scratch AS cargo-image-tools"
     )
     .unwrap();
     heredoc_file(
         out,
         "--chmod=0755 ",
-        SCRIPT_PATH,
+        TOOLS_SCRIPT,
         &scripts::cargo_image_script(plan),
     );
+    writeln!(
+        out,
+        "# The Rust toolchain and the script.\n\
+         # It runs on the build platform and cross-compiles for the target platform.\n\
+         FROM --platform=$BUILDPLATFORM {} AS base\n\
+         ENV {BASE_ENV}\n\
+         WORKDIR /app\n\
+         COPY --from=cargo-image-tools {TOOLS_SCRIPT} {SCRIPT_PATH}",
+        plan.builder
+    )
+    .unwrap();
     heredoc_file(out, "", MASK_LOCK_PATH, scripts::MASK_LOCK_AWK);
     let dir = ARCH_FILE.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
     writeln!(
@@ -263,16 +277,23 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
             .iter()
             .map(|p| bind_source(p, &join("/app", p))),
     );
-    // Seeded from `base` (an empty /app): BuildKit keys a seeded cache mount by its id and
-    // the seed's snapshot, so each workspace (its script) and target architecture gets its
-    // own registry and target dir, and a new builder image starts them afresh.
+    // The step runs on the builder image itself, with our script bind-mounted from
+    // `cargo-image-tools` (the target architecture comes from TARGETARCH): on top of `base`
+    // (a stage built here), BuildKit started it 2-3 s late in the first two builds after
+    // `base` was built (README, Benchmarks). The cache mounts are keyed by id alone: this workspace (its
+    // builder and script), the target architecture and the checkout.
+    mounts.push(format!(
+        "--mount=type=bind,from=cargo-image-tools,source={TOOLS_SCRIPT},target={SCRIPT_PATH}"
+    ));
+    let workspace =
+        cksum(format!("{}\n{}", plan.builder, scripts::cargo_image_script(plan)).as_bytes());
     for (id, target) in [
         (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
         (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
         (TARGET_CACHE_ID, "/app/target".to_string()),
     ] {
         mounts.push(format!(
-            "--mount=type=cache,id={id}-${{{CACHE_KEY_ARG}}},target={target},from=base,source=/app,sharing=locked"
+            "--mount=type=cache,id={id}-{workspace}-${{TARGETARCH}}-${{{CACHE_KEY_ARG}}},target={target},sharing=locked"
         ));
     }
     writeln!(
@@ -282,14 +303,17 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
          # Its caches are per checkout when {CACHE_KEY_ARG} says whose they are: cargo's\n\
          # freshness checks compare mtimes, so checkouts sharing a target dir could ship each\n\
          # other's artifacts (`cargo xtask image` passes a key per checkout).\n\
-         FROM base AS build-incremental\n\
+         FROM --platform=$BUILDPLATFORM {builder} AS build-incremental\n\
+         ENV {BASE_ENV}\n\
+         ARG TARGETARCH\n\
          ARG {CACHE_KEY_ARG}=shared\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {} \\\n    cargo-image build-online && cargo-image install\n\
+         RUN {mounts} \\\n    cargo-image build-online && cargo-image install\n\
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
-        mounts.join(" \\\n    ")
+        builder = plan.builder,
+        mounts = mounts.join(" \\\n    ")
     )
     .unwrap();
 }

@@ -350,7 +350,8 @@ cargo_ws() {{
 }}
 
 rust_target() {{
-    arch="$(cat {ARCH_FILE})"
+    # The file `base` writes; the incremental step, which runs without it, has TARGETARCH.
+    arch="$(cat {ARCH_FILE} 2>/dev/null || echo "${{TARGETARCH:-$(uname -m)}}")"
     case "$arch" in
     amd64 | x86_64) echo x86_64-unknown-linux-gnu ;;
     arm64 | aarch64) echo aarch64-unknown-linux-gnu ;;
@@ -414,7 +415,9 @@ build)
     ;;
 build-online)
     # Mode `incremental`: one cargo run downloads what the build needs (into a cache
-    # mount) and builds; with everything downloaded, it needs no network.
+    # mount) and builds; with everything downloaded, it needs no network. The step runs
+    # on the builder image itself, so the target's standard library may still be missing.
+    "$0" check-target
     ca_env
     release_build --locked
     ;;
