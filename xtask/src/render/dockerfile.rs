@@ -45,9 +45,11 @@ const FILE_EOF: &str = "CARGO_IMAGE_FILE";
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
-    base(&mut out, plan);
+    // Rendered once: the tools stage holds it, the incremental caches are keyed by it.
+    let script = scripts::cargo_image_script(plan);
+    base(&mut out, plan, &script);
     skeleton(&mut out, plan);
-    deps_and_build(&mut out, plan);
+    deps_and_build(&mut out, plan, &script);
     runtime_support(&mut out, plan);
     for image in &plan.images {
         runtime(&mut out, image);
@@ -104,7 +106,7 @@ fn heredoc_file(out: &mut String, flags: &str, dest: &str, body: &str) {
     writeln!(out, "COPY {flags}<<'{EOF}' {dest}\n{body}{EOF}\n").unwrap();
 }
 
-fn base(out: &mut String, plan: &Plan) {
+fn base(out: &mut String, plan: &Plan, script: &str) {
     // The script alone in a stage of its own: the incremental step bind-mounts it from
     // here, and BuildKit hashes a mount's source (a whole builder image, were it `base`,
     // took it seconds on a cold build).
@@ -114,12 +116,7 @@ fn base(out: &mut String, plan: &Plan) {
          FROM scratch AS cargo-image-tools"
     )
     .unwrap();
-    heredoc_file(
-        out,
-        "--chmod=0755 ",
-        TOOLS_SCRIPT,
-        &scripts::cargo_image_script(plan),
-    );
+    heredoc_file(out, "--chmod=0755 ", TOOLS_SCRIPT, script);
     writeln!(
         out,
         "# The Rust toolchain and the script.\n\
@@ -228,7 +225,7 @@ fn words(items: &[String]) -> String {
         .join(" ")
 }
 
-fn deps_and_build(out: &mut String, plan: &Plan) {
+fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     writeln!(
         out,
         "# Every crate downloaded, once, for the stages that build offline (the `layers` mode,\n\
@@ -269,8 +266,8 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
 
     // Incremental: sources and manifests bind-mounted where cargo reads them (their own
     // mtimes, so cargo sees what changed); the registry and target/ on cache mounts. No
-    // skeleton, fetch or dependency stage: a cold build is `base` and one cargo run, which
-    // downloads what it needs and overlaps the workspace crates with the last dependencies.
+    // skeleton, fetch or dependency stage: a cold build is one cargo run, which downloads
+    // what it needs and overlaps the workspace crates with the last dependencies.
     let mut mounts = vec![ca_mount(plan), "--mount=type=tmpfs,target=/tmp".to_string()];
     mounts.extend(
         incremental_binds(plan)
@@ -280,13 +277,12 @@ fn deps_and_build(out: &mut String, plan: &Plan) {
     // The step runs on the builder image itself, with our script bind-mounted from
     // `cargo-image-tools` (the target architecture comes from TARGETARCH): on top of `base`
     // (a stage built here), BuildKit started it 2-3 s late in the first two builds after
-    // `base` was built (README, Benchmarks). The cache mounts are keyed by id alone: this workspace (its
-    // builder and script), the target architecture and the checkout.
+    // `base` was built (README, Benchmarks). The cache mounts are keyed by id alone: this
+    // workspace (its builder and script), the target architecture and the checkout.
     mounts.push(format!(
         "--mount=type=bind,from=cargo-image-tools,source={TOOLS_SCRIPT},target={SCRIPT_PATH}"
     ));
-    let workspace =
-        cksum(format!("{}\n{}", plan.builder, scripts::cargo_image_script(plan)).as_bytes());
+    let workspace = cksum(format!("{}\n{script}", plan.builder).as_bytes());
     for (id, target) in [
         (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
         (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
@@ -334,11 +330,10 @@ fn ca_mount(plan: &Plan) -> String {
 /// and verbatim file, minus paths inside another one (a read-only bind cannot take a mount
 /// point).
 fn incremental_binds(plan: &Plan) -> Vec<String> {
+    // `local_dirs` holds every package's copy paths, so the layers' paths among them.
     let mut paths: Vec<String> = plan
-        .layers
+        .local_dirs
         .iter()
-        .flat_map(|l| l.copy.iter())
-        .chain(&plan.local_dirs)
         .chain(&plan.manifests)
         .cloned()
         .collect();
