@@ -16,6 +16,9 @@ use crate::skeleton::{self, Skeleton};
 
 /// The default cap on crate layers in the build stage.
 pub const DEFAULT_MAX_LAYERS: usize = 60;
+/// The cap on leaf stages: they run side by side, and each cargo already uses every core,
+/// so more would only add memory.
+pub const MAX_LEAF_STAGES: usize = 8;
 /// The user every runtime image runs as unless configured: distroless' `nonroot`.
 pub const DEFAULT_USER: &str = "65532:65532";
 const DEFAULT_TAGS: [&str; 2] = ["{bin}:{version}", "{bin}:latest"];
@@ -63,8 +66,12 @@ pub struct Plan {
     /// Real manifests, Cargo.lock and verbatim files, copied together after the
     /// dependency stage (the lockfile only agrees with all manifests at once).
     pub manifests: Vec<String>,
-    /// Crate layers, dependencies first.
+    /// The chain of crate layers, dependencies first: the packages another planned
+    /// package depends on.
     pub layers: Vec<Layer>,
+    /// Stages side by side on top of the chain: the packages no other one needs, and the
+    /// binaries each installs.
+    pub leaves: Vec<Leaf>,
     /// The one cargo invocation every layer of the build stage runs.
     pub build: Build,
     /// Directories of every local package (touched before the dev and test builds).
@@ -83,6 +90,19 @@ pub struct Layer {
     pub packages: Vec<String>,
     /// Paths to copy (directories or files), relative to the build context.
     pub copy: Vec<String>,
+}
+
+/// A stage on top of the chain of layers: copy these packages' sources, build, install
+/// these binaries. Leaves are independent of each other, so BuildKit builds them side by
+/// side and an edit to one leaves the others cached. A leaf without packages installs the
+/// binaries of packages in the chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Leaf {
+    pub packages: Vec<String>,
+    /// Paths to copy (directories or files), relative to the build context.
+    pub copy: Vec<String>,
+    /// The shipped binaries this stage installs, sorted.
+    pub bins: Vec<String>,
 }
 
 /// The shared build command.
@@ -303,7 +323,9 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         strip: wcfg.strip.unwrap_or(true),
     };
 
-    // Crate layers: only the local packages the shipped binaries need.
+    // Crate layers: only the local packages the shipped binaries need. The packages no
+    // other one needs (the binaries' crates) are leaves, each built in a stage of its own
+    // on top of the chain of the others: an edit to one leaf rebuilds that leaf alone.
     let needed = closure(
         ws,
         images.iter().map(|i| i.package.as_str()),
@@ -313,18 +335,60 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     if max_layers == 0 {
         return Err(invalid("key `max-layers`: must be at least 1".into()));
     }
-    let layers = group_layers(order_layers(ws, &needed), max_layers)
+    let leaf_packages = leaves_of(ws, &needed);
+    let chain: BTreeSet<String> = needed.difference(&leaf_packages).cloned().collect();
+    let copy_of = |packages: &[String]| {
+        let mut copy: Vec<String> = packages
+            .iter()
+            .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
+            .collect();
+        copy.sort();
+        copy.dedup();
+        copy
+    };
+    // Ordered over every needed package, so that dependents among the leaves count too;
+    // leaves never precede another package, so dropping them keeps the others' order.
+    let ordered: Vec<Vec<String>> = order_layers(ws, &needed)
         .into_iter()
-        .map(|packages| {
-            let mut copy: Vec<String> = packages
-                .iter()
-                .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
-                .collect();
-            copy.sort();
-            copy.dedup();
-            Layer { packages, copy }
+        .map(|c| c.into_iter().filter(|p| chain.contains(p)).collect())
+        .filter(|c: &Vec<String>| !c.is_empty())
+        .collect();
+    let layers = group_layers(ordered, max_layers)
+        .into_iter()
+        .map(|packages| Layer {
+            copy: copy_of(&packages),
+            packages,
         })
         .collect();
+    let leaf_groups = group_layers(
+        leaf_packages.iter().map(|p| vec![p.clone()]).collect(),
+        max_layers.min(MAX_LEAF_STAGES),
+    );
+    let bins_of = |packages: &[String]| -> Vec<String> {
+        let mut bins: Vec<String> = images
+            .iter()
+            .filter(|i| packages.contains(&i.package))
+            .map(|i| i.bin.clone())
+            .collect();
+        bins.sort();
+        bins
+    };
+    let mut leaves: Vec<Leaf> = Vec::new();
+    // Binaries of packages in the chain (another shipped crate depends on theirs): the
+    // chain builds them, a stage of their own installs them.
+    let chain_bins = bins_of(&chain.iter().cloned().collect::<Vec<_>>());
+    if !chain_bins.is_empty() {
+        leaves.push(Leaf {
+            packages: Vec::new(),
+            copy: Vec::new(),
+            bins: chain_bins,
+        });
+    }
+    leaves.extend(leaf_groups.into_iter().map(|packages| Leaf {
+        copy: copy_of(&packages),
+        bins: bins_of(&packages),
+        packages,
+    }));
 
     let skeleton = skeleton::derive(ws).map_err(|e| Error::InvalidConfig {
         manifest: e.manifest,
@@ -383,6 +447,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         masked_members,
         manifests,
         layers,
+        leaves,
         build,
         local_dirs,
         images,
@@ -557,14 +622,25 @@ pub const INTERNAL_STAGES: [&str; 13] = [
     "test",
 ];
 
+/// Prefixes of stage names the renderer uses for itself (numbered stages).
+pub const INTERNAL_PREFIXES: [&str; 2] = ["test-", "build-layers-"];
+
 fn resolve_stage_names(images: &mut [ImagePlan]) {
     for img in images.iter_mut() {
-        let lower = img.bin.to_ascii_lowercase();
-        img.stage = if INTERNAL_STAGES.contains(&lower.as_str()) || lower.starts_with("test-") {
-            format!("{lower}-runtime")
-        } else {
-            lower
-        };
+        img.stage = stage_name(&img.bin);
+    }
+}
+
+/// The runtime stage of binary `bin`: its lowercased name, unless the renderer uses that
+/// name (or its prefix) for a stage of its own.
+pub fn stage_name(bin: &str) -> String {
+    let lower = bin.to_ascii_lowercase();
+    let internal = INTERNAL_STAGES.contains(&lower.as_str())
+        || INTERNAL_PREFIXES.iter().any(|p| lower.starts_with(p));
+    if internal {
+        format!("{lower}-runtime")
+    } else {
+        lower
     }
 }
 
@@ -589,6 +665,26 @@ pub fn closure<'a>(
         }
     }
     seen
+}
+
+/// The packages in `needed` that no other package in it depends on (normal and build
+/// edges): the leaves of the graph `cargo build` compiles.
+pub fn leaves_of(ws: &Workspace, needed: &BTreeSet<String>) -> BTreeSet<String> {
+    let used: BTreeSet<&str> = needed
+        .iter()
+        .filter_map(|n| ws.package(n))
+        .flat_map(|p| {
+            p.deps
+                .iter()
+                .filter(|d| d.kind != DepKind::Dev && d.package != p.name)
+                .map(|d| d.package.as_str())
+        })
+        .collect();
+    needed
+        .iter()
+        .filter(|n| !used.contains(n.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Orders `packages` into layers, dependencies first.
@@ -783,4 +879,25 @@ pub fn copy_paths(ws: &Workspace, p: &Package) -> Vec<String> {
     let all: Vec<String> = paths.iter().cloned().collect();
     paths.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
     paths.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stage_name;
+
+    #[test]
+    fn runtime_stages_avoid_the_renderers_own_names() {
+        for (bin, stage) in [
+            ("api", "api"),
+            ("Api", "api"),
+            ("build", "build-runtime"),
+            ("cargo-image-tools", "cargo-image-tools-runtime"),
+            ("build-layers", "build-layers-runtime"),
+            ("build-layers-bin-1", "build-layers-bin-1-runtime"),
+            ("test-deps", "test-deps-runtime"),
+            ("builder", "builder"),
+        ] {
+            assert_eq!(stage_name(bin), stage, "{bin}");
+        }
+    }
 }

@@ -339,12 +339,18 @@ fn root_bin_in_subdir_snapshots() {
     snapshot("root_bin_in_subdir", &built, &fixed_options());
     let (_, plan) = built.plan();
     assert!(plan.skeleton.main_sources.contains("crates/core/main.rs"));
-    let root_layer = plan.layers.last().expect("a layer");
-    assert_eq!(root_layer.packages, ["rg"]);
+    // The root package is the binary's: a leaf, built on top of the chain.
+    let root_leaf = plan.leaves.last().expect("a leaf");
+    assert_eq!(root_leaf.packages, ["rg"]);
+    assert_eq!(root_leaf.bins, ["rg"]);
     assert!(
-        root_layer.copy.contains(&"crates/core".to_string()),
-        "{root_layer:?}"
+        root_leaf.copy.contains(&"crates/core".to_string()),
+        "{root_leaf:?}"
     );
+    assert!(!plan
+        .layers
+        .iter()
+        .any(|l| l.packages.contains(&"rg".into())));
 }
 
 #[test]
@@ -400,18 +406,17 @@ fn dev_cycle_snapshots() {
     snapshot("dev_cycle", &built, &fixed_options());
     let (_, plan) = built.plan();
     // A cycle through a dev-dependency does not merge layers: b (which a depends on)
-    // comes first, then a, then app; the dev-only testkit is not needed by the binary.
+    // comes first, then a; app, which nothing depends on, is a leaf; the dev-only testkit
+    // is not needed by the binary.
     let order: Vec<&[String]> = plan.layers.iter().map(|l| l.packages.as_slice()).collect();
     assert_eq!(
         order,
-        [
-            &["b".to_string()][..],
-            &["a".to_string()],
-            &["app".to_string()]
-        ],
+        [&["b".to_string()][..], &["a".to_string()]],
         "{:?}",
         plan.layers
     );
+    let leaves: Vec<&[String]> = plan.leaves.iter().map(|l| l.packages.as_slice()).collect();
+    assert_eq!(leaves, [&["app".to_string()][..]], "{:?}", plan.leaves);
     assert!(!plan
         .layers
         .iter()

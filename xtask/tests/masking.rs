@@ -9,7 +9,7 @@ use support::{Built, Fixture};
 use xtask::plan::Plan;
 
 /// The line that starts the first build stage; everything before it must survive a bump.
-const BUILD_STAGE: &str = "FROM deps AS build-layers";
+const BUILD_STAGE: &str = "FROM deps AS build-layers-libs";
 
 fn fixture() -> Built {
     Fixture::new("masking")

@@ -5,14 +5,18 @@
 //! binary, a build script, a test or an example. Normal and build edges only go from a
 //! higher index to a lower one (cargo forbids cycles through them); dev edges go anywhere,
 //! so dev-dependency cycles are common. Properties:
-//! - every member the shipped binaries need is in exactly one layer, and nothing else is;
+//! - every member the shipped binaries need is in exactly one layer of the chain or one
+//!   leaf, and nothing else is;
 //! - every layer's members depend only on earlier layers or their own over normal and
-//!   build edges (what `cargo build` compiles); dev edges may point anywhere;
+//!   build edges (what `cargo build` compiles), and no planned member depends on a leaf;
+//!   dev edges may point anywhere;
+//! - every shipped binary is installed once, by the leaf that built its package;
 //! - without a `max-layers` cap in play every layer holds one package (dev cycles do not
 //!   merge layers);
 //! - every target's crate root has a file in the skeleton;
 //! - the plan and the Dockerfile do not depend on the order of the model's vectors;
-//! - a `max-layers` cap below the number of layers is honoured, and ordering still holds.
+//! - a `max-layers` cap below the number of layers (or leaves) is honoured, and ordering
+//!   still holds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -173,9 +177,11 @@ fn needed(g: &Graph) -> BTreeSet<String> {
     seen.into_iter().map(name).collect()
 }
 
-/// Checks that the layers hold each needed member exactly once, and that every edge
-/// between planned members points to the same or an earlier layer.
-/// `capped`: the workspace sets a `max-layers` below its number of crates.
+/// Checks that the chain of layers and the leaves hold each needed member exactly once;
+/// that every edge between planned members points to the same or an earlier layer of the
+/// chain, and never to a leaf; and that the leaves install every shipped binary once, each
+/// from the leaf holding its package (or, for a package in the chain, the leaf without
+/// packages). `capped`: the workspace sets a `max-layers` below its number of crates.
 fn check_layers(g: &Graph, plan: &Plan, capped: bool) -> Result<(), TestCaseError> {
     let mut layer_of: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, layer) in plan.layers.iter().enumerate() {
@@ -189,18 +195,87 @@ fn check_layers(g: &Graph, plan: &Plan, capped: bool) -> Result<(), TestCaseErro
             );
         }
     }
-    let planned: BTreeSet<String> = layer_of.keys().map(|s| s.to_string()).collect();
+    let mut leaf_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, leaf) in plan.leaves.iter().enumerate() {
+        prop_assert!(!leaf.bins.is_empty(), "leaf {} installs nothing", i);
+        for p in &leaf.packages {
+            prop_assert!(
+                !layer_of.contains_key(p.as_str()) && leaf_of.insert(p, i).is_none(),
+                "{} is planned twice: {:?} {:?}",
+                p,
+                plan.layers,
+                plan.leaves
+            );
+        }
+    }
+    let planned: BTreeSet<String> = layer_of
+        .keys()
+        .chain(leaf_of.keys())
+        .map(|s| s.to_string())
+        .collect();
     prop_assert_eq!(&planned, &needed(g));
+    let stages = xtask::plan::MAX_LEAF_STAGES;
     if !capped && planned.len() <= xtask::plan::DEFAULT_MAX_LAYERS {
         for layer in &plan.layers {
             prop_assert_eq!(layer.packages.len(), 1, "a merged layer: {:?}", plan.layers);
         }
+        if leaf_of.len() <= stages {
+            for leaf in plan.leaves.iter().filter(|l| !l.packages.is_empty()) {
+                prop_assert_eq!(leaf.packages.len(), 1, "a merged leaf: {:?}", plan.leaves);
+            }
+        }
     }
+    prop_assert!(
+        plan.leaves
+            .iter()
+            .filter(|l| !l.packages.is_empty())
+            .count()
+            <= stages,
+        "more than {} leaf stages: {:?}",
+        stages,
+        plan.leaves
+    );
+    // Every shipped binary is installed once, by the leaf that built its package.
+    let mut installed: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, leaf) in plan.leaves.iter().enumerate() {
+        for bin in &leaf.bins {
+            prop_assert!(
+                installed.insert(bin, i).is_none(),
+                "{} installed twice",
+                bin
+            );
+        }
+    }
+    for img in &plan.images {
+        let leaf = installed.get(img.bin.as_str()).copied();
+        let expected = match leaf_of.get(img.package.as_str()) {
+            Some(&i) => Some(i),
+            None => plan.leaves.iter().position(|l| l.packages.is_empty()),
+        };
+        prop_assert_eq!(
+            leaf,
+            expected,
+            "{} of {} installed by the wrong leaf",
+            &img.bin,
+            &img.package
+        );
+    }
+    prop_assert_eq!(installed.len(), plan.images.len());
     for &(from, to, kind) in &g.edges {
         if kind == DepKind::Dev {
             continue;
         }
         let (from, to) = (name(from), name(to));
+        if !planned.contains(&from) {
+            continue;
+        }
+        prop_assert!(
+            !leaf_of.contains_key(to.as_str()),
+            "{} has a {:?} edge to {}, a leaf",
+            from,
+            kind,
+            to
+        );
         if let (Some(&a), Some(&b)) = (layer_of.get(from.as_str()), layer_of.get(to.as_str())) {
             prop_assert!(
                 b <= a,
@@ -286,15 +361,17 @@ proptest! {
     fn max_layers_caps_the_layers_and_keeps_the_order(g in graph(), pick in 0usize..64) {
         let mut ws = workspace(&g);
         let uncapped = plan(&ws, &options()).expect("a generated workspace plans");
-        let count = uncapped.layers.len();
+        let leaf_stages = |p: &Plan| p.leaves.iter().filter(|l| !l.packages.is_empty()).count();
+        let count = uncapped.layers.len().max(leaf_stages(&uncapped));
         prop_assume!(count >= 2);
         let cap = 1 + pick % (count - 1);
         ws.config.max_layers = Some(cap);
         let capped = plan(&ws, &options()).expect("a capped workspace plans");
         prop_assert!(
-            capped.layers.len() <= cap,
-            "{} layers with max-layers = {}",
+            capped.layers.len() <= cap && leaf_stages(&capped) <= cap,
+            "{} layers and {} leaf stages with max-layers = {}",
             capped.layers.len(),
+            leaf_stages(&capped),
             cap
         );
         check_layers(&g, &capped, true)?;

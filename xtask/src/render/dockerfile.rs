@@ -3,8 +3,10 @@
 //! Stages, in order: `cargo-image-tools` (our script alone), `base` (builder image + our
 //! scripts), `skeleton` (masked manifests, dummy sources, masked Cargo.lock, the real
 //! manifests set aside), `fetch` (downloads every crate once), `deps` (third-party crates
-//! compiled), `build-layers` (one layer per crate group on top of `deps`, dependencies
-//! first) and `build-incremental` (one cargo run on the builder image, over cache mounts
+//! compiled), `build-layers-libs` (one layer per crate group that other crates need, on
+//! top of `deps`, dependencies first), `build-layers-bin-N` (the crates nothing needs, each
+//! beside the others on top of that chain), `build-layers` (their binaries gathered) and
+//! `build-incremental` (one cargo run on the builder image, over cache mounts
 //! for the registry and the target dir), `build` (the one of those two that the
 //! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
 //! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
@@ -82,8 +84,9 @@ fn header(out: &mut String, plan: &Plan) {
          #   incremental  one step over a cache mount holding cargo's target dir, which persists\n\
          #                in the builder: cargo rebuilds what an edit touches, as on the host.\n\
          #                Fastest where the builder keeps its cache (a laptop). The default.\n\
-         #   layers       one cached layer per crate group, dependencies first: the layers travel\n\
-         #                in an exported build cache (--cache-to), where cache mounts never go.\n\
+         #   layers       one cached layer per crate group, dependencies first, and the binaries'\n\
+         #                crates side by side on top: the layers travel in an exported build\n\
+         #                cache (--cache-to), where cache mounts never go.\n\
          #                For CI runners; `cargo xtask image --cache-to ...` picks it.\n\
          ARG {BUILD_MODE_ARG}=incremental\n",
         "dev", "test"
@@ -225,6 +228,27 @@ fn words(items: &[String]) -> String {
         .join(" ")
 }
 
+/// The chain of crate layers in the `layers` mode.
+const LAYERS_CHAIN: &str = "build-layers-libs";
+
+/// The stage of the `i`-th leaf (`build-layers-` is a reserved prefix).
+fn leaf_stage(i: usize) -> String {
+    format!("build-layers-bin-{}", i + 1)
+}
+
+/// A crate layer's step: copy sources from the bind-mounted context, then build.
+fn copy_and_build(copy: &[String]) -> String {
+    let mounts: Vec<String> = copy
+        .iter()
+        .map(|p| bind_source(p, &join("/ctx", p)))
+        .collect();
+    format!(
+        "RUN {} \\\n    cargo-image copy {} && cargo-image build",
+        mounts.join(" \\\n    "),
+        words(copy)
+    )
+}
+
 fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     writeln!(
         out,
@@ -238,31 +262,53 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          FROM fetch AS deps\n\
          RUN cargo-image build\n\
          \n\
-         # Workspace crates, mode `layers`: one cached layer per crate group, dependencies\n\
-         # first. An edit rebuilds its crate's layer and those above it; the layers travel in\n\
-         # an exported build cache.\n\
-         FROM deps AS build-layers\n\
+         # Workspace crates, mode `layers`: the layers travel in an exported build cache.\n\
+         # First a chain of cached layers, one per crate group, dependencies first, for the\n\
+         # crates other crates need: an edit rebuilds its crate's layer and those above it.\n\
+         FROM deps AS {LAYERS_CHAIN}\n\
          COPY --from=skeleton /manifests/ /app/",
         ca_mount = ca_mount(plan)
     )
     .unwrap();
     for layer in &plan.layers {
         writeln!(out, "# {}", layer.packages.join(", ")).unwrap();
-        let mounts: Vec<String> = layer
-            .copy
-            .iter()
-            .map(|p| bind_source(p, &join("/ctx", p)))
-            .collect();
+        writeln!(out, "{}", copy_and_build(&layer.copy)).unwrap();
+    }
+    writeln!(
+        out,
+        "\n# Then the crates no other crate needs (the binaries'), each in a stage of its own on\n\
+         # top of the chain: they build side by side, and an edit to one leaves the others cached."
+    )
+    .unwrap();
+    for (i, leaf) in plan.leaves.iter().enumerate() {
+        let what = if leaf.packages.is_empty() {
+            "binaries of crates in the chain".to_string()
+        } else {
+            leaf.packages.join(", ")
+        };
+        writeln!(out, "# {what}\nFROM {LAYERS_CHAIN} AS {}", leaf_stage(i)).unwrap();
+        if !leaf.copy.is_empty() {
+            writeln!(out, "{}", copy_and_build(&leaf.copy)).unwrap();
+        }
+        // The ARG comes after the build, so a new SOURCE_DATE_EPOCH (every commit) re-runs
+        // only this copy.
         writeln!(
             out,
-            "RUN {} \\\n    cargo-image copy {} && cargo-image build",
-            mounts.join(" \\\n    "),
-            words(&layer.copy)
+            "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install {}\n",
+            words(&leaf.bins)
         )
         .unwrap();
     }
-    // The ARG comes last, so a new SOURCE_DATE_EPOCH (every commit) re-runs only this copy.
-    writeln!(out, "ARG SOURCE_DATE_EPOCH\nRUN cargo-image install\n").unwrap();
+    // `--link`: each copy is a layer of its own, so a rebuilt leaf re-runs only its copy.
+    writeln!(
+        out,
+        "# The binaries of every leaf, for the runtime stages.\nFROM scratch AS build-layers"
+    )
+    .unwrap();
+    for i in 0..plan.leaves.len() {
+        writeln!(out, "COPY --link --from={} /out/ /out/", leaf_stage(i)).unwrap();
+    }
+    writeln!(out).unwrap();
 
     // Incremental: sources and manifests bind-mounted where cargo reads them (their own
     // mtimes, so cargo sees what changed); the registry and target/ on cache mounts. No

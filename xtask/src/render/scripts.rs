@@ -422,9 +422,11 @@ build-online)
     release_build --locked
     ;;
 install)
-    # Each shipped binary as a tree the runtime stage copies onto `/`: the directory entries
-    # come from here too (with clamped times), so the layer is reproducible.
-    for bin in {shipped}; do
+    # Each shipped binary (or those named) as a tree the runtime stage copies onto `/`: the
+    # directory entries come from here too (with clamped times), so the layer is reproducible.
+    shift
+    [ $# -gt 0 ] || set -- {shipped}
+    for bin; do
         mkdir -p "/out/$bin/usr/local/bin"
         cp "target/$(rust_target)/{profile_dir}/$bin" "/out/$bin/usr/local/bin/$bin"
     done
@@ -498,7 +500,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image check-target|fetch|build|build-online|install|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image check-target|fetch|build|build-online|install [BIN...]|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac
