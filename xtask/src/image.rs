@@ -257,6 +257,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             .ca_certificates
             .as_ref()
             .is_some_and(|c| !c.is_empty());
+    plan_opts.extra_ca = !opts.ca_certs.is_empty();
     plan_opts.ca_source = if use_buildx || !has_ca {
         CaSource::Secret
     } else {

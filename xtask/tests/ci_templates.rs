@@ -205,6 +205,11 @@ fn assert_bake_matches(loaded: &Loaded, plan: &Plan, platforms: &[String]) {
     let context = xtask::artifacts::relative(&loaded.workspace_dir, &loaded.context_dir);
     let dockerfile = xtask::model::join(&plan.workspace_root, "Dockerfile");
 
+    // Configured CA certificates: the Dockerfile's downloading steps take the secret.
+    assert_eq!(
+        plan.ca_source == xtask::plan::CaSource::Secret,
+        !plan.ca_certificates.is_empty()
+    );
     let printed = bake_print(&path, &loaded.workspace_dir, &[]);
     let stages: Vec<String> = plan.images.iter().map(|i| i.stage.clone()).collect();
     assert_eq!(strings(&printed["group"]["default"]["targets"]), stages);

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use support::{fixed_options, Built, Fixture, BUILDER};
 use xtask::artifacts::{plan_json, workspace_artifacts};
-use xtask::plan::{Plan, PlanOptions};
+use xtask::plan::{CaSource, Plan, PlanOptions};
 use xtask::read::Loaded;
 
 /// The generated files of a loaded plan, by file name, with the sandbox redacted.
@@ -580,4 +580,49 @@ fn hadolint_accepts_every_dockerfile() {
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Without CA certificates (none configured, none given) no step mounts any: a secret mount
+/// delays its step's start in BuildKit. Given some, both downloading steps (`fetch` and the
+/// incremental one) mount them, as a secret or, for the Engine API, a context file.
+#[test]
+fn ca_mounts_only_where_certificates_exist() {
+    let render = |opts: &PlanOptions| {
+        let (_, plan) = xtask::tasks::load(&example_manifest(), opts)
+            .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
+        (plan.ca_source, xtask::render::dockerfile::render(&plan))
+    };
+    let (source, text) = render(&example_options());
+    assert_eq!(source, CaSource::None);
+    assert!(!text.contains("--mount=type=secret"), "{text}");
+    assert!(
+        !text.contains("target=/run/secrets/cargo-image-ca"),
+        "{text}"
+    );
+
+    let given = PlanOptions {
+        extra_ca: true,
+        ..example_options()
+    };
+    let (source, text) = render(&given);
+    assert_eq!(source, CaSource::Secret);
+    assert_eq!(
+        text.matches("--mount=type=secret,id=cargo-image-ca")
+            .count(),
+        2,
+        "{text}"
+    );
+
+    let engine = PlanOptions {
+        ca_source: CaSource::ContextFile,
+        ..given
+    };
+    let (source, text) = render(&engine);
+    assert_eq!(source, CaSource::ContextFile);
+    assert_eq!(
+        text.matches("target=/run/secrets/cargo-image-ca").count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains("--mount=type=secret"), "{text}");
 }

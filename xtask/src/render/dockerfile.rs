@@ -256,7 +256,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # dev, test; the `incremental` mode downloads in its own step).\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
-         RUN {ca_mount} --mount=type=tmpfs,target=/tmp cargo-image fetch\n\
+         RUN {ca_mount}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
          \n\
          # Third-party crates, compiled from the skeleton: cached until a dependency changes.\n\
          FROM fetch AS deps\n\
@@ -267,7 +267,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # crates other crates need: an edit rebuilds its crate's layer and those above it.\n\
          FROM deps AS {LAYERS_CHAIN}\n\
          COPY --from=skeleton /manifests/ /app/",
-        ca_mount = ca_mount(plan)
+        ca_mount = ca_mount(plan).map(|m| m + " ").unwrap_or_default()
     )
     .unwrap();
     for layer in &plan.layers {
@@ -314,7 +314,8 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     // mtimes, so cargo sees what changed); the registry and target/ on cache mounts. No
     // skeleton, fetch or dependency stage: a cold build is one cargo run, which downloads
     // what it needs and overlaps the workspace crates with the last dependencies.
-    let mut mounts = vec![ca_mount(plan), "--mount=type=tmpfs,target=/tmp".to_string()];
+    let mut mounts: Vec<String> = ca_mount(plan).into_iter().collect();
+    mounts.push("--mount=type=tmpfs,target=/tmp".to_string());
     mounts.extend(
         incremental_binds(plan)
             .iter()
@@ -360,14 +361,15 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     .unwrap();
 }
 
-/// The network step's extra CA certificates: a build secret, or a file in the driver's
-/// build context.
-fn ca_mount(plan: &Plan) -> String {
+/// The mount that brings extra CA certificates to a downloading step, if there are any: a
+/// build secret, or a file in the driver's build context.
+fn ca_mount(plan: &Plan) -> Option<String> {
     match plan.ca_source {
-        CaSource::Secret => "--mount=type=secret,id=cargo-image-ca".to_string(),
-        CaSource::ContextFile => {
-            format!("--mount=type=bind,source={CA_CONTEXT_PATH},target=/run/secrets/cargo-image-ca")
-        }
+        CaSource::None => None,
+        CaSource::Secret => Some("--mount=type=secret,id=cargo-image-ca".to_string()),
+        CaSource::ContextFile => Some(format!(
+            "--mount=type=bind,source={CA_CONTEXT_PATH},target=/run/secrets/cargo-image-ca"
+        )),
     }
 }
 
