@@ -247,18 +247,12 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     if opts.push && opts.target != ImageTarget::Runtime {
         bail!("--push pushes runtime images; the dev and test targets are built locally");
     }
-    // Without extra CAs the Dockerfile is exactly the one `cargo xtask dockerfile` writes,
-    // so `image`, `docker build` and compose share their layer cache. With them, the Engine
-    // API (whose BuildKit session offers no secrets) gets the bundle as a context file.
-    let has_ca = !opts.ca_certs.is_empty()
-        || loaded
-            .workspace
-            .config
-            .ca_certificates
-            .as_ref()
-            .is_some_and(|c| !c.is_empty());
+    // Without extra CAs the planner mounts none, so the Dockerfile is exactly the one
+    // `cargo xtask dockerfile` writes and `image`, `docker build` and compose share their
+    // layer cache. With them, the Engine API (whose BuildKit session offers no secrets) gets
+    // the bundle as a context file.
     plan_opts.extra_ca = !opts.ca_certs.is_empty();
-    plan_opts.ca_source = if use_buildx || !has_ca {
+    plan_opts.ca_source = if use_buildx {
         CaSource::Secret
     } else {
         CaSource::ContextFile

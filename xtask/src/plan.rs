@@ -371,10 +371,11 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         leaf_packages.iter().map(|p| vec![p.clone()]).collect(),
         max_layers.min(MAX_LEAF_STAGES),
     );
-    let bins_of = |packages: &[String]| -> Vec<String> {
+    // The shipped binaries of the packages `planned_here` picks, sorted.
+    let bins_of = |planned_here: &dyn Fn(&str) -> bool| -> Vec<String> {
         let mut bins: Vec<String> = images
             .iter()
-            .filter(|i| packages.contains(&i.package))
+            .filter(|i| planned_here(&i.package))
             .map(|i| i.bin.clone())
             .collect();
         bins.sort();
@@ -383,7 +384,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let mut leaves: Vec<Leaf> = Vec::new();
     // Binaries of packages in the chain (another shipped crate depends on theirs): the
     // chain builds them, a stage of their own installs them.
-    let chain_bins = bins_of(&chain.iter().cloned().collect::<Vec<_>>());
+    let chain_bins = bins_of(&|p| chain.contains(p));
     if !chain_bins.is_empty() {
         leaves.push(Leaf {
             packages: Vec::new(),
@@ -393,7 +394,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     }
     leaves.extend(leaf_groups.into_iter().map(|packages| Leaf {
         copy: copy_of(&packages),
-        bins: bins_of(&packages),
+        bins: bins_of(&|p| packages.iter().any(|q| q == p)),
         packages,
     }));
 
@@ -443,6 +444,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .collect();
     masked_members.sort();
 
+    let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
     Ok(Plan {
         workspace_root: ws.root.clone(),
         builder: opts
@@ -459,13 +461,12 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         local_dirs,
         images,
         dev,
-        ca_certificates: wcfg.ca_certificates.clone().unwrap_or_default(),
-        ca_source: if opts.extra_ca || wcfg.ca_certificates.as_ref().is_some_and(|c| !c.is_empty())
-        {
+        ca_source: if opts.extra_ca || !ca_certificates.is_empty() {
             opts.ca_source
         } else {
             CaSource::None
         },
+        ca_certificates,
     })
 }
 
