@@ -32,10 +32,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::image::BuildMode;
-use crate::model::{DepKind, TargetKind, Workspace};
-use crate::plan::{closure, Plan, PlanOptions};
-use crate::render;
+use cargo_image::image::BuildMode;
+use cargo_image::model::{DepKind, TargetKind, Workspace};
+use cargo_image::plan::{closure, Plan, PlanOptions};
+use cargo_image::render;
 
 pub use report::{BenchReport, Details, Figures};
 
@@ -437,7 +437,7 @@ fn prepare(opts: &BenchOptions, runid: &str, work: &Path) -> Result<Setup> {
         base_images,
         ..PlanOptions::default()
     };
-    let (loaded, plan) = crate::tasks::load(&opts.manifest_path, &plan_options)?;
+    let (loaded, plan) = cargo_image::tasks::load(&opts.manifest_path, &plan_options)?;
     let bin = match &opts.bin {
         Some(b) => b.clone(),
         None => plan.images[0].bin.clone(),
@@ -452,7 +452,7 @@ fn prepare(opts: &BenchOptions, runid: &str, work: &Path) -> Result<Setup> {
         .strip_prefix(&loaded.context_dir)
         .unwrap_or(Path::new(""));
     let manifest = context.join(rel).join("Cargo.toml");
-    let (loaded, plan) = crate::tasks::load(&manifest, &plan_options)?;
+    let (loaded, plan) = cargo_image::tasks::load(&manifest, &plan_options)?;
     let image = plan
         .images
         .iter()
@@ -471,7 +471,7 @@ fn prepare(opts: &BenchOptions, runid: &str, work: &Path) -> Result<Setup> {
     let mut manifests: Vec<PathBuf> = ws
         .packages
         .iter()
-        .map(|p| context.join(crate::skeleton::manifest_path(p)))
+        .map(|p| context.join(cargo_image::skeleton::manifest_path(p)))
         .filter(|p| p.is_file())
         .collect();
     manifests.push(manifest.clone());
@@ -482,7 +482,7 @@ fn prepare(opts: &BenchOptions, runid: &str, work: &Path) -> Result<Setup> {
         runid: runid.to_string(),
         bin_source: context.join(&bin_target.src_path),
         lib: lib.map(|(name, src)| (name, context.join(src))),
-        package_manifest: context.join(crate::skeleton::manifest_path(package)),
+        package_manifest: context.join(cargo_image::skeleton::manifest_path(package)),
         manifests,
         context,
         manifest,
@@ -900,7 +900,7 @@ fn ours_plan(setup: &Setup, alias: &str) -> Result<Plan> {
         builder: Some(alias.to_string()),
         ..setup.plan_options.clone()
     };
-    let (_, plan) = crate::tasks::load(&setup.manifest, &opts)?;
+    let (_, plan) = cargo_image::tasks::load(&setup.manifest, &opts)?;
     Ok(plan)
 }
 

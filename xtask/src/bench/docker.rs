@@ -55,7 +55,6 @@ pub struct Built {
     pub steps: Vec<Step>,
     /// The build's whole plain-progress output.
     pub text: String,
-    pub log: PathBuf,
 }
 
 /// One step of BuildKit's plain progress output.
@@ -92,7 +91,7 @@ impl Engine {
     /// Finds `docker` (with buildx); logs go to `logs`.
     pub fn new(runid: &str, logs: &Path) -> Result<Engine> {
         let sh = Shell::new()?;
-        let docker = crate::drive::buildx::docker_with_buildx(&sh)?;
+        let docker = cargo_image::drive::buildx::docker_with_buildx(&sh)?;
         std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
         Ok(Engine {
             sh,
@@ -101,10 +100,6 @@ impl Engine {
             logs: logs.to_path_buf(),
             count: 0,
         })
-    }
-
-    pub fn runid(&self) -> &str {
-        &self.runid
     }
 
     pub fn has_image(&self, image: &str) -> bool {
@@ -261,7 +256,6 @@ impl Engine {
             seconds,
             steps: parse_steps(&text),
             text,
-            log,
         })
     }
 

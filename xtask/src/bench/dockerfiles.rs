@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{ImagePlan, Plan};
+use cargo_image::plan::{ImagePlan, Plan};
 
 /// What every variant builds, taken from our plan so that the cargo flags agree.
 #[derive(Clone, Debug, PartialEq)]

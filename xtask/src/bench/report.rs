@@ -156,35 +156,6 @@ impl BenchReport {
         out
     }
 
-    /// The table as Markdown, for the README.
-    pub fn markdown_table(&self) -> String {
-        let mut out = String::from("| variant |");
-        for s in Scenario::ALL {
-            write!(out, " {} |", s.title()).unwrap();
-        }
-        out.push_str(" image |\n|---|");
-        for _ in Scenario::ALL {
-            out.push_str("---:|");
-        }
-        out.push_str("---:|\n");
-        for (v, f) in &self.variants {
-            write!(out, "| {} |", v.name()).unwrap();
-            for s in Scenario::ALL {
-                let cell = match (f.seconds(s), self.host_reference(s)) {
-                    (None, _) => "–".to_string(),
-                    (Some(t), Some(h)) if h > 0.0 && *v != Variant::Host => {
-                        format!("{t:.1} s ({:.2}×)", t / h)
-                    }
-                    (Some(t), _) => format!("{t:.1} s"),
-                };
-                write!(out, " {cell} |").unwrap();
-            }
-            let image = f.image_bytes.map(human).unwrap_or_else(|| "–".into());
-            writeln!(out, " {image} |").unwrap();
-        }
-        out
-    }
-
     /// The targets, each with what was measured.
     pub fn targets(&self) -> Vec<TargetCheck> {
         let ours = self.figures(Variant::Ours);
@@ -369,7 +340,7 @@ impl TargetCheck {
 
 /// Bytes in decimal units, as Docker shows them; in the bench's tables: megabytes with two decimals.
 pub fn human(bytes: u64) -> String {
-    crate::image::human(bytes, 2)
+    cargo_image::image::human(bytes, 2)
 }
 
 fn human_signed(bytes: f64) -> String {

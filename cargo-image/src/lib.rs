@@ -5,15 +5,25 @@
 //! [`read`] (cargo metadata + manifests) → [`model::Workspace`] → [`plan::plan`] (pure) →
 //! [`render`] (pure, one function per artifact) → [`artifacts`] / drivers (files, Docker).
 //!
-//! The binary in `main.rs` only parses arguments; every command is a function in
-//! [`tasks`], so another repository's xtask can depend on this library and offer the same.
+//! The whole command line is in [`cli`]; every command is also a function in [`tasks`] /
+//! [`image`] taking plain structs. A repository's xtask is one line:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     cargo_image::cli::main()
+//! }
+//! ```
+//!
+//! `cargo image init` writes that xtask (see [`init`]); the `cargo-image` binary offers the
+//! same commands as `cargo image …` for repositories that want no xtask.
 
 pub mod artifacts;
-pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod drive;
 pub mod error;
 pub mod image;
+pub mod init;
 pub mod model;
 pub mod plan;
 pub mod read;

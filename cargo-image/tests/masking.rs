@@ -5,8 +5,8 @@
 
 mod support;
 
+use cargo_image::plan::Plan;
 use support::{Built, Fixture};
-use xtask::plan::Plan;
 
 /// The line that starts the first build stage; everything before it must survive a bump.
 const BUILD_STAGE: &str = "FROM deps AS build-layers-libs";
@@ -36,7 +36,7 @@ versioned = { path = "crates/versioned", version = "0.5.0" }
 
 /// The Dockerfile up to and including the first line of the build stage.
 fn dependency_stages(plan: &Plan) -> String {
-    let text = xtask::render::dockerfile::render(plan);
+    let text = cargo_image::render::dockerfile::render(plan);
     let end = text
         .find(&format!("\n{BUILD_STAGE}\n"))
         .unwrap_or_else(|| panic!("no `{BUILD_STAGE}` line in:\n{text}"));
@@ -56,7 +56,7 @@ fn assert_dependency_stages_unchanged(before: &Plan, after: &Plan) {
     if a != b {
         panic!(
             "the dependency stages changed:\n{}",
-            xtask::artifacts::line_diff(&a, &b)
+            cargo_image::artifacts::line_diff(&a, &b)
         );
     }
 }
@@ -118,8 +118,8 @@ fn bumping_the_workspace_version_keeps_the_dependency_stages() {
     // The shipped binary carries the new version (labels, tags) ...
     assert_eq!(after.images[0].version, "1.1.0");
     assert_ne!(
-        xtask::render::dockerfile::render(&before),
-        xtask::render::dockerfile::render(&after)
+        cargo_image::render::dockerfile::render(&before),
+        cargo_image::render::dockerfile::render(&after)
     );
     // ... while nothing the dependency stages depend on changed.
     assert_dependency_stages_unchanged(&before, &after);

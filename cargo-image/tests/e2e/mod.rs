@@ -31,11 +31,11 @@ pub const STAND_INS: [&str; 4] = [
 /// Set to skip every scenario (e.g. on a laptop without an engine); CI never sets it.
 pub const SKIP_VAR: &str = "CARGO_IMAGE_E2E_SKIP";
 
-/// The repository root (the xtask crate's parent).
+/// The repository root (the cargo-image crate's parent).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("xtask has a parent directory")
+        .expect("cargo-image has a parent directory")
         .to_path_buf()
 }
 
@@ -119,14 +119,14 @@ pub fn scenario(name: &'static str) -> Option<Scenario> {
     })
 }
 
-/// A hard link (or copy) of the xtask binary in the scenario's directory: a `cargo build`
-/// running meanwhile (another checkout's tests, an editor) replaces `target/debug/xtask`,
+/// A hard link (or copy) of the cargo-image binary in the scenario's directory: a `cargo
+/// build` running meanwhile (another checkout's tests, an editor) replaces the one in `target/`,
 /// and a scenario's builds must all come from one binary.
 fn pin_binary(dir: &Path) -> PathBuf {
-    let original = Path::new(env!("CARGO_BIN_EXE_xtask"));
-    let pinned = dir.join("xtask");
+    let original = Path::new(env!("CARGO_BIN_EXE_cargo-image"));
+    let pinned = dir.join("cargo-image");
     if std::fs::hard_link(original, &pinned).is_err() {
-        std::fs::copy(original, &pinned).expect("copying the xtask binary");
+        std::fs::copy(original, &pinned).expect("copying the cargo-image binary");
     }
     pinned
 }
@@ -516,8 +516,10 @@ struct Spawned {
 fn spawn_xtask<S: AsRef<str>>(bin: &Path, args: &[S], env: &[(&str, &str)]) -> Spawned {
     let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
     eprintln!("[e2e] $ cargo xtask {}", args.join(" "));
+    // The `cargo-image` binary, called as cargo calls it (`cargo image …`).
     let mut cmd = Command::new(bin);
-    cmd.args(&args)
+    cmd.arg("image")
+        .args(&args)
         .env("CI", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -260,21 +260,26 @@ fn tiny_workspace(name: &str, dep: bool) -> tempfile::TempDir {
     dir
 }
 
-/// Runs `xtask image` for a workspace with the cross stand-in builder and a test label.
+/// Runs `cargo image image` for a workspace with the cross stand-in builder and a test label.
 fn image(ws: &Path, label: &str, args: &[&str]) -> Output {
     let manifest = ws.join("Cargo.toml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(["image", "--manifest-path", manifest.to_str().unwrap()])
-        .args([
-            "--builder-image",
-            CROSS_BUILDER,
-            "--label",
-            label,
-            "--no-size-comparison",
-        ])
-        .args(args)
-        .env("CI", "1")
-        .env_remove("SOURCE_DATE_EPOCH");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-image"));
+    cmd.args([
+        "image",
+        "image",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+    ])
+    .args([
+        "--builder-image",
+        CROSS_BUILDER,
+        "--label",
+        label,
+        "--no-size-comparison",
+    ])
+    .args(args)
+    .env("CI", "1")
+    .env_remove("SOURCE_DATE_EPOCH");
     sh(&mut cmd)
 }
 
@@ -503,8 +508,13 @@ fn bad_platform_and_registry_input_fail_clearly() {
 
     // The host-toolchain stand-in has no aarch64 standard library and no rustup.
     let manifest = ws.path().join("Cargo.toml");
-    let out = sh(Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["image", "--manifest-path", manifest.to_str().unwrap()])
+    let out = sh(Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+        .args([
+            "image",
+            "image",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+        ])
         .args([
             "--builder-image",
             "cargo-image-stand-in/rust:latest",

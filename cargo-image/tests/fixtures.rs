@@ -2,7 +2,7 @@
 //! snapshots of the plan (JSON), the Dockerfile and compose.yaml; the example workspace
 //! with every generated file; and hadolint over every Dockerfile.
 //!
-//! Update the snapshots with `INSTA_UPDATE=always cargo test -p xtask --test fixtures` (or
+//! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test fixtures` (or
 //! `cargo insta review`), then read the diff: it is the review of the generator's output.
 
 mod support;
@@ -10,10 +10,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cargo_image::artifacts::{plan_json, workspace_artifacts};
+use cargo_image::plan::{CaSource, Plan, PlanOptions};
+use cargo_image::read::Loaded;
 use support::{fixed_options, Built, Fixture, BUILDER};
-use xtask::artifacts::{plan_json, workspace_artifacts};
-use xtask::plan::{CaSource, Plan, PlanOptions};
-use xtask::read::Loaded;
 
 /// The generated files of a loaded plan, by file name, with the sandbox redacted.
 fn artifacts(built: &Built, loaded: &Loaded, plan: &Plan) -> BTreeMap<String, String> {
@@ -531,7 +531,7 @@ fn example_options() -> PlanOptions {
 
 #[test]
 fn example_workspace_snapshots() {
-    let (loaded, plan) = xtask::tasks::load(&example_manifest(), &example_options())
+    let (loaded, plan) = cargo_image::tasks::load(&example_manifest(), &example_options())
         .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
     let files: BTreeMap<String, String> = workspace_artifacts(&loaded, &plan)
         .into_iter()
@@ -547,7 +547,7 @@ fn example_workspace_snapshots() {
     insta::assert_snapshot!("example__dockerignore", files[".dockerignore"]);
     insta::assert_snapshot!(
         "example__build_sh",
-        xtask::render::build_sh::render(&plan, "..")
+        cargo_image::render::build_sh::render(&plan, "..")
     );
 }
 
@@ -564,15 +564,15 @@ fn hadolint_accepts_every_dockerfile() {
             .map(|&(name, fixture)| {
                 s.spawn(move || {
                     let (_, plan) = fixture().plan();
-                    support::hadolint(&xtask::render::dockerfile::render(&plan))
+                    support::hadolint(&cargo_image::render::dockerfile::render(&plan))
                         .map_err(|e| format!("fixture {name}: {e}"))
                 })
             })
             .collect();
         jobs.push(s.spawn(|| {
-            let (_, plan) = xtask::tasks::load(&example_manifest(), &example_options())
+            let (_, plan) = cargo_image::tasks::load(&example_manifest(), &example_options())
                 .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
-            support::hadolint(&xtask::render::dockerfile::render(&plan))
+            support::hadolint(&cargo_image::render::dockerfile::render(&plan))
                 .map_err(|e| format!("example workspace: {e}"))
         }));
         jobs.into_iter()
@@ -588,9 +588,12 @@ fn hadolint_accepts_every_dockerfile() {
 #[test]
 fn ca_mounts_only_where_certificates_exist() {
     let render = |opts: &PlanOptions| {
-        let (_, plan) = xtask::tasks::load(&example_manifest(), opts)
+        let (_, plan) = cargo_image::tasks::load(&example_manifest(), opts)
             .unwrap_or_else(|e| panic!("planning the example workspace failed: {e:#}"));
-        (plan.ca_source, xtask::render::dockerfile::render(&plan))
+        (
+            plan.ca_source,
+            cargo_image::render::dockerfile::render(&plan),
+        )
     };
     let (source, text) = render(&example_options());
     assert_eq!(source, CaSource::None);

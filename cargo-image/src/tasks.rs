@@ -60,6 +60,7 @@ pub fn dockerfile(opts: &DockerfileOptions) -> Result<DockerfileOutcome> {
         artifacts::check_all(&files, "cargo xtask dockerfile")?;
         Ok(DockerfileOutcome::Checked(paths))
     } else {
+        artifacts::refuse_foreign(&files)?;
         artifacts::write_all(&files).context("writing the generated files")?;
         Ok(DockerfileOutcome::Written(paths))
     }
@@ -76,6 +77,7 @@ fn check_or_write(
         artifacts::check_all(files, regenerate)?;
         Ok(DockerfileOutcome::Checked(paths))
     } else {
+        artifacts::refuse_foreign(files)?;
         artifacts::write_all(files).context("writing the generated files")?;
         Ok(DockerfileOutcome::Written(paths))
     }

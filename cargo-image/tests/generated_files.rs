@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use xtask::tasks::{dockerfile, DockerfileOptions, DockerfileOutcome};
+use cargo_image::tasks::{dockerfile, DockerfileOptions, DockerfileOutcome};
 
 fn example_manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../example-workspace/Cargo.toml")

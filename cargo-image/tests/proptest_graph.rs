@@ -1,5 +1,5 @@
 //! Property tests of the planner over generated workspace graphs, built as
-//! [`xtask::model::Workspace`] values (no filesystem, no cargo).
+//! [`cargo_image::model::Workspace`] values (no filesystem, no cargo).
 //!
 //! A generated workspace has 1 to 12 members `p0..pN`, each with a library, some with a
 //! binary, a build script, a test or an example. Normal and build edges only go from a
@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use xtask::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
-use xtask::plan::{group_layers, plan, Plan, PlanOptions};
+use cargo_image::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
+use cargo_image::plan::{group_layers, plan, Plan, PlanOptions};
 
 /// A generated graph, before it becomes a model.
 #[derive(Clone, Debug)]
@@ -214,8 +214,8 @@ fn check_layers(g: &Graph, plan: &Plan, capped: bool) -> Result<(), TestCaseErro
         .map(|s| s.to_string())
         .collect();
     prop_assert_eq!(&planned, &needed(g));
-    let stages = xtask::plan::MAX_LEAF_STAGES;
-    if !capped && planned.len() <= xtask::plan::DEFAULT_MAX_LAYERS {
+    let stages = cargo_image::plan::MAX_LEAF_STAGES;
+    if !capped && planned.len() <= cargo_image::plan::DEFAULT_MAX_LAYERS {
         for layer in &plan.layers {
             prop_assert_eq!(layer.packages.len(), 1, "a merged layer: {:?}", plan.layers);
         }
@@ -304,8 +304,8 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
 fn outputs(ws: &Workspace) -> (String, String) {
     let plan = plan(ws, &options()).expect("a generated workspace plans");
     (
-        xtask::artifacts::plan_json(&plan),
-        xtask::render::dockerfile::render(&plan),
+        cargo_image::artifacts::plan_json(&plan),
+        cargo_image::render::dockerfile::render(&plan),
     )
 }
 

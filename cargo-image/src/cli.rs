@@ -1,18 +1,57 @@
-//! The CLI definition (clap), kept in the binary: the library takes plain structs.
+//! The whole command line, as a library: a user's xtask is one line
+//! (`fn main() -> ExitCode { cargo_image::cli::main() }`), an xtask with commands of its own
+//! mounts [`Command`] under its own clap enum (`#[command(flatten)]`) or calls [`run_with`],
+//! and the `cargo-image` binary offers the same commands as `cargo image …`.
+//!
+//! Arguments are parsed here (clap) into the plain option structs of [`crate::tasks`] and
+//! [`crate::image`]; nothing below this module knows about clap.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use xtask::image::{BuildMode, BuilderChoice, ImageOptions, ImageTarget};
-use xtask::tasks::{self, DockerfileOptions, DockerfileOutcome};
-use xtask::PlanOptions;
+use crate::image::{BuildMode, BuilderChoice, ImageOptions, ImageTarget};
+use crate::init::{Dependency, InitOptions};
+use crate::tasks::{self, DockerfileOptions, DockerfileOutcome};
+use crate::PlanOptions;
 
-/// The default target workspace, relative to this repository's root.
-const DEFAULT_MANIFEST: &str = "example-workspace/Cargo.toml";
+/// What an xtask may set once for every command it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The workspace every command targets without `--manifest-path`. `None`: the one
+    /// containing the current directory, found as cargo finds it
+    /// (`cargo locate-project --workspace`).
+    pub default_manifest: Option<PathBuf>,
+    /// The script that builds local stand-ins for base images no registry serves
+    /// (`scripts/stand-in-images.sh` of this project). `None`: that script in the checkout
+    /// this library was compiled from, when it is there.
+    pub stand_in_script: Option<PathBuf>,
+}
 
+impl Settings {
+    fn manifest(&self, given: &Option<PathBuf>) -> Result<PathBuf> {
+        match (given, &self.default_manifest) {
+            (Some(path), _) => Ok(path.clone()),
+            (None, Some(path)) => Ok(path.clone()),
+            (None, None) => Ok(crate::read::locate_workspace()?),
+        }
+    }
+
+    fn stand_in_script(&self) -> Option<PathBuf> {
+        self.stand_in_script.clone().or_else(|| {
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../scripts/stand-in-images.sh");
+            script.is_file().then_some(script)
+        })
+    }
+}
+
+/// `cargo xtask <command>`: the command line of an xtask that has no commands of its own.
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo xtask",
@@ -20,11 +59,88 @@ const DEFAULT_MANIFEST: &str = "example-workspace/Cargo.toml";
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
+/// `cargo image <command>`: how cargo calls the `cargo-image` binary (its first argument is
+/// the subcommand's name, `image`).
+#[derive(Parser, Debug)]
+#[command(name = "cargo", bin_name = "cargo")]
+enum CargoCli {
+    /// Container images for every binary of a Cargo workspace.
+    Image(Cli),
+}
+
+/// The main function of an xtask that offers these commands and nothing else; the
+/// workspace is the one around the current directory.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     cargo_image::cli::main()
+/// }
+/// ```
+pub fn main() -> ExitCode {
+    main_with(&Settings::default())
+}
+
+/// [`main`] with settings, e.g. another default workspace.
+pub fn main_with(settings: &Settings) -> ExitCode {
+    exit(Cli::parse().command.run(settings))
+}
+
+/// The main function of the `cargo-image` binary (`cargo image <command>`).
+pub fn cargo_main() -> ExitCode {
+    let CargoCli::Image(cli) = CargoCli::parse();
+    exit(cli.command.run(&Settings::default()))
+}
+
+/// Parses `args` (the first one is the program's name, as in `std::env::args`) and runs the
+/// command: for an xtask that dispatches to us from its own argument handling.
+pub fn run_with<I, T>(args: I, settings: &Settings) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args)?.command.run(settings)
+}
+
+/// Prints the error chain (`{:#}`) and picks the exit code.
+pub fn exit(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`cargo xtask plan | head -1`) ends the output quietly.
+fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The commands, for an xtask to mount under its own clap enum:
+///
+/// ```
+/// #[derive(clap::Parser)]
+/// enum Xtask {
+///     #[command(flatten)]
+///     Image(cargo_image::cli::Command),
+///     /// A command of the xtask's own.
+///     Hello,
+/// }
+/// ```
 #[derive(Subcommand, Debug)]
-enum Command {
+pub enum Command {
+    /// Adopt cargo-image in a repository: an `xtask/` that runs it, the `cargo xtask`
+    /// alias, a commented `[workspace.metadata.image]` starter and the generated files.
+    /// Never replaces a file of yours; running it again changes nothing.
+    Init(InitArgs),
     /// Print the build plan as JSON.
     Plan(PlanArgs),
     /// Write the Dockerfile, .dockerignore and compose.yaml of a workspace.
@@ -43,9 +159,6 @@ enum Command {
     },
     /// Build the images through the Docker engine and print a size table.
     Image(ImageArgs),
-    /// Benchmark the generated Dockerfile against host cargo, single-stage, cargo-chef and
-    /// cache-mount builds (many minutes; prints a table, the targets, and writes JSON/SVG).
-    Bench(BenchArgs),
     /// Write docker-bake.hcl (the runtime images, dev and test) at the workspace root.
     Bake(BakeArgs),
     /// Write the CI pipelines that check the generated files and build, push and run the
@@ -54,7 +167,7 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
-struct ImageArgs {
+pub struct ImageArgs {
     #[command(flatten)]
     plan: PlanArgs,
     /// Which images: one runtime image per binary, the dev image, or the test run.
@@ -129,7 +242,7 @@ enum BuilderArg {
 }
 
 #[derive(Args, Debug, Clone)]
-struct PlanArgs {
+pub struct PlanArgs {
     /// The workspace's Cargo.toml.
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
@@ -146,12 +259,6 @@ struct PlanArgs {
 }
 
 impl PlanArgs {
-    fn manifest_path(&self) -> PathBuf {
-        self.manifest_path
-            .clone()
-            .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST))
-    }
-
     fn options(&self) -> Result<PlanOptions> {
         let mut base_images = BTreeMap::new();
         for spec in &self.base_image {
@@ -169,24 +276,14 @@ impl PlanArgs {
     }
 }
 
-/// This repository's root: the xtask crate's parent directory.
-fn project_root() -> PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    dir.parent().unwrap_or(dir).to_path_buf()
-}
-
-impl Cli {
-    pub fn parse_args() -> Cli {
-        Cli::parse()
-    }
-
-    pub fn run(self) -> Result<()> {
-        match self.command {
+impl Command {
+    /// Runs the command.
+    pub fn run(self, settings: &Settings) -> Result<()> {
+        match self {
+            Command::Init(args) => args.run(settings)?,
             Command::Plan(args) => {
-                print!(
-                    "{}",
-                    tasks::plan_json(&args.manifest_path(), &args.options()?)?
-                );
+                let manifest = settings.manifest(&args.manifest_path)?;
+                print_out(&tasks::plan_json(&manifest, &args.options()?)?)?;
             }
             Command::Dockerfile {
                 plan,
@@ -195,29 +292,16 @@ impl Cli {
                 out,
             } => {
                 let opts = DockerfileOptions {
-                    manifest_path: plan.manifest_path(),
+                    manifest_path: settings.manifest(&plan.manifest_path)?,
                     plan: plan.options()?,
                     check,
                     stdout,
                     out,
                 };
-                match tasks::dockerfile(&opts)? {
-                    DockerfileOutcome::Printed(text) => print!("{text}"),
-                    DockerfileOutcome::Checked(paths) => {
-                        for p in paths {
-                            eprintln!("up to date: {}", p.display());
-                        }
-                    }
-                    DockerfileOutcome::Written(paths) => {
-                        for p in paths {
-                            eprintln!("wrote {}", p.display());
-                        }
-                    }
-                }
+                report(tasks::dockerfile(&opts)?)?;
             }
-            Command::Bench(args) => args.run()?,
-            Command::Bake(args) => args.run()?,
-            Command::Ci(args) => args.run()?,
+            Command::Bake(args) => args.run(settings)?,
+            Command::Ci(args) => args.run(settings)?,
             Command::Image(args) => {
                 let mut labels = BTreeMap::new();
                 for spec in &args.labels {
@@ -227,7 +311,7 @@ impl Cli {
                     labels.insert(k.to_string(), v.to_string());
                 }
                 let opts = ImageOptions {
-                    manifest_path: args.plan.manifest_path(),
+                    manifest_path: settings.manifest(&args.plan.manifest_path)?,
                     plan: args.plan.options()?,
                     target: match args.target {
                         TargetArg::Runtime => ImageTarget::Runtime,
@@ -244,7 +328,7 @@ impl Cli {
                     },
                     ca_certs: args.ca_certs,
                     labels,
-                    stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
+                    stand_in_script: settings.stand_in_script(),
                     measure_single_stage: !args.no_size_comparison,
                     platforms: args.platforms,
                     push: args.push,
@@ -257,8 +341,8 @@ impl Cli {
                         BuildModeArg::Layers => BuildMode::Layers,
                     },
                 };
-                let report = xtask::image::image(&opts)?;
-                print!("{}", xtask::image::summary(&report));
+                let report = crate::image::image(&opts)?;
+                print_out(&crate::image::summary(&report))?;
             }
         }
         Ok(())
@@ -266,90 +350,7 @@ impl Cli {
 }
 
 #[derive(Args, Debug)]
-struct BenchArgs {
-    /// The workspace's Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
-    /// The binary whose image is built (default: the first one planned).
-    #[arg(long, value_name = "NAME")]
-    bin: Option<String>,
-    /// The library edited for the warm-lib figures (default: the local library the binary
-    /// depends on with the most dependents).
-    #[arg(long, value_name = "NAME")]
-    lib: Option<String>,
-    /// Repeat every measurement N times and report medians.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    runs: usize,
-    /// Only these variants: host, single-stage, chef, cache-mount, ours (comma-separated).
-    #[arg(long, value_name = "VARIANT,...", value_delimiter = ',')]
-    variants: Vec<String>,
-    /// Write the figures as JSON here.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Write a bar chart (SVG) here.
-    #[arg(long, value_name = "FILE")]
-    chart: Option<PathBuf>,
-    /// The Rust builder image (default: cargo-image-stand-in/rust:latest).
-    #[arg(long, value_name = "IMAGE")]
-    builder_image: Option<String>,
-    /// The image behind a runtime keyword (repeatable; default: the local stand-ins).
-    #[arg(long, value_name = "KEYWORD=IMAGE")]
-    base_image: Vec<String>,
-    /// Keep every build's log in this directory.
-    #[arg(long, value_name = "DIR")]
-    logs: Option<PathBuf>,
-}
-
-impl BenchArgs {
-    fn run(self) -> Result<()> {
-        use xtask::bench::{self, BenchOptions, Variant};
-        let mut base_images = BTreeMap::new();
-        for spec in &self.base_image {
-            let Some((k, v)) = spec.split_once('=') else {
-                bail!("--base-image `{spec}`: expected KEYWORD=IMAGE, e.g. distroless-cc=my/cc:nonroot");
-            };
-            base_images.insert(k.to_string(), v.to_string());
-        }
-        let variants = if self.variants.is_empty() {
-            Variant::ALL.to_vec()
-        } else {
-            self.variants
-                .iter()
-                .map(|name| {
-                    Variant::parse(name.trim()).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "--variants: unknown variant `{name}`; choose among {}",
-                            Variant::ALL.map(|v| v.name()).join(", ")
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?
-        };
-        let report = bench::bench(&BenchOptions {
-            manifest_path: self
-                .manifest_path
-                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
-            bin: self.bin,
-            lib: self.lib,
-            runs: self.runs,
-            variants,
-            builder_image: self.builder_image,
-            base_images,
-            json: self.json,
-            chart: self.chart,
-            logs: self.logs,
-            stand_in_script: Some(project_root().join("scripts/stand-in-images.sh")),
-        })?;
-        println!("{}", report.table());
-        println!("{}", report.floors_text());
-        println!("{}", report.targets_text());
-        println!("bench took {:.1} min", report.details.total_seconds / 60.0);
-        Ok(())
-    }
-}
-
-#[derive(Args, Debug)]
-struct BakeArgs {
+pub struct BakeArgs {
     /// The workspace's Cargo.toml.
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
@@ -366,21 +367,18 @@ struct BakeArgs {
 }
 
 impl BakeArgs {
-    fn run(self) -> Result<()> {
+    fn run(self, settings: &Settings) -> Result<()> {
         report(tasks::bake(&tasks::BakeOptions {
-            manifest_path: self
-                .manifest_path
-                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
+            manifest_path: settings.manifest(&self.manifest_path)?,
             check: self.check,
             stdout: self.stdout,
             platforms: self.platforms,
-        })?);
-        Ok(())
+        })?)
     }
 }
 
 #[derive(Args, Debug)]
-struct CiArgs {
+pub struct CiArgs {
     /// The workspace's Cargo.toml.
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
@@ -410,11 +408,9 @@ struct CiArgs {
 }
 
 impl CiArgs {
-    fn run(self) -> Result<()> {
+    fn run(self, settings: &Settings) -> Result<()> {
         report(tasks::ci(&tasks::CiOptions {
-            manifest_path: self
-                .manifest_path
-                .unwrap_or_else(|| project_root().join(DEFAULT_MANIFEST)),
+            manifest_path: settings.manifest(&self.manifest_path)?,
             github: self.github,
             gitlab: self.gitlab,
             check: self.check,
@@ -422,15 +418,14 @@ impl CiArgs {
             root: self.root,
             registry: self.registry,
             platforms: self.platforms,
-        })?);
-        Ok(())
+        })?)
     }
 }
 
 /// Prints what a generating command did.
-fn report(outcome: DockerfileOutcome) {
+fn report(outcome: DockerfileOutcome) -> Result<()> {
     match outcome {
-        DockerfileOutcome::Printed(text) => print!("{text}"),
+        DockerfileOutcome::Printed(text) => print_out(&text)?,
         DockerfileOutcome::Checked(paths) => {
             for p in paths {
                 eprintln!("up to date: {}", p.display());
@@ -441,5 +436,38 @@ fn report(outcome: DockerfileOutcome) {
                 eprintln!("wrote {}", p.display());
             }
         }
+    }
+    Ok(())
+}
+
+/// `init`: where the workspace is and how `xtask/` depends on cargo-image.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The workspace's Cargo.toml (default: the workspace around the current directory).
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Depend on a checkout of cargo-image at this path.
+    #[arg(long, value_name = "DIR", conflicts_with = "git")]
+    path: Option<PathBuf>,
+    /// Depend on cargo-image from this git repository (default: the repository this
+    /// cargo-image was built from).
+    #[arg(long, value_name = "URL")]
+    git: Option<String>,
+}
+
+impl InitArgs {
+    fn run(self, settings: &Settings) -> Result<()> {
+        let dependency = match (self.path, self.git) {
+            (Some(path), _) => Dependency::Path(std::path::absolute(path)?),
+            (None, Some(url)) => Dependency::Git(url),
+            (None, None) => Dependency::Git(env!("CARGO_PKG_REPOSITORY").to_string()),
+        };
+        let manifest_path = std::path::absolute(settings.manifest(&self.manifest_path)?)?;
+        let outcome = crate::init::init(&InitOptions {
+            manifest_path,
+            dependency,
+        })?;
+        eprint!("{outcome}");
+        Ok(())
     }
 }

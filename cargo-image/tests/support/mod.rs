@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
-use xtask::plan::{Plan, PlanOptions};
-use xtask::read::Loaded;
+use cargo_image::plan::{Plan, PlanOptions};
+use cargo_image::read::Loaded;
 
 /// The builder image every snapshot uses, so the host's rustc never leaks into one.
 pub const BUILDER: &str = "rust:1.85.0-slim-bookworm";
@@ -412,7 +412,7 @@ pub struct Built {
 impl Built {
     /// Reads and plans the workspace.
     pub fn load(&self, opts: &PlanOptions) -> anyhow::Result<(Loaded, Plan)> {
-        xtask::tasks::load(&self.manifest, opts)
+        cargo_image::tasks::load(&self.manifest, opts)
     }
 
     /// Reads and plans the workspace with [`fixed_options`], panicking on an error.

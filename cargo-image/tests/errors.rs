@@ -1,13 +1,13 @@
-//! Errors at the library boundary: each case asserts the typed [`xtask::Error`] variant,
+//! Errors at the library boundary: each case asserts the typed [`cargo_image::Error`] variant,
 //! that the message says how to fix it, and that reading and planning wrote no file.
 
 mod support;
 
 use std::path::Path;
 
+use cargo_image::plan::PlanOptions;
+use cargo_image::Error;
 use support::{fixed_options, Built, Fixture};
-use xtask::plan::PlanOptions;
-use xtask::Error;
 
 /// Loads the fixture expecting an error; asserts that the sandbox is byte-for-byte what it
 /// was before.
@@ -28,7 +28,7 @@ fn load_err(built: &Built, opts: &PlanOptions) -> Error {
         ),
         Err(e) => e
             .downcast_ref::<Error>()
-            .unwrap_or_else(|| panic!("not an xtask::Error: {e:#}"))
+            .unwrap_or_else(|| panic!("not an cargo_image::Error: {e:#}"))
             .clone(),
     }
 }
@@ -160,11 +160,11 @@ fn manifest_not_found() {
         .build();
     let missing = built.sandbox.join("absent/Cargo.toml");
     let before = built.files();
-    let err = xtask::tasks::load(&missing, &fixed_options()).unwrap_err();
+    let err = cargo_image::tasks::load(&missing, &fixed_options()).unwrap_err();
     assert_eq!(before, built.files(), "reading wrote a file");
     let err = err
         .downcast_ref::<Error>()
-        .expect("an xtask::Error")
+        .expect("an cargo_image::Error")
         .clone();
     assert_eq!(
         err,

@@ -60,6 +60,23 @@ pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
     from_metadata(&metadata, &workspace_dir)
 }
 
+/// The manifest of the workspace around the current directory, found as cargo finds it
+/// (`cargo locate-project --workspace`): the default target of every command.
+pub fn locate_workspace() -> Result<PathBuf, Error> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let failed = |message: String| Error::NoWorkspace { message };
+    let out = Command::new(&cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .map_err(|e| failed(format!("running `{}`: {e}", Path::new(&cargo).display())))?;
+    if !out.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
 fn read_text(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::Metadata {
         manifest: path.display().to_string(),

