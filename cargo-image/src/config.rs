@@ -120,6 +120,13 @@ pub struct WorkspaceConfig {
     /// PEM files (relative to the workspace root) trusted by the builder stages when they
     /// download crates, e.g. behind a TLS-intercepting proxy. Never part of an image.
     pub ca_certificates: Option<Vec<String>>,
+    /// More context paths (relative to the workspace root) every compile step sees: files a
+    /// build script or macro reads outside every package directory, e.g. `proto/`.
+    pub build_files: Option<Vec<String>>,
+    /// Environment of every compile step (all build modes, dev, test), e.g.
+    /// `SQLX_OFFLINE = "true"`; never part of a runtime image.
+    #[serde(default)]
+    pub build_env: BTreeMap<String, String>,
     #[serde(default)]
     pub dev: DevConfig,
 }

@@ -23,6 +23,13 @@ pub enum Error {
         name: String,
         available: Vec<String>,
     },
+    /// A path the build needs is left out of the build context by a `.dockerignore` rule.
+    ExcludedFromContext {
+        path: String,
+        what: String,
+        rule: String,
+        dockerignore: String,
+    },
     /// A local package lies outside the build context.
     UnreachablePath {
         package: String,
@@ -43,6 +50,17 @@ impl fmt::Display for Error {
                 f,
                 "no Cargo workspace around the current directory ({message}); run the \
                  command inside your workspace or pass its Cargo.toml with `--manifest-path`"
+            ),
+            Error::ExcludedFromContext {
+                path,
+                what,
+                rule,
+                dockerignore,
+            } => write!(
+                f,
+                "`{path}` ({what}) is left out of the build context by the rule `{rule}` in \
+                 `{dockerignore}`, but the build needs it; remove that rule, or add `!{path}` \
+                 on a line after it"
             ),
             Error::Metadata { manifest, message } => write!(
                 f,

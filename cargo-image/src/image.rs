@@ -351,10 +351,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     }
 
     let dockerfile_path = format!("{}/Dockerfile", crate::plan::DRIVER_DIR);
-    let rules = match std::fs::read_to_string(loaded.context_dir.join(".dockerignore")) {
-        Ok(text) => context::IgnoreRules::parse(&text),
-        Err(_) => context::IgnoreRules::parse(&render::dockerignore::render()),
-    };
+    let rules = crate::ignore::IgnoreRules::parse(&render::dockerignore::render(&plan));
     let mut extra = vec![(dockerfile_path.clone(), dockerfile.into_bytes())];
     if let Some(ca) = &ca {
         extra.push((CA_CONTEXT_PATH.to_string(), ca.clone()));
@@ -642,7 +639,7 @@ fn build_with_buildx(
     std::fs::write(dir.path().join("Dockerfile"), dockerfile)?;
     std::fs::write(
         dir.path().join("Dockerfile.dockerignore"),
-        render::dockerignore::render(),
+        render::dockerignore::render(plan),
     )?;
     let secret = match ca {
         Some(bytes) => {

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod drive;
 pub mod error;
+pub mod ignore;
 pub mod image;
 pub mod init;
 pub mod model;

@@ -30,6 +30,9 @@ pub struct Workspace {
     pub config: WorkspaceConfig,
     /// The Rust version the builder image defaults to, from `rust-toolchain.toml` or `rustc -V`.
     pub rust_version: String,
+    /// The user's own `.dockerignore` rules (without our generated block), if any.
+    #[serde(default)]
+    pub dockerignore: Option<String>,
 }
 
 /// One local package.
@@ -52,6 +55,12 @@ pub struct Package {
     pub deps: Vec<LocalDep>,
     /// `[package.metadata.image]` of this package.
     pub config: PackageConfig,
+    /// The context paths this package's compile reads, as they exist in the build context
+    /// (after `.dockerignore`): its directory, or, when other packages are nested in it (a
+    /// root package), its entries outside theirs; plus the directories of targets outside
+    /// it. Empty: derived from the targets (models built without a file tree).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

@@ -83,6 +83,10 @@ pub struct Plan {
     pub build: Build,
     /// Directories of every local package (touched before the dev and test builds).
     pub local_dirs: Vec<String>,
+    /// `build-env`: the environment of every compile step.
+    pub build_env: BTreeMap<String, String>,
+    /// The user's own `.dockerignore` rules, kept after our block.
+    pub dockerignore: Option<String>,
     pub images: Vec<ImagePlan>,
     pub dev: DevPlan,
     /// Extra CA certificate files to pass as a build secret (paths relative to the
@@ -344,10 +348,33 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     }
     let leaf_packages = leaves_of(ws, &needed);
     let chain: BTreeSet<String> = needed.difference(&leaf_packages).cloned().collect();
+    // `build-files`: context paths every compile step sees, beside the packages' own.
+    let mut build_files: Vec<String> = Vec::new();
+    for file in wcfg.build_files.iter().flatten() {
+        let rel = file.trim_end_matches('/');
+        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            return Err(invalid(format!(
+                "key `build-files`: `{file}` must be a path inside the workspace, relative to \
+                 its root (e.g. \"proto\")"
+            )));
+        }
+        build_files.push(ws.in_root(rel));
+    }
+    build_files.sort();
+    build_files.dedup();
+    for name in wcfg.build_env.keys() {
+        if !is_env_name(name) {
+            return Err(invalid(format!(
+                "key `build-env`: `{name}` is not a variable name (letters, digits and `_`, \
+                 not starting with a digit)"
+            )));
+        }
+    }
     let copy_of = |packages: &[String]| {
         let mut copy: Vec<String> = packages
             .iter()
             .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
+            .chain(build_files.iter().cloned())
             .collect();
         copy.sort();
         copy.dedup();
@@ -432,7 +459,12 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         poll_seconds: wcfg.dev.poll_seconds.unwrap_or(1).max(1),
     };
 
-    let mut local_dirs: Vec<String> = ws.packages.iter().flat_map(|p| copy_paths(ws, p)).collect();
+    let mut local_dirs: Vec<String> = ws
+        .packages
+        .iter()
+        .flat_map(|p| copy_paths(ws, p))
+        .chain(build_files.iter().cloned())
+        .collect();
     local_dirs.sort();
     local_dirs.dedup();
 
@@ -459,6 +491,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         leaves,
         build,
         local_dirs,
+        build_env: wcfg.build_env.clone(),
+        dockerignore: ws.dockerignore.clone(),
         images,
         dev,
         ca_source: if opts.extra_ca || !ca_certificates.is_empty() {
@@ -866,10 +900,23 @@ pub fn group_layers(layers: Vec<Vec<String>>, max: usize) -> Vec<Vec<String>> {
     out
 }
 
-/// What to copy for a package: its directory when that holds no other local package;
-/// otherwise (a root package, or one with members nested inside) its manifest, build
-/// script and the directories holding its targets' sources.
+/// Whether `name` can be an environment variable's name in a Dockerfile and a shell.
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// What to copy for a package: the sources the reader found in the build context
+/// ([`Package::sources`]). Without them (a model built by hand): its directory when that
+/// holds no other local package; otherwise its manifest, build script and the directories
+/// holding its targets' sources.
 pub fn copy_paths(ws: &Workspace, p: &Package) -> Vec<String> {
+    if !p.sources.is_empty() {
+        return p.sources.clone();
+    }
     let nests_others = |dir: &str| {
         ws.packages
             .iter()

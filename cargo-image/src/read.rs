@@ -12,6 +12,7 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 
 use crate::config::{parse_manifest_tables, PackageConfig, WorkspaceConfig};
 use crate::error::Error;
+use crate::ignore::{self, IgnoreRules};
 use crate::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
 
 /// A workspace as read from disk, with the directories the drivers need.
@@ -206,10 +207,56 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
                 .into_iter()
                 .collect(),
             config: pkg_config.unwrap_or_else(PackageConfig::default),
+            sources: Vec::new(),
             name,
         });
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // What the build context holds: the effective .dockerignore rules decide which paths
+    // exist there, and only those are bound or copied (binding a missing path fails).
+    let dockerignore_path = context_dir.join(".dockerignore");
+    let dockerignore = std::fs::read_to_string(&dockerignore_path)
+        .ok()
+        .and_then(|text| ignore::users_rules(&text));
+    let rules = IgnoreRules::parse(&ignore::render(dockerignore.as_deref()));
+    let excluded = |path: &str, what: &str| -> Result<(), Error> {
+        match rules.excluding_rule(path) {
+            Some(rule) => Err(Error::ExcludedFromContext {
+                path: path.to_string(),
+                what: what.to_string(),
+                rule: rule.to_string(),
+                dockerignore: dockerignore_path.display().to_string(),
+            }),
+            None => Ok(()),
+        }
+    };
+    let dirs: Vec<String> = packages.iter().map(|p| p.dir.clone()).collect();
+    for p in &mut packages {
+        for t in &p.targets {
+            if matches!(
+                t.kind,
+                TargetKind::Lib | TargetKind::ProcMacro | TargetKind::Bin | TargetKind::BuildScript
+            ) {
+                excluded(&t.src_path, &format!("a source of package `{}`", p.name))?;
+            }
+        }
+        p.sources = package_sources(&context_dir, p, &dirs, &rules);
+    }
+    let root_manifest_rel = crate::model::join(&root, "Cargo.toml");
+    for file in config.build_files.iter().flatten() {
+        let path = crate::model::join(&root, file.trim_end_matches('/'));
+        if !context_dir.join(&path).exists() {
+            return Err(Error::InvalidConfig {
+                manifest: root_manifest_path.display().to_string(),
+                message: format!(
+                    "key `build-files`: `{file}` does not exist (paths are relative to the \
+                     directory of {root_manifest_rel}); fix the path or remove it"
+                ),
+            });
+        }
+        excluded(&path, "listed in `build-files`")?;
+    }
 
     // Files cargo reads before compiling anything: they belong in the skeleton verbatim.
     let mut extra_files = BTreeMap::new();
@@ -246,10 +293,84 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             root_manifest,
             config,
             rust_version,
+            dockerignore,
         },
         workspace_dir,
         context_dir,
     })
+}
+
+/// The context paths package `p` compiles from (see [`Package::sources`]): its directory
+/// when no other package is nested in it; otherwise its entries outside the others' (for a
+/// root package: the context's root), walking down only into directories that hold another
+/// package. Paths the rules exclude are left out (they are not in the context), and so are
+/// `target/` and the generated files, which no compile reads. A target whose source lies
+/// outside the package directory brings its directory (or, when that holds a package, the
+/// file).
+fn package_sources(
+    context: &Path,
+    p: &Package,
+    dirs: &[String],
+    rules: &IgnoreRules,
+) -> Vec<String> {
+    use crate::model::{is_within, join};
+    let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
+    let holds_other = |dir: &str| others.iter().any(|o| is_within(o, dir));
+    let mut out = BTreeSet::new();
+    if !p.dir.is_empty() && !holds_other(&p.dir) {
+        out.insert(p.dir.clone());
+    } else {
+        let mut stack = vec![p.dir.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(context.join(&dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = join(&dir, &name);
+                let generated = dir == p.dir
+                    && matches!(
+                        name.as_str(),
+                        "target"
+                            | "Cargo.lock"
+                            | "Dockerfile"
+                            | "compose.yaml"
+                            | "docker-bake.hcl"
+                            | ".dockerignore"
+                    );
+                if generated
+                    || path == crate::plan::DRIVER_DIR
+                    || rules.excluded(&path)
+                    || others.iter().any(|o| **o == path)
+                {
+                    continue;
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) && holds_other(&path) {
+                    stack.push(path);
+                } else {
+                    out.insert(path);
+                }
+            }
+        }
+    }
+    for t in &p.targets {
+        if is_within(&t.src_path, &p.dir) {
+            continue;
+        }
+        let parent = t.src_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let path = if parent.is_empty() || holds_other(parent) || parent == p.dir {
+            t.src_path.clone()
+        } else {
+            parent.to_string()
+        };
+        if !rules.excluded(&path) {
+            out.insert(path);
+        }
+    }
+    // Drop paths inside another listed one.
+    let all: Vec<String> = out.iter().cloned().collect();
+    out.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
+    out.into_iter().collect()
 }
 
 /// The version a toolchain file pins, when it pins a numbered one (`1.85` or `1.85.0`).

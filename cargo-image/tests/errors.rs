@@ -202,3 +202,31 @@ fn path_dependency_outside_the_context_is_unreachable() {
     assert!(same_file(context, &built.root), "{context}");
     assert!(err.to_string().contains("context = \"..\""), "{err}");
 }
+
+#[test]
+fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
+    let built = Fixture::new("ignored")
+        .root_package("svc", |p| p.main())
+        .file(".dockerignore", "# ours\n*.md\nsrc\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::ExcludedFromContext { path, rule, .. } = &err else {
+        panic!("expected ExcludedFromContext, got {err:?}");
+    };
+    assert_eq!((path.as_str(), rule.as_str()), ("src/main.rs", "src"));
+    assert!(err.to_string().contains("add `!src/main.rs`"), "{err}");
+}
+
+#[test]
+fn a_build_file_that_does_not_exist_is_refused() {
+    let built = Fixture::new("nobuildfile")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nbuild-files = [\"proto\"]\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    assert!(
+        err.to_string()
+            .contains("key `build-files`: `proto` does not exist"),
+        "{err}"
+    );
+}

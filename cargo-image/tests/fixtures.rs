@@ -333,6 +333,84 @@ fn root_package_snapshots() {
     snapshot("root_package", &root_package(), &fixed_options());
 }
 
+/// Real-project hazards: a root package reading files beside `src/`, `build-files` for a
+/// member's build script, a `[[bin]]` outside its package, the user's `.dockerignore`
+/// leaving out `tests/` and a secret, `build-env` with a literal `$` (built and run in
+/// `e2e_hazards.rs`).
+fn hazards() -> Built {
+    Fixture::new("hazards")
+        .root_package("hazard-svc", |p| {
+            p.main().dep_path("shapes", "crates/shapes")
+        })
+        .members(&["crates/*"])
+        .workspace_toml(
+            "[workspace.metadata.image]\nbuild-files = [\"proto\"]\n\
+             build-env = { HAZARD_GREETING = \"costs $5 at ${HOME}\" }\n",
+        )
+        .package("crates/shapes", |p| p.lib().build_rs().test("shapes"))
+        .package("crates/tools", |p| {
+            p.target("bin", "hazard-tool", "../../bin/hazard-tool.rs")
+                .dep_path("shapes", "../shapes")
+        })
+        .file("README.md", "Hazard service\n")
+        .file("migrations/0001_init.sql", "CREATE TABLE t (id INT);\n")
+        .file("proto/shapes.proto", "circle\n")
+        .file("tests/it.rs", "#[test]\nfn works() {}\n")
+        .file("secrets/token", "do-not-ship\n")
+        .file(
+            ".dockerignore",
+            "# The team's own rules.\n**/tests/\nsecrets/\n",
+        )
+        .build()
+}
+
+#[test]
+fn hazards_snapshots() {
+    let built = hazards();
+    snapshot("hazards", &built, &fixed_options());
+    let (loaded, plan) = built.plan();
+    let root = loaded.workspace.package("hazard-svc").unwrap();
+    // The root package compiles from everything at the root but the members, target/,
+    // the generated files and what .dockerignore leaves out.
+    assert_eq!(
+        root.sources,
+        [
+            ".cargo",
+            "Cargo.toml",
+            "README.md",
+            "bin",
+            "migrations",
+            "proto",
+            "src"
+        ]
+        .iter()
+        .filter(|p| loaded.context_dir.join(p).exists())
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+    );
+    // The member's layer carries the build files; the tool's leaf its source outside.
+    let shapes = plan
+        .layers
+        .iter()
+        .find(|l| l.packages == ["shapes"])
+        .unwrap();
+    assert_eq!(shapes.copy, ["crates/shapes", "proto"]);
+    let tools = plan
+        .leaves
+        .iter()
+        .find(|l| l.packages == ["tools"])
+        .unwrap();
+    assert_eq!(tools.copy, ["bin", "crates/tools", "proto"]);
+    // The user's rules survive in the generated .dockerignore, after our block.
+    let ignore = cargo_image::render::dockerignore::render(&plan);
+    assert!(
+        ignore.ends_with("# The team's own rules.\n**/tests/\nsecrets/\n"),
+        "{ignore}"
+    );
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(dockerfile.contains(r#"HAZARD_GREETING="costs \$5 at \${HOME}""#));
+}
+
 #[test]
 fn root_bin_in_subdir_snapshots() {
     let built = root_bin_in_subdir();

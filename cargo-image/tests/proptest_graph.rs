@@ -138,6 +138,7 @@ fn workspace(g: &Graph) -> Workspace {
                 targets,
                 deps,
                 config: Default::default(),
+                sources: Vec::new(),
             }
         })
         .collect();
@@ -148,6 +149,7 @@ fn workspace(g: &Graph) -> Workspace {
         root_manifest: "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\"]\n".into(),
         config: Default::default(),
         rust_version: "1.85.0".into(),
+        dockerignore: None,
     }
 }
 

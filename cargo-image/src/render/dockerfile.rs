@@ -125,10 +125,11 @@ fn base(out: &mut String, plan: &Plan, script: &str) {
         "# The Rust toolchain and the script.\n\
          # It runs on the build platform and cross-compiles for the target platform.\n\
          FROM --platform=$BUILDPLATFORM {} AS base\n\
-         ENV {BASE_ENV}\n\
+         ENV {BASE_ENV}{build_env}\n\
          WORKDIR /app\n\
          COPY --from=cargo-image-tools {TOOLS_SCRIPT} {SCRIPT_PATH}",
-        plan.builder
+        plan.builder,
+        build_env = build_env(plan),
     )
     .unwrap();
     heredoc_file(out, "", MASK_LOCK_PATH, scripts::MASK_LOCK_AWK);
@@ -347,7 +348,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # freshness checks compare mtimes, so checkouts sharing a target dir could ship each\n\
          # other's artifacts (`cargo xtask image` passes a key per checkout).\n\
          FROM --platform=$BUILDPLATFORM {builder} AS build-incremental\n\
-         ENV {BASE_ENV}\n\
+         ENV {BASE_ENV}{build_env}\n\
          ARG TARGETARCH\n\
          ARG {CACHE_KEY_ARG}=shared\n\
          ARG SOURCE_DATE_EPOCH\n\
@@ -356,6 +357,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
         builder = plan.builder,
+        build_env = build_env(plan),
         mounts = mounts.join(" \\\n    ")
     )
     .unwrap();
@@ -526,12 +528,20 @@ fn runtime(out: &mut String, i: &ImagePlan) {
     .unwrap();
 }
 
+/// `build-env` as more `ENV` pairs of the builder stages (` K="v"` each), after ours.
+fn build_env(plan: &Plan) -> String {
+    plan.build_env
+        .iter()
+        .map(|(k, v)| format!(" {k}={}", env_value(v)))
+        .collect()
+}
+
 fn env_line(out: &mut String, i: &ImagePlan) {
     if !i.env.is_empty() {
         let env: Vec<String> = i
             .env
             .iter()
-            .map(|(k, v)| format!("{k}={}", dq(v)))
+            .map(|(k, v)| format!("{k}={}", env_value(v)))
             .collect();
         writeln!(out, "ENV {}", env.join(" ")).unwrap();
     }
@@ -552,6 +562,11 @@ fn timing_flags(t: &Timing) -> String {
 }
 
 /// A double-quoted Dockerfile/JSON string.
+/// An `ENV` value: quoted, with `$` literal (the Dockerfile would expand `$NAME`).
+fn env_value(s: &str) -> String {
+    dq(s).replace('$', "\\$")
+}
+
 fn dq(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
 }

@@ -385,10 +385,12 @@ ca_env() {{
     fi
 }}
 
-# The build every layer and mode runs; $1 is --frozen (offline) or --locked.
+# The build every layer and mode runs; $1 is --frozen (offline) or --locked. --workspace:
+# the binaries may lie outside `default-members` (in a root package's workspace, only the
+# root package is a default one).
 release_build() {{
 {static_env}{strip_env}    cross_env
-    cargo_ws build "$1" {release_flags} --target "$(rust_target)"{bins}
+    cargo_ws build "$1" {release_flags} --target "$(rust_target)" --workspace{bins}
 }}
 
 case "${{1:-}}" in
