@@ -20,7 +20,28 @@ variable "CARGO_IMAGE_BUILD" {
 }
 
 group "default" {
-  targets = ["product-api", "products", "products-admin"]
+  targets = ["catalog-exporter", "product-api", "products", "products-admin"]
+}
+
+# catalog-exporter: the `catalog-exporter` binary of package `catalog-exporter`
+target "catalog-exporter" {
+  context    = "."
+  dockerfile = "Dockerfile"
+  target     = "catalog-exporter"
+  tags       = ["catalog-exporter:0.3.1", "catalog-exporter:latest"]
+  platforms  = ["linux/amd64", "linux/arm64"]
+  args = {
+    REVISION          = REVISION
+    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
+  }
+  labels = {
+    "org.opencontainers.image.description" = "Writes zlib-compressed catalog snapshots into its data volume, on request over HTTP"
+    "org.opencontainers.image.licenses" = "MIT OR Apache-2.0"
+    "org.opencontainers.image.source" = "https://github.com/example/catalog"
+    "org.opencontainers.image.title" = "catalog-exporter"
+    "org.opencontainers.image.vendor" = "Example Catalog Team"
+    "org.opencontainers.image.version" = "0.3.1"
+  }
 }
 
 # product-api: the `product-api` binary of package `product-api`
@@ -86,12 +107,12 @@ target "products-admin" {
   }
 }
 
-# Development image: rebuilds and restarts `product-api` when a source changes (compose.yaml).
+# Development image: rebuilds and restarts `catalog-exporter` when a source changes (compose.yaml).
 target "dev" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "dev"
-  tags       = ["product-api:dev"]
+  tags       = ["catalog-exporter:dev"]
 }
 
 # The workspace's tests, run during the build: a failing test fails the build.
@@ -99,4 +120,12 @@ target "test" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "test"
+}
+
+# Your own stage, from docker/debug.Dockerfile (dockerfile-append).
+target "product-api-debug" {
+  context    = "."
+  dockerfile = "Dockerfile"
+  target     = "product-api-debug"
+  tags       = ["product-api-debug:latest"]
 }

@@ -170,9 +170,10 @@ pub enum Command {
 pub struct ImageArgs {
     #[command(flatten)]
     plan: PlanArgs,
-    /// Which images: one runtime image per binary, the dev image, or the test run.
-    #[arg(long, value_enum, default_value_t = TargetArg::Runtime)]
-    target: TargetArg,
+    /// Which images: one runtime image per binary (`runtime`), the dev image (`dev`), the
+    /// test run (`test`), or a stage of your own from `dockerfile-append`.
+    #[arg(long, default_value = "runtime", value_name = "runtime|dev|test|STAGE")]
+    target: String,
     /// Tag template with {bin} and {version}, e.g. 'registry.local/{bin}:{version}'
     /// (repeatable; replaces the configured tags).
     #[arg(long = "tag", value_name = "TEMPLATE")]
@@ -224,13 +225,6 @@ enum BuildModeArg {
     Auto,
     Incremental,
     Layers,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum TargetArg {
-    Runtime,
-    Dev,
-    Test,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -313,10 +307,11 @@ impl Command {
                 let opts = ImageOptions {
                     manifest_path: settings.manifest(&args.plan.manifest_path)?,
                     plan: args.plan.options()?,
-                    target: match args.target {
-                        TargetArg::Runtime => ImageTarget::Runtime,
-                        TargetArg::Dev => ImageTarget::Dev,
-                        TargetArg::Test => ImageTarget::Test,
+                    target: match args.target.as_str() {
+                        "runtime" => ImageTarget::Runtime,
+                        "dev" => ImageTarget::Dev,
+                        "test" => ImageTarget::Test,
+                        stage => ImageTarget::Stage(stage.to_string()),
                     },
                     tags: args.tags,
                     no_cache: args.no_cache,

@@ -39,6 +39,25 @@ macro_rules! image_config {
             pub registry: Option<String>,
             /// Leave this binary (or every binary of the package) without an image.
             pub skip: Option<bool>,
+            /// Debian packages in the runtime image for the target architecture: installed
+            /// with apt where the runtime has it, unpacked with their dependencies on
+            /// distroless and scratch.
+            pub runtime_packages: Option<Vec<String>>,
+            /// Context paths (relative to the workspace root) copied into the image at
+            /// absolute paths: `{ "config" = "/app/config" }`.
+            pub files: Option<BTreeMap<String, String>>,
+            /// The process's working directory (created, readable).
+            pub workdir: Option<String>,
+            /// Directories created writable by the runtime user and declared `VOLUME`.
+            pub volumes: Option<Vec<String>>,
+            /// Arguments after the binary (`CMD`).
+            pub args: Option<Vec<String>>,
+            /// Replaces `ENTRYPOINT` (exec form).
+            pub entrypoint: Option<Vec<String>>,
+            /// `STOPSIGNAL`, e.g. `SIGINT`.
+            pub stop_signal: Option<String>,
+            /// Time zone data in the image (zoneinfo on scratch too).
+            pub tzdata: Option<bool>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
@@ -57,6 +76,14 @@ macro_rules! image_config {
                     tags: self.tags.clone(),
                     registry: self.registry.clone(),
                     skip: self.skip,
+                    runtime_packages: self.runtime_packages.clone(),
+                    files: self.files.clone(),
+                    workdir: self.workdir.clone(),
+                    volumes: self.volumes.clone(),
+                    args: self.args.clone(),
+                    entrypoint: self.entrypoint.clone(),
+                    stop_signal: self.stop_signal.clone(),
+                    tzdata: self.tzdata,
                 }
             }
         }
@@ -123,6 +150,15 @@ pub struct WorkspaceConfig {
     /// More context paths (relative to the workspace root) every compile step sees: files a
     /// build script or macro reads outside every package directory, e.g. `proto/`.
     pub build_files: Option<Vec<String>>,
+    /// A file of the user's own Dockerfile stages (relative to the workspace root),
+    /// appended verbatim after the generated ones.
+    pub dockerfile_append: Option<String>,
+    /// Debian packages installed in the builder for the build platform, e.g. `clang`,
+    /// `protobuf-compiler`, `pkg-config`.
+    pub build_packages: Option<Vec<String>>,
+    /// Debian libraries the binaries link, installed for the target architecture, e.g.
+    /// `libssl-dev`.
+    pub link_packages: Option<Vec<String>>,
     /// Environment of every compile step (all build modes, dev, test), e.g.
     /// `SQLX_OFFLINE = "true"`; never part of a runtime image.
     #[serde(default)]
@@ -212,6 +248,20 @@ impl ImageConfig {
             tags: over.tags.clone().or_else(|| self.tags.clone()),
             registry: over.registry.clone().or_else(|| self.registry.clone()),
             skip: over.skip.or(self.skip),
+            runtime_packages: over
+                .runtime_packages
+                .clone()
+                .or_else(|| self.runtime_packages.clone()),
+            files: merge(&self.files, &over.files),
+            workdir: over.workdir.clone().or_else(|| self.workdir.clone()),
+            volumes: over.volumes.clone().or_else(|| self.volumes.clone()),
+            args: over.args.clone().or_else(|| self.args.clone()),
+            entrypoint: over.entrypoint.clone().or_else(|| self.entrypoint.clone()),
+            stop_signal: over
+                .stop_signal
+                .clone()
+                .or_else(|| self.stop_signal.clone()),
+            tzdata: over.tzdata.or(self.tzdata),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::render;
 use crate::render::dockerfile::{BUILD_MODE_ARG, CACHE_KEY_ARG};
 
 /// Which Dockerfile targets to build.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ImageTarget {
     /// One runtime image per binary.
     #[default]
@@ -24,6 +24,8 @@ pub enum ImageTarget {
     Dev,
     /// The test run (fails when a test fails).
     Test,
+    /// A stage of the user's own (`dockerfile-append`).
+    Stage(String),
 }
 
 /// Which builder drives the build.
@@ -277,7 +279,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         .collect();
 
     // What to build: (stage, tags).
-    let targets: Vec<(String, Vec<String>)> = match opts.target {
+    let targets: Vec<(String, Vec<String>)> = match &opts.target {
         ImageTarget::Runtime => plan
             .images
             .iter()
@@ -313,6 +315,32 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             vec![("dev".to_string(), tags)]
         }
         ImageTarget::Test => vec![("test".to_string(), Vec::new())],
+        ImageTarget::Stage(stage) => {
+            let declared = plan
+                .appended
+                .as_ref()
+                .map(|a| a.stages.clone())
+                .unwrap_or_default();
+            if !declared.contains(stage) {
+                bail!(
+                    "--target `{stage}`: no such stage; choose runtime, dev, test{}",
+                    declared
+                        .iter()
+                        .map(|s| format!(", {s}"))
+                        .collect::<String>()
+                );
+            }
+            let tags = if opts.tags.is_empty() {
+                vec![format!("{stage}:latest")]
+            } else {
+                opts.tags
+                    .iter()
+                    .map(|t| fill_template(t, stage, "latest"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
+            };
+            vec![(stage.clone(), tags)]
+        }
     };
 
     let report = ImageReport::default();

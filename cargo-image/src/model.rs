@@ -33,6 +33,9 @@ pub struct Workspace {
     /// The user's own `.dockerignore` rules (without our generated block), if any.
     #[serde(default)]
     pub dockerignore: Option<String>,
+    /// `dockerfile-append`: the file's context-relative path and its text.
+    #[serde(default)]
+    pub dockerfile_append: Option<(String, String)>,
 }
 
 /// One local package.

@@ -87,6 +87,9 @@ pub struct Plan {
     pub build_env: BTreeMap<String, String>,
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
+    /// `dockerfile-append`: the user's own stages, appended verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appended: Option<Appended>,
     pub images: Vec<ImagePlan>,
     pub dev: DevPlan,
     /// Extra CA certificate files to pass as a build secret (paths relative to the
@@ -119,6 +122,12 @@ pub struct Leaf {
 /// The shared build command.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Build {
+    /// `build-packages`: Debian packages for the build platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_packages: Vec<String>,
+    /// `link-packages`: Debian libraries for the target architecture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_packages: Vec<String>,
     pub profile: String,
     /// The directory under `target/<triple>/` the profile writes to.
     pub profile_dir: String,
@@ -128,6 +137,10 @@ pub struct Build {
     pub bins: Vec<String>,
     /// `-C target-feature=+crt-static` (a `*-linux-gnu` std links statically with it).
     pub static_link: bool,
+    /// With `static_link`: the binaries linked dynamically all the same, by a second cargo
+    /// command with a target dir of its own (`target/dynamic`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_bins: Vec<String>,
     pub strip: bool,
 }
 
@@ -160,6 +173,272 @@ pub struct ImagePlan {
     pub healthcheck: Option<Healthcheck>,
     /// Tags, with placeholders filled in.
     pub tags: Vec<String>,
+    /// What the image gets beside the binary (`runtime-packages`, `files`, `workdir`,
+    /// `volumes`, `args`, `entrypoint`, `stop-signal`, `tzdata`).
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
+    pub extras: Extras,
+}
+
+/// The user's own stages (`dockerfile-append`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Appended {
+    /// The file, relative to the build context.
+    pub path: String,
+    pub text: String,
+    /// The stage names it declares (`FROM … AS name`), which `image --target` and bake know.
+    pub stages: Vec<String>,
+}
+
+/// The stage names a Dockerfile text declares (`FROM image AS name`).
+pub fn declared_stages(text: &str) -> Vec<String> {
+    let mut stages = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
+        {
+            if let Some(i) = words.iter().position(|w| w.eq_ignore_ascii_case("AS")) {
+                if let Some(name) = words.get(i + 1) {
+                    stages.push(name.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    stages
+}
+
+/// The runtime keys of one image, checked.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Extras {
+    /// Debian packages for the runtime (with `tzdata` when asked and the runtime lacks it).
+    pub packages: Vec<String>,
+    /// How they arrive: apt in the runtime image, or unpacked in a build stage.
+    pub packages_by: PackagesBy,
+    /// Context path → absolute path in the image.
+    pub files: BTreeMap<String, String>,
+    pub workdir: Option<String>,
+    pub volumes: Vec<String>,
+    pub args: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub stop_signal: Option<String>,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        *self == Extras::default()
+    }
+
+    /// Whether a build stage prepares files for the image (unpacked packages, `files`,
+    /// the working directory, volumes owned by the runtime user).
+    pub fn needs_stage(&self) -> bool {
+        (!self.packages.is_empty() && self.packages_by == PackagesBy::Unpack)
+            || !self.files.is_empty()
+            || self.workdir.is_some()
+            || !self.volumes.is_empty()
+    }
+}
+
+/// How runtime packages reach an image.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackagesBy {
+    /// `apt-get install` in the runtime image (Debian slim, or an image with apt).
+    #[default]
+    Apt,
+    /// Unpacked from the `.deb`s with their dependencies in a build stage (distroless,
+    /// scratch: no package manager, no shell).
+    Unpack,
+}
+
+/// What each runtime without apt already holds, as Debian packages: never unpacked again.
+pub fn provided_packages(runtime: &Runtime) -> &'static [&'static str] {
+    // Packages no runtime needs, which Depends closures drag in (maintainer tooling).
+    const TOOLING: [&str; 8] = [
+        "base-files",
+        "debconf",
+        "dpkg",
+        "install-info",
+        "libc-bin",
+        "perl-base",
+        "tzdata-legacy",
+        "usr-is-merged",
+    ];
+    match runtime {
+        Runtime::DistrolessCc => &[
+            "base-files",
+            "ca-certificates",
+            "debconf",
+            "dpkg",
+            "gcc-12-base",
+            "gcc-14-base",
+            "install-info",
+            "libc-bin",
+            "libc6",
+            "libgcc-s1",
+            "netbase",
+            "perl-base",
+            "tzdata",
+            "tzdata-legacy",
+            "usr-is-merged",
+        ],
+        Runtime::DistrolessStatic => &[
+            "base-files",
+            "ca-certificates",
+            "debconf",
+            "dpkg",
+            "install-info",
+            "libc-bin",
+            "netbase",
+            "perl-base",
+            "tzdata",
+            "tzdata-legacy",
+            "usr-is-merged",
+        ],
+        _ => &TOOLING,
+    }
+}
+
+/// Whether `name` is a Debian package name (lowercase letters, digits, `+ - .`).
+fn is_debian_package(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+}
+
+/// Checks a list of Debian package names given under `key`.
+fn packages(key: &str, names: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        if !is_debian_package(name) {
+            return Err(format!(
+                "key `{key}`: `{name}` is not a Debian package name (e.g. \"libssl-dev\"; \
+                 the architecture is chosen for you)"
+            ));
+        }
+        out.push(name.clone());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Whether `path` is absolute, normalized and not the root (`/app`, `/srv/static`).
+fn is_image_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && !path.contains("//")
+        && !path
+            .split('/')
+            .any(|c| c == ".." || c == "." || c.contains(char::is_whitespace))
+}
+
+/// The runtime keys of one image, checked against its runtime.
+fn plan_extras(
+    cfg: &ImageConfig,
+    runtime: &Runtime,
+    base: &str,
+    root: &str,
+) -> Result<Extras, String> {
+    let mut pkgs = packages(
+        "runtime-packages",
+        cfg.runtime_packages.as_deref().unwrap_or(&[]),
+    )?;
+    let packages_by = match runtime {
+        Runtime::DebianSlim => PackagesBy::Apt,
+        Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc => PackagesBy::Unpack,
+        Runtime::Custom => {
+            if !pkgs.is_empty() && (base.contains("alpine") || base.contains("musl")) {
+                return Err(format!(
+                    "key `runtime-packages`: `{base}` has no apt and is no Debian image, so \
+                     Debian packages cannot be added to it; use a Debian-based runtime \
+                     (debian-slim, distroless-cc) or install them in a stage of your own"
+                ));
+            }
+            PackagesBy::Apt
+        }
+    };
+    if cfg.tzdata == Some(true) && !provided_packages(runtime).contains(&"tzdata") {
+        pkgs.push("tzdata".into());
+        pkgs.sort();
+        pkgs.dedup();
+    }
+    let mut files = BTreeMap::new();
+    for (src, dest) in cfg.files.clone().unwrap_or_default() {
+        let rel = src.trim_end_matches('/');
+        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "key `files`: `{src}` must be a path in the workspace, relative to its root"
+            ));
+        }
+        if !is_image_path(&dest) {
+            return Err(format!(
+                "key `files`: `{dest}` (for `{src}`) must be an absolute path in the image, \
+                 e.g. \"/app/config\""
+            ));
+        }
+        files.insert(join(root, rel), dest);
+    }
+    let workdir = match &cfg.workdir {
+        Some(dir) if !is_image_path(dir) => {
+            return Err(format!(
+                "key `workdir`: `{dir}` must be an absolute path, e.g. \"/app\""
+            ))
+        }
+        other => other.clone(),
+    };
+    let mut volumes = cfg.volumes.clone().unwrap_or_default();
+    if let Some(bad) = volumes.iter().find(|v| !is_image_path(v)) {
+        return Err(format!(
+            "key `volumes`: `{bad}` must be an absolute path, e.g. \"/data\""
+        ));
+    }
+    volumes.sort();
+    volumes.dedup();
+    let entrypoint = match &cfg.entrypoint {
+        Some(e) if e.is_empty() || e[0].is_empty() => {
+            return Err(
+                "key `entrypoint`: give the program and its arguments, e.g. \
+                        [\"/usr/local/bin/app\", \"serve\"]"
+                    .into(),
+            )
+        }
+        other => other.clone(),
+    };
+    let stop_signal = match &cfg.stop_signal {
+        Some(sig) => {
+            let named = sig.strip_prefix("SIG").is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+')
+            });
+            let numbered = !sig.is_empty() && sig.bytes().all(|b| b.is_ascii_digit());
+            if !named && !numbered {
+                return Err(format!(
+                    "key `stop-signal`: `{sig}` is not a signal; use a name such as \"SIGINT\" \
+                     or a number"
+                ));
+            }
+            Some(sig.clone())
+        }
+        None => None,
+    };
+    Ok(Extras {
+        packages_by: if pkgs.is_empty() {
+            PackagesBy::default()
+        } else {
+            packages_by
+        },
+        packages: pkgs,
+        files,
+        workdir,
+        volumes,
+        args: cfg.args.clone().unwrap_or_default(),
+        entrypoint,
+        stop_signal,
+    })
 }
 
 /// What a runtime keyword means.
@@ -315,22 +594,52 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
             });
         }
     }
+    // One command for every binary: if one needs a static binary, all get one (a static
+    // binary runs on any runtime; two commands double the build), except the binaries that
+    // say `static = false` or need runtime packages (shared libraries): a second command
+    // links those dynamically.
+    let static_of = |i: &ImagePlan| {
+        let pkg = ws.package(&i.package).expect("known package");
+        ws_image
+            .overlay(&pkg.config.common())
+            .overlay(&pkg.config.bin.get(&i.bin).cloned().unwrap_or_default())
+            .static_link
+    };
+    let static_link = images
+        .iter()
+        .any(|i| i.runtime.needs_static() || static_of(i) == Some(true));
+    let dynamic_bins: Vec<String> = if static_link {
+        images
+            .iter()
+            .filter(|i| {
+                !i.runtime.needs_static()
+                    && (static_of(i) == Some(false)
+                        || (static_of(i).is_none() && !i.extras.packages.is_empty()))
+            })
+            .map(|i| i.bin.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let build_packages = packages(
+        "build-packages",
+        wcfg.build_packages.as_deref().unwrap_or(&[]),
+    )
+    .map_err(invalid)?;
+    let link_packages = packages(
+        "link-packages",
+        wcfg.link_packages.as_deref().unwrap_or(&[]),
+    )
+    .map_err(invalid)?;
     let build = Build {
+        build_packages,
+        link_packages,
         profile_dir: profile_dir(&profile),
         profile,
         features: features.into_iter().collect(),
         bins: images.iter().map(|i| i.bin.clone()).collect(),
-        // One command for every binary: if one needs a static binary, all get one (a
-        // static binary runs on any runtime; two commands would double the build).
-        static_link: images.iter().any(|i| {
-            let pkg = ws.package(&i.package).expect("known package");
-            i.runtime.needs_static()
-                || ws_image
-                    .overlay(&pkg.config.common())
-                    .overlay(&pkg.config.bin.get(&i.bin).cloned().unwrap_or_default())
-                    .static_link
-                    .unwrap_or(false)
-        }),
+        static_link,
+        dynamic_bins,
         strip: wcfg.strip.unwrap_or(true),
     };
 
@@ -476,6 +785,28 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .collect();
     masked_members.sort();
 
+    let appended = match &ws.dockerfile_append {
+        Some((path, text)) => {
+            let stages = declared_stages(text);
+            for stage in &stages {
+                let generated = INTERNAL_STAGES.contains(&stage.as_str())
+                    || INTERNAL_PREFIXES.iter().any(|p| stage.starts_with(p))
+                    || images.iter().any(|i| i.stage == *stage);
+                if generated {
+                    return Err(invalid(format!(
+                        "key `dockerfile-append`: `{path}` declares the stage `{stage}`, which \
+                         the generated Dockerfile has; rename it (e.g. `{stage}-custom`)"
+                    )));
+                }
+            }
+            Some(Appended {
+                path: path.clone(),
+                text: text.clone(),
+                stages,
+            })
+        }
+        None => None,
+    };
     let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
     Ok(Plan {
         workspace_root: ws.root.clone(),
@@ -493,6 +824,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         local_dirs,
         build_env: wcfg.build_env.clone(),
         dockerignore: ws.dockerignore.clone(),
+        appended,
         images,
         dev,
         ca_source: if opts.extra_ca || !ca_certificates.is_empty() {
@@ -621,6 +953,7 @@ fn plan_image(
         }
     }
     labels.extend(cfg.labels.clone().unwrap_or_default());
+    let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
     Ok(ImagePlan {
         bin: bin.to_string(),
         package: pkg.name.clone(),
@@ -634,6 +967,7 @@ fn plan_image(
         labels,
         healthcheck,
         tags,
+        extras,
     })
 }
 
@@ -670,7 +1004,7 @@ pub const INTERNAL_STAGES: [&str; 13] = [
 ];
 
 /// Prefixes of stage names the renderer uses for itself (numbered stages).
-pub const INTERNAL_PREFIXES: [&str; 2] = ["test-", "build-layers-"];
+pub const INTERNAL_PREFIXES: [&str; 3] = ["test-", "build-layers-", "cargo-image-"];
 
 fn resolve_stage_names(images: &mut [ImagePlan]) {
     for img in images.iter_mut() {

@@ -243,6 +243,51 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
+    // `files` of every level: each must be in the build context.
+    let mut file_keys: Vec<(String, String)> = config
+        .files
+        .iter()
+        .flatten()
+        .map(|(src, _)| (src.clone(), root_manifest_path.display().to_string()))
+        .collect();
+    for p in &packages {
+        let manifest = context_dir.join(crate::model::join(&p.dir, "Cargo.toml"));
+        let tables =
+            std::iter::once(&p.config.files).chain(p.config.bin.values().map(|b| &b.files));
+        for files in tables.flatten() {
+            for src in files.keys() {
+                file_keys.push((src.clone(), manifest.display().to_string()));
+            }
+        }
+    }
+    for (src, manifest) in file_keys {
+        let path = crate::model::join(&root, src.trim_end_matches('/'));
+        if !context_dir.join(&path).exists() {
+            return Err(Error::InvalidConfig {
+                manifest,
+                message: format!(
+                    "key `files`: `{src}` does not exist (paths are relative to the workspace \
+                     root); fix the path or remove the entry"
+                ),
+            });
+        }
+        excluded(&path, "listed in `files`")?;
+    }
+    let dockerfile_append = match &config.dockerfile_append {
+        Some(file) => {
+            let path = workspace_dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::InvalidConfig {
+                manifest: root_manifest_path.display().to_string(),
+                message: format!(
+                    "key `dockerfile-append`: cannot read `{}`: {e}; the path is relative to \
+                     the workspace root",
+                    path.display()
+                ),
+            })?;
+            Some((rel(&path, "(dockerfile-append)")?, text))
+        }
+        None => None,
+    };
     let root_manifest_rel = crate::model::join(&root, "Cargo.toml");
     for file in config.build_files.iter().flatten() {
         let path = crate::model::join(&root, file.trim_end_matches('/'));
@@ -294,6 +339,7 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             config,
             rust_version,
             dockerignore,
+            dockerfile_append,
         },
         workspace_dir,
         context_dir,

@@ -818,3 +818,105 @@ fn assert_error(run: &Run, fragments: &[&str]) {
         );
     }
 }
+
+/// Scenario 14: a service as real ones are (catalog-exporter): it reads its configuration
+/// file from its working directory (`files`, `workdir`), writes into a volume as the
+/// non-root user on distroless, links the system's zlib (`link-packages`, a dynamically
+/// linked binary beside static ones) which `runtime-packages` unpacks into the image, gets
+/// its arguments from `CMD` and stops on its `STOPSIGNAL`. A `files` edit rebuilds the
+/// runtime side only.
+#[test]
+fn s14_service_runtime_keys() {
+    let Some(s) = scenario("s14") else { return };
+    let root = build_example(&s);
+    let tag = s.tag("catalog-exporter", VERSION);
+
+    // What `docker inspect` shows.
+    let config = json(&inspect(&tag, "{{json .Config}}"));
+    assert_eq!(config["WorkingDir"], "/app", "{config}");
+    assert!(config["Volumes"]["/data"].is_object(), "{config}");
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["--config", "config/default.toml"])
+    );
+    assert_eq!(config["StopSignal"], "SIGINT", "{config}");
+    assert_eq!(config["User"], "65532:65532", "{config}");
+
+    // The binary really links the system's libz, and the image holds it.
+    let files = exported_files(&tag);
+    let binary = files
+        .iter()
+        .find(|(p, _, _)| p == "usr/local/bin/catalog-exporter")
+        .expect("the binary is in the image");
+    assert!(contains(&binary.2, b"libz.so.1"), "no NEEDED libz.so.1");
+    assert!(
+        files
+            .iter()
+            .any(|(p, _, _)| p.ends_with("-linux-gnu/libz.so.1")),
+        "libz.so.1 is not in the image"
+    );
+
+    let serve = |expected_title: &str| {
+        let container = s.run_detached(&["-p", "127.0.0.1::8090", &tag]);
+        let port = published_port(&container, "8090/tcp");
+        let logs = || String::from_utf8_lossy(&docker(&["logs", &container]).stderr).into_owned();
+        poll_http(
+            port,
+            "/health",
+            Duration::from_secs(30),
+            |st, _| st == 200,
+            &logs,
+        );
+        let (status, body) = http_get(port, "/export").expect("GET /export");
+        assert_eq!(status, 200, "/export: {body}\n{}", logs());
+        let export = json(&body);
+        assert_eq!(export["title"], expected_title, "{export}");
+        assert_eq!(export["path"], "/data/catalog.json.z", "{export}");
+        assert!(export["bytes"].as_u64().unwrap_or(0) > 0, "{export}");
+        // The volume was written by the non-root user; STOPSIGNAL ends it cleanly (a
+        // SIGKILL after the grace period would exit 137).
+        docker_ok(&["stop", "-t", "30", &container]);
+        let code = inspect(&container, "{{.State.ExitCode}}");
+        assert_eq!(code.trim(), "0", "exit code after docker stop\n{}", logs());
+    };
+    serve("Example catalog");
+
+    // A `files` edit: the build stage stays cached, the extras stage re-runs.
+    edit(
+        &root.join("crates/catalog-exporter/config/default.toml"),
+        "title = \"Example catalog\"",
+        "title = \"Edited catalog\"",
+        1,
+    );
+    let run = s.image_ok(&root, &["--bin", "catalog-exporter"]);
+    let steps = run.steps();
+    let step = |prefix: &str| {
+        steps
+            .iter()
+            .find(|(_, n)| n.starts_with(prefix) && n.contains(" RUN "))
+            .unwrap_or_else(|| panic!("no `{prefix}` step:\n{}", run.describe()))
+            .0
+    };
+    assert!(
+        step("[build-incremental "),
+        "the build re-ran:\n{}",
+        run.describe()
+    );
+    assert!(
+        !step("[cargo-image-extras-catalog-exporter "),
+        "the extras stage was cached:\n{}",
+        run.describe()
+    );
+    serve("Edited catalog");
+
+    // dockerfile-append: a stage of the workspace's own, on top of a generated one.
+    s.image_ok(&root, &["--target", "product-api-debug"]);
+    let debug = s.tag("product-api-debug", "latest");
+    let out = s.run_once(&[
+        "--entrypoint",
+        "/usr/local/bin/products",
+        &debug,
+        "--version",
+    ]);
+    assert_eq!(out.trim(), format!("products {VERSION}"));
+}

@@ -230,3 +230,73 @@ fn a_build_file_that_does_not_exist_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn runtime_keys_are_checked_at_plan_time() {
+    for (key, value, expected) in [
+        (
+            "runtime-packages",
+            "[\"libssl3:arm64\"]",
+            "not a Debian package name",
+        ),
+        (
+            "files",
+            "{ \"conf\" = \"relative/path\" }",
+            "must be an absolute path in the image",
+        ),
+        (
+            "workdir",
+            "\"app\"",
+            "key `workdir`: `app` must be an absolute path",
+        ),
+        (
+            "volumes",
+            "[\"/data\", \"data\"]",
+            "key `volumes`: `data` must be an absolute path",
+        ),
+        (
+            "stop-signal",
+            "\"INT\"",
+            "key `stop-signal`: `INT` is not a signal",
+        ),
+        ("entrypoint", "[]", "key `entrypoint`: give the program"),
+    ] {
+        let built = Fixture::new("runtimekeys")
+            .root_package("svc", |p| p.main())
+            .file("conf/app.toml", "x = 1\n")
+            .workspace_toml(&format!("[workspace.metadata.image]\n{key} = {value}\n"))
+            .build();
+        let err = load_err(&built, &fixed_options());
+        assert!(err.to_string().contains(expected), "{key}: {err}");
+    }
+}
+
+#[test]
+fn runtime_packages_on_an_image_without_apt_are_refused() {
+    let built = Fixture::new("alpinepkgs")
+        .root_package("svc", |p| p.main())
+        .workspace_toml(
+            "[workspace.metadata.image]\nruntime = \"alpine:3.20\"\nruntime-packages = [\"zlib1g\"]\n",
+        )
+        .build();
+    let err = load_err(&built, &fixed_options());
+    assert!(err.to_string().contains("has no apt"), "{err}");
+}
+
+#[test]
+fn an_appended_stage_that_clashes_with_a_generated_one_is_refused() {
+    let built = Fixture::new("appendclash")
+        .root_package("svc", |p| p.main())
+        .file(
+            "extra.Dockerfile",
+            "FROM svc AS debug\nFROM scratch AS svc\n",
+        )
+        .workspace_toml("[workspace.metadata.image]\ndockerfile-append = \"extra.Dockerfile\"\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    assert!(
+        err.to_string()
+            .contains("declares the stage `svc`, which the generated Dockerfile has"),
+        "{err}"
+    );
+}

@@ -150,6 +150,7 @@ fn workspace(g: &Graph) -> Workspace {
         config: Default::default(),
         rust_version: "1.85.0".into(),
         dockerignore: None,
+        dockerfile_append: None,
     }
 }
 

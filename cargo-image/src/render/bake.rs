@@ -129,6 +129,24 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
     .unwrap();
     common(&mut out, "test");
     writeln!(out, "}}").unwrap();
+    if let Some(a) = &plan.appended {
+        for stage in &a.stages {
+            writeln!(
+                out,
+                "\n# Your own stage, from {} (dockerfile-append).\ntarget {} {{",
+                a.path,
+                hcl_quote(&target_name(stage))
+            )
+            .unwrap();
+            common(&mut out, stage);
+            writeln!(
+                out,
+                "  tags       = {}\n}}",
+                hcl_list(&[format!("{stage}:latest")])
+            )
+            .unwrap();
+        }
+    }
     out
 }
 

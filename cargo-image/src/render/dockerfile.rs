@@ -17,7 +17,9 @@
 use std::fmt::Write as _;
 
 use crate::model::{cksum, is_within, join};
-use crate::plan::{CaSource, Healthcheck, ImagePlan, Plan, Runtime, Timing, CA_CONTEXT_PATH};
+use crate::plan::{
+    CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
+};
 use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 
 /// Heredoc delimiter of files embedded in the Dockerfile; no generated file contains it.
@@ -38,6 +40,12 @@ const CARGO_HOME: &str = "${CARGO_HOME:-/root/.cargo}";
 pub const CACHE_KEY_ARG: &str = "CARGO_IMAGE_CACHE_KEY";
 /// The script in the `cargo-image-tools` stage.
 const TOOLS_SCRIPT: &str = "/cargo-image";
+/// The package script in `cargo-image-tools`.
+const PACKAGES_SCRIPT: &str = "/cargo-image-packages";
+/// Its text: a real file, linted by shellcheck in the tests.
+pub const PACKAGES_SH: &str = include_str!("../../templates/packages.sh");
+/// The builder plus `build-packages` and `link-packages`.
+const BUILDER_STAGE: &str = "cargo-image-builder";
 /// The environment of every builder stage.
 const BASE_ENV: &str = "CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never";
 /// Nested heredoc delimiter for the skeleton's files inside the skeleton script.
@@ -54,9 +62,22 @@ pub fn render(plan: &Plan) -> String {
     deps_and_build(&mut out, plan, &script);
     runtime_support(&mut out, plan);
     for image in &plan.images {
+        extras_stage(&mut out, image);
         runtime(&mut out, image);
     }
     dev_and_test(&mut out, plan);
+    if let Some(a) = &plan.appended {
+        writeln!(
+            out,
+            "\n# Your own stages, from {} (dockerfile-append), verbatim:",
+            a.path
+        )
+        .unwrap();
+        out.push_str(&a.text);
+        if !a.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -120,15 +141,38 @@ fn base(out: &mut String, plan: &Plan, script: &str) {
     )
     .unwrap();
     heredoc_file(out, "--chmod=0755 ", TOOLS_SCRIPT, script);
+    if uses_packages(plan) {
+        heredoc_file(out, "--chmod=0755 ", PACKAGES_SCRIPT, PACKAGES_SH);
+    }
+    let b = &plan.build;
+    if !b.build_packages.is_empty() || !b.link_packages.is_empty() {
+        let mut args: Vec<String> = b.build_packages.iter().map(|p| sh_quote(p)).collect();
+        if !b.link_packages.is_empty() {
+            args.push("--".into());
+            args.extend(b.link_packages.iter().map(|p| sh_quote(p)));
+        }
+        writeln!(
+            out,
+            "# System packages for the build: build-packages for the build platform,\n\
+             # link-packages for the target architecture (multiarch when cross-compiling).\n\
+             FROM --platform=$BUILDPLATFORM {builder} AS {BUILDER_STAGE}\n\
+             ARG TARGETARCH\n\
+             RUN {mounts} \\\n    cargo-image-packages install {args}\n",
+            builder = plan.builder,
+            mounts = packages_mounts().join(" \\\n    "),
+            args = args.join(" "),
+        )
+        .unwrap();
+    }
     writeln!(
         out,
         "# The Rust toolchain and the script.\n\
          # It runs on the build platform and cross-compiles for the target platform.\n\
-         FROM --platform=$BUILDPLATFORM {} AS base\n\
+         FROM {} AS base\n\
          ENV {BASE_ENV}{build_env}\n\
          WORKDIR /app\n\
          COPY --from=cargo-image-tools {TOOLS_SCRIPT} {SCRIPT_PATH}",
-        plan.builder,
+        builder_from(plan),
         build_env = build_env(plan),
     )
     .unwrap();
@@ -330,7 +374,19 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     mounts.push(format!(
         "--mount=type=bind,from=cargo-image-tools,source={TOOLS_SCRIPT},target={SCRIPT_PATH}"
     ));
-    let workspace = cksum(format!("{}\n{script}", plan.builder).as_bytes());
+    let workspace = cksum(
+        format!(
+            "{}\n{script}{}",
+            plan.builder,
+            [
+                &plan.build.build_packages[..],
+                &plan.build.link_packages[..]
+            ]
+            .concat()
+            .join(" ")
+        )
+        .as_bytes(),
+    );
     for (id, target) in [
         (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
         (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
@@ -347,7 +403,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # Its caches are per checkout when {CACHE_KEY_ARG} says whose they are: cargo's\n\
          # freshness checks compare mtimes, so checkouts sharing a target dir could ship each\n\
          # other's artifacts (`cargo xtask image` passes a key per checkout).\n\
-         FROM --platform=$BUILDPLATFORM {builder} AS build-incremental\n\
+         FROM {builder} AS build-incremental\n\
          ENV {BASE_ENV}{build_env}\n\
          ARG TARGETARCH\n\
          ARG {CACHE_KEY_ARG}=shared\n\
@@ -356,7 +412,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
-        builder = plan.builder,
+        builder = builder_from(plan),
         build_env = build_env(plan),
         mounts = mounts.join(" \\\n    ")
     )
@@ -485,13 +541,36 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         .unwrap(),
         _ => {}
     }
+    let x = &i.extras;
+    if x.needs_stage() {
+        writeln!(out, "COPY --from={} /extras/ /", extras_stage_name(i)).unwrap();
+    }
+    if !x.packages.is_empty() && x.packages_by == PackagesBy::Apt {
+        writeln!(
+            out,
+            "RUN apt-get update \\\n    \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} \\\n    \
+             && rm -rf /var/lib/apt/lists/*",
+            words(&x.packages)
+        )
+        .unwrap();
+    }
     if matches!(i.healthcheck, Some(Healthcheck::Http { .. })) {
         writeln!(out, "COPY --from=probe /out/probe/ /").unwrap();
     }
     writeln!(out, "COPY --from=build /out/{bin}/ /", bin = i.bin).unwrap();
     env_line(out, i);
+    if let Some(dir) = &x.workdir {
+        writeln!(out, "WORKDIR {dir}").unwrap();
+    }
     writeln!(out, "USER {}", i.user).unwrap();
     expose_line(out, i);
+    if !x.volumes.is_empty() {
+        writeln!(out, "VOLUME {}", json_list(&x.volumes)).unwrap();
+    }
+    if let Some(sig) = &x.stop_signal {
+        writeln!(out, "STOPSIGNAL {sig}").unwrap();
+    }
     match &i.healthcheck {
         Some(Healthcheck::Http { port, path, timing }) => writeln!(
             out,
@@ -517,15 +596,145 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         .iter()
         .map(|(k, v)| format!("{}={}", dq(k), dq(v)))
         .collect();
+    let entrypoint = match &x.entrypoint {
+        Some(e) => json_list(e),
+        None => json_list(&[format!("/usr/local/bin/{}", i.bin)]),
+    };
     writeln!(
         out,
         "ARG REVISION=unknown\n\
          LABEL {} \\\n    org.opencontainers.image.revision=\"${{REVISION}}\"\n\
-         ENTRYPOINT [\"/usr/local/bin/{}\"]\n",
+         ENTRYPOINT {entrypoint}",
         labels.join(" \\\n    "),
-        i.bin
     )
     .unwrap();
+    if !x.args.is_empty() {
+        writeln!(out, "CMD {}", json_list(&x.args)).unwrap();
+    }
+    writeln!(out).unwrap();
+}
+
+/// An exec-form list: `["a", "b"]`.
+fn json_list(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|s| dq(s)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The stage that prepares an image's extra files.
+fn extras_stage_name(i: &ImagePlan) -> String {
+    format!("cargo-image-extras-{}", i.stage)
+}
+
+/// What an image gets beside its binary, prepared in a build stage of its own: runtime
+/// packages unpacked for a runtime without apt, `files` from the context, the working
+/// directory, volumes owned by the runtime user (no shell can `chown` on distroless), all
+/// with clamped times. An edit to `files` rebuilds this stage and the runtime stage only.
+fn extras_stage(out: &mut String, i: &ImagePlan) {
+    let x = &i.extras;
+    if !x.needs_stage() {
+        return;
+    }
+    let mut mounts: Vec<String> = x
+        .files
+        .keys()
+        .map(|src| bind_source(src, &join("/ctx", src)))
+        .collect();
+    let mut steps: Vec<String> = vec!["mkdir -p /extras".into()];
+    if !x.packages.is_empty() && x.packages_by == PackagesBy::Unpack {
+        mounts.extend(packages_mounts());
+        steps.push(format!(
+            "cargo-image-packages extract /extras {} -- {}",
+            crate::plan::provided_packages(&i.runtime).join(" "),
+            words(&x.packages)
+        ));
+    }
+    for (src, dest) in &x.files {
+        steps.push(format!(
+            "cargo-image place {} {}",
+            sh_quote(src),
+            sh_quote(dest)
+        ));
+    }
+    if let Some(dir) = &x.workdir {
+        steps.push(format!("mkdir -p {}", sh_quote(&format!("/extras{dir}"))));
+    }
+    let owner = i.user.clone();
+    for v in &x.volumes {
+        let path = sh_quote(&format!("/extras{v}"));
+        steps.push(format!("mkdir -p {path} && chown {owner} {path}"));
+    }
+    steps.push("cargo-image clamp-times /extras".into());
+    let mut what = Vec::new();
+    if !x.packages.is_empty() && x.packages_by == PackagesBy::Unpack {
+        what.push("its packages");
+    }
+    if !x.files.is_empty() {
+        what.push("files");
+    }
+    if x.workdir.is_some() {
+        what.push("working directory");
+    }
+    if !x.volumes.is_empty() {
+        what.push("volumes");
+    }
+    let run = if mounts.is_empty() {
+        String::new()
+    } else {
+        format!("{} \\\n    ", mounts.join(" \\\n    "))
+    };
+    writeln!(
+        out,
+        "# {bin}: {what}, prepared for a runtime without a shell.\n\
+         FROM base AS {stage}\n\
+         ARG TARGETARCH\n\
+         ARG SOURCE_DATE_EPOCH\n\
+         RUN {run}{steps}\n",
+        bin = i.bin,
+        what = what.join(", "),
+        stage = extras_stage_name(i),
+        steps = steps.join(" \\\n    && "),
+    )
+    .unwrap();
+}
+
+/// Where the builder stages start: the builder image, or the stage that adds the
+/// build's system packages to it.
+fn builder_from(plan: &Plan) -> String {
+    let b = &plan.build;
+    if b.build_packages.is_empty() && b.link_packages.is_empty() {
+        format!("--platform=$BUILDPLATFORM {}", plan.builder)
+    } else {
+        BUILDER_STAGE.to_string()
+    }
+}
+
+/// Whether the Dockerfile installs or unpacks any Debian package.
+fn uses_packages(plan: &Plan) -> bool {
+    !plan.build.build_packages.is_empty()
+        || !plan.build.link_packages.is_empty()
+        || plan
+            .images
+            .iter()
+            .any(|i| !i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
+}
+
+/// The package script, and apt's lists and downloads on cache mounts per target
+/// architecture (multiarch lists differ), so the packages' layer holds neither.
+fn packages_mounts() -> Vec<String> {
+    let mut mounts = vec![format!(
+        "--mount=type=bind,from=cargo-image-tools,source={PACKAGES_SCRIPT},target=/usr/local/bin/cargo-image-packages"
+    )];
+    mounts.extend(
+        ["lists:/var/lib/apt/lists", "archives:/var/cache/apt"]
+            .iter()
+            .map(|spec| {
+                let (id, target) = spec.split_once(':').expect("id:target");
+                format!(
+                    "--mount=type=cache,id=cargo-image-apt-{id}-${{TARGETARCH}},target={target},sharing=locked"
+                )
+            }),
+    );
+    mounts
 }
 
 /// `build-env` as more `ENV` pairs of the builder stages (` K="v"` each), after ours.

@@ -299,18 +299,31 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         )
         .unwrap();
     }
-    let mut bins = String::new();
-    for bin in &b.bins {
-        write!(bins, " --bin {}", sh_quote(bin)).unwrap();
-    }
+    let bin_flags = |bins: &mut dyn Iterator<Item = &String>| -> String {
+        bins.map(|bin| format!(" --bin {}", sh_quote(bin)))
+            .collect()
+    };
+    let bins = bin_flags(&mut b.bins.iter().filter(|bin| !b.dynamic_bins.contains(bin)));
+    let dynamic_build = if b.dynamic_bins.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "    # Linked dynamically beside the static ones (`static = false`, runtime\n    \
+             # packages): a target dir of their own, since their flags differ.\n    \
+             (\n        export CARGO_TARGET_DIR=/app/target/dynamic\n        \
+             cargo_ws build \"$1\" {release_flags} --target \"$(rust_target)\" --workspace{}\n    )\n",
+            bin_flags(&mut b.dynamic_bins.iter())
+        )
+    };
+    let dynamic_list = b.dynamic_bins.join(" ");
     let features = if b.features.is_empty() {
         String::new()
     } else {
         format!(" --features {}", sh_quote(&b.features.join(",")))
     };
     let static_env = if b.static_link {
-        "    # A *-linux-gnu std links statically with crt-static; --target keeps the flag\n    \
-         # away from build scripts and proc-macros, which must stay dynamic.\n    \
+        "        # A *-linux-gnu std links statically with crt-static; --target keeps the flag\n        \
+         # away from build scripts and proc-macros, which must stay dynamic.\n        \
          export RUSTFLAGS=\"${RUSTFLAGS:-} -C target-feature=+crt-static\"\n"
     } else {
         ""
@@ -373,6 +386,12 @@ cross_env() {{
         if command -v "$gcc" >/dev/null 2>&1; then
             export "$var=$gcc"
         fi
+        # -sys crates find the target's libraries (link-packages, multiarch) through
+        # pkg-config; the build scripts' own host libraries stay out of it.
+        multiarch="$(echo "$target" | sed 's/-unknown-/-/')"
+        triple_var="$(echo "$target" | tr '-' '_')"
+        export PKG_CONFIG_ALLOW_CROSS=1
+        export "PKG_CONFIG_LIBDIR_$triple_var=/usr/lib/$multiarch/pkgconfig:/usr/share/pkgconfig"
     fi
 }}
 
@@ -389,9 +408,11 @@ ca_env() {{
 # the binaries may lie outside `default-members` (in a root package's workspace, only the
 # root package is a default one).
 release_build() {{
-{static_env}{strip_env}    cross_env
-    cargo_ws build "$1" {release_flags} --target "$(rust_target)" --workspace{bins}
-}}
+{strip_env}    cross_env
+    (
+{static_env}        cargo_ws build "$1" {release_flags} --target "$(rust_target)" --workspace{bins}
+    )
+{dynamic_build}}}
 
 case "${{1:-}}" in
 check-target)
@@ -428,11 +449,28 @@ install)
     # directory entries come from here too (with clamped times), so the layer is reproducible.
     shift
     [ $# -gt 0 ] || set -- {shipped}
+    dynamic=" {dynamic_list} "
     for bin; do
+        dir=target
+        case "$dynamic" in
+        *" $bin "*) dir=target/dynamic ;;
+        esac
         mkdir -p "/out/$bin/usr/local/bin"
-        cp "target/$(rust_target)/{profile_dir}/$bin" "/out/$bin/usr/local/bin/$bin"
+        cp "$dir/$(rust_target)/{profile_dir}/$bin" "/out/$bin/usr/local/bin/$bin"
     done
     "$0" clamp-times /out
+    ;;
+place)
+    # `place SRC DEST`: a context file or directory (bind-mounted under /ctx) at DEST in the
+    # image's extra files (/extras), readable by every user; owned by root.
+    if [ -d "/ctx/$2" ]; then
+        mkdir -p "/extras$3"
+        cp -R "/ctx/$2/." "/extras$3/"
+    else
+        mkdir -p "$(dirname "/extras$3")"
+        cp "/ctx/$2" "/extras$3"
+    fi
+    chmod -R a+rX "/extras$3"
     ;;
 clamp-times)
     # Reproducible images: files that reach a runtime image get SOURCE_DATE_EPOCH as their
