@@ -122,6 +122,11 @@ pub struct Leaf {
 /// The shared build command.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Build {
+    /// The workspace's own rustflags per target triple (`.cargo/config.toml`:
+    /// `[target.<triple>] rustflags`, else `[build] rustflags`): static linking sets
+    /// RUSTFLAGS, which would otherwise replace them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_rustflags: BTreeMap<String, Vec<String>>,
     /// `build-packages`: Debian packages for the build platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_packages: Vec<String>,
@@ -586,7 +591,14 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         let cfg = ws_image
             .overlay(&pkg.config.common())
             .overlay(&pkg.config.bin.get(&img.bin).cloned().unwrap_or_default());
-        for f in cfg.features.unwrap_or_default() {
+        // A binary's `required-features` are enabled for its image: cargo skips (or, named
+        // with --bin, refuses) a binary whose required features are off.
+        let required = pkg
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Bin && t.name == img.bin)
+            .flat_map(|t| t.required_features.iter().cloned());
+        for f in cfg.features.unwrap_or_default().into_iter().chain(required) {
             features.insert(if f.contains('/') {
                 f
             } else {
@@ -631,7 +643,9 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         wcfg.link_packages.as_deref().unwrap_or(&[]),
     )
     .map_err(invalid)?;
+    let config_rustflags = config_rustflags(ws);
     let build = Build {
+        config_rustflags,
         build_packages,
         link_packages,
         profile_dir: profile_dir(&profile),
@@ -1230,6 +1244,46 @@ pub fn group_layers(layers: Vec<Vec<String>>, max: usize) -> Vec<Vec<String>> {
     }
     for group in &mut out {
         group.sort();
+    }
+    out
+}
+
+/// The triples the generated Dockerfile builds for.
+pub const TRIPLES: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+
+/// The rustflags `.cargo/config.toml` at the workspace root gives each triple, as cargo
+/// picks them (`target.<triple>.rustflags` wins over `build.rustflags`; a string is split
+/// on spaces). `target.'cfg(..)'` tables are not evaluated.
+fn config_rustflags(ws: &Workspace) -> BTreeMap<String, Vec<String>> {
+    let text = [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| ws.extra_files.get(&ws.in_root(f)));
+    let Some(config) = text.and_then(|t| t.parse::<toml::Table>().ok()) else {
+        return BTreeMap::new();
+    };
+    let flags = |v: Option<&toml::Value>| -> Option<Vec<String>> {
+        match v? {
+            toml::Value::String(s) => Some(s.split_whitespace().map(String::from).collect()),
+            toml::Value::Array(a) => Some(
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    let build = flags(config.get("build").and_then(|b| b.get("rustflags")));
+    let mut out = BTreeMap::new();
+    for triple in TRIPLES {
+        let target = flags(
+            config
+                .get("target")
+                .and_then(|t| t.get(triple))
+                .and_then(|t| t.get("rustflags")),
+        );
+        if let Some(f) = target.or_else(|| build.clone()).filter(|f| !f.is_empty()) {
+            out.insert(triple.to_string(), f);
+        }
     }
     out
 }

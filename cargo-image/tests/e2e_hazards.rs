@@ -7,10 +7,13 @@
 //! - `build-files = ["proto"]`: a member's build script reads `../../proto/shapes.proto`,
 //!   outside its own directory (in the `layers` mode its layer sees only its directory and
 //!   the build files);
-//! - a member's `[[bin]]` whose source lies outside its package directory (`../../bin/`);
+//! - a member's `[[bin]]` whose source lies outside its package directory (`../../bin/`),
+//!   with `required-features` (enabled for its image);
 //! - the user's own `.dockerignore` leaving out every `tests/` and `benches/` directory
 //!   (BuildKit failed with `lstat …/tests` when a build bound one) and `secrets/`;
-//! - `build-env`: a value with a literal `$`, compiled in through `env!`.
+//! - `build-env`: a value with a literal `$`, compiled in through `env!`;
+//! - `[build] rustflags` in `.cargo/config.toml` with a static build (a scratch image),
+//!   whose RUSTFLAGS once replaced them.
 //!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
 
@@ -70,10 +73,18 @@ fn main() {
     println!("migration bytes: {}", MIGRATION.len());
     println!("greeting: {}", env!("HAZARD_GREETING"));
     println!("shapes: {}", shapes::NAMES.join(","));
+    println!("config rustflags: {}", cfg!(hazard_cfg));
 }
 "#,
     );
     write(root, "tests/it.rs", "#[test]\nfn works() {}\n");
+    // The workspace's own rustflags: the static build (hazard-tool is on scratch, so every
+    // binary links statically) must add to them, not replace them.
+    write(
+        root,
+        ".cargo/config.toml",
+        "[build]\nrustflags = [\"--cfg\", \"hazard_cfg\"]\n",
+    );
     write(root, "benches/b.rs", "fn main() {}\n");
     write(root, "secrets/token", "do-not-ship\n");
     write(root, "proto/shapes.proto", "circle\nsquare\ntriangle\n");
@@ -114,13 +125,15 @@ fn main() {
         root,
         "crates/tools/Cargo.toml",
         "[package]\nname = \"tools\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\n\
-         [[bin]]\nname = \"hazard-tool\"\npath = \"../../bin/hazard-tool.rs\"\n\n\
+         [[bin]]\nname = \"hazard-tool\"\npath = \"../../bin/hazard-tool.rs\"\n\
+         required-features = [\"cli\"]\n\n[features]\ncli = []\n\n\
+         [package.metadata.image]\nruntime = \"scratch\"\n\n\
          [dependencies]\nshapes = { path = \"../shapes\" }\n",
     );
     write(
         root,
         "bin/hazard-tool.rs",
-        "mod banner;\nfn main() { println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len()); }\n",
+        "mod banner;\n#[cfg(feature = \"cli\")]\nfn main() { println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len()); }\n",
     );
     write(
         root,
@@ -144,7 +157,8 @@ fn check_images(s: &Scenario, mode: &str) {
     assert_eq!(
         svc,
         "Hazard service: reads files beside src/.\n<h1>{{title}}</h1>\n\
-         migration bytes: 30\ngreeting: costs $5 at ${HOME}\nshapes: circle,square,triangle\n",
+         migration bytes: 30\ngreeting: costs $5 at ${HOME}\nshapes: circle,square,triangle\n\
+         config rustflags: true\n",
         "hazard-svc ({mode})"
     );
     let tool = s.run_once(&[&s.tag("hazard-tool", "0.2.0")]);

@@ -883,7 +883,7 @@ fn s14_service_runtime_keys() {
 
     // A `files` edit: the build stage stays cached, the extras stage re-runs.
     edit(
-        &root.join("crates/catalog-exporter/config/default.toml"),
+        &root.join("config/catalog-exporter/default.toml"),
         "title = \"Example catalog\"",
         "title = \"Edited catalog\"",
         1,

@@ -582,3 +582,85 @@ fn bad_platform_and_registry_input_fail_clearly() {
         "{log}"
     );
 }
+
+/// A -sys crate cross-compiled for arm64 against the system library: `link-packages`
+/// installs `zlib1g-dev:arm64` (multiarch) in the builder, libz-sys finds it through
+/// pkg-config, the binary links `libz.so.1` dynamically, and `runtime-packages` unpacks
+/// the arm64 `zlib1g` into the distroless runtime. The image runs under QEMU.
+#[test]
+fn link_packages_cross_compile_a_sys_crate_for_arm64() {
+    let (_serial, _cleanup, id, label) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"zsys\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nlibz-sys = \"1.1\"\n\n\
+         [package.metadata.image]\nruntime = \"distroless-cc\"\n\
+         runtime-packages = [\"zlib1g\"]\nbuild-packages = [\"pkg-config\"]\n\
+         link-packages = [\"zlib1g-dev\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/main.rs"),
+        "fn main() {\n    // SAFETY: zlibVersion returns a static C string.\n    \
+         let v = unsafe { std::ffi::CStr::from_ptr(libz_sys::zlibVersion()) };\n    \
+         println!(\"zlib {} on {}\", v.to_string_lossy(), std::env::consts::ARCH);\n}\n",
+    )
+    .unwrap();
+    assert!(sh(Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(root))
+    .status
+    .success());
+    let image_ref = format!("zsys-{id}:0.1.0");
+    let out = image(
+        root,
+        &label,
+        &[
+            "--platform",
+            "linux/arm64",
+            "--tag",
+            &image_ref,
+            "--base-image",
+            "distroless-cc=cargo-image-stand-in/distroless-cc:trixie",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let ran =
+        sh(Command::new("docker").args(["run", "--rm", "--platform", "linux/arm64", &image_ref]));
+    assert!(ran.status.success(), "{}", text(&ran));
+    let said = String::from_utf8_lossy(&ran.stdout).trim().to_string();
+    assert!(
+        said.starts_with("zlib 1.") && said.ends_with(" on aarch64"),
+        "{said}"
+    );
+    // The library came from runtime-packages, for arm64.
+    let name = format!("zsys-ls-{id}");
+    assert!(sh(Command::new("docker").args([
+        "create",
+        "--platform",
+        "linux/arm64",
+        "--name",
+        &name,
+        &image_ref
+    ]))
+    .status
+    .success());
+    let export = sh(Command::new("docker").args(["export", &name]));
+    let _ = sh(Command::new("docker").args(["rm", "-f", &name]));
+    let mut archive = tar::Archive::new(export.stdout.as_slice());
+    let paths: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p == "usr/lib/aarch64-linux-gnu/libz.so.1"),
+        "{paths:?}"
+    );
+    let _ = sh(Command::new("docker").args(["image", "rm", "-f", &image_ref]));
+}

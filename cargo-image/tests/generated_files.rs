@@ -28,7 +28,7 @@ fn committed_example_files_are_current() {
 fn check_reports_a_stale_file_with_a_diff_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let src = example_manifest().parent().unwrap().to_path_buf();
-    for entry in ["Cargo.toml", "Cargo.lock", "crates", "docker"] {
+    for entry in ["Cargo.toml", "Cargo.lock", "crates", "docker", "config"] {
         copy(&src.join(entry), &dir.path().join(entry));
     }
     let manifest = dir.path().join("Cargo.toml");

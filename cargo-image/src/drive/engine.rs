@@ -250,7 +250,18 @@ async fn build_once(
         docker.build_image(builder.build(), None, Some(bollard::body_full(body.into())));
     let mut failure: Option<anyhow::Error> = None;
     let mut transport: Option<bollard::errors::Error> = None;
-    while let Some(item) = stream.next().await {
+    // In plain mode a step that compiles for minutes would print nothing: a heartbeat.
+    let mut heartbeat = tokio::time::interval(crate::drive::progress::HEARTBEAT);
+    heartbeat.tick().await;
+    loop {
+        let item = tokio::select! {
+            item = stream.next() => item,
+            _ = heartbeat.tick() => {
+                progress.heartbeat();
+                continue;
+            }
+        };
+        let Some(item) = item else { break };
         match item {
             Ok(info) => {
                 if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {

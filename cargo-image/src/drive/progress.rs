@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use bollard::moby::buildkit::v1::StatusResponse;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// How often plain mode says which steps are still running.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// The most output kept per step: the tail is what explains a failure.
 const LOG_TAIL: usize = 64 * 1024;
 
@@ -125,6 +128,21 @@ impl Progress {
         finished
     }
 
+    /// In plain mode (logs, CI), one line per running step: its name, how long it has run
+    /// and the last line of its output (`Compiling tokio v1.40.0`), so that a long compile
+    /// does not look hung. A terminal's spinner shows the same already.
+    pub fn heartbeat(&self) {
+        if self.bar.is_some() {
+            return;
+        }
+        for step in self.order.iter().filter_map(|d| self.steps.get(d)) {
+            let Some(started) = step.started.filter(|_| !step.done) else {
+                continue;
+            };
+            println!("{}", heartbeat_line(step, started.elapsed()));
+        }
+    }
+
     /// The output of the steps that failed (the compiler's own text), for the error report.
     pub fn failure_output(&self) -> String {
         let mut out = String::new();
@@ -146,5 +164,40 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `RUNNING  95s <step> | <its last output line>`.
+fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
+    let log = String::from_utf8_lossy(&step.log);
+    let last = log
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let name: String = step.name.chars().take(100).collect();
+    if last.is_empty() {
+        format!("RUNNING {:>5}s {name}", elapsed.as_secs())
+    } else {
+        format!("RUNNING {:>5}s {name} | {last}", elapsed.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_names_the_step_and_its_last_line() {
+        let step = Step {
+            name: "[build-incremental 2/2] RUN cargo-image build-online".into(),
+            log: b"   Compiling serde v1.0.200\n   Compiling tokio v1.40.0\n\n".to_vec(),
+            ..Step::default()
+        };
+        assert_eq!(
+            heartbeat_line(&step, Duration::from_secs(95)),
+            "RUNNING    95s [build-incremental 2/2] RUN cargo-image build-online | Compiling tokio v1.40.0"
+        );
     }
 }

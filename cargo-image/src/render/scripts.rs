@@ -324,10 +324,20 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     let static_env = if b.static_link {
         "        # A *-linux-gnu std links statically with crt-static; --target keeps the flag\n        \
          # away from build scripts and proc-macros, which must stay dynamic.\n        \
-         export RUSTFLAGS=\"${RUSTFLAGS:-} -C target-feature=+crt-static\"\n"
+         export RUSTFLAGS=\"${RUSTFLAGS:-$(config_rustflags)} -C target-feature=+crt-static\"\n"
     } else {
         ""
     };
+    // RUSTFLAGS replaces the rustflags of .cargo/config.toml: the static build adds to them.
+    let mut config_rustflags = String::new();
+    for (triple, flags) in &b.config_rustflags {
+        write!(
+            config_rustflags,
+            "    {triple}) echo {} ;;\n",
+            sh_quote(&flags.join(" "))
+        )
+        .unwrap();
+    }
     let strip_env = if b.strip {
         format!(
             "    export CARGO_PROFILE_{}_STRIP=symbols\n",
@@ -402,6 +412,14 @@ ca_env() {{
         cat /etc/ssl/certs/ca-certificates.crt /run/secrets/cargo-image-ca >/tmp/cargo-image-ca.pem
         export CARGO_HTTP_CAINFO=/tmp/cargo-image-ca.pem SSL_CERT_FILE=/tmp/cargo-image-ca.pem
     fi
+}}
+
+# The workspace's own rustflags (.cargo/config.toml) for the target: setting RUSTFLAGS for
+# a static build would otherwise drop them.
+config_rustflags() {{
+    case "$(rust_target)" in
+{config_rustflags}    *) ;;
+    esac
 }}
 
 # The build every layer and mode runs; $1 is --frozen (offline) or --locked. --workspace:
