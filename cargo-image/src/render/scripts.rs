@@ -331,9 +331,9 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     // RUSTFLAGS replaces the rustflags of .cargo/config.toml: the static build adds to them.
     let mut config_rustflags = String::new();
     for (triple, flags) in &b.config_rustflags {
-        write!(
+        writeln!(
             config_rustflags,
-            "    {triple}) echo {} ;;\n",
+            "    {triple}) echo {} ;;",
             sh_quote(&flags.join(" "))
         )
         .unwrap();
