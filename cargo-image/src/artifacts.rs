@@ -117,42 +117,133 @@ pub fn foreign(path: &Path) -> Option<String> {
     })
 }
 
-/// Refuses, naming each file, when any artifact would replace a file of the user's.
-pub fn refuse_foreign(files: &[Artifact]) -> Result<()> {
-    let mut report = String::new();
-    for f in files {
-        if let Some(why) = foreign(&f.path) {
-            writeln!(report, "{}: {why}", f.path.display()).unwrap();
+/// Refuses, naming each file, when any artifact would replace a file of the user's; with
+/// `force`, keeps each such file as `<file>.orig` instead (never replacing a backup).
+pub fn refuse_foreign(files: &[Artifact], force: bool) -> Result<()> {
+    let foreign: Vec<(&Path, String)> = files
+        .iter()
+        .filter_map(|f| foreign(&f.path).map(|why| (f.path.as_path(), why)))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    if !force {
+        let mut report = String::new();
+        for (path, why) in &foreign {
+            writeln!(report, "{}: {why}", path.display()).unwrap();
+        }
+        bail!(
+            "nothing written: these files are not cargo-image's (`--force` replaces them, \
+             keeping each as <file>.orig)\n{report}"
+        );
+    }
+    for (path, _) in &foreign {
+        let backup = orig_path(path);
+        if backup.exists() {
+            bail!(
+                "nothing written: {} would be kept as {}, which exists; move one of them away",
+                path.display(),
+                backup.display()
+            );
         }
     }
-    if !report.is_empty() {
-        bail!("nothing written: these files are not cargo-image's\n{report}");
+    for (path, _) in &foreign {
+        // A copy, not a rename: a symlinked file stays the user's link, its target intact.
+        std::fs::copy(path, orig_path(path))
+            .with_context(|| format!("keeping {} as .orig", path.display()))?;
+        if path.is_symlink() {
+            std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+        }
     }
     Ok(())
 }
 
-/// Writes every artifact: each goes to a temporary file beside its target first and is
-/// renamed over it, so an interrupted run leaves old files whole, never half-written.
+fn orig_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".orig");
+    path.with_file_name(name)
+}
+
+/// Writes every artifact, all or nothing: each goes to a temporary file beside its target
+/// first; only when all are written are they renamed over their targets, and a failed
+/// rename puts back the files already replaced. Nothing is left half-written, and no
+/// temporary file is left behind.
 pub fn write_all(files: &[Artifact]) -> Result<()> {
-    let mut staged = Vec::new();
-    for f in files {
-        let dir = f.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = dir.join(format!(".{name}.cargo-image-tmp"));
-        std::fs::write(&tmp, &f.contents).with_context(|| format!("writing {}", tmp.display()))?;
-        #[cfg(unix)]
-        if f.executable {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
-                .with_context(|| format!("making {} executable", tmp.display()))?;
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    let remove = |staged: &[(PathBuf, &Path)]| {
+        for (tmp, _) in staged {
+            let _ = std::fs::remove_file(tmp);
         }
-        staged.push((tmp, &f.path));
+    };
+    for f in files {
+        match stage(f) {
+            Ok(tmp) => staged.push((tmp, &f.path)),
+            Err(e) => {
+                remove(&staged);
+                return Err(e);
+            }
+        }
     }
-    for (tmp, path) in staged {
-        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    // Originals kept aside (hard links) until every rename succeeded.
+    let mut kept: Vec<(PathBuf, &Path)> = Vec::new();
+    for (_, path) in &staged {
+        if path.is_file() && !path.is_symlink() {
+            let old = sibling(path, "old");
+            let _ = std::fs::remove_file(&old);
+            if std::fs::hard_link(path, &old).is_ok() {
+                kept.push((old, path));
+            }
+        }
+    }
+    let mut done: Vec<&Path> = Vec::new();
+    for (tmp, path) in &staged {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            for (old, original) in &kept {
+                if done.contains(original) {
+                    let _ = std::fs::rename(old, original);
+                }
+            }
+            remove(&staged);
+            for (old, _) in &kept {
+                let _ = std::fs::remove_file(old);
+            }
+            return Err(e).with_context(|| format!("replacing {}", path.display()));
+        }
+        done.push(path);
+    }
+    for (old, _) in &kept {
+        let _ = std::fs::remove_file(old);
     }
     Ok(())
+}
+
+/// `.<name>.cargo-image-<what>` beside `path`.
+fn sibling(path: &Path, what: &str) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.cargo-image-{what}"))
+}
+
+/// Writes one artifact's temporary file.
+fn stage(f: &Artifact) -> Result<PathBuf> {
+    let dir = f.path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = sibling(&f.path, "tmp");
+    let written = std::fs::write(&tmp, &f.contents)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| {
+            #[cfg(unix)]
+            if f.executable {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+                    .with_context(|| format!("making {} executable", tmp.display()))?;
+            }
+            Ok(())
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
 }
 
 /// Fails, with a diff per file and the command that regenerates them, when any artifact

@@ -16,6 +16,9 @@ use crate::skeleton::{self, Skeleton};
 
 /// The default cap on crate layers in the build stage.
 pub const DEFAULT_MAX_LAYERS: usize = 60;
+/// The most `max-layers` may say: Docker's overlay storage caps an image at about 125
+/// layers, and the builder image and our stages take some.
+pub const MAX_LAYERS_LIMIT: usize = 100;
 /// The cap on leaf stages: they run side by side, and each cargo already uses every core,
 /// so more would only add memory.
 pub const MAX_LEAF_STAGES: usize = 8;
@@ -524,6 +527,28 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     };
     let wcfg = &ws.config;
     let ws_image = wcfg.common();
+    for (keyword, image) in &wcfg.base_images {
+        if Runtime::parse(keyword) == Runtime::Custom {
+            return Err(invalid(format!(
+                "key `base-images`: `{keyword}` is not a runtime keyword; use scratch, \
+                 distroless-static, distroless-cc or debian-slim"
+            )));
+        }
+        if !is_image_reference(image) {
+            return Err(invalid(format!(
+                "key `base-images.{keyword}`: `{image}` is not an image reference (e.g. \
+                 \"registry.local/distroless/cc:nonroot\")"
+            )));
+        }
+    }
+    if let Some(builder) = &wcfg.builder {
+        if !is_image_reference(builder) {
+            return Err(invalid(format!(
+                "key `builder`: `{builder}` is not an image reference (e.g. \
+                 \"rust:1.85-slim-bookworm\")"
+            )));
+        }
+    }
 
     // Which binaries get an image.
     let all_bins = ws.binaries();
@@ -668,6 +693,12 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let max_layers = wcfg.max_layers.unwrap_or(DEFAULT_MAX_LAYERS);
     if max_layers == 0 {
         return Err(invalid("key `max-layers`: must be at least 1".into()));
+    }
+    if max_layers > MAX_LAYERS_LIMIT {
+        return Err(invalid(format!(
+            "key `max-layers`: {max_layers} is above {MAX_LAYERS_LIMIT}; Docker caps an image at \
+             about 125 layers in all, and the builder image brings its own"
+        )));
     }
     let leaf_packages = leaves_of(ws, &needed);
     let chain: BTreeSet<String> = needed.difference(&leaf_packages).cloned().collect();
@@ -880,22 +911,27 @@ fn plan_image(
             .unwrap_or_else(|| default.to_string()),
         None => keyword.clone(),
     };
-    if runtime == Runtime::Custom && (keyword.is_empty() || keyword.contains(char::is_whitespace)) {
+    if runtime == Runtime::Custom && !is_image_reference(&keyword) {
         return Err(format!("key `runtime`: `{keyword}` is neither a runtime keyword (scratch, distroless-static, distroless-cc, debian-slim) nor an image reference"));
     }
     let user = cfg.user.clone().unwrap_or_else(|| DEFAULT_USER.into());
+    check_user(&user)?;
     let uid = user.split(':').next().unwrap_or("");
-    if uid.is_empty() || uid == "root" || uid == "0" {
-        return Err(format!(
-            "key `user`: `{user}` runs as root; use a non-root user such as `{DEFAULT_USER}`"
-        ));
-    }
     if runtime == Runtime::Scratch && !uid.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "key `user`: a scratch image has no user database for `{user}`; use a numeric `uid:gid`"
         ));
     }
     let ports = cfg.ports.clone().unwrap_or_default();
+    let mut seen = BTreeSet::new();
+    for port in &ports {
+        if *port == 0 {
+            return Err("key `ports`: 0 is not a port; use 1-65535".into());
+        }
+        if !seen.insert(port) {
+            return Err(format!("key `ports`: {port} is listed twice"));
+        }
+    }
     let healthcheck = match &cfg.healthcheck {
         None => None,
         Some(HealthcheckConfig::Keyword(k)) if k == "none" => None,
@@ -911,6 +947,31 @@ fn plan_image(
                 start_period: s.start_period.clone().unwrap_or_else(|| "5s".into()),
                 retries: s.retries.unwrap_or(3),
             };
+            for (key, value) in [
+                ("interval", &timing.interval),
+                ("timeout", &timing.timeout),
+                ("start-period", &timing.start_period),
+            ] {
+                if !is_duration(value) {
+                    return Err(format!(
+                        "key `healthcheck.{key}`: `{value}` is not a duration; write a number \
+                         with a unit and no space, e.g. \"30s\", \"1m30s\", \"500ms\""
+                    ));
+                }
+            }
+            if s.port == Some(0) {
+                return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
+            }
+            if let (Some(cmd), true) = (&s.cmd, matches!(runtime, Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc)) {
+                let program = cmd.first().map(String::as_str).unwrap_or("");
+                if !program.starts_with('/') || program.starts_with("/bin/") || program.starts_with("/usr/bin/") {
+                    return Err(format!(
+                        "key `healthcheck.cmd`: `{program}` is not in a {keyword} image, which \
+                         has no shell or tools; use {{ http = \"/health\", port = … }} (a probe \
+                         is added) or a program the image holds, by absolute path"
+                    ));
+                }
+            }
             match (&s.http, &s.cmd) {
                 (Some(_), Some(_)) => {
                     return Err("key `healthcheck`: set either `http` or `cmd`, not both".into())
@@ -967,6 +1028,13 @@ fn plan_image(
         }
     }
     labels.extend(cfg.labels.clone().unwrap_or_default());
+    let env = cfg.env.clone().unwrap_or_default();
+    if let Some(bad) = env.keys().find(|k| !is_env_name(k)) {
+        return Err(format!(
+            "key `env`: `{bad}` is not a variable name (letters, digits and `_`, not starting \
+             with a digit)"
+        ));
+    }
     let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
     Ok(ImagePlan {
         bin: bin.to_string(),
@@ -977,7 +1045,7 @@ fn plan_image(
         base,
         user,
         ports,
-        env: cfg.env.clone().unwrap_or_default(),
+        env,
         labels,
         healthcheck,
         tags,
@@ -1286,6 +1354,100 @@ fn config_rustflags(ws: &Workspace) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// `user`: `uid[:gid]` (numbers) or a name, never root in any spelling.
+fn check_user(user: &str) -> Result<(), String> {
+    let parts: Vec<&str> = user.split(':').collect();
+    let valid = |p: &str| {
+        !p.is_empty()
+            && (p.bytes().all(|b| b.is_ascii_digit())
+                || (p.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && p.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })))
+    };
+    if parts.len() > 2 || !parts.iter().all(|p| valid(p)) {
+        return Err(format!(
+            "key `user`: `{user}` is not `uid[:gid]` or a user name; use e.g. `{DEFAULT_USER}`"
+        ));
+    }
+    let uid = parts[0];
+    if uid == "root"
+        || (uid.bytes().all(|b| b.is_ascii_digit()) && uid.trim_start_matches('0').is_empty())
+    {
+        return Err(format!(
+            "key `user`: `{user}` runs as root; use a non-root user such as `{DEFAULT_USER}`"
+        ));
+    }
+    Ok(())
+}
+
+/// A Docker duration as HEALTHCHECK takes it: numbers with units (`30s`, `1m30s`, `500ms`).
+fn is_duration(value: &str) -> bool {
+    let mut rest = value;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let Some(unit) = ["ms", "us", "ns", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(**u))
+        else {
+            return false;
+        };
+        rest = &rest[unit.len()..];
+    }
+    true
+}
+
+/// Whether `reference` reads as an image reference (`name[:tag][@digest]`, lowercase
+/// repository path, optional registry host with a port).
+pub fn is_image_reference(reference: &str) -> bool {
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    if digest.is_some_and(|d| !d.contains(':') || d.contains(char::is_whitespace)) {
+        return false;
+    }
+    let (path, tag) = match name.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, Some(t)),
+        _ => (name, None),
+    };
+    if tag.is_some_and(|t| {
+        t.is_empty()
+            || t.len() > 128
+            || !t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    }) {
+        return false;
+    }
+    let mut components: Vec<&str> = path.split('/').collect();
+    if components.len() > 1
+        && (components[0].contains('.')
+            || components[0].contains(':')
+            || components[0] == "localhost")
+    {
+        components.remove(0);
+    }
+    !path.is_empty()
+        && components.iter().all(|c| {
+            !c.is_empty()
+                && c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        })
 }
 
 /// Whether `name` can be an environment variable's name in a Dockerfile and a shell.

@@ -33,6 +33,8 @@ pub struct DockerfileOptions {
     pub stdout: bool,
     /// Write a build-context supplement (Dockerfile, skeleton, build.sh, plan) here instead.
     pub out: Option<PathBuf>,
+    /// Replace files of the user's too, each kept as `<file>.orig`.
+    pub force: bool,
 }
 
 /// What `dockerfile` did, for the caller to report.
@@ -60,7 +62,7 @@ pub fn dockerfile(opts: &DockerfileOptions) -> Result<DockerfileOutcome> {
         artifacts::check_all(&files, "cargo xtask dockerfile")?;
         Ok(DockerfileOutcome::Checked(paths))
     } else {
-        artifacts::refuse_foreign(&files)?;
+        artifacts::refuse_foreign(&files, opts.force)?;
         artifacts::write_all(&files).context("writing the generated files")?;
         Ok(DockerfileOutcome::Written(paths))
     }
@@ -70,6 +72,7 @@ pub fn dockerfile(opts: &DockerfileOptions) -> Result<DockerfileOutcome> {
 fn check_or_write(
     files: &[artifacts::Artifact],
     check: bool,
+    force: bool,
     regenerate: &str,
 ) -> Result<DockerfileOutcome> {
     let paths = files.iter().map(|f| f.path.clone()).collect();
@@ -77,7 +80,7 @@ fn check_or_write(
         artifacts::check_all(files, regenerate)?;
         Ok(DockerfileOutcome::Checked(paths))
     } else {
-        artifacts::refuse_foreign(files)?;
+        artifacts::refuse_foreign(files, force)?;
         artifacts::write_all(files).context("writing the generated files")?;
         Ok(DockerfileOutcome::Written(paths))
     }
@@ -106,6 +109,8 @@ pub struct BakeOptions {
     pub stdout: bool,
     /// Platforms of the runtime targets; empty: `linux/amd64`, `linux/arm64`.
     pub platforms: Vec<String>,
+    /// Replace a file of the user's too, kept as `<file>.orig`.
+    pub force: bool,
 }
 
 /// `docker-bake.hcl` at the workspace root, with the same build context and Dockerfile as
@@ -129,7 +134,7 @@ pub fn bake(opts: &BakeOptions) -> Result<DockerfileOutcome> {
     if opts.stdout {
         return Ok(DockerfileOutcome::Printed(file.contents));
     }
-    check_or_write(&[file], opts.check, "cargo xtask bake")
+    check_or_write(&[file], opts.check, opts.force, "cargo xtask bake")
 }
 
 /// Options of `cargo xtask ci`.
@@ -151,6 +156,8 @@ pub struct CiOptions {
     pub registry: Option<String>,
     /// Platforms the pushed images are built for; empty: `linux/amd64`, `linux/arm64`.
     pub platforms: Vec<String>,
+    /// Replace files of the user's too, each kept as `<file>.orig`.
+    pub force: bool,
 }
 
 /// The repository holding `dir`: `dir` or its closest ancestor with a `.git` (a directory,
@@ -274,5 +281,5 @@ pub fn ci(opts: &CiOptions) -> Result<DockerfileOutcome> {
             regenerate.push_str(flag);
         }
     }
-    check_or_write(&files, opts.check, &regenerate)
+    check_or_write(&files, opts.check, opts.force, &regenerate)
 }

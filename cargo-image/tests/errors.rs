@@ -300,3 +300,86 @@ fn an_appended_stage_that_clashes_with_a_generated_one_is_refused() {
         "{err}"
     );
 }
+
+/// Bad values refused at plan time, each naming the key and the fix: (key = value, message).
+#[test]
+fn bad_values_are_refused_with_the_key_and_the_fix() {
+    let rows: &[(&str, &str)] = &[
+        ("user = \"0\"", "runs as root"),
+        ("user = \"00\"", "runs as root"),
+        ("user = \"0000:1000\"", "runs as root"),
+        ("user = \" 0\"", "is not `uid[:gid]`"),
+        ("user = \"1000 1000\"", "is not `uid[:gid]`"),
+        ("user = \"1000:abc def\"", "is not `uid[:gid]`"),
+        ("user = \"-1\"", "is not `uid[:gid]`"),
+        ("user = \"root\"", "runs as root"),
+        (
+            "healthcheck = { http = \"/h\", port = 8080, interval = \"30\" }",
+            "`30` is not a duration",
+        ),
+        (
+            "healthcheck = { http = \"/h\", port = 8080, timeout = \"10 s\" }",
+            "`10 s` is not a duration",
+        ),
+        (
+            "healthcheck = { http = \"/h\", port = 8080, start-period = \"\" }",
+            "is not a duration",
+        ),
+        (
+            "healthcheck = { http = \"/h\", port = 0 }",
+            "0 is not a port",
+        ),
+        (
+            "healthcheck = { cmd = [\"curl\", \"-f\", \"localhost\"] }",
+            "`curl` is not in a distroless-cc image",
+        ),
+        ("ports = [0]", "key `ports`: 0 is not a port"),
+        ("ports = [8080, 8080]", "8080 is listed twice"),
+        ("max-layers = 500", "above 100"),
+        ("runtime = \"\"", "neither a runtime keyword"),
+        ("runtime = \"My Image\"", "neither a runtime keyword"),
+        (
+            "base-images = { distroles-cc = \"x/cc:1\" }",
+            "`distroles-cc` is not a runtime keyword",
+        ),
+        (
+            "base-images = { distroless-cc = \"\" }",
+            "is not an image reference",
+        ),
+        ("builder = \"Rust:Latest\"", "key `builder`"),
+        (
+            "env = { \"MY VAR\" = \"1\" }",
+            "`MY VAR` is not a variable name",
+        ),
+        ("env = { \"A=B\" = \"1\" }", "`A=B` is not a variable name"),
+        ("build-env = { \"1X\" = \"1\" }", "key `build-env`: `1X`"),
+        ("build-packages = [\"Clang\"]", "not a Debian package name"),
+    ];
+    for (line, expected) in rows {
+        let built = Fixture::new("badvalue")
+            .root_package("svc", |p| p.main())
+            .workspace_toml(&format!("[workspace.metadata.image]\n{line}\n"))
+            .build();
+        let err = load_err(&built, &fixed_options());
+        let text = err.to_string();
+        assert!(text.contains(expected), "{line}: {text}");
+        assert!(
+            text.contains("Cargo.toml"),
+            "{line}: names no manifest: {text}"
+        );
+    }
+}
+
+#[test]
+fn dollar_in_env_values_is_literal() {
+    let built = Fixture::new("dollar")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nenv = { GREETING = \"$HOME costs $5\" }\n")
+        .build();
+    let (_, plan) = built.plan();
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(
+        dockerfile.contains(r#"ENV GREETING="\$HOME costs \$5""#),
+        "{dockerfile}"
+    );
+}
