@@ -107,12 +107,12 @@ target "products-admin" {
   }
 }
 
-# Development image: rebuilds and restarts `catalog-exporter` when a source changes (compose.yaml).
+# Development image: rebuilds and restarts `product-api` when a source changes (compose.yaml).
 target "dev" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "dev"
-  tags       = ["catalog-exporter:dev"]
+  tags       = ["product-api:dev"]
 }
 
 # The workspace's tests, run during the build: a failing test fails the build.

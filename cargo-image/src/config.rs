@@ -156,6 +156,9 @@ pub struct WorkspaceConfig {
     /// Debian packages installed in the builder for the build platform, e.g. `clang`,
     /// `protobuf-compiler`, `pkg-config`.
     pub build_packages: Option<Vec<String>>,
+    /// Infer build packages the workspace evidently needs (a linker that
+    /// `.cargo/config.toml` names); default true.
+    pub infer_packages: Option<bool>,
     /// Debian libraries the binaries link, installed for the target architecture, e.g.
     /// `libssl-dev`.
     pub link_packages: Option<Vec<String>>,

@@ -130,9 +130,12 @@ pub struct Build {
     /// RUSTFLAGS, which would otherwise replace them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config_rustflags: BTreeMap<String, Vec<String>>,
-    /// `build-packages`: Debian packages for the build platform.
+    /// `build-packages`: Debian packages for the build platform (with the inferred ones).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_packages: Vec<String>,
+    /// Build packages inferred from the workspace, each with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_packages: BTreeMap<String, String>,
     /// `link-packages`: Debian libraries for the target architecture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_packages: Vec<String>,
@@ -658,18 +661,27 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     } else {
         Vec::new()
     };
-    let build_packages = packages(
+    let config_rustflags = config_rustflags(ws);
+    let mut build_packages = packages(
         "build-packages",
         wcfg.build_packages.as_deref().unwrap_or(&[]),
     )
     .map_err(invalid)?;
+    let inferred_packages = if wcfg.infer_packages.unwrap_or(true) {
+        infer_build_packages(ws, &config_rustflags)
+    } else {
+        BTreeMap::new()
+    };
+    build_packages.extend(inferred_packages.keys().cloned());
+    build_packages.sort();
+    build_packages.dedup();
     let link_packages = packages(
         "link-packages",
         wcfg.link_packages.as_deref().unwrap_or(&[]),
     )
     .map_err(invalid)?;
-    let config_rustflags = config_rustflags(ws);
     let build = Build {
+        inferred_packages,
         config_rustflags,
         build_packages,
         link_packages,
@@ -1448,6 +1460,57 @@ pub fn is_image_reference(reference: &str) -> bool {
                 && c.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         })
+}
+
+/// Build packages the workspace's `.cargo/config.toml` needs: the linker it names
+/// (`linker = "clang"`, `-C linker=clang`) and the one `-fuse-ld=` picks (`lld`, `mold`).
+/// Without them the build stops at the last link with `linker `clang` not found`.
+fn infer_build_packages(
+    ws: &Workspace,
+    rustflags: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, String> {
+    let config = [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| ws.extra_files.get(&ws.in_root(f)))
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    let mut out = BTreeMap::new();
+    let mut note = |program: &str, why: String| {
+        let package = match program.rsplit('/').next().unwrap_or(program) {
+            p if p == "clang" || p.starts_with("clang-") => "clang",
+            "lld" | "ld.lld" => "lld",
+            "mold" | "ld.mold" => "mold",
+            _ => return,
+        };
+        out.entry(package.to_string()).or_insert(why);
+    };
+    for triple in TRIPLES {
+        let linker = config.as_ref().and_then(|c| {
+            c.get("target")?
+                .get(triple)?
+                .get("linker")?
+                .as_str()
+                .map(String::from)
+        });
+        if let Some(linker) = linker {
+            note(
+                &linker,
+                format!(".cargo/config.toml: target.{triple}.linker = \"{linker}\""),
+            );
+        }
+        let flags = rustflags.get(triple).cloned().unwrap_or_default().join(" ");
+        for word in flags.split_whitespace() {
+            if let Some(l) = word
+                .strip_prefix("linker=")
+                .or_else(|| word.strip_prefix("-Clinker="))
+            {
+                note(l, format!(".cargo/config.toml rustflags: {word}"));
+            }
+            if let Some(ld) = word.split("-fuse-ld=").nth(1) {
+                note(ld, format!(".cargo/config.toml rustflags: {word}"));
+            }
+        }
+    }
+    out
 }
 
 /// Whether `name` can be an environment variable's name in a Dockerfile and a shell.

@@ -42,23 +42,42 @@ pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
     };
     // First without resolving, to find the workspace root and check for Cargo.lock before
     // anything could create one.
-    let shallow = MetadataCommand::new()
-        .manifest_path(manifest_path)
-        .no_deps()
-        .exec()
-        .map_err(metadata_err)?;
+    let shallow = metadata(manifest_path, &["--no-deps"]).map_err(metadata_err)?;
     let workspace_dir = shallow.workspace_root.clone().into_std_path_buf();
     if !workspace_dir.join("Cargo.lock").is_file() {
         return Err(Error::MissingLockfile {
             workspace: workspace_dir.join("Cargo.toml").display().to_string(),
         });
     }
-    let metadata = MetadataCommand::new()
-        .manifest_path(manifest_path)
-        .other_options(vec!["--locked".to_string()])
-        .exec()
-        .map_err(metadata_err)?;
+    let metadata = metadata(manifest_path, &["--locked"]).map_err(metadata_err)?;
     from_metadata(&metadata, &workspace_dir)
+}
+
+/// `cargo metadata` with `options`. A workspace that pins a toolchain this machine lacks
+/// (`rust-toolchain.toml`) makes rustup refuse to run cargo at all, though any cargo reads
+/// metadata alike: then once more with the toolchain the caller runs (or `stable`). The
+/// pin still picks the builder image.
+fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_metadata::Error> {
+    let command = || {
+        let mut command = MetadataCommand::new();
+        command
+            .manifest_path(manifest_path)
+            .other_options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>());
+        command
+    };
+    match command().exec() {
+        Err(cargo_metadata::Error::CargoMetadata { stderr })
+            if stderr.contains("toolchain") && stderr.contains("is not installed") =>
+        {
+            let toolchain =
+                std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_else(|_| "stable".to_string());
+            command()
+                .env("RUSTUP_TOOLCHAIN", toolchain)
+                .exec()
+                .map_err(|_| cargo_metadata::Error::CargoMetadata { stderr })
+        }
+        other => other,
+    }
 }
 
 /// The manifest of the workspace around the current directory, found as cargo finds it
@@ -66,10 +85,26 @@ pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
 pub fn locate_workspace() -> Result<PathBuf, Error> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let failed = |message: String| Error::NoWorkspace { message };
-    let out = Command::new(&cargo)
-        .args(["locate-project", "--workspace", "--message-format", "plain"])
-        .output()
-        .map_err(|e| failed(format!("running `{}`: {e}", Path::new(&cargo).display())))?;
+    let locate = |toolchain: Option<String>| {
+        let mut command = Command::new(&cargo);
+        command.args(["locate-project", "--workspace", "--message-format", "plain"]);
+        if let Some(t) = toolchain {
+            command.env("RUSTUP_TOOLCHAIN", t);
+        }
+        command
+            .output()
+            .map_err(|e| failed(format!("running `{}`: {e}", Path::new(&cargo).display())))
+    };
+    let mut out = locate(None)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A pinned toolchain this machine lacks: see `metadata`.
+    if stderr.contains("toolchain") && stderr.contains("is not installed") {
+        let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_else(|_| "stable".into());
+        let retried = locate(Some(toolchain))?;
+        if retried.status.success() {
+            out = retried;
+        }
+    }
     if !out.status.success() {
         return Err(failed(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),

@@ -13,7 +13,8 @@
 //!   (BuildKit failed with `lstat …/tests` when a build bound one) and `secrets/`;
 //! - `build-env`: a value with a literal `$`, compiled in through `env!`;
 //! - `[build] rustflags` in `.cargo/config.toml` with a static build (a scratch image),
-//!   whose RUSTFLAGS once replaced them.
+//!   whose RUSTFLAGS once replaced them, naming a linker (`-fuse-ld=lld`) the builder lacks:
+//!   its package is inferred (no `build-packages`).
 //!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
 
@@ -83,7 +84,7 @@ fn main() {
     write(
         root,
         ".cargo/config.toml",
-        "[build]\nrustflags = [\"--cfg\", \"hazard_cfg\"]\n",
+        "[build]\nrustflags = [\"--cfg\", \"hazard_cfg\", \"-C\", \"link-arg=-fuse-ld=lld\"]\n",
     );
     write(root, "benches/b.rs", "fn main() {}\n");
     write(root, "secrets/token", "do-not-ship\n");

@@ -361,6 +361,11 @@ fn hazards() -> Built {
             ".dockerignore",
             "# The team's own rules.\n**/tests/\nsecrets/\n",
         )
+        .file(
+            ".cargo/config.toml",
+            "[build]\nrustflags = [\"-C\", \"link-arg=-fuse-ld=lld\"]\n\n\
+             [target.aarch64-unknown-linux-gnu]\nlinker = \"clang\"\n",
+        )
         .build()
 }
 
@@ -409,6 +414,24 @@ fn hazards_snapshots() {
     );
     let dockerfile = cargo_image::render::dockerfile::render(&plan);
     assert!(dockerfile.contains(r#"HAZARD_GREETING="costs \$5 at \${HOME}""#));
+    // The linkers .cargo/config.toml names become build packages, with the reason.
+    let inferred: Vec<(&str, &str)> = plan
+        .build
+        .inferred_packages
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        inferred,
+        [
+            (
+                "clang",
+                ".cargo/config.toml: target.aarch64-unknown-linux-gnu.linker = \"clang\""
+            ),
+            ("lld", ".cargo/config.toml rustflags: link-arg=-fuse-ld=lld"),
+        ]
+    );
+    assert_eq!(plan.build.build_packages, ["clang", "lld"]);
 }
 
 #[test]
