@@ -36,6 +36,20 @@ pub struct Workspace {
     /// `dockerfile-append`: the file's context-relative path and its text.
     #[serde(default)]
     pub dockerfile_append: Option<(String, String)>,
+    /// The resolved dependency graph (`cargo metadata`'s resolve), for inferring system
+    /// packages: every package with its enabled features and normal/build edges.
+    #[serde(default)]
+    pub resolved: Vec<Resolved>,
+}
+
+/// One package of the resolved graph.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resolved {
+    pub name: String,
+    pub version: String,
+    pub features: Vec<String>,
+    /// Indexes into [`Workspace::resolved`] of its normal and build dependencies.
+    pub deps: Vec<usize>,
 }
 
 /// One local package.

@@ -136,6 +136,9 @@ pub struct Build {
     /// Build packages inferred from the workspace, each with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inferred_packages: BTreeMap<String, String>,
+    /// Link packages inferred from the dependency graph, each with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_link_packages: BTreeMap<String, String>,
     /// `link-packages`: Debian libraries for the target architecture.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub link_packages: Vec<String>,
@@ -667,21 +670,33 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         wcfg.build_packages.as_deref().unwrap_or(&[]),
     )
     .map_err(invalid)?;
-    let inferred_packages = if wcfg.infer_packages.unwrap_or(true) {
-        infer_build_packages(ws, &config_rustflags)
+    let infer = wcfg.infer_packages.unwrap_or(true);
+    let (mut inferred_packages, inferred_link) = if infer {
+        infer_from_graph(ws, images.iter().map(|i| i.package.as_str()))
     } else {
-        BTreeMap::new()
+        (BTreeMap::new(), BTreeMap::new())
     };
+    if infer {
+        for (package, why) in infer_build_packages(ws, &config_rustflags) {
+            inferred_packages.entry(package).or_insert(why);
+        }
+    }
+    // Explicit lists are kept as written; inference only adds what they lack.
+    inferred_packages.retain(|p, _| !build_packages.contains(p));
     build_packages.extend(inferred_packages.keys().cloned());
     build_packages.sort();
-    build_packages.dedup();
-    let link_packages = packages(
+    let mut link_packages = packages(
         "link-packages",
         wcfg.link_packages.as_deref().unwrap_or(&[]),
     )
     .map_err(invalid)?;
+    let mut inferred_link = inferred_link;
+    inferred_link.retain(|p, _| !link_packages.contains(p));
+    link_packages.extend(inferred_link.keys().cloned());
+    link_packages.sort();
     let build = Build {
         inferred_packages,
+        inferred_link_packages: inferred_link,
         config_rustflags,
         build_packages,
         link_packages,
@@ -1460,6 +1475,96 @@ pub fn is_image_reference(reference: &str) -> bool {
                 && c.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         })
+}
+
+/// The reviewed table of crates that need Debian packages (`data/sys-crates.toml`).
+const SYS_CRATES: &str = include_str!("../data/sys-crates.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SysCrate {
+    #[serde(default)]
+    build: Vec<String>,
+    #[serde(default)]
+    link: Vec<String>,
+    /// Any of these features on: not needed.
+    #[serde(default)]
+    off: Vec<String>,
+    /// Needed only when one of these features is on.
+    #[serde(default)]
+    on: Vec<String>,
+    #[allow(dead_code)] // read by people: where the need comes from
+    source: String,
+}
+
+/// Build and link packages the shipped binaries' dependencies need, from the resolved
+/// graph (normal and build edges from the images' packages; features as resolved), each
+/// with its reason: `libssl-dev: openssl-sys 0.9.109 via reqwest → native-tls (feature
+/// vendored off)`.
+pub fn infer_from_graph<'a>(
+    ws: &Workspace,
+    roots: impl Iterator<Item = &'a str>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let table: BTreeMap<String, SysCrate> =
+        toml::from_str(SYS_CRATES).expect("data/sys-crates.toml parses (a unit test checks)");
+    let graph = &ws.resolved;
+    let roots: BTreeSet<&str> = roots.collect();
+    let local: BTreeSet<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+    // Breadth first, remembering how each crate was reached (for the reason).
+    let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    let mut queue: std::collections::VecDeque<usize> = graph
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| roots.contains(n.name.as_str()) && local.contains(n.name.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &queue {
+        parent.insert(i, None);
+    }
+    while let Some(i) = queue.pop_front() {
+        for &d in &graph[i].deps {
+            if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(d) {
+                e.insert(Some(i));
+                queue.push_back(d);
+            }
+        }
+    }
+    let (mut build, mut link) = (BTreeMap::new(), BTreeMap::new());
+    for &i in parent.keys() {
+        let node = &graph[i];
+        let Some(entry) = table.get(&node.name) else {
+            continue;
+        };
+        let has = |f: &String| node.features.contains(f);
+        if entry.off.iter().any(has) || (!entry.on.is_empty() && !entry.on.iter().any(has)) {
+            continue;
+        }
+        let mut path = Vec::new();
+        let mut at = parent[&i];
+        while let Some(p) = at {
+            if !local.contains(graph[p].name.as_str()) {
+                path.push(graph[p].name.clone());
+            }
+            at = parent[&p];
+        }
+        path.reverse();
+        let mut why = format!("{} {}", node.name, node.version);
+        if !path.is_empty() {
+            why.push_str(&format!(" via {}", path.join(" → ")));
+        }
+        if !entry.off.is_empty() {
+            why.push_str(&format!(" (feature {} off)", entry.off.join("/")));
+        } else if !entry.on.is_empty() {
+            why.push_str(&format!(" (feature {} on)", entry.on.join("/")));
+        }
+        for p in &entry.build {
+            build.entry(p.clone()).or_insert_with(|| why.clone());
+        }
+        for p in &entry.link {
+            link.entry(p.clone()).or_insert_with(|| why.clone());
+        }
+    }
+    (build, link)
 }
 
 /// Build packages the workspace's `.cargo/config.toml` needs: the linker it names

@@ -308,6 +308,7 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
         }
         excluded(&path, "listed in `files`")?;
     }
+    let resolved = resolved_graph(metadata);
     let dockerfile_append = match &config.dockerfile_append {
         Some(file) => {
             let path = workspace_dir.join(file);
@@ -375,10 +376,57 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             rust_version,
             dockerignore,
             dockerfile_append,
+            resolved,
         },
         workspace_dir,
         context_dir,
     })
+}
+
+/// The resolve as [`Resolved`] nodes, sorted by name and version (so the model does not
+/// depend on the order cargo lists them), with normal and build edges only: a crate
+/// reached through dev-dependencies alone is never built into an image.
+fn resolved_graph(metadata: &Metadata) -> Vec<crate::model::Resolved> {
+    let Some(resolve) = &metadata.resolve else {
+        return Vec::new();
+    };
+    let package = |id: &cargo_metadata::PackageId| metadata.packages.iter().find(|p| &p.id == id);
+    let mut nodes: Vec<(&cargo_metadata::Node, String, String)> = resolve
+        .nodes
+        .iter()
+        .filter_map(|n| package(&n.id).map(|p| (n, p.name.to_string(), p.version.to_string())))
+        .collect();
+    nodes.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+    let index: BTreeMap<&cargo_metadata::PackageId, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _, _))| (&n.id, i))
+        .collect();
+    nodes
+        .iter()
+        .map(|(node, name, version)| {
+            let mut deps: Vec<usize> = node
+                .deps
+                .iter()
+                .filter(|d| {
+                    d.dep_kinds
+                        .iter()
+                        .any(|k| k.kind != DependencyKind::Development)
+                })
+                .filter_map(|d| index.get(&d.pkg).copied())
+                .collect();
+            deps.sort();
+            deps.dedup();
+            let mut features: Vec<String> = node.features.iter().map(|f| f.to_string()).collect();
+            features.sort();
+            crate::model::Resolved {
+                name: name.clone(),
+                version: version.clone(),
+                features,
+                deps,
+            }
+        })
+        .collect()
 }
 
 /// The context paths package `p` compiles from (see [`Package::sources`]): its directory

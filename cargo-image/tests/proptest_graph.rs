@@ -151,6 +151,7 @@ fn workspace(g: &Graph) -> Workspace {
         rust_version: "1.85.0".into(),
         dockerignore: None,
         dockerfile_append: None,
+        resolved: Vec::new(),
     }
 }
 

@@ -1,0 +1,101 @@
+//! Inferring system packages from the resolved dependency graph
+//! (`data/sys-crates.toml`): features on and off, crates reached through dev-dependencies
+//! only, crates no shipped binary needs.
+
+mod support;
+
+use cargo_image::model::Resolved;
+use cargo_image::plan::infer_from_graph;
+use support::{fixed_options, Fixture};
+
+fn node(name: &str, version: &str, features: &[&str], deps: &[usize]) -> Resolved {
+    Resolved {
+        name: name.into(),
+        version: version.into(),
+        features: features.iter().map(|f| f.to_string()).collect(),
+        deps: deps.to_vec(),
+    }
+}
+
+/// A workspace model (read from a real one-package fixture) with `graph` as its resolve.
+fn with_graph(graph: Vec<Resolved>) -> cargo_image::model::Workspace {
+    let built = Fixture::new("graph")
+        .root_package("svc", |p| p.main())
+        .build();
+    let (loaded, _) = built.plan();
+    let mut ws = loaded.workspace;
+    ws.resolved = graph;
+    ws
+}
+
+fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[test]
+fn openssl_through_native_tls_needs_pkg_config_and_libssl_dev_unless_vendored() {
+    for (features, expected) in [(&[][..], true), (&["vendored"][..], false)] {
+        let ws = with_graph(vec![
+            node("native-tls", "0.2.12", &[], &[1]),
+            node("openssl-sys", "0.9.109", features, &[]),
+            node("reqwest", "0.12.9", &["native-tls"], &[0]),
+            node("svc", "0.1.0", &[], &[2]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        if expected {
+            let why = "openssl-sys 0.9.109 via reqwest → native-tls (feature vendored off)";
+            assert_eq!(pairs(&build), [("pkg-config".into(), why.into())]);
+            assert_eq!(pairs(&link), [("libssl-dev".into(), why.into())]);
+        } else {
+            assert!(build.is_empty() && link.is_empty(), "{build:?} {link:?}");
+        }
+    }
+}
+
+#[test]
+fn only_the_shipped_binaries_dependencies_count() {
+    let ws = with_graph(vec![
+        node("pq-sys", "0.6.3", &[], &[]),
+        node("svc", "0.1.0", &[], &[]),
+        node("tool", "0.1.0", &[], &[0]),
+    ]);
+    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert!(build.is_empty() && link.is_empty(), "{build:?} {link:?}");
+}
+
+#[test]
+fn feature_that_turns_the_need_on() {
+    for (features, expected) in [(&[][..], 0), (&["pkg-config"][..], 1)] {
+        let ws = with_graph(vec![
+            node("svc", "0.1.0", &[], &[1]),
+            node("zstd-sys", "2.0.13", features, &[]),
+        ]);
+        let (_, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        assert_eq!(link.len(), expected, "{link:?}");
+    }
+}
+
+/// Read from a real workspace (libz-sys from the local registry cache, as the example
+/// workspace uses it): a normal dependency infers its packages; a dev-dependency does not.
+#[test]
+fn read_keeps_normal_edges_and_drops_dev_only_ones() {
+    for (dev, inferred) in [(false, true), (true, false)] {
+        let built = Fixture::new("zdep")
+            .root_package("svc", |p| {
+                let p = p.main();
+                if dev {
+                    p.dev_dep("libz-sys", "\"1.1\"")
+                } else {
+                    p.dep("libz-sys", "\"1.1\"")
+                }
+            })
+            .build();
+        let (_, plan) = built.load(&fixed_options()).expect("plans");
+        assert_eq!(
+            plan.build.link_packages.contains(&"zlib1g-dev".to_string()),
+            inferred,
+            "dev-dependency: {dev}: {:?}",
+            plan.build
+        );
+    }
+}
