@@ -236,7 +236,27 @@ pub struct Extras {
     pub args: Vec<String>,
     pub entrypoint: Option<Vec<String>>,
     pub stop_signal: Option<String>,
+    /// A dynamically linked binary: the shared libraries it needs that the runtime lacks
+    /// are copied from the builder (ELF `NEEDED`, recursively).
+    #[serde(default)]
+    pub shared_libs: bool,
 }
+
+/// The shared libraries every runtime with a C library has (glibc and libgcc), never
+/// copied into an image.
+pub const LIBC_SONAMES: [&str; 11] = [
+    "ld-linux-aarch64.so.1",
+    "ld-linux-x86-64.so.2",
+    "libc.so.6",
+    "libdl.so.2",
+    "libgcc_s.so.1",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libresolv.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libanl.so.1",
+];
 
 impl Extras {
     pub fn is_empty(&self) -> bool {
@@ -247,6 +267,7 @@ impl Extras {
     /// the working directory, volumes owned by the runtime user).
     pub fn needs_stage(&self) -> bool {
         (!self.packages.is_empty() && self.packages_by == PackagesBy::Unpack)
+            || self.shared_libs
             || !self.files.is_empty()
             || self.workdir.is_some()
             || !self.volumes.is_empty()
@@ -452,6 +473,7 @@ fn plan_extras(
         args: cfg.args.clone().unwrap_or_default(),
         entrypoint,
         stop_signal,
+        shared_libs: false,
     })
 }
 
@@ -708,6 +730,13 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         dynamic_bins,
         strip: wcfg.strip.unwrap_or(true),
     };
+
+    // Dynamically linked binaries get the shared libraries their runtime lacks.
+    for img in &mut images {
+        let dynamic = !build.static_link || build.dynamic_bins.contains(&img.bin);
+        img.extras.shared_libs =
+            dynamic && !matches!(img.runtime, Runtime::Scratch | Runtime::DistrolessStatic);
+    }
 
     // Crate layers: only the local packages the shipped binaries need. The packages no
     // other one needs (the binaries' crates) are leaves, each built in a stage of its own

@@ -668,6 +668,9 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     if !x.packages.is_empty() && x.packages_by == PackagesBy::Unpack {
         what.push("its packages");
     }
+    if x.shared_libs {
+        what.push("the shared libraries it links");
+    }
     if !x.files.is_empty() {
         what.push("files");
     }
@@ -682,19 +685,40 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     } else {
         format!("{} \\\n    ", mounts.join(" \\\n    "))
     };
+    // The shared libraries the binary links, in a step of its own after the others: it
+    // re-runs with every new binary, the packages and files above it stay cached.
+    let libs = if x.shared_libs {
+        let binary = format!("/out/{bin}/usr/local/bin/{bin}", bin = i.bin);
+        format!(
+            "RUN {} \\\n    --mount=type=bind,from=build,source={binary},target=/cargo-image-bin \\\n    \
+             cargo-image-packages libs /extras /cargo-image-bin {} \\\n    \
+             && cargo-image clamp-times /extras\n",
+            packages_script_mount(),
+            crate::plan::LIBC_SONAMES.join(" ")
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
         "# {bin}: {what}, prepared for a runtime without a shell.\n\
          FROM base AS {stage}\n\
          ARG TARGETARCH\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {run}{steps}\n",
+         RUN {run}{steps}\n{libs}",
         bin = i.bin,
         what = what.join(", "),
         stage = extras_stage_name(i),
         steps = steps.join(" \\\n    && "),
     )
     .unwrap();
+}
+
+/// The package script, bind-mounted from `cargo-image-tools`.
+fn packages_script_mount() -> String {
+    format!(
+        "--mount=type=bind,from=cargo-image-tools,source={PACKAGES_SCRIPT},target=/usr/local/bin/cargo-image-packages"
+    )
 }
 
 /// Where the builder stages start: the builder image, or the stage that adds the
@@ -712,18 +736,16 @@ fn builder_from(plan: &Plan) -> String {
 fn uses_packages(plan: &Plan) -> bool {
     !plan.build.build_packages.is_empty()
         || !plan.build.link_packages.is_empty()
-        || plan
-            .images
-            .iter()
-            .any(|i| !i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
+        || plan.images.iter().any(|i| {
+            (!i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
+                || i.extras.shared_libs
+        })
 }
 
 /// The package script, and apt's lists and downloads on cache mounts per target
 /// architecture (multiarch lists differ), so the packages' layer holds neither.
 fn packages_mounts() -> Vec<String> {
-    let mut mounts = vec![format!(
-        "--mount=type=bind,from=cargo-image-tools,source={PACKAGES_SCRIPT},target=/usr/local/bin/cargo-image-packages"
-    )];
+    let mut mounts = vec![packages_script_mount()];
     mounts.extend(
         ["lists:/var/lib/apt/lists", "archives:/var/cache/apt"]
             .iter()
