@@ -461,6 +461,11 @@ pub struct InitArgs {
     /// cargo-image was built from).
     #[arg(long, value_name = "URL")]
     git: Option<String>,
+    /// Make xtask/ a workspace member (a single-package project becomes a workspace that
+    /// builds as before) instead of a workspace of its own. Image builds then resolve its
+    /// dependency: use a git or registry one, not --path.
+    #[arg(long)]
+    member: bool,
 }
 
 impl InitArgs {
@@ -474,6 +479,7 @@ impl InitArgs {
         let outcome = crate::init::init(&InitOptions {
             manifest_path,
             dependency,
+            member: self.member,
         })?;
         eprint!("{outcome}");
         Ok(())

@@ -21,6 +21,8 @@ use crate::artifacts;
 
 /// The `cargo xtask` alias `init` writes; paths are relative to the repository root.
 pub const ALIAS: &str = "run --quiet --manifest-path xtask/Cargo.toml --target-dir target/xtask --";
+/// The alias for an xtask that is a workspace member (`init --member`).
+pub const MEMBER_ALIAS: &str = "run --quiet --package xtask --";
 
 /// How the new `xtask/` depends on cargo-image.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +40,12 @@ pub struct InitOptions {
     /// The workspace's root manifest (absolute).
     pub manifest_path: PathBuf,
     pub dependency: Dependency,
+    /// Make `xtask/` a member of the workspace (the usual xtask layout; a single-package
+    /// project becomes a workspace with the package at its root, building as before)
+    /// instead of a workspace of its own. Docker builds then resolve the xtask's
+    /// dependency too: it must be a git or registry dependency, not a path outside the
+    /// build context.
+    pub member: bool,
 }
 
 /// What `init` did to one file.
@@ -86,15 +94,26 @@ pub fn init(opts: &InitOptions) -> Result<InitOutcome> {
         .with_context(|| format!("parsing {}", opts.manifest_path.display()))?;
     let has_workspace = manifest.contains_key("workspace");
 
-    xtask_crate(&root, &opts.dependency, &mut outcome)?;
-    if has_workspace {
-        let action = exclude_xtask(&opts.manifest_path, &manifest, &manifest_text)?;
-        outcome.files.push((opts.manifest_path.clone(), action));
-    }
-    let action = alias(&root.join(".cargo/config.toml"))?;
+    xtask_crate(&root, &opts.dependency, opts.member, &mut outcome)?;
+    let action = if opts.member {
+        workspace_list(&opts.manifest_path, &manifest, &manifest_text, "members")?
+    } else if has_workspace {
+        workspace_list(&opts.manifest_path, &manifest, &manifest_text, "exclude")?
+    } else {
+        Action::Kept("a single package; the xtask is a workspace of its own".into())
+    };
+    outcome.files.push((opts.manifest_path.clone(), action));
+    let alias_text = if opts.member { MEMBER_ALIAS } else { ALIAS };
+    let action = alias(&root.join(".cargo/config.toml"), alias_text)?;
     outcome
         .files
         .push((root.join(".cargo/config.toml"), action));
+    // Read again: `--member` may have made a single package a workspace.
+    let manifest_text = std::fs::read_to_string(&opts.manifest_path)
+        .with_context(|| format!("reading {}", opts.manifest_path.display()))?;
+    let manifest: toml::Table = toml::from_str(&manifest_text)
+        .with_context(|| format!("parsing {}", opts.manifest_path.display()))?;
+    let has_workspace = manifest.contains_key("workspace");
     let action = starter(&opts.manifest_path, &manifest, has_workspace)?;
     outcome.files.push((opts.manifest_path.clone(), action));
     generated_files(&opts.manifest_path, &mut outcome)?;
@@ -102,7 +121,12 @@ pub fn init(opts: &InitOptions) -> Result<InitOutcome> {
 }
 
 /// `xtask/Cargo.toml` and `xtask/src/main.rs`, unless an xtask is there already.
-fn xtask_crate(root: &Path, dependency: &Dependency, outcome: &mut InitOutcome) -> Result<()> {
+fn xtask_crate(
+    root: &Path,
+    dependency: &Dependency,
+    member: bool,
+    outcome: &mut InitOutcome,
+) -> Result<()> {
     let manifest = root.join("xtask/Cargo.toml");
     if manifest.exists() {
         let text = std::fs::read_to_string(&manifest)
@@ -132,7 +156,12 @@ fn xtask_crate(root: &Path, dependency: &Dependency, outcome: &mut InitOutcome) 
     let files = [
         (
             manifest,
-            include_str!("../templates/init/xtask-Cargo.toml").replace("{dependency}", &dep),
+            if member {
+                include_str!("../templates/init/xtask-member-Cargo.toml")
+            } else {
+                include_str!("../templates/init/xtask-Cargo.toml")
+            }
+            .replace("{dependency}", &dep),
         ),
         (
             root.join("xtask/src/main.rs"),
@@ -152,71 +181,75 @@ fn xtask_crate(root: &Path, dependency: &Dependency, outcome: &mut InitOutcome) 
     Ok(())
 }
 
-/// Adds `"xtask"` to `[workspace] exclude`, so that a member glob such as `"*"` does not
-/// take in the xtask, which is a workspace of its own.
-fn exclude_xtask(path: &Path, manifest: &toml::Table, text: &str) -> Result<Action> {
+/// Adds `"xtask"` to a list of the `[workspace]` table: `exclude` (the xtask is a
+/// workspace of its own, and a member glob such as `"*"` must not take it in) or `members`
+/// (`--member`). A single-package manifest gets a `[workspace]` table with the xtask as its
+/// member; the root package stays the default member, so `cargo build` builds as before.
+fn workspace_list(path: &Path, manifest: &toml::Table, text: &str, key: &str) -> Result<Action> {
     let workspace = manifest.get("workspace").and_then(|w| w.as_table());
-    let exclude = workspace.and_then(|w| w.get("exclude"));
-    if let Some(list) = exclude.and_then(|e| e.as_array()) {
+    let list = workspace.and_then(|w| w.get(key));
+    if let Some(list) = list.and_then(|e| e.as_array()) {
         if list.iter().any(|v| v.as_str() == Some("xtask")) {
-            return Ok(Action::Kept(
-                "`xtask` is in `workspace.exclude` already".into(),
-            ));
+            return Ok(Action::Kept(format!(
+                "`xtask` is in `workspace.{key}` already"
+            )));
         }
     }
     let by_hand = || {
-        Action::Kept(
-            "add \"xtask\" to `exclude` in its [workspace] table by hand (the xtask is a \
-             workspace of its own)"
-                .into(),
-        )
+        Action::Kept(format!(
+            "add \"xtask\" to `{key}` in its [workspace] table by hand"
+        ))
     };
-    let Some(end_of_header) = find_header(text, "workspace") else {
-        return Ok(by_hand());
-    };
-    let edited = if exclude.is_none() {
-        let line = "exclude = [\"xtask\"]  # cargo-image's xtask is a workspace of its own\n";
-        format!("{}{line}{}", &text[..end_of_header], &text[end_of_header..])
-    } else {
-        // A one-line `exclude = [...]` in the [workspace] table: add the entry before `]`.
-        let mut offset = end_of_header;
-        let mut edited = None;
-        for line in text[end_of_header..].split_inclusive('\n') {
-            let bare = line.split('#').next().unwrap_or("").trim_end();
-            if bare.trim_start().starts_with('[') {
-                break;
-            }
-            let key = bare.split('=').next().unwrap_or("").trim();
-            if key == "exclude" && bare.ends_with(']') {
-                let close = offset + bare.len() - 1;
-                let empty = text[..close].trim_end().ends_with('[');
-                let entry = if empty { "\"xtask\"" } else { ", \"xtask\"" };
-                edited = Some(format!("{}{entry}{}", &text[..close], &text[close..]));
-                break;
-            }
-            offset += line.len();
+    let edited = match (find_header(text, "workspace"), list) {
+        (None, _) if workspace.is_none() => {
+            let sep = if text.ends_with('\n') { "" } else { "\n" };
+            format!("{text}{sep}\n# The xtask (cargo-image) is a member; the package above stays the default one.\n[workspace]\nmembers = [\"xtask\"]\n")
         }
-        match edited {
-            Some(edited) => edited,
-            None => return Ok(by_hand()),
+        (None, _) => return Ok(by_hand()),
+        (Some(end_of_header), None) => {
+            let line = format!("{key} = [\"xtask\"]\n");
+            format!("{}{line}{}", &text[..end_of_header], &text[end_of_header..])
+        }
+        (Some(end_of_header), Some(_)) => {
+            // A one-line `key = [...]` in the [workspace] table: add the entry before `]`.
+            let mut offset = end_of_header;
+            let mut edited = None;
+            for line in text[end_of_header..].split_inclusive('\n') {
+                let bare = line.split('#').next().unwrap_or("").trim_end();
+                if bare.trim_start().starts_with('[') {
+                    break;
+                }
+                if bare.split('=').next().unwrap_or("").trim() == key && bare.ends_with(']') {
+                    let close = offset + bare.len() - 1;
+                    let empty = text[..close].trim_end().ends_with('[');
+                    let entry = if empty { "\"xtask\"" } else { ", \"xtask\"" };
+                    edited = Some(format!("{}{entry}{}", &text[..close], &text[close..]));
+                    break;
+                }
+                offset += line.len();
+            }
+            match edited {
+                Some(edited) => edited,
+                None => return Ok(by_hand()),
+            }
         }
     };
     // Only an edit that parses, with the entry in place, is written.
-    let excluded = toml::from_str::<toml::Table>(&edited)
+    let listed = toml::from_str::<toml::Table>(&edited)
         .ok()
-        .and_then(|t| t.get("workspace")?.get("exclude")?.as_array().cloned())
+        .and_then(|t| t.get("workspace")?.get(key)?.as_array().cloned())
         .is_some_and(|list| list.iter().any(|v| v.as_str() == Some("xtask")));
-    if !excluded {
+    if !listed {
         return Ok(by_hand());
     }
     replace_file(path, &edited)?;
-    Ok(Action::Added("\"xtask\" to `workspace.exclude`".into()))
+    Ok(Action::Added(format!("\"xtask\" to `workspace.{key}`")))
 }
 
 /// The `xtask` alias in `.cargo/config.toml`: created, or inserted into the file's
 /// `[alias]` table (or a new one at its end); an alias of the user's is kept.
-fn alias(path: &Path) -> Result<Action> {
-    let line = format!("xtask = {}\n", toml_string(ALIAS));
+fn alias(path: &Path, alias: &str) -> Result<Action> {
+    let line = format!("xtask = {}\n", toml_string(alias));
     if !path.exists() {
         write_new(path, &format!("[alias]\n{line}"))?;
         return Ok(Action::Wrote);
@@ -227,14 +260,14 @@ fn alias(path: &Path) -> Result<Action> {
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let aliases = config.get("alias").and_then(|a| a.as_table());
     match aliases.and_then(|a| a.get("xtask")) {
-        Some(existing) if existing.as_str() == Some(ALIAS) => {
+        Some(existing) if existing.as_str() == Some(alias) => {
             return Ok(Action::Kept("the `xtask` alias is there already".into()))
         }
         Some(existing) => {
             return Ok(Action::Kept(format!(
                 "it has an `xtask` alias of its own ({existing}); cargo-image's is \
                  `xtask = {}`",
-                toml_string(ALIAS)
+                toml_string(alias)
             )))
         }
         None => {}
@@ -252,7 +285,7 @@ fn alias(path: &Path) -> Result<Action> {
         (None, Some(_)) => {
             return Ok(Action::Kept(format!(
                 "add `xtask = {}` to its aliases by hand",
-                toml_string(ALIAS)
+                toml_string(alias)
             )))
         }
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cargo_image::init::{init, Action, Dependency, InitOptions, ALIAS};
+use cargo_image::init::{init, Action, Dependency, InitOptions, ALIAS, MEMBER_ALIAS};
 
 /// Every file under `dir` (but `target/`) with its text.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
@@ -82,6 +82,7 @@ fn init_inserts_what_it_needs_keeps_the_users_files_and_is_idempotent() {
     let opts = InitOptions {
         manifest_path: root.join("Cargo.toml"),
         dependency: Dependency::Path(repo_root()),
+        member: false,
     };
     let first = init(&opts).unwrap();
     let after = tree(&root);
@@ -187,6 +188,7 @@ fn init_leaves_an_xtask_of_the_users_alone() {
     let outcome = init(&InitOptions {
         manifest_path: root.join("Cargo.toml"),
         dependency: Dependency::Git("https://example.com/cargo-image".into()),
+        member: false,
     })
     .unwrap();
     assert_eq!(
@@ -198,4 +200,93 @@ fn init_leaves_an_xtask_of_the_users_alone() {
         matches!(action, Action::Kept(why) if why.contains("cargo_image::cli::Command")),
         "{outcome}"
     );
+}
+
+/// `--member`: the usual xtask layout. A single-package project becomes a workspace with
+/// the xtask as a member and the package as the default member (so `cargo build` at the
+/// root builds what it built before); the xtask gets no image.
+#[test]
+fn member_mode_makes_a_single_package_a_workspace_that_builds_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("solo");
+    write(
+        &root,
+        "Cargo.toml",
+        "[package]\nname = \"solo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(&root, "src/main.rs", "fn main() {}\n");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(&cargo)
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let opts = InitOptions {
+        manifest_path: root.join("Cargo.toml"),
+        dependency: Dependency::Git("https://example.com/cargo-image".into()),
+        member: true,
+    };
+    init(&opts).unwrap();
+    let after = tree(&root);
+    let manifest: toml::Table = toml::from_str(&after[Path::new("Cargo.toml")]).unwrap();
+    assert_eq!(
+        manifest["workspace"]["members"],
+        toml::Value::Array(vec!["xtask".into()])
+    );
+    // The starter went into the workspace table, now that there is one.
+    assert!(
+        manifest["workspace"]["metadata"].get("image").is_some(),
+        "{manifest:?}"
+    );
+    let xtask: toml::Table = toml::from_str(&after[Path::new("xtask/Cargo.toml")]).unwrap();
+    assert!(xtask.get("workspace").is_none());
+    assert_eq!(
+        xtask["package"]["metadata"]["image"]["skip"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        after[Path::new(".cargo/config.toml")],
+        format!("[alias]\nxtask = \"{MEMBER_ALIAS}\"\n")
+    );
+    // Both are members; the package is the default one.
+    let out = Command::new(&cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        let ids: Vec<&str> = meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| ids.contains(&p["id"].as_str().unwrap()))
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut members = names("workspace_members");
+    members.sort();
+    assert_eq!(members, ["solo", "xtask"]);
+    assert_eq!(names("workspace_default_members"), ["solo"]);
+    // Idempotent.
+    init(&opts).unwrap();
+    assert_eq!(tree(&root), after);
 }
