@@ -8,12 +8,6 @@
 #       binaries link) for the target architecture ($TARGETARCH): as multiarch packages
 #       (`libssl-dev:arm64`) when cross-compiling, with the target's C cross-compiler, so
 #       -sys crates find the target's headers and libraries without emulation.
-#   cargo-image-packages libs DEST BINARY PROVIDED...
-#       The shared libraries BINARY needs (ELF NEEDED, recursively) that the runtime does not
-#       provide (PROVIDED: sonames such as libc.so.6) and DEST does not hold yet, copied
-#       from the builder (where link-packages installed them, for the target architecture)
-#       into DEST. A library the builder lacks fails the build with its name, never the
-#       container's start.
 #   cargo-image-packages extract DEST PROVIDED... -- PACKAGE...
 #       For a runtime without apt (distroless, scratch): PACKAGE and everything it depends
 #       on, minus what the runtime already has (PROVIDED), unpacked for $TARGETARCH under
@@ -40,59 +34,7 @@ apt_ready() {
     apt-get update -qq
 }
 
-# The directories a library for the target architecture lives in.
-multiarch() {
-    case "$target" in
-    amd64) echo x86_64-linux-gnu ;;
-    arm64) echo aarch64-linux-gnu ;;
-    *) die "no multiarch directory known for architecture $target" ;;
-    esac
-}
-
 case "${1:-}" in
-libs)
-    dest="$2"
-    todo="$3"
-    shift 3
-    provided=" $* "
-    dir="$(multiarch)"
-    command -v readelf >/dev/null 2>&1 || die "the builder has no readelf (binutils)"
-    done_list=" "
-    added=""
-    while [ -n "$todo" ]; do
-        # shellcheck disable=SC2086 # a list of paths without spaces, split on purpose
-        set -- $todo
-        file="$1"
-        shift
-        todo="$*"
-        for lib in $(readelf -d "$file" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-            case "$done_list$provided" in
-            *" $lib "*) continue ;;
-            esac
-            done_list="$done_list$lib "
-            present=""
-            for d in "/lib/$dir" "/usr/lib/$dir"; do
-                if [ -e "$dest$d/$lib" ]; then
-                    present=1
-                fi
-            done
-            [ -n "$present" ] && continue
-            found=""
-            for d in "/usr/lib/$dir" "/lib/$dir"; do
-                if [ -e "$d/$lib" ]; then
-                    found="$d/$lib"
-                    break
-                fi
-            done
-            [ -n "$found" ] || die "$(basename "$file") needs $lib, which neither the runtime image nor the builder has; add the Debian -dev package that provides it to link-packages (or its runtime package to runtime-packages)"
-            mkdir -p "$dest/usr/lib/$dir"
-            cp -L "$found" "$dest/usr/lib/$dir/$lib"
-            added="$added $lib"
-            todo="$todo $dest/usr/lib/$dir/$lib"
-        done
-    done
-    echo "cargo-image-packages: shared libraries added for $target:${added:- none}"
-    ;;
 install)
     shift
     build=""

@@ -46,3 +46,63 @@ fn rendered_cargo_image_script_passes_shellcheck() {
         &cargo_image::render::scripts::cargo_image_script(&plan),
     );
 }
+
+#[test]
+fn libs_script_passes_shellcheck() {
+    shellcheck("libs.sh", cargo_image::render::dockerfile::LIBS_SH);
+}
+
+/// `libs.sh` run on this machine, as the extras stage runs it: a dynamically linked host
+/// program (`ls`, which links libselinux and, through it, libpcre2) gets its libraries
+/// copied, except what the runtime provides (libc); the glibc ones are never copied.
+#[test]
+fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
+    if std::env::consts::ARCH != "x86_64" || Command::new("readelf").arg("-v").output().is_err() {
+        eprintln!("skipped: needs x86_64 and readelf");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("libs.sh");
+    std::fs::write(&script, cargo_image::render::dockerfile::LIBS_SH).unwrap();
+    let ls = Path::new("/usr/bin/ls");
+    let needed = Command::new("readelf").arg("-d").arg(ls).output().unwrap();
+    let needed = String::from_utf8_lossy(&needed.stdout).into_owned();
+    let dest = dir.path().join("extras");
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg(&dest)
+        .arg(ls)
+        .args(cargo_image::plan::LIBC_SONAMES)
+        .env("TARGETARCH", "amd64")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let libdir = dest.join("usr/lib/x86_64-linux-gnu");
+    if needed.contains("libselinux.so.1") {
+        assert!(libdir.join("libselinux.so.1").is_file(), "{said}");
+        assert!(said.contains("libselinux.so.1"), "{said}");
+    }
+    assert!(
+        !libdir.join("libc.so.6").exists(),
+        "libc was copied: {said}"
+    );
+    // Run again: nothing more to add (what DEST holds counts as present).
+    let again = Command::new("sh")
+        .arg(&script)
+        .arg(&dest)
+        .arg(ls)
+        .args(cargo_image::plan::LIBC_SONAMES)
+        .env("TARGETARCH", "amd64")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).ends_with("amd64: none\n"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}

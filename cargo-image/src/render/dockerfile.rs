@@ -44,6 +44,10 @@ const TOOLS_SCRIPT: &str = "/cargo-image";
 const PACKAGES_SCRIPT: &str = "/cargo-image-packages";
 /// Its text: a real file, linted by shellcheck in the tests.
 pub const PACKAGES_SH: &str = include_str!("../../templates/packages.sh");
+/// The shared-library script in `cargo-image-tools`.
+const LIBS_SCRIPT: &str = "/cargo-image-libs";
+/// Its text: a real file, linted by shellcheck and run on the host in the tests.
+pub const LIBS_SH: &str = include_str!("../../templates/libs.sh");
 /// The builder plus `build-packages` and `link-packages`.
 const BUILDER_STAGE: &str = "cargo-image-builder";
 /// The environment of every builder stage.
@@ -143,6 +147,9 @@ fn base(out: &mut String, plan: &Plan, script: &str) {
     heredoc_file(out, "--chmod=0755 ", TOOLS_SCRIPT, script);
     if uses_packages(plan) {
         heredoc_file(out, "--chmod=0755 ", PACKAGES_SCRIPT, PACKAGES_SH);
+    }
+    if plan.images.iter().any(|i| i.extras.shared_libs) {
+        heredoc_file(out, "--chmod=0755 ", LIBS_SCRIPT, LIBS_SH);
     }
     let b = &plan.build;
     if !b.build_packages.is_empty() || !b.link_packages.is_empty() {
@@ -690,10 +697,10 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     let libs = if x.shared_libs {
         let binary = format!("/out/{bin}/usr/local/bin/{bin}", bin = i.bin);
         format!(
-            "RUN {} \\\n    --mount=type=bind,from=build,source={binary},target=/cargo-image-bin \\\n    \
-             cargo-image-packages libs /extras /cargo-image-bin {} \\\n    \
+            "RUN --mount=type=bind,from=cargo-image-tools,source={LIBS_SCRIPT},target=/usr/local/bin/cargo-image-libs \\\n    \
+             --mount=type=bind,from=build,source={binary},target=/cargo-image-bin \\\n    \
+             cargo-image-libs /extras /cargo-image-bin {} \\\n    \
              && cargo-image clamp-times /extras\n",
-            packages_script_mount(),
             crate::plan::LIBC_SONAMES.join(" ")
         )
     } else {
@@ -736,10 +743,10 @@ fn builder_from(plan: &Plan) -> String {
 fn uses_packages(plan: &Plan) -> bool {
     !plan.build.build_packages.is_empty()
         || !plan.build.link_packages.is_empty()
-        || plan.images.iter().any(|i| {
-            (!i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
-                || i.extras.shared_libs
-        })
+        || plan
+            .images
+            .iter()
+            .any(|i| !i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
 }
 
 /// The package script, and apt's lists and downloads on cache mounts per target
