@@ -879,11 +879,13 @@ fn s14_service_runtime_keys() {
     };
     serve("Example catalog");
 
-    // A `files` edit: the build stage stays cached, the extras stage re-runs.
+    // A `files` edit: the build stage stays cached, the extras stage re-runs. The new
+    // title names this run: content built before on this engine would come from its cache.
+    let edited = format!("Edited catalog {}", s.id);
     edit(
         &root.join("config/catalog-exporter/default.toml"),
         "title = \"Example catalog\"",
-        "title = \"Edited catalog\"",
+        &format!("title = \"{edited}\""),
         1,
     );
     // The same images as before (another `--bin` list would be another build command).
@@ -906,7 +908,7 @@ fn s14_service_runtime_keys() {
         "the extras stage was cached:\n{}",
         run.describe()
     );
-    serve("Edited catalog");
+    serve(&edited);
 
     // dockerfile-append: a stage of the workspace's own, on top of a generated one.
     s.image_ok(&root, &["--target", "product-api-debug"]);
