@@ -78,6 +78,10 @@ pub struct Package {
     /// it. Empty: derived from the targets (models built without a file tree).
     #[serde(default)]
     pub sources: Vec<String>,
+    /// The features the package defines (`[features]`, and optional dependencies'
+    /// implicit ones).
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

@@ -638,12 +638,46 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // The shared build command.
     let profile = wcfg.profile.clone().unwrap_or_else(|| "release".into());
+    let dev_profile = wcfg.dev.profile.clone().unwrap_or_else(|| "dev".into());
+    for (key, name) in [("profile", &profile), ("dev.profile", &dev_profile)] {
+        if !defines_profile(&ws.root_manifest, name) {
+            return Err(invalid(format!(
+                "key `{key}`: the workspace defines no profile `{name}`; use dev or release, \
+                 or add a [profile.{name}] table (with `inherits`) to the root Cargo.toml"
+            )));
+        }
+    }
     let mut features = BTreeSet::new();
     for img in &images {
         let pkg = ws.package(&img.package).expect("image of a known package");
         let cfg = ws_image
             .overlay(&pkg.config.common())
             .overlay(&pkg.config.bin.get(&img.bin).cloned().unwrap_or_default());
+        for f in cfg.features.iter().flatten() {
+            // `feat` is the binary's package's; `pkg/feat` checked when `pkg` is local.
+            let (owner, feature) = match f.split_once('/') {
+                Some((p, feat)) => (ws.package(p), feat),
+                None => (Some(pkg), f.as_str()),
+            };
+            if let Some(owner) = owner {
+                if !owner.features.iter().any(|x| x == feature) {
+                    return Err(Error::InvalidConfig {
+                        manifest: join(&pkg.dir, "Cargo.toml"),
+                        message: format!(
+                            "key `features` of `{}`: package `{}` defines no feature \
+                             `{feature}`{}",
+                            img.bin,
+                            owner.name,
+                            if owner.features.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; it defines {}", owner.features.join(", "))
+                            }
+                        ),
+                    });
+                }
+            }
+        }
         // A binary's `required-features` are enabled for its image: cargo skips (or, named
         // with --bin, refuses) a binary whose required features are off.
         let required = pkg
@@ -846,7 +880,6 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     manifests.sort();
     manifests.dedup();
 
-    let dev_profile = wcfg.dev.profile.clone().unwrap_or_else(|| "dev".into());
     let dev_bin = match &wcfg.dev.bin {
         Some(b) if available.contains(b) => b.clone(),
         Some(b) => {
@@ -1645,6 +1678,17 @@ fn infer_build_packages(
         }
     }
     out
+}
+
+/// Whether cargo knows profile `name` here: a built-in one, or `[profile.<name>]` in the
+/// root manifest.
+fn defines_profile(root_manifest: &str, name: &str) -> bool {
+    matches!(name, "dev" | "release" | "test" | "bench")
+        || root_manifest
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("profile")?.get(name).cloned())
+            .is_some()
 }
 
 /// Whether `name` can be an environment variable's name in a Dockerfile and a shell.

@@ -243,6 +243,7 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
                 .collect(),
             config: pkg_config.unwrap_or_else(PackageConfig::default),
             sources: Vec::new(),
+            features: p.features.keys().cloned().collect(),
             name,
         });
     }

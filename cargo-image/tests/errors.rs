@@ -354,6 +354,19 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
         ("env = { \"A=B\" = \"1\" }", "`A=B` is not a variable name"),
         ("build-env = { \"1X\" = \"1\" }", "key `build-env`: `1X`"),
         ("build-packages = [\"Clang\"]", "not a Debian package name"),
+        ("profile = \"fast\"", "defines no profile `fast`"),
+        (
+            "dev = { profile = \"quick\" }",
+            "key `dev.profile`: the workspace defines no profile `quick`",
+        ),
+        (
+            "features = [\"turbo\"]",
+            "package `svc` defines no feature `turbo`",
+        ),
+        (
+            "features = [\"svc/turbo\"]",
+            "package `svc` defines no feature `turbo`",
+        ),
     ];
     for (line, expected) in rows {
         let built = Fixture::new("badvalue")
@@ -382,4 +395,18 @@ fn dollar_in_env_values_is_literal() {
         dockerfile.contains(r#"ENV GREETING="\$HOME costs \$5""#),
         "{dockerfile}"
     );
+}
+
+#[test]
+fn defined_features_and_custom_profiles_are_accepted() {
+    let built = Fixture::new("goodvalues")
+        .root_package("svc", |p| p.main().toml("[features]\nturbo = []\n"))
+        .workspace_toml(
+            "[workspace.metadata.image]\nprofile = \"dist\"\nfeatures = [\"turbo\"]\n\n\
+             [profile.dist]\ninherits = \"release\"\n",
+        )
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.build.profile, "dist");
+    assert_eq!(plan.build.features, ["svc/turbo"]);
 }

@@ -139,6 +139,7 @@ fn workspace(g: &Graph) -> Workspace {
                 deps,
                 config: Default::default(),
                 sources: Vec::new(),
+                features: Vec::new(),
             }
         })
         .collect();
