@@ -67,10 +67,9 @@ fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_me
     };
     match command().exec() {
         Err(cargo_metadata::Error::CargoMetadata { stderr })
-            if stderr.contains("toolchain") && stderr.contains("is not installed") =>
+            if retry_toolchain(&stderr).is_some() =>
         {
-            let toolchain =
-                std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_else(|_| "stable".to_string());
+            let toolchain = retry_toolchain(&stderr).unwrap_or_default();
             command()
                 .env("RUSTUP_TOOLCHAIN", toolchain)
                 .exec()
@@ -78,6 +77,13 @@ fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_me
         }
         other => other,
     }
+}
+
+/// When cargo refused to run because the workspace pins a toolchain this machine lacks:
+/// the toolchain to run it with instead (the caller's, else `stable`).
+fn retry_toolchain(stderr: &str) -> Option<String> {
+    (stderr.contains("toolchain") && stderr.contains("is not installed"))
+        .then(|| std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_else(|_| "stable".into()))
 }
 
 /// The manifest of the workspace around the current directory, found as cargo finds it
@@ -97,9 +103,7 @@ pub fn locate_workspace() -> Result<PathBuf, Error> {
     };
     let mut out = locate(None)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // A pinned toolchain this machine lacks: see `metadata`.
-    if stderr.contains("toolchain") && stderr.contains("is not installed") {
-        let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_else(|_| "stable".into());
+    if let Some(toolchain) = retry_toolchain(&stderr) {
         let retried = locate(Some(toolchain))?;
         if retried.status.success() {
             out = retried;
@@ -296,18 +300,29 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             }
         }
     }
-    for (src, manifest) in file_keys {
-        let path = crate::model::join(&root, src.trim_end_matches('/'));
+    // A path a key names (relative to the workspace root) must exist in the build context.
+    let in_context = |key: &str, given: &str, manifest: String| -> Result<(), Error> {
+        let path = crate::model::join(&root, given.trim_end_matches('/'));
         if !context_dir.join(&path).exists() {
             return Err(Error::InvalidConfig {
                 manifest,
                 message: format!(
-                    "key `files`: `{src}` does not exist (paths are relative to the workspace \
-                     root); fix the path or remove the entry"
+                    "key `{key}`: `{given}` does not exist (paths are relative to the \
+                     workspace root); fix the path or remove it"
                 ),
             });
         }
-        excluded(&path, "listed in `files`")?;
+        excluded(&path, &format!("listed in `{key}`"))
+    };
+    for (src, manifest) in file_keys {
+        in_context("files", &src, manifest)?;
+    }
+    for file in config.build_files.iter().flatten() {
+        in_context(
+            "build-files",
+            file,
+            root_manifest_path.display().to_string(),
+        )?;
     }
     let resolved = resolved_graph(metadata);
     let dockerfile_append = match &config.dockerfile_append {
@@ -325,20 +340,6 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
         }
         None => None,
     };
-    let root_manifest_rel = crate::model::join(&root, "Cargo.toml");
-    for file in config.build_files.iter().flatten() {
-        let path = crate::model::join(&root, file.trim_end_matches('/'));
-        if !context_dir.join(&path).exists() {
-            return Err(Error::InvalidConfig {
-                manifest: root_manifest_path.display().to_string(),
-                message: format!(
-                    "key `build-files`: `{file}` does not exist (paths are relative to the \
-                     directory of {root_manifest_rel}); fix the path or remove it"
-                ),
-            });
-        }
-        excluded(&path, "listed in `build-files`")?;
-    }
 
     // Files cargo reads before compiling anything: they belong in the skeleton verbatim.
     let mut extra_files = BTreeMap::new();
