@@ -28,12 +28,26 @@ impl Artifact {
     }
 }
 
-/// The files `cargo xtask dockerfile` keeps in the workspace: the Dockerfile and
-/// compose.yaml at the workspace root, `.dockerignore` at the build context root.
+/// The files of `.cargo-image/` (programs and the skeleton the Dockerfile's stages run),
+/// in `dir`.
+pub fn tool_artifacts(plan: &Plan, dir: &Path) -> Vec<Artifact> {
+    render::tools::files(plan)
+        .into_iter()
+        .map(|f| Artifact {
+            path: dir.join(render::tools::DIR).join(f.name),
+            contents: f.contents,
+            executable: f.executable,
+        })
+        .collect()
+}
+
+/// The files `cargo xtask dockerfile` keeps in the workspace: the Dockerfile, its
+/// `.cargo-image/` directory and compose.yaml at the workspace root, `.dockerignore` at
+/// the build context root.
 pub fn workspace_artifacts(loaded: &Loaded, plan: &Plan) -> Vec<Artifact> {
     let context_from_ws = relative(&loaded.workspace_dir, &loaded.context_dir);
     let dockerfile_in_context = crate::model::join(&plan.workspace_root, "Dockerfile");
-    vec![
+    let mut files = vec![
         Artifact::new(
             loaded.workspace_dir.join("Dockerfile"),
             render::dockerfile::render(plan),
@@ -46,12 +60,16 @@ pub fn workspace_artifacts(loaded: &Loaded, plan: &Plan) -> Vec<Artifact> {
             loaded.workspace_dir.join("compose.yaml"),
             render::compose::render(plan, &context_from_ws, &dockerfile_in_context),
         ),
-    ]
+    ];
+    files.extend(tool_artifacts(plan, &loaded.workspace_dir));
+    files
 }
 
 /// The build-context supplement `--out DIR` writes: the Dockerfile with its own ignore
-/// file (BuildKit reads `<Dockerfile>.dockerignore` beside it), `build.sh` with the exact
-/// `docker buildx build` commands, the plan, and the skeleton's files for inspection.
+/// file (BuildKit reads `<Dockerfile>.dockerignore` beside it), its `.cargo-image/`
+/// directory (which `build.sh` passes as the `cargo-image-tools` build context), `build.sh`
+/// with the exact `docker buildx build` commands, the plan, and the skeleton's files for
+/// inspection.
 pub fn out_dir_artifacts(loaded: &Loaded, plan: &Plan, out: &Path) -> Result<Vec<Artifact>> {
     let out_abs = absolute(out)?;
     let mut files = vec![
@@ -67,6 +85,7 @@ pub fn out_dir_artifacts(loaded: &Loaded, plan: &Plan, out: &Path) -> Result<Vec
         },
         Artifact::new(out.join("plan.json"), plan_json(plan)),
     ];
+    files.extend(tool_artifacts(plan, out));
     let sk = &plan.skeleton;
     for (path, text) in &sk.files {
         files.push(Artifact::new(out.join("skeleton").join(path), text.clone()));

@@ -384,7 +384,14 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     if let Some(ca) = &ca {
         extra.push((CA_CONTEXT_PATH.to_string(), ca.clone()));
     }
-    let tar = context::tar_context(&loaded.context_dir, &rules, &extra)
+    // The generated programs and skeleton as rendered now, in place of what the workspace's
+    // `.cargo-image/` holds (which may be stale, or absent).
+    let tools_dir = render::tools::context_dir(&plan);
+    for f in render::tools::files(&plan) {
+        extra.push((format!("{tools_dir}/{}", f.name), f.contents.into_bytes()));
+    }
+    let replaced = [crate::plan::DRIVER_DIR.to_string(), tools_dir];
+    let tar = context::tar_context(&loaded.context_dir, &rules, &replaced, &extra)
         .context("packing the build context")?;
     let tar = std::sync::Arc::new(tar);
     // A local engine fetches the context from us (works with every image store); a remote
@@ -669,6 +676,12 @@ fn build_with_buildx(
         dir.path().join("Dockerfile.dockerignore"),
         render::dockerignore::render(plan),
     )?;
+    // The generated programs and skeleton as rendered now, whatever the workspace holds.
+    crate::artifacts::write_all(&crate::artifacts::tool_artifacts(plan, dir.path()))?;
+    let build_contexts = vec![(
+        render::tools::STAGE.to_string(),
+        dir.path().join(render::tools::DIR),
+    )];
     let secret = match ca {
         Some(bytes) => {
             let p = dir.path().join("ca.pem");
@@ -713,6 +726,7 @@ fn build_with_buildx(
             &buildx::BuildxRequest {
                 dockerfile_dir: dir.path(),
                 context: &loaded.context_dir,
+                build_contexts: &build_contexts,
                 target: stage,
                 tags,
                 build_args: &args,

@@ -96,9 +96,21 @@ pub fn init(opts: &InitOptions) -> Result<InitOutcome> {
 
     xtask_crate(&root, &opts.dependency, opts.member, &mut outcome)?;
     let action = if opts.member {
-        workspace_list(&opts.manifest_path, &manifest, &manifest_text, "members")?
+        workspace_list(
+            &opts.manifest_path,
+            &manifest,
+            &manifest_text,
+            "members",
+            "xtask",
+        )?
     } else if has_workspace {
-        workspace_list(&opts.manifest_path, &manifest, &manifest_text, "exclude")?
+        workspace_list(
+            &opts.manifest_path,
+            &manifest,
+            &manifest_text,
+            "exclude",
+            "xtask",
+        )?
     } else {
         Action::Kept("a single package; the xtask is a workspace of its own".into())
     };
@@ -116,6 +128,34 @@ pub fn init(opts: &InitOptions) -> Result<InitOutcome> {
     let has_workspace = manifest.contains_key("workspace");
     let action = starter(&opts.manifest_path, &manifest, has_workspace)?;
     outcome.files.push((opts.manifest_path.clone(), action));
+    // A member glob such as `"*"` would take the generated `.cargo-image/` directory too.
+    let manifest_text = std::fs::read_to_string(&opts.manifest_path)
+        .with_context(|| format!("reading {}", opts.manifest_path.display()))?;
+    let manifest: toml::Table = toml::from_str(&manifest_text)
+        .with_context(|| format!("parsing {}", opts.manifest_path.display()))?;
+    let list = |key: &str| -> Vec<String> {
+        manifest
+            .get("workspace")
+            .and_then(|w| w.get(key))
+            .and_then(|l| l.as_array())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if crate::render::tools::member_pattern_taking_dir(&list("members"), &list("exclude")).is_some()
+    {
+        let action = workspace_list(
+            &opts.manifest_path,
+            &manifest,
+            &manifest_text,
+            "exclude",
+            crate::render::tools::DIR,
+        )?;
+        outcome.files.push((opts.manifest_path.clone(), action));
+    }
     generated_files(&opts.manifest_path, &mut outcome)?;
     Ok(outcome)
 }
@@ -185,29 +225,36 @@ fn xtask_crate(
 /// workspace of its own, and a member glob such as `"*"` must not take it in) or `members`
 /// (`--member`). A single-package manifest gets a `[workspace]` table with the xtask as its
 /// member; the root package stays the default member, so `cargo build` builds as before.
-fn workspace_list(path: &Path, manifest: &toml::Table, text: &str, key: &str) -> Result<Action> {
+/// The same for `entry` `.cargo-image` in `exclude`, when a member glob would take it.
+fn workspace_list(
+    path: &Path,
+    manifest: &toml::Table,
+    text: &str,
+    key: &str,
+    entry: &str,
+) -> Result<Action> {
     let workspace = manifest.get("workspace").and_then(|w| w.as_table());
     let list = workspace.and_then(|w| w.get(key));
     if let Some(list) = list.and_then(|e| e.as_array()) {
-        if list.iter().any(|v| v.as_str() == Some("xtask")) {
+        if list.iter().any(|v| v.as_str() == Some(entry)) {
             return Ok(Action::Kept(format!(
-                "`xtask` is in `workspace.{key}` already"
+                "`{entry}` is in `workspace.{key}` already"
             )));
         }
     }
     let by_hand = || {
         Action::Kept(format!(
-            "add \"xtask\" to `{key}` in its [workspace] table by hand"
+            "add \"{entry}\" to `{key}` in its [workspace] table by hand"
         ))
     };
     let edited = match (find_header(text, "workspace"), list) {
         (None, _) if workspace.is_none() => {
             let sep = if text.ends_with('\n') { "" } else { "\n" };
-            format!("{text}{sep}\n# The xtask (cargo-image) is a member; the package above stays the default one.\n[workspace]\nmembers = [\"xtask\"]\n")
+            format!("{text}{sep}\n# The xtask (cargo-image) is a member; the package above stays the default one.\n[workspace]\nmembers = [\"{entry}\"]\n")
         }
         (None, _) => return Ok(by_hand()),
         (Some(end_of_header), None) => {
-            let line = format!("{key} = [\"xtask\"]\n");
+            let line = format!("{key} = [\"{entry}\"]\n");
             format!("{}{line}{}", &text[..end_of_header], &text[end_of_header..])
         }
         (Some(end_of_header), Some(_)) => {
@@ -222,8 +269,12 @@ fn workspace_list(path: &Path, manifest: &toml::Table, text: &str, key: &str) ->
                 if bare.split('=').next().unwrap_or("").trim() == key && bare.ends_with(']') {
                     let close = offset + bare.len() - 1;
                     let empty = text[..close].trim_end().ends_with('[');
-                    let entry = if empty { "\"xtask\"" } else { ", \"xtask\"" };
-                    edited = Some(format!("{}{entry}{}", &text[..close], &text[close..]));
+                    let item = if empty {
+                        format!("\"{entry}\"")
+                    } else {
+                        format!(", \"{entry}\"")
+                    };
+                    edited = Some(format!("{}{item}{}", &text[..close], &text[close..]));
                     break;
                 }
                 offset += line.len();
@@ -238,12 +289,12 @@ fn workspace_list(path: &Path, manifest: &toml::Table, text: &str, key: &str) ->
     let listed = toml::from_str::<toml::Table>(&edited)
         .ok()
         .and_then(|t| t.get("workspace")?.get(key)?.as_array().cloned())
-        .is_some_and(|list| list.iter().any(|v| v.as_str() == Some("xtask")));
+        .is_some_and(|list| list.iter().any(|v| v.as_str() == Some(entry)));
     if !listed {
         return Ok(by_hand());
     }
     replace_file(path, &edited)?;
-    Ok(Action::Added(format!("\"xtask\" to `workspace.{key}`")))
+    Ok(Action::Added(format!("\"{entry}\" to `workspace.{key}`")))
 }
 
 /// The `xtask` alias in `.cargo/config.toml`: created, or inserted into the file's

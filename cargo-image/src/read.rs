@@ -135,6 +135,32 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
     let (ws_config, _) =
         parse_manifest_tables(&root_manifest).map_err(|e| invalid(&root_manifest_path, e))?;
     let config: WorkspaceConfig = ws_config.unwrap_or_default();
+    // `.cargo-image/` beside the Dockerfile must not become a member through a glob.
+    if let Ok(table) = toml::from_str::<toml::Table>(&root_manifest) {
+        let list = |key: &str| -> Vec<String> {
+            table
+                .get("workspace")
+                .and_then(|w| w.get(key))
+                .and_then(|l| l.as_array())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (members, exclude) = (list("members"), list("exclude"));
+        if let Some(pattern) = crate::render::tools::member_pattern_taking_dir(&members, &exclude) {
+            return Err(Error::InvalidConfig {
+                manifest: root_manifest_path.display().to_string(),
+                message: format!(
+                    "key `workspace.members`: the pattern `{pattern}` would make the generated \
+                     `.cargo-image/` directory (the Dockerfile's programs) a member, and cargo \
+                     would fail to load it; add `exclude = [\".cargo-image\"]` to [workspace]"
+                ),
+            });
+        }
+    }
 
     let context_dir = workspace_dir.join(config.context.as_deref().unwrap_or("."));
     let context_dir = context_dir
@@ -271,6 +297,15 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             None => Ok(()),
         }
     };
+    // The Dockerfile's generated programs reach the build through the context.
+    excluded(
+        &format!(
+            "{}/{}",
+            crate::render::tools::context_dir_for(&root),
+            crate::render::tools::SCRIPT
+        ),
+        "the Dockerfile's generated programs (`.cargo-image/`)",
+    )?;
     let dirs: Vec<String> = packages.iter().map(|p| p.dir.clone()).collect();
     for p in &mut packages {
         for t in &p.targets {
@@ -468,6 +503,7 @@ fn package_sources(
                             | "compose.yaml"
                             | "docker-bake.hcl"
                             | ".dockerignore"
+                            | ".cargo-image"
                     );
                 if generated
                     || path == crate::plan::DRIVER_DIR

@@ -154,7 +154,16 @@ fn main() {
 }
 
 fn check_images(s: &Scenario, mode: &str) {
-    let svc = s.run_once(&[&s.tag("hazard-svc", "0.2.0")]);
+    check_image_pair(
+        s,
+        &s.tag("hazard-svc", "0.2.0"),
+        &s.tag("hazard-tool", "0.2.0"),
+        mode,
+    );
+}
+
+fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str) {
+    let svc = s.run_once(&[svc]);
     assert_eq!(
         svc,
         "Hazard service: reads files beside src/.\n<h1>{{title}}</h1>\n\
@@ -162,7 +171,7 @@ fn check_images(s: &Scenario, mode: &str) {
          config rustflags: true\n",
         "hazard-svc ({mode})"
     );
-    let tool = s.run_once(&[&s.tag("hazard-tool", "0.2.0")]);
+    let tool = s.run_once(&[tool]);
     assert_eq!(tool, "hazard-tool: 3 shapes\n", "hazard-tool ({mode})");
 }
 
@@ -204,5 +213,72 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
     assert!(
         after.ends_with(&before),
         "the user's rules are gone:\n{after}"
+    );
+
+    // The generated files alone, without cargo-image: plain `docker buildx build` in the
+    // workspace (the Dockerfile's programs come from `.cargo-image/` in the context), and
+    // `--out DIR`'s build.sh (they come from DIR/.cargo-image/, a named context).
+    let manifest = root.join("Cargo.toml");
+    let mut args: Vec<String> = vec![
+        "dockerfile".into(),
+        "--manifest-path".into(),
+        manifest.display().to_string(),
+    ];
+    args.extend(overrides());
+    let run = s.xtask(&args, &[], std::time::Duration::from_secs(60));
+    assert!(run.status.success(), "{}", run.describe());
+    assert!(root.join(".cargo-image/skeleton.sh").is_file());
+    let label = s.label();
+    for bin in ["hazard-svc", "hazard-tool"] {
+        let tag = s.tag(bin, "plain");
+        docker_ok(&[
+            "buildx",
+            "build",
+            "--load",
+            "--label",
+            &label,
+            "--target",
+            bin,
+            "--tag",
+            &tag,
+            root.to_str().unwrap(),
+        ]);
+    }
+    check_image_pair(
+        &s,
+        &s.tag("hazard-svc", "plain"),
+        &s.tag("hazard-tool", "plain"),
+        "plain docker build",
+    );
+
+    let out = s.path("hazards-out");
+    let mut args: Vec<String> = vec![
+        "dockerfile".into(),
+        "--manifest-path".into(),
+        manifest.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    args.extend(overrides());
+    // Without the workspace's own copy: build.sh must not depend on it.
+    std::fs::remove_dir_all(root.join(".cargo-image")).unwrap();
+    let run = s.xtask(&args, &[], std::time::Duration::from_secs(60));
+    assert!(run.status.success(), "{}", run.describe());
+    assert!(out.join(".cargo-image/cargo-image.sh").is_file());
+    let built = std::process::Command::new("sh")
+        .arg(out.join("build.sh"))
+        .args(["--label", &label])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "build.sh: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    check_image_pair(
+        &s,
+        "hazard-svc:0.2.0",
+        "hazard-tool:0.2.0",
+        "build.sh of --out",
     );
 }

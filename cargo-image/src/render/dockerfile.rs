@@ -1,8 +1,8 @@
 //! Renders the Dockerfile from a [`Plan`].
 //!
-//! Stages, in order: `cargo-image-tools` (our script alone), `base` (builder image + our
-//! scripts), `skeleton` (masked manifests, dummy sources, masked Cargo.lock, the real
-//! manifests set aside), `fetch` (downloads every crate once), `deps` (third-party crates
+//! Stages, in order: `cargo-image-tools` (the generated files of `.cargo-image/`, see
+//! [`crate::render::tools`]), `base` (builder image + our script), `skeleton` (masked
+//! manifests, dummy sources, masked Cargo.lock, the real manifests set aside), `fetch` (downloads every crate once), `deps` (third-party crates
 //! compiled), `build-layers-libs` (one layer per crate group that other crates need, on
 //! top of `deps`, dependencies first), `build-layers-bin-N` (the crates nothing needs, each
 //! beside the others on top of that chain), `build-layers` (their binaries gathered) and
@@ -11,7 +11,7 @@
 //! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
 //! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
 //!
-//! Needs BuildKit (heredocs, `RUN --mount`), but no `# syntax=` line: the frontend built
+//! Needs BuildKit (`RUN --mount`, `COPY --chmod`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
 
 use std::fmt::Write as _;
@@ -21,9 +21,8 @@ use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
 use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
+use crate::render::tools;
 
-/// Heredoc delimiter of files embedded in the Dockerfile; no generated file contains it.
-const EOF: &str = "CARGO_IMAGE_EOF";
 /// The global build argument choosing how workspace crates compile: `incremental` (the
 /// default) or `layers`.
 pub const BUILD_MODE_ARG: &str = "CARGO_IMAGE_BUILD";
@@ -38,30 +37,17 @@ const CARGO_HOME: &str = "${CARGO_HOME:-/root/.cargo}";
 /// The build argument keying the incremental mode's caches per checkout (the stage's
 /// comment says why).
 pub const CACHE_KEY_ARG: &str = "CARGO_IMAGE_CACHE_KEY";
-/// The script in the `cargo-image-tools` stage.
-const TOOLS_SCRIPT: &str = "/cargo-image";
-/// The package script in `cargo-image-tools`.
-const PACKAGES_SCRIPT: &str = "/cargo-image-packages";
-/// Its text: a real file, linted by shellcheck in the tests.
-pub const PACKAGES_SH: &str = include_str!("../../templates/packages.sh");
-/// The shared-library script in `cargo-image-tools`.
-const LIBS_SCRIPT: &str = "/cargo-image-libs";
-/// Its text: a real file, linted by shellcheck and run on the host in the tests.
-pub const LIBS_SH: &str = include_str!("../../templates/libs.sh");
 /// The builder plus `build-packages` and `link-packages`.
 const BUILDER_STAGE: &str = "cargo-image-builder";
 /// The environment of every builder stage.
 const BASE_ENV: &str = "CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never";
-/// Nested heredoc delimiter for the skeleton's files inside the skeleton script.
-const FILE_EOF: &str = "CARGO_IMAGE_FILE";
-
 /// The Dockerfile for `plan`.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
-    // Rendered once: the tools stage holds it, the incremental caches are keyed by it.
+    // The incremental caches are keyed by the script.
     let script = scripts::cargo_image_script(plan);
-    base(&mut out, plan, &script);
+    base(&mut out, plan);
     skeleton(&mut out, plan);
     deps_and_build(&mut out, plan, &script);
     runtime_support(&mut out, plan);
@@ -129,28 +115,33 @@ fn runtime_name(i: &ImagePlan) -> &str {
     }
 }
 
-fn heredoc_file(out: &mut String, flags: &str, dest: &str, body: &str) {
-    // The blank line after the delimiter is for hadolint, whose parser needs it.
-    writeln!(out, "COPY {flags}<<'{EOF}' {dest}\n{body}{EOF}\n").unwrap();
+/// A read-only bind mount of one file of `cargo-image-tools`.
+fn tool_mount(name: &str, target: &str) -> String {
+    format!(
+        "--mount=type=bind,from={stage},source=/{name},target={target}",
+        stage = tools::STAGE
+    )
 }
 
-fn base(out: &mut String, plan: &Plan, script: &str) {
-    // The script alone in a stage of its own: the incremental step bind-mounts it from
-    // here, and BuildKit hashes a mount's source (a whole builder image, were it `base`,
-    // took it seconds on a cold build).
+fn base(out: &mut String, plan: &Plan) {
+    // The generated files in a stage of their own, copied from the context: later steps
+    // bind-mount single files from here, and BuildKit hashes a mount's source (a whole
+    // builder image, were it `base`, took it seconds on a cold build).
+    let dir = tools::context_dir(plan);
+    let sources: Vec<String> = tools::used(plan)
+        .iter()
+        .map(|name| format!("{dir}/{name}"))
+        .collect();
     writeln!(
         out,
-        "# The script every stage runs cargo through.\n\
-         FROM scratch AS cargo-image-tools"
+        "# The programs the stages run and the workspace's skeleton: generated files in\n\
+         # {dir}/, written and checked with this file (`cargo xtask dockerfile [--check]`).\n\
+         FROM scratch AS {stage}\n\
+         COPY --chmod=0755 {sources} \\\n    /\n",
+        stage = tools::STAGE,
+        sources = sources.join(" \\\n    "),
     )
     .unwrap();
-    heredoc_file(out, "--chmod=0755 ", TOOLS_SCRIPT, script);
-    if uses_packages(plan) {
-        heredoc_file(out, "--chmod=0755 ", PACKAGES_SCRIPT, PACKAGES_SH);
-    }
-    if plan.images.iter().any(|i| i.extras.shared_libs) {
-        heredoc_file(out, "--chmod=0755 ", LIBS_SCRIPT, LIBS_SH);
-    }
     let b = &plan.build;
     if !b.build_packages.is_empty() || !b.link_packages.is_empty() {
         let mut args: Vec<String> = b.build_packages.iter().map(|p| sh_quote(p)).collect();
@@ -171,103 +162,48 @@ fn base(out: &mut String, plan: &Plan, script: &str) {
         )
         .unwrap();
     }
+    let arch_dir = ARCH_FILE.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
     writeln!(
         out,
-        "# The Rust toolchain and the script.\n\
-         # It runs on the build platform and cross-compiles for the target platform.\n\
+        "# The Rust toolchain and the script; it runs on the build platform and cross-compiles\n\
+         # for the target architecture: BuildKit's TARGETARCH, else the builder's own.\n\
          FROM {} AS base\n\
          ENV {BASE_ENV}{build_env}\n\
          WORKDIR /app\n\
-         COPY --from=cargo-image-tools {TOOLS_SCRIPT} {SCRIPT_PATH}",
+         COPY --from={stage} /{script} {SCRIPT_PATH}\n\
+         ARG TARGETARCH\n\
+         RUN mkdir -p {arch_dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE} && cargo-image check-target\n",
         builder_from(plan),
         build_env = build_env(plan),
-    )
-    .unwrap();
-    heredoc_file(out, "", MASK_LOCK_PATH, scripts::MASK_LOCK_AWK);
-    let dir = ARCH_FILE.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
-    writeln!(
-        out,
-        "# The architecture to compile for: BuildKit's TARGETARCH, else the builder's own.\n\
-         ARG TARGETARCH\n\
-         RUN mkdir -p {dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE} && cargo-image check-target\n"
+        stage = tools::STAGE,
+        script = tools::SCRIPT,
     )
     .unwrap();
 }
 
 fn skeleton(out: &mut String, plan: &Plan) {
-    let sk = &plan.skeleton;
+    // Only the manifests and the lockfile are mounted, so a source edit leaves this step
+    // cached.
+    let mut mounts = vec![
+        tool_mount(tools::SKELETON, "/usr/local/bin/cargo-image-skeleton"),
+        tool_mount(tools::MASK_LOCK, MASK_LOCK_PATH),
+    ];
+    mounts.extend(
+        plan.manifests
+            .iter()
+            .map(|f| bind_source(f, &join("/ctx", f))),
+    );
     writeln!(
         out,
-        "# The skeleton: every manifest with member versions masked, a dummy source for every\n\
-         # target, the toolchain files. Its content, not this stage's history, keys the\n\
-         # dependency stage's cache: edits and version bumps leave that stage cached.\n\
+        "# The skeleton ({dir}/{skeleton}): masked manifests and Cargo.lock, dummy sources.\n\
+         # Its content, not this stage's history, keys the dependency stage's cache: edits\n\
+         # and version bumps leave that stage cached. The real manifests are set aside.\n\
          FROM base AS skeleton\n\
          WORKDIR /skeleton\n\
-         RUN <<'{EOF}'\n\
-         set -eu"
-    )
-    .unwrap();
-    let mut dirs: Vec<String> = sk
-        .files
-        .keys()
-        .chain(&sk.empty_sources)
-        .chain(&sk.main_sources)
-        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d.to_string()))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    if !dirs.is_empty() {
-        writeln!(out, "mkdir -p {}", words(&dirs)).unwrap();
-    }
-    if !sk.empty_sources.is_empty() {
-        let files: Vec<String> = sk.empty_sources.iter().cloned().collect();
-        writeln!(out, "touch {}", words(&files)).unwrap();
-    }
-    // One printf per file, not a loop: a loop over one item is a lint finding (SC2043).
-    for f in &sk.main_sources {
-        writeln!(
-            out,
-            "printf '#[allow(dead_code)]\\nfn main() {{}}\\n' >{}",
-            sh_quote(f)
-        )
-        .unwrap();
-    }
-    for (path, text) in &sk.files {
-        let body = if text.ends_with('\n') {
-            text.clone()
-        } else {
-            format!("{text}\n")
-        };
-        writeln!(
-            out,
-            "cat >{} <<'{FILE_EOF}'\n{body}{FILE_EOF}",
-            sh_quote(path)
-        )
-        .unwrap();
-    }
-    writeln!(out, "{EOF}\n").unwrap();
-    let lock = join(&plan.workspace_root, "Cargo.lock");
-    // Only the manifests are mounted, so a source edit leaves this step cached.
-    let mounts: String = plan
-        .manifests
-        .iter()
-        .map(|f| format!("{} \\\n    ", bind_source(f, &join("/ctx", f))))
-        .collect();
-    writeln!(
-        out,
-        "# Cargo.lock with member versions masked like the manifests; the real manifests are\n\
-         # set aside for the build stage, which needs them all at once to agree with the lockfile.\n\
-         RUN {mounts}<<'{EOF}'\n\
-         set -eu\n\
-         awk -v members={} -f {MASK_LOCK_PATH} /ctx/{lock} /ctx/{lock} >{}\n\
-         for f in {}; do\n    \
-             mkdir -p \"$(dirname \"/manifests/$f\")\"\n    \
-             cp \"/ctx/$f\" \"/manifests/$f\"\n\
-         done\n\
-         {EOF}\n",
-        sh_quote(&plan.masked_members.join(" ")),
-        sh_quote(&format!("/skeleton/{lock}")),
-        words(&plan.manifests),
+         RUN {mounts} \\\n    cargo-image-skeleton\n",
+        dir = tools::context_dir(plan),
+        skeleton = tools::SKELETON,
+        mounts = mounts.join(" \\\n    "),
     )
     .unwrap();
 }
@@ -378,9 +314,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     // (a stage built here), BuildKit started it 2-3 s late in the first two builds after
     // `base` was built (README, Benchmarks). The cache mounts are keyed by id alone: this
     // workspace (its builder and script), the target architecture and the checkout.
-    mounts.push(format!(
-        "--mount=type=bind,from=cargo-image-tools,source={TOOLS_SCRIPT},target={SCRIPT_PATH}"
-    ));
+    mounts.push(tool_mount(tools::SCRIPT, SCRIPT_PATH));
     let workspace = cksum(
         format!(
             "{}\n{script}{}",
@@ -513,11 +447,12 @@ fn runtime_support(out: &mut String, plan: &Plan) {
             "# A static HTTP probe for HEALTHCHECK: runtime images have no shell or curl."
         )
         .unwrap();
-        writeln!(out, "FROM base AS probe").unwrap();
-        heredoc_file(out, "", scripts::PROBE_SRC_PATH, scripts::PROBE_RS);
         writeln!(
             out,
-            "ARG SOURCE_DATE_EPOCH\nRUN cargo-image probe && cargo-image clamp-times /out\n"
+            "FROM base AS probe\n\
+             ARG SOURCE_DATE_EPOCH\n\
+             RUN {} \\\n    cargo-image probe && cargo-image clamp-times /out\n",
+            tool_mount(tools::PROBE, scripts::PROBE_SRC_PATH)
         )
         .unwrap();
     }
@@ -697,10 +632,11 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     let libs = if x.shared_libs {
         let binary = format!("/out/{bin}/usr/local/bin/{bin}", bin = i.bin);
         format!(
-            "RUN --mount=type=bind,from=cargo-image-tools,source={LIBS_SCRIPT},target=/usr/local/bin/cargo-image-libs \\\n    \
+            "RUN {} \\\n    \
              --mount=type=bind,from=build,source={binary},target=/cargo-image-bin \\\n    \
              cargo-image-libs /extras /cargo-image-bin {} \\\n    \
              && cargo-image clamp-times /extras\n",
+            tool_mount(tools::LIBS, "/usr/local/bin/cargo-image-libs"),
             crate::plan::LIBC_SONAMES.join(" ")
         )
     } else {
@@ -708,7 +644,7 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     };
     writeln!(
         out,
-        "# {bin}: {what}, prepared for a runtime without a shell.\n\
+        "# {bin}: {what},\n# prepared for a runtime without a shell.\n\
          FROM base AS {stage}\n\
          ARG TARGETARCH\n\
          ARG SOURCE_DATE_EPOCH\n\
@@ -723,9 +659,7 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
 
 /// The package script, bind-mounted from `cargo-image-tools`.
 fn packages_script_mount() -> String {
-    format!(
-        "--mount=type=bind,from=cargo-image-tools,source={PACKAGES_SCRIPT},target=/usr/local/bin/cargo-image-packages"
-    )
+    tool_mount(tools::PACKAGES, "/usr/local/bin/cargo-image-packages")
 }
 
 /// Where the builder stages start: the builder image, or the stage that adds the
@@ -737,16 +671,6 @@ fn builder_from(plan: &Plan) -> String {
     } else {
         BUILDER_STAGE.to_string()
     }
-}
-
-/// Whether the Dockerfile installs or unpacks any Debian package.
-fn uses_packages(plan: &Plan) -> bool {
-    !plan.build.build_packages.is_empty()
-        || !plan.build.link_packages.is_empty()
-        || plan
-            .images
-            .iter()
-            .any(|i| !i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
 }
 
 /// The package script, and apt's lists and downloads on cache mounts per target

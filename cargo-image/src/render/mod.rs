@@ -8,3 +8,4 @@ pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod scripts;
+pub mod tools;

@@ -33,6 +33,9 @@ pub struct BuildRequest<'a> {
     /// A directory holding `Dockerfile` (and `Dockerfile.dockerignore`).
     pub dockerfile_dir: &'a Path,
     pub context: &'a Path,
+    /// Named contexts (`--build-context NAME=DIR`): ours takes its `.cargo-image/` files
+    /// from beside its Dockerfile.
+    pub build_contexts: Vec<(String, std::path::PathBuf)>,
     pub target: &'a str,
     pub tag: &'a str,
     /// `--cache-to type=local,dest=DIR,mode=max`.
@@ -129,6 +132,7 @@ impl Engine {
         self.build(&BuildRequest {
             dockerfile_dir: &dir,
             context: &dir,
+            build_contexts: Vec::new(),
             target: "",
             tag,
             cache_to: None,
@@ -183,6 +187,12 @@ impl Engine {
         }
         for (k, v) in &req.build_args {
             args.extend(["--build-arg".into(), format!("{k}={v}")]);
+        }
+        for (name, dir) in &req.build_contexts {
+            args.extend([
+                "--build-context".into(),
+                format!("{name}={}", dir.display()),
+            ]);
         }
         args.push(req.context.display().to_string());
         self.count += 1;
