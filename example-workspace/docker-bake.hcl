@@ -129,3 +129,11 @@ target "product-api-debug" {
   target     = "product-api-debug"
   tags       = ["product-api-debug:latest"]
 }
+
+# Your own stage, from docker/debug.Dockerfile (dockerfile-append).
+target "catalog-exporter-debug" {
+  context    = "."
+  dockerfile = "Dockerfile"
+  target     = "catalog-exporter-debug"
+  tags       = ["catalog-exporter-debug:latest"]
+}

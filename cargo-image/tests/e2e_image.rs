@@ -619,7 +619,9 @@ fn s7_error_unknown_bin_and_target() {
     assert!(!run.status.success(), "{}", run.describe());
     assert!(
         run.stderr.contains("--target `production`: no such stage")
-            && run.stderr.contains("runtime, dev, test, product-api-debug"),
+            && run
+                .stderr
+                .contains("runtime, dev, test, product-api-debug, catalog-exporter-debug"),
         "{}",
         run.describe()
     );
@@ -922,15 +924,20 @@ fn s14_service_runtime_keys() {
     assert_eq!(out.trim(), format!("products {VERSION}"));
 }
 
-/// Scenario 15: DNS by container name on a user-defined network, from a static glibc
-/// binary on scratch (the `product-api-debug` stage of `dockerfile-append`, which carries
-/// the CLI) and on distroless-static (`products`): glibc's built-in DNS resolver needs no
-/// NSS modules, and Docker's embedded DNS answers for the API's container name.
+/// Scenario 15: DNS by container name on a user-defined network, in every runtime kind:
+/// static glibc binaries on scratch (the `product-api-debug` stage of `dockerfile-append`,
+/// which carries the CLI) and on distroless-static (`products`), whose built-in DNS
+/// resolver needs no NSS modules; dynamically linked ones on distroless-cc (the
+/// `catalog-exporter-debug` user stage, carrying `products-admin`) and on debian-slim
+/// (`products-admin`), through the image's own glibc and NSS configuration. Docker's
+/// embedded DNS answers for the API's container name. Also `products-admin`'s
+/// `entrypoint` (tini, a runtime package) with its default `args`, and `tzdata`.
 #[test]
 fn s15_dns_by_container_name_in_every_runtime_kind() {
     let Some(s) = scenario("s15") else { return };
     let root = build_example(&s);
     s.image_ok(&root, &["--target", "product-api-debug"]);
+    s.image_ok(&root, &["--target", "catalog-exporter-debug"]);
     let network = format!("{}-net", s.prefix().replace('/', "-"));
     docker_ok(&["network", "create", "--label", &s.label(), &network]);
     struct Network(String);
@@ -949,12 +956,12 @@ fn s15_dns_by_container_name_in_every_runtime_kind() {
         &s.tag("product-api", VERSION),
     ]);
     let url = format!("http://{api_name}:8080");
-    let cli = |entrypoint: Option<&str>, image: &str| -> String {
+    let cli = |entrypoint: Option<&str>, image: &str, command: &str| -> String {
         let mut args = vec!["--network", network.as_str()];
         if let Some(e) = entrypoint {
             args.extend(["--entrypoint", e]);
         }
-        args.extend([image, "health", "--url", url.as_str()]);
+        args.extend([image, command, "--url", url.as_str()]);
         // The API may still be starting: retry for a while.
         let started = Instant::now();
         loop {
@@ -979,9 +986,36 @@ fn s15_dns_by_container_name_in_every_runtime_kind() {
     let on_scratch = cli(
         Some("/usr/local/bin/products"),
         &s.tag("product-api-debug", "latest"),
+        "health",
     );
     assert!(on_scratch.contains(": ok (product-api"), "{on_scratch}");
-    let on_static = cli(None, &s.tag("products", VERSION));
+    let on_static = cli(None, &s.tag("products", VERSION), "health");
     assert!(on_static.contains(": ok (product-api"), "{on_static}");
+    let on_cc = cli(
+        Some("/usr/local/bin/products-admin"),
+        &s.tag("catalog-exporter-debug", "latest"),
+        "ping",
+    );
+    assert!(on_cc.contains(": answers {\"status\":\"ok\""), "{on_cc}");
+    // On debian-slim through its entrypoint: tini, then products-admin.
+    let on_debian = cli(None, &s.tag("products-admin", VERSION), "ping");
+    assert!(
+        on_debian.contains(": answers {\"status\":\"ok\""),
+        "{on_debian}"
+    );
     let _ = docker(&["rm", "-f", &api]);
+
+    // The entrypoint and default arguments as configured, and time zone data for TZ.
+    let admin = s.tag("products-admin", VERSION);
+    assert_eq!(
+        inspect(&admin, "{{json .Config.Entrypoint}}"),
+        r#"["/usr/bin/tini","--","/usr/local/bin/products-admin"]"#
+    );
+    assert_eq!(inspect(&admin, "{{json .Config.Cmd}}"), r#"["info"]"#);
+    let info = s.run_once(&["-e", "TZ=Europe/Paris", &admin]);
+    assert!(
+        info.starts_with("products-admin\n")
+            && info.contains("time zone: Europe/Paris (zone data installed)"),
+        "{info}"
+    );
 }

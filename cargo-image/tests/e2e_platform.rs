@@ -9,45 +9,25 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Builds compete for two cores and some tests prune the builder cache: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+mod e2e;
+
+use e2e::{repo_root, scenario, Scenario};
 
 const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn run_id() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-    )
-}
-
-/// What every test starts with: the serial lock, the stand-ins, a run id and the label
-/// (with the guard that removes what carries it).
-fn setup() -> (std::sync::MutexGuard<'static, ()>, Cleanup, String, String) {
-    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+/// What every test starts with: the shared harness's scenario (one at a time, since builds
+/// compete for two cores and some tests prune the builder cache; skipped without an
+/// engine, except under CI; everything labelled with its id is removed at its end), the
+/// cross stand-ins, the run id and the label.
+fn setup(name: &'static str) -> Option<(Scenario, String, String)> {
+    let s = scenario(name)?;
     ensure_cross_stand_ins();
-    let id = run_id();
-    let label = format!("org.cargo-image.test={id}");
-    let cleanup = Cleanup {
-        label: label.clone(),
-    };
-    (serial, cleanup, id, label)
+    let (id, label) = (s.id.clone(), s.label());
+    Some((s, id, label))
 }
 
 fn sh(cmd: &mut Command) -> Output {
@@ -70,32 +50,6 @@ fn ensure_cross_stand_ins() {
         Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
         "QEMU is not registered for aarch64: `.ci/cross.sh` provisions it"
     );
-}
-
-/// Removes what a test created: images with its label, and the registry process.
-struct Cleanup {
-    label: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let out = sh(Command::new("docker").args([
-            "image",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label={}", self.label),
-        ]));
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        if !ids.is_empty() {
-            let _ = sh(Command::new("docker")
-                .args(["image", "rm", "-f"])
-                .args(&ids));
-        }
-    }
 }
 
 /// A registry on 127.0.0.1 with storage in a temporary directory.
@@ -293,7 +247,9 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn two_platform_index_is_pushed_annotated_and_its_arm64_image_runs() {
-    let (_serial, _cleanup, id, label) = setup();
+    let Some((_s, id, label)) = setup("p-push") else {
+        return;
+    };
     let registry = Registry::start(false);
     let ws = tiny_workspace("mp-tiny", false);
     let tag = format!("{}/mp-tiny-{id}:{{version}}", registry.host());
@@ -396,7 +352,9 @@ fn two_platform_index_is_pushed_annotated_and_its_arm64_image_runs() {
 
 #[test]
 fn two_builds_from_clean_caches_give_the_same_digest() {
-    let (_serial, _cleanup, id, label) = setup();
+    let Some((_s, id, label)) = setup("p-digest") else {
+        return;
+    };
     let registry = Registry::start(false);
     let ws = tiny_workspace("repro", false);
     let mut digests = Vec::new();
@@ -423,7 +381,9 @@ fn two_builds_from_clean_caches_give_the_same_digest() {
 
 #[test]
 fn registry_cache_rebuilds_without_recompiling_dependencies() {
-    let (_serial, _cleanup, id, label) = setup();
+    let Some((_s, id, label)) = setup("p-cache") else {
+        return;
+    };
     let registry = Registry::start(false);
     let ws = tiny_workspace("cached", true);
     let tag = format!("{}/cached-{id}:{{version}}", registry.host());
@@ -495,7 +455,9 @@ fn registry_cache_rebuilds_without_recompiling_dependencies() {
 
 #[test]
 fn bad_platform_and_registry_input_fail_clearly() {
-    let (_serial, _cleanup, id, label) = setup();
+    let Some((_s, id, label)) = setup("p-input") else {
+        return;
+    };
     let ws = tiny_workspace("bad", false);
 
     let out = image(ws.path(), &label, &["--platform", "linux/s390x"]);
@@ -590,7 +552,9 @@ fn bad_platform_and_registry_input_fail_clearly() {
 /// from the builder into the distroless runtime (ELF NEEDED). The image runs under QEMU.
 #[test]
 fn link_packages_cross_compile_a_sys_crate_for_arm64() {
-    let (_serial, _cleanup, id, label) = setup();
+    let Some((_s, id, label)) = setup("p-link") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("src")).unwrap();

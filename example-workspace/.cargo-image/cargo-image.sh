@@ -72,13 +72,13 @@ release_build() {
         # A *-linux-gnu std links statically with crt-static; --target keeps the flag
         # away from build scripts and proc-macros, which must stay dynamic.
         export RUSTFLAGS="${RUSTFLAGS:-$(config_rustflags)} -C target-feature=+crt-static"
-        cargo_ws build "$1" --profile release --target "$(rust_target)" --workspace --bin product-api --bin products --bin products-admin
+        cargo_ws build "$1" --profile release --target "$(rust_target)" --workspace --bin product-api --bin products
     )
     # Linked dynamically beside the static ones (`static = false`, runtime
     # packages): a target dir of their own, since their flags differ.
     (
         export CARGO_TARGET_DIR=/app/target/dynamic
-        cargo_ws build "$1" --profile release --target "$(rust_target)" --workspace --bin catalog-exporter
+        cargo_ws build "$1" --profile release --target "$(rust_target)" --workspace --bin catalog-exporter --bin products-admin
     )
 }
 
@@ -117,7 +117,7 @@ install)
     # directory entries come from here too (with clamped times), so the layer is reproducible.
     shift
     [ $# -gt 0 ] || set -- catalog-exporter product-api products products-admin
-    dynamic=" catalog-exporter "
+    dynamic=" catalog-exporter products-admin "
     for bin; do
         dir=target
         case "$dynamic" in

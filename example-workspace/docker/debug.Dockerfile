@@ -3,3 +3,9 @@
 #   cargo xtask image --target product-api-debug
 FROM product-api AS product-api-debug
 COPY --from=build /out/products/ /
+
+# The exporter's image (distroless-cc) with the admin tool beside it: `ping` checks,
+# from inside the exporter's network, that the API answers by its container name.
+#   cargo xtask image --target catalog-exporter-debug
+FROM catalog-exporter AS catalog-exporter-debug
+COPY --from=build /out/products-admin/ /

@@ -488,9 +488,13 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         writeln!(out, "COPY --from={} /extras/ /", extras_stage_name(i)).unwrap();
     }
     if !x.packages.is_empty() && x.packages_by == PackagesBy::Apt {
+        // Unpinned on purpose: the versions are those of the base image's Debian release,
+        // which a digest-pinned base image fixes; a pinned version breaks when Debian ships
+        // a security update and drops the old one from the archive.
         writeln!(
             out,
-            "RUN apt-get update \\\n    \
+            "# hadolint ignore=DL3008\n\
+             RUN apt-get update \\\n    \
              && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} \\\n    \
              && rm -rf /var/lib/apt/lists/*",
             words(&x.packages)
