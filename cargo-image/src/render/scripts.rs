@@ -56,18 +56,18 @@ fn sh_words<'a>(words: impl Iterator<Item = &'a str>) -> String {
 pub const CARGO_IMAGE_TEMPLATE: &str = include_str!("../../templates/cargo-image.sh");
 
 /// `release_build`, with `static_link`: the static flag, added to the workspace's rustflags.
-const STATIC_ENV: &str = r#"        # A *-linux-gnu std links statically with crt-static; --target keeps the flag
-        # away from build scripts and proc-macros, which must stay dynamic.
-        export RUSTFLAGS="${RUSTFLAGS:-$(config_rustflags)} -C target-feature=+crt-static"
+const STATIC_ENV: &str = r#"# A *-linux-gnu std links statically with crt-static; --target keeps the flag
+# away from build scripts and proc-macros, which must stay dynamic.
+export RUSTFLAGS="${RUSTFLAGS:-$(config_rustflags)} -C target-feature=+crt-static"
 "#;
 
 /// `release_build`, with `dynamic_bins`: their own cargo command after the static one.
-const DYNAMIC_BUILD: &str = r#"    # Linked dynamically beside the static ones (`static = false`, runtime
-    # packages): a target dir of their own, since their flags differ.
-    (
-        export CARGO_TARGET_DIR=/app/target/dynamic
-        cargo_ws build "$1" --profile @@PROFILE@@@@FEATURES@@ --target "$(rust_target)" --workspace@@BINS@@
-    )
+const DYNAMIC_BUILD: &str = r#"# Linked dynamically beside the static ones (`static = false`, runtime
+# packages): a target dir of their own, since their flags differ.
+(
+    export CARGO_TARGET_DIR=/app/target/dynamic
+    cargo_ws build "$1" --profile @@PROFILE@@@@FEATURES@@ --target "$(rust_target)" --workspace@@BINS@@
+)
 "#;
 
 /// The `cargo-image` script: every cargo invocation of every stage, so that the build
@@ -102,12 +102,12 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         .iter()
         .map(|(triple, flags)| {
             let flags = sh_quote(&flags.join(" "));
-            format!("    {triple}) echo {flags} ;;\n")
+            format!("{triple}) echo {flags} ;;\n")
         })
         .collect();
     let strip_env = if b.strip {
         format!(
-            "    export CARGO_PROFILE_{}_STRIP=symbols\n",
+            "export CARGO_PROFILE_{}_STRIP=symbols\n",
             b.profile.to_ascii_uppercase().replace('-', "_")
         )
     } else {

@@ -5,15 +5,16 @@
 //! The markers are chosen to leave a template valid in its own language: inline, a marker
 //! is part of a word (`--profile @@PROFILE@@`); a value of whole lines (possibly none)
 //! takes a line of its own written as a comment, `# @@NAME@@`, which shell, YAML and HCL
-//! all read as a comment. No escaping, no conditionals, no loops: what varies beyond a
-//! value is computed in Rust, next to the plan it comes from.
+//! all read as a comment, indented where the lines go. No escaping, no conditionals, no
+//! loops: what varies beyond a value is computed in Rust, next to the plan it comes from.
 
 /// `template` with every marker replaced by its value in `values` (`("NAME", value)`).
 ///
 /// A line that holds nothing but indentation and `# @@NAME@@` is a block marker: the
 /// whole line, its newline included, is replaced by the value, which must be whole lines
-/// (empty, or ending in a newline). Any other `@@NAME@@` is replaced in place. A name may
-/// be used any number of times.
+/// (empty, or ending in a newline), each non-empty one indented like the marker (so a
+/// value need not know how deep it lands in a YAML file or a shell function). Any other
+/// `@@NAME@@` is replaced in place. A name may be used any number of times.
 ///
 /// # Panics
 ///
@@ -39,13 +40,19 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     };
     let mut out = String::with_capacity(template.len());
     for line in template.split_inclusive('\n') {
-        if let Some(name) = block_marker(line) {
+        if let Some((indent, name)) = block_marker(line) {
             let value = lookup(name);
             assert!(
                 value.is_empty() || value.ends_with('\n'),
                 "template block @@{name}@@ needs whole lines, got {value:?}"
             );
-            out.push_str(value);
+            for value_line in value.split_inclusive('\n') {
+                // No trailing whitespace on an empty line.
+                if value_line != "\n" {
+                    out.push_str(indent);
+                }
+                out.push_str(value_line);
+            }
             continue;
         }
         let mut rest = line;
@@ -75,14 +82,12 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// The name of a block marker line (`    # @@NAME@@\n`).
-fn block_marker(line: &str) -> Option<&str> {
-    let name = line
-        .strip_suffix('\n')?
-        .trim_start_matches([' ', '\t'])
-        .strip_prefix("# @@")?
-        .strip_suffix("@@")?;
-    is_name(name).then_some(name)
+/// The indentation and name of a block marker line (`    # @@NAME@@\n`).
+fn block_marker(line: &str) -> Option<(&str, &str)> {
+    let line = line.strip_suffix('\n')?;
+    let rest = line.trim_start_matches([' ', '\t']);
+    let name = rest.strip_prefix("# @@")?.strip_suffix("@@")?;
+    is_name(name).then_some((&line[..line.len() - rest.len()], name))
 }
 
 fn is_name(name: &str) -> bool {
@@ -110,11 +115,11 @@ mod tests {
     }
 
     #[test]
-    fn a_block_marker_line_becomes_the_lines_of_its_value() {
+    fn a_block_marker_line_becomes_the_lines_of_its_value_indented_like_it() {
         let template = "f() {\n    # @@BODY@@\n    done\n}\n";
         assert_eq!(
-            fill(template, &[("BODY", "    a\n    b\n")]),
-            "f() {\n    a\n    b\n    done\n}\n"
+            fill(template, &[("BODY", "a\n  b\n\nc\n")]),
+            "f() {\n    a\n      b\n\n    c\n    done\n}\n"
         );
         assert_eq!(fill(template, &[("BODY", "")]), "f() {\n    done\n}\n");
         // A marker inside a longer comment, or a last line without a newline, is inline.
