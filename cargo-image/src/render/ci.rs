@@ -6,26 +6,75 @@
 //! layer cache, and smoke-run it on each platform (QEMU only for that run: compiling never
 //! emulates). A pull request (merge request) builds for the runner's own platform, loads
 //! the images into the runner's engine and smoke-runs them; it pushes nothing.
+//!
+//! What each file says lives in `templates/ci/` as real files that their linters read as
+//! they are (actionlint, GitLab's schema, shellcheck: `tests/ci_templates.rs`): the
+//! workflow `github.yml`, the pipeline `gitlab.yml`, and `smoke.sh`, the smoke run both
+//! embed. This module fills their `@@NAME@@` markers (`render/template.rs`) with what
+//! depends on the parameters and the plan: the `cargo xtask` commands, the images, and the
+//! steps and lines only some registries and platform lists have.
 
 use std::fmt::Write as _;
 
 use crate::plan::Plan;
 use crate::render::bake::DEFAULT_PLATFORMS;
 use crate::render::scripts::sh_quote;
+use crate::render::template::fill;
 
 /// The platform of the hosted runners (GitHub's `ubuntu-24.04`, GitLab's shared runners).
 pub const RUNNER_PLATFORM: &str = "linux/amd64";
 
-/// Pinned action versions: the oldest major of each that runs on Node 24 (the Node 20
-/// majors — checkout@v4, the docker actions @v3 — are deprecated and flagged by actionlint).
-const CHECKOUT: &str = "actions/checkout@v5";
-const RUST_TOOLCHAIN: &str = "dtolnay/rust-toolchain@stable";
-const SETUP_BUILDX: &str = "docker/setup-buildx-action@v4";
-const LOGIN: &str = "docker/login-action@v4";
-const SETUP_QEMU: &str = "docker/setup-qemu-action@v4";
-/// GitLab: the job image (the Docker CLI with buildx) and the engine it talks to.
-const DOCKER_CLI_IMAGE: &str = "docker:27-cli";
-const DOCKER_DIND_IMAGE: &str = "docker:27-dind";
+/// `templates/ci/github.yml`: the workflow, with `@@NAME@@` markers (`template::fill`).
+/// The actions it pins (there and in the steps below) are the oldest major of each that
+/// runs on Node 24 (the Node 20 majors — checkout@v4, the docker actions @v3 — are
+/// deprecated and flagged by actionlint).
+pub const GITHUB_TEMPLATE: &str = include_str!("../../templates/ci/github.yml");
+/// `templates/ci/gitlab.yml`: the pipeline. Its jobs run the Docker CLI with buildx
+/// (`docker:27-cli`) against a `docker:27-dind` service.
+pub const GITLAB_TEMPLATE: &str = include_str!("../../templates/ci/gitlab.yml");
+/// `templates/ci/smoke.sh`: the smoke run of both pipelines, after the lines that set
+/// `$platforms`.
+pub const SMOKE_TEMPLATE: &str = include_str!("../../templates/ci/smoke.sh");
+
+/// GitHub, without a configured registry: the repository owner's ghcr.io namespace.
+const GITHUB_REGISTRY_STEP: &str = r#"# Image names are lowercase; an owner's name may not be.
+- name: Registry
+  run: |
+    echo "REGISTRY=ghcr.io/${GITHUB_REPOSITORY_OWNER,,}" >>"$GITHUB_ENV"
+
+"#;
+
+/// GitHub, pushing to ghcr.io: GITHUB_TOKEN can read the repository's packages on any
+/// event (a pull request's cache import included) and write them on a push.
+const GITHUB_LOGIN_GHCR: &str = r#"- name: Log in to ghcr.io
+  uses: docker/login-action@v4
+  with:
+    registry: ghcr.io
+    username: ${{ github.actor }}
+    password: ${{ secrets.GITHUB_TOKEN }}
+"#;
+
+/// GitHub, pushing elsewhere: repository secrets are withheld from pull requests of forks,
+/// so it logs in to push only.
+const GITHUB_LOGIN_SECRETS: &str = r#"- name: Log in to the registry
+  if: github.event_name == 'push'
+  uses: docker/login-action@v4
+  with:
+    # @@REGISTRY@@
+    username: ${{ secrets.REGISTRY_USERNAME }}
+    password: ${{ secrets.REGISTRY_PASSWORD }}
+"#;
+
+/// GitHub, with platforms other than the runner's: QEMU for the smoke run (a pull request
+/// needs it only when it builds for a foreign platform).
+const GITHUB_QEMU_STEP: &str = r#"# QEMU runs the @@FOREIGN@@ images in the smoke run below; the build cross-compiles.
+- name: Set up QEMU
+  # @@IF@@
+  uses: docker/setup-qemu-action@v4
+  with:
+    platforms: @@FOREIGN_LIST@@
+
+"#;
 
 /// What the pipelines need beyond the plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,28 +171,17 @@ pub fn registry_host(registry: &str) -> Option<&str> {
     (is_host && first != "docker.io" && first != "index.docker.io").then_some(first)
 }
 
-/// The smoke run: each binary has to start on each platform. `$platforms` (shell words) and
-/// the image tag suffix come from the caller; POSIX sh, so GitLab's Alpine shell runs it.
-fn smoke_script(plan: &Plan, sha_var: &str, error_prefix: &str) -> String {
+/// The smoke run: each binary has to start on each platform. `sha` is the variable holding
+/// the commit (`$GITHUB_SHA`), `error_prefix` how the CI system marks an error line.
+fn smoke_script(plan: &Plan, sha: &str, error_prefix: &str) -> String {
     let bins: Vec<String> = plan.images.iter().map(|i| sh_quote(&i.bin)).collect();
-    format!(
-        "# `--help` is answered (0) or refused (1, 2), or the program serves until the timeout\n\
-         # (124, 137); anything else, such as 126 or 255 for \"exec format error\", fails.\n\
-         status=0\n\
-         for platform in $platforms; do\n\
-         \x20 for bin in {bins}; do\n\
-         \x20   image=\"$REGISTRY/$bin:sha-${sha_var}\"\n\
-         \x20   code=0\n\
-         \x20   timeout --kill-after=10 30 docker run --rm --name cargo-image-smoke --platform \"$platform\" \"$image\" --help || code=$?\n\
-         \x20   docker rm --force cargo-image-smoke >/dev/null 2>&1 || true\n\
-         \x20   case \"$code\" in\n\
-         \x20     0|1|2|124|137) echo \"$image ($platform) starts (exit $code)\" ;;\n\
-         \x20     *) echo \"{error_prefix}$image ($platform) does not start (exit $code)\"; status=1 ;;\n\
-         \x20   esac\n\
-         \x20 done\n\
-         done\n\
-         test \"$status\" -eq 0\n",
-        bins = bins.join(" ")
+    fill(
+        SMOKE_TEMPLATE,
+        &[
+            ("BINS", &bins.join(" ")),
+            ("SHA", sha),
+            ("ERROR_PREFIX", error_prefix),
+        ],
     )
 }
 
@@ -175,210 +213,89 @@ pub fn github(plan: &Plan, params: &CiParams) -> String {
         None => true,
         Some(r) => registry_host(r) == Some("ghcr.io"),
     };
-    let mut out = format!(
-        "# Generated by `cargo xtask ci --github`: do not edit by hand.\n\
-         # Builds the images of {manifest} for {platforms},\n\
-         # pushes them to {registry}\n\
-         # on pushes to main and v* tags, and runs them. A pull request builds them for {pr}\n\
-         # only, runs them, and pushes nothing.\n\
-         name: images\n\
-         \n\
-         on:\n\
-         \x20 push:\n\
-         \x20   branches: [main]\n\
-         \x20   tags: [\"v*\"]\n\
-         \x20 pull_request:\n\
-         \n\
-         permissions:\n\
-         \x20 contents: read\n",
-        manifest = params.manifest,
-        platforms = describe_platforms(&params.platforms),
-        registry = params
-            .registry
-            .as_deref()
-            .unwrap_or("ghcr.io/<owner>, with the workflow's GITHUB_TOKEN"),
-        pr = params.pr_platform(),
-    );
-    if ghcr {
-        out.push_str("  packages: write\n");
-    }
-    out.push_str(
-        "\n\
-         concurrency:\n\
-         \x20 group: images-${{ github.ref }}\n\
-         \x20 cancel-in-progress: ${{ github.event_name == 'pull_request' }}\n\
-         \n\
-         jobs:\n\
-         \x20 images:\n\
-         \x20   runs-on: ubuntu-24.04\n\
-         \x20   timeout-minutes: 90\n\
-         \x20   defaults:\n\
-         \x20     run:\n\
-         \x20       shell: bash\n",
-    );
-    if let Some(r) = &params.registry {
-        write!(out, "    env:\n      REGISTRY: {}\n", yaml_quote(r)).unwrap();
-    }
-    out.push_str("    steps:\n");
-    // Steps are separated by a blank line.
-    let step = |out: &mut String, text: &str| {
-        if !out.ends_with("steps:\n") {
-            out.push('\n');
-        }
-        out.push_str(&indent(text, 6));
+    let pr = params.pr_platform();
+    let env = match &params.registry {
+        Some(r) => format!("env:\n  REGISTRY: {}\n", yaml_quote(r)),
+        None => String::new(),
     };
-    let run_step = |out: &mut String, head: &str, script: &str| {
-        step(out, &format!("{head}run: |\n{}", indent(script, 4)));
-    };
-    step(&mut out, &format!("- name: Check out\n  uses: {CHECKOUT}"));
-    step(
-        &mut out,
-        &format!(
-            "# The toolchain for `cargo xtask` (rust-toolchain.toml wins when there is one).\n\
-             - name: Rust toolchain\n  uses: {RUST_TOOLCHAIN}"
-        ),
-    );
-    run_step(
-        &mut out,
-        "- name: Generated files are current\n  ",
-        &(params.checks("--github").join("\n") + "\n"),
-    );
-    if params.registry.is_none() {
-        run_step(
-            &mut out,
-            "# Image names are lowercase; an owner's name may not be.\n\
-             - name: Registry\n  ",
-            "echo \"REGISTRY=ghcr.io/${GITHUB_REPOSITORY_OWNER,,}\" >>\"$GITHUB_ENV\"\n",
-        );
-    }
-    step(
-        &mut out,
-        &format!(
-            "# A docker-container builder: multi-platform builds and registry cache export.\n\
-             - name: Set up buildx\n  uses: {SETUP_BUILDX}"
-        ),
-    );
     let login = if ghcr {
-        // GITHUB_TOKEN can read the repository's packages on any event (a pull request's
-        // cache import included) and write them on a push.
-        format!(
-            "- name: Log in to ghcr.io\n  uses: {LOGIN}\n  with:\n    registry: ghcr.io\n    \
-             username: ${{{{ github.actor }}}}\n    password: ${{{{ secrets.GITHUB_TOKEN }}}}"
-        )
+        GITHUB_LOGIN_GHCR.to_string()
     } else {
-        // Repository secrets are withheld from pull requests of forks: log in to push only.
         let registry = match params.registry.as_deref().and_then(registry_host) {
-            Some(host) => format!("\n    registry: {}", yaml_quote(host)),
+            Some(host) => format!("registry: {}\n", yaml_quote(host)),
             None => String::new(),
         };
-        format!(
-            "- name: Log in to the registry\n  if: github.event_name == 'push'\n  uses: {LOGIN}\n  \
-             with:{registry}\n    username: ${{{{ secrets.REGISTRY_USERNAME }}}}\n    \
-             password: ${{{{ secrets.REGISTRY_PASSWORD }}}}"
+        fill(GITHUB_LOGIN_SECRETS, &[("REGISTRY", &registry)])
+    };
+    let foreign = params.foreign();
+    let qemu = if foreign.is_empty() {
+        String::new()
+    } else {
+        let condition = if pr == RUNNER_PLATFORM {
+            "if: github.event_name == 'push'\n"
+        } else {
+            ""
+        };
+        fill(
+            GITHUB_QEMU_STEP,
+            &[
+                ("FOREIGN", &foreign.join(", ")),
+                ("IF", condition),
+                ("FOREIGN_LIST", &foreign.join(",")),
+            ],
         )
     };
-    step(&mut out, &login);
-    run_step(
-        &mut out,
-        "# A registry cache rather than type=gha: `cargo xtask image` runs buildx itself, and the\n\
-         # gha cache needs the Actions runtime token, which only actions get, not `run` steps;\n\
-         # a registry cache is also what GitLab uses, and is not evicted at 10 GB.\n\
-         - name: Build and push the images\n  if: github.event_name == 'push'\n  ",
-        &format!(
-            "tags=(--tag \"$REGISTRY/{{bin}}:sha-$GITHUB_SHA\")\n\
-             if [[ \"$GITHUB_REF\" == refs/tags/v* ]]; then\n\
-             \x20 tags+=(--tag \"$REGISTRY/{{bin}}:{{version}}\" --tag \"$REGISTRY/{{bin}}:latest\")\n\
-             else\n\
-             \x20 tags+=(--tag \"$REGISTRY/{{bin}}:main\")\n\
-             fi\n\
-             {}\n",
-            params.image_command(true, "\"${tags[@]}\"")
-        ),
-    );
-    run_step(
-        &mut out,
-        &format!(
-            "- name: Build the images for {} (nothing is pushed)\n  \
-             if: github.event_name != 'push'\n  ",
-            params.pr_platform()
-        ),
-        &(params.image_command(false, "--tag \"$REGISTRY/{bin}:sha-$GITHUB_SHA\"") + "\n"),
-    );
-    let pr_foreign = params.pr_platform() != RUNNER_PLATFORM;
-    let foreign = params.foreign();
-    if !foreign.is_empty() {
-        let condition = if pr_foreign {
-            String::new()
-        } else {
-            "\n  if: github.event_name == 'push'".into()
-        };
-        step(
-            &mut out,
-            &format!(
-                "# QEMU runs the {} images in the smoke run below; the build cross-compiles.\n\
-                 - name: Set up QEMU{condition}\n  uses: {SETUP_QEMU}\n  with:\n    platforms: {}",
-                foreign.join(", "),
-                foreign.join(",")
+    let smoke_platforms = if params.platforms.len() == 1 {
+        format!("platforms={}\n", sh_quote(pr))
+    } else {
+        format!(
+            "if [[ \"$GITHUB_EVENT_NAME\" == push ]]; then\n  platforms={}\n\
+             else\n  platforms={}\nfi\n",
+            sh_quote(&params.platforms.join(" ")),
+            sh_quote(pr),
+        )
+    };
+    let push = params.image_command(true, "\"${tags[@]}\"");
+    let pr_build = params.image_command(false, "--tag \"$REGISTRY/{bin}:sha-$GITHUB_SHA\"");
+    fill(
+        GITHUB_TEMPLATE,
+        &[
+            ("MANIFEST", &params.manifest),
+            ("PLATFORMS", &describe_platforms(&params.platforms)),
+            (
+                "REGISTRY",
+                params
+                    .registry
+                    .as_deref()
+                    .unwrap_or("ghcr.io/<owner>, with the workflow's GITHUB_TOKEN"),
             ),
-        );
-    }
-    run_step(
-        &mut out,
-        "- name: Smoke-run the images\n  ",
-        &format!(
-            "{}{}",
-            if params.platforms.len() == 1 {
-                format!("platforms={}\n", sh_quote(params.pr_platform()))
-            } else {
-                format!(
-                    "if [[ \"$GITHUB_EVENT_NAME\" == push ]]; then\n\
-                     \x20 platforms={}\n\
-                     else\n\
-                     \x20 platforms={}\n\
-                     fi\n",
-                    sh_quote(&params.platforms.join(" ")),
-                    sh_quote(params.pr_platform()),
-                )
-            },
-            smoke_script(plan, "GITHUB_SHA", "::error::")
-        ),
-    );
-    out
+            ("PR_PLATFORM", pr),
+            (
+                "PACKAGES_PERMISSION",
+                if ghcr { "packages: write\n" } else { "" },
+            ),
+            ("ENV", &env),
+            ("CHECKS", &lines(&params.checks("--github"))),
+            (
+                "REGISTRY_STEP",
+                if params.registry.is_none() {
+                    GITHUB_REGISTRY_STEP
+                } else {
+                    ""
+                },
+            ),
+            ("LOGIN_STEP", &login),
+            ("PUSH", &lines(&[push])),
+            ("PR_BUILD", &lines(&[pr_build])),
+            ("QEMU_STEP", &qemu),
+            ("SMOKE_PLATFORMS", &smoke_platforms),
+            ("SMOKE", &smoke_script(plan, "$GITHUB_SHA", "::error::")),
+        ],
+    )
 }
 
 /// `.gitlab-ci.yml`.
 pub fn gitlab(plan: &Plan, params: &CiParams) -> String {
-    let mut out = format!(
-        "# Generated by `cargo xtask ci --gitlab`: do not edit by hand.\n\
-         # Builds the images of {manifest} for {platforms},\n\
-         # pushes them to {registry}\n\
-         # on pushes to main and v* tags, and runs them. A merge request builds them for {pr}\n\
-         # only, runs them, and pushes nothing.\n\
-         workflow:\n\
-         \x20 rules:\n\
-         \x20   - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n\
-         \x20   - if: $CI_COMMIT_BRANCH == \"main\"\n\
-         \x20   - if: $CI_COMMIT_TAG =~ /^v/\n\
-         \n\
-         variables:\n\
-         \x20 # The job talks to the docker:dind service over plain TCP: the xtask's Engine API\n\
-         \x20 # client has no TLS, and the service is reachable from this job only.\n\
-         \x20 DOCKER_HOST: tcp://docker:2375\n\
-         \x20 DOCKER_TLS_CERTDIR: \"\"\n\
-         \x20 REGISTRY: {registry_value}\n\
-         \n",
-        manifest = params.manifest,
-        platforms = describe_platforms(&params.platforms),
-        registry = params
-            .registry
-            .as_deref()
-            .unwrap_or("the project's container registry ($CI_REGISTRY_IMAGE)"),
-        pr = params.pr_platform(),
-        registry_value = match &params.registry {
-            Some(r) => yaml_quote(r),
-            None => "$CI_REGISTRY_IMAGE".into(),
-        },
-    );
     let login = match &params.registry {
         None => "echo \"$CI_REGISTRY_PASSWORD\" | docker login --username \"$CI_REGISTRY_USER\" \
                  --password-stdin \"$CI_REGISTRY\""
@@ -393,121 +310,91 @@ pub fn gitlab(plan: &Plan, params: &CiParams) -> String {
     };
     // The project's own registry is readable with the job token in merge requests too (the
     // cache import); other credentials are usually protected variables: log in to push only.
+    let login = script_items(&[login]);
     let (shared_login, push_login) = match &params.registry {
-        None => (vec![login], vec![]),
-        Some(_) => (vec![], vec![login]),
+        None => (login, String::new()),
+        Some(_) => (String::new(), login),
     };
-    let mut before = vec![
-        "# The Rust toolchain for `cargo xtask` (rust-toolchain.toml wins when there is one)."
-            .to_string(),
-        "apk add --no-cache coreutils gcc git musl-dev rustup".into(),
-        "rustup-init -y --no-modify-path --profile minimal --default-toolchain stable".into(),
-        "export PATH=\"$HOME/.cargo/bin:$PATH\"".into(),
-        "# A docker-container builder: multi-platform builds and registry cache export.".into(),
-        "docker buildx create --name cargo-image --driver docker-container --use".into(),
-        "docker buildx inspect --bootstrap".into(),
-    ];
-    before.extend(shared_login);
-    out.push_str(
-        ".images:\n\
-         \x20 stage: build\n",
-    );
-    writeln!(
-        out,
-        "  image: {DOCKER_CLI_IMAGE}\n  services:\n    - {DOCKER_DIND_IMAGE}\n  timeout: 90m"
-    )
-    .unwrap();
-    out.push_str("  before_script:\n");
-    out.push_str(&script_items(&before));
-
-    let checks = params.checks("--gitlab");
-    let foreign = params.foreign();
-    let qemu = |platforms: &[&str]| -> Vec<String> {
+    let registry_value = match &params.registry {
+        Some(r) => yaml_quote(r),
+        None => "$CI_REGISTRY_IMAGE".into(),
+    };
+    let qemu = |platforms: &[&str]| -> String {
         if platforms.is_empty() {
-            return vec![];
+            return String::new();
         }
         let archs: Vec<&str> = platforms
             .iter()
             .map(|p| p.rsplit('/').next().unwrap_or(p))
             .collect();
-        vec![
+        script_items(&[
             "# QEMU runs the foreign-platform images in the smoke run; the build cross-compiles."
                 .into(),
             format!(
                 "docker run --rm --privileged tonistiigi/binfmt --install {}",
                 archs.join(",")
             ),
-        ]
+        ])
     };
-    let smoke = |platforms: &str| -> String {
-        format!(
-            "platforms={}\n{}",
-            sh_quote(platforms),
-            smoke_script(plan, "CI_COMMIT_SHA", "error: ")
-        )
-    };
-
-    // Pushes: main and v* tags.
-    let mut push = checks.clone();
-    push.extend(push_login);
-    push.push(format!(
-        "tags=\"--tag $REGISTRY/{{bin}}:sha-$CI_COMMIT_SHA\"\n\
-         if [ -n \"$CI_COMMIT_TAG\" ]; then\n\
-         \x20 tags=\"$tags --tag $REGISTRY/{{bin}}:{{version}} --tag $REGISTRY/{{bin}}:latest\"\n\
-         else\n\
-         \x20 tags=\"$tags --tag $REGISTRY/{{bin}}:main\"\n\
-         fi\n\
-         # $tags is split into words on purpose; a registry path has no spaces.\n\
-         # shellcheck disable=SC2086\n\
-         {}",
-        params.image_command(true, "$tags")
-    ));
-    push.extend(qemu(&foreign));
-    push.push(smoke(&params.platforms.join(" ")));
-    out.push_str(
-        "\n# Pushes to main and v* tags: every platform, pushed with a registry cache, then run.\n\
-         images:\n\
-         \x20 extends: .images\n\
-         \x20 rules:\n\
-         \x20   - if: $CI_PIPELINE_SOURCE != \"merge_request_event\"\n\
-         \x20 script:\n",
-    );
-    out.push_str(&script_items(&push));
-
-    // Merge requests: the runner's platform, loaded and run, nothing pushed.
-    let mut mr = checks;
-    mr.push(params.image_command(false, "--tag \"$REGISTRY/{bin}:sha-$CI_COMMIT_SHA\""));
     let pr = params.pr_platform();
-    if pr != RUNNER_PLATFORM {
-        mr.extend(qemu(&[pr]));
-    }
-    mr.push(smoke(pr));
-    writeln!(
-        out,
-        "\n# Merge requests: {pr} only, loaded into the job's engine and run; nothing is pushed.\n\
-         images:merge-request:\n\
-         \x20 extends: .images\n\
-         \x20 rules:\n\
-         \x20   - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n\
-         \x20 script:"
+    let push = params.image_command(true, "$tags");
+    let pr_build = params.image_command(false, "--tag \"$REGISTRY/{bin}:sha-$CI_COMMIT_SHA\"");
+    fill(
+        GITLAB_TEMPLATE,
+        &[
+            ("MANIFEST", &params.manifest),
+            ("PLATFORMS", &describe_platforms(&params.platforms)),
+            (
+                "REGISTRY",
+                params
+                    .registry
+                    .as_deref()
+                    .unwrap_or("the project's container registry ($CI_REGISTRY_IMAGE)"),
+            ),
+            ("PR_PLATFORM", pr),
+            (
+                "REGISTRY_VARIABLE",
+                &format!("REGISTRY: {registry_value}\n"),
+            ),
+            ("SHARED_LOGIN", &shared_login),
+            ("CHECKS", &script_items(&params.checks("--gitlab"))),
+            ("PUSH_LOGIN", &push_login),
+            ("PUSH", &lines(&[push])),
+            ("PUSH_QEMU", &qemu(&params.foreign())),
+            ("PUSH_PLATFORMS", &sh_quote(&params.platforms.join(" "))),
+            ("SMOKE", &smoke_script(plan, "$CI_COMMIT_SHA", "error: ")),
+            ("PR_BUILD", &lines(&[pr_build])),
+            (
+                "PR_QEMU",
+                &if pr == RUNNER_PLATFORM {
+                    String::new()
+                } else {
+                    qemu(&[pr])
+                },
+            ),
+            ("PR_PLATFORM_WORD", &sh_quote(pr)),
+        ],
     )
-    .unwrap();
-    out.push_str(&script_items(&mr));
-    out
 }
 
-/// A YAML sequence of shell commands at 4 spaces: `# ...` items become YAML comments,
-/// single lines stay plain when YAML reads them verbatim, anything else is a literal block.
+/// Strings as lines: each followed by a newline.
+fn lines(items: &[String]) -> String {
+    items.iter().map(|item| format!("{item}\n")).collect()
+}
+
+/// A YAML sequence of shell commands (unindented; the template's marker says how deep):
+/// `# ...` items become YAML comments, single lines stay plain when YAML reads them
+/// verbatim, anything else is a literal block.
 fn script_items(items: &[String]) -> String {
     let mut out = String::new();
     for item in items {
         if let Some(comment) = item.strip_prefix("# ").filter(|c| !c.contains('\n')) {
-            writeln!(out, "    # {comment}").unwrap();
+            writeln!(out, "# {comment}").unwrap();
         } else if plain_safe(item) {
-            writeln!(out, "    - {item}").unwrap();
+            writeln!(out, "- {item}").unwrap();
         } else {
-            out.push_str("    - |\n");
-            out.push_str(&indent(item, 6));
+            out.push_str("- |\n");
+            out.push_str(&indent(item, 2));
         }
     }
     out

@@ -8,4 +8,5 @@ pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod scripts;
+mod template;
 pub mod tools;
