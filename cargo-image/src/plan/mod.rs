@@ -1540,7 +1540,7 @@ pub fn is_image_reference(reference: &str) -> bool {
 }
 
 /// The reviewed table of crates that need Debian packages (`data/sys-crates.toml`).
-const SYS_CRATES: &str = include_str!("../data/sys-crates.toml");
+const SYS_CRATES: &str = include_str!("../../data/sys-crates.toml");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
