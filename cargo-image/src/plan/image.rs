@@ -1,0 +1,745 @@
+//! Per-image configuration: which binaries get an image, each one's layered
+//! configuration (`image_config`: workspace, then package, then binary), and what it
+//! resolves to (`plan_image`): the runtime behind a keyword ([`Runtime`]), the user,
+//! ports, healthcheck and its timing, labels, tags ([`fill_template`]), and the runtime keys
+//! ([`Extras`]: packages, files, workdir, volumes, entrypoint, stop signal).
+//!
+//! The values these keys take are checked here, so that a bad one is refused at plan time
+//! with the key and the fix rather than failing a build. The planner checks some
+//! workspace-wide keys with the same functions: image references (`builder`,
+//! `base-images`), variable names (`build-env`), Debian package names (`build-packages`,
+//! `link-packages`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ImagePlan, PlanOptions};
+use crate::config::{HealthcheckConfig, ImageConfig, WorkspaceConfig};
+use crate::error::Error;
+use crate::model::{join, Package, TargetKind, Workspace};
+use crate::skeleton;
+
+/// The user every runtime image runs as unless configured: distroless' `nonroot`.
+pub const DEFAULT_USER: &str = "65532:65532";
+const DEFAULT_TAGS: [&str; 2] = ["{bin}:{version}", "{bin}:latest"];
+
+/// The configuration of binary `bin` of `pkg`: the workspace's keys, overlaid with the
+/// package's, overlaid with the binary's own table.
+pub(super) fn image_config(ws: &Workspace, pkg: &Package, bin: &str) -> ImageConfig {
+    ws.config
+        .common()
+        .overlay(&pkg.config.common())
+        .overlay(&pkg.config.bin.get(bin).cloned().unwrap_or_default())
+}
+
+/// Checks the workspace keys that name images: `base-images` (runtime keywords to image
+/// references) and `builder`.
+pub(super) fn check_image_references(wcfg: &WorkspaceConfig) -> Result<(), String> {
+    for (keyword, image) in &wcfg.base_images {
+        if Runtime::parse(keyword) == Runtime::Custom {
+            return Err(format!(
+                "key `base-images`: `{keyword}` is not a runtime keyword; use scratch, \
+                 distroless-static, distroless-cc or debian-slim"
+            ));
+        }
+        if !is_image_reference(image) {
+            return Err(format!(
+                "key `base-images.{keyword}`: `{image}` is not an image reference (e.g. \
+                 \"registry.local/distroless/cc:nonroot\")"
+            ));
+        }
+    }
+    if let Some(builder) = &wcfg.builder {
+        if !is_image_reference(builder) {
+            return Err(format!(
+                "key `builder`: `{builder}` is not an image reference (e.g. \
+                 \"rust:1.85-slim-bookworm\")"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
+/// else every binary not marked `skip`. A binary table naming no binary of its package is
+/// refused, as is a selection that leaves no image.
+pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<ImagePlan>, Error> {
+    let all_bins = ws.binaries();
+    if all_bins.is_empty() {
+        return Err(Error::NoBinaries {
+            workspace: ws.in_root("Cargo.toml"),
+        });
+    }
+    let available: Vec<String> = all_bins.iter().map(|(_, t)| t.name.clone()).collect();
+    for name in &opts.bins {
+        if !available.contains(name) {
+            return Err(Error::UnknownBin {
+                name: name.clone(),
+                available: available.clone(),
+            });
+        }
+    }
+    let mut images = Vec::new();
+    for (pkg, bin) in &all_bins {
+        let cfg = image_config(ws, pkg, &bin.name);
+        let selected = if opts.bins.is_empty() {
+            !cfg.skip.unwrap_or(false)
+        } else {
+            opts.bins.contains(&bin.name)
+        };
+        if selected {
+            images.push(plan_image(ws, pkg, &bin.name, &cfg, opts).map_err(|m| {
+                Error::InvalidConfig {
+                    manifest: skeleton::manifest_path(pkg),
+                    message: m,
+                }
+            })?);
+        }
+    }
+    for (pkg, _) in &all_bins {
+        for name in pkg.config.bin.keys() {
+            if !pkg
+                .targets
+                .iter()
+                .any(|t| t.kind == TargetKind::Bin && &t.name == name)
+            {
+                return Err(Error::InvalidConfig {
+                    manifest: skeleton::manifest_path(pkg),
+                    message: format!(
+                        "key `package.metadata.image.bin.{name}`: the package has no binary `{name}`"
+                    ),
+                });
+            }
+        }
+    }
+    if images.is_empty() {
+        return Err(Error::NoBinaries {
+            workspace: ws.in_root("Cargo.toml"),
+        });
+    }
+    Ok(images)
+}
+
+/// Resolves one binary's configuration `cfg` into its image.
+fn plan_image(
+    ws: &Workspace,
+    pkg: &Package,
+    bin: &str,
+    cfg: &ImageConfig,
+    opts: &PlanOptions,
+) -> Result<ImagePlan, String> {
+    let keyword = cfg
+        .runtime
+        .clone()
+        .unwrap_or_else(|| "distroless-cc".into());
+    let runtime = Runtime::parse(&keyword);
+    let base = match runtime.default_image() {
+        Some(default) => opts
+            .base_images
+            .get(&keyword)
+            .or_else(|| ws.config.base_images.get(&keyword))
+            .cloned()
+            .unwrap_or_else(|| default.to_string()),
+        None => keyword.clone(),
+    };
+    if runtime == Runtime::Custom && !is_image_reference(&keyword) {
+        return Err(format!("key `runtime`: `{keyword}` is neither a runtime keyword (scratch, distroless-static, distroless-cc, debian-slim) nor an image reference"));
+    }
+    let user = cfg.user.clone().unwrap_or_else(|| DEFAULT_USER.into());
+    check_user(&user)?;
+    let uid = user.split(':').next().unwrap_or("");
+    if runtime == Runtime::Scratch && !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "key `user`: a scratch image has no user database for `{user}`; use a numeric `uid:gid`"
+        ));
+    }
+    let ports = cfg.ports.clone().unwrap_or_default();
+    let mut seen = BTreeSet::new();
+    for port in &ports {
+        if *port == 0 {
+            return Err("key `ports`: 0 is not a port; use 1-65535".into());
+        }
+        if !seen.insert(port) {
+            return Err(format!("key `ports`: {port} is listed twice"));
+        }
+    }
+    let healthcheck = plan_healthcheck(cfg, &runtime, &keyword, &ports)?;
+    let tags = plan_tags(cfg, bin, &pkg.version)?;
+    let mut labels = BTreeMap::new();
+    let oci = |k: &str| format!("org.opencontainers.image.{k}");
+    labels.insert(oci("title"), bin.to_string());
+    labels.insert(oci("version"), pkg.version.clone());
+    for (key, value) in [
+        ("description", &pkg.description),
+        ("licenses", &pkg.license),
+        ("source", &pkg.repository),
+        ("url", &pkg.homepage),
+    ] {
+        if let Some(v) = value {
+            labels.insert(oci(key), v.clone());
+        }
+    }
+    labels.extend(cfg.labels.clone().unwrap_or_default());
+    let env = cfg.env.clone().unwrap_or_default();
+    if let Some(bad) = env.keys().find(|k| !is_env_name(k)) {
+        return Err(format!(
+            "key `env`: `{bad}` is not a variable name (letters, digits and `_`, not starting \
+             with a digit)"
+        ));
+    }
+    let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
+    Ok(ImagePlan {
+        bin: bin.to_string(),
+        package: pkg.name.clone(),
+        version: pkg.version.clone(),
+        stage: bin.to_string(),
+        runtime,
+        base,
+        user,
+        ports,
+        env,
+        labels,
+        healthcheck,
+        tags,
+        extras,
+    })
+}
+
+/// `healthcheck`: `"none"`, an HTTP probe (on the first of `ports` unless it names a port)
+/// or an exec-form command, with our timing defaults (10s, 3s, 5s, 3 retries). A command on
+/// a runtime without a shell or tools must be a program the image holds.
+fn plan_healthcheck(
+    cfg: &ImageConfig,
+    runtime: &Runtime,
+    keyword: &str,
+    ports: &[u16],
+) -> Result<Option<Healthcheck>, String> {
+    Ok(match &cfg.healthcheck {
+        None => None,
+        Some(HealthcheckConfig::Keyword(k)) if k == "none" => None,
+        Some(HealthcheckConfig::Keyword(k)) => {
+            return Err(format!(
+                "key `healthcheck`: `{k}` is not valid; use \"none\", {{ http = \"/health\", port = 8080 }} or {{ cmd = [...] }}"
+            ))
+        }
+        Some(HealthcheckConfig::Spec(s)) => {
+            let timing = Timing {
+                interval: s.interval.clone().unwrap_or_else(|| "10s".into()),
+                timeout: s.timeout.clone().unwrap_or_else(|| "3s".into()),
+                start_period: s.start_period.clone().unwrap_or_else(|| "5s".into()),
+                retries: s.retries.unwrap_or(3),
+            };
+            for (key, value) in [
+                ("interval", &timing.interval),
+                ("timeout", &timing.timeout),
+                ("start-period", &timing.start_period),
+            ] {
+                if !is_duration(value) {
+                    return Err(format!(
+                        "key `healthcheck.{key}`: `{value}` is not a duration; write a number \
+                         with a unit and no space, e.g. \"30s\", \"1m30s\", \"500ms\""
+                    ));
+                }
+            }
+            if s.port == Some(0) {
+                return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
+            }
+            if let (Some(cmd), true) = (&s.cmd, matches!(runtime, Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc)) {
+                let program = cmd.first().map(String::as_str).unwrap_or("");
+                if !program.starts_with('/') || program.starts_with("/bin/") || program.starts_with("/usr/bin/") {
+                    return Err(format!(
+                        "key `healthcheck.cmd`: `{program}` is not in a {keyword} image, which \
+                         has no shell or tools; use {{ http = \"/health\", port = … }} (a probe \
+                         is added) or a program the image holds, by absolute path"
+                    ));
+                }
+            }
+            match (&s.http, &s.cmd) {
+                (Some(_), Some(_)) => {
+                    return Err("key `healthcheck`: set either `http` or `cmd`, not both".into())
+                }
+                (Some(path), None) => {
+                    let port = s.port.or(ports.first().copied()).ok_or_else(|| {
+                        "key `healthcheck.port`: an HTTP healthcheck needs a port (or `ports`)"
+                            .to_string()
+                    })?;
+                    if !path.starts_with('/') {
+                        return Err(format!(
+                            "key `healthcheck.http`: `{path}` must be a path starting with `/`"
+                        ));
+                    }
+                    Some(Healthcheck::Http {
+                        port,
+                        path: path.clone(),
+                        timing,
+                    })
+                }
+                (None, Some(cmd)) if !cmd.is_empty() => Some(Healthcheck::Cmd {
+                    cmd: cmd.clone(),
+                    timing,
+                }),
+                _ => return Err("key `healthcheck`: needs `http` (with `port`) or `cmd`".into()),
+            }
+        }
+    })
+}
+
+/// `tags` (default `{bin}:{version}` and `{bin}:latest`), filled in, with `registry`
+/// before those that name none.
+fn plan_tags(cfg: &ImageConfig, bin: &str, version: &str) -> Result<Vec<String>, String> {
+    let mut tags = Vec::new();
+    for template in cfg
+        .tags
+        .clone()
+        .unwrap_or_else(|| DEFAULT_TAGS.map(String::from).to_vec())
+    {
+        let tag = fill_template(&template, bin, version).map_err(|m| format!("key `tags`: {m}"))?;
+        tags.push(match &cfg.registry {
+            Some(r) if !tag.contains('/') => format!("{}/{tag}", r.trim_end_matches('/')),
+            _ => tag,
+        });
+    }
+    Ok(tags)
+}
+
+/// What a runtime keyword means.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// Empty image: the tool supplies `/etc/passwd`, `/etc/group`, CA certificates, `/tmp`.
+    Scratch,
+    DistrolessStatic,
+    DistrolessCc,
+    /// Debian slim: has a libc and a shell, but no CA certificates; the tool adds them.
+    DebianSlim,
+    /// Any other image, used as it is.
+    Custom,
+}
+
+impl Runtime {
+    fn parse(keyword: &str) -> Runtime {
+        match keyword {
+            "scratch" => Runtime::Scratch,
+            "distroless-static" => Runtime::DistrolessStatic,
+            "distroless-cc" => Runtime::DistrolessCc,
+            "debian-slim" => Runtime::DebianSlim,
+            _ => Runtime::Custom,
+        }
+    }
+
+    /// The image behind a keyword when nothing overrides it.
+    pub fn default_image(&self) -> Option<&'static str> {
+        match self {
+            Runtime::Scratch => Some("scratch"),
+            Runtime::DistrolessStatic => Some("gcr.io/distroless/static-debian12:nonroot"),
+            Runtime::DistrolessCc => Some("gcr.io/distroless/cc-debian12:nonroot"),
+            Runtime::DebianSlim => Some("debian:bookworm-slim"),
+            Runtime::Custom => None,
+        }
+    }
+
+    /// Runtimes without a libc need a static binary.
+    pub fn needs_static(&self) -> bool {
+        matches!(self, Runtime::Scratch | Runtime::DistrolessStatic)
+    }
+}
+
+/// How Docker checks a container's health.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Healthcheck {
+    /// Our static probe GETs `http://127.0.0.1:{port}{path}`; no shell needed.
+    Http {
+        port: u16,
+        path: String,
+        #[serde(flatten)]
+        timing: Timing,
+    },
+    /// An exec-form command.
+    Cmd {
+        cmd: Vec<String>,
+        #[serde(flatten)]
+        timing: Timing,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub interval: String,
+    pub timeout: String,
+    pub start_period: String,
+    pub retries: u32,
+}
+
+/// The runtime keys of one image, checked.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Extras {
+    /// Debian packages for the runtime (with `tzdata` when asked and the runtime lacks it).
+    pub packages: Vec<String>,
+    /// How they arrive: apt in the runtime image, or unpacked in a build stage.
+    pub packages_by: PackagesBy,
+    /// Context path → absolute path in the image.
+    pub files: BTreeMap<String, String>,
+    pub workdir: Option<String>,
+    pub volumes: Vec<String>,
+    pub args: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub stop_signal: Option<String>,
+    /// A dynamically linked binary: the shared libraries it needs that the runtime lacks
+    /// are copied from the builder (ELF `NEEDED`, recursively).
+    #[serde(default)]
+    pub shared_libs: bool,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        *self == Extras::default()
+    }
+
+    /// Whether a build stage prepares files for the image (unpacked packages, `files`,
+    /// the working directory, volumes owned by the runtime user).
+    pub fn needs_stage(&self) -> bool {
+        (!self.packages.is_empty() && self.packages_by == PackagesBy::Unpack)
+            || self.shared_libs
+            || !self.files.is_empty()
+            || self.workdir.is_some()
+            || !self.volumes.is_empty()
+    }
+}
+
+/// How runtime packages reach an image.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackagesBy {
+    /// `apt-get install` in the runtime image (Debian slim, or an image with apt).
+    #[default]
+    Apt,
+    /// Unpacked from the `.deb`s with their dependencies in a build stage (distroless,
+    /// scratch: no package manager, no shell).
+    Unpack,
+}
+
+/// The shared libraries every runtime with a C library has (glibc and libgcc), never
+/// copied into an image.
+pub const LIBC_SONAMES: [&str; 11] = [
+    "ld-linux-aarch64.so.1",
+    "ld-linux-x86-64.so.2",
+    "libc.so.6",
+    "libdl.so.2",
+    "libgcc_s.so.1",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libresolv.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libanl.so.1",
+];
+
+/// What each runtime without apt already holds, as Debian packages: never unpacked again.
+pub fn provided_packages(runtime: &Runtime) -> &'static [&'static str] {
+    // Packages no runtime needs, which Depends closures drag in (maintainer tooling).
+    const TOOLING: [&str; 8] = [
+        "base-files",
+        "debconf",
+        "dpkg",
+        "install-info",
+        "libc-bin",
+        "perl-base",
+        "tzdata-legacy",
+        "usr-is-merged",
+    ];
+    match runtime {
+        Runtime::DistrolessCc => &[
+            "base-files",
+            "ca-certificates",
+            "debconf",
+            "dpkg",
+            "gcc-12-base",
+            "gcc-14-base",
+            "install-info",
+            "libc-bin",
+            "libc6",
+            "libgcc-s1",
+            "netbase",
+            "perl-base",
+            "tzdata",
+            "tzdata-legacy",
+            "usr-is-merged",
+        ],
+        Runtime::DistrolessStatic => &[
+            "base-files",
+            "ca-certificates",
+            "debconf",
+            "dpkg",
+            "install-info",
+            "libc-bin",
+            "netbase",
+            "perl-base",
+            "tzdata",
+            "tzdata-legacy",
+            "usr-is-merged",
+        ],
+        _ => &TOOLING,
+    }
+}
+
+/// The runtime keys of one image, checked against its runtime.
+fn plan_extras(
+    cfg: &ImageConfig,
+    runtime: &Runtime,
+    base: &str,
+    root: &str,
+) -> Result<Extras, String> {
+    let mut pkgs = checked_packages(
+        "runtime-packages",
+        cfg.runtime_packages.as_deref().unwrap_or(&[]),
+    )?;
+    let packages_by = match runtime {
+        Runtime::DebianSlim => PackagesBy::Apt,
+        Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc => PackagesBy::Unpack,
+        Runtime::Custom => {
+            if !pkgs.is_empty() && (base.contains("alpine") || base.contains("musl")) {
+                return Err(format!(
+                    "key `runtime-packages`: `{base}` has no apt and is no Debian image, so \
+                     Debian packages cannot be added to it; use a Debian-based runtime \
+                     (debian-slim, distroless-cc) or install them in a stage of your own"
+                ));
+            }
+            PackagesBy::Apt
+        }
+    };
+    if cfg.tzdata == Some(true) && !provided_packages(runtime).contains(&"tzdata") {
+        pkgs.push("tzdata".into());
+        pkgs.sort();
+        pkgs.dedup();
+    }
+    let mut files = BTreeMap::new();
+    for (src, dest) in cfg.files.clone().unwrap_or_default() {
+        let rel = src.trim_end_matches('/');
+        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "key `files`: `{src}` must be a path in the workspace, relative to its root"
+            ));
+        }
+        if !is_image_path(&dest) {
+            return Err(format!(
+                "key `files`: `{dest}` (for `{src}`) must be an absolute path in the image, \
+                 e.g. \"/app/config\""
+            ));
+        }
+        files.insert(join(root, rel), dest);
+    }
+    let workdir = match &cfg.workdir {
+        Some(dir) if !is_image_path(dir) => {
+            return Err(format!(
+                "key `workdir`: `{dir}` must be an absolute path, e.g. \"/app\""
+            ))
+        }
+        other => other.clone(),
+    };
+    let mut volumes = cfg.volumes.clone().unwrap_or_default();
+    if let Some(bad) = volumes.iter().find(|v| !is_image_path(v)) {
+        return Err(format!(
+            "key `volumes`: `{bad}` must be an absolute path, e.g. \"/data\""
+        ));
+    }
+    volumes.sort();
+    volumes.dedup();
+    let entrypoint = match &cfg.entrypoint {
+        Some(e) if e.is_empty() || e[0].is_empty() => {
+            return Err(
+                "key `entrypoint`: give the program and its arguments, e.g. \
+                        [\"/usr/local/bin/app\", \"serve\"]"
+                    .into(),
+            )
+        }
+        other => other.clone(),
+    };
+    let stop_signal = match &cfg.stop_signal {
+        Some(sig) => {
+            let named = sig.strip_prefix("SIG").is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+')
+            });
+            let numbered = !sig.is_empty() && sig.bytes().all(|b| b.is_ascii_digit());
+            if !named && !numbered {
+                return Err(format!(
+                    "key `stop-signal`: `{sig}` is not a signal; use a name such as \"SIGINT\" \
+                     or a number"
+                ));
+            }
+            Some(sig.clone())
+        }
+        None => None,
+    };
+    Ok(Extras {
+        packages_by: if pkgs.is_empty() {
+            PackagesBy::default()
+        } else {
+            packages_by
+        },
+        packages: pkgs,
+        files,
+        workdir,
+        volumes,
+        args: cfg.args.clone().unwrap_or_default(),
+        entrypoint,
+        stop_signal,
+        shared_libs: false,
+    })
+}
+
+/// Whether `name` is a Debian package name (lowercase letters, digits, `+ - .`).
+fn is_debian_package(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+}
+
+/// Checks a list of Debian package names given under `key`.
+pub(super) fn checked_packages(key: &str, names: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        if !is_debian_package(name) {
+            return Err(format!(
+                "key `{key}`: `{name}` is not a Debian package name (e.g. \"libssl-dev\"; \
+                 the architecture is chosen for you)"
+            ));
+        }
+        out.push(name.clone());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Whether `path` is absolute, normalized and not the root (`/app`, `/srv/static`).
+fn is_image_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && !path.contains("//")
+        && !path
+            .split('/')
+            .any(|c| c == ".." || c == "." || c.contains(char::is_whitespace))
+}
+
+/// Fills `{bin}` and `{version}`; any other placeholder is an error.
+pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String, String> {
+    let filled = template.replace("{bin}", bin).replace("{version}", version);
+    if filled.contains('{') || filled.contains('}') {
+        return Err(format!(
+            "`{template}` has a placeholder other than {{bin}} and {{version}}"
+        ));
+    }
+    if filled.is_empty() || filled.contains(char::is_whitespace) {
+        return Err(format!("`{template}` does not give a valid image tag"));
+    }
+    Ok(filled)
+}
+
+/// `user`: `uid[:gid]` (numbers) or a name, never root in any spelling.
+fn check_user(user: &str) -> Result<(), String> {
+    let parts: Vec<&str> = user.split(':').collect();
+    let valid = |p: &str| {
+        !p.is_empty()
+            && (p.bytes().all(|b| b.is_ascii_digit())
+                || (p.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && p.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })))
+    };
+    if parts.len() > 2 || !parts.iter().all(|p| valid(p)) {
+        return Err(format!(
+            "key `user`: `{user}` is not `uid[:gid]` or a user name; use e.g. `{DEFAULT_USER}`"
+        ));
+    }
+    let uid = parts[0];
+    if uid == "root"
+        || (uid.bytes().all(|b| b.is_ascii_digit()) && uid.trim_start_matches('0').is_empty())
+    {
+        return Err(format!(
+            "key `user`: `{user}` runs as root; use a non-root user such as `{DEFAULT_USER}`"
+        ));
+    }
+    Ok(())
+}
+
+/// A Docker duration as HEALTHCHECK takes it: numbers with units (`30s`, `1m30s`, `500ms`).
+fn is_duration(value: &str) -> bool {
+    let mut rest = value;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let Some(unit) = ["ms", "us", "ns", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(**u))
+        else {
+            return false;
+        };
+        rest = &rest[unit.len()..];
+    }
+    true
+}
+
+/// Whether `reference` reads as an image reference (`name[:tag][@digest]`, lowercase
+/// repository path, optional registry host with a port).
+pub fn is_image_reference(reference: &str) -> bool {
+    let (name, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    if digest.is_some_and(|d| !d.contains(':') || d.contains(char::is_whitespace)) {
+        return false;
+    }
+    let (path, tag) = match name.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, Some(t)),
+        _ => (name, None),
+    };
+    if tag.is_some_and(|t| {
+        t.is_empty()
+            || t.len() > 128
+            || !t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    }) {
+        return false;
+    }
+    let mut components: Vec<&str> = path.split('/').collect();
+    if components.len() > 1
+        && (components[0].contains('.')
+            || components[0].contains(':')
+            || components[0] == "localhost")
+    {
+        components.remove(0);
+    }
+    !path.is_empty()
+        && components.iter().all(|c| {
+            !c.is_empty()
+                && c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        })
+}
+
+/// Whether `name` can be an environment variable's name in a Dockerfile and a shell.
+pub(super) fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}

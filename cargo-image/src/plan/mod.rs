@@ -1,0 +1,622 @@
+//! The planner: turns a [`Workspace`] into a [`Plan`] — what each stage of the Dockerfile
+//! does — without touching the filesystem, processes or Docker.
+//!
+//! **Invariant:** `plan` is a pure function of its inputs, and its output is sorted and
+//! deterministic: the same workspace, whatever order `cargo metadata` listed it in, gives
+//! a byte-identical plan (and so a byte-identical Dockerfile and a stable layer cache).
+//!
+//! This module owns the [`Plan`] and its parts and puts them together in [`plan`]; the
+//! concerns it draws on each have a module of their own, re-exported here so that every
+//! item keeps its `plan::` path:
+//! - `image`: each binary's image, from its layered configuration (runtime, user, ports,
+//!   healthcheck, labels, tags, runtime keys), with the checks of what a user typed;
+//! - `graph`: the crate graph (which packages are needed, leaves, layer order, grouping,
+//!   what to copy);
+//! - `packages`: the Debian packages the build needs, inferred, and the workspace's own
+//!   rustflags;
+//! - `stages`: stage names, ours, the images' and the user's appended ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::WorkspaceConfig;
+use crate::error::Error;
+use crate::model::{join, DepKind, TargetKind, Workspace};
+use crate::skeleton::{self, Skeleton};
+
+mod graph;
+mod image;
+mod packages;
+mod stages;
+
+pub use graph::{closure, copy_paths, group_layers, leaves_of, order_layers};
+pub use image::{
+    fill_template, is_image_reference, provided_packages, Extras, Healthcheck, PackagesBy, Runtime,
+    Timing, DEFAULT_USER, LIBC_SONAMES,
+};
+pub use packages::{infer_from_graph, TRIPLES};
+pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
+
+use image::{check_image_references, image_config, is_env_name, plan_images};
+use packages::{config_rustflags, system_packages};
+use stages::{plan_appended, resolve_stage_names};
+
+/// The default cap on crate layers in the build stage.
+pub const DEFAULT_MAX_LAYERS: usize = 60;
+/// The most `max-layers` may say: Docker's overlay storage caps an image at about 125
+/// layers, and the builder image and our stages take some.
+pub const MAX_LAYERS_LIMIT: usize = 100;
+/// The cap on leaf stages: they run side by side, and each cargo already uses every core,
+/// so more would only add memory.
+pub const MAX_LEAF_STAGES: usize = 8;
+
+/// Inputs that do not come from the workspace: the caller's choices.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Binaries to plan images for; empty means every binary not marked `skip`.
+    pub bins: Vec<String>,
+    /// Overrides the builder image.
+    pub builder: Option<String>,
+    /// Overrides the images behind runtime keywords (`distroless-cc` = ...).
+    pub base_images: BTreeMap<String, String>,
+    /// Where the steps that download crates find extra CA certificates, when there are any.
+    pub ca_source: CaSource,
+    /// The caller has CA certificates besides the workspace's `ca-certificates`
+    /// (`cargo xtask image --ca-cert`).
+    pub extra_ca: bool,
+}
+
+// The caller picks a `CaSource` by driver (`image.rs`: the buildx driver passes secrets,
+// the Engine API driver a context file), yet the enum lives in the plan and not in
+// `drive/`: it is serialized as `Plan::ca_source`, and the Dockerfile renderer, which is
+// pure and does not depend on the drivers, matches on it to write the mount. The two paths
+// after it are shared the same way: the renderer names them in the Dockerfile (the CA
+// mount) and the `cargo-image` script (which drops the directory from a copied context),
+// the reader leaves `DRIVER_DIR` out of a package's sources, and the Engine API driver
+// puts its Dockerfile and CA bundle there.
+/// How extra CA certificates reach the steps that download crates (and nothing else).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaSource {
+    /// None are needed: the steps mount nothing. The planner picks this when neither the
+    /// workspace (`ca-certificates`) nor the caller ([`PlanOptions::extra_ca`]) has any: a
+    /// secret mount costs its step a late start in BuildKit (about 2 s in a cold build).
+    None,
+    /// A build secret `cargo-image-ca` (`docker buildx build --secret id=cargo-image-ca,src=...`).
+    #[default]
+    Secret,
+    /// A file the driver puts into its own build context at [`CA_CONTEXT_PATH`], bind-mounted
+    /// for the one step: the Engine API's BuildKit session offers no secrets.
+    ContextFile,
+}
+
+/// Where the `image` driver puts its files inside the build context it sends.
+pub const DRIVER_DIR: &str = ".cargo-image";
+/// The extra CA bundle inside the driver's build context.
+pub const CA_CONTEXT_PATH: &str = ".cargo-image/ca.pem";
+
+/// Everything the renderers need.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    /// The workspace root relative to the build context ("" when they coincide).
+    pub workspace_root: String,
+    /// The Rust image every builder stage starts from.
+    pub builder: String,
+    pub skeleton: Skeleton,
+    /// Members whose versions the skeleton masks (also masked in Cargo.lock in the build).
+    pub masked_members: Vec<String>,
+    /// Real manifests, Cargo.lock and verbatim files, copied together after the
+    /// dependency stage (the lockfile only agrees with all manifests at once).
+    pub manifests: Vec<String>,
+    /// The chain of crate layers, dependencies first: the packages another planned
+    /// package depends on.
+    pub layers: Vec<Layer>,
+    /// Stages side by side on top of the chain: the packages no other one needs, and the
+    /// binaries each installs.
+    pub leaves: Vec<Leaf>,
+    /// The one cargo invocation every layer of the build stage runs.
+    pub build: Build,
+    /// Directories of every local package (touched before the dev and test builds).
+    pub local_dirs: Vec<String>,
+    /// `build-env`: the environment of every compile step.
+    pub build_env: BTreeMap<String, String>,
+    /// The user's own `.dockerignore` rules, kept after our block.
+    pub dockerignore: Option<String>,
+    /// `dockerfile-append`: the user's own stages, appended verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appended: Option<Appended>,
+    pub images: Vec<ImagePlan>,
+    pub dev: DevPlan,
+    /// Extra CA certificate files to pass as a build secret (paths relative to the
+    /// workspace root); never part of a plan's images.
+    pub ca_certificates: Vec<String>,
+    pub ca_source: CaSource,
+}
+
+/// One cached layer of the build stage: copy these packages' sources, then build.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Layer {
+    pub packages: Vec<String>,
+    /// Paths to copy (directories or files), relative to the build context.
+    pub copy: Vec<String>,
+}
+
+/// A stage on top of the chain of layers: copy these packages' sources, build, install
+/// these binaries. Leaves are independent of each other, so BuildKit builds them side by
+/// side and an edit to one leaves the others cached. A leaf without packages installs the
+/// binaries of packages in the chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Leaf {
+    pub packages: Vec<String>,
+    /// Paths to copy (directories or files), relative to the build context.
+    pub copy: Vec<String>,
+    /// The shipped binaries this stage installs, sorted.
+    pub bins: Vec<String>,
+}
+
+/// The shared build command.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Build {
+    /// The workspace's own rustflags per target triple (`.cargo/config.toml`:
+    /// `[target.<triple>] rustflags`, else `[build] rustflags`): static linking sets
+    /// RUSTFLAGS, which would otherwise replace them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_rustflags: BTreeMap<String, Vec<String>>,
+    /// `build-packages`: Debian packages for the build platform (with the inferred ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_packages: Vec<String>,
+    /// Build packages inferred from the workspace, each with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_packages: BTreeMap<String, String>,
+    /// Link packages inferred from the dependency graph, each with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_link_packages: BTreeMap<String, String>,
+    /// `link-packages`: Debian libraries for the target architecture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_packages: Vec<String>,
+    pub profile: String,
+    /// The directory under `target/<triple>/` the profile writes to.
+    pub profile_dir: String,
+    /// Features as `package/feature`, sorted.
+    pub features: Vec<String>,
+    /// Binaries built, sorted.
+    pub bins: Vec<String>,
+    /// `-C target-feature=+crt-static` (a `*-linux-gnu` std links statically with it).
+    pub static_link: bool,
+    /// With `static_link`: the binaries linked dynamically all the same, by a second cargo
+    /// command with a target dir of its own (`target/dynamic`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_bins: Vec<String>,
+    pub strip: bool,
+}
+
+/// The dev image: the toolchain, dependencies prebuilt for the dev profile, and a loop
+/// that rebuilds and restarts a binary when a source changes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DevPlan {
+    pub profile: String,
+    pub profile_dir: String,
+    /// The binary `docker run` of the dev image starts.
+    pub bin: String,
+    pub poll_seconds: u32,
+}
+
+/// A runtime image for one binary.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ImagePlan {
+    pub bin: String,
+    pub package: String,
+    pub version: String,
+    /// The Dockerfile stage (`docker build --target`).
+    pub stage: String,
+    pub runtime: Runtime,
+    /// The image the stage starts `FROM`.
+    pub base: String,
+    pub user: String,
+    pub ports: Vec<u16>,
+    pub env: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub healthcheck: Option<Healthcheck>,
+    /// Tags, with placeholders filled in.
+    pub tags: Vec<String>,
+    /// What the image gets beside the binary (`runtime-packages`, `files`, `workdir`,
+    /// `volumes`, `args`, `entrypoint`, `stop-signal`, `tzdata`).
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
+    pub extras: Extras,
+}
+
+/// Plans the images of `ws`.
+pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
+    let root_manifest = ws.in_root("Cargo.toml");
+    let invalid = |message: String| Error::InvalidConfig {
+        manifest: root_manifest.clone(),
+        message,
+    };
+    let wcfg = &ws.config;
+    check_image_references(wcfg).map_err(invalid)?;
+
+    // Which binaries get an image.
+    let mut images = plan_images(ws, opts)?;
+    resolve_stage_names(&mut images);
+
+    // The shared build command.
+    let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
+    let build = plan_build(ws, &images, profile)?;
+
+    // Dynamically linked binaries get the shared libraries their runtime lacks.
+    for img in &mut images {
+        let dynamic = !build.static_link || build.dynamic_bins.contains(&img.bin);
+        img.extras.shared_libs =
+            dynamic && !matches!(img.runtime, Runtime::Scratch | Runtime::DistrolessStatic);
+    }
+
+    // Crate layers, and what every compile step sees beside the packages' own sources.
+    let max_layers = max_layers(wcfg).map_err(invalid)?;
+    let build_files = build_files(ws).map_err(invalid)?;
+    check_build_env(wcfg).map_err(invalid)?;
+    let (layers, leaves) = crate_stages(ws, &images, &build_files, max_layers);
+
+    let skeleton = skeleton::derive(ws).map_err(|e| Error::InvalidConfig {
+        manifest: e.manifest,
+        message: e.message,
+    })?;
+    let dev = plan_dev(ws, &images, dev_profile).map_err(invalid)?;
+    let appended = plan_appended(ws.dockerfile_append.as_ref(), &images).map_err(invalid)?;
+    let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
+    Ok(Plan {
+        workspace_root: ws.root.clone(),
+        builder: opts
+            .builder
+            .clone()
+            .or_else(|| wcfg.builder.clone())
+            .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version)),
+        skeleton,
+        masked_members: masked_members(ws),
+        manifests: manifests(ws),
+        layers,
+        leaves,
+        build,
+        local_dirs: local_dirs(ws, &build_files),
+        build_env: wcfg.build_env.clone(),
+        dockerignore: ws.dockerignore.clone(),
+        appended,
+        images,
+        dev,
+        ca_source: if opts.extra_ca || !ca_certificates.is_empty() {
+            opts.ca_source
+        } else {
+            CaSource::None
+        },
+        ca_certificates,
+    })
+}
+
+/// `profile` (default `release`) and `dev.profile` (default `dev`), each one the workspace
+/// defines.
+fn profiles(ws: &Workspace) -> Result<(String, String), String> {
+    let wcfg = &ws.config;
+    let profile = wcfg.profile.clone().unwrap_or_else(|| "release".into());
+    let dev_profile = wcfg.dev.profile.clone().unwrap_or_else(|| "dev".into());
+    for (key, name) in [("profile", &profile), ("dev.profile", &dev_profile)] {
+        if !defines_profile(&ws.root_manifest, name) {
+            return Err(format!(
+                "key `{key}`: the workspace defines no profile `{name}`; use dev or release, \
+                 or add a [profile.{name}] table (with `inherits`) to the root Cargo.toml"
+            ));
+        }
+    }
+    Ok((profile, dev_profile))
+}
+
+/// Whether cargo knows profile `name` here: a built-in one, or `[profile.<name>]` in the
+/// root manifest.
+fn defines_profile(root_manifest: &str, name: &str) -> bool {
+    matches!(name, "dev" | "release" | "test" | "bench")
+        || root_manifest
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("profile")?.get(name).cloned())
+            .is_some()
+}
+
+/// The directory a Cargo profile writes to: `dev` and `test` write to `debug`.
+fn profile_dir(profile: &str) -> String {
+    match profile {
+        "dev" | "test" => "debug".into(),
+        "bench" => "release".into(),
+        p => p.into(),
+    }
+}
+
+/// The one cargo invocation every layer runs: profile, features, binaries, how they link,
+/// and the system packages the builder needs.
+fn plan_build(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Build, Error> {
+    let features = build_features(ws, images)?;
+    let (static_link, dynamic_bins) = link_modes(ws, images);
+    let config_rustflags = config_rustflags(ws);
+    let packages =
+        system_packages(ws, images, &config_rustflags).map_err(|message| Error::InvalidConfig {
+            manifest: ws.in_root("Cargo.toml"),
+            message,
+        })?;
+    Ok(Build {
+        inferred_packages: packages.inferred_build,
+        inferred_link_packages: packages.inferred_link,
+        config_rustflags,
+        build_packages: packages.build,
+        link_packages: packages.link,
+        profile_dir: profile_dir(&profile),
+        profile,
+        features,
+        bins: images.iter().map(|i| i.bin.clone()).collect(),
+        static_link,
+        dynamic_bins,
+        strip: ws.config.strip.unwrap_or(true),
+    })
+}
+
+/// The features of the build, as `package/feature`, sorted: each image's `features` (each
+/// one its package defines) and its binary's `required-features`.
+fn build_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<String>, Error> {
+    let mut features = BTreeSet::new();
+    for img in images {
+        let pkg = ws.package(&img.package).expect("image of a known package");
+        let cfg = image_config(ws, pkg, &img.bin);
+        for f in cfg.features.iter().flatten() {
+            // `feat` is the binary's package's; `pkg/feat` checked when `pkg` is local.
+            let (owner, feature) = match f.split_once('/') {
+                Some((p, feat)) => (ws.package(p), feat),
+                None => (Some(pkg), f.as_str()),
+            };
+            if let Some(owner) = owner {
+                if !owner.features.iter().any(|x| x == feature) {
+                    return Err(Error::InvalidConfig {
+                        manifest: join(&pkg.dir, "Cargo.toml"),
+                        message: format!(
+                            "key `features` of `{}`: package `{}` defines no feature \
+                             `{feature}`{}",
+                            img.bin,
+                            owner.name,
+                            if owner.features.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; it defines {}", owner.features.join(", "))
+                            }
+                        ),
+                    });
+                }
+            }
+        }
+        // A binary's `required-features` are enabled for its image: cargo skips (or, named
+        // with --bin, refuses) a binary whose required features are off.
+        let required = pkg
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Bin && t.name == img.bin)
+            .flat_map(|t| t.required_features.iter().cloned());
+        for f in cfg.features.unwrap_or_default().into_iter().chain(required) {
+            features.insert(if f.contains('/') {
+                f
+            } else {
+                format!("{}/{f}", img.package)
+            });
+        }
+    }
+    Ok(features.into_iter().collect())
+}
+
+/// Whether the build links statically, and the binaries a second command links
+/// dynamically all the same.
+fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
+    // One command for every binary: if one needs a static binary, all get one (a static
+    // binary runs on any runtime; two commands double the build), except the binaries that
+    // say `static = false` or need runtime packages (shared libraries): a second command
+    // links those dynamically.
+    let static_of = |i: &ImagePlan| {
+        let pkg = ws.package(&i.package).expect("known package");
+        image_config(ws, pkg, &i.bin).static_link
+    };
+    let static_link = images
+        .iter()
+        .any(|i| i.runtime.needs_static() || static_of(i) == Some(true));
+    let dynamic_bins: Vec<String> = if static_link {
+        images
+            .iter()
+            .filter(|i| {
+                !i.runtime.needs_static()
+                    && (static_of(i) == Some(false)
+                        || (static_of(i).is_none() && !i.extras.packages.is_empty()))
+            })
+            .map(|i| i.bin.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (static_link, dynamic_bins)
+}
+
+/// `max-layers`: at least 1, at most [`MAX_LAYERS_LIMIT`]; default [`DEFAULT_MAX_LAYERS`].
+fn max_layers(wcfg: &WorkspaceConfig) -> Result<usize, String> {
+    let max_layers = wcfg.max_layers.unwrap_or(DEFAULT_MAX_LAYERS);
+    if max_layers == 0 {
+        return Err("key `max-layers`: must be at least 1".into());
+    }
+    if max_layers > MAX_LAYERS_LIMIT {
+        return Err(format!(
+            "key `max-layers`: {max_layers} is above {MAX_LAYERS_LIMIT}; Docker caps an image at \
+             about 125 layers in all, and the builder image brings its own"
+        ));
+    }
+    Ok(max_layers)
+}
+
+/// `build-files`: context paths every compile step sees, beside the packages' own; sorted.
+fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
+    let mut build_files: Vec<String> = Vec::new();
+    for file in ws.config.build_files.iter().flatten() {
+        let rel = file.trim_end_matches('/');
+        if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "key `build-files`: `{file}` must be a path inside the workspace, relative to \
+                 its root (e.g. \"proto\")"
+            ));
+        }
+        build_files.push(ws.in_root(rel));
+    }
+    build_files.sort();
+    build_files.dedup();
+    Ok(build_files)
+}
+
+/// `build-env`: every name must be a variable name in a Dockerfile and a shell.
+fn check_build_env(wcfg: &WorkspaceConfig) -> Result<(), String> {
+    for name in wcfg.build_env.keys() {
+        if !is_env_name(name) {
+            return Err(format!(
+                "key `build-env`: `{name}` is not a variable name (letters, digits and `_`, \
+                 not starting with a digit)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The crate layers and the leaves on top of them.
+///
+/// Only the local packages the shipped binaries need. The packages no other one needs (the
+/// binaries' crates) are leaves, each built in a stage of its own on top of the chain of
+/// the others: an edit to one leaf rebuilds that leaf alone.
+fn crate_stages(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    build_files: &[String],
+    max_layers: usize,
+) -> (Vec<Layer>, Vec<Leaf>) {
+    let needed = closure(
+        ws,
+        images.iter().map(|i| i.package.as_str()),
+        &[DepKind::Normal, DepKind::Build],
+    );
+    let leaf_packages = leaves_of(ws, &needed);
+    let chain: BTreeSet<String> = needed.difference(&leaf_packages).cloned().collect();
+    let copy_of = |packages: &[String]| {
+        let mut copy: Vec<String> = packages
+            .iter()
+            .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
+            .chain(build_files.iter().cloned())
+            .collect();
+        copy.sort();
+        copy.dedup();
+        copy
+    };
+    // Ordered over every needed package, so that dependents among the leaves count too;
+    // leaves never precede another package, so dropping them keeps the others' order.
+    let ordered: Vec<Vec<String>> = order_layers(ws, &needed)
+        .into_iter()
+        .map(|c| c.into_iter().filter(|p| chain.contains(p)).collect())
+        .filter(|c: &Vec<String>| !c.is_empty())
+        .collect();
+    let layers = group_layers(ordered, max_layers)
+        .into_iter()
+        .map(|packages| Layer {
+            copy: copy_of(&packages),
+            packages,
+        })
+        .collect();
+    let leaf_groups = group_layers(
+        leaf_packages.iter().map(|p| vec![p.clone()]).collect(),
+        max_layers.min(MAX_LEAF_STAGES),
+    );
+    // The shipped binaries of the packages `planned_here` picks, sorted.
+    let bins_of = |planned_here: &dyn Fn(&str) -> bool| -> Vec<String> {
+        let mut bins: Vec<String> = images
+            .iter()
+            .filter(|i| planned_here(&i.package))
+            .map(|i| i.bin.clone())
+            .collect();
+        bins.sort();
+        bins
+    };
+    let mut leaves: Vec<Leaf> = Vec::new();
+    // Binaries of packages in the chain (another shipped crate depends on theirs): the
+    // chain builds them, a stage of their own installs them.
+    let chain_bins = bins_of(&|p| chain.contains(p));
+    if !chain_bins.is_empty() {
+        leaves.push(Leaf {
+            packages: Vec::new(),
+            copy: Vec::new(),
+            bins: chain_bins,
+        });
+    }
+    leaves.extend(leaf_groups.into_iter().map(|packages| Leaf {
+        copy: copy_of(&packages),
+        bins: bins_of(&|p| packages.iter().any(|q| q == p)),
+        packages,
+    }));
+    (layers, leaves)
+}
+
+/// The dev image: `dev.bin` (default: the first image with ports, else the first image),
+/// built with the dev profile.
+fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<DevPlan, String> {
+    let wcfg = &ws.config;
+    let available: Vec<String> = ws.binaries().iter().map(|(_, t)| t.name.clone()).collect();
+    let dev_bin = match &wcfg.dev.bin {
+        Some(b) if available.contains(b) => b.clone(),
+        Some(b) => {
+            return Err(format!(
+                "key `dev.bin`: no binary `{b}`; available: {}",
+                available.join(", ")
+            ))
+        }
+        None => images
+            .iter()
+            .find(|i| !i.ports.is_empty())
+            .unwrap_or(&images[0])
+            .bin
+            .clone(),
+    };
+    Ok(DevPlan {
+        profile_dir: profile_dir(&profile),
+        profile,
+        bin: dev_bin,
+        poll_seconds: wcfg.dev.poll_seconds.unwrap_or(1).max(1),
+    })
+}
+
+/// Real manifests, Cargo.lock and the verbatim files, sorted.
+fn manifests(ws: &Workspace) -> Vec<String> {
+    let mut manifests: Vec<String> = ws.packages.iter().map(skeleton::manifest_path).collect();
+    manifests.push(ws.in_root("Cargo.toml"));
+    manifests.push(ws.in_root("Cargo.lock"));
+    manifests.extend(ws.extra_files.keys().cloned());
+    manifests.sort();
+    manifests.dedup();
+    manifests
+}
+
+/// What every local package compiles from, with `build-files`, sorted.
+fn local_dirs(ws: &Workspace, build_files: &[String]) -> Vec<String> {
+    let mut local_dirs: Vec<String> = ws
+        .packages
+        .iter()
+        .flat_map(|p| copy_paths(ws, p))
+        .chain(build_files.iter().cloned())
+        .collect();
+    local_dirs.sort();
+    local_dirs.dedup();
+    local_dirs
+}
+
+/// The members whose versions the skeleton masks, sorted.
+fn masked_members(ws: &Workspace) -> Vec<String> {
+    let mut masked_members: Vec<String> = ws
+        .packages
+        .iter()
+        .filter(|p| p.member)
+        .map(|p| p.name.clone())
+        .collect();
+    masked_members.sort();
+    masked_members
+}
