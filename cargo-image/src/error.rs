@@ -18,6 +18,11 @@ pub enum Error {
     InvalidConfig { manifest: String, message: String },
     /// No workspace member has a binary target.
     NoBinaries { workspace: String },
+    /// Every binary is marked `skip = true` (and no `--bin` picks one).
+    EveryBinarySkipped {
+        workspace: String,
+        skipped: Vec<String>,
+    },
     /// `--bin` named a binary the workspace does not have.
     UnknownBin {
         name: String,
@@ -83,6 +88,13 @@ impl fmt::Display for Error {
                 f,
                 "workspace `{workspace}` has no binary target, so there is nothing to put in \
                  an image; add a `src/main.rs` or a `[[bin]]` to a member"
+            ),
+            Error::EveryBinarySkipped { workspace, skipped } => write!(
+                f,
+                "every binary of workspace `{workspace}` is skipped (`skip = true`: {}), so \
+                 there is nothing to put in an image; remove `skip` from one, or name one with \
+                 `--bin NAME`",
+                skipped.join(", ")
             ),
             Error::UnknownBin { name, available } => write!(
                 f,

@@ -13,6 +13,9 @@ use crate::read::{read, Loaded};
 pub fn load(manifest_path: &std::path::Path, opts: &PlanOptions) -> Result<(Loaded, Plan)> {
     let loaded = read(manifest_path)?;
     let plan = plan(&loaded.workspace, opts)?;
+    for note in plan.images.iter().flat_map(|i| &i.notes) {
+        eprintln!("note: {note}");
+    }
     Ok((loaded, plan))
 }
 

@@ -66,6 +66,84 @@ fn no_binaries() {
 }
 
 #[test]
+fn every_binary_skipped_says_so() {
+    let built = Fixture::new("allskipped")
+        .virtual_workspace(&["crates/a", "crates/b"])
+        .package("crates/a", |p| {
+            p.main().toml("[package.metadata.image]\nskip = true\n")
+        })
+        .package("crates/b", |p| {
+            p.main().toml("[package.metadata.image]\nskip = true\n")
+        })
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::EveryBinarySkipped { skipped, .. } = &err else {
+        panic!("expected EveryBinarySkipped, got {err:?}");
+    };
+    assert_eq!(skipped, &["a".to_string(), "b".to_string()]);
+    assert!(err.to_string().contains("remove `skip` from one"), "{err}");
+    assert!(!err.to_string().contains("src/main.rs"), "{err}");
+}
+
+/// Two packages with a binary `api`: cargo builds both to one file, so an image would ship
+/// either; refused naming both manifests. `Api` and `api` would share a Dockerfile stage.
+#[test]
+fn binaries_that_would_share_a_file_or_a_stage_are_refused() {
+    let built = Fixture::new("dupbins")
+        .virtual_workspace(&["crates/a", "crates/b"])
+        .package("crates/a", |p| p.bin("api"))
+        .package("crates/b", |p| p.bin("api"))
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let text = err.to_string();
+    assert!(
+        text.contains("binary `api` is defined by package `a` (crates/a/Cargo.toml) and by package `b` (crates/b/Cargo.toml)"),
+        "{text}"
+    );
+
+    let built = Fixture::new("casebins")
+        .virtual_workspace(&["crates/a", "crates/b"])
+        .package("crates/a", |p| p.bin("Api"))
+        .package("crates/b", |p| p.bin("api"))
+        .build();
+    let text = load_err(&built, &fixed_options()).to_string();
+    assert!(
+        text.contains("would both get the Dockerfile stage `api`"),
+        "{text}"
+    );
+}
+
+/// Names Docker refuses are made ones it takes, and said: a capital in the repository
+/// (from the binary's name) is lowercased, build metadata's `+` in a version becomes `_`;
+/// a template that still gives no valid reference is refused.
+#[test]
+fn image_names_follow_dockers_grammar() {
+    let built = Fixture::new("names")
+        .virtual_workspace(&["crates/a"])
+        .package("crates/a", |p| p.version("1.2.0+build.5").bin("MyApp"))
+        .build();
+    let (_, plan) = built.load(&fixed_options()).unwrap();
+    let image = &plan.images[0];
+    assert_eq!(image.stage, "myapp");
+    assert_eq!(image.tags, ["myapp:1.2.0_build.5", "myapp:latest"]);
+    assert!(
+        image.notes[0].contains("tagged `myapp:1.2.0_build.5`, not `MyApp:1.2.0+build.5`"),
+        "{:?}",
+        image.notes
+    );
+
+    let built = Fixture::new("badtag")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\ntags = [\"{bin}:.{version}\"]\n")
+        .build();
+    let text = load_err(&built, &fixed_options()).to_string();
+    assert!(
+        text.contains("key `tags`: `{bin}:.{version}` gives `svc:.0.1.0`"),
+        "{text}"
+    );
+}
+
+#[test]
 fn unknown_bin_lists_the_available_ones() {
     let built = Fixture::new("unknownbin")
         .virtual_workspace(&["crates/svc"])

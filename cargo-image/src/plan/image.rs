@@ -114,9 +114,34 @@ pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<Imag
         }
     }
     if images.is_empty() {
-        return Err(Error::NoBinaries {
+        return Err(Error::EveryBinarySkipped {
             workspace: ws.in_root("Cargo.toml"),
+            skipped: available,
         });
+    }
+    // Two packages with a binary of the same name: cargo builds both to the same
+    // `target/<triple>/<profile>/<name>`, so one image would ship the other's binary.
+    for img in &images {
+        let owners: Vec<&Package> = all_bins
+            .iter()
+            .filter(|(_, t)| t.name == img.bin)
+            .map(|(p, _)| *p)
+            .collect();
+        if let [first, second, ..] = owners[..] {
+            return Err(Error::InvalidConfig {
+                manifest: skeleton::manifest_path(second),
+                message: format!(
+                    "binary `{bin}` is defined by package `{}` ({}) and by package `{}` ({}): \
+                     cargo builds both to the same file, so one image would ship the other's \
+                     binary; rename one (`[[bin]] name = \"…\"`)",
+                    first.name,
+                    skeleton::manifest_path(first),
+                    second.name,
+                    skeleton::manifest_path(second),
+                    bin = img.bin,
+                ),
+            });
+        }
     }
     Ok(images)
 }
@@ -165,7 +190,7 @@ fn plan_image(
         }
     }
     let healthcheck = plan_healthcheck(cfg, &runtime, &keyword, &ports)?;
-    let tags = plan_tags(cfg, bin, &pkg.version)?;
+    let (tags, notes) = plan_tags(cfg, bin, &pkg.version)?;
     let mut labels = BTreeMap::new();
     let oci = |k: &str| format!("org.opencontainers.image.{k}");
     labels.insert(oci("title"), bin.to_string());
@@ -203,6 +228,7 @@ fn plan_image(
         healthcheck,
         tags,
         extras,
+        notes,
     })
 }
 
@@ -287,20 +313,55 @@ fn plan_healthcheck(
 
 /// `tags` (default `{bin}:{version}` and `{bin}:latest`), filled in, with `registry`
 /// before those that name none.
-fn plan_tags(cfg: &ImageConfig, bin: &str, version: &str) -> Result<Vec<String>, String> {
+/// The image's tags from its templates, and notes on what Docker's name rules changed.
+fn plan_tags(
+    cfg: &ImageConfig,
+    bin: &str,
+    version: &str,
+) -> Result<(Vec<String>, Vec<String>), String> {
     let mut tags = Vec::new();
+    let mut notes = Vec::new();
     for template in cfg
         .tags
         .clone()
         .unwrap_or_else(|| DEFAULT_TAGS.map(String::from).to_vec())
     {
         let tag = fill_template(&template, bin, version).map_err(|m| format!("key `tags`: {m}"))?;
-        tags.push(match &cfg.registry {
+        let tag = match &cfg.registry {
             Some(r) if !tag.contains('/') => format!("{}/{tag}", r.trim_end_matches('/')),
             _ => tag,
-        });
+        };
+        let reference = docker_reference(&tag);
+        if !is_image_reference(&reference) {
+            return Err(format!(
+                "key `tags`: `{template}` gives `{reference}` for binary `{bin}`, which is not \
+                 an image reference Docker accepts (`[registry/]name[:tag]`: a lowercase name of \
+                 `a-z 0-9 . _ -` parts, a tag of `A-Z a-z 0-9 _ . -` not starting with `.` or `-`, \
+                 at most 128 characters); fix the template or the `registry` key"
+            ));
+        }
+        if reference != tag {
+            notes.push(format!(
+                "binary `{bin}`: tagged `{reference}`, not `{tag}` (Docker's repository names \
+                 are lowercase and its tags have no `+`)"
+            ));
+        }
+        tags.push(reference);
     }
-    Ok(tags)
+    Ok((tags, notes))
+}
+
+/// A filled tag as Docker takes it: the name lowercased (Docker refuses capitals: a binary
+/// `MyApp` gets the repository `myapp`), and semver build metadata's `+` in the tag
+/// written `_` (tags allow `A-Z a-z 0-9 _ . -`; `_` keeps `1.0.0+build.5` unambiguous,
+/// where `-` would read as a pre-release).
+pub fn docker_reference(reference: &str) -> String {
+    let slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (name, tag) = match reference[slash..].find(':') {
+        Some(i) => reference.split_at(slash + i),
+        None => (reference, ""),
+    };
+    format!("{}{}", name.to_ascii_lowercase(), tag.replace('+', "_"))
 }
 
 /// What a runtime keyword means.

@@ -224,6 +224,10 @@ pub struct ImagePlan {
     /// `volumes`, `args`, `entrypoint`, `stop-signal`, `tzdata`).
     #[serde(default, skip_serializing_if = "Extras::is_empty")]
     pub extras: Extras,
+    /// What the planner changed to make a name Docker accepts (a lowercased repository, a
+    /// `+` in a tag), said once per command by the driver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Plans the images of `ws`.
@@ -238,7 +242,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // Which binaries get an image.
     let mut images = plan_images(ws, opts)?;
-    resolve_stage_names(&mut images);
+    resolve_stage_names(&mut images).map_err(invalid)?;
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;

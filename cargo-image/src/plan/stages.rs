@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::ImagePlan;
 
-/// Names of the stages the renderer uses for itself; a binary with one of these names
-/// gets `<bin>-runtime` as its stage.
-pub const INTERNAL_STAGES: [&str; 13] = [
+/// Names of the stages the renderer uses for itself (and `scratch`, which BuildKit reserves
+/// for the empty image); a binary with one of these names gets `<bin>-runtime` as its stage.
+pub const INTERNAL_STAGES: [&str; 14] = [
+    "scratch",
     "cargo-image-tools",
     "base",
     "skeleton",
@@ -29,10 +30,25 @@ pub const INTERNAL_STAGES: [&str; 13] = [
 /// Prefixes of stage names the renderer uses for itself (numbered stages).
 pub const INTERNAL_PREFIXES: [&str; 3] = ["test-", "build-layers-", "cargo-image-"];
 
-/// The runtime stage of binary `bin`: its lowercased name, unless the renderer uses that
-/// name (or its prefix) for a stage of its own.
+/// The runtime stage of binary `bin`: its name as BuildKit takes a stage name (lowercase,
+/// starting with a letter, then `a-z 0-9 - _ .`: other characters become `-`, and a name
+/// that starts otherwise gets `bin-` in front), unless the renderer uses that name (or its
+/// prefix) for a stage of its own.
 pub fn stage_name(bin: &str) -> String {
-    let lower = bin.to_ascii_lowercase();
+    let mut lower: String = bin
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !lower.starts_with(|c: char| c.is_ascii_lowercase()) {
+        lower.insert_str(0, "bin-");
+    }
     let internal = INTERNAL_STAGES.contains(&lower.as_str())
         || INTERNAL_PREFIXES.iter().any(|p| lower.starts_with(p));
     if internal {
@@ -42,11 +58,24 @@ pub fn stage_name(bin: &str) -> String {
     }
 }
 
-/// Gives every image its runtime stage ([`stage_name`]).
-pub(super) fn resolve_stage_names(images: &mut [ImagePlan]) {
+/// Gives every image its runtime stage ([`stage_name`]); two binaries whose names give the
+/// same stage (`Api` and `api`, `a+b` and `a-b`) are refused, naming both: `--target` could
+/// pick only one of them.
+pub(super) fn resolve_stage_names(images: &mut [ImagePlan]) -> Result<(), String> {
     for img in images.iter_mut() {
         img.stage = stage_name(&img.bin);
     }
+    for (i, a) in images.iter().enumerate() {
+        if let Some(b) = images[i + 1..].iter().find(|b| b.stage == a.stage) {
+            return Err(format!(
+                "binaries `{}` (package `{}`) and `{}` (package `{}`) would both get the \
+                 Dockerfile stage `{}` (stage names are lowercase, `a-z 0-9 - _ .`); rename \
+                 one, or skip one (`skip = true`)",
+                a.bin, a.package, b.bin, b.package, a.stage
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The user's own stages (`dockerfile-append`).
@@ -121,6 +150,12 @@ mod tests {
             ("build-layers-bin-1", "build-layers-bin-1-runtime"),
             ("test-deps", "test-deps-runtime"),
             ("builder", "builder"),
+            // BuildKit's stage names: `^[a-z][a-z0-9-_.]*$`, and `scratch` is reserved.
+            ("9lives", "bin-9lives"),
+            ("_private", "bin-_private"),
+            ("a+b", "a-b"),
+            ("scratch", "scratch-runtime"),
+            ("v1.2_x", "v1.2_x"),
         ] {
             assert_eq!(stage_name(bin), stage, "{bin}");
         }
