@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use bollard::Docker;
 
 use crate::drive::{buildx, context, engine};
-use crate::plan::{fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
+use crate::plan::{
+    docker_reference, fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH,
+};
 use crate::read::Loaded;
 use crate::render;
 use crate::render::dockerfile::{BUILD_MODE_ARG, CACHE_KEY_ARG};
@@ -289,7 +291,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
                 } else {
                     opts.tags
                         .iter()
-                        .map(|t| fill_template(t, &i.bin, &i.version))
+                        .map(|t| fill_template(t, &i.bin, &i.version).map(|t| docker_reference(&t)))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|m| anyhow::anyhow!("--tag: {m}"))
                 };
@@ -308,7 +310,9 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             } else {
                 opts.tags
                     .iter()
-                    .map(|t| fill_template(t, &plan.dev.bin, &version))
+                    .map(|t| {
+                        fill_template(t, &plan.dev.bin, &version).map(|t| docker_reference(&t))
+                    })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
             };
@@ -335,7 +339,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             } else {
                 opts.tags
                     .iter()
-                    .map(|t| fill_template(t, stage, "latest"))
+                    .map(|t| fill_template(t, stage, "latest").map(|t| docker_reference(&t)))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
             };
