@@ -155,7 +155,7 @@ pub struct CiOptions {
     /// holds `.git` (see [`repository_root`]).
     pub root: Option<PathBuf>,
     /// Where the pipelines push the images (`registry.example.com/team`); default: the CI
-    /// system's own registry (ghcr.io/<owner>, `$CI_REGISTRY_IMAGE`).
+    /// system's own registry (ghcr.io/OWNER, `$CI_REGISTRY_IMAGE`).
     pub registry: Option<String>,
     /// Platforms the pushed images are built for; empty: `linux/amd64`, `linux/arm64`.
     pub platforms: Vec<String>,
