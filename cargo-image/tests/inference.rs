@@ -52,6 +52,45 @@ fn openssl_through_native_tls_needs_pkg_config_and_libssl_dev_unless_vendored() 
     }
 }
 
+/// `vendored` compiles OpenSSL (openssl-src): `perl ./Configure` and `make`, which a slim
+/// builder lacks (perl-base has no FindBin).
+#[test]
+fn vendored_openssl_needs_make_and_perl() {
+    let ws = with_graph(vec![
+        node("openssl", "0.10.82", &["vendored"], &[2]),
+        node("openssl-src", "300.6.1+3.6.3", &[], &[]),
+        node("openssl-sys", "0.9.118", &["openssl-src", "vendored"], &[1]),
+        node("svc", "0.1.0", &[], &[0]),
+    ]);
+    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+    let why = "openssl-src 300.6.1+3.6.3 via openssl → openssl-sys";
+    assert_eq!(
+        pairs(&build),
+        [("make".into(), why.into()), ("perl".into(), why.into())]
+    );
+    assert!(link.is_empty(), "{link:?}");
+}
+
+/// prost-build (and tonic-build through it) runs `protoc`; the well-known types a `.proto`
+/// imports (`google/protobuf/timestamp.proto`) are in libprotobuf-dev, which Debian's
+/// protobuf-compiler only recommends.
+#[test]
+fn prost_build_needs_protoc_and_the_well_known_types() {
+    let ws = with_graph(vec![
+        node("prost-build", "0.14.6", &[], &[]),
+        node("svc", "0.1.0", &[], &[0]),
+    ]);
+    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert_eq!(
+        pairs(&build),
+        [
+            ("libprotobuf-dev".into(), "prost-build 0.14.6".into()),
+            ("protobuf-compiler".into(), "prost-build 0.14.6".into())
+        ]
+    );
+    assert!(link.is_empty(), "{link:?}");
+}
+
 #[test]
 fn only_the_shipped_binaries_dependencies_count() {
     let ws = with_graph(vec![

@@ -1,0 +1,514 @@
+//! End-to-end: system dependencies with zero configuration (issue "zero configuration for
+//! system dependencies"), with real crates from crates.io built on the real engine.
+//!
+//! The fixture is our own small workspace, with no `build-packages`, `link-packages`,
+//! `runtime-packages` or `static` key anywhere: every package it needs is inferred from the
+//! resolved dependency graph (`data/sys-crates.toml`), and every binary is linked
+//! dynamically because its runtime has a libc. Three packages, each with two binaries that
+//! share the package's library, one on `distroless-cc` and one on `debian-slim`, so that
+//! every crate runs on both runtimes:
+//! - `tls-probe`: reqwest with `native-tls` (OpenSSL, linked dynamically) builds a
+//!   blocking client (no network at run time);
+//! - `sqlite-probe`: rusqlite without `bundled` (the system's libsqlite3) asks an in-memory
+//!   database for `sqlite_version()`;
+//! - `proto-probe`: a build script compiles a `.proto` file of ours with prost-build (not
+//!   tonic-build: the same `protoc` need, a smaller build); it imports a well-known type
+//!   (`google/protobuf/timestamp.proto`, which protoc finds only with libprotobuf-dev),
+//!   and the binary round-trips one generated message.
+//!
+//! The test asserts the inferred packages and their reasons, builds the six images with the
+//! stand-in base images in one cargo build, runs each, and compares the shared libraries
+//! the runtime stage added with the distroless base. The `image` command's output does not
+//! list those libraries (its plain progress names the steps; `cargo-image-libs` prints
+//! them to the build log only), so the images' file systems are compared instead.
+//!
+//! openssl with `vendored` compiles OpenSSL from source (minutes on two cores), so it is
+//! planned but not built: a second test, without the engine, checks what the planner
+//! infers for openssl with and without `vendored` on real resolved graphs.
+//!
+//! amd64 only: the images are built for the engine's platform and the library paths
+//! checked are `x86_64-linux-gnu`; arm64 is out of scope here. crates.io must be
+//! reachable (the lockfiles are generated here, the crates fetched in the build).
+//!
+//! Set `CARGO_IMAGE_E2E_SKIP=1` to skip the engine test on a machine without an engine.
+
+mod e2e;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use cargo_image::plan::{Plan, PlanOptions, Runtime};
+use e2e::*;
+
+/// The three packages of the fixture; each ships `<package>-cc` and `<package>-slim`.
+const PACKAGES: [&str; 3] = ["tls-probe", "sqlite-probe", "proto-probe"];
+const VERSION: &str = "0.1.0";
+const MULTIARCH: &str = "x86_64-linux-gnu";
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `cargo generate-lockfile` (online: the fixtures use crates.io).
+fn generate_lockfile(root: &Path) {
+    let out = Command::new(cargo())
+        .arg("generate-lockfile")
+        .current_dir(root)
+        .output()
+        .expect("running cargo generate-lockfile");
+    assert!(
+        out.status.success(),
+        "cargo generate-lockfile in {}: {}",
+        root.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A package of the fixture: its manifest (the two binaries' runtimes and the dependencies
+/// only), a library, and two binaries printing their name and the library's report.
+fn probe_package(root: &Path, name: &str, deps: &str, lib_rs: &str) {
+    let dir = format!("crates/{name}");
+    write(
+        root,
+        &format!("{dir}/Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"{VERSION}\"\nedition = \"2021\"\n\
+             publish = false\n\n{deps}\n\
+             [package.metadata.image]\nruntime = \"distroless-cc\"\n\n\
+             [package.metadata.image.bin.{name}-slim]\nruntime = \"debian-slim\"\n"
+        ),
+    );
+    write(root, &format!("{dir}/src/lib.rs"), lib_rs);
+    let lib = name.replace('-', "_");
+    for variant in ["cc", "slim"] {
+        write(
+            root,
+            &format!("{dir}/src/bin/{name}-{variant}.rs"),
+            &format!(
+                "fn main() {{\n    println!(\"{{}}: {{}}\", env!(\"CARGO_BIN_NAME\"), \
+                 {lib}::report());\n}}\n"
+            ),
+        );
+    }
+}
+
+/// Writes the fixture workspace under `root`, with its Cargo.lock.
+fn sys_workspace(root: &Path) {
+    write(
+        root,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    probe_package(
+        root,
+        "tls-probe",
+        "[dependencies]\nreqwest = { version = \"0.13\", default-features = false, \
+         features = [\"native-tls\", \"blocking\"] }\n",
+        r#"//! A blocking reqwest client on native-tls: building it sets up an OpenSSL context
+//! (libssl, linked dynamically) and loads the CA certificates; nothing is fetched.
+
+pub fn report() -> String {
+    reqwest::blocking::Client::builder()
+        .tls_backend_native()
+        .build()
+        .expect("building a native-tls client");
+    "native-tls client built".to_string()
+}
+"#,
+    );
+    probe_package(
+        root,
+        "sqlite-probe",
+        "[dependencies]\nrusqlite = { version = \"0.43\", default-features = false }\n",
+        r#"//! The system's SQLite (rusqlite without `bundled`), asked for its version.
+
+pub fn report() -> String {
+    let db = rusqlite::Connection::open_in_memory().expect("opening an in-memory database");
+    let version: String = db
+        .query_row("select sqlite_version()", [], |row| row.get(0))
+        .expect("select sqlite_version()");
+    format!("sqlite {version}")
+}
+"#,
+    );
+    probe_package(
+        root,
+        "proto-probe",
+        "[dependencies]\nprost = \"0.14\"\nprost-types = \"0.14\"\n\n\
+         [build-dependencies]\nprost-build = { version = \"0.14\", default-features = false }\n",
+        r#"//! A message generated from `proto/reading.proto` (prost-build runs `protoc`),
+//! encoded and decoded.
+
+use prost::Message;
+
+pub mod probe {
+    include!(concat!(env!("OUT_DIR"), "/probe.rs"));
+}
+
+pub fn report() -> String {
+    let reading = probe::Reading {
+        sensor: "boiler".into(),
+        value: 71.5,
+        tags: vec!["hot".into(), "water".into()],
+        taken_at: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+    };
+    let bytes = reading.encode_to_vec();
+    let back = probe::Reading::decode(bytes.as_slice()).expect("decoding a Reading");
+    format!(
+        "reading {} = {} [{}] at {} in {} bytes",
+        back.sensor,
+        back.value,
+        back.tags.join(","),
+        back.taken_at.map(|t| t.seconds).unwrap_or_default(),
+        bytes.len()
+    )
+}
+"#,
+    );
+    write(
+        root,
+        "crates/proto-probe/build.rs",
+        r#"fn main() {
+    prost_build::compile_protos(&["proto/reading.proto"], &["proto"])
+        .expect("compiling proto/reading.proto (prost-build runs protoc)");
+}
+"#,
+    );
+    write(
+        root,
+        "crates/proto-probe/proto/reading.proto",
+        r#"syntax = "proto3";
+
+package probe;
+
+import "google/protobuf/timestamp.proto";
+
+message Reading {
+  string sensor = 1;
+  double value = 2;
+  repeated string tags = 3;
+  google.protobuf.Timestamp taken_at = 4;
+}
+"#,
+    );
+    generate_lockfile(root);
+}
+
+/// Plans a workspace the way `cargo xtask plan` does (the same struct `plan.json` shows).
+fn plan_of(root: &Path) -> Plan {
+    let (_, plan) = cargo_image::tasks::load(&root.join("Cargo.toml"), &PlanOptions::default())
+        .unwrap_or_else(|e| panic!("planning {}: {e:#}", root.display()));
+    plan
+}
+
+fn keys(map: &std::collections::BTreeMap<String, String>) -> Vec<&str> {
+    map.keys().map(String::as_str).collect()
+}
+
+/// `reason` names `krate` (with its version) first: `openssl-sys 0.9.118 via …`.
+fn assert_reason(what: &str, reason: Option<&String>, krate: &str) {
+    let reason = reason.unwrap_or_else(|| panic!("{what} is not inferred"));
+    assert!(
+        reason.starts_with(&format!("{krate} ")),
+        "{what}: the reason should name {krate}: {reason:?}"
+    );
+}
+
+/// The plan of the fixture: the five packages inferred with reasons naming the crates,
+/// nothing configured, every binary dynamic with its shared libraries copied.
+fn check_plan(plan: &Plan) {
+    let b = &plan.build;
+    eprintln!(
+        "[e2e] inferred build packages: {:#?}\n[e2e] inferred link packages: {:#?}",
+        b.inferred_packages, b.inferred_link_packages
+    );
+    assert_eq!(
+        keys(&b.inferred_packages),
+        ["libprotobuf-dev", "pkg-config", "protobuf-compiler"]
+    );
+    assert_eq!(
+        keys(&b.inferred_link_packages),
+        ["libsqlite3-dev", "libssl-dev"]
+    );
+    // Nothing configured: the packages are exactly the inferred ones.
+    assert_eq!(
+        b.build_packages,
+        ["libprotobuf-dev", "pkg-config", "protobuf-compiler"]
+    );
+    assert_eq!(b.link_packages, ["libsqlite3-dev", "libssl-dev"]);
+    for package in ["protobuf-compiler", "libprotobuf-dev"] {
+        assert_reason(package, b.inferred_packages.get(package), "prost-build");
+    }
+    // pkg-config: both libsqlite3-sys and openssl-sys need it; either may be named.
+    let pkg_config = &b.inferred_packages["pkg-config"];
+    assert!(
+        pkg_config.starts_with("libsqlite3-sys ") || pkg_config.starts_with("openssl-sys "),
+        "pkg-config: {pkg_config:?}"
+    );
+    assert_reason(
+        "libssl-dev",
+        b.inferred_link_packages.get("libssl-dev"),
+        "openssl-sys",
+    );
+    let ssl = &b.inferred_link_packages["libssl-dev"];
+    assert!(
+        ssl.contains("via reqwest") && ssl.contains("(feature vendored off)"),
+        "libssl-dev: {ssl:?}"
+    );
+    assert_reason(
+        "libsqlite3-dev",
+        b.inferred_link_packages.get("libsqlite3-dev"),
+        "libsqlite3-sys",
+    );
+    assert!(
+        b.inferred_link_packages["libsqlite3-dev"].contains("via rusqlite"),
+        "{:?}",
+        b.inferred_link_packages
+    );
+    // Runtimes with a libc: one dynamic build, each image gets its shared libraries.
+    assert!(!b.static_link && b.dynamic_bins.is_empty(), "{b:?}");
+    let mut bins: Vec<String> = Vec::new();
+    for package in PACKAGES {
+        for (variant, runtime) in [("cc", Runtime::DistrolessCc), ("slim", Runtime::DebianSlim)] {
+            let bin = format!("{package}-{variant}");
+            let image = plan
+                .images
+                .iter()
+                .find(|i| i.bin == bin)
+                .unwrap_or_else(|| panic!("no image for {bin}"));
+            assert_eq!(image.runtime, runtime, "{bin}");
+            assert!(image.extras.shared_libs, "{bin}: no shared libraries step");
+            assert!(
+                image.extras.packages.is_empty(),
+                "{bin}: {:?}",
+                image.extras
+            );
+            bins.push(bin);
+        }
+    }
+    bins.sort();
+    assert_eq!(b.bins, bins);
+}
+
+/// Every path in an image's file system (`docker create` with a placeholder command, which
+/// a distroless base without one needs, then `docker export`).
+fn image_paths(s: &Scenario, image: &str) -> BTreeSet<String> {
+    let label = s.label();
+    let container = docker_ok(&["create", "--label", &label, image, "/nonexistent"])
+        .trim()
+        .to_string();
+    let out = Command::new("docker")
+        .args(["export", &container])
+        .output()
+        .expect("docker export");
+    let _ = docker(&["rm", "-f", &container]);
+    assert!(out.status.success(), "docker export of {image} failed");
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    archive
+        .entries()
+        .expect("reading the export")
+        .map(|e| {
+            let e = e.expect("an export entry");
+            let path = e.path().unwrap().display().to_string();
+            path.trim_start_matches("./").to_string()
+        })
+        .collect()
+}
+
+/// The shared libraries (file names under `usr/lib/<multiarch>/` or `lib/<multiarch>/`) of
+/// a set of paths.
+fn shared_libs(paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let name = p
+                .strip_prefix(&format!("usr/lib/{MULTIARCH}/"))
+                .or_else(|| p.strip_prefix(&format!("lib/{MULTIARCH}/")))?;
+            (!name.contains('/') && name.contains(".so")).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// What each binary prints, checked; returns the line.
+fn check_output(bin: &str, out: &str) -> String {
+    let line = out.trim_end().to_string();
+    let rest = line
+        .strip_prefix(&format!("{bin}: "))
+        .unwrap_or_else(|| panic!("{bin} printed {out:?}"));
+    let ok = if bin.starts_with("tls-probe") {
+        rest == "native-tls client built"
+    } else if bin.starts_with("sqlite-probe") {
+        rest.starts_with("sqlite 3.")
+    } else {
+        rest == "reading boiler = 71.5 [hot,water] at 1700000000 in 37 bytes"
+    };
+    assert!(ok, "{bin} printed {out:?}");
+    line
+}
+
+#[test]
+fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configuration() {
+    let Some(s) = scenario("sys") else { return };
+    let root = s.path("sys");
+    sys_workspace(&root);
+    for package in PACKAGES {
+        let manifest =
+            std::fs::read_to_string(root.join(format!("crates/{package}/Cargo.toml"))).unwrap();
+        assert!(
+            !manifest.contains("packages") && !manifest.contains("static"),
+            "the fixture must configure no package:\n{manifest}"
+        );
+    }
+
+    check_plan(&plan_of(&root));
+
+    // One cargo build serves the six images. Every crate is downloaded and compiled (the
+    // incremental mode's cargo caches are keyed by the checkout's path, new here); only the
+    // builder's package layer may come from BuildKit's cache of an earlier run.
+    let started = Instant::now();
+    let run = s.image_ok(&root, &[]);
+    eprintln!(
+        "[e2e] sys: six images built in {:.1}s (cargo caches empty)\n{}",
+        started.elapsed().as_secs_f64(),
+        run.stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("image "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let steps = run.steps();
+    for package in PACKAGES {
+        for variant in ["cc", "slim"] {
+            let bin = format!("{package}-{variant}");
+            assert!(
+                steps.iter().any(
+                    |(_, name)| name.contains(&format!("cargo-image-extras-{bin} "))
+                        && name.contains("cargo-image-libs")
+                ),
+                "{bin}: no step copied its shared libraries:\n{}",
+                run.describe()
+            );
+        }
+    }
+
+    // Each image runs (as its runtime's user, no network) and prints what it should.
+    let mut sqlite_versions = BTreeSet::new();
+    for package in PACKAGES {
+        for variant in ["cc", "slim"] {
+            let bin = format!("{package}-{variant}");
+            let tag = s.tag(&bin, VERSION);
+            let line = check_output(&bin, &s.run_once(&["--network", "none", &tag]));
+            eprintln!("[e2e] {tag}: {line}");
+            if package == "sqlite-probe" {
+                sqlite_versions.insert(line.rsplit(' ').next().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(
+        sqlite_versions.len(),
+        1,
+        "both runtimes run the builder's libsqlite3: {sqlite_versions:?}"
+    );
+
+    // The shared libraries each distroless-cc image got beside its base's (glibc, libgcc):
+    // exactly what its binary links, copied from the builder. debian-slim has some of them
+    // already (its apt links OpenSSL); they are copied there too, over the same files.
+    let base = shared_libs(&image_paths(
+        &s,
+        "cargo-image-stand-in/distroless-cc:trixie",
+    ));
+    for (package, needed) in [
+        ("tls-probe", &["libssl.so.3", "libcrypto.so.3"][..]),
+        ("sqlite-probe", &["libsqlite3.so.0"][..]),
+        ("proto-probe", &[][..]),
+    ] {
+        let cc = shared_libs(&image_paths(&s, &s.tag(&format!("{package}-cc"), VERSION)));
+        let added: BTreeSet<&str> = cc.difference(&base).map(String::as_str).collect();
+        eprintln!("[e2e] {package}-cc: shared libraries added: {added:?}");
+        for lib in needed {
+            assert!(added.contains(lib), "{package}-cc lacks {lib}: {added:?}");
+        }
+        if needed.is_empty() {
+            assert!(added.is_empty(), "{package}-cc got {added:?}");
+        }
+        let slim = shared_libs(&image_paths(
+            &s,
+            &s.tag(&format!("{package}-slim"), VERSION),
+        ));
+        for lib in needed {
+            assert!(slim.contains(*lib), "{package}-slim lacks {lib}");
+        }
+    }
+}
+
+/// openssl with `vendored` compiles OpenSSL from source: no `pkg-config`/`libssl-dev`, but
+/// OpenSSL's build runs `perl ./Configure` (modules perl-base lacks) and `make`, which a
+/// slim builder has neither of. Without `vendored`: `pkg-config` and `libssl-dev`. Real
+/// resolved graphs (online lockfiles); no engine needed, nothing built.
+#[test]
+fn openssl_vendored_infers_its_build_tools_and_no_system_openssl() {
+    let dir = tempfile::Builder::new()
+        .prefix("cargo-image-sys-openssl-")
+        .tempdir()
+        .unwrap();
+    for vendored in [false, true] {
+        let name = if vendored { "vendored" } else { "system" };
+        let root = dir.path().join(name);
+        let features = if vendored {
+            ", features = [\"vendored\"]"
+        } else {
+            ""
+        };
+        write(
+            &root,
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"openssl-{name}\"\nversion = \"{VERSION}\"\nedition = \"2021\"\n\
+                 publish = false\n\n[workspace]\n\n\
+                 [dependencies]\nopenssl = {{ version = \"0.10\"{features} }}\n"
+            ),
+        );
+        write(
+            &root,
+            "src/main.rs",
+            "fn main() {\n    println!(\"{}\", openssl::version::version());\n}\n",
+        );
+        generate_lockfile(&root);
+        let b = plan_of(&root).build;
+        eprintln!(
+            "[e2e] openssl {name}: build {:?}, link {:?}",
+            b.inferred_packages, b.inferred_link_packages
+        );
+        if vendored {
+            assert_eq!(keys(&b.inferred_packages), ["make", "perl"], "{b:?}");
+            for package in ["make", "perl"] {
+                assert_reason(package, b.inferred_packages.get(package), "openssl-src");
+            }
+            assert!(b.inferred_link_packages.is_empty(), "{b:?}");
+            assert_eq!(b.build_packages, ["make", "perl"]);
+            assert!(b.link_packages.is_empty(), "{b:?}");
+        } else {
+            assert_eq!(keys(&b.inferred_packages), ["pkg-config"], "{b:?}");
+            assert_eq!(keys(&b.inferred_link_packages), ["libssl-dev"], "{b:?}");
+            for (package, reason) in [
+                ("pkg-config", b.inferred_packages.get("pkg-config")),
+                ("libssl-dev", b.inferred_link_packages.get("libssl-dev")),
+            ] {
+                assert_reason(package, reason, "openssl-sys");
+                assert!(
+                    reason
+                        .unwrap()
+                        .contains("via openssl (feature vendored off)"),
+                    "{package}: {reason:?}"
+                );
+            }
+        }
+    }
+}
