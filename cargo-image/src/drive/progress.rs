@@ -73,6 +73,7 @@ impl Progress {
     /// Takes one BuildKit status message.
     pub fn update(&mut self, status: &StatusResponse) -> Vec<StepReport> {
         let mut finished = Vec::new();
+        let mut finished_steps = Vec::new();
         for v in &status.vertexes {
             if !self.steps.contains_key(&v.digest) {
                 self.order.push(v.digest.clone());
@@ -97,6 +98,7 @@ impl Progress {
                     cached: step.cached,
                     seconds,
                 });
+                finished_steps.push(v.digest.clone());
             }
         }
         for log in &status.logs {
@@ -107,12 +109,17 @@ impl Progress {
                 step.log.drain(..cut);
             }
         }
-        for r in &finished {
+        for (r, digest) in finished.iter().zip(&finished_steps) {
             // Internal steps (context transfer, metadata loads) are noise when cached.
             if r.cached {
                 self.line(&format!("CACHED        {}", r.name));
             } else {
                 self.line(&format!("DONE {:>7.1}s {}", r.seconds, r.name));
+                if let Some(step) = self.steps.get(digest) {
+                    for said in reported_lines(&step.log) {
+                        self.line(&format!("              {said}"));
+                    }
+                }
             }
         }
         if let Some(bar) = &self.bar {
@@ -168,6 +175,16 @@ impl Progress {
 }
 
 /// `RUNNING  95s <step> | <its last output line>`.
+/// What our scripts report for the user in a step's output (the shared libraries
+/// `libs.sh` added to an image), shown under the step's `DONE` line.
+fn reported_lines(log: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(log)
+        .lines()
+        .filter(|l| l.starts_with("cargo-image-libs: "))
+        .map(str::to_string)
+        .collect()
+}
+
 fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
     let log = String::from_utf8_lossy(&step.log);
     let last = log
@@ -187,6 +204,16 @@ fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_libraries_libs_sh_added_are_reported() {
+        let log = b"#12 0.1 x\ncargo-image-libs: shared libraries added for x86_64-linux-gnu: libz.so.1\ndone\n";
+        assert_eq!(
+            reported_lines(log),
+            ["cargo-image-libs: shared libraries added for x86_64-linux-gnu: libz.so.1"]
+        );
+        assert!(reported_lines(b"Compiling x\n").is_empty());
+    }
 
     #[test]
     fn heartbeat_names_the_step_and_its_last_line() {
