@@ -239,7 +239,6 @@ pub fn image(opts: &ImageOptions) -> Result<ImageReport> {
 }
 
 async fn run(opts: &ImageOptions) -> Result<ImageReport> {
-    let loaded = crate::read::read(&opts.manifest_path)?;
     let mut plan_opts = opts.plan.clone();
     let platforms = validate_platforms(&opts.platforms)?;
     let use_buildx = opts.builder == BuilderChoice::Buildx
@@ -261,7 +260,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     } else {
         CaSource::ContextFile
     };
-    let mut plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
+    let (loaded, mut plan) = crate::tasks::read_and_plan(&opts.manifest_path, &plan_opts)?;
 
     let docker = engine::connect().await?;
     if !use_buildx && !engine::buildkit_available(&docker).await? {

@@ -27,6 +27,13 @@ pub struct Loaded {
 
 /// Reads the workspace whose manifest is `manifest_path`.
 pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
+    read_with_features(manifest_path, &[])
+}
+
+/// [`read`], with the dependency graph resolved for `features` (`feat` or `pkg/feat`, as
+/// the build passes them): an optional dependency those features enable is in the graph,
+/// so the system packages it needs are inferred.
+pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<Loaded, Error> {
     if !manifest_path.is_file() {
         return Err(Error::ManifestNotFound {
             path: manifest_path.display().to_string(),
@@ -49,7 +56,12 @@ pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
             workspace: workspace_dir.join("Cargo.toml").display().to_string(),
         });
     }
-    let metadata = metadata(manifest_path, &["--locked"]).map_err(metadata_err)?;
+    let joined = features.join(",");
+    let mut options = vec!["--locked"];
+    if !features.is_empty() {
+        options.extend(["--features", joined.as_str()]);
+    }
+    let metadata = metadata(manifest_path, &options).map_err(metadata_err)?;
     from_metadata(&metadata, &workspace_dir)
 }
 

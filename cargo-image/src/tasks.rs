@@ -11,12 +11,28 @@ use crate::read::{read, Loaded};
 
 /// Reads and plans a workspace.
 pub fn load(manifest_path: &std::path::Path, opts: &PlanOptions) -> Result<(Loaded, Plan)> {
-    let loaded = read(manifest_path)?;
-    let plan = plan(&loaded.workspace, opts)?;
+    let (loaded, plan) = read_and_plan(manifest_path, opts)?;
     for note in plan.images.iter().flat_map(|i| &i.notes) {
         eprintln!("note: {note}");
     }
     Ok((loaded, plan))
+}
+
+/// Reads and plans; when the build enables features, reads once more with the graph
+/// resolved for them (an optional dependency they enable may need system packages, and
+/// `cargo metadata` alone resolves default features) and plans again.
+pub fn read_and_plan(
+    manifest_path: &std::path::Path,
+    opts: &PlanOptions,
+) -> Result<(Loaded, Plan)> {
+    let loaded = read(manifest_path)?;
+    let planned = plan(&loaded.workspace, opts)?;
+    if planned.build.features.is_empty() {
+        return Ok((loaded, planned));
+    }
+    let loaded = crate::read::read_with_features(manifest_path, &planned.build.features)?;
+    let planned = plan(&loaded.workspace, opts)?;
+    Ok((loaded, planned))
 }
 
 /// `cargo xtask plan`: the plan as JSON.

@@ -138,3 +138,32 @@ fn read_keeps_normal_edges_and_drops_dev_only_ones() {
         );
     }
 }
+
+/// An optional dependency that an image's `features` enable: `cargo metadata` resolves
+/// default features only, so the workspace is read again with the build's features and
+/// the dependency's packages are inferred; without the feature, nothing is.
+#[test]
+fn an_optional_dependency_enabled_by_an_images_features_is_inferred() {
+    for enabled in [false, true] {
+        let built = Fixture::new("optz")
+            .root_package("svc", |p| {
+                let p = p
+                    .main()
+                    .dep("libz-sys", "{ version = \"1.1\", optional = true }")
+                    .toml("[features]\nzlib = [\"dep:libz-sys\"]\n");
+                if enabled {
+                    p.toml("[package.metadata.image]\nfeatures = [\"zlib\"]\n")
+                } else {
+                    p
+                }
+            })
+            .build();
+        let (_, plan) = built.load(&fixed_options()).expect("plans");
+        assert_eq!(
+            plan.build.link_packages.contains(&"zlib1g-dev".to_string()),
+            enabled,
+            "feature enabled: {enabled}: {:?}",
+            plan.build
+        );
+    }
+}
