@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 mod e2e;
 
-use e2e::{repo_root, scenario, Scenario};
-
-const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
+use e2e::{ensure_cross_stand_ins, scenario, Scenario, CROSS_BUILDER};
 
 /// What every test starts with: the shared harness's scenario (one at a time, since builds
 /// compete for two cores and some tests prune the builder cache; skipped without an
@@ -33,23 +31,6 @@ fn setup(name: &'static str) -> Option<(Scenario, String, String)> {
 fn sh(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
-}
-
-fn ensure_cross_stand_ins() {
-    let present = sh(Command::new("docker").args(["image", "inspect", CROSS_BUILDER]))
-        .status
-        .success();
-    if !present {
-        let status = Command::new("bash")
-            .arg(repo_root().join("scripts/stand-in-images-cross.sh"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/stand-in-images-cross.sh failed");
-    }
-    assert!(
-        Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
-        "QEMU is not registered for aarch64: `.ci/cross.sh` provisions it"
-    );
 }
 
 /// A registry on 127.0.0.1 with storage in a temporary directory.

@@ -18,17 +18,19 @@
 //!
 //! The test asserts the inferred packages and their reasons, builds the six images with the
 //! stand-in base images in one cargo build, runs each, and compares the shared libraries
-//! the runtime stage added with the distroless base. The `image` command's output does not
-//! list those libraries (its plain progress names the steps; `cargo-image-libs` prints
-//! them to the build log only), so the images' file systems are compared instead.
+//! the runtime stage added with the distroless base (the `image` command also prints
+//! `libs.sh`'s report line, but only when the step runs, not when BuildKit has it cached).
+//! Then the three distroless-cc images again for arm64, cross-compiled with the cross
+//! stand-in builder (link packages installed for arm64, multiarch) and run under QEMU.
+//! debian-slim is amd64 only: its stand-in has one platform, as the machine cannot pull.
 //!
 //! openssl with `vendored` compiles OpenSSL from source (minutes on two cores), so it is
 //! planned but not built: a second test, without the engine, checks what the planner
 //! infers for openssl with and without `vendored` on real resolved graphs.
 //!
-//! amd64 only: the images are built for the engine's platform and the library paths
-//! checked are `x86_64-linux-gnu`; arm64 is out of scope here. crates.io must be
-//! reachable (the lockfiles are generated here, the crates fetched in the build).
+//! The fixture's `rust-version` is the cross builder's (Debian trixie's rustc 1.85), and
+//! its lockfile holds versions that support it. crates.io must be reachable (the lockfiles
+//! are generated here, the crates fetched in the build).
 //!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip the engine test on a machine without an engine.
 
@@ -37,7 +39,7 @@ mod e2e;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cargo_image::plan::{Plan, PlanOptions, Runtime};
 use e2e::*;
@@ -46,6 +48,10 @@ use e2e::*;
 const PACKAGES: [&str; 3] = ["tls-probe", "sqlite-probe", "proto-probe"];
 const VERSION: &str = "0.1.0";
 const MULTIARCH: &str = "x86_64-linux-gnu";
+/// The fixture's `rust-version`: the arm64 builds use the cross stand-in, Debian trixie's
+/// rustc 1.85, so the lockfile holds versions that support it (cargo's MSRV-aware
+/// resolver), as a project pinned to a distribution's toolchain would.
+const RUST_VERSION: &str = "1.85";
 
 fn write(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);
@@ -55,8 +61,13 @@ fn write(root: &Path, rel: &str, text: &str) {
 
 /// `cargo generate-lockfile` (online: the fixtures use crates.io).
 fn generate_lockfile(root: &Path) {
+    // Versions the cross builder's rustc compiles (see RUST_VERSION).
     let out = Command::new(cargo())
-        .arg("generate-lockfile")
+        .args([
+            "generate-lockfile",
+            "--config",
+            "resolver.incompatible-rust-versions=\"fallback\"",
+        ])
         .current_dir(root)
         .output()
         .expect("running cargo generate-lockfile");
@@ -77,7 +88,7 @@ fn probe_package(root: &Path, name: &str, deps: &str, lib_rs: &str) {
         &format!("{dir}/Cargo.toml"),
         &format!(
             "[package]\nname = \"{name}\"\nversion = \"{VERSION}\"\nedition = \"2021\"\n\
-             publish = false\n\n{deps}\n\
+             rust-version = \"{RUST_VERSION}\"\npublish = false\n\n{deps}\n\
              [package.metadata.image]\nruntime = \"distroless-cc\"\n\n\
              [package.metadata.image.bin.{name}-slim]\nruntime = \"debian-slim\"\n"
         ),
@@ -123,7 +134,7 @@ pub fn report() -> String {
     probe_package(
         root,
         "sqlite-probe",
-        "[dependencies]\nrusqlite = { version = \"0.43\", default-features = false }\n",
+        "[dependencies]\nrusqlite = { version = \"0.40\", default-features = false }\n",
         r#"//! The system's SQLite (rusqlite without `bundled`), asked for its version.
 
 pub fn report() -> String {
@@ -300,10 +311,23 @@ fn check_plan(plan: &Plan) {
 /// Every path in an image's file system (`docker create` with a placeholder command, which
 /// a distroless base without one needs, then `docker export`).
 fn image_paths(s: &Scenario, image: &str) -> BTreeSet<String> {
+    image_paths_for(s, image, "linux/amd64")
+}
+
+/// [`image_paths`] of one platform's image.
+fn image_paths_for(s: &Scenario, image: &str, platform: &str) -> BTreeSet<String> {
     let label = s.label();
-    let container = docker_ok(&["create", "--label", &label, image, "/nonexistent"])
-        .trim()
-        .to_string();
+    let container = docker_ok(&[
+        "create",
+        "--platform",
+        platform,
+        "--label",
+        &label,
+        image,
+        "/nonexistent",
+    ])
+    .trim()
+    .to_string();
     let out = Command::new("docker")
         .args(["export", &container])
         .output()
@@ -325,12 +349,17 @@ fn image_paths(s: &Scenario, image: &str) -> BTreeSet<String> {
 /// The shared libraries (file names under `usr/lib/<multiarch>/` or `lib/<multiarch>/`) of
 /// a set of paths.
 fn shared_libs(paths: &BTreeSet<String>) -> BTreeSet<String> {
+    shared_libs_for(paths, MULTIARCH)
+}
+
+/// [`shared_libs`] under another multiarch directory (`aarch64-linux-gnu`).
+fn shared_libs_for(paths: &BTreeSet<String>, multiarch: &str) -> BTreeSet<String> {
     paths
         .iter()
         .filter_map(|p| {
             let name = p
-                .strip_prefix(&format!("usr/lib/{MULTIARCH}/"))
-                .or_else(|| p.strip_prefix(&format!("lib/{MULTIARCH}/")))?;
+                .strip_prefix(&format!("usr/lib/{multiarch}/"))
+                .or_else(|| p.strip_prefix(&format!("lib/{multiarch}/")))?;
             (!name.contains('/') && name.contains(".so")).then(|| name.to_string())
         })
         .collect()
@@ -444,6 +473,70 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
         ));
         for lib in needed {
             assert!(slim.contains(*lib), "{package}-slim lacks {lib}");
+        }
+    }
+
+    // arm64, cross-compiled on this amd64 machine (no emulation while compiling): the link
+    // packages come for arm64 (multiarch) with no configuration either, and each image runs
+    // under QEMU. distroless-cc only: the debian-slim stand-in has one platform, as the
+    // machine cannot pull the real image.
+    ensure_cross_stand_ins();
+    let cc_bins: Vec<String> = PACKAGES.iter().map(|p| format!("{p}-cc")).collect();
+    let mut args: Vec<String> = vec![
+        "image".into(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+        "--builder-image".into(),
+        CROSS_BUILDER.into(),
+        "--base-image".into(),
+        "distroless-cc=cargo-image-stand-in/distroless-cc:trixie".into(),
+        "--platform".into(),
+        "linux/arm64".into(),
+        "--label".into(),
+        s.label(),
+        "--no-size-comparison".into(),
+        "--tag".into(),
+        format!("{}/{{bin}}:arm64", s.prefix()),
+    ];
+    for bin in &cc_bins {
+        args.extend(["--bin".into(), bin.clone()]);
+    }
+    let started = Instant::now();
+    let run = s.xtask(&args, &[("CI", "1")], Duration::from_secs(20 * 60));
+    assert!(run.status.success(), "arm64: {}", run.describe());
+    eprintln!(
+        "[e2e] sys: three arm64 images built in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let base = shared_libs_for(
+        &image_paths_for(
+            &s,
+            "cargo-image-stand-in/distroless-cc:trixie",
+            "linux/arm64",
+        ),
+        "aarch64-linux-gnu",
+    );
+    for (package, needed) in [
+        ("tls-probe", &["libssl.so.3", "libcrypto.so.3"][..]),
+        ("sqlite-probe", &["libsqlite3.so.0"][..]),
+        ("proto-probe", &[][..]),
+    ] {
+        let bin = format!("{package}-cc");
+        let tag = s.tag(&bin, "arm64");
+        let out = s.run_once(&["--platform", "linux/arm64", "--network", "none", &tag]);
+        let line = check_output(&bin, &out);
+        eprintln!("[e2e] {tag}: {line}");
+        let paths = image_paths_for(&s, &tag, "linux/arm64");
+        let added: BTreeSet<String> = shared_libs_for(&paths, "aarch64-linux-gnu")
+            .difference(&base)
+            .cloned()
+            .collect();
+        eprintln!("[e2e] {bin} (arm64): shared libraries added: {added:?}");
+        for lib in needed {
+            assert!(added.contains(*lib), "{bin} (arm64) lacks {lib}: {added:?}");
+        }
+        if needed.is_empty() {
+            assert!(added.is_empty(), "{bin} (arm64) got {added:?}");
         }
     }
 }

@@ -29,6 +29,28 @@ pub const STAND_INS: [&str; 4] = [
     "cargo-image-stand-in/distroless-static:trixie",
     "cargo-image-stand-in/debian-slim:trixie",
 ];
+/// The stand-in builder that cross-compiles for arm64 (`scripts/stand-in-images-cross.sh`).
+pub const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
+
+/// Builds the cross stand-ins when missing (the script is idempotent) and checks that QEMU
+/// runs arm64 binaries (`.ci/cross.sh` registers it).
+pub fn ensure_cross_stand_ins() {
+    let present = docker(&["image", "inspect", CROSS_BUILDER])
+        .status
+        .success();
+    if !present {
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/stand-in-images-cross.sh"))
+            .status()
+            .expect("running scripts/stand-in-images-cross.sh");
+        assert!(status.success(), "scripts/stand-in-images-cross.sh failed");
+    }
+    assert!(
+        Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
+        "QEMU is not registered for aarch64: `.ci/cross.sh` provisions it"
+    );
+}
+
 /// Set to skip every scenario on purpose; CI never sets it. Without it, a machine where no
 /// engine answers skips them with a printed reason, except under CI (`CI` set), where that
 /// fails.
