@@ -133,20 +133,7 @@ pub fn init(opts: &InitOptions) -> Result<InitOutcome> {
         .with_context(|| format!("reading {}", opts.manifest_path.display()))?;
     let manifest: toml::Table = toml::from_str(&manifest_text)
         .with_context(|| format!("parsing {}", opts.manifest_path.display()))?;
-    let list = |key: &str| -> Vec<String> {
-        manifest
-            .get("workspace")
-            .and_then(|w| w.get(key))
-            .and_then(|l| l.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    if crate::render::tools::member_pattern_taking_dir(&list("members"), &list("exclude")).is_some()
-    {
+    if crate::render::tools::manifest_pattern_taking_dir(&manifest).is_some() {
         let action = workspace_list(
             &opts.manifest_path,
             &manifest,

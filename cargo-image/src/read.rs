@@ -148,30 +148,18 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
         parse_manifest_tables(&root_manifest).map_err(|e| invalid(&root_manifest_path, e))?;
     let config: WorkspaceConfig = ws_config.unwrap_or_default();
     // `.cargo-image/` beside the Dockerfile must not become a member through a glob.
-    if let Ok(table) = toml::from_str::<toml::Table>(&root_manifest) {
-        let list = |key: &str| -> Vec<String> {
-            table
-                .get("workspace")
-                .and_then(|w| w.get(key))
-                .and_then(|l| l.as_array())
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let (members, exclude) = (list("members"), list("exclude"));
-        if let Some(pattern) = crate::render::tools::member_pattern_taking_dir(&members, &exclude) {
-            return Err(Error::InvalidConfig {
-                manifest: root_manifest_path.display().to_string(),
-                message: format!(
-                    "key `workspace.members`: the pattern `{pattern}` would make the generated \
-                     `.cargo-image/` directory (the Dockerfile's programs) a member, and cargo \
-                     would fail to load it; add `exclude = [\".cargo-image\"]` to [workspace]"
-                ),
-            });
-        }
+    if let Some(pattern) = toml::from_str::<toml::Table>(&root_manifest)
+        .ok()
+        .and_then(|t| crate::render::tools::manifest_pattern_taking_dir(&t))
+    {
+        return Err(Error::InvalidConfig {
+            manifest: root_manifest_path.display().to_string(),
+            message: format!(
+                "key `workspace.members`: the pattern `{pattern}` would make the generated \
+                 `.cargo-image/` directory (the Dockerfile's programs) a member, and cargo \
+                 would fail to load it; add `exclude = [\".cargo-image\"]` to [workspace]"
+            ),
+        });
     }
 
     let context_dir = workspace_dir.join(config.context.as_deref().unwrap_or("."));

@@ -20,7 +20,9 @@ use crate::model::{cksum, is_within, join};
 use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
-use crate::render::scripts::{self, sh_quote, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
+use crate::render::scripts::{
+    self, sh_quote, words, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH,
+};
 use crate::render::tools;
 
 /// The global build argument choosing how workspace crates compile: `incremental` (the
@@ -206,14 +208,6 @@ fn skeleton(out: &mut String, plan: &Plan) {
         mounts = mounts.join(" \\\n    "),
     )
     .unwrap();
-}
-
-fn words(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| sh_quote(s))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The chain of crate layers in the `layers` mode.

@@ -51,6 +51,15 @@ fn sh_words<'a>(words: impl Iterator<Item = &'a str>) -> String {
     words.map(sh_quote).collect::<Vec<_>>().join(" ")
 }
 
+/// Words for a shell command line, each quoted as needed, separated by spaces.
+pub fn words(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| sh_quote(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The `cargo-image` script as a template (`@@NAME@@` markers, filled by `template::fill`): a shell
 /// script that shellcheck lints as it is.
 pub const CARGO_IMAGE_TEMPLATE: &str = include_str!("../../templates/cargo-image.sh");

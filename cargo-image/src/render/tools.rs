@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use crate::model::join;
 use crate::plan::{Healthcheck, PackagesBy, Plan};
-use crate::render::scripts::{self, sh_quote};
+use crate::render::scripts::{self, sh_quote, words};
 
 /// The directory beside the Dockerfile (relative to the workspace root).
 pub const DIR: &str = ".cargo-image";
@@ -96,6 +96,26 @@ pub fn context_dir(plan: &Plan) -> String {
 /// The directory as a build-context path, for the workspace root `workspace_root`.
 pub fn context_dir_for(workspace_root: &str) -> String {
     join(workspace_root, DIR)
+}
+
+/// The `[workspace] members` pattern of a root manifest (parsed) that would take
+/// `.cargo-image/` for a member, unless `exclude` lists it (see
+/// [`member_pattern_taking_dir`]).
+pub fn manifest_pattern_taking_dir(manifest: &toml::Table) -> Option<String> {
+    let list = |key: &str| -> Vec<String> {
+        manifest
+            .get("workspace")
+            .and_then(|w| w.get(key))
+            .and_then(|l| l.as_array())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let members = list("members");
+    member_pattern_taking_dir(&members, &list("exclude")).map(String::from)
 }
 
 /// The `[workspace] members` pattern that would take `.cargo-image/` for a member (cargo's
@@ -208,14 +228,6 @@ fn delimiter(body: &str) -> String {
         eof = format!("CARGO_IMAGE_FILE_{n}");
     }
     eof
-}
-
-fn words(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| sh_quote(s))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
