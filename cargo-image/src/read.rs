@@ -172,6 +172,31 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
     let workspace_dir = workspace_dir
         .canonicalize()
         .unwrap_or_else(|_| workspace_dir.to_path_buf());
+    // The context is sent to the engine (and bound into steps) whole: `/` would be the
+    // machine's file system, a directory above the repository someone else's files. The
+    // outermost repository counts (a workspace in a submodule may use its superproject).
+    let repository = workspace_dir
+        .ancestors()
+        .filter(|d| d.join(".git").exists())
+        .last();
+    let outside = match repository {
+        Some(repo) => !context_dir.starts_with(repo),
+        None => context_dir.parent().is_none(),
+    };
+    if outside {
+        return Err(Error::InvalidConfig {
+            manifest: root_manifest_path.display().to_string(),
+            message: format!(
+                "key `context`: `{}` is {}, and the whole build context goes to the engine; \
+                 use a directory inside the repository (the default, `.`, is the workspace root)",
+                context_dir.display(),
+                match repository {
+                    Some(repo) => format!("outside the repository `{}`", repo.display()),
+                    None => "the file system's root".to_string(),
+                }
+            ),
+        });
+    }
     let rel = |path: &Path, package: &str| -> Result<String, Error> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let stripped =

@@ -281,6 +281,36 @@ fn path_dependency_outside_the_context_is_unreachable() {
     assert!(err.to_string().contains("context = \"..\""), "{err}");
 }
 
+/// `context` may reach above the workspace, within the repository (a monorepo's shared
+/// crates), but not above the repository, nor be the file system's root.
+#[test]
+fn a_context_outside_the_repository_or_at_the_root_is_refused() {
+    let built = Fixture::new("ctxrepo")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\ncontext = \"..\"\n")
+        .build();
+    std::fs::create_dir_all(built.root.join(".git")).unwrap();
+    let err = load_err(&built, &fixed_options());
+    assert!(
+        err.to_string().contains("is outside the repository"),
+        "{err}"
+    );
+
+    let depth = built.root.components().count();
+    let built = Fixture::new("ctxroot")
+        .root_package("svc", |p| p.main())
+        .workspace_toml(&format!(
+            "[workspace.metadata.image]\ncontext = \"{}\"\n",
+            vec![".."; depth].join("/")
+        ))
+        .build();
+    let err = load_err(&built, &fixed_options());
+    assert!(
+        err.to_string().contains("is the file system's root"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     let built = Fixture::new("ignored")
