@@ -125,6 +125,25 @@ image_config! {
     }
 }
 
+/// The keys only `[workspace.metadata.image]` takes (the [`WorkspaceConfig`] fields beside
+/// the common ones): found in a package's table, they are named as misplaced.
+pub const WORKSPACE_ONLY_KEYS: [&str; 14] = [
+    "builder",
+    "profile",
+    "strip",
+    "max-layers",
+    "context",
+    "base-images",
+    "ca-certificates",
+    "build-files",
+    "dockerfile-append",
+    "build-packages",
+    "infer-packages",
+    "link-packages",
+    "build-env",
+    "dev",
+];
+
 image_config! {
 /// `[workspace.metadata.image]`: the common keys plus the workspace-wide settings.
 pub struct WorkspaceConfig {
@@ -310,5 +329,31 @@ mod tests {
             got.env.unwrap(),
             BTreeMap::from([("A".into(), "1".into()), ("B".into(), "2".into())])
         );
+    }
+}
+
+#[cfg(test)]
+mod workspace_only_keys {
+    /// Every key the list names is a workspace key that a package table refuses.
+    #[test]
+    fn are_workspace_keys_and_not_package_keys() {
+        for key in super::WORKSPACE_ONLY_KEYS {
+            let value = match key {
+                "strip" | "infer-packages" => "true",
+                "max-layers" => "10",
+                "base-images" | "build-env" | "dev" => "{}",
+                "build-files" | "build-packages" | "link-packages" | "ca-certificates" => "[]",
+                _ => "\"x\"",
+            };
+            let ws = format!("{key} = {value}");
+            assert!(
+                toml::from_str::<super::WorkspaceConfig>(&ws).is_ok(),
+                "workspace: {ws}"
+            );
+            assert!(
+                toml::from_str::<super::PackageConfig>(&ws).is_err(),
+                "package: {ws}"
+            );
+        }
     }
 }

@@ -140,9 +140,24 @@ fn read_text(path: &Path) -> Result<String, Error> {
 fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Error> {
     let root_manifest_path = workspace_dir.join("Cargo.toml");
     let root_manifest = read_text(&root_manifest_path)?;
-    let invalid = |path: &Path, e: toml::de::Error| Error::InvalidConfig {
-        manifest: path.display().to_string(),
-        message: e.to_string(),
+    let root_shown = root_manifest_path.display().to_string();
+    let invalid = |path: &Path, e: toml::de::Error| {
+        let mut message = e.to_string().trim_end().to_string();
+        // A workspace key in a package's table (the workspace table takes them all): say
+        // where it belongs.
+        if let Some(key) = crate::config::WORKSPACE_ONLY_KEYS
+            .iter()
+            .find(|k| message.contains(&format!("unknown field `{k}`")))
+        {
+            message.push_str(&format!(
+                "; `{key}` is a workspace key: it goes in [workspace.metadata.image] of \
+                 `{root_shown}` (in a single-package project, [package.metadata.image] of it)"
+            ));
+        }
+        Error::InvalidConfig {
+            manifest: path.display().to_string(),
+            message,
+        }
     };
     let (ws_config, _) =
         parse_manifest_tables(&root_manifest).map_err(|e| invalid(&root_manifest_path, e))?;

@@ -311,6 +311,29 @@ fn a_context_outside_the_repository_or_at_the_root_is_refused() {
     );
 }
 
+/// A workspace key in a member's table is reported in that member's manifest, saying
+/// where the key belongs.
+#[test]
+fn a_workspace_key_in_a_package_table_names_its_place() {
+    let built = Fixture::new("misplaced")
+        .virtual_workspace(&["crates/a"])
+        .package("crates/a", |p| {
+            p.main()
+                .toml("[package.metadata.image]\nbuild-packages = [\"clang\"]\n")
+        })
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { manifest, message } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(manifest.ends_with("crates/a/Cargo.toml"), "{manifest}");
+    assert!(
+        message
+            .contains("`build-packages` is a workspace key: it goes in [workspace.metadata.image]"),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     let built = Fixture::new("ignored")
