@@ -11,10 +11,10 @@
 //!   blocking client (no network at run time);
 //! - `sqlite-probe`: rusqlite without `bundled` (the system's libsqlite3) asks an in-memory
 //!   database for `sqlite_version()`;
-//! - `proto-probe`: a build script compiles a `.proto` file of ours with prost-build (not
-//!   tonic-build: the same `protoc` need, a smaller build); it imports a well-known type
-//!   (`google/protobuf/timestamp.proto`, which protoc finds only with libprotobuf-dev),
-//!   and the binary round-trips one generated message.
+//! - `proto-probe`: a build script compiles a `.proto` file of ours with tonic-build
+//!   (messages only, through prost-build, which runs `protoc`); it imports a well-known
+//!   type (`google/protobuf/timestamp.proto`, which protoc finds only with
+//!   libprotobuf-dev), and the binary round-trips one generated message.
 //!
 //! The test asserts the inferred packages and their reasons, builds the six images with the
 //! stand-in base images in one cargo build, runs each, and compares the shared libraries
@@ -24,9 +24,12 @@
 //! stand-in builder (link packages installed for arm64, multiarch) and run under QEMU.
 //! debian-slim is amd64 only: its stand-in has one platform, as the machine cannot pull.
 //!
-//! openssl with `vendored` compiles OpenSSL from source (minutes on two cores), so it is
-//! planned but not built: a second test, without the engine, checks what the planner
-//! infers for openssl with and without `vendored` on real resolved graphs.
+//! openssl with `vendored` compiles OpenSSL from source, in a workspace of its own (cargo
+//! unifies features, so `vendored` would change reqwest's OpenSSL above): a second test,
+//! without the engine, checks what the planner infers for openssl with and without
+//! `vendored` on real resolved graphs; a third builds it (amd64, about 80 s here) with the
+//! inferred `make` and `perl` and runs it on distroless-cc and debian-slim, with no
+//! system OpenSSL copied.
 //!
 //! The fixture's `rust-version` is the cross builder's (Debian trixie's rustc 1.85), and
 //! its lockfile holds versions that support it. crates.io must be reachable (the lockfiles
@@ -149,10 +152,11 @@ pub fn report() -> String {
     probe_package(
         root,
         "proto-probe",
-        "[dependencies]\nprost = \"0.14\"\nprost-types = \"0.14\"\n\n\
-         [build-dependencies]\nprost-build = { version = \"0.14\", default-features = false }\n",
-        r#"//! A message generated from `proto/reading.proto` (prost-build runs `protoc`),
-//! encoded and decoded.
+        "[dependencies]\nprost = \"0.13\"\nprost-types = \"0.13\"\n\n\
+         [build-dependencies]\ntonic-build = { version = \"0.13\", default-features = false, \
+         features = [\"prost\"] }\n",
+        r#"//! A message generated from `proto/reading.proto` (tonic-build, through prost-build,
+//! runs `protoc`), encoded and decoded.
 
 use prost::Message;
 
@@ -187,8 +191,11 @@ pub fn report() -> String {
         root,
         "crates/proto-probe/build.rs",
         r#"fn main() {
-    prost_build::compile_protos(&["proto/reading.proto"], &["proto"])
-        .expect("compiling proto/reading.proto (prost-build runs protoc)");
+    tonic_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .compile_protos(&["proto/reading.proto"], &["proto"])
+        .expect("compiling proto/reading.proto (tonic-build runs protoc)");
 }
 "#,
     );
@@ -254,8 +261,13 @@ fn check_plan(plan: &Plan) {
         ["libprotobuf-dev", "pkg-config", "protobuf-compiler"]
     );
     assert_eq!(b.link_packages, ["libsqlite3-dev", "libssl-dev"]);
+    // tonic-build and prost-build (which it runs) both need protoc; either may be named.
     for package in ["protobuf-compiler", "libprotobuf-dev"] {
-        assert_reason(package, b.inferred_packages.get(package), "prost-build");
+        let reason = &b.inferred_packages[package];
+        assert!(
+            reason.starts_with("prost-build ") || reason.starts_with("tonic-build "),
+            "{package}: {reason:?}"
+        );
     }
     // pkg-config: both libsqlite3-sys and openssl-sys need it; either may be named.
     let pkg_config = &b.inferred_packages["pkg-config"];
@@ -604,4 +616,60 @@ fn openssl_vendored_infers_its_build_tools_and_no_system_openssl() {
             }
         }
     }
+}
+
+/// openssl with `vendored`, built and run: OpenSSL compiles from source in the builder with
+/// the inferred `make` and `perl` (a slim builder has neither), links statically, and no
+/// system OpenSSL is needed or copied, on distroless-cc and debian-slim. A workspace of
+/// its own: cargo unifies features, so `vendored` would change the other fixture's
+/// reqwest too. amd64 only (OpenSSL's build takes minutes on two cores).
+#[test]
+fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
+    let Some(s) = scenario("sys-vendored") else {
+        return;
+    };
+    let root = s.path("vendored");
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    probe_package(
+        &root,
+        "vendored-probe",
+        "[dependencies]\nopenssl = { version = \"0.10\", features = [\"vendored\"] }\n",
+        "//! OpenSSL compiled from source (openssl-src) and linked statically: its version.\n\n\
+         pub fn report() -> String {\n    openssl::version::version().to_string()\n}\n",
+    );
+    generate_lockfile(&root);
+    let b = plan_of(&root).build;
+    assert_eq!(b.build_packages, ["make", "perl"], "{b:?}");
+    assert!(b.link_packages.is_empty(), "{b:?}");
+
+    let started = Instant::now();
+    s.image_ok(&root, &[]);
+    eprintln!(
+        "[e2e] sys-vendored: two images built in {:.1}s (OpenSSL from source)",
+        started.elapsed().as_secs_f64()
+    );
+    for variant in ["cc", "slim"] {
+        let bin = format!("vendored-probe-{variant}");
+        let out = s.run_once(&["--network", "none", &s.tag(&bin, VERSION)]);
+        assert!(
+            out.starts_with(&format!("{bin}: OpenSSL 3.")),
+            "{bin} printed {out:?}"
+        );
+    }
+    let base = shared_libs(&image_paths(
+        &s,
+        "cargo-image-stand-in/distroless-cc:trixie",
+    ));
+    let cc = shared_libs(&image_paths(&s, &s.tag("vendored-probe-cc", VERSION)));
+    let added: BTreeSet<&String> = cc.difference(&base).collect();
+    assert!(
+        !added
+            .iter()
+            .any(|l| l.starts_with("libssl") || l.starts_with("libcrypto")),
+        "a statically linked OpenSSL needs no system library: {added:?}"
+    );
 }
