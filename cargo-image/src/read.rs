@@ -61,8 +61,61 @@ pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<L
     if !features.is_empty() {
         options.extend(["--features", joined.as_str()]);
     }
-    let metadata = metadata(manifest_path, &options).map_err(metadata_err)?;
-    from_metadata(&metadata, &workspace_dir)
+    // The resolve for each target the images are built for (`--filter-platform`): a
+    // dependency for another platform (`[target.'cfg(windows)'.dependencies]`) is never
+    // built into an image, so it must not infer packages; the union covers both.
+    let mut resolved = Vec::new();
+    let mut first = None;
+    for triple in crate::plan::TRIPLES {
+        let mut options = options.clone();
+        options.extend(["--filter-platform", triple]);
+        let metadata = metadata(manifest_path, &options).map_err(metadata_err)?;
+        resolved = merge_graphs(resolved, resolved_graph(&metadata));
+        first.get_or_insert(metadata);
+    }
+    let metadata = first.expect("TRIPLES is not empty");
+    from_metadata(&metadata, &workspace_dir, resolved)
+}
+
+/// The union of two resolved graphs (nodes by name and version, their features and edges
+/// together), sorted like [`resolved_graph`]'s.
+fn merge_graphs(
+    a: Vec<crate::model::Resolved>,
+    b: Vec<crate::model::Resolved>,
+) -> Vec<crate::model::Resolved> {
+    if a.is_empty() {
+        return b;
+    }
+    /// A crate: name and version.
+    type Key = (String, String);
+    let key = |g: &[crate::model::Resolved], i: usize| (g[i].name.clone(), g[i].version.clone());
+    // Each crate's features and dependencies, from both graphs.
+    let mut nodes: BTreeMap<Key, (BTreeSet<String>, BTreeSet<Key>)> = BTreeMap::new();
+    for g in [&a, &b] {
+        for n in g.iter() {
+            let entry = nodes
+                .entry((n.name.clone(), n.version.clone()))
+                .or_default();
+            entry.0.extend(n.features.iter().cloned());
+            entry.1.extend(n.deps.iter().map(|&d| key(g, d)));
+        }
+    }
+    let index: BTreeMap<Key, usize> = nodes
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    nodes
+        .into_iter()
+        .map(
+            |((name, version), (features, deps))| crate::model::Resolved {
+                name,
+                version,
+                features: features.into_iter().collect(),
+                deps: deps.iter().map(|d| index[d]).collect(),
+            },
+        )
+        .collect()
 }
 
 /// `cargo metadata` with `options`. A workspace that pins a toolchain this machine lacks
@@ -137,7 +190,11 @@ fn read_text(path: &Path) -> Result<String, Error> {
 }
 
 /// Builds the model from metadata plus the files it points at.
-fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Error> {
+fn from_metadata(
+    metadata: &Metadata,
+    workspace_dir: &Path,
+    resolved: Vec<crate::model::Resolved>,
+) -> Result<Loaded, Error> {
     let root_manifest_path = workspace_dir.join("Cargo.toml");
     let root_manifest = read_text(&root_manifest_path)?;
     let root_shown = root_manifest_path.display().to_string();
@@ -399,7 +456,6 @@ fn from_metadata(metadata: &Metadata, workspace_dir: &Path) -> Result<Loaded, Er
             root_manifest_path.display().to_string(),
         )?;
     }
-    let resolved = resolved_graph(metadata);
     let dockerfile_append = match &config.dockerfile_append {
         Some(file) => {
             let path = workspace_dir.join(file);

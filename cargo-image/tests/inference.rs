@@ -167,3 +167,29 @@ fn an_optional_dependency_enabled_by_an_images_features_is_inferred() {
         );
     }
 }
+
+/// A dependency for another platform is never built into a Linux image: nothing inferred
+/// for a `cfg(windows)` one; one for arm64 only (`cfg(target_arch = "aarch64")`) counts,
+/// since images are built for amd64 and arm64.
+#[test]
+fn target_specific_dependencies_count_only_for_the_images_targets() {
+    for (cfg, inferred) in [
+        ("cfg(windows)", false),
+        ("cfg(target_arch = \"aarch64\")", true),
+    ] {
+        let built = Fixture::new("targetdep")
+            .root_package("svc", |p| {
+                p.main().toml(&format!(
+                    "[target.'{cfg}'.dependencies]\nlibz-sys = \"1.1\"\n"
+                ))
+            })
+            .build();
+        let (_, plan) = built.load(&fixed_options()).expect("plans");
+        assert_eq!(
+            plan.build.link_packages.contains(&"zlib1g-dev".to_string()),
+            inferred,
+            "{cfg}: {:?}",
+            plan.build
+        );
+    }
+}
