@@ -9,9 +9,7 @@ use anyhow::{bail, Context, Result};
 use bollard::Docker;
 
 use crate::drive::{buildx, context, engine};
-use crate::plan::{
-    docker_reference, fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH,
-};
+use crate::plan::{fill_tag, fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
 use crate::read::Loaded;
 use crate::render;
 use crate::render::dockerfile::{BUILD_MODE_ARG, CACHE_KEY_ARG};
@@ -290,7 +288,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
                 } else {
                     opts.tags
                         .iter()
-                        .map(|t| fill_template(t, &i.bin, &i.version).map(|t| docker_reference(&t)))
+                        .map(|t| fill_tag(t, &i.bin, &i.version))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|m| anyhow::anyhow!("--tag: {m}"))
                 };
@@ -309,9 +307,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             } else {
                 opts.tags
                     .iter()
-                    .map(|t| {
-                        fill_template(t, &plan.dev.bin, &version).map(|t| docker_reference(&t))
-                    })
+                    .map(|t| fill_tag(t, &plan.dev.bin, &version))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
             };
@@ -338,7 +334,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             } else {
                 opts.tags
                     .iter()
-                    .map(|t| fill_template(t, stage, "latest").map(|t| docker_reference(&t)))
+                    .map(|t| fill_tag(t, stage, "latest"))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|m| anyhow::anyhow!("--tag: {m}"))?
             };

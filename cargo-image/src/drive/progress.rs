@@ -174,7 +174,6 @@ impl Progress {
     }
 }
 
-/// `RUNNING  95s <step> | <its last output line>`.
 /// What our scripts report for the user in a step's output (the shared libraries
 /// `libs.sh` added to an image), shown under the step's `DONE` line.
 fn reported_lines(log: &[u8]) -> Vec<String> {
@@ -185,6 +184,7 @@ fn reported_lines(log: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// `RUNNING  95s <step> | <its last output line>`.
 fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
     let log = String::from_utf8_lossy(&step.log);
     let last = log

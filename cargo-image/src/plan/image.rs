@@ -351,6 +351,12 @@ fn plan_tags(
     Ok((tags, notes))
 }
 
+/// A tag template (`--tag`) filled for `bin` at `version`, as Docker takes it
+/// ([`fill_template`], then [`docker_reference`]).
+pub fn fill_tag(template: &str, bin: &str, version: &str) -> Result<String, String> {
+    fill_template(template, bin, version).map(|t| docker_reference(&t))
+}
+
 /// A filled tag as Docker takes it: the name lowercased (Docker refuses capitals: a binary
 /// `MyApp` gets the repository `myapp`), and semver build metadata's `+` in the tag
 /// written `_` (tags allow `A-Z a-z 0-9 _ . -`; `_` keeps `1.0.0+build.5` unambiguous,

@@ -32,8 +32,8 @@ mod stages;
 
 pub use graph::{closure, copy_paths, group_layers, leaves_of, order_layers};
 pub use image::{
-    docker_reference, fill_template, is_image_reference, provided_packages, Extras, Healthcheck,
-    PackagesBy, Runtime, Timing, DEFAULT_USER, LIBC_SONAMES,
+    docker_reference, fill_tag, fill_template, is_image_reference, provided_packages, Extras,
+    Healthcheck, PackagesBy, Runtime, Timing, DEFAULT_USER, LIBC_SONAMES,
 };
 pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
