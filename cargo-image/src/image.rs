@@ -239,12 +239,25 @@ pub fn image(opts: &ImageOptions) -> Result<ImageReport> {
 async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let mut plan_opts = opts.plan.clone();
     let platforms = validate_platforms(&opts.platforms)?;
-    let use_buildx = opts.builder == BuilderChoice::Buildx
+    let at = engine::engine_host()?;
+    let asked_buildx = opts.builder == BuilderChoice::Buildx
         || !platforms.is_empty()
         || opts.push
         || !opts.cache_to.is_empty()
         || !opts.cache_from.is_empty()
         || opts.builder_name.is_some();
+    // An engine on another machine cannot fetch a context served here, and one uploaded
+    // as the request body is unreadable with the containerd store: buildx sends it over
+    // the engine's own connection.
+    let remote = !engine::maybe_local(&at.host);
+    if remote && !asked_buildx {
+        eprintln!(
+            "cargo-image: the engine at {} ({}) is on another machine; the build context \
+             goes to it through `docker buildx`",
+            at.host, at.from
+        );
+    }
+    let use_buildx = asked_buildx || remote;
     if opts.push && opts.target != ImageTarget::Runtime {
         bail!("--push pushes runtime images; the dev and test targets are built locally");
     }
@@ -260,7 +273,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     };
     let (loaded, mut plan) = crate::tasks::read_and_plan(&opts.manifest_path, &plan_opts)?;
 
-    let docker = engine::connect().await?;
+    let docker = engine::connect(&at).await?;
     if !use_buildx && !engine::buildkit_available(&docker).await? {
         engine::legacy_unsupported()?;
     }
@@ -342,39 +355,18 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         }
     };
 
-    let report = ImageReport::default();
     if use_buildx {
-        let mut report = report;
-        let started = Instant::now();
-        build_with_buildx(
+        return through_buildx(
+            &docker,
             &loaded,
             &plan,
             opts,
             &platforms,
-            &dockerfile,
             ca.as_deref(),
             &revision,
             &targets,
-        )?;
-        let seconds = started.elapsed().as_secs_f64() / targets.len().max(1) as f64;
-        for (stage, tags) in &targets {
-            if let Some(first) = tags.first() {
-                // Pushed images are in the registry, not in the engine.
-                let (size, layers) = if opts.push {
-                    (0, 0)
-                } else {
-                    engine::inspect(&docker, first).await?
-                };
-                report.images.push(BuiltImage {
-                    stage: stage.clone(),
-                    tags: tags.clone(),
-                    size,
-                    layers,
-                    seconds,
-                });
-            }
-        }
-        return Ok(report);
+        )
+        .await;
     }
 
     let dockerfile_path = format!("{}/Dockerfile", crate::plan::DRIVER_DIR);
@@ -392,36 +384,100 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let replaced = [crate::plan::DRIVER_DIR.to_string(), tools_dir];
     let tar = context::tar_context(&loaded.context_dir, &rules, &replaced, &extra)
         .context("packing the build context")?;
-    let tar = std::sync::Arc::new(tar);
-    // A local engine fetches the context from us (works with every image store); a remote
-    // one can only receive it as the request body.
-    let (source, server) = if engine::engine_is_local() {
-        let (url, server) = engine::serve_context(tar).await?;
-        (engine::ContextSource::Url(url), Some(server))
-    } else {
-        (engine::ContextSource::Body(tar), None)
-    };
+    // The engine fetches the context from us: works with every image store.
+    let served = engine::serve_context(std::sync::Arc::new(tar)).await?;
     let result = build_targets(
         &docker,
-        &source,
+        &served,
         &dockerfile_path,
         opts,
         &targets,
         build_args,
         labels,
-        report,
+        ImageReport::default(),
     )
     .await;
-    if let Some(server) = server {
-        server.abort();
+    match result {
+        // A socket on this machine can lead to an engine in a VM or its own network
+        // namespace (Docker Desktop, colima, OrbStack, rootless Docker), which cannot
+        // reach our 127.0.0.1: it fails at once, before any step ran. buildx sends the
+        // context over the socket instead, and the plan takes the CA as a secret there.
+        Err(e) if !served.reached() && format!("{e:#}").contains(&served.url) => {
+            drop(served);
+            eprintln!(
+                "cargo-image: the engine at {} ({}) cannot reach this machine's 127.0.0.1 \
+                 (it runs in a VM or its own network namespace); building through \
+                 `docker buildx`, which sends the context over the engine's socket",
+                at.host, at.from
+            );
+            plan_opts.ca_source = CaSource::Secret;
+            let plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
+            through_buildx(
+                &docker,
+                &loaded,
+                &plan,
+                opts,
+                &platforms,
+                ca.as_deref(),
+                &revision,
+                &targets,
+            )
+            .await
+        }
+        r => r,
     }
-    result
+}
+
+/// Builds `targets` with `docker buildx build`, then reports each image as the engine has it.
+#[allow(clippy::too_many_arguments)]
+async fn through_buildx(
+    docker: &Docker,
+    loaded: &Loaded,
+    plan: &Plan,
+    opts: &ImageOptions,
+    platforms: &[String],
+    ca: Option<&[u8]>,
+    revision: &str,
+    targets: &[(String, Vec<String>)],
+) -> Result<ImageReport> {
+    let mut report = ImageReport::default();
+    let started = Instant::now();
+    let dockerfile = render::dockerfile::render(plan);
+    build_with_buildx(
+        loaded,
+        plan,
+        opts,
+        platforms,
+        &dockerfile,
+        ca,
+        revision,
+        targets,
+    )?;
+    let seconds = started.elapsed().as_secs_f64() / targets.len().max(1) as f64;
+    for (stage, tags) in targets {
+        if let Some(first) = tags.first() {
+            // Pushed images are in the registry, not in the engine.
+            let (size, layers) = if opts.push {
+                (0, 0)
+            } else {
+                engine::inspect(docker, first).await?
+            };
+            report.images.push(BuiltImage {
+                stage: stage.clone(),
+                tags: tags.clone(),
+                size,
+                layers,
+                seconds,
+            });
+        }
+    }
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn build_targets(
     docker: &Docker,
-    context: &engine::ContextSource,
+    context: &engine::ServedContext,
     dockerfile_path: &str,
     opts: &ImageOptions,
     targets: &[(String, Vec<String>)],

@@ -19,17 +19,110 @@ use crate::drive::progress::{Progress, StepReport};
 /// Builds take minutes; bollard's default request timeout (two minutes) would cut them.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
-/// Connects to the engine `DOCKER_HOST` names (or the default socket) and checks it answers.
-pub async fn connect() -> Result<Docker> {
-    let host =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+/// Where the engine is, found as the docker CLI finds it, and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineHost {
+    /// `unix:///…`, `tcp://…`, `ssh://…`.
+    pub host: String,
+    /// For messages: `DOCKER_HOST`, `docker context \`colima\``, or the default socket.
+    pub from: String,
+}
+
+/// The default socket of a Linux engine.
+const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// The engine the docker CLI would use: `DOCKER_HOST`, else the context `DOCKER_CONTEXT`
+/// or `currentContext` of `$DOCKER_CONFIG/config.json` names (how colima, rootless Docker
+/// and Docker Desktop on Linux point the CLI at their socket), else the default socket.
+/// Without this a user whose engine is reached through a context would be told no engine
+/// runs while `docker build` works.
+pub fn engine_host() -> Result<EngineHost> {
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        if !host.is_empty() {
+            return Ok(EngineHost {
+                host,
+                from: "DOCKER_HOST".into(),
+            });
+        }
+    }
+    let config_dir = match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => match std::env::var_os("HOME") {
+            Some(h) => std::path::Path::new(&h).join(".docker"),
+            None => return Ok(default_host()),
+        },
+    };
+    let context = match std::env::var("DOCKER_CONTEXT") {
+        Ok(c) if !c.is_empty() => Some(c),
+        _ => std::fs::read_to_string(config_dir.join("config.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|v| v.get("currentContext")?.as_str().map(str::to_string)),
+    };
+    let Some(context) = context.filter(|c| c != "default") else {
+        return Ok(default_host());
+    };
+    context_host(&config_dir.join("contexts/meta"), &context)?
+        .map(|host| EngineHost {
+            host,
+            from: format!("docker context `{context}`"),
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "docker context `{context}` (from DOCKER_CONTEXT or {}) is not defined; \
+                 list them with `docker context ls`, or set DOCKER_HOST",
+                config_dir.join("config.json").display()
+            )
+        })
+}
+
+fn default_host() -> EngineHost {
+    EngineHost {
+        host: DEFAULT_HOST.into(),
+        from: "the default socket".into(),
+    }
+}
+
+/// The docker endpoint of context `name`: the CLI keeps each context in
+/// `contexts/meta/<sha256 of the name>/meta.json`; reading every `meta.json` and matching
+/// `Name` finds it without hashing.
+fn context_host(meta_dir: &std::path::Path, name: &str) -> Result<Option<String>> {
+    let Ok(entries) = std::fs::read_dir(meta_dir) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path().join("meta.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let meta: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("reading docker context {}", path.display()))?;
+        if meta.get("Name").and_then(|n| n.as_str()) == Some(name) {
+            let host = meta
+                .pointer("/Endpoints/docker/Host")
+                .and_then(|h| h.as_str())
+                .with_context(|| {
+                    format!(
+                        "docker context `{name}` ({}) has no docker endpoint",
+                        path.display()
+                    )
+                })?;
+            return Ok(Some(host.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// Connects to the engine [`engine_host`] finds and checks it answers.
+pub async fn connect(at: &EngineHost) -> Result<Docker> {
     let hint = || {
         format!(
-            "cannot reach the Docker engine at {host}; start it (e.g. `sudo systemctl start docker`, \
-             or `bash .ci/engine.sh start` on a CI machine) or set DOCKER_HOST"
+            "cannot reach the Docker engine at {} ({}); start it (e.g. `sudo systemctl start docker`, \
+             or `bash .ci/engine.sh start` on a CI machine) or set DOCKER_HOST",
+            at.host, at.from
         )
     };
-    let docker = Docker::connect_with_defaults()
+    let docker = Docker::connect_with_host(&at.host)
         .with_context(hint)?
         .with_timeout(BUILD_TIMEOUT);
     let docker = docker.negotiate_version().await.with_context(hint)?;
@@ -70,16 +163,39 @@ fn unique_id() -> String {
     format!("{:x}{nanos:x}", std::process::id())
 }
 
+/// The build context served to the engine (see [`serve_context`]); serving stops on drop.
+pub struct ServedContext {
+    /// The URL the engine is told to fetch.
+    pub url: String,
+    /// How many connections reached the server: none after a failed build means the engine
+    /// cannot reach this machine's 127.0.0.1.
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServedContext {
+    /// Whether the engine has connected at least once.
+    pub fn reached(&self) -> bool {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+impl Drop for ServedContext {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Serves the build context tar to the engine over HTTP on 127.0.0.1, under a random path,
-/// for as long as the returned task lives.
+/// for as long as the returned [`ServedContext`] lives.
 ///
 /// Why not upload it as the request body: with the containerd image store (Docker Desktop's
 /// default, and needed for multi-platform images) the engine's BuildKit cannot read an
-/// uploaded context (moby/buildkit#5623: it tries to fetch `http://build-context-…` by DNS).
-/// A `remote` URL it can reach works on every store. The engine must run on this machine.
-pub async fn serve_context(
-    tar: std::sync::Arc<Vec<u8>>,
-) -> Result<(String, tokio::task::JoinHandle<()>)> {
+/// uploaded context (moby/buildkit#5623: it tries to fetch `http://build-context-…` by DNS;
+/// seen with Docker 26). A `remote` URL it can reach works on every store, but only for an
+/// engine that shares this machine's network: the caller falls back to `docker buildx`
+/// (which sends the context over the engine's socket) when the engine never connects.
+pub async fn serve_context(tar: std::sync::Arc<Vec<u8>>) -> Result<ServedContext> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -88,8 +204,11 @@ pub async fn serve_context(
     let token = unique_id();
     let path = format!("/{token}/context.tar");
     let url = format!("http://127.0.0.1:{port}{path}");
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = connections.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let tar = tar.clone();
             let path = path.clone();
             tokio::spawn(async move {
@@ -122,38 +241,29 @@ pub async fn serve_context(
             });
         }
     });
-    Ok((url, task))
+    Ok(ServedContext {
+        url,
+        connections,
+        task,
+    })
 }
 
-/// How the engine gets the build context.
-#[derive(Clone, Debug)]
-pub enum ContextSource {
-    /// A URL the engine fetches (see [`serve_context`]).
-    Url(String),
-    /// The tar as the request body: the only way to a remote engine, but unreadable for an
-    /// engine with the containerd image store (moby/buildkit#5623).
-    Body(std::sync::Arc<Vec<u8>>),
-}
-
-/// Whether `DOCKER_HOST` points at an engine on this machine (which can reach 127.0.0.1).
-pub fn engine_is_local() -> bool {
-    match std::env::var("DOCKER_HOST") {
-        Err(_) => true,
-        Ok(h) => {
-            h.is_empty()
-                || h.starts_with("unix://")
-                || h.starts_with("npipe://")
-                || [
-                    "tcp://127.",
-                    "tcp://localhost",
-                    "http://127.",
-                    "http://localhost",
-                    "tcp://[::1]",
-                ]
-                .iter()
-                .any(|p| h.starts_with(p))
-        }
-    }
+/// Whether `host` may be an engine sharing this machine's network (a socket, or a loopback
+/// address), which can then fetch a context served on 127.0.0.1. A socket may still lead
+/// to an engine in a VM or its own network namespace: the caller finds out at the first
+/// build (see [`ServedContext::reached`]).
+pub fn maybe_local(host: &str) -> bool {
+    host.starts_with("unix://")
+        || host.starts_with("npipe://")
+        || [
+            "tcp://127.",
+            "tcp://localhost",
+            "http://127.",
+            "http://localhost",
+            "tcp://[::1]",
+        ]
+        .iter()
+        .any(|p| host.starts_with(p))
 }
 
 /// One build request.
@@ -180,7 +290,7 @@ pub struct BuildOutcome {
 /// Builds one target of the Dockerfile in `context` through BuildKit.
 pub async fn build(
     docker: &Docker,
-    context: &ContextSource,
+    context: &ServedContext,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome> {
     // The engine's response can break off with the engine still up (seen with Docker 26
@@ -219,7 +329,7 @@ enum BuildFailure {
 
 async fn build_once(
     docker: &Docker,
-    context: &ContextSource,
+    context: &ServedContext,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome, BuildFailure> {
     let session = format!("cargo-image-{}", unique_id());
@@ -232,22 +342,19 @@ async fn build_once(
         .rm(true)
         .forcerm(true)
         .buildargs(&req.build_args)
-        .labels(&req.labels);
+        .labels(&req.labels)
+        .remote(context.url.as_str());
     if let Some(t) = req.tag {
         builder = builder.t(t);
     }
-    let body = match context {
-        ContextSource::Url(url) => {
-            builder = builder.remote(url.as_str());
-            Vec::new()
-        }
-        ContextSource::Body(tar) => tar.to_vec(),
-    };
     let started = Instant::now();
     let mut progress = Progress::new(&req.title);
     let mut steps = Vec::new();
-    let mut stream =
-        docker.build_image(builder.build(), None, Some(bollard::body_full(body.into())));
+    let mut stream = docker.build_image(
+        builder.build(),
+        None,
+        Some(bollard::body_full(Vec::new().into())),
+    );
     let mut failure: Option<anyhow::Error> = None;
     let mut transport: Option<bollard::errors::Error> = None;
     // In plain mode a step that compiles for minutes would print nothing: a heartbeat.
@@ -351,7 +458,53 @@ pub fn legacy_unsupported() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_tag;
+    use super::{context_host, maybe_local, split_tag};
+
+    #[test]
+    fn sockets_and_loopback_may_be_local_other_addresses_are_remote() {
+        for h in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+        ] {
+            assert!(maybe_local(h), "{h}");
+        }
+        for h in [
+            "tcp://192.0.2.2:2375",
+            "ssh://me@build-box",
+            "tcp://docker.internal:2376",
+        ] {
+            assert!(!maybe_local(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_context_is_found_by_the_name_inside_its_meta_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (hash, name, host) in [
+            (
+                "aa",
+                "colima",
+                "unix:///home/me/.colima/default/docker.sock",
+            ),
+            ("bb", "rootless", "unix:///run/user/1000/docker.sock"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(hash)).unwrap();
+            std::fs::write(
+                dir.path().join(hash).join("meta.json"),
+                format!(
+                    r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#
+                ),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            context_host(dir.path(), "rootless").unwrap().as_deref(),
+            Some("unix:///run/user/1000/docker.sock")
+        );
+        assert_eq!(context_host(dir.path(), "desktop-linux").unwrap(), None);
+    }
 
     #[test]
     fn tags_split_at_the_last_colon_after_the_registry_port() {

@@ -841,7 +841,12 @@ pub struct Forwarder {
 impl Forwarder {
     /// Listens on 127.0.0.1 (a free port) and relays every connection to `socket`.
     pub fn start(socket: &Path) -> Forwarder {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the forwarder");
+        Forwarder::start_on("127.0.0.1", socket)
+    }
+
+    /// Listens on `address` (a free port) and relays every connection to `socket`.
+    pub fn start_on(address: &str, socket: &Path) -> Forwarder {
+        let listener = TcpListener::bind(format!("{address}:0")).expect("binding the forwarder");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -916,6 +921,147 @@ fn relay(client: TcpStream, engine: UnixStream) {
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
+}
+
+/// This machine's first IPv4 address that is not a loopback one (what a remote client would
+/// dial), from `ip -4 -o addr`.
+pub fn non_loopback_ipv4() -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let addr = l.split_whitespace().nth(3)?.split('/').next()?.to_string();
+        (!addr.starts_with("127.")).then_some(addr)
+    })
+}
+
+// ----------------------------------------------------------------------------------------
+// A second engine in its own network namespace, as laptop engines are.
+
+/// A dockerd (containerd store, own data root) started in a network namespace of its own
+/// (`unshare --net`), reached through a unix socket on this machine's file system: what
+/// Docker Desktop, colima, OrbStack and rootless Docker give a user. It cannot reach this
+/// machine's 127.0.0.1. Stopped, and its data removed, on drop.
+pub struct SecondEngine {
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    child: Child,
+}
+
+impl SecondEngine {
+    /// Starts it under `dir` (short: the socket path must fit in 108 bytes) and waits for
+    /// it to answer.
+    pub fn start(dir: &Path) -> SecondEngine {
+        std::fs::create_dir_all(dir).unwrap();
+        let socket = dir.join("docker.sock");
+        std::fs::write(
+            dir.join("daemon.json"),
+            "{\"features\": {\"containerd-snapshotter\": true}}\n",
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let script = format!(
+            "ip link set lo up && exec dockerd --config-file {d}/daemon.json --data-root {d}/data \
+             --exec-root {d}/exec --pidfile {d}/dockerd.pid -H unix://{d}/docker.sock",
+            d = dir.display()
+        );
+        let child = Command::new("unshare")
+            .args(["--net", "--fork", "sh", "-c", &script])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting dockerd with `unshare --net` (needs root)");
+        let mut engine = SecondEngine {
+            dir: dir.to_path_buf(),
+            socket,
+            child,
+        };
+        let started = Instant::now();
+        loop {
+            if engine
+                .docker(&["info", "--format", "{{.ServerVersion}}"])
+                .status
+                .success()
+            {
+                break;
+            }
+            if let Ok(Some(status)) = engine.child.try_wait() {
+                panic!(
+                    "the second dockerd exited ({status}):\n{}",
+                    std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the second dockerd did not answer within 60 s:\n{}",
+                std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        engine
+    }
+
+    /// `unix://…` for DOCKER_HOST.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// `docker -H <this engine> ARGS`.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .env_remove("DOCKER_CONTEXT")
+            .output()
+            .expect("running docker")
+    }
+
+    /// Copies images from the main engine into this one (`docker save | docker load`).
+    pub fn load(&self, images: &[&str]) {
+        let mut save = Command::new("docker")
+            .arg("save")
+            .args(images)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("running docker save");
+        let load = Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .arg("load")
+            .stdin(save.stdout.take().unwrap())
+            .output()
+            .expect("running docker load");
+        assert!(
+            save.wait().unwrap().success(),
+            "docker save {images:?} failed"
+        );
+        assert!(
+            load.status.success(),
+            "docker load into the second engine failed: {}",
+            String::from_utf8_lossy(&load.stderr)
+        );
+    }
+}
+
+impl Drop for SecondEngine {
+    fn drop(&mut self) {
+        // SIGTERM lets dockerd stop its containerd and unmount; then its files go.
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("dockerd.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 // ----------------------------------------------------------------------------------------
