@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod e2e;
 
-use e2e::{ensure_cross_stand_ins, scenario, Scenario, CROSS_BUILDER};
+use e2e::{ensure_cross_stand_ins, scenario, Scenario, CROSS_BUILDER, NATIVE_GCC_BUILDER};
 
 /// What every test starts with: the shared harness's scenario (one at a time, since builds
 /// compete for two cores and some tests prune the builder cache; skipped without an
@@ -197,6 +197,11 @@ fn tiny_workspace(name: &str, dep: bool) -> tempfile::TempDir {
 
 /// Runs `cargo image image` for a workspace with the cross stand-in builder and a test label.
 fn image(ws: &Path, label: &str, args: &[&str]) -> Output {
+    image_with(CROSS_BUILDER, ws, label, args)
+}
+
+/// [`image`] with another builder image.
+fn image_with(builder: &str, ws: &Path, label: &str, args: &[&str]) -> Output {
     let manifest = ws.join("Cargo.toml");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-image"));
     cmd.args([
@@ -207,7 +212,7 @@ fn image(ws: &Path, label: &str, args: &[&str]) -> Output {
     ])
     .args([
         "--builder-image",
-        CROSS_BUILDER,
+        builder,
         "--label",
         label,
         "--no-size-comparison",
@@ -224,6 +229,37 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Issue 13 §5: on a builder like the official `rust:*-slim` (the arm64 standard library
+/// added, the native gcc only) an arm64 image links and runs: the builder stage installs
+/// the cross gcc although the workspace lists no package. Without it the link fails with
+/// `linking with cc failed … file in wrong format`.
+#[test]
+fn arm64_links_on_a_builder_with_only_the_native_gcc() {
+    let Some((_s, id, label)) = setup("p-native-gcc") else {
+        return;
+    };
+    let ws = tiny_workspace("ng-tiny", false);
+    let tag = format!("ng-tiny-{id}:arm64");
+    let out = image_with(
+        NATIVE_GCC_BUILDER,
+        ws.path(),
+        &label,
+        &["--platform", "linux/arm64", "--tag", &tag],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("gcc-aarch64-linux-gnu"),
+        "the builder stage did not install the cross gcc:\n{}",
+        text(&out)
+    );
+    let run = sh(Command::new("docker").args(["run", "--rm", "--platform", "linux/arm64", &tag]));
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "ng-tiny 0.1.0 on aarch64"
+    );
 }
 
 #[test]

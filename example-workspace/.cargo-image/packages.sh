@@ -6,8 +6,9 @@
 #   cargo-image-packages install BUILD... [-- LINK...]
 #       In the builder: BUILD packages for the build platform; LINK packages (libraries the
 #       binaries link) for the target architecture ($TARGETARCH): as multiarch packages
-#       (`libssl-dev:arm64`) when cross-compiling, with the target's C cross-compiler, so
-#       -sys crates find the target's headers and libraries without emulation.
+#       (`libssl-dev:arm64`) when cross-compiling, with the target's C cross-compiler
+#       (installed whenever it is missing, even with no package listed), so -sys crates
+#       find the target's headers and libraries and the binaries link without emulation.
 #   cargo-image-packages extract DEST PROVIDED... -- PACKAGE...
 #       For a runtime without apt (distroless, scratch): PACKAGE and everything it depends
 #       on, minus what the runtime already has (PROVIDED), unpacked for $TARGETARCH under
@@ -60,8 +61,18 @@ install)
         amd64) cross="gcc-x86-64-linux-gnu libc6-dev-amd64-cross" gcc=x86_64-linux-gnu-gcc ;;
         *) die "no cross compiler known for architecture $target" ;;
         esac
+        # The target's C compiler links the binaries: the official rust images have the
+        # native gcc only, so a cross build needs it even with no package listed.
         command -v "$gcc" >/dev/null 2>&1 || build="$build $cross"
     fi
+    # Nothing to install (a native build with no packages): no apt, no network, so a
+    # builder without apt works too.
+    case "$build$link" in
+    *[![:space:]]*) ;;
+    *) exit 0 ;;
+    esac
+    command -v apt-get >/dev/null 2>&1 ||
+        die "the builder image has no apt-get to install:$build$link; use a Debian-based builder, or one that has them"
     apt_ready
     # shellcheck disable=SC2086 # the package lists are meant to split into words
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $build $link

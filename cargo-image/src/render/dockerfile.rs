@@ -145,25 +145,32 @@ fn base(out: &mut String, plan: &Plan) {
     )
     .unwrap();
     let b = &plan.build;
-    if !b.build_packages.is_empty() || !b.link_packages.is_empty() {
-        let mut args: Vec<String> = b.build_packages.iter().map(|p| sh_quote(p)).collect();
-        if !b.link_packages.is_empty() {
-            args.push("--".into());
-            args.extend(b.link_packages.iter().map(|p| sh_quote(p)));
-        }
-        writeln!(
-            out,
-            "# System packages for the build: build-packages for the build platform,\n\
-             # link-packages for the target architecture (multiarch when cross-compiling).\n\
-             FROM --platform=$BUILDPLATFORM {builder} AS {BUILDER_STAGE}\n\
-             ARG TARGETARCH\n\
-             RUN {mounts} \\\n    cargo-image-packages install {args}\n",
-            builder = plan.builder,
-            mounts = packages_mounts().join(" \\\n    "),
-            args = args.join(" "),
-        )
-        .unwrap();
+    let mut args: Vec<String> = b.build_packages.iter().map(|p| sh_quote(p)).collect();
+    if !b.link_packages.is_empty() {
+        args.push("--".into());
+        args.extend(b.link_packages.iter().map(|p| sh_quote(p)));
     }
+    // Always a stage: a cross build needs the target's C compiler, which the official
+    // rust images lack, even when no package is listed (the script then installs it, and
+    // does nothing at all for a native build with no packages).
+    let what = if args.is_empty() {
+        "# The target's C compiler when cross-compiling (the official rust images have the\n\
+         # native one only); nothing for a native build.\n"
+    } else {
+        "# System packages for the build: build-packages for the build platform,\n\
+         # link-packages for the target architecture (multiarch when cross-compiling),\n\
+         # and the target's C compiler when cross-compiling.\n"
+    };
+    writeln!(
+        out,
+        "{what}FROM --platform=$BUILDPLATFORM {builder} AS {BUILDER_STAGE}\n\
+         ARG TARGETARCH\n\
+         RUN {mounts} \\\n    cargo-image-packages install{args}\n",
+        builder = plan.builder,
+        mounts = packages_mounts().join(" \\\n    "),
+        args = args.iter().map(|a| format!(" {a}")).collect::<String>(),
+    )
+    .unwrap();
     let arch_dir = ARCH_FILE.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
     writeln!(
         out,
@@ -175,7 +182,7 @@ fn base(out: &mut String, plan: &Plan) {
          COPY --from={stage} /{script} {SCRIPT_PATH}\n\
          ARG TARGETARCH\n\
          RUN mkdir -p {arch_dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE} && cargo-image check-target\n",
-        builder_from(plan),
+        BUILDER_STAGE,
         build_env = build_env(plan),
         stage = tools::STAGE,
         script = tools::SCRIPT,
@@ -347,7 +354,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
-        builder = builder_from(plan),
+        builder = BUILDER_STAGE,
         build_env = build_env(plan),
         mounts = mounts.join(" \\\n    ")
     )
@@ -658,17 +665,6 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
 /// The package script, bind-mounted from `cargo-image-tools`.
 fn packages_script_mount() -> String {
     tool_mount(tools::PACKAGES, "/usr/local/bin/cargo-image-packages")
-}
-
-/// Where the builder stages start: the builder image, or the stage that adds the
-/// build's system packages to it.
-fn builder_from(plan: &Plan) -> String {
-    let b = &plan.build;
-    if b.build_packages.is_empty() && b.link_packages.is_empty() {
-        format!("--platform=$BUILDPLATFORM {}", plan.builder)
-    } else {
-        BUILDER_STAGE.to_string()
-    }
 }
 
 /// The package script, and apt's lists and downloads on cache mounts per target

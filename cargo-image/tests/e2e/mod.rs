@@ -31,13 +31,16 @@ pub const STAND_INS: [&str; 4] = [
 ];
 /// The stand-in builder that cross-compiles for arm64 (`scripts/stand-in-images-cross.sh`).
 pub const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
+/// A builder like the official `rust:*-slim` after `rustup target add` for arm64: the arm64
+/// standard library, the native gcc only (`scripts/stand-in-images-cross.sh`).
+pub const NATIVE_GCC_BUILDER: &str = "cargo-image-stand-in/rust-native-gcc:trixie";
 
 /// Builds the cross stand-ins when missing (the script is idempotent) and checks that QEMU
 /// runs arm64 binaries (`.ci/cross.sh` registers it).
 pub fn ensure_cross_stand_ins() {
-    let present = docker(&["image", "inspect", CROSS_BUILDER])
-        .status
-        .success();
+    let present = [CROSS_BUILDER, NATIVE_GCC_BUILDER]
+        .iter()
+        .all(|image| docker(&["image", "inspect", image]).status.success());
     if !present {
         let status = Command::new("bash")
             .arg(repo_root().join("scripts/stand-in-images-cross.sh"))
