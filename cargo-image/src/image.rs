@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use bollard::Docker;
 
 use crate::drive::{buildx, context, engine};
-use crate::plan::{fill_tag, fill_template, CaSource, Plan, PlanOptions, Runtime, CA_CONTEXT_PATH};
+use crate::plan::{fill_tag, fill_template, CaSource, Plan, PlanOptions, CA_CONTEXT_PATH};
 use crate::read::Loaded;
 use crate::render;
 use crate::render::dockerfile::{BUILD_MODE_ARG, CACHE_KEY_ARG};
@@ -179,6 +179,8 @@ pub struct BuiltImage {
     pub size: u64,
     pub layers: usize,
     pub seconds: f64,
+    /// The shared libraries the build copied in beside the runtime's own (sonames).
+    pub libraries: Vec<String>,
 }
 
 /// What `image` built.
@@ -189,32 +191,6 @@ pub struct ImageReport {
     pub single_stage_bytes: Option<u64>,
     /// Every step reported, in order (`CACHED`/`DONE` lines).
     pub steps: Vec<crate::drive::progress::StepReport>,
-}
-
-/// The cross-compiling stand-in builder (see `scripts/stand-in-images-cross.sh`).
-const CROSS_STAND_IN: &str = "cargo-image-stand-in/rust-cross:trixie";
-
-/// Local stand-ins for the default base images (see `scripts/stand-in-images.sh`).
-fn stand_in_for(image: &str, plan: &Plan) -> Option<String> {
-    if image.starts_with("rust:") {
-        let version = image
-            .trim_start_matches("rust:")
-            .split('-')
-            .next()
-            .unwrap_or("");
-        return Some(format!("cargo-image-stand-in/rust:{version}"));
-    }
-    for (runtime, name) in [
-        (Runtime::DistrolessCc, "distroless-cc"),
-        (Runtime::DistrolessStatic, "distroless-static"),
-        (Runtime::DebianSlim, "debian-slim"),
-    ] {
-        if runtime.default_image() == Some(image) {
-            return Some(format!("cargo-image-stand-in/{name}:trixie"));
-        }
-    }
-    let _ = plan;
-    None
 }
 
 /// Runs `cargo xtask image`.
@@ -278,7 +254,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         engine::legacy_unsupported()?;
     }
     let cross = platforms.iter().any(|p| p != native_platform());
-    if resolve_base_images(&docker, &plan, opts, cross, &mut plan_opts).await? {
+    if crate::stand_in::resolve_base_images(&docker, &plan, opts, cross, &mut plan_opts).await? {
         plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
     }
 
@@ -388,6 +364,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let served = engine::serve_context(std::sync::Arc::new(tar)).await?;
     let result = build_targets(
         &docker,
+        &plan,
         &served,
         &dockerfile_path,
         opts,
@@ -457,10 +434,15 @@ async fn through_buildx(
     for (stage, tags) in targets {
         if let Some(first) = tags.first() {
             // Pushed images are in the registry, not in the engine.
-            let (size, layers) = if opts.push {
-                (0, 0)
+            let (size, layers, libraries) = if opts.push {
+                (0, 0, Vec::new())
             } else {
-                engine::inspect(docker, first).await?
+                let (size, layers) = engine::inspect(docker, first).await?;
+                (
+                    size,
+                    layers,
+                    added_libraries(docker, plan, stage, first).await,
+                )
             };
             report.images.push(BuiltImage {
                 stage: stage.clone(),
@@ -468,15 +450,40 @@ async fn through_buildx(
                 size,
                 layers,
                 seconds,
+                libraries,
             });
         }
     }
     Ok(report)
 }
 
+/// The shared libraries the runtime stage `stage` copied into `image` (the list `libs.sh`
+/// leaves in it), for the report; a read that fails is said and leaves the list empty.
+async fn added_libraries(docker: &Docker, plan: &Plan, stage: &str, image: &str) -> Vec<String> {
+    let copies = plan
+        .images
+        .iter()
+        .any(|i| i.stage == stage && i.extras.shared_libs);
+    if !copies {
+        return Vec::new();
+    }
+    match engine::image_file(docker, image, render::tools::SHARED_LIBRARIES_LIST).await {
+        Ok(Some(list)) => String::from_utf8_lossy(&list)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            eprintln!("note: could not list the shared libraries added to {image}: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn build_targets(
     docker: &Docker,
+    plan: &Plan,
     context: &engine::ServedContext,
     dockerfile_path: &str,
     opts: &ImageOptions,
@@ -517,6 +524,7 @@ async fn build_targets(
                 size,
                 layers,
                 seconds: outcome.seconds,
+                libraries: added_libraries(docker, plan, stage, first).await,
             });
         }
     }
@@ -547,111 +555,6 @@ async fn build_targets(
         let _ = started;
     }
     Ok(report)
-}
-
-/// Makes sure every base image the plan needs is in the engine, pulling what is missing.
-/// A default image that cannot be pulled is replaced by its local stand-in (built with
-/// `stand_in_script` if needed), saying so once. Returns whether the options changed.
-async fn resolve_base_images(
-    docker: &Docker,
-    plan: &Plan,
-    opts: &ImageOptions,
-    cross: bool,
-    plan_opts: &mut PlanOptions,
-) -> Result<bool> {
-    let mut needed: Vec<(String, Option<String>)> = vec![(plan.builder.clone(), None)];
-    if opts.target == ImageTarget::Runtime {
-        for i in &plan.images {
-            if i.runtime != Runtime::Scratch {
-                let keyword = match i.runtime {
-                    Runtime::DistrolessCc => Some("distroless-cc"),
-                    Runtime::DistrolessStatic => Some("distroless-static"),
-                    Runtime::DebianSlim => Some("debian-slim"),
-                    _ => None,
-                };
-                needed.push((i.base.clone(), keyword.map(String::from)));
-            }
-        }
-    }
-    needed.sort();
-    needed.dedup();
-    let mut changed = false;
-    let mut said = false;
-    for (image, keyword) in needed {
-        if engine::has_image(docker, &image).await {
-            continue;
-        }
-        let pull_error = match engine::pull(docker, &image).await {
-            Ok(()) => continue,
-            Err(e) => format!("{e:#}"),
-        };
-        let is_default = match &keyword {
-            None => plan_opts.builder.is_none() && image.starts_with("rust:"),
-            Some(k) => !plan_opts.base_images.contains_key(k),
-        };
-        let stand_in = stand_in_for(&image, plan).filter(|_| is_default).map(|s| {
-            // Foreign platforms need a builder with their standard library and linker.
-            if cross && keyword.is_none() {
-                CROSS_STAND_IN.to_string()
-            } else {
-                s
-            }
-        });
-        let Some(stand_in) = stand_in else {
-            bail!(
-                "base image {image} is not in the engine and cannot be pulled ({pull_error}); \
-                 make it available (`docker pull`, `docker load`) or choose another with \
-                 --builder-image / --base-image KEYWORD=IMAGE"
-            );
-        };
-        if !engine::has_image(docker, &stand_in).await {
-            let script = opts.stand_in_script.as_ref().map(|s| {
-                if cross {
-                    s.with_file_name("stand-in-images-cross.sh")
-                } else {
-                    s.clone()
-                }
-            });
-            match &script {
-                Some(script) if script.is_file() => {
-                    eprintln!(
-                        "note: the default base images cannot be pulled here; building local \
-                         stand-ins with {} (once per engine)",
-                        script.display()
-                    );
-                    let status = std::process::Command::new("bash")
-                        .arg(script)
-                        .status()
-                        .with_context(|| format!("running {}", script.display()))?;
-                    if !status.success() {
-                        bail!("{} failed; run it by hand to see why", script.display());
-                    }
-                }
-                _ => bail!(
-                    "base image {image} cannot be pulled ({pull_error}); build local stand-ins \
-                     with `bash scripts/stand-in-images.sh` or pass --builder-image/--base-image"
-                ),
-            }
-            if !engine::has_image(docker, &stand_in).await {
-                bail!("the stand-in script did not produce {stand_in}");
-            }
-        }
-        if !said {
-            eprintln!(
-                "note: default base images cannot be pulled here; using local stand-ins \
-                 (cargo-image-stand-in/*) instead"
-            );
-            said = true;
-        }
-        match keyword {
-            None => plan_opts.builder = Some(stand_in),
-            Some(k) => {
-                plan_opts.base_images.insert(k, stand_in);
-            }
-        }
-        changed = true;
-    }
-    Ok(changed)
 }
 
 /// Concatenates the extra CA files (config and `--ca-cert`) into one PEM bundle.
@@ -825,6 +728,12 @@ pub fn summary(report: &ImageReport) -> String {
                 out.push_str(&format!("{:<40} {:>10}\n", t, "(same)"));
             }
         }
+        if !i.libraries.is_empty() {
+            out.push_str(&format!(
+                "  + shared libraries from the builder: {}\n",
+                i.libraries.join(", ")
+            ));
+        }
     }
     if let Some(single) = report.single_stage_bytes {
         let largest = report.images.iter().map(|i| i.size).max().unwrap_or(0);
@@ -853,6 +762,34 @@ pub fn human(bytes: u64, mb_digits: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_lists_the_libraries_an_image_got() {
+        let image = |tag: &str, libraries: &[&str]| BuiltImage {
+            stage: tag.into(),
+            tags: vec![tag.into()],
+            size: 12_300_000,
+            layers: 5,
+            seconds: 2.0,
+            libraries: libraries.iter().map(|l| l.to_string()).collect(),
+        };
+        let report = ImageReport {
+            images: vec![
+                image("tls:1", &["libssl.so.3", "libcrypto.so.3"]),
+                image("plain:1", &[]),
+            ],
+            ..Default::default()
+        };
+        let text = summary(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("tls:1"), "{text}");
+        assert_eq!(
+            lines[2],
+            "  + shared libraries from the builder: libssl.so.3, libcrypto.so.3"
+        );
+        assert!(lines[3].starts_with("plain:1"), "{text}");
+        assert_eq!(lines.len(), 4, "{text}");
+    }
 
     #[test]
     fn build_sh_computes_the_same_cache_key() {

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod read;
 pub mod render;
 pub mod skeleton;
+pub mod stand_in;
 pub mod tasks;
 
 pub use error::Error;

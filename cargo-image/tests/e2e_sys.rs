@@ -424,6 +424,27 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
             .collect::<Vec<_>>()
             .join("\n")
     );
+    // The table says what each image got, read from the image (so also when BuildKit had
+    // the step cached and it printed nothing).
+    for (bin, libs) in [
+        ("tls-probe-cc", "libssl.so.3, libcrypto.so.3"),
+        ("sqlite-probe-cc", "libsqlite3.so.0"),
+    ] {
+        let tag = s.tag(bin, VERSION);
+        let mut lines = run.stdout.lines().skip_while(|l| !l.starts_with(&tag));
+        lines.next();
+        let next = lines.find(|l| !l.contains("(same)")).unwrap_or_default();
+        let listed: BTreeSet<&str> = next
+            .strip_prefix("  + shared libraries from the builder: ")
+            .map(|l| l.split(", ").collect())
+            .unwrap_or_default();
+        // What the binary links, and what those link in turn (libcrypto: libz, libzstd).
+        assert!(
+            libs.split(", ").all(|l| listed.contains(l)),
+            "{bin}: the table does not list {libs}:\n{}",
+            run.stdout
+        );
+    }
     let steps = run.steps();
     for package in PACKAGES {
         for variant in ["cc", "slim"] {

@@ -689,6 +689,45 @@ fn hadolint_accepts_every_dockerfile() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every file a step takes from the `cargo-image-tools` stage (a bind mount or a COPY) is
+/// one that stage copies in: a missing one fails the Engine API build with `not found`
+/// (the buildx route, which passes the whole directory as a named context, would not show
+/// it). Checked over every fixture's Dockerfile.
+#[test]
+fn every_tool_a_step_uses_is_in_the_tools_stage() {
+    let stage = cargo_image::render::tools::STAGE;
+    for &(name, fixture) in FIXTURES {
+        let (_, plan) = fixture().plan();
+        let dockerfile = cargo_image::render::dockerfile::render(&plan);
+        let copied: Vec<String> = cargo_image::render::tools::used(&plan)
+            .iter()
+            .map(|f| format!("/{f}"))
+            .collect();
+        let mut taken = Vec::new();
+        for word in dockerfile.split_whitespace() {
+            if let Some(rest) =
+                word.strip_prefix(&format!("--mount=type=bind,from={stage},source="))
+            {
+                taken.push(rest.split(',').next().unwrap_or("").to_string());
+            }
+        }
+        let copy_from = format!("--from={stage}");
+        let words: Vec<&str> = dockerfile.split_whitespace().collect();
+        for w in words.windows(2) {
+            if w[0] == copy_from {
+                taken.push(w[1].to_string());
+            }
+        }
+        assert!(!taken.is_empty(), "fixture {name}: no step uses the tools");
+        for file in &taken {
+            assert!(
+                copied.contains(file),
+                "fixture {name}: a step takes {file} from {stage}, which copies only {copied:?}"
+            );
+        }
+    }
+}
+
 /// Without CA certificates (none configured, none given) no step mounts any: a secret mount
 /// delays its step's start in BuildKit. Given some, both downloading steps (`fetch` and the
 /// incremental one) mount them, as a secret or, for the Engine API, a context file.

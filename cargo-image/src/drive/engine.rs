@@ -437,6 +437,65 @@ pub async fn inspect(docker: &Docker, image: &str) -> Result<(u64, usize)> {
     Ok((size, layers))
 }
 
+/// A file of an image, read without running anything: a container is created (never
+/// started), the file copied out of it, and the container removed. `None` when the image
+/// has no such file.
+pub async fn image_file(docker: &Docker, image: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    use bollard::query_parameters::{
+        DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image.to_string()),
+        ..Default::default()
+    };
+    let created = docker
+        .create_container(None, body)
+        .await
+        .with_context(|| format!("creating a container of {image} to read {path}"))?;
+    let opts = DownloadFromContainerOptionsBuilder::new()
+        .path(path)
+        .build();
+    let mut stream = docker.download_from_container(&created.id, Some(opts));
+    let mut tar = Vec::new();
+    let mut outcome = Ok(true);
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => tar.extend_from_slice(&bytes),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {
+                outcome = Ok(false);
+                break;
+            }
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+    docker
+        .remove_container(&created.id, Some(remove))
+        .await
+        .with_context(|| format!("removing the container made to read {path} of {image}"))?;
+    if !outcome.with_context(|| format!("reading {path} of {image}"))? {
+        return Ok(None);
+    }
+    // The archive holds the one file.
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut entries = archive
+        .entries()
+        .context("reading the archive of one file")?;
+    match entries.next() {
+        Some(entry) => {
+            let mut contents = Vec::new();
+            std::io::Read::read_to_end(&mut entry?, &mut contents)?;
+            Ok(Some(contents))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Removes an image (used for the throw-away single-stage estimate).
 pub async fn remove(docker: &Docker, image: &str) -> Result<()> {
     let opts = RemoveImageOptionsBuilder::new().force(true).build();

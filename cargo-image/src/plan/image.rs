@@ -384,15 +384,29 @@ pub enum Runtime {
     Custom,
 }
 
+/// The one table of runtime keywords (what `runtime` and `base-images` accept).
+pub const RUNTIME_KEYWORDS: [(&str, Runtime); 4] = [
+    ("scratch", Runtime::Scratch),
+    ("distroless-static", Runtime::DistrolessStatic),
+    ("distroless-cc", Runtime::DistrolessCc),
+    ("debian-slim", Runtime::DebianSlim),
+];
+
 impl Runtime {
     fn parse(keyword: &str) -> Runtime {
-        match keyword {
-            "scratch" => Runtime::Scratch,
-            "distroless-static" => Runtime::DistrolessStatic,
-            "distroless-cc" => Runtime::DistrolessCc,
-            "debian-slim" => Runtime::DebianSlim,
-            _ => Runtime::Custom,
-        }
+        RUNTIME_KEYWORDS
+            .iter()
+            .find(|(k, _)| *k == keyword)
+            .map(|(_, r)| r.clone())
+            .unwrap_or(Runtime::Custom)
+    }
+
+    /// The keyword that names this runtime; `None` for an image used as it is.
+    pub fn keyword(&self) -> Option<&'static str> {
+        RUNTIME_KEYWORDS
+            .iter()
+            .find(|(_, r)| r == self)
+            .map(|(k, _)| *k)
     }
 
     /// The image behind a keyword when nothing overrides it.

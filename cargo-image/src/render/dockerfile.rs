@@ -108,13 +108,7 @@ fn header(out: &mut String, plan: &Plan) {
 }
 
 fn runtime_name(i: &ImagePlan) -> &str {
-    match i.runtime {
-        Runtime::Scratch => "scratch",
-        Runtime::DistrolessStatic => "distroless-static",
-        Runtime::DistrolessCc => "distroless-cc",
-        Runtime::DebianSlim => "debian-slim",
-        Runtime::Custom => &i.base,
-    }
+    i.runtime.keyword().unwrap_or(&i.base)
 }
 
 /// A read-only bind mount of one file of `cargo-image-tools`.

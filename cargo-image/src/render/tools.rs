@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use crate::model::join;
-use crate::plan::{Healthcheck, PackagesBy, Plan};
+use crate::plan::{Healthcheck, Plan};
 use crate::render::scripts::{self, sh_quote, words};
 
 /// The directory beside the Dockerfile (relative to the workspace root).
@@ -32,6 +32,9 @@ pub const PROBE: &str = "probe.rs";
 pub const PACKAGES_SH: &str = include_str!("../../templates/packages.sh");
 /// `libs.sh`: the shared libraries a dynamic binary links, copied for its runtime.
 pub const LIBS_SH: &str = include_str!("../../templates/libs.sh");
+/// Where `libs.sh` lists, in the image, the shared libraries it added (one soname per line;
+/// absent when it added none): the image command reads it for its report.
+pub const SHARED_LIBRARIES_LIST: &str = "/usr/share/cargo-image/shared-libraries";
 
 /// One file of the directory.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,10 +64,9 @@ pub fn files(plan: &Plan) -> Vec<ToolFile> {
 /// The files the Dockerfile for `plan` copies into `cargo-image-tools`: only those, so an
 /// unused one never keys a step's cache.
 pub fn used(plan: &Plan) -> Vec<&'static str> {
-    let mut names = vec![SCRIPT, SKELETON, MASK_LOCK];
-    if uses_packages(plan) {
-        names.push(PACKAGES);
-    }
+    // The builder stage always runs the package script (it brings a cross compiler
+    // when the builder lacks one, even with no package listed).
+    let mut names = vec![SCRIPT, SKELETON, MASK_LOCK, PACKAGES];
     if plan.images.iter().any(|i| i.extras.shared_libs) {
         names.push(LIBS);
     }
@@ -76,16 +78,6 @@ pub fn used(plan: &Plan) -> Vec<&'static str> {
         names.push(PROBE);
     }
     names
-}
-
-/// Whether the Dockerfile installs or unpacks any Debian package.
-pub fn uses_packages(plan: &Plan) -> bool {
-    !plan.build.build_packages.is_empty()
-        || !plan.build.link_packages.is_empty()
-        || plan
-            .images
-            .iter()
-            .any(|i| !i.extras.packages.is_empty() && i.extras.packages_by == PackagesBy::Unpack)
 }
 
 /// The directory as a build-context path (the workspace root may lie below the context).
