@@ -189,16 +189,22 @@ fn orig_path(path: &Path) -> PathBuf {
 /// temporary file is left behind.
 pub fn write_all(files: &[Artifact]) -> Result<()> {
     let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
-    let remove = |staged: &[(PathBuf, &Path)]| {
+    // Directories this call created, parents first: a failed write takes them away too, so
+    // a full disk leaves the output directory as it found it, not with empty directories.
+    let mut created: Vec<PathBuf> = Vec::new();
+    let remove = |staged: &[(PathBuf, &Path)], created: &[PathBuf]| {
         for (tmp, _) in staged {
             let _ = std::fs::remove_file(tmp);
         }
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
     };
     for f in files {
-        match stage(f) {
+        match stage(f, &mut created) {
             Ok(tmp) => staged.push((tmp, &f.path)),
             Err(e) => {
-                remove(&staged);
+                remove(&staged, &created);
                 return Err(e);
             }
         }
@@ -222,7 +228,7 @@ pub fn write_all(files: &[Artifact]) -> Result<()> {
                     let _ = std::fs::rename(old, original);
                 }
             }
-            remove(&staged);
+            remove(&staged, &created);
             for (old, _) in &kept {
                 let _ = std::fs::remove_file(old);
             }
@@ -242,19 +248,27 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.cargo-image-{what}"))
 }
 
-/// Writes one artifact's temporary file.
-fn stage(f: &Artifact) -> Result<PathBuf> {
+/// Writes one artifact's temporary file, creating its directory (recorded in `created`).
+fn stage(f: &Artifact, created: &mut Vec<PathBuf>) -> Result<PathBuf> {
     let dir = f.path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    create_dirs(dir, created).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = sibling(&f.path, "tmp");
+    // The error names the file the user asked for; the temporary name only says where the
+    // bytes were going (it is removed, so it would name nothing that exists).
     let written = std::fs::write(&tmp, &f.contents)
-        .with_context(|| format!("writing {}", tmp.display()))
+        .with_context(|| {
+            format!(
+                "writing {} (into {} first)",
+                f.path.display(),
+                tmp.file_name().unwrap_or_default().to_string_lossy()
+            )
+        })
         .and_then(|()| {
             #[cfg(unix)]
             if f.executable {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
-                    .with_context(|| format!("making {} executable", tmp.display()))?;
+                    .with_context(|| format!("making {} executable", f.path.display()))?;
             }
             Ok(())
         });
@@ -263,6 +277,25 @@ fn stage(f: &Artifact) -> Result<PathBuf> {
         return Err(e);
     }
     Ok(tmp)
+}
+
+/// `create_dir_all`, remembering each directory it made (parents first).
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, created)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            created.push(dir.to_path_buf());
+            Ok(())
+        }
+        // Made meanwhile by someone else: theirs, not ours to remove.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Fails, with a diff per file and the command that regenerates them, when any artifact

@@ -331,8 +331,11 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         }
     };
 
+    // The images the build starts from, checked above: one removed before the engine
+    // resolved it fails the build with a registry error, which is about the wrong thing.
+    let bases = crate::stand_in::needed_bases(&plan, opts);
     if use_buildx {
-        return through_buildx(
+        let built = through_buildx(
             &docker,
             &loaded,
             &plan,
@@ -343,6 +346,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             &targets,
         )
         .await;
+        return explain_gone_bases(&docker, &bases, &plan.builder, built).await;
     }
 
     let dockerfile_path = format!("{}/Dockerfile", crate::plan::DRIVER_DIR);
@@ -374,7 +378,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         ImageReport::default(),
     )
     .await;
-    match result {
+    let built = match result {
         // A socket on this machine can lead to an engine in a VM or its own network
         // namespace (Docker Desktop, colima, OrbStack, rootless Docker), which cannot
         // reach our 127.0.0.1: it fails at once, before any step ran. buildx sends the
@@ -402,7 +406,49 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
             .await
         }
         r => r,
+    };
+    explain_gone_bases(&docker, &bases, &plan.builder, built).await
+}
+
+/// A failed build whose base image was in the engine when [`crate::stand_in::resolve_base_images`] looked and
+/// is gone now (`docker rmi`, `docker image prune` meanwhile): BuildKit then looked for it in
+/// a registry and reports that lookup (or names a base that is still there, cancelled with
+/// it). Says which image went missing and how to get it back, the build's error beneath.
+async fn explain_gone_bases(
+    docker: &Docker,
+    bases: &[(String, Option<String>)],
+    builder: &str,
+    built: Result<ImageReport>,
+) -> Result<ImageReport> {
+    let Err(e) = built else { return built };
+    let mut gone = Vec::new();
+    for (image, keyword) in bases {
+        // Only the engine's own "no such image" counts: an engine that went away (the
+        // connection lost mid-build) answers nothing, and its error is the one to show.
+        let missing = matches!(
+            docker.inspect_image(image).await,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
+        );
+        if missing {
+            let choose = match keyword {
+                Some(k) => format!("--base-image {k}=IMAGE"),
+                None if image == builder => "--builder-image IMAGE".to_string(),
+                None => "another `runtime` in the image configuration".to_string(),
+            };
+            gone.push(format!(
+                "base image {image} was in the engine when the build started and is gone now \
+                 (removed meanwhile?); make it available again (`docker tag`, `docker load`, \
+                 `docker pull`) or choose another with {choose}"
+            ));
+        }
     }
+    if gone.is_empty() {
+        return Err(e);
+    }
+    Err(e.context(gone.join("; ")))
 }
 
 /// Builds `targets` with `docker buildx build`, then reports each image as the engine has it.

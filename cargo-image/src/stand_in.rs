@@ -31,16 +31,10 @@ fn stand_in_for(image: &str) -> Option<String> {
     .map(|k| format!("cargo-image-stand-in/{k}:trixie"))
 }
 
-/// Makes sure every base image the plan needs is in the engine, pulling what is missing.
-/// A default image that cannot be pulled is replaced by its local stand-in (built with
-/// `stand_in_script` if needed), saying so once. Returns whether the options changed.
-pub async fn resolve_base_images(
-    docker: &Docker,
-    plan: &Plan,
-    opts: &ImageOptions,
-    cross: bool,
-    plan_opts: &mut PlanOptions,
-) -> Result<bool> {
+/// The images a build of `opts.target` starts from, with the `--base-image` keyword of
+/// each runtime base (`None`: the builder): the builder, and for runtime images their bases
+/// (scratch is none).
+pub fn needed_bases(plan: &Plan, opts: &ImageOptions) -> Vec<(String, Option<String>)> {
     let mut needed: Vec<(String, Option<String>)> = vec![(plan.builder.clone(), None)];
     if opts.target == ImageTarget::Runtime {
         for i in &plan.images {
@@ -51,6 +45,20 @@ pub async fn resolve_base_images(
     }
     needed.sort();
     needed.dedup();
+    needed
+}
+
+/// Makes sure every base image the plan needs is in the engine, pulling what is missing.
+/// A default image that cannot be pulled is replaced by its local stand-in (built with
+/// `stand_in_script` if needed), saying so once. Returns whether the options changed.
+pub async fn resolve_base_images(
+    docker: &Docker,
+    plan: &Plan,
+    opts: &ImageOptions,
+    cross: bool,
+    plan_opts: &mut PlanOptions,
+) -> Result<bool> {
+    let needed = needed_bases(plan, opts);
     let mut changed = false;
     let mut said = false;
     for (image, keyword) in needed {

@@ -706,6 +706,137 @@ fn s7_error_engine_lost_during_build() {
     );
 }
 
+/// Removes a tag when dropped (pass or fail): the scenario's clean-up goes by label, and a
+/// tag of a stand-in carries the stand-in's labels only.
+struct Untag(String);
+
+impl Drop for Untag {
+    fn drop(&mut self) {
+        let _ = docker(&["rmi", &self.0]);
+    }
+}
+
+/// Issue 15 §4: a base image removed between the plan and the build. `image` checks every
+/// base before building; here the runtime base of the second image is a throw-away tag of
+/// the distroless stand-in, removed while the first image builds (which does not use it),
+/// so the second build starts without it. BuildKit then looks for it in a registry and
+/// reports that lookup; the command must fail naming the image that went missing and how to
+/// get it back, build no second image, and print no summary table.
+#[test]
+fn s7_error_base_image_removed_mid_build() {
+    let Some(s) = scenario("s7-base-removed") else {
+        return;
+    };
+    // Two binaries: `alpha` on scratch (built first), `beta` on distroless-cc. A package for
+    // the builder stage (apt, with --no-cache) keeps alpha's build going a few seconds:
+    // the window in which the tag goes.
+    let root = s.path("two");
+    std::fs::create_dir_all(root.join("src/bin")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"e2e-two\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         publish = false\n\n[package.metadata.image.bin.alpha]\nruntime = \"scratch\"\n\n\
+         [workspace]\n\n[workspace.metadata.image]\nbuild-packages = [\"pkg-config\"]\n",
+    )
+    .unwrap();
+    for bin in ["alpha", "beta"] {
+        std::fs::write(root.join(format!("src/bin/{bin}.rs")), "fn main() {}\n").unwrap();
+    }
+    let lock = std::process::Command::new(cargo())
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&root)
+        .output()
+        .expect("running cargo generate-lockfile");
+    assert!(lock.status.success(), "cargo generate-lockfile failed");
+
+    let throwaway = format!("{}/cc-throwaway:1", s.prefix());
+    docker_ok(&[
+        "tag",
+        "cargo-image-stand-in/distroless-cc:trixie",
+        &throwaway,
+    ]);
+    let _untag = Untag(throwaway.clone());
+    let mut args = vec![
+        "image".to_string(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    args.extend([
+        // After the stand-in's in overrides(): the last one for a keyword wins.
+        "--base-image".into(),
+        format!("distroless-cc={throwaway}"),
+        "--label".into(),
+        s.label(),
+        "--tag".into(),
+        format!("{}/{{bin}}:{{version}}", s.prefix()),
+        "--no-cache".into(),
+        "--no-size-comparison".into(),
+    ]);
+    let (alpha, beta) = (s.tag("alpha", "0.1.0"), s.tag("beta", "0.1.0"));
+    let mut removed_at: Option<f64> = None;
+    let mut beta_seen_before_removal = false;
+    let started = Instant::now();
+    let run = s.xtask_watching(&args, &[], Duration::from_secs(600), &mut |line: Option<
+        &str,
+    >| {
+        let Some(l) = line else { return };
+        if l.starts_with("==> building image") && l.contains(&beta) && removed_at.is_none() {
+            beta_seen_before_removal = true;
+        }
+        // Every base was checked before this line: alpha's build has begun.
+        if removed_at.is_none() && l.starts_with("==> building image") && l.contains(&alpha) {
+            docker_ok(&["rmi", &throwaway]);
+            removed_at = Some(started.elapsed().as_secs_f64());
+        }
+    });
+    let at = removed_at.unwrap_or_else(|| {
+        panic!(
+            "alpha's build never started, so the tag was never removed:\n{}",
+            run.describe()
+        )
+    });
+    assert!(
+        !beta_seen_before_removal,
+        "beta's build began before the tag was removed:\n{}",
+        run.describe()
+    );
+    eprintln!("[e2e] s7-base-removed: removed {throwaway} after {at:.1}s");
+    assert!(
+        run.stdout
+            .contains(&format!("load metadata for docker.io/{throwaway}")),
+        "beta's build did not look for the removed tag:\n{}",
+        run.describe()
+    );
+    assert_error(
+        &run,
+        &[
+            &format!(
+                "error: base image {throwaway} was in the engine when the build started and is \
+                 gone now"
+            ),
+            "--base-image distroless-cc=IMAGE",
+            &format!("building image {beta}"),
+        ],
+    );
+    // Nothing reported as built: no summary table, no second image.
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with("image ") && l.contains("layers")),
+        "a summary table was printed:\n{}",
+        run.describe()
+    );
+    assert!(
+        !docker(&["image", "inspect", &beta]).status.success(),
+        "{beta} exists after its build failed"
+    );
+    eprintln!(
+        "[e2e] s7-base-removed: the tool said: {}",
+        run.stderr.lines().next().unwrap_or("")
+    );
+}
+
 /// `--builder legacy` is refused: the Dockerfile needs BuildKit.
 #[test]
 fn s7_error_legacy_builder() {

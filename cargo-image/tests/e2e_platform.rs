@@ -1,16 +1,18 @@
 //! End-to-end tests of multi-platform images on the real engine: cross-compiled
 //! two-platform builds pushed to a real registry (Debian's `docker-registry`, started here
 //! on 127.0.0.1), read back, the arm64 image run under QEMU, reproducible digests, registry
-//! cache, and the errors of bad platform and registry input.
+//! cache, the errors of bad platform and registry input, and a registry that dies mid-push.
 //!
 //! Needs what `.ci/run` provisions: the engine with buildx and the containerd image store,
 //! `.ci/cross.sh` (QEMU binfmt, docker-registry, htpasswd) and the stand-in images (built
 //! here on demand by `scripts/stand-in-images-cross.sh`, which is idempotent).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod e2e;
@@ -136,10 +138,71 @@ impl Registry {
     }
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
+impl Registry {
+    /// SIGKILL: the registry is gone at once, as when its machine or container dies.
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP relay in front of a registry that notices when a push starts uploading (a request
+/// to `/blobs/uploads/`), so a test can kill the registry in the middle of a push rather
+/// than before or after it.
+struct UploadWatch {
+    port: u16,
+    uploading: Arc<AtomicBool>,
+}
+
+impl UploadWatch {
+    fn start(registry_port: u16) -> UploadWatch {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let uploading = Arc::new(AtomicBool::new(false));
+        let flag = uploading.clone();
+        // Runs until the test process ends: the listener is tiny, and a closed registry
+        // behind it makes every later connection close at once.
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", registry_port)) else {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                };
+                let flag = flag.clone();
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (client, server);
+                    let mut buf = [0u8; 64 * 1024];
+                    loop {
+                        let n = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if e2e::contains(&buf[..n], b"/blobs/uploads/") {
+                            flag.store(true, Ordering::SeqCst);
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(Shutdown::Both);
+                    let _ = from.shutdown(Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (s2, c2);
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Both);
+                    let _ = from.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        UploadWatch { port, uploading }
     }
 }
 
@@ -643,4 +706,94 @@ fn link_packages_cross_compile_a_sys_crate_for_arm64() {
         "{paths:?}"
     );
     let _ = sh(Command::new("docker").args(["image", "rm", "-f", &image_ref]));
+}
+
+/// Issue 15 §4: the registry dies in the middle of a push (killed as the first layer upload
+/// starts). The command fails within bounded time, names the push and the registry, and
+/// reports nothing as pushed (no summary table).
+#[test]
+fn registry_killed_mid_push_fails_the_command() {
+    let Some((s, id, label)) = setup("p-push-killed") else {
+        return;
+    };
+    let mut registry = Registry::start(false);
+    let watch = UploadWatch::start(registry.port);
+    let ws = tiny_workspace("killed-tiny", false);
+    let host = format!("127.0.0.1:{}", watch.port);
+    let tag = format!("{host}/killed-tiny-{id}:{{version}}");
+    let manifest = ws.path().join("Cargo.toml");
+    let args = [
+        "image",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--builder-image",
+        CROSS_BUILDER,
+        "--label",
+        &label,
+        "--no-size-comparison",
+        "--platform",
+        "linux/amd64",
+        "--push",
+        "--tag",
+        &tag,
+    ];
+    let started = Instant::now();
+    let mut killed_at: Option<f64> = None;
+    let run = s.xtask_watching(
+        &args,
+        &[],
+        Duration::from_secs(600),
+        &mut |_line: Option<&str>| {
+            if killed_at.is_none() && watch.uploading.load(Ordering::SeqCst) {
+                registry.kill();
+                killed_at = Some(started.elapsed().as_secs_f64());
+            }
+        },
+    );
+    let at = killed_at.unwrap_or_else(|| {
+        panic!(
+            "the push never started uploading, so the registry was never killed:\n{}",
+            run.describe()
+        )
+    });
+    eprintln!("[e2e] p-push-killed: killed the registry after {at:.1}s");
+    let log = format!("{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{}", run.describe());
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no `error:` line:\n{}", run.describe()));
+    assert!(
+        error.contains(&format!("pushing {host}/killed-tiny-{id}:0.1.0"))
+            && error.contains("failed"),
+        "the error names neither the push nor the registry: {error}"
+    );
+    // buildx's own account of the failure: the connection to the registry went.
+    assert!(
+        [
+            "connection refused",
+            "connection reset",
+            "EOF",
+            "broken pipe"
+        ]
+        .iter()
+        .any(|m| log.contains(m)),
+        "nothing says the registry connection failed:\n{}",
+        run.describe()
+    );
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.starts_with("image ") && l.contains("layers"))
+            && !log.contains(" pushed "),
+        "a failed push was reported:\n{}",
+        run.describe()
+    );
+    assert!(
+        run.seconds - at < 120.0,
+        "the command took {:.1}s after the registry died",
+        run.seconds - at
+    );
+    eprintln!("[e2e] p-push-killed: the tool said: {error}");
 }

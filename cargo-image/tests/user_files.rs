@@ -1,10 +1,13 @@
 //! The user's files are never lost: a hand-written file is refused (or, with `--force`,
 //! kept as `<file>.orig`), a symlinked one keeps its target, and writing several files is
-//! all or nothing.
+//! all or nothing, even when the disk fills up in the middle (a small tmpfs, which needs
+//! root to mount).
 
 mod support;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use cargo_image::tasks::{dockerfile, DockerfileOptions};
 use support::Fixture;
@@ -96,4 +99,244 @@ fn writing_is_all_or_nothing() {
         built.files() == before,
         "a failed write left changes or temporary files"
     );
+}
+
+/// A tmpfs mounted over a directory for one test, unmounted when dropped (pass or fail), so
+/// a failed assertion leaves no mount behind.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`64k`) on `dir`, or says why it cannot.
+    fn mount(dir: &Path, size: &str) -> Result<Tmpfs, String> {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Changes the size limit (tmpfs allows it while mounted, down to what is used).
+    fn resize(&self, size: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.dir)
+            .output()
+            .expect("running mount");
+        assert!(
+            out.status.success(),
+            "remounting with size={size}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Kibibytes in use (`df`).
+    fn used_kib(&self) -> u64 {
+        let out = Command::new("df")
+            .args(["--output=used", "-k"])
+            .arg(&self.dir)
+            .output()
+            .expect("running df");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no usage in df's output: {out:?}"))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Busy (a process still inside): detach it now, the kernel frees it later.
+            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        }
+    }
+}
+
+/// Whether this process may mount: root only. Elsewhere the test is skipped with the reason
+/// printed, except under CI (`CI` set), where the machine is provisioned as root.
+fn may_mount(test: &str) -> bool {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if uid == "0" {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} mounts a tmpfs and needs root (uid {uid:?})"
+    );
+    eprintln!("{test}: skipped: mounting a tmpfs needs root (uid {uid:?}); under CI this fails");
+    false
+}
+
+/// Every file and directory under `dir` (paths relative to it; directories as `dir/`).
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("listing a directory") {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, std::fs::read(&path).expect("reading a file"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The example workspace's manifest.
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../example-workspace/Cargo.toml")
+}
+
+/// `cargo xtask dockerfile --manifest-path MANIFEST`, then `extra`.
+fn dockerfile_cmd(manifest: &Path, extra: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+        .args(["image", "dockerfile", "--manifest-path"])
+        .arg(manifest)
+        .args(extra)
+        .output()
+        .expect("running cargo-image")
+}
+
+/// Copies a directory tree, leaving out `target` directories.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A failed write: exit 1, an `error:` naming a file under `dir` and the full disk, and no
+/// `wrote` line (the success report).
+fn assert_disk_full(run: &Output, dir: &Path) {
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(run));
+    assert!(
+        stderr.contains("error: writing the generated files: writing ")
+            && stderr.contains(&format!("{}/", dir.display())),
+        "the error names no file under {}:\n{}",
+        dir.display(),
+        describe(run)
+    );
+    assert!(
+        stderr.contains("No space left on device"),
+        "{}",
+        describe(run)
+    );
+    assert!(
+        !stderr.contains("wrote "),
+        "a failed write reported files as written:\n{}",
+        describe(run)
+    );
+}
+
+/// Issue 15 §4: the disk fills up while generated files are written. The command fails
+/// naming the file and the full disk, reports nothing as written, and leaves the disk as it
+/// found it: an empty `--out DIR` empty (no temporary file, no directory of ours), and a
+/// workspace's earlier generation byte for byte, not half replaced.
+#[test]
+fn a_full_disk_while_writing_leaves_every_file_as_it_was() {
+    if !may_mount("a_full_disk_while_writing_leaves_every_file_as_it_was") {
+        return;
+    }
+    let sandbox = tempfile::tempdir().unwrap();
+    let disk = sandbox.path().join("disk");
+    let fs = match Tmpfs::mount(&disk, "64k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "mounting a tmpfs failed: {why}"
+            );
+            eprintln!("skipped: mounting a tmpfs failed ({why}); under CI this fails");
+            return;
+        }
+    };
+
+    // `--out` on an empty 64 KiB disk: the example's files need about 145 kB.
+    let out = disk.join("out");
+    let run = dockerfile_cmd(&example(), &[Path::new("--out"), &out]);
+    assert_disk_full(&run, &out);
+    eprintln!(
+        "--out said: {}",
+        String::from_utf8_lossy(&run.stderr).trim()
+    );
+    let left = tree(&disk);
+    assert!(
+        left.is_empty(),
+        "a failed write left {:?}",
+        left.keys().collect::<Vec<_>>()
+    );
+    // With room, the same command succeeds: what failed was the space, nothing else.
+    fs.resize("2m");
+    let run = dockerfile_cmd(&example(), &[Path::new("--out"), &out]);
+    assert!(run.status.success(), "{}", describe(&run));
+    std::fs::remove_dir_all(&out).unwrap();
+
+    // A workspace whose committed generation is stale (the Dockerfile), on a disk with
+    // 16 KiB to spare: the new Dockerfile, compose.yaml and `.cargo-image/` need more.
+    let ws = disk.join("ws");
+    copy_tree(example().parent().unwrap(), &ws);
+    let dockerfile = ws.join("Dockerfile");
+    let stale = "# Generated by `cargo xtask dockerfile` from Cargo.toml: stale\n";
+    std::fs::write(&dockerfile, stale).unwrap();
+    let before = tree(&disk);
+    fs.resize(&format!("{}k", fs.used_kib() + 16));
+    let run = dockerfile_cmd(&ws.join("Cargo.toml"), &[]);
+    assert_disk_full(&run, &ws);
+    eprintln!(
+        "the workspace's files said: {}",
+        String::from_utf8_lossy(&run.stderr).trim()
+    );
+    let after = tree(&disk);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "a failed write added or removed files (temporary ones?)"
+    );
+    assert!(after == before, "a failed write changed a file");
+    assert_eq!(std::fs::read_to_string(&dockerfile).unwrap(), stale);
+    // And with room again, the stale Dockerfile is replaced: the failure was the space.
+    fs.resize("2m");
+    let run = dockerfile_cmd(&ws.join("Cargo.toml"), &[]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_ne!(std::fs::read_to_string(&dockerfile).unwrap(), stale);
 }
