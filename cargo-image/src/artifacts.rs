@@ -16,14 +16,35 @@ pub struct Artifact {
     pub path: PathBuf,
     pub contents: String,
     pub executable: bool,
+    /// For a file that cannot carry the marker (JSON, the skeleton's manifests and empty
+    /// sources): the generated file written with it, whose marker says this one is ours
+    /// too, so a second `--out DIR` into the same directory replaces it.
+    pub vouched_by: Option<PathBuf>,
 }
 
 impl Artifact {
-    fn new(path: PathBuf, contents: String) -> Self {
+    pub fn new(path: PathBuf, contents: String) -> Self {
         Artifact {
             path,
             contents,
             executable: false,
+            vouched_by: None,
+        }
+    }
+
+    /// An executable file.
+    pub fn executable(path: PathBuf, contents: String) -> Self {
+        Artifact {
+            executable: true,
+            ..Artifact::new(path, contents)
+        }
+    }
+
+    /// A file that cannot carry the marker, vouched for by `by` (see `vouched_by`).
+    fn vouched(path: PathBuf, contents: String, by: &Path) -> Self {
+        Artifact {
+            vouched_by: Some(by.to_path_buf()),
+            ..Artifact::new(path, contents)
         }
     }
 }
@@ -34,9 +55,8 @@ pub fn tool_artifacts(plan: &Plan, dir: &Path) -> Vec<Artifact> {
     render::tools::files(plan)
         .into_iter()
         .map(|f| Artifact {
-            path: dir.join(render::tools::DIR).join(f.name),
-            contents: f.contents,
             executable: f.executable,
+            ..Artifact::new(dir.join(render::tools::DIR).join(f.name), f.contents)
         })
         .collect()
 }
@@ -72,34 +92,40 @@ pub fn workspace_artifacts(loaded: &Loaded, plan: &Plan) -> Vec<Artifact> {
 /// inspection.
 pub fn out_dir_artifacts(loaded: &Loaded, plan: &Plan, out: &Path) -> Result<Vec<Artifact>> {
     let out_abs = absolute(out)?;
+    let dockerfile = out.join("Dockerfile");
     let mut files = vec![
-        Artifact::new(out.join("Dockerfile"), render::dockerfile::render(plan)),
+        Artifact::new(dockerfile.clone(), render::dockerfile::render(plan)),
         Artifact::new(
             out.join("Dockerfile.dockerignore"),
             render::dockerignore::render(plan),
         ),
-        Artifact {
-            path: out.join("build.sh"),
-            contents: render::build_sh::render(plan, &relative(&out_abs, &loaded.context_dir)),
-            executable: true,
-        },
-        Artifact::new(out.join("plan.json"), plan_json(plan)),
+        Artifact::executable(
+            out.join("build.sh"),
+            render::build_sh::render(plan, &relative(&out_abs, &loaded.context_dir)),
+        ),
+        Artifact::vouched(out.join("plan.json"), plan_json(plan), &dockerfile),
     ];
     files.extend(tool_artifacts(plan, out));
     let sk = &plan.skeleton;
     for (path, text) in &sk.files {
-        files.push(Artifact::new(out.join("skeleton").join(path), text.clone()));
+        files.push(Artifact::vouched(
+            out.join("skeleton").join(path),
+            text.clone(),
+            &dockerfile,
+        ));
     }
     for path in &sk.empty_sources {
-        files.push(Artifact::new(
+        files.push(Artifact::vouched(
             out.join("skeleton").join(path),
             String::new(),
+            &dockerfile,
         ));
     }
     for path in &sk.main_sources {
-        files.push(Artifact::new(
+        files.push(Artifact::vouched(
             out.join("skeleton").join(path),
             crate::skeleton::DUMMY_MAIN.to_string(),
+            &dockerfile,
         ));
     }
     Ok(files)
@@ -141,7 +167,14 @@ pub fn foreign(path: &Path) -> Option<String> {
 pub fn refuse_foreign(files: &[Artifact], force: bool) -> Result<()> {
     let foreign: Vec<(&Path, String)> = files
         .iter()
-        .filter_map(|f| foreign(&f.path).map(|why| (f.path.as_path(), why)))
+        .filter_map(|f| {
+            let vouched = f
+                .vouched_by
+                .as_deref()
+                .is_some_and(|by| by.exists() && foreign(by).is_none());
+            let why = foreign(&f.path).filter(|_| !vouched)?;
+            Some((f.path.as_path(), why))
+        })
         .collect();
     if foreign.is_empty() {
         return Ok(());

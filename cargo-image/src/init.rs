@@ -421,11 +421,10 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
 
 /// Replaces a file of the user's with an edited copy (temporary file, then rename).
 fn replace_file(path: &Path, text: &str) -> Result<()> {
-    artifacts::write_all(&[artifacts::Artifact {
-        path: path.to_path_buf(),
-        contents: text.to_string(),
-        executable: false,
-    }])
+    artifacts::write_all(&[artifacts::Artifact::new(
+        path.to_path_buf(),
+        text.to_string(),
+    )])
 }
 
 #[cfg(test)]

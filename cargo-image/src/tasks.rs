@@ -137,11 +137,10 @@ pub struct BakeOptions {
 pub fn bake_artifact(loaded: &Loaded, plan: &Plan, platforms: &[String]) -> artifacts::Artifact {
     let context = artifacts::relative(&loaded.workspace_dir, &loaded.context_dir);
     let dockerfile = crate::model::join(&plan.workspace_root, "Dockerfile");
-    artifacts::Artifact {
-        path: loaded.workspace_dir.join("docker-bake.hcl"),
-        contents: crate::render::bake::render(plan, &context, &dockerfile, platforms),
-        executable: false,
-    }
+    artifacts::Artifact::new(
+        loaded.workspace_dir.join("docker-bake.hcl"),
+        crate::render::bake::render(plan, &context, &dockerfile, platforms),
+    )
 }
 
 /// `cargo xtask bake`: writes (or checks, or prints) `docker-bake.hcl`. The plan is the one
@@ -260,18 +259,16 @@ pub fn ci_artifacts(
     };
     let mut files = Vec::new();
     if opts.github {
-        files.push(artifacts::Artifact {
-            path: root.join(".github/workflows/images.yml"),
-            contents: crate::render::ci::github(plan, &params),
-            executable: false,
-        });
+        files.push(artifacts::Artifact::new(
+            root.join(".github/workflows/images.yml"),
+            crate::render::ci::github(plan, &params),
+        ));
     }
     if opts.gitlab {
-        files.push(artifacts::Artifact {
-            path: root.join(".gitlab-ci.yml"),
-            contents: crate::render::ci::gitlab(plan, &params),
-            executable: false,
-        });
+        files.push(artifacts::Artifact::new(
+            root.join(".gitlab-ci.yml"),
+            crate::render::ci::gitlab(plan, &params),
+        ));
     }
     Ok(files)
 }

@@ -57,6 +57,46 @@ fn a_hand_written_dockerfile_is_refused_then_kept_as_orig_with_force() {
     );
 }
 
+/// `--out DIR` twice into the same directory: the second run replaces the first's files,
+/// also those that cannot carry the marker (`plan.json`, the skeleton's manifests), which
+/// the Dockerfile written with them vouches for. A `plan.json` of the user's in a directory
+/// without our Dockerfile stays refused.
+#[test]
+fn out_dir_can_be_written_again_and_a_users_plan_json_is_refused() {
+    let built = tiny();
+    let out = built.manifest.parent().unwrap().join("supplement");
+    let opts = DockerfileOptions {
+        out: Some(out.clone()),
+        ..options(&built.manifest, false)
+    };
+    dockerfile(&opts).unwrap();
+    assert!(out.join("plan.json").is_file() && out.join("skeleton/Cargo.toml").is_file());
+    std::fs::write(out.join("plan.json"), "{}\n").unwrap();
+    dockerfile(&opts).unwrap_or_else(|e| panic!("a second --out into {out:?}: {e:#}"));
+    assert_ne!(
+        std::fs::read_to_string(out.join("plan.json")).unwrap(),
+        "{}\n",
+        "the second run did not replace plan.json"
+    );
+
+    let mine = built.manifest.parent().unwrap().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("plan.json"), "{\"mine\": true}\n").unwrap();
+    let err = format!(
+        "{:#}",
+        dockerfile(&DockerfileOptions {
+            out: Some(mine.clone()),
+            ..options(&built.manifest, false)
+        })
+        .unwrap_err()
+    );
+    assert!(err.contains("plan.json: a file of yours"), "{err}");
+    assert!(
+        !mine.join("Dockerfile").exists(),
+        "a refused run wrote something"
+    );
+}
+
 #[test]
 fn a_symlinked_dockerfile_keeps_its_target() {
     let built = tiny();

@@ -74,6 +74,7 @@ impl Progress {
     pub fn update(&mut self, status: &StatusResponse) -> Vec<StepReport> {
         let mut finished = Vec::new();
         let mut finished_steps = Vec::new();
+        let mut failed = Vec::new();
         for v in &status.vertexes {
             if !self.steps.contains_key(&v.digest) {
                 self.order.push(v.digest.clone());
@@ -93,6 +94,12 @@ impl Progress {
                     .started
                     .map(|s| s.elapsed().as_secs_f64())
                     .unwrap_or(0.0);
+                // A step that completed with an error did not finish: said as such, and
+                // not reported as built (its output goes to the failure report).
+                if !step.error.is_empty() {
+                    failed.push(format!("ERROR {seconds:>6.1}s {}", step.name));
+                    continue;
+                }
                 finished.push(StepReport {
                     name: step.name.clone(),
                     cached: step.cached,
@@ -108,6 +115,9 @@ impl Progress {
                 let cut = step.log.len() - LOG_TAIL;
                 step.log.drain(..cut);
             }
+        }
+        for line in &failed {
+            self.line(line);
         }
         for (r, digest) in finished.iter().zip(&finished_steps) {
             // Internal steps (context transfer, metadata loads) are noise when cached.
@@ -213,6 +223,32 @@ mod tests {
             ["cargo-image-libs: shared libraries added for x86_64-linux-gnu: libz.so.1"]
         );
         assert!(reported_lines(b"Compiling x\n").is_empty());
+    }
+
+    #[test]
+    fn a_step_that_completes_with_an_error_is_not_reported_done() {
+        use bollard::moby::buildkit::v1::Vertex;
+        let vertex = |digest: &str, error: &str| Vertex {
+            digest: digest.into(),
+            name: format!("step {digest}"),
+            started: Some(Default::default()),
+            completed: Some(Default::default()),
+            error: error.into(),
+            ..Default::default()
+        };
+        let mut progress = Progress::new("test");
+        let finished = progress.update(&StatusResponse {
+            vertexes: vec![
+                vertex("a", ""),
+                vertex("b", "failed to load cache key: not found"),
+            ],
+            ..Default::default()
+        });
+        let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["step a"]);
+        assert!(progress
+            .failure_output()
+            .starts_with("step `step b` failed: failed to load cache key"));
     }
 
     #[test]
