@@ -27,6 +27,8 @@ macro_rules! image_config {
             pub static_link: Option<bool>,
             /// Cargo features to enable (`feature` of the binary's package, or `pkg/feature`).
             pub features: Option<Vec<String>>,
+            /// `false`: the binary's package is built without its default features.
+            pub default_features: Option<bool>,
             pub ports: Option<Vec<u16>>,
             /// `uid[:gid]` or a user name the runtime image knows; never root.
             pub user: Option<String>,
@@ -68,6 +70,7 @@ macro_rules! image_config {
                     runtime: self.runtime.clone(),
                     static_link: self.static_link,
                     features: self.features.clone(),
+                    default_features: self.default_features,
                     ports: self.ports.clone(),
                     user: self.user.clone(),
                     env: self.env.clone(),
@@ -259,6 +262,7 @@ impl ImageConfig {
             runtime: over.runtime.clone().or_else(|| self.runtime.clone()),
             static_link: over.static_link.or(self.static_link),
             features: over.features.clone().or_else(|| self.features.clone()),
+            default_features: over.default_features.or(self.default_features),
             ports: over.ports.clone().or_else(|| self.ports.clone()),
             user: over.user.clone().or_else(|| self.user.clone()),
             env: merge(&self.env, &over.env),

@@ -71,7 +71,7 @@ release_build() {
     cross_env
     (
         # @@STATIC_ENV@@
-        cargo_ws build "$1" --profile @@PROFILE@@@@FEATURES@@ --target "$(rust_target)" --workspace@@BINS@@
+        # @@STATIC_BUILDS@@
     )
     # @@DYNAMIC_BUILD@@
 }

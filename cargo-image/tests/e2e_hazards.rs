@@ -12,6 +12,9 @@
 //! - the user's own `.dockerignore` leaving out every `tests/` and `benches/` directory
 //!   (BuildKit failed with `lstat …/tests` when a build bound one) and `secrets/`;
 //! - `build-env`: a value with a literal `$`, compiled in through `env!`;
+//! - images that ask for different features: hazard-svc turns on `shapes/extra`, which
+//!   hazard-tool must not get (one cargo command would unify them), and hazard-tool's
+//!   package is built with `default-features = false` (its default `color` off);
 //! - `[build] rustflags` in `.cargo/config.toml` with a static build (a scratch image),
 //!   whose RUSTFLAGS once replaced them, naming a linker (`-fuse-ld=lld`) the builder lacks:
 //!   its package is inferred (no `build-packages`).
@@ -47,6 +50,9 @@ members = ["crates/*"]
 build-files = ["proto"]
 build-env = { HAZARD_GREETING = "costs $5 at ${HOME}" }
 
+[package.metadata.image]
+features = ["shapes/extra"]
+
 [dependencies]
 shapes = { path = "crates/shapes" }
 "#,
@@ -75,6 +81,7 @@ fn main() {
     println!("greeting: {}", env!("HAZARD_GREETING"));
     println!("shapes: {}", shapes::NAMES.join(","));
     println!("config rustflags: {}", cfg!(hazard_cfg));
+    println!("shapes extra: {}", shapes::EXTRA);
 }
 "#,
     );
@@ -97,7 +104,8 @@ fn main() {
     write(
         root,
         "crates/shapes/Cargo.toml",
-        "[package]\nname = \"shapes\"\nversion = \"0.2.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n",
+        "[package]\nname = \"shapes\"\nversion = \"0.2.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n\
+         [features]\nextra = []\n",
     );
     write(
         root,
@@ -115,7 +123,8 @@ fn main() {
     write(
         root,
         "crates/shapes/src/lib.rs",
-        "include!(concat!(env!(\"OUT_DIR\"), \"/names.rs\"));\n",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/names.rs\"));\n\
+         pub const EXTRA: bool = cfg!(feature = \"extra\");\n",
     );
     write(
         root,
@@ -127,14 +136,15 @@ fn main() {
         "crates/tools/Cargo.toml",
         "[package]\nname = \"tools\"\nversion = \"0.2.0\"\nedition = \"2021\"\n\n\
          [[bin]]\nname = \"hazard-tool\"\npath = \"../../bin/hazard-tool.rs\"\n\
-         required-features = [\"cli\"]\n\n[features]\ncli = []\n\n\
-         [package.metadata.image]\nruntime = \"scratch\"\n\n\
+         required-features = [\"cli\"]\n\n[features]\ndefault = [\"color\"]\ncli = []\ncolor = []\n\n\
+         [package.metadata.image]\nruntime = \"scratch\"\ndefault-features = false\n\n\
          [dependencies]\nshapes = { path = \"../shapes\" }\n",
     );
     write(
         root,
         "bin/hazard-tool.rs",
-        "mod banner;\n#[cfg(feature = \"cli\")]\nfn main() { println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len()); }\n",
+        "mod banner;\n#[cfg(feature = \"cli\")]\nfn main() {\n    println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len());\n    \
+         println!(\"shapes extra: {}, color: {}\", shapes::EXTRA, cfg!(feature = \"color\"));\n}\n",
     );
     write(
         root,
@@ -168,11 +178,15 @@ fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str) {
         svc,
         "Hazard service: reads files beside src/.\n<h1>{{title}}</h1>\n\
          migration bytes: 30\ngreeting: costs $5 at ${HOME}\nshapes: circle,square,triangle\n\
-         config rustflags: true\n",
+         config rustflags: true\nshapes extra: true\n",
         "hazard-svc ({mode})"
     );
     let tool = s.run_once(&[tool]);
-    assert_eq!(tool, "hazard-tool: 3 shapes\n", "hazard-tool ({mode})");
+    // Neither the feature only hazard-svc asked for, nor its own package's defaults.
+    assert_eq!(
+        tool, "hazard-tool: 3 shapes\nshapes extra: false, color: false\n",
+        "hazard-tool ({mode})"
+    );
 }
 
 #[test]

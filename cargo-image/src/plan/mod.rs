@@ -178,10 +178,16 @@ pub struct Build {
     pub profile: String,
     /// The directory under `target/<triple>/` the profile writes to.
     pub profile_dir: String,
-    /// Features as `package/feature`, sorted.
+    /// Features as `package/feature`, sorted: every image's (what the resolve is read with).
     pub features: Vec<String>,
     /// Binaries built, sorted.
     pub bins: Vec<String>,
+    /// When the images ask for different features (or some for no default features): one
+    /// cargo command per set, so no image ships a feature only another one asked for
+    /// (cargo unifies the features of one command's packages). Empty when one command
+    /// with `features` builds every binary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<FeatureGroup>,
     /// `-C target-feature=+crt-static` (a `*-linux-gnu` std links statically with it).
     pub static_link: bool,
     /// With `static_link`: the binaries linked dynamically all the same, by a second cargo
@@ -189,6 +195,20 @@ pub struct Build {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dynamic_bins: Vec<String>,
     pub strip: bool,
+}
+
+/// Binaries that share their features, built by one cargo command.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeatureGroup {
+    /// Features as `package/feature`, sorted.
+    pub features: Vec<String>,
+    /// Packages built without their default features (`default-features = false`), sorted:
+    /// the command selects them with `--package` (with `--workspace`,
+    /// `--no-default-features` would apply to every member).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_default_features: Vec<String>,
+    /// Binaries, sorted.
+    pub bins: Vec<String>,
 }
 
 /// The dev image: the toolchain, dependencies prebuilt for the dev profile, and a loop
@@ -336,7 +356,14 @@ fn profile_dir(profile: &str) -> String {
 /// The one cargo invocation every layer runs: profile, features, binaries, how they link,
 /// and the system packages the builder needs.
 fn plan_build(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Build, Error> {
-    let features = build_features(ws, images)?;
+    let per_image = image_features(ws, images)?;
+    let features: Vec<String> = per_image
+        .iter()
+        .flat_map(|(_, f, _)| f.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups = feature_groups(&per_image);
     let (static_link, dynamic_bins) = link_modes(ws, images);
     let config_rustflags = config_rustflags(ws);
     let packages =
@@ -354,17 +381,23 @@ fn plan_build(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<B
         profile,
         features,
         bins: images.iter().map(|i| i.bin.clone()).collect(),
+        groups,
         static_link,
         dynamic_bins,
         strip: ws.config.strip.unwrap_or(true),
     })
 }
 
-/// The features of the build, as `package/feature`, sorted: each image's `features` (each
-/// one its package defines) and its binary's `required-features`.
-fn build_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<String>, Error> {
-    let mut features = BTreeSet::new();
+/// Each image's features, as `package/feature`, sorted: its `features` (each one its
+/// package defines) and its binary's `required-features`; and whether its package is built
+/// without its default features (`default-features = false`). (bin, features, no-default
+/// package).
+type ImageFeatures = (String, Vec<String>, Option<String>);
+
+fn image_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<ImageFeatures>, Error> {
+    let mut out = Vec::new();
     for img in images {
+        let mut features = BTreeSet::new();
         let pkg = ws.package(&img.package).expect("image of a known package");
         let cfg = image_config(ws, pkg, &img.bin);
         for f in cfg.features.iter().flatten() {
@@ -399,6 +432,7 @@ fn build_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<String>, E
             .iter()
             .filter(|t| t.kind == TargetKind::Bin && t.name == img.bin)
             .flat_map(|t| t.required_features.iter().cloned());
+        let no_default = (cfg.default_features == Some(false)).then(|| img.package.clone());
         for f in cfg.features.unwrap_or_default().into_iter().chain(required) {
             features.insert(if f.contains('/') {
                 f
@@ -406,8 +440,37 @@ fn build_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<String>, E
                 format!("{}/{f}", img.package)
             });
         }
+        out.push((img.bin.clone(), features.into_iter().collect(), no_default));
     }
-    Ok(features.into_iter().collect())
+    Ok(out)
+}
+
+/// The cargo commands the images need: one per distinct (features, no-default packages);
+/// none (the one default command) when every image asks for the same features with its
+/// defaults on.
+fn feature_groups(per_image: &[ImageFeatures]) -> Vec<FeatureGroup> {
+    let mut groups: BTreeMap<(Vec<String>, Vec<String>), Vec<String>> = BTreeMap::new();
+    for (bin, features, no_default) in per_image {
+        let no_default: Vec<String> = no_default.iter().cloned().collect();
+        groups
+            .entry((features.clone(), no_default))
+            .or_default()
+            .push(bin.clone());
+    }
+    if groups.len() <= 1 && groups.keys().all(|(_, nd)| nd.is_empty()) {
+        return Vec::new();
+    }
+    groups
+        .into_iter()
+        .map(|((features, no_default_features), mut bins)| {
+            bins.sort();
+            FeatureGroup {
+                features,
+                no_default_features,
+                bins,
+            }
+        })
+        .collect()
 }
 
 /// Whether the build links statically, and the binaries a second command links

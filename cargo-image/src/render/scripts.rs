@@ -75,7 +75,7 @@ const DYNAMIC_BUILD: &str = r#"# Linked dynamically beside the static ones (`sta
 # packages): a target dir of their own, since their flags differ.
 (
     export CARGO_TARGET_DIR=/app/target/dynamic
-    cargo_ws build "$1" --profile @@PROFILE@@@@FEATURES@@ --target "$(rust_target)" --workspace@@BINS@@
+    # @@BUILDS@@
 )
 "#;
 
@@ -88,22 +88,60 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             .collect()
     };
     let profile = sh_quote(&b.profile);
-    let features = if b.features.is_empty() {
-        String::new()
+    let features_flag = |features: &[String]| {
+        if features.is_empty() {
+            String::new()
+        } else {
+            format!(" --features {}", sh_quote(&features.join(",")))
+        }
+    };
+    let features = features_flag(&b.features);
+    // One cargo command per feature group (one for all when the images agree), each for
+    // the binaries it links statically or, in the dynamic build, dynamically.
+    let default_group = [crate::plan::FeatureGroup {
+        features: b.features.clone(),
+        no_default_features: Vec::new(),
+        bins: b.bins.clone(),
+    }];
+    let groups: &[crate::plan::FeatureGroup] = if b.groups.is_empty() {
+        &default_group
     } else {
-        format!(" --features {}", sh_quote(&b.features.join(",")))
+        &b.groups
+    };
+    let commands = |dynamic: bool| -> String {
+        groups
+            .iter()
+            .filter_map(|g| {
+                let bins: Vec<&String> = g
+                    .bins
+                    .iter()
+                    .filter(|bin| b.dynamic_bins.contains(bin) == dynamic)
+                    .collect();
+                if bins.is_empty() {
+                    return None;
+                }
+                let (no_default, packages) = if g.no_default_features.is_empty() {
+                    (String::new(), " --workspace".to_string())
+                } else {
+                    let packages: String = g
+                        .no_default_features
+                        .iter()
+                        .map(|p| format!(" --package {}", sh_quote(p)))
+                        .collect();
+                    (" --no-default-features".to_string(), packages)
+                };
+                Some(format!(
+                    "cargo_ws build \"$1\" --profile {profile}{no_default}{} --target \"$(rust_target)\"{packages}{}\n",
+                    features_flag(&g.features),
+                    bin_flags(&mut bins.into_iter()),
+                ))
+            })
+            .collect()
     };
     let dynamic_build = if b.dynamic_bins.is_empty() {
         String::new()
     } else {
-        fill(
-            DYNAMIC_BUILD,
-            &[
-                ("PROFILE", &profile),
-                ("FEATURES", &features),
-                ("BINS", &bin_flags(&mut b.dynamic_bins.iter())),
-            ],
-        )
+        fill(DYNAMIC_BUILD, &[("BUILDS", &commands(true))])
     };
     // RUSTFLAGS replaces the rustflags of .cargo/config.toml: the static build adds to them.
     let config_rustflags: String = b
@@ -135,12 +173,8 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("CONFIG_RUSTFLAGS", &config_rustflags),
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),
-            ("PROFILE", &profile),
             ("FEATURES", &features),
-            (
-                "BINS",
-                &bin_flags(&mut b.bins.iter().filter(|bin| !b.dynamic_bins.contains(bin))),
-            ),
+            ("STATIC_BUILDS", &commands(false)),
             ("DYNAMIC_BUILD", &dynamic_build),
             ("SHIPPED", &sh_words(b.bins.iter().map(String::as_str))),
             ("DYNAMIC_BINS", &b.dynamic_bins.join(" ")),
