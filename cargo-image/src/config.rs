@@ -223,8 +223,10 @@ pub(crate) struct MetadataTable<T> {
     pub image: Option<T>,
 }
 
-/// Parses the image tables out of a manifest's text.
-pub(crate) fn parse_manifest_tables(
+/// Parses the image tables out of a manifest's text: (`[workspace.metadata.image]`,
+/// `[package.metadata.image]`). Public so that tests which build a [`crate::model::Workspace`]
+/// in memory parse a manifest exactly as [`crate::read`] does.
+pub fn parse_manifest_tables(
     text: &str,
 ) -> Result<(Option<WorkspaceConfig>, Option<PackageConfig>), toml::de::Error> {
     let tables: ManifestTables = toml::from_str(text)?;

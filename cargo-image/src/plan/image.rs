@@ -49,6 +49,7 @@ pub(super) fn check_image_references(wcfg: &WorkspaceConfig) -> Result<(), Strin
                  \"registry.local/distroless/cc:nonroot\")"
             ));
         }
+        check_pinned(&format!("base-images.{keyword}"), image)?;
     }
     if let Some(builder) = &wcfg.builder {
         if !is_image_reference(builder) {
@@ -57,8 +58,29 @@ pub(super) fn check_image_references(wcfg: &WorkspaceConfig) -> Result<(), Strin
                  \"rust:1.85-slim-bookworm\")"
             ));
         }
+        check_pinned("builder", builder)?;
     }
     Ok(())
+}
+
+/// Checks that a configured image reference names a version: a tag other than `latest`,
+/// or a digest. Without one the image changes under the Dockerfile, so two builds of one
+/// commit differ (and hadolint, which lints every generated Dockerfile, says DL3006/DL3007).
+fn check_pinned(key: &str, reference: &str) -> Result<(), String> {
+    let name = reference.split('@').next().unwrap_or(reference);
+    let tag = name
+        .rsplit_once(':')
+        .map(|(_, t)| t)
+        .filter(|t| !t.contains('/'));
+    if reference.contains('@') || tag.is_some_and(|t| t != "latest") {
+        return Ok(());
+    }
+    Err(format!(
+        "key `{key}`: `{reference}` names no version ({}), so the image changes under the \
+         Dockerfile and two builds of one commit differ; add a tag such as `:3.20` or a digest \
+         (`@sha256:…`)",
+        if tag.is_some() { "`latest`" } else { "no tag" }
+    ))
 }
 
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
@@ -171,6 +193,9 @@ fn plan_image(
     if runtime == Runtime::Custom && !is_image_reference(&keyword) {
         return Err(format!("key `runtime`: `{keyword}` is neither a runtime keyword (scratch, distroless-static, distroless-cc, debian-slim) nor an image reference"));
     }
+    if runtime == Runtime::Custom {
+        check_pinned("runtime", &keyword)?;
+    }
     let user = cfg.user.clone().unwrap_or_else(|| DEFAULT_USER.into());
     check_user(&user)?;
     let uid = user.split(':').next().unwrap_or("");
@@ -205,6 +230,10 @@ fn plan_image(
             labels.insert(oci(key), v.clone());
         }
     }
+    for (k, v) in cfg.labels.iter().flatten() {
+        check_dockerfile_word("labels", &format!("the label `{}`", k.escape_debug()), k)?;
+        check_dockerfile_word("labels", &format!("the value of `{}`", k.escape_debug()), v)?;
+    }
     labels.extend(cfg.labels.clone().unwrap_or_default());
     let env = cfg.env.clone().unwrap_or_default();
     if let Some(bad) = env.keys().find(|k| !is_env_name(k)) {
@@ -212,6 +241,9 @@ fn plan_image(
             "key `env`: `{bad}` is not a variable name (letters, digits and `_`, not starting \
              with a digit)"
         ));
+    }
+    for (k, v) in &env {
+        check_dockerfile_word("env", &format!("the value of `{k}`"), v)?;
     }
     let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
     Ok(ImagePlan {
@@ -321,6 +353,16 @@ fn plan_tags(
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let mut tags = Vec::new();
     let mut notes = Vec::new();
+    // Checked on its own, so that a bad prefix is not reported as a bad tag template the
+    // user may never have written (the default ones).
+    if let Some(r) = &cfg.registry {
+        if !is_image_reference(&format!("{}/x", r.trim_end_matches('/'))) {
+            return Err(format!(
+                "key `registry`: `{r}` is not a registry and repository prefix (a host, then \
+                 lowercase `a-z 0-9 . _ -` parts separated by `/`, e.g. \"ghcr.io/acme\")"
+            ));
+        }
+    }
     for template in cfg
         .tags
         .clone()
@@ -589,6 +631,7 @@ fn plan_extras(
                 "key `files`: `{src}` must be a path in the workspace, relative to its root"
             ));
         }
+        check_mount_source("files", &src)?;
         if !is_image_path(&dest) {
             return Err(format!(
                 "key `files`: `{dest}` (for `{src}`) must be an absolute path in the image, \
@@ -605,11 +648,17 @@ fn plan_extras(
         }
         other => other.clone(),
     };
+    if let Some(dir) = &workdir {
+        check_expanded_path("workdir", "WORKDIR", dir)?;
+    }
     let mut volumes = cfg.volumes.clone().unwrap_or_default();
     if let Some(bad) = volumes.iter().find(|v| !is_image_path(v)) {
         return Err(format!(
             "key `volumes`: `{bad}` must be an absolute path, e.g. \"/data\""
         ));
+    }
+    for v in &volumes {
+        check_expanded_path("volumes", "VOLUME", v)?;
     }
     volumes.sort();
     volumes.dedup();
@@ -692,6 +741,37 @@ fn is_image_path(path: &str) -> bool {
         && !path
             .split('/')
             .any(|c| c == ".." || c == "." || c.contains(char::is_whitespace))
+}
+
+/// Checks a context path that a step bind-mounts (`--mount=type=bind,source=PATH,…`): the
+/// Dockerfile separates a step's options on whitespace and a mount's fields on `,`, and
+/// expands `$`, so a path holding one of them (or a quote, a backslash, a control
+/// character) would mount something else or fail the build.
+pub(super) fn check_mount_source(key: &str, path: &str) -> Result<(), String> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || ",$\"'\\".contains(c);
+    match path.chars().find(|c| bad(*c)) {
+        Some(c) => Err(format!(
+            "key `{key}`: `{}` holds {:?}, which a bind mount of the Dockerfile cannot carry \
+             (it splits options on whitespace and fields on `,`, and expands `$`); rename the \
+             file, or list a directory that holds it",
+            path.escape_debug(),
+            c
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a path that Docker reads through its variable expansion (`WORKDIR`, `VOLUME`):
+/// there `$` starts a variable and quotes and `\` are unquoted, so such a path would name
+/// another directory, or fail the build.
+fn check_expanded_path(key: &str, instruction: &str, path: &str) -> Result<(), String> {
+    match path.chars().find(|c| matches!(c, '$' | '"' | '\'' | '\\')) {
+        Some(c) => Err(format!(
+            "key `{key}`: `{path}` holds `{c}`, which Docker's {instruction} interprets (`$` \
+             expands a variable, quotes and `\\` are removed); use a path without it"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Fills `{bin}` and `{version}`; any other placeholder is an error.
@@ -800,6 +880,27 @@ pub fn is_image_reference(reference: &str) -> bool {
                 && c.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         })
+}
+
+/// Checks a string that becomes a quoted word of a Dockerfile line (`ENV`, `LABEL`): an
+/// ASCII control character, a line break above all, has no spelling there. Inside Docker's
+/// double quotes only `\"`, `\\` and `\$` are escapes, so `\n` would reach the container
+/// as two characters, and a raw line break would end the instruction.
+pub(super) fn check_dockerfile_word(key: &str, what: &str, value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| c.is_ascii_control() && *c != '\u{7f}')
+    {
+        Some(c) => Err(format!(
+            "key `{key}`: {what} holds the control character U+{:04X}{}, which a Dockerfile \
+             cannot carry (inside its quotes `\\n` stays two characters); remove it, or set \
+             the value when the container starts (`docker run -e`) or ship it in a file \
+             (`files`)",
+            c as u32,
+            if c == '\n' { " (a line break)" } else { "" },
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Whether `name` can be an environment variable's name in a Dockerfile and a shell.
