@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use toml::{Table, Value};
 
-use cargo_image::config::parse_manifest_tables;
+use cargo_image::config::{error_message, parse_manifest_tables};
 use cargo_image::model::Workspace;
 use cargo_image::plan::{plan, PlanOptions};
 use cargo_image::Error;
@@ -443,8 +443,9 @@ fn check(ws_table: Table, pkg_table: Table) -> Result<(), String> {
         Ok(tables) => tables,
         Err(e) => {
             READER_REFUSED.fetch_add(1, Ordering::Relaxed);
-            let message = e.to_string();
-            // The error quotes the offending line, where TOML may have escaped the key.
+            let message = error_message(&text, &e);
+            // The error names the dotted key, and quotes the offending line, where TOML may
+            // have escaped a key.
             let quoted = |k: &String| {
                 let line = toml::to_string(&Table::from_iter([(k.clone(), Value::Integer(0))]))
                     .unwrap_or_default();
@@ -526,7 +527,14 @@ fn check(ws_table: Table, pkg_table: Table) -> Result<(), String> {
         for (k, v) in &image.env {
             quoted("env", k, v)?;
         }
-        for (k, v) in &image.labels {
+        // A label with a control character is carried exactly by bake and the drivers; the
+        // Dockerfile's `LABEL` (plain `docker build`) cannot, and writes it escaped.
+        let control = |s: &String| s.contains(|c: char| c.is_ascii_control());
+        for (k, v) in image
+            .labels
+            .iter()
+            .filter(|(k, v)| !control(k) && !control(v))
+        {
             quoted("label", k, v)?;
         }
         let x = &image.extras;

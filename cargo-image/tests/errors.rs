@@ -230,6 +230,24 @@ fn wrong_config_type_names_manifest_and_key() {
     );
 }
 
+/// A value over several lines (found by config_fuzz.rs): the line TOML's error quotes lacks
+/// the key, so the message names it.
+#[test]
+fn a_wrong_type_in_a_multi_line_value_names_the_key() {
+    let built = Fixture::new("multiline")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nbuild-packages = [\"\"\"\nclang\"\"\", 0]\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { message, .. } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(
+        message.contains("(key `workspace.metadata.image.build-packages`)"),
+        "{message}"
+    );
+}
+
 #[test]
 fn manifest_not_found() {
     let built = Fixture::new("present")
@@ -541,8 +559,8 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "key `build-env`: the value of `A` holds the control character U+0009",
         ),
         (
-            "labels = { \"a\\nb\" = \"x\" }",
-            "key `labels`: the label `a\\nb` holds the control character U+000A",
+            "labels = { \"a\" = \"x\\\\\" }",
+            "key `labels`: the value of `a` ends with `\\`",
         ),
         (
             "workdir = \"/srv/$APP\"",
@@ -571,6 +589,11 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
         (
             "runtime = \"alpine\"",
             "key `runtime`: `alpine` names no version (no tag)",
+        ),
+        ("args = [\"a\\\\\"]", "key `args`: `a\\` ends with `\\`"),
+        (
+            "env = { A = \"a\\\\\" }",
+            "key `env`: the value of `A` ends with `\\`",
         ),
         (
             "base-images = { debian-slim = \"debian\" }",

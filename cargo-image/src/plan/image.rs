@@ -230,9 +230,19 @@ fn plan_image(
             labels.insert(oci(key), v.clone());
         }
     }
+    // Labels may hold line breaks: bake and the drivers set them exactly; only the
+    // Dockerfile's `LABEL`, for a plain `docker build`, writes them escaped. A trailing
+    // backslash would make hadolint misread the whole file.
     for (k, v) in cfg.labels.iter().flatten() {
-        check_dockerfile_word("labels", &format!("the label `{}`", k.escape_debug()), k)?;
-        check_dockerfile_word("labels", &format!("the value of `{}`", k.escape_debug()), v)?;
+        for (what, text) in [("the label", k), ("the value of", v)] {
+            if text.ends_with('\\') {
+                return Err(format!(
+                    "key `labels`: {what} `{}` ends with `\\`, which Dockerfile linters \
+                     misread as escaping the closing quote; drop the trailing backslash",
+                    k.escape_debug()
+                ));
+            }
+        }
     }
     labels.extend(cfg.labels.clone().unwrap_or_default());
     let env = cfg.env.clone().unwrap_or_default();
@@ -282,24 +292,22 @@ fn plan_healthcheck(
             ))
         }
         Some(HealthcheckConfig::Spec(s)) => {
-            let timing = Timing {
-                interval: s.interval.clone().unwrap_or_else(|| "10s".into()),
-                timeout: s.timeout.clone().unwrap_or_else(|| "3s".into()),
-                start_period: s.start_period.clone().unwrap_or_else(|| "5s".into()),
-                retries: s.retries.unwrap_or(3),
-            };
-            for (key, value) in [
-                ("interval", &timing.interval),
-                ("timeout", &timing.timeout),
-                ("start-period", &timing.start_period),
-            ] {
-                if !is_duration(value) {
-                    return Err(format!(
+            let duration = |key: &str, value: Option<&String>, default: &str| {
+                let value = value.map(String::as_str).unwrap_or(default);
+                match is_duration(value).then(|| single_unit(value)).flatten() {
+                    Some(d) => Ok(d),
+                    None => Err(format!(
                         "key `healthcheck.{key}`: `{value}` is not a duration; write a number \
                          with a unit and no space, e.g. \"30s\", \"1m30s\", \"500ms\""
-                    ));
+                    )),
                 }
-            }
+            };
+            let timing = Timing {
+                interval: duration("interval", s.interval.as_ref(), "10s")?,
+                timeout: duration("timeout", s.timeout.as_ref(), "3s")?,
+                start_period: duration("start-period", s.start_period.as_ref(), "5s")?,
+                retries: s.retries.unwrap_or(3),
+            };
             if s.port == Some(0) {
                 return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
             }
@@ -333,10 +341,13 @@ fn plan_healthcheck(
                         timing,
                     })
                 }
-                (None, Some(cmd)) if !cmd.is_empty() => Some(Healthcheck::Cmd {
-                    cmd: cmd.clone(),
-                    timing,
-                }),
+                (None, Some(cmd)) if !cmd.is_empty() => {
+                    check_exec_form("healthcheck.cmd", cmd)?;
+                    Some(Healthcheck::Cmd {
+                        cmd: cmd.clone(),
+                        timing,
+                    })
+                }
                 _ => return Err("key `healthcheck`: needs `http` (with `port`) or `cmd`".into()),
             }
         }
@@ -672,6 +683,9 @@ fn plan_extras(
         }
         other => other.clone(),
     };
+    for (key, items) in [("args", &cfg.args), ("entrypoint", &cfg.entrypoint)] {
+        check_exec_form(key, items.as_deref().unwrap_or(&[]))?;
+    }
     let stop_signal = match &cfg.stop_signal {
         Some(sig) => {
             let named = sig.strip_prefix("SIG").is_some_and(|n| {
@@ -761,6 +775,19 @@ pub(super) fn check_mount_source(key: &str, path: &str) -> Result<(), String> {
     }
 }
 
+/// Checks the items of an exec-form list (`ENTRYPOINT`, `CMD`, `HEALTHCHECK CMD`): Docker
+/// decodes it as JSON, but an item ending in `\` puts `\\"` in the line, which hadolint
+/// (which lints every generated Dockerfile) misreads as an escaped quote and so as no JSON.
+fn check_exec_form(key: &str, items: &[String]) -> Result<(), String> {
+    match items.iter().find(|i| i.ends_with('\\')) {
+        Some(item) => Err(format!(
+            "key `{key}`: `{item}` ends with `\\`, which Dockerfile linters misread in an \
+             exec-form list; drop the trailing backslash"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks a path that Docker reads through its variable expansion (`WORKDIR`, `VOLUME`):
 /// there `$` starts a variable and quotes and `\` are unquoted, so such a path would name
 /// another directory, or fail the build.
@@ -813,6 +840,59 @@ fn check_user(user: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A duration [`is_duration`] accepts, written with one unit of `s`, `m` or `h` as
+/// hadolint's parser needs (it refuses `1m30s` and `500ms`, which Docker takes): kept when it
+/// is one already, else in seconds (`1m30s` → `90s`, `500ms` → `0.5s`). `None` when a
+/// number has two decimal points.
+fn single_unit(value: &str) -> Option<String> {
+    let split = value.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    if matches!(&value[split..], "s" | "m" | "h") && value[..split].matches('.').count() <= 1 {
+        return Some(value.to_string());
+    }
+    let mut nanos: u128 = 0;
+    let mut rest = value;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let (number, tail) = rest.split_at(digits);
+        let unit = ["ms", "us", "ns", "h", "m", "s"]
+            .into_iter()
+            .find(|u| tail.starts_with(u))?;
+        let per_unit: u128 = match unit {
+            "h" => 3_600_000_000_000,
+            "m" => 60_000_000_000,
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" => 1_000,
+            _ => 1,
+        };
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if fraction.contains('.') {
+            return None;
+        }
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        // The fraction's digits beyond a nanosecond are dropped, as Go's parser does.
+        let digits = fraction.len().min(18);
+        let fraction_value: u128 = if digits == 0 {
+            0
+        } else {
+            fraction[..digits].parse().ok()?
+        };
+        nanos = nanos.checked_add(whole.checked_mul(per_unit)?)?;
+        nanos = nanos.checked_add(fraction_value * per_unit / 10u128.pow(digits as u32))?;
+        rest = &tail[unit.len()..];
+    }
+    let (seconds, sub) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+    Some(if sub == 0 {
+        format!("{seconds}s")
+    } else {
+        format!("{seconds}.{}s", format!("{sub:09}").trim_end_matches('0'))
+    })
 }
 
 /// A Docker duration as HEALTHCHECK takes it: numbers with units (`30s`, `1m30s`, `500ms`).
@@ -899,6 +979,12 @@ pub(super) fn check_dockerfile_word(key: &str, what: &str, value: &str) -> Resul
             c as u32,
             if c == '\n' { " (a line break)" } else { "" },
         )),
+        // `"…\\"` is what Docker reads as a value ending in `\`, but hadolint, which lints
+        // every generated Dockerfile, reads an escaped quote and fails to parse the file.
+        None if value.ends_with('\\') => Err(format!(
+            "key `{key}`: {what} ends with `\\`, which Dockerfile linters misread as escaping \
+             the closing quote; drop the trailing backslash"
+        )),
         None => Ok(()),
     }
 }
@@ -910,4 +996,26 @@ pub(super) fn is_env_name(name: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_unit;
+
+    /// hadolint parses one number with `s`, `m` or `h`; Docker takes Go durations.
+    #[test]
+    fn durations_are_written_in_one_unit() {
+        for (given, written) in [
+            ("30s", "30s"),
+            ("1m", "1m"),
+            ("1.5s", "1.5s"),
+            ("1m30s", "90s"),
+            ("500ms", "0.5s"),
+            ("1h0m0.25s", "3600.25s"),
+            ("250us", "0.00025s"),
+        ] {
+            assert_eq!(single_unit(given).as_deref(), Some(written), "{given}");
+        }
+        assert_eq!(single_unit("1.2.3s"), None);
+    }
 }
