@@ -226,8 +226,10 @@ pub(crate) struct MetadataTable<T> {
     pub image: Option<T>,
 }
 
-/// Parses the image tables out of a manifest's text.
-pub(crate) fn parse_manifest_tables(
+/// Parses the image tables out of a manifest's text: (`[workspace.metadata.image]`,
+/// `[package.metadata.image]`). Public so that tests which build a [`crate::model::Workspace`]
+/// in memory parse a manifest exactly as [`crate::read`] does.
+pub fn parse_manifest_tables(
     text: &str,
 ) -> Result<(Option<WorkspaceConfig>, Option<PackageConfig>), toml::de::Error> {
     let tables: ManifestTables = toml::from_str(text)?;
@@ -240,6 +242,47 @@ pub(crate) fn parse_manifest_tables(
         .and_then(|s| s.metadata)
         .and_then(|m| m.image);
     Ok((ws, pkg))
+}
+
+/// What a TOML error in a manifest's `text` says, with the dotted key it points at: the
+/// error quotes the line it points at, which lacks the key when the value spans several
+/// lines.
+pub fn error_message(text: &str, e: &toml::de::Error) -> String {
+    let mut message = e.to_string().trim_end().to_string();
+    if let Some(key) = e.span().and_then(|span| key_at(text, span.start)) {
+        message.push_str(&format!(" (key `{key}`)"));
+    }
+    message
+}
+
+/// The dotted key at byte `offset` of a manifest (where a TOML error points), e.g.
+/// `workspace.metadata.image.build-packages`: a value written over several lines leaves
+/// the error's quoted line without its key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    use toml::Spanned;
+    fn walk(value: &DeValue<'_>, offset: usize, path: &mut Vec<String>) -> bool {
+        let within = |span: std::ops::Range<usize>| span.contains(&offset);
+        match value {
+            DeValue::Table(table) => table.iter().any(|(key, value)| {
+                path.push(key.get_ref().to_string());
+                // A table opened by a header spans only the header: look inside anyway.
+                if walk(value.get_ref(), offset, path) || within(key.span()) || within(value.span())
+                {
+                    return true;
+                }
+                path.pop();
+                false
+            }),
+            DeValue::Array(items) => items
+                .iter()
+                .any(|item: &Spanned<DeValue<'_>>| walk(item.get_ref(), offset, path)),
+            _ => false,
+        }
+    }
+    let table = DeTable::parse(text).ok()?.into_inner();
+    let mut path = Vec::new();
+    walk(&DeValue::Table(table), offset, &mut path).then(|| path.join("."))
 }
 
 impl ImageConfig {
@@ -313,6 +356,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ports") || err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn key_at_names_the_key_of_a_multi_line_value() {
+        let text = "[workspace.metadata.image]\nbuild-packages = [\"\"\"\nx\"\"\", 0]\n";
+        let err = parse_manifest_tables(text).unwrap_err();
+        let offset = err.span().expect("a span").start;
+        assert_eq!(
+            key_at(text, offset).as_deref(),
+            Some("workspace.metadata.image.build-packages")
+        );
     }
 
     #[test]

@@ -198,8 +198,8 @@ fn from_metadata(
     let root_manifest_path = workspace_dir.join("Cargo.toml");
     let root_manifest = read_text(&root_manifest_path)?;
     let root_shown = root_manifest_path.display().to_string();
-    let invalid = |path: &Path, e: toml::de::Error| {
-        let mut message = e.to_string().trim_end().to_string();
+    let invalid = |path: &Path, text: &str, e: toml::de::Error| {
+        let mut message = crate::config::error_message(text, &e);
         // A workspace key in a package's table (the workspace table takes them all): say
         // where it belongs.
         if let Some(key) = crate::config::WORKSPACE_ONLY_KEYS
@@ -216,8 +216,8 @@ fn from_metadata(
             message,
         }
     };
-    let (ws_config, _) =
-        parse_manifest_tables(&root_manifest).map_err(|e| invalid(&root_manifest_path, e))?;
+    let (ws_config, _) = parse_manifest_tables(&root_manifest)
+        .map_err(|e| invalid(&root_manifest_path, &root_manifest, e))?;
     let config: WorkspaceConfig = ws_config.unwrap_or_default();
     // `.cargo-image/` beside the Dockerfile must not become a member through a glob.
     if let Some(pattern) = toml::from_str::<toml::Table>(&root_manifest)
@@ -325,7 +325,7 @@ fn from_metadata(
         let manifest_path = p.manifest_path.clone().into_std_path_buf();
         let manifest = read_text(&manifest_path)?;
         let (_, pkg_config) =
-            parse_manifest_tables(&manifest).map_err(|e| invalid(&manifest_path, e))?;
+            parse_manifest_tables(&manifest).map_err(|e| invalid(&manifest_path, &manifest, e))?;
         let dir = rel(manifest_path.parent().unwrap_or(Path::new(".")), &name)?;
         let mut targets = Vec::new();
         for t in &p.targets {

@@ -230,6 +230,24 @@ fn wrong_config_type_names_manifest_and_key() {
     );
 }
 
+/// A value over several lines (found by config_fuzz.rs): the line TOML's error quotes lacks
+/// the key, so the message names it.
+#[test]
+fn a_wrong_type_in_a_multi_line_value_names_the_key() {
+    let built = Fixture::new("multiline")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nbuild-packages = [\"\"\"\nclang\"\"\", 0]\n")
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::InvalidConfig { message, .. } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    assert!(
+        message.contains("(key `workspace.metadata.image.build-packages`)"),
+        "{message}"
+    );
+}
+
 #[test]
 fn manifest_not_found() {
     let built = Fixture::new("present")
@@ -531,10 +549,63 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "features = [\"svc/turbo\"]",
             "package `svc` defines no feature `turbo`",
         ),
+        // Found by config_fuzz.rs: values a Dockerfile cannot carry as the user wrote them.
+        (
+            "env = { A = \"line 1\\nline 2\" }",
+            "key `env`: the value of `A` holds the control character U+000A (a line break)",
+        ),
+        (
+            "build-env = { A = \"\\t\" }",
+            "key `build-env`: the value of `A` holds the control character U+0009",
+        ),
+        (
+            "labels = { \"a\" = \"x\\\\\" }",
+            "key `labels`: the value of `a` ends with `\\`",
+        ),
+        (
+            "workdir = \"/srv/$APP\"",
+            "key `workdir`: `/srv/$APP` holds `$`",
+        ),
+        (
+            "volumes = [\"/data/\\\"x\\\"\"]",
+            "holds `\"`, which Docker's VOLUME interprets",
+        ),
+        (
+            "files = { \"conf/my conf\" = \"/app/conf\" }",
+            "key `files`: `conf/my conf` holds ' ', which a bind mount of the Dockerfile cannot carry",
+        ),
+        (
+            "build-files = [\"conf/a,b\"]",
+            "key `build-files`: `conf/a,b` holds ','",
+        ),
+        (
+            "registry = \"\"",
+            "key `registry`: `` is not a registry and repository prefix",
+        ),
+        (
+            "builder = \"rust:latest\"",
+            "key `builder`: `rust:latest` names no version (`latest`)",
+        ),
+        (
+            "runtime = \"alpine\"",
+            "key `runtime`: `alpine` names no version (no tag)",
+        ),
+        ("args = [\"a\\\\\"]", "key `args`: `a\\` ends with `\\`"),
+        (
+            "env = { A = \"a\\\\\" }",
+            "key `env`: the value of `A` ends with `\\`",
+        ),
+        (
+            "base-images = { debian-slim = \"debian\" }",
+            "key `base-images.debian-slim`: `debian` names no version",
+        ),
     ];
     for (line, expected) in rows {
         let built = Fixture::new("badvalue")
             .root_package("svc", |p| p.main())
+            // Files that exist, so that the reader passes them to the planner.
+            .file("conf/my conf", "x = 1\n")
+            .file("conf/a,b", "")
             .workspace_toml(&format!("[workspace.metadata.image]\n{line}\n"))
             .build();
         let err = load_err(&built, &fixed_options());
@@ -557,6 +628,21 @@ fn dollar_in_env_values_is_literal() {
     let dockerfile = cargo_image::render::dockerfile::render(&plan);
     assert!(
         dockerfile.contains(r#"ENV GREETING="\$HOME costs \$5""#),
+        "{dockerfile}"
+    );
+}
+
+/// `LABEL` expands variables as `ENV` does (found by config_fuzz.rs): `$` is literal in both.
+#[test]
+fn dollar_in_labels_is_literal() {
+    let built = Fixture::new("dollarlabel")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nlabels = { \"com.example.price\" = \"$5\" }\n")
+        .build();
+    let (_, plan) = built.plan();
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(
+        dockerfile.contains(r#""com.example.price"="\$5""#),
         "{dockerfile}"
     );
 }

@@ -49,6 +49,7 @@ pub(super) fn check_image_references(wcfg: &WorkspaceConfig) -> Result<(), Strin
                  \"registry.local/distroless/cc:nonroot\")"
             ));
         }
+        check_pinned(&format!("base-images.{keyword}"), image)?;
     }
     if let Some(builder) = &wcfg.builder {
         if !is_image_reference(builder) {
@@ -57,8 +58,29 @@ pub(super) fn check_image_references(wcfg: &WorkspaceConfig) -> Result<(), Strin
                  \"rust:1.85-slim-bookworm\")"
             ));
         }
+        check_pinned("builder", builder)?;
     }
     Ok(())
+}
+
+/// Checks that a configured image reference names a version: a tag other than `latest`,
+/// or a digest. Without one the image changes under the Dockerfile, so two builds of one
+/// commit differ (and hadolint, which lints every generated Dockerfile, says DL3006/DL3007).
+fn check_pinned(key: &str, reference: &str) -> Result<(), String> {
+    let name = reference.split('@').next().unwrap_or(reference);
+    let tag = name
+        .rsplit_once(':')
+        .map(|(_, t)| t)
+        .filter(|t| !t.contains('/'));
+    if reference.contains('@') || tag.is_some_and(|t| t != "latest") {
+        return Ok(());
+    }
+    Err(format!(
+        "key `{key}`: `{reference}` names no version ({}), so the image changes under the \
+         Dockerfile and two builds of one commit differ; add a tag such as `:3.20` or a digest \
+         (`@sha256:…`)",
+        if tag.is_some() { "`latest`" } else { "no tag" }
+    ))
 }
 
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
@@ -171,6 +193,9 @@ fn plan_image(
     if runtime == Runtime::Custom && !is_image_reference(&keyword) {
         return Err(format!("key `runtime`: `{keyword}` is neither a runtime keyword (scratch, distroless-static, distroless-cc, debian-slim) nor an image reference"));
     }
+    if runtime == Runtime::Custom {
+        check_pinned("runtime", &keyword)?;
+    }
     let user = cfg.user.clone().unwrap_or_else(|| DEFAULT_USER.into());
     check_user(&user)?;
     let uid = user.split(':').next().unwrap_or("");
@@ -205,6 +230,20 @@ fn plan_image(
             labels.insert(oci(key), v.clone());
         }
     }
+    // Labels may hold line breaks: bake and the drivers set them exactly; only the
+    // Dockerfile's `LABEL`, for a plain `docker build`, writes them escaped. A trailing
+    // backslash would make hadolint misread the whole file.
+    for (k, v) in cfg.labels.iter().flatten() {
+        for (what, text) in [("the label", k), ("the value of", v)] {
+            if text.ends_with('\\') {
+                return Err(format!(
+                    "key `labels`: {what} `{}` ends with `\\`, which Dockerfile linters \
+                     misread as escaping the closing quote; drop the trailing backslash",
+                    k.escape_debug()
+                ));
+            }
+        }
+    }
     labels.extend(cfg.labels.clone().unwrap_or_default());
     let env = cfg.env.clone().unwrap_or_default();
     if let Some(bad) = env.keys().find(|k| !is_env_name(k)) {
@@ -212,6 +251,9 @@ fn plan_image(
             "key `env`: `{bad}` is not a variable name (letters, digits and `_`, not starting \
              with a digit)"
         ));
+    }
+    for (k, v) in &env {
+        check_dockerfile_word("env", &format!("the value of `{k}`"), v)?;
     }
     let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
     Ok(ImagePlan {
@@ -250,24 +292,22 @@ fn plan_healthcheck(
             ))
         }
         Some(HealthcheckConfig::Spec(s)) => {
-            let timing = Timing {
-                interval: s.interval.clone().unwrap_or_else(|| "10s".into()),
-                timeout: s.timeout.clone().unwrap_or_else(|| "3s".into()),
-                start_period: s.start_period.clone().unwrap_or_else(|| "5s".into()),
-                retries: s.retries.unwrap_or(3),
-            };
-            for (key, value) in [
-                ("interval", &timing.interval),
-                ("timeout", &timing.timeout),
-                ("start-period", &timing.start_period),
-            ] {
-                if !is_duration(value) {
-                    return Err(format!(
+            let duration = |key: &str, value: Option<&String>, default: &str| {
+                let value = value.map(String::as_str).unwrap_or(default);
+                match is_duration(value).then(|| single_unit(value)).flatten() {
+                    Some(d) => Ok(d),
+                    None => Err(format!(
                         "key `healthcheck.{key}`: `{value}` is not a duration; write a number \
                          with a unit and no space, e.g. \"30s\", \"1m30s\", \"500ms\""
-                    ));
+                    )),
                 }
-            }
+            };
+            let timing = Timing {
+                interval: duration("interval", s.interval.as_ref(), "10s")?,
+                timeout: duration("timeout", s.timeout.as_ref(), "3s")?,
+                start_period: duration("start-period", s.start_period.as_ref(), "5s")?,
+                retries: s.retries.unwrap_or(3),
+            };
             if s.port == Some(0) {
                 return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
             }
@@ -301,10 +341,13 @@ fn plan_healthcheck(
                         timing,
                     })
                 }
-                (None, Some(cmd)) if !cmd.is_empty() => Some(Healthcheck::Cmd {
-                    cmd: cmd.clone(),
-                    timing,
-                }),
+                (None, Some(cmd)) if !cmd.is_empty() => {
+                    check_exec_form("healthcheck.cmd", cmd)?;
+                    Some(Healthcheck::Cmd {
+                        cmd: cmd.clone(),
+                        timing,
+                    })
+                }
                 _ => return Err("key `healthcheck`: needs `http` (with `port`) or `cmd`".into()),
             }
         }
@@ -321,6 +364,16 @@ fn plan_tags(
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let mut tags = Vec::new();
     let mut notes = Vec::new();
+    // Checked on its own, so that a bad prefix is not reported as a bad tag template the
+    // user may never have written (the default ones).
+    if let Some(r) = &cfg.registry {
+        if !is_image_reference(&format!("{}/x", r.trim_end_matches('/'))) {
+            return Err(format!(
+                "key `registry`: `{r}` is not a registry and repository prefix (a host, then \
+                 lowercase `a-z 0-9 . _ -` parts separated by `/`, e.g. \"ghcr.io/acme\")"
+            ));
+        }
+    }
     for template in cfg
         .tags
         .clone()
@@ -603,6 +656,7 @@ fn plan_extras(
                 "key `files`: `{src}` must be a path in the workspace, relative to its root"
             ));
         }
+        check_mount_source("files", &src)?;
         if !is_image_path(&dest) {
             return Err(format!(
                 "key `files`: `{dest}` (for `{src}`) must be an absolute path in the image, \
@@ -619,11 +673,17 @@ fn plan_extras(
         }
         other => other.clone(),
     };
+    if let Some(dir) = &workdir {
+        check_expanded_path("workdir", "WORKDIR", dir)?;
+    }
     let mut volumes = cfg.volumes.clone().unwrap_or_default();
     if let Some(bad) = volumes.iter().find(|v| !is_image_path(v)) {
         return Err(format!(
             "key `volumes`: `{bad}` must be an absolute path, e.g. \"/data\""
         ));
+    }
+    for v in &volumes {
+        check_expanded_path("volumes", "VOLUME", v)?;
     }
     volumes.sort();
     volumes.dedup();
@@ -637,6 +697,9 @@ fn plan_extras(
         }
         other => other.clone(),
     };
+    for (key, items) in [("args", &cfg.args), ("entrypoint", &cfg.entrypoint)] {
+        check_exec_form(key, items.as_deref().unwrap_or(&[]))?;
+    }
     let stop_signal = match &cfg.stop_signal {
         Some(sig) => {
             let named = sig.strip_prefix("SIG").is_some_and(|n| {
@@ -708,6 +771,50 @@ fn is_image_path(path: &str) -> bool {
             .any(|c| c == ".." || c == "." || c.contains(char::is_whitespace))
 }
 
+/// Checks a context path that a step bind-mounts (`--mount=type=bind,source=PATH,…`): the
+/// Dockerfile separates a step's options on whitespace and a mount's fields on `,`, and
+/// expands `$`, so a path holding one of them (or a quote, a backslash, a control
+/// character) would mount something else or fail the build.
+pub(super) fn check_mount_source(key: &str, path: &str) -> Result<(), String> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || ",$\"'\\".contains(c);
+    match path.chars().find(|c| bad(*c)) {
+        Some(c) => Err(format!(
+            "key `{key}`: `{}` holds {:?}, which a bind mount of the Dockerfile cannot carry \
+             (it splits options on whitespace and fields on `,`, and expands `$`); rename the \
+             file, or list a directory that holds it",
+            path.escape_debug(),
+            c
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks the items of an exec-form list (`ENTRYPOINT`, `CMD`, `HEALTHCHECK CMD`): Docker
+/// decodes it as JSON, but an item ending in `\` puts `\\"` in the line, which hadolint
+/// (which lints every generated Dockerfile) misreads as an escaped quote and so as no JSON.
+fn check_exec_form(key: &str, items: &[String]) -> Result<(), String> {
+    match items.iter().find(|i| i.ends_with('\\')) {
+        Some(item) => Err(format!(
+            "key `{key}`: `{item}` ends with `\\`, which Dockerfile linters misread in an \
+             exec-form list; drop the trailing backslash"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a path that Docker reads through its variable expansion (`WORKDIR`, `VOLUME`):
+/// there `$` starts a variable and quotes and `\` are unquoted, so such a path would name
+/// another directory, or fail the build.
+fn check_expanded_path(key: &str, instruction: &str, path: &str) -> Result<(), String> {
+    match path.chars().find(|c| matches!(c, '$' | '"' | '\'' | '\\')) {
+        Some(c) => Err(format!(
+            "key `{key}`: `{path}` holds `{c}`, which Docker's {instruction} interprets (`$` \
+             expands a variable, quotes and `\\` are removed); use a path without it"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Fills `{bin}` and `{version}`; any other placeholder is an error.
 pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String, String> {
     let filled = template.replace("{bin}", bin).replace("{version}", version);
@@ -747,6 +854,59 @@ fn check_user(user: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A duration [`is_duration`] accepts, written with one unit of `s`, `m` or `h` as
+/// hadolint's parser needs (it refuses `1m30s` and `500ms`, which Docker takes): kept when it
+/// is one already, else in seconds (`1m30s` → `90s`, `500ms` → `0.5s`). `None` when a
+/// number has two decimal points.
+fn single_unit(value: &str) -> Option<String> {
+    let split = value.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    if matches!(&value[split..], "s" | "m" | "h") && value[..split].matches('.').count() <= 1 {
+        return Some(value.to_string());
+    }
+    let mut nanos: u128 = 0;
+    let mut rest = value;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+        let (number, tail) = rest.split_at(digits);
+        let unit = ["ms", "us", "ns", "h", "m", "s"]
+            .into_iter()
+            .find(|u| tail.starts_with(u))?;
+        let per_unit: u128 = match unit {
+            "h" => 3_600_000_000_000,
+            "m" => 60_000_000_000,
+            "s" => 1_000_000_000,
+            "ms" => 1_000_000,
+            "us" => 1_000,
+            _ => 1,
+        };
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if fraction.contains('.') {
+            return None;
+        }
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        // The fraction's digits beyond a nanosecond are dropped, as Go's parser does.
+        let digits = fraction.len().min(18);
+        let fraction_value: u128 = if digits == 0 {
+            0
+        } else {
+            fraction[..digits].parse().ok()?
+        };
+        nanos = nanos.checked_add(whole.checked_mul(per_unit)?)?;
+        nanos = nanos.checked_add(fraction_value * per_unit / 10u128.pow(digits as u32))?;
+        rest = &tail[unit.len()..];
+    }
+    let (seconds, sub) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+    Some(if sub == 0 {
+        format!("{seconds}s")
+    } else {
+        format!("{seconds}.{}s", format!("{sub:09}").trim_end_matches('0'))
+    })
 }
 
 /// A Docker duration as HEALTHCHECK takes it: numbers with units (`30s`, `1m30s`, `500ms`).
@@ -816,6 +976,33 @@ pub fn is_image_reference(reference: &str) -> bool {
         })
 }
 
+/// Checks a string that becomes a quoted word of a Dockerfile line (`ENV`, `LABEL`): an
+/// ASCII control character, a line break above all, has no spelling there. Inside Docker's
+/// double quotes only `\"`, `\\` and `\$` are escapes, so `\n` would reach the container
+/// as two characters, and a raw line break would end the instruction.
+pub(super) fn check_dockerfile_word(key: &str, what: &str, value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| c.is_ascii_control() && *c != '\u{7f}')
+    {
+        Some(c) => Err(format!(
+            "key `{key}`: {what} holds the control character U+{:04X}{}, which a Dockerfile \
+             cannot carry (inside its quotes `\\n` stays two characters); remove it, or set \
+             the value when the container starts (`docker run -e`) or ship it in a file \
+             (`files`)",
+            c as u32,
+            if c == '\n' { " (a line break)" } else { "" },
+        )),
+        // `"…\\"` is what Docker reads as a value ending in `\`, but hadolint, which lints
+        // every generated Dockerfile, reads an escaped quote and fails to parse the file.
+        None if value.ends_with('\\') => Err(format!(
+            "key `{key}`: {what} ends with `\\`, which Dockerfile linters misread as escaping \
+             the closing quote; drop the trailing backslash"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Whether `name` can be an environment variable's name in a Dockerfile and a shell.
 pub(super) fn is_env_name(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -823,4 +1010,26 @@ pub(super) fn is_env_name(name: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_unit;
+
+    /// hadolint parses one number with `s`, `m` or `h`; Docker takes Go durations.
+    #[test]
+    fn durations_are_written_in_one_unit() {
+        for (given, written) in [
+            ("30s", "30s"),
+            ("1m", "1m"),
+            ("1.5s", "1.5s"),
+            ("1m30s", "90s"),
+            ("500ms", "0.5s"),
+            ("1h0m0.25s", "3600.25s"),
+            ("250us", "0.00025s"),
+        ] {
+            assert_eq!(single_unit(given).as_deref(), Some(written), "{given}");
+        }
+        assert_eq!(single_unit("1.2.3s"), None);
+    }
 }

@@ -38,7 +38,10 @@ pub use image::{
 pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
 
-use image::{check_image_references, image_config, is_env_name, plan_images};
+use image::{
+    check_dockerfile_word, check_image_references, check_mount_source, image_config, is_env_name,
+    plan_images,
+};
 use packages::{config_rustflags, system_packages};
 use stages::{plan_appended, resolve_stage_names};
 
@@ -529,6 +532,7 @@ fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
                  its root (e.g. \"proto\")"
             ));
         }
+        check_mount_source("build-files", rel)?;
         build_files.push(ws.in_root(rel));
     }
     build_files.sort();
@@ -536,15 +540,17 @@ fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
     Ok(build_files)
 }
 
-/// `build-env`: every name must be a variable name in a Dockerfile and a shell.
+/// `build-env`: every name must be a variable name in a Dockerfile and a shell, every
+/// value a word a Dockerfile line can carry.
 fn check_build_env(wcfg: &WorkspaceConfig) -> Result<(), String> {
-    for name in wcfg.build_env.keys() {
+    for (name, value) in &wcfg.build_env {
         if !is_env_name(name) {
             return Err(format!(
                 "key `build-env`: `{name}` is not a variable name (letters, digits and `_`, \
                  not starting with a digit)"
             ));
         }
+        check_dockerfile_word("build-env", &format!("the value of `{name}`"), value)?;
     }
     Ok(())
 }

@@ -535,7 +535,8 @@ fn runtime(out: &mut String, i: &ImagePlan) {
     let labels: Vec<String> = i
         .labels
         .iter()
-        .map(|(k, v)| format!("{}={}", dq(k), dq(v)))
+        // `LABEL` expands variables like `ENV` does: `$` is written literal in both.
+        .map(|(k, v)| format!("{}={}", env_value(k), env_value(v)))
         .collect();
     let entrypoint = match &x.entrypoint {
         Some(e) => json_list(e),
@@ -711,12 +712,14 @@ fn timing_flags(t: &Timing) -> String {
     )
 }
 
-/// A double-quoted Dockerfile/JSON string.
-/// An `ENV` value: quoted, with `$` literal (the Dockerfile would expand `$NAME`).
+/// An `ENV` or `LABEL` word: quoted, with `$` literal (the Dockerfile would expand
+/// `$NAME`). Only `\"`, `\\` and `\$` are escapes inside Docker's double quotes, so the
+/// planner refuses control characters here, which JSON quoting would write as `\n`.
 fn env_value(s: &str) -> String {
     dq(s).replace('$', "\\$")
 }
 
+/// A double-quoted JSON string, for exec-form lists (which Docker parses as JSON).
 fn dq(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
 }
