@@ -41,10 +41,11 @@ const CASES: u32 = 128;
 const HADOLINT_CAP: usize = 40;
 
 /// Keys every level takes.
-const COMMON_KEYS: [&str; 19] = [
+const COMMON_KEYS: [&str; 20] = [
     "runtime",
     "static",
     "features",
+    "default-features",
     "ports",
     "user",
     "env",
@@ -225,7 +226,7 @@ fn typed_value(key: &'static str) -> BoxedStrategy<Value> {
         "stop-signal" => s(&["SIGINT", "SIGTERM", "9"]),
         "builder" => s(&["rust:1.85-slim-bookworm", "rust:latest"]),
         "profile" => s(&["release", "dev", "dist", "bench"]),
-        "static" | "skip" | "tzdata" | "strip" | "infer-packages" => b(),
+        "static" | "skip" | "tzdata" | "strip" | "infer-packages" | "default-features" => b(),
         "max-layers" => i(),
         "ports" => prop::collection::vec(integer(), 0..3)
             .prop_map(|v| Value::Array(v.into_iter().map(Value::Integer).collect()))
