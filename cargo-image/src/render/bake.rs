@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::Plan;
+use crate::render::quote::{hcl_list, hcl_quote};
 
 /// The platforms a bake target builds for unless `--platform` says otherwise: the ones the
 /// generated Dockerfile cross-compiles for.
@@ -164,47 +165,9 @@ pub fn target_name(stage: &str) -> String {
         .collect()
 }
 
-/// An HCL string literal: `"` and `\` escaped, control characters as `\n`, `\t` or
-/// `\uNNNN`, and `${` / `%{` doubled so that no value is read as a template.
-pub fn hcl_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if c.is_control() => write!(out, "\\u{:04x}", c as u32).unwrap(),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn hcl_list(items: &[impl AsRef<str>]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| hcl_quote(i.as_ref())).collect();
-    format!("[{}]", quoted.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quotes_hcl_strings() {
-        assert_eq!(hcl_quote("plain"), "\"plain\"");
-        assert_eq!(hcl_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(hcl_quote("${x} %{y} $z %"), "\"$${x} %%{y} $z %\"");
-        assert_eq!(hcl_quote("l1\nl2\u{1}"), "\"l1\\nl2\\u0001\"");
-    }
 
     #[test]
     fn target_names_are_what_bake_accepts() {

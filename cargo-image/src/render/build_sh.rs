@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::plan::Plan;
 use crate::render::dockerfile::CACHE_KEY_ARG;
-use crate::render::scripts::sh_quote;
+use crate::render::quote::sh_quote;
 
 /// The shell that prints the key of the incremental mode's caches for the build context
 /// in `$context`: the same key `cargo xtask image` passes.

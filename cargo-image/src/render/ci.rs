@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use crate::plan::Plan;
 use crate::render::bake::DEFAULT_PLATFORMS;
-use crate::render::scripts::sh_quote;
+use crate::render::quote::{dq, sh_quote};
 use crate::render::template::fill;
 
 /// The platform of the hosted runners (GitHub's `ubuntu-24.04`, GitLab's shared runners).
@@ -199,10 +199,6 @@ fn indent(text: &str, n: usize) -> String {
         .collect()
 }
 
-fn yaml_quote(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
-}
-
 fn describe_platforms(platforms: &[String]) -> String {
     platforms.join(", ")
 }
@@ -215,14 +211,14 @@ pub fn github(plan: &Plan, params: &CiParams) -> String {
     };
     let pr = params.pr_platform();
     let env = match &params.registry {
-        Some(r) => format!("env:\n  REGISTRY: {}\n", yaml_quote(r)),
+        Some(r) => format!("env:\n  REGISTRY: {}\n", dq(r)),
         None => String::new(),
     };
     let login = if ghcr {
         GITHUB_LOGIN_GHCR.to_string()
     } else {
         let registry = match params.registry.as_deref().and_then(registry_host) {
-            Some(host) => format!("registry: {}\n", yaml_quote(host)),
+            Some(host) => format!("registry: {}\n", dq(host)),
             None => String::new(),
         };
         fill(GITHUB_LOGIN_SECRETS, &[("REGISTRY", &registry)])
@@ -316,7 +312,7 @@ pub fn gitlab(plan: &Plan, params: &CiParams) -> String {
         Some(_) => (String::new(), login),
     };
     let registry_value = match &params.registry {
-        Some(r) => yaml_quote(r),
+        Some(r) => dq(r),
         None => "$CI_REGISTRY_IMAGE".into(),
     };
     let qemu = |platforms: &[&str]| -> String {

@@ -20,9 +20,8 @@ use crate::model::{cksum, is_within, join};
 use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
-use crate::render::scripts::{
-    self, sh_quote, words, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH,
-};
+use crate::render::quote::{dq, env_value, sh_quote, words};
+use crate::render::scripts::{self, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 use crate::render::tools;
 
 /// The global build argument choosing how workspace crates compile: `incremental` (the
@@ -710,18 +709,6 @@ fn timing_flags(t: &Timing) -> String {
         "--interval={} --timeout={} --start-period={} --retries={}",
         t.interval, t.timeout, t.start_period, t.retries
     )
-}
-
-/// An `ENV` or `LABEL` word: quoted, with `$` literal (the Dockerfile would expand
-/// `$NAME`). Only `\"`, `\\` and `\$` are escapes inside Docker's double quotes, so the
-/// planner refuses control characters here, which JSON quoting would write as `\n`.
-fn env_value(s: &str) -> String {
-    dq(s).replace('$', "\\$")
-}
-
-/// A double-quoted JSON string, for exec-form lists (which Docker parses as JSON).
-fn dq(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serializes")
 }
 
 fn dev_and_test(out: &mut String, plan: &Plan) {

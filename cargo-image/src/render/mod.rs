@@ -7,6 +7,7 @@ pub mod ci;
 pub mod compose;
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod quote;
 pub mod scripts;
 mod template;
 pub mod tools;

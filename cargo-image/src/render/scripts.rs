@@ -10,6 +10,7 @@
 //! workspace's rustflags per target).
 
 use crate::plan::Plan;
+use crate::render::quote::{sh_quote, words_of};
 use crate::render::template::fill;
 
 /// Path of the build script inside the builder.
@@ -32,33 +33,6 @@ pub const MASK_LOCK_AWK: &str = include_str!("../../templates/mask-lock.awk");
 /// a few kilobytes, where std with a static glibc weighs over a megabyte (more than the
 /// rest of a scratch image).
 pub const PROBE_RS: &str = include_str!("../../templates/probe.rs");
-
-/// Quotes a word for `sh` when it needs it.
-pub fn sh_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=+@,%".contains(&b))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// Words for `sh`, quoted where they need it, separated by spaces.
-fn sh_words<'a>(words: impl Iterator<Item = &'a str>) -> String {
-    words.map(sh_quote).collect::<Vec<_>>().join(" ")
-}
-
-/// Words for a shell command line, each quoted as needed, separated by spaces.
-pub fn words(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| sh_quote(s))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The `cargo-image` script as a template (`@@NAME@@` markers, filled by `template::fill`): a shell
 /// script that shellcheck lints as it is.
@@ -161,7 +135,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         String::new()
     };
     let dirs = plan.local_dirs.iter().map(String::as_str);
-    let local_dirs = sh_words(dirs.map(|d| if d.is_empty() { "." } else { d }));
+    let local_dirs = words_of(dirs.map(|d| if d.is_empty() { "." } else { d }));
     fill(
         CARGO_IMAGE_TEMPLATE,
         &[
@@ -176,7 +150,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("FEATURES", &features),
             ("STATIC_BUILDS", &commands(false)),
             ("DYNAMIC_BUILD", &dynamic_build),
-            ("SHIPPED", &sh_words(b.bins.iter().map(String::as_str))),
+            ("SHIPPED", &words_of(b.bins.iter().map(String::as_str))),
             ("DYNAMIC_BINS", &b.dynamic_bins.join(" ")),
             ("PROFILE_DIR", &b.profile_dir),
             ("PROBE_SRC_PATH", PROBE_SRC_PATH),

@@ -13,7 +13,8 @@ use std::fmt::Write as _;
 
 use crate::model::join;
 use crate::plan::{Healthcheck, Plan};
-use crate::render::scripts::{self, sh_quote, words};
+use crate::render::quote::{sh_quote, words};
+use crate::render::scripts;
 
 /// The directory beside the Dockerfile (relative to the workspace root).
 pub const DIR: &str = ".cargo-image";
