@@ -250,6 +250,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let (loaded, mut plan) = crate::tasks::read_and_plan(&opts.manifest_path, &plan_opts)?;
 
     let docker = engine::connect(&at).await?;
+    engine::refuse_without_buildkit(&docker, &at).await?;
     if !use_buildx && !engine::buildkit_available(&docker).await? {
         engine::legacy_unsupported()?;
     }

@@ -10,6 +10,8 @@
 //!   driver goes on through `docker buildx`, which sends the context over the socket;
 //! - an engine on another machine (`DOCKER_HOST=tcp://<address>`): buildx from the start.
 //!
+//! Podman's Docker-compatible API is refused at once (it builds with Buildah, not BuildKit).
+//!
 //! One second dockerd plays both: started with `unshare --net` (own data root, containerd
 //! store), its socket a file here; for the remote case a TCP forwarder on a non-loopback
 //! address of this machine leads to that socket, so the engine behind it shares nothing
@@ -143,4 +145,77 @@ fn assert_runs(engine: &SecondEngine, tag: &str) {
         String::from_utf8_lossy(&out.stdout).trim(),
         "built by the other engine"
     );
+}
+
+/// Podman's Docker-compatible API (`podman system service`) builds with Buildah, which
+/// cannot build the generated Dockerfile: refused before anything is built, naming Podman
+/// and what it lacks, instead of failing inside the build with a file Buildah cannot find.
+#[test]
+fn s16_podmans_docker_api_is_refused_at_once() {
+    let Some(s) = scenario("s16-podman") else {
+        return;
+    };
+    if which("podman").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`podman` is not on PATH; .ci/run provisions it (apt-get install podman)"
+        );
+        eprintln!("[e2e] s16-podman: skipped: no `podman` (apt-get install podman)");
+        return;
+    }
+    let socket = s.path("podman.sock");
+    let mut service = std::process::Command::new("podman")
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting `podman system service`");
+    let started = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "podman's socket did not appear"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let root = s.tiny_workspace("tiny", "e2e-podman", "fn main() {}\n");
+    let host = format!("unix://{}", socket.display());
+    let mut args = vec![
+        "image".to_string(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    let run = s.xtask(&args, &[("DOCKER_HOST", &host)], Duration::from_secs(60));
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(!run.status.success(), "{}", run.describe());
+    for fragment in ["is Podman", "Buildah, not BuildKit", "Docker Engine 23"] {
+        assert!(
+            run.stderr.contains(fragment),
+            "`{fragment}` missing:\n{}",
+            run.describe()
+        );
+    }
+    assert!(
+        run.seconds < 20.0,
+        "refused only after {:.1}s: {}",
+        run.seconds,
+        run.describe()
+    );
+    assert!(
+        !run.stdout.contains("==> building"),
+        "a build started: {}",
+        run.describe()
+    );
+}
+
+/// Where `program` is on PATH.
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
 }

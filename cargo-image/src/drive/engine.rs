@@ -139,6 +139,35 @@ pub async fn buildkit_available(docker: &Docker) -> Result<bool> {
     Ok(info.os_type.as_deref() != Some("windows"))
 }
 
+/// Refuses an engine that answers the Docker API but does not build with BuildKit: Podman's
+/// compatible API builds with Buildah, which cannot build the generated Dockerfile (it
+/// picks the build stage by a build argument, `FROM build-${CARGO_IMAGE_BUILD}`, which
+/// Buildah takes for an image name, and it ignores a context given as a URL). Said before
+/// anything is built, naming the engine and what it lacks.
+pub async fn refuse_without_buildkit(docker: &Docker, at: &EngineHost) -> Result<()> {
+    let version = docker
+        .version()
+        .await
+        .context("asking the engine for its version")?;
+    let podman = version
+        .components
+        .iter()
+        .flatten()
+        .find(|c| c.name.contains("Podman"));
+    if let Some(podman) = podman {
+        bail!(
+            "the engine at {} ({}) is Podman {} (its Docker-compatible API), which builds \
+             with Buildah, not BuildKit; the generated Dockerfile needs BuildKit (a build \
+             stage chosen by a build argument, `RUN --mount` from other stages, the build \
+             context as a URL). Build with Docker Engine 23 or later (or Docker Desktop)",
+            at.host,
+            at.from,
+            podman.version
+        );
+    }
+    Ok(())
+}
+
 /// Whether an image is in the engine's local store.
 pub async fn has_image(docker: &Docker, name: &str) -> bool {
     docker.inspect_image(name).await.is_ok()
