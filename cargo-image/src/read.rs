@@ -123,9 +123,17 @@ fn merge_graphs(
 /// metadata alike: then once more with the toolchain the caller runs (or `stable`). The
 /// pin still picks the builder image.
 fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_metadata::Error> {
+    // From the workspace's directory, as the build runs it: cargo reads `.cargo/config.toml`
+    // from the current directory up, not from the manifest's, and a source replacement
+    // there (`cargo vendor`) decides where the crates come from.
+    let dir = manifest_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let command = || {
         let mut command = MetadataCommand::new();
         command
+            .current_dir(dir)
             .manifest_path(manifest_path)
             .other_options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>());
         command
