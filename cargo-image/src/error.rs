@@ -41,6 +41,13 @@ pub enum Error {
         path: String,
         context: String,
     },
+    /// A package is reached through a symlink whose target lies outside the build context.
+    SymlinkOutside {
+        package: String,
+        link: String,
+        target: String,
+        context: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -110,6 +117,19 @@ impl fmt::Display for Error {
                 "package `{package}` at `{path}` lies outside the build context `{context}`, \
                  so Docker cannot copy it; set `context` in [workspace.metadata.image] to a \
                  directory that contains both (e.g. `context = \"..\"`)"
+            ),
+            Error::SymlinkOutside {
+                package,
+                link,
+                target,
+                context,
+            } => write!(
+                f,
+                "package `{package}` is reached through the symlink `{link}`, which points to \
+                 `{target}`, outside the build context `{context}`: the build context holds \
+                 the link, not what it points to; move the package inside the context and \
+                 link to it there, or set `context` in [workspace.metadata.image] to a \
+                 directory that contains both"
             ),
         }
     }

@@ -40,6 +40,16 @@ pub struct Workspace {
     /// packages: every package with its enabled features and normal/build edges.
     #[serde(default)]
     pub resolved: Vec<Resolved>,
+    /// Directory sources the cargo configuration names (`cargo vendor`'s `vendor/`, with
+    /// `[source.vendored-sources] directory = "vendor"`), sorted: the offline steps need
+    /// them before any crate compiles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor_dirs: Vec<String>,
+    /// Symlinks on the way to a local package (`crates/api` → `../elsewhere/api`), link
+    /// path → target relative to the link's directory. Cargo finds the package through the
+    /// link; the paths above are the resolved ones, so the build recreates the link.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
 }
 
 /// One package of the resolved graph.

@@ -123,9 +123,17 @@ fn merge_graphs(
 /// metadata alike: then once more with the toolchain the caller runs (or `stable`). The
 /// pin still picks the builder image.
 fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_metadata::Error> {
+    // From the workspace's directory, as the build runs it: cargo reads `.cargo/config.toml`
+    // from the current directory up, not from the manifest's, and a source replacement
+    // there (`cargo vendor`) decides where the crates come from.
+    let dir = manifest_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let command = || {
         let mut command = MetadataCommand::new();
         command
+            .current_dir(dir)
             .manifest_path(manifest_path)
             .other_options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>());
         command
@@ -320,9 +328,13 @@ fn from_metadata(
     }
 
     let mut packages = Vec::new();
+    let mut links = BTreeMap::new();
     for p in metadata.packages.iter().filter(|p| p.source.is_none()) {
         let name = p.name.to_string();
         let manifest_path = p.manifest_path.clone().into_std_path_buf();
+        if let Some(dir) = manifest_path.parent() {
+            links.extend(links_on_the_way(dir, &context_dir, &name)?);
+        }
         let manifest = read_text(&manifest_path)?;
         let (_, pkg_config) =
             parse_manifest_tables(&manifest).map_err(|e| invalid(&manifest_path, &manifest, e))?;
@@ -376,13 +388,35 @@ fn from_metadata(
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name));
 
+    // Files cargo reads before compiling anything: they belong in the skeleton verbatim.
+    let mut extra_files = BTreeMap::new();
+    let mut dirs = vec![workspace_dir.clone()];
+    if context_dir != workspace_dir {
+        dirs.push(context_dir.clone());
+    }
+    for dir in &dirs {
+        for name in [
+            "rust-toolchain.toml",
+            "rust-toolchain",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
+            let path = dir.join(name);
+            if path.is_file() {
+                extra_files.insert(rel(&path, "(cargo configuration)")?, read_text(&path)?);
+            }
+        }
+    }
+
+    let vendor_dirs = vendor_dirs(&extra_files, &context_dir)?;
+
     // What the build context holds: the effective .dockerignore rules decide which paths
     // exist there, and only those are bound or copied (binding a missing path fails).
     let dockerignore_path = context_dir.join(".dockerignore");
     let dockerignore = std::fs::read_to_string(&dockerignore_path)
         .ok()
         .and_then(|text| ignore::users_rules(&text));
-    let rules = IgnoreRules::parse(&ignore::render(dockerignore.as_deref()));
+    let rules = IgnoreRules::parse(&ignore::render(dockerignore.as_deref(), &vendor_dirs));
     let excluded = |path: &str, what: &str| -> Result<(), Error> {
         match rules.excluding_rule(path) {
             Some(rule) => Err(Error::ExcludedFromContext {
@@ -403,7 +437,22 @@ fn from_metadata(
         ),
         "the Dockerfile's generated programs (`.cargo-image/`)",
     )?;
-    let dirs: Vec<String> = packages.iter().map(|p| p.dir.clone()).collect();
+    // Vendored crates reach the build through the fetch stage and links through the
+    // skeleton: they are no package's sources (a root package would otherwise take them).
+    let dirs: Vec<String> = packages
+        .iter()
+        .map(|p| p.dir.clone())
+        .chain(vendor_dirs.iter().cloned())
+        .chain(links.keys().cloned())
+        .collect();
+    for dir in &vendor_dirs {
+        for file in files_under(&context_dir, dir) {
+            excluded(
+                &file,
+                &format!("a vendored crate's file (directory source `{dir}`)"),
+            )?;
+        }
+    }
     for p in &mut packages {
         for t in &p.targets {
             if matches!(
@@ -472,26 +521,6 @@ fn from_metadata(
         None => None,
     };
 
-    // Files cargo reads before compiling anything: they belong in the skeleton verbatim.
-    let mut extra_files = BTreeMap::new();
-    let mut dirs = vec![workspace_dir.clone()];
-    if context_dir != workspace_dir {
-        dirs.push(context_dir.clone());
-    }
-    for dir in &dirs {
-        for name in [
-            "rust-toolchain.toml",
-            "rust-toolchain",
-            ".cargo/config.toml",
-            ".cargo/config",
-        ] {
-            let path = dir.join(name);
-            if path.is_file() {
-                extra_files.insert(rel(&path, "(cargo configuration)")?, read_text(&path)?);
-            }
-        }
-    }
-
     let rust_version = extra_files
         .iter()
         .filter(|(k, _)| k.ends_with("rust-toolchain.toml") || k.ends_with("rust-toolchain"))
@@ -510,6 +539,8 @@ fn from_metadata(
             dockerignore,
             dockerfile_append,
             resolved,
+            vendor_dirs,
+            links,
         },
         workspace_dir,
         context_dir,
@@ -634,6 +665,134 @@ fn package_sources(
     let all: Vec<String> = out.iter().cloned().collect();
     out.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
     out.into_iter().collect()
+}
+
+/// The directory sources (`[source.<name>] directory = "vendor"`) of the cargo
+/// configuration files read into `extra_files` (context-relative paths), that exist. Cargo
+/// takes such a path relative to the directory holding `.cargo/`.
+fn vendor_dirs(
+    extra_files: &BTreeMap<String, String>,
+    context_dir: &Path,
+) -> Result<Vec<String>, Error> {
+    let mut out = BTreeSet::new();
+    for (path, text) in extra_files {
+        let Some(base) = path
+            .strip_suffix(".cargo/config.toml")
+            .or_else(|| path.strip_suffix(".cargo/config"))
+        else {
+            continue;
+        };
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let sources = table.get("source").and_then(toml::Value::as_table);
+        for (name, source) in sources.into_iter().flatten() {
+            let Some(dir) = source.get("directory").and_then(toml::Value::as_str) else {
+                continue;
+            };
+            let full = context_dir.join(base).join(dir);
+            if !full.is_dir() {
+                // Unused, or cargo metadata would have failed: nothing to ship.
+                continue;
+            }
+            let canonical = full.canonicalize().unwrap_or(full);
+            let rel = canonical
+                .strip_prefix(context_dir)
+                .map_err(|_| Error::InvalidConfig {
+                    manifest: context_dir.join(path).display().to_string(),
+                    message: format!(
+                        "key `source.{name}.directory`: `{}` lies outside the build context `{}`, \
+                     so the build cannot see the vendored crates; vendor them inside the \
+                     repository (`cargo vendor` writes `vendor/` by default), or set \
+                     `context` in [workspace.metadata.image] to a directory that holds them",
+                        canonical.display(),
+                        context_dir.display()
+                    ),
+                })?;
+            out.insert(path_to_slash(rel));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The symlinks (inside the build context) on the way to a package directory as cargo
+/// reports it (`crates/*` expanded: `crates/api`, a link to `../elsewhere/api`), each with
+/// its target relative to the link's own directory. A build context carries the link, not
+/// what it points to, so the build must recreate it beside the resolved directory.
+fn links_on_the_way(
+    dir: &Path,
+    context_dir: &Path,
+    package: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for link in dir.ancestors() {
+        if !link
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            continue;
+        }
+        let (Some(parent), Some(name)) = (link.parent(), link.file_name()) else {
+            continue;
+        };
+        // A link above the context (a symlinked home or temporary directory) is the
+        // host's business: the context itself is resolved.
+        let parent = parent
+            .canonicalize()
+            .unwrap_or_else(|_| parent.to_path_buf());
+        let Ok(parent) = parent.strip_prefix(context_dir) else {
+            continue;
+        };
+        let parent = path_to_slash(parent);
+        let shown = crate::model::join(&parent, &name.to_string_lossy());
+        let target = link.canonicalize().unwrap_or_else(|_| link.to_path_buf());
+        let Ok(target) = target.strip_prefix(context_dir) else {
+            return Err(Error::SymlinkOutside {
+                package: package.to_string(),
+                link: shown,
+                target: target.display().to_string(),
+                context: context_dir.display().to_string(),
+            });
+        };
+        let up = parent.split('/').filter(|c| !c.is_empty()).count();
+        let relative: Vec<String> = std::iter::repeat_n("..".to_string(), up)
+            .chain(
+                target
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+            )
+            .collect();
+        out.push((shown, relative.join("/")));
+    }
+    Ok(out)
+}
+
+/// Every file under a context-relative directory, context-relative (no links followed).
+fn files_under(context_dir: &Path, dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_string()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(context_dir.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = crate::model::join(&dir, &entry.file_name().to_string_lossy());
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn path_to_slash(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The version a toolchain file pins, when it pins a numbered one (`1.85` or `1.85.0`).

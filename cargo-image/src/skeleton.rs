@@ -31,6 +31,10 @@ pub struct Skeleton {
     pub empty_sources: BTreeSet<String>,
     /// Dummy crate roots that need a `main` (bins, examples, tests, benches, build scripts).
     pub main_sources: BTreeSet<String>,
+    /// Symlinks on the way to local packages, recreated as they are on the host (link path
+    /// → relative target): cargo finds those packages through them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
 }
 
 /// An error masking a manifest: its text is not valid TOML.
@@ -77,6 +81,7 @@ pub fn derive(ws: &Workspace) -> Result<Skeleton, MaskError> {
             }
         }
     }
+    sk.links = ws.links.clone();
     // A file that is both a library root and a binary root gets the `main` version.
     let mains = sk.main_sources.clone();
     sk.empty_sources.retain(|p| !mains.contains(p));

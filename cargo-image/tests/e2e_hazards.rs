@@ -19,6 +19,14 @@
 //!   whose RUSTFLAGS once replaced them, naming a linker (`-fuse-ld=lld`) the builder lacks:
 //!   its package is inferred (no `build-packages`).
 //!
+//! Two more fixtures (issue 13 §1), each built in both modes and run:
+//! - a `cargo vendor` setup: `.cargo/config.toml` replaces crates.io with `vendor/`
+//!   (vendored at test time from crates.io: `itoa`, no third-party code committed); the
+//!   generated Dockerfile then builds with the build's network off;
+//! - members reached through symlinks: `crates/*` where `crates/api` links to
+//!   `../elsewhere/api`, and a member `worker` that links to `elsewhere/worker` (a build
+//!   context carries a link as a link, and cargo finds those members through it).
+//!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
 
 mod e2e;
@@ -295,4 +303,159 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
         "hazard-tool:0.2.0",
         "build.sh of --out",
     );
+}
+
+/// Runs cargo in `root` (so its `.cargo/config.toml` counts), asserting success.
+fn cargo_in(root: &Path, args: &[&str]) {
+    let out = std::process::Command::new(cargo())
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn vendored_sources_build_offline_in_both_modes() {
+    let Some(s) = scenario("vendored") else {
+        return;
+    };
+    let root = s.path("vendored");
+    // A virtual workspace: `vendor/` is no package's directory, so only the vendoring
+    // itself can bring it into the build.
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\"]\n",
+    );
+    write(
+        &root,
+        "crates/vend-app/Cargo.toml",
+        "[package]\nname = \"vend-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nitoa = \"1\"\n",
+    );
+    write(
+        &root,
+        "crates/vend-app/src/main.rs",
+        "fn main() {\n    println!(\"vendored itoa: {}\", itoa::Buffer::new().format(4096u32));\n}\n",
+    );
+    cargo_in(&root, &["generate-lockfile"]);
+    cargo_in(&root, &["vendor", "--locked", "vendor"]);
+    write(
+        &root,
+        ".cargo/config.toml",
+        "[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
+         [source.vendored-sources]\ndirectory = \"vendor\"\n",
+    );
+    assert!(root.join("vendor/itoa/.cargo-checksum.json").is_file());
+
+    let tag = s.tag("vend-app", "0.1.0");
+    for mode in ["incremental", "layers"] {
+        s.image_ok(&root, &["--build-mode", mode, "--no-cache"]);
+        assert_eq!(s.run_once(&[&tag]), "vendored itoa: 4096\n", "{mode}");
+    }
+
+    // The generated files alone, with the build's network off: everything cargo needs is
+    // in the context (a registry download would fail here).
+    let mut args: Vec<String> = vec![
+        "dockerfile".into(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ];
+    args.extend(overrides());
+    let run = s.xtask(&args, &[], std::time::Duration::from_secs(60));
+    assert!(run.status.success(), "{}", run.describe());
+    let label = s.label();
+    for mode in ["incremental", "layers"] {
+        let tag = s.tag("vend-app", &format!("offline-{mode}"));
+        docker_ok(&[
+            "buildx",
+            "build",
+            "--load",
+            "--no-cache",
+            "--network",
+            "none",
+            "--label",
+            &label,
+            "--build-arg",
+            &format!("CARGO_IMAGE_BUILD={mode}"),
+            "--target",
+            "vend-app",
+            "--tag",
+            &tag,
+            root.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            s.run_once(&[&tag]),
+            "vendored itoa: 4096\n",
+            "offline {mode}"
+        );
+    }
+}
+
+#[test]
+fn members_through_symlinks_build_in_both_modes() {
+    let Some(s) = scenario("symlinked") else {
+        return;
+    };
+    let root = s.path("symlinked");
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\", \"worker\"]\n",
+    );
+    write(
+        &root,
+        "elsewhere/api/Cargo.toml",
+        // Cargo joins `crates/api/../..` without following the link.
+        "[package]\nname = \"sym-api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nsym-shared = { path = \"../../elsewhere/shared\" }\n",
+    );
+    write(
+        &root,
+        "elsewhere/api/src/main.rs",
+        "fn main() {\n    println!(\"api through a link, {}\", sym_shared::WORD);\n}\n",
+    );
+    write(
+        &root,
+        "elsewhere/shared/Cargo.toml",
+        "[package]\nname = \"sym-shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        &root,
+        "elsewhere/shared/src/lib.rs",
+        "pub const WORD: &str = \"shared\";\n",
+    );
+    write(
+        &root,
+        "elsewhere/worker/Cargo.toml",
+        "[package]\nname = \"sym-worker\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        &root,
+        "elsewhere/worker/src/main.rs",
+        "fn main() {\n    println!(\"worker through a link\");\n}\n",
+    );
+    std::fs::create_dir_all(root.join("crates")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere/api", root.join("crates/api")).unwrap();
+    std::os::unix::fs::symlink("elsewhere/worker", root.join("worker")).unwrap();
+    cargo_in(&root, &["generate-lockfile", "--offline"]);
+
+    for mode in ["incremental", "layers"] {
+        s.image_ok(&root, &["--build-mode", mode, "--no-cache"]);
+        assert_eq!(
+            s.run_once(&[&s.tag("sym-api", "0.1.0")]),
+            "api through a link, shared\n",
+            "{mode}"
+        );
+        assert_eq!(
+            s.run_once(&[&s.tag("sym-worker", "0.1.0")]),
+            "worker through a link\n",
+            "{mode}"
+        );
+    }
 }

@@ -248,6 +248,51 @@ fn cargo_config() -> Built {
         .build()
 }
 
+/// The source replacement `cargo vendor` prints, in `.cargo/config.toml`.
+const VENDOR_CONFIG: &str = "[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
+                             [source.vendored-sources]\ndirectory = \"vendor\"\n";
+
+/// A `cargo vendor` setup: crates.io replaced by `vendor/`. The vendored crate is our own
+/// (a directory source needs only its manifest and `.cargo-checksum.json`), so the fixture
+/// stays offline; `e2e_hazards` vendors a real one from crates.io.
+fn vendored() -> Built {
+    Fixture::new("vendored")
+        .virtual_workspace(&["crates/app"])
+        .file(".cargo/config.toml", VENDOR_CONFIG)
+        .file(
+            "vendor/tiny-dep/Cargo.toml",
+            "[package]\nname = \"tiny-dep\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
+        )
+        .file("vendor/tiny-dep/src/lib.rs", "pub const N: u8 = 7;\n")
+        // A directory our generated `**/target/` rule would take (the `cc` crate has one).
+        .file("vendor/tiny-dep/src/target/mod.rs", "\n")
+        .file(
+            "vendor/tiny-dep/.cargo-checksum.json",
+            "{\"files\":{},\"package\":null}",
+        )
+        .package("crates/app", |p| p.main().dep("tiny-dep", "\"1\""))
+        .build()
+}
+
+/// Members reached through symlinks: a `crates/*` glob whose `crates/api` links to
+/// `../elsewhere/api`, and a member listed by a path that is a link (`worker`).
+fn symlinked() -> Built {
+    Fixture::new("symlinked")
+        .virtual_workspace(&["crates/*", "worker"])
+        .package("elsewhere/api", |p| {
+            // Cargo joins `crates/api` and `..` without following the link, as the
+            // build does: the path goes up from where the link sits.
+            p.name("api")
+                .main()
+                .dep_path("shared", "../../elsewhere/shared")
+        })
+        .package("elsewhere/shared", |p| p.name("shared").lib())
+        .package("elsewhere/worker", |p| p.name("worker").main())
+        .symlink("crates/api", "../elsewhere/api")
+        .symlink("worker", "elsewhere/worker")
+        .build()
+}
+
 /// Several binaries with different features, runtimes and settings.
 fn multi_bin() -> Built {
     Fixture::new("multibin")
@@ -599,6 +644,66 @@ fn cargo_config_snapshots() {
     snapshot("cargo_config", &built, &fixed_options());
     let (_, plan) = built.plan();
     assert_eq!(plan.skeleton.files[".cargo/config.toml"], CARGO_CONFIG);
+}
+
+#[test]
+fn vendored_snapshots() {
+    let built = vendored();
+    snapshot("vendored", &built, &fixed_options());
+    let (loaded, plan) = built.plan();
+    assert_eq!(plan.vendor_dirs, ["vendor"]);
+    // The vendored crates are no package's sources, and the generated rules keep them.
+    assert!(plan.local_dirs.iter().all(|d| !d.starts_with("vendor")));
+    let files = artifacts(&built, &loaded, &plan);
+    insta::assert_snapshot!("vendored__dockerignore", files[".dockerignore"]);
+
+    // A rule of the user's that leaves a vendored file out is refused before any build.
+    built.write(".dockerignore", "**/src/target/\n");
+    let err = format!("{:#}", built.load(&fixed_options()).unwrap_err());
+    assert!(
+        err.contains("`vendor/tiny-dep/src/target/mod.rs`")
+            && err.contains("a vendored crate's file")
+            && err.contains("**/src/target/"),
+        "{err}"
+    );
+}
+
+#[test]
+fn symlinked_snapshots() {
+    let built = symlinked();
+    snapshot("symlinked", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    let links: Vec<(&str, &str)> = plan
+        .skeleton
+        .links
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("crates/api", "../elsewhere/api"),
+            ("worker", "elsewhere/worker")
+        ]
+    );
+}
+
+#[test]
+fn symlink_to_outside_the_context_is_refused_naming_the_link() {
+    let built = Fixture::new("linkout")
+        .virtual_workspace(&["crates/*"])
+        .package("../outside/api", |p| p.name("api").main())
+        .symlink("crates/api", "../../outside/api")
+        .build();
+    // The sandbox is no repository: make the workspace one, so the context is bounded.
+    std::fs::create_dir(built.root.join(".git")).unwrap();
+    let err = format!("{:#}", built.load(&fixed_options()).unwrap_err());
+    assert!(
+        err.contains("package `api` is reached through the symlink `crates/api`")
+            && err.contains("outside the build context"),
+        "{}",
+        built.redact(&err)
+    );
 }
 
 #[test]

@@ -153,6 +153,8 @@ fn workspace(g: &Graph) -> Workspace {
         dockerignore: None,
         dockerfile_append: None,
         resolved: Vec::new(),
+        vendor_dirs: Vec::new(),
+        links: BTreeMap::new(),
     }
 }
 

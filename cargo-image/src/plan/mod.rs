@@ -112,6 +112,10 @@ pub struct Plan {
     /// Real manifests, Cargo.lock and verbatim files, copied together after the
     /// dependency stage (the lockfile only agrees with all manifests at once).
     pub manifests: Vec<String>,
+    /// Directory sources of the cargo configuration (`vendor/`), context-relative: copied
+    /// into the fetch stage, so every offline step has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor_dirs: Vec<String>,
     /// The chain of crate layers, dependencies first: the packages another planned
     /// package depends on.
     pub layers: Vec<Layer>,
@@ -301,6 +305,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         skeleton,
         masked_members: masked_members(ws),
         manifests: manifests(ws),
+        vendor_dirs: ws.vendor_dirs.clone(),
         layers,
         leaves,
         build,

@@ -238,7 +238,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # dev, test; the `incremental` mode downloads in its own step).\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
-         RUN {ca_mount}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
+         {vendor}RUN {ca_mount}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
          \n\
          # Third-party crates, compiled from the skeleton: cached until a dependency changes.\n\
          FROM fetch AS deps\n\
@@ -249,7 +249,8 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # crates other crates need: an edit rebuilds its crate's layer and those above it.\n\
          FROM deps AS {LAYERS_CHAIN}\n\
          COPY --from=skeleton /manifests/ /app/",
-        ca_mount = ca_mount(plan).map(|m| m + " ").unwrap_or_default()
+        ca_mount = ca_mount(plan).map(|m| m + " ").unwrap_or_default(),
+        vendor = vendor_copy(plan),
     )
     .unwrap();
     for layer in &plan.layers {
@@ -370,12 +371,29 @@ fn ca_mount(plan: &Plan) -> Option<String> {
 /// whole workspace, also the members no shipped binary needs) and every manifest, lockfile
 /// and verbatim file, minus paths inside another one (a read-only bind cannot take a mount
 /// point).
+/// The vendored crates (`cargo vendor`), copied beside the skeleton: cargo reads them in
+/// place of crates.io, and with them the fetch needs no network.
+fn vendor_copy(plan: &Plan) -> String {
+    let mut out = String::new();
+    if !plan.vendor_dirs.is_empty() {
+        out.push_str("# The vendored crates (cargo vendor): the sources cargo reads instead of a registry.\n");
+    }
+    for dir in &plan.vendor_dirs {
+        writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
+    }
+    out
+}
+
 fn incremental_binds(plan: &Plan) -> Vec<String> {
-    // `local_dirs` holds every package's copy paths, so the layers' paths among them.
+    // `local_dirs` holds every package's copy paths, so the layers' paths among them. A
+    // symlink to a package is bound too (BuildKit binds what it points to): cargo finds
+    // the package through it.
     let mut paths: Vec<String> = plan
         .local_dirs
         .iter()
         .chain(&plan.manifests)
+        .chain(&plan.vendor_dirs)
+        .chain(plan.skeleton.links.keys())
         .cloned()
         .collect();
     paths.sort();

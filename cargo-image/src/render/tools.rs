@@ -191,6 +191,21 @@ pub fn skeleton_script(plan: &Plan) -> String {
         let eof = delimiter(&body);
         writeln!(out, "cat >{} <<'{eof}'\n{body}{eof}", sh_quote(path)).unwrap();
     }
+    if !sk.links.is_empty() {
+        // Cargo reaches these packages through links (a `crates/*` member that is a link);
+        // the files above sit at the resolved paths.
+        writeln!(
+            out,
+            "\n# Symlinks cargo finds packages through, as in the workspace."
+        )
+        .unwrap();
+        for (link, target) in &sk.links {
+            if let Some((dir, _)) = link.rsplit_once('/') {
+                writeln!(out, "mkdir -p {}", sh_quote(dir)).unwrap();
+            }
+            writeln!(out, "ln -s {} {}", sh_quote(target), sh_quote(link)).unwrap();
+        }
+    }
     let lock = join(&plan.workspace_root, "Cargo.lock");
     writeln!(
         out,

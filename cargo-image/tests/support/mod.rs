@@ -42,6 +42,8 @@ pub struct Fixture {
     files: BTreeMap<String, String>,
     /// Sandbox-relative directories to turn into git repositories with one commit.
     git_repos: Vec<String>,
+    /// Symlinks: sandbox-relative link path → target, written as given.
+    symlinks: BTreeMap<String, String>,
     lockfile: bool,
 }
 
@@ -55,6 +57,7 @@ impl Fixture {
             packages: Vec::new(),
             files: BTreeMap::new(),
             git_repos: Vec::new(),
+            symlinks: BTreeMap::new(),
             lockfile: true,
         }
     }
@@ -106,6 +109,14 @@ impl Fixture {
     pub fn file(mut self, path: &str, text: &str) -> Fixture {
         let rel = self.sandbox_rel(path);
         self.files.insert(rel, text.to_string());
+        self
+    }
+
+    /// A symlink at `link` (relative to the workspace root) whose text is `target`, e.g.
+    /// `symlink("crates/api", "../elsewhere/api")`.
+    pub fn symlink(mut self, link: &str, target: &str) -> Fixture {
+        let rel = self.sandbox_rel(link);
+        self.symlinks.insert(rel, target.to_string());
         self
     }
 
@@ -161,6 +172,12 @@ impl Fixture {
                 .expect("create a fixture directory");
             std::fs::write(&full, text.replace("{SANDBOX}", &sandbox_text))
                 .expect("write a fixture file");
+        }
+        for (link, target) in &self.symlinks {
+            let full = sandbox.join(link);
+            std::fs::create_dir_all(full.parent().expect("a link has a parent"))
+                .expect("create a fixture directory");
+            std::os::unix::fs::symlink(target, &full).expect("create a fixture symlink");
         }
         for repo in &self.git_repos {
             let dir = sandbox.join(repo);
@@ -463,6 +480,14 @@ impl Built {
             .arg(&self.manifest);
         if self.offline {
             cmd.arg("--offline");
+        }
+        // From the workspace, so its `.cargo/config.toml` counts (a source replacement),
+        // unless it pins a toolchain this machine may not have.
+        if !["rust-toolchain.toml", "rust-toolchain"]
+            .iter()
+            .any(|f| self.root.join(f).exists())
+        {
+            cmd.current_dir(&self.root);
         }
         run(&mut cmd);
     }
