@@ -71,7 +71,7 @@ release_build() {
     cross_env
     (
         # @@STATIC_ENV@@
-        # @@STATIC_BUILDS@@
+        @@STATIC_BUILDS@@
     )
     # @@DYNAMIC_BUILD@@
 }

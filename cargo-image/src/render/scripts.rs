@@ -49,7 +49,7 @@ const DYNAMIC_BUILD: &str = r#"# Linked dynamically beside the static ones (`sta
 # packages): a target dir of their own, since their flags differ.
 (
     export CARGO_TARGET_DIR=/app/target/dynamic
-    # @@BUILDS@@
+    @@BUILDS@@
 )
 "#;
 
@@ -82,8 +82,10 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     } else {
         &b.groups
     };
-    let commands = |dynamic: bool| -> String {
-        groups
+    // One command per line, at the indent of the marker (an inline marker, so that the
+    // raw template stays valid shell: a subshell cannot hold only comments).
+    let commands = |dynamic: bool, indent: &str| -> String {
+        let lines: Vec<String> = groups
             .iter()
             .filter_map(|g| {
                 let bins: Vec<&String> = g
@@ -105,17 +107,18 @@ pub fn cargo_image_script(plan: &Plan) -> String {
                     (" --no-default-features".to_string(), packages)
                 };
                 Some(format!(
-                    "cargo_ws build \"$1\" --profile {profile}{no_default}{} --target \"$(rust_target)\"{packages}{}\n",
+                    "cargo_ws build \"$1\" --profile {profile}{no_default}{} --target \"$(rust_target)\"{packages}{}",
                     features_flag(&g.features),
                     bin_flags(&mut bins.into_iter()),
                 ))
             })
-            .collect()
+            .collect();
+        lines.join(&format!("\n{indent}"))
     };
     let dynamic_build = if b.dynamic_bins.is_empty() {
         String::new()
     } else {
-        fill(DYNAMIC_BUILD, &[("BUILDS", &commands(true))])
+        fill(DYNAMIC_BUILD, &[("BUILDS", &commands(true, "    "))])
     };
     // RUSTFLAGS replaces the rustflags of .cargo/config.toml: the static build adds to them.
     let config_rustflags: String = b
@@ -148,7 +151,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),
             ("FEATURES", &features),
-            ("STATIC_BUILDS", &commands(false)),
+            ("STATIC_BUILDS", &commands(false, "        ")),
             ("DYNAMIC_BUILD", &dynamic_build),
             ("SHIPPED", &words_of(b.bins.iter().map(String::as_str))),
             ("DYNAMIC_BINS", &b.dynamic_bins.join(" ")),
