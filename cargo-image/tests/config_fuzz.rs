@@ -564,20 +564,31 @@ static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn any_config_plans_or_names_the_key() {
-    use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
+    };
     // `PROPTEST_CASES` runs more, to explore; the regressions file replays seeds first.
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(CASES);
-    let mut runner = TestRunner::new(Config {
+    let config = Config {
         cases,
-        source_file: Some(file!()),
-        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
-            "proptest-regressions",
-        ))),
+        // By path: `SourceParallel` looks for the source from the directory the test runs
+        // in, which is the package's, and then replays nothing.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/config_fuzz.proptest-regressions"
+        )))),
         ..Config::default()
-    });
+    };
+    // The same cases on every run (a test must not pass or fail by chance);
+    // `CONFIG_FUZZ_RANDOM=1` draws new ones, to explore.
+    let mut runner = if std::env::var_os("CONFIG_FUZZ_RANDOM").is_some() {
+        TestRunner::new(config)
+    } else {
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+    };
     let started = std::time::Instant::now();
     let result = runner.run(&(workspace_table(), package_table()), |(ws, pkg)| {
         check(ws, pkg).map_err(TestCaseError::fail)
