@@ -580,7 +580,6 @@ async fn build_targets(
         let tmp = format!("cargo-image-single-stage-estimate:{}", std::process::id());
         let mut estimate_labels = labels.clone();
         estimate_labels.insert("org.cargo-image.estimate".into(), "true".into());
-        let started = Instant::now();
         engine::build(
             docker,
             context,
@@ -599,7 +598,6 @@ async fn build_targets(
         let (size, _) = engine::inspect(docker, &tmp).await?;
         engine::remove(docker, &tmp).await?;
         report.single_stage_bytes = Some(size);
-        let _ = started;
     }
     Ok(report)
 }

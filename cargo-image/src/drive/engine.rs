@@ -251,6 +251,8 @@ pub async fn serve_context(tar: std::sync::Arc<Vec<u8>>) -> Result<ServedContext
                 }
                 let line = String::from_utf8_lossy(&head);
                 let wanted = line.split_whitespace().nth(1).unwrap_or("");
+                // A write the engine cut short is the engine's to report (the build fails
+                // there with its reason); nothing here would add to it.
                 let _ = if wanted == path {
                     let header = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
