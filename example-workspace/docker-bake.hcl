@@ -19,6 +19,12 @@ variable "CARGO_IMAGE_BUILD" {
   default = "incremental"
 }
 
+# A build argument of the compile steps (build-args); unset: REVISION, the commit.
+#   CATALOG_COMMIT=... docker buildx bake
+variable "CATALOG_COMMIT" {
+  default = null
+}
+
 group "default" {
   targets = ["catalog-exporter", "product-api", "products", "products-admin"]
 }
@@ -33,6 +39,7 @@ target "catalog-exporter" {
   args = {
     REVISION          = REVISION
     CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
   }
   labels = {
     "org.opencontainers.image.description" = "Writes zlib-compressed catalog snapshots into its data volume, on request over HTTP"
@@ -54,6 +61,7 @@ target "product-api" {
   args = {
     REVISION          = REVISION
     CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
   }
   labels = {
     "org.opencontainers.image.description" = "HTTP service serving the product catalog as JSON"
@@ -75,6 +83,7 @@ target "products" {
   args = {
     REVISION          = REVISION
     CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
   }
   labels = {
     "org.opencontainers.image.description" = "Command-line client (`products`) and admin tool (`products-admin`) for the product catalog"
@@ -96,6 +105,7 @@ target "products-admin" {
   args = {
     REVISION          = REVISION
     CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
   }
   labels = {
     "org.opencontainers.image.description" = "Command-line client (`products`) and admin tool (`products-admin`) for the product catalog"
@@ -112,6 +122,9 @@ target "dev" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "dev"
+  args = {
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
+  }
   tags       = ["product-api:dev"]
 }
 
@@ -120,6 +133,9 @@ target "test" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "test"
+  args = {
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
+  }
 }
 
 # Your own stage, from docker/debug.Dockerfile (dockerfile-append).
@@ -127,6 +143,9 @@ target "product-api-debug" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "product-api-debug"
+  args = {
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
+  }
   tags       = ["product-api-debug:latest"]
 }
 
@@ -135,5 +154,8 @@ target "catalog-exporter-debug" {
   context    = "."
   dockerfile = "Dockerfile"
   target     = "catalog-exporter-debug"
+  args = {
+    CATALOG_COMMIT = CATALOG_COMMIT != null ? CATALOG_COMMIT : REVISION
+  }
   tags       = ["catalog-exporter-debug:latest"]
 }

@@ -194,6 +194,10 @@ pub struct ImageArgs {
     /// A label put on every image built, KEY=VALUE (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     labels: Vec<String>,
+    /// A value for one of the workspace's `build-args`, NAME=VALUE (repeatable; without
+    /// it, the variable NAME of this environment).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    build_args: Vec<String>,
     /// Skip measuring what a single-stage image would weigh.
     #[arg(long)]
     no_size_comparison: bool,
@@ -309,6 +313,13 @@ impl Command {
                     };
                     labels.insert(k.to_string(), v.to_string());
                 }
+                let mut build_args = BTreeMap::new();
+                for spec in &args.build_args {
+                    let Some((k, v)) = spec.split_once('=') else {
+                        bail!("--build-arg `{spec}`: expected NAME=VALUE");
+                    };
+                    build_args.insert(k.to_string(), v.to_string());
+                }
                 let opts = ImageOptions {
                     manifest_path: settings.manifest(&args.plan.manifest_path)?,
                     plan: args.plan.options()?,
@@ -340,6 +351,7 @@ impl Command {
                         BuildModeArg::Incremental => BuildMode::Incremental,
                         BuildModeArg::Layers => BuildMode::Layers,
                     },
+                    build_args,
                 };
                 let report = crate::image::image(&opts)?;
                 print_out(&crate::image::summary(&report))?;

@@ -130,7 +130,7 @@ image_config! {
 
 /// The keys only `[workspace.metadata.image]` takes (the [`WorkspaceConfig`] fields beside
 /// the common ones): found in a package's table, they are named as misplaced.
-pub const WORKSPACE_ONLY_KEYS: [&str; 14] = [
+pub const WORKSPACE_ONLY_KEYS: [&str; 16] = [
     "builder",
     "profile",
     "strip",
@@ -144,12 +144,32 @@ pub const WORKSPACE_ONLY_KEYS: [&str; 14] = [
     "infer-packages",
     "link-packages",
     "build-env",
+    "build-args",
+    "git",
     "dev",
 ];
 
-image_config! {
-/// `[workspace.metadata.image]`: the common keys plus the workspace-wide settings.
-pub struct WorkspaceConfig {
+/// Declares [`WorkspaceConfig`] and [`RootPackageConfig`] from one list of the
+/// workspace-wide keys: a single-package project's `[package.metadata.image]` takes them too.
+macro_rules! workspace_config {
+    ($($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)*) => {
+        image_config! {
+            /// `[workspace.metadata.image]`: the common keys plus the workspace-wide settings.
+            pub struct WorkspaceConfig { $($(#[$fmeta])* pub $field: $ty,)* }
+        }
+        image_config! {
+            /// `[package.metadata.image]` of a single-package project (a root manifest without
+            /// `[workspace]`): the package's keys and the workspace-wide ones, in one table.
+            pub struct RootPackageConfig {
+                #[serde(default)]
+                pub bin: BTreeMap<String, ImageConfig>,
+                $($(#[$fmeta])* pub $field: $ty,)*
+            }
+        }
+    };
+}
+
+workspace_config! {
     /// The Rust builder image; default `rust:<toolchain version>-slim-bookworm`.
     pub builder: Option<String>,
     /// Cargo profile of the runtime images; default `release`.
@@ -188,9 +208,16 @@ pub struct WorkspaceConfig {
     /// `SQLX_OFFLINE = "true"`; never part of a runtime image.
     #[serde(default)]
     pub build_env: BTreeMap<String, String>,
+    /// Build arguments every compile step sees as environment variables (for `env!`,
+    /// `option_env!` and build scripts): `"NAME"` takes its value from `--build-arg NAME=V`
+    /// or the environment of `cargo xtask image`; `"NAME={revision}"` defaults to the
+    /// commit being built.
+    pub build_args: Option<Vec<String>>,
+    /// The repository's `.git` visible to the compile steps (never to a runtime image), and
+    /// `git` in the builder: for build scripts that run git (vergen, git-version, built).
+    pub git: Option<bool>,
     #[serde(default)]
     pub dev: DevConfig,
-}
 }
 
 /// `[workspace.metadata.image.dev]`: the development image.
@@ -205,13 +232,40 @@ pub struct DevConfig {
     pub poll_seconds: Option<u32>,
 }
 
-/// Only the parts of a manifest the config lives in; every other key is ignored.
+/// Only the parts of a manifest the config lives in; every other key is ignored. `P`: the
+/// package table's type ([`PackageConfig`], or [`RootPackageConfig`] in a single-package
+/// project).
 #[derive(Deserialize, Default)]
-pub(crate) struct ManifestTables {
+pub(crate) struct ManifestTables<P> {
     #[serde(default)]
-    pub package: Option<Section<PackageConfig>>,
+    pub package: Option<Section<P>>,
     #[serde(default)]
     pub workspace: Option<Section<WorkspaceConfig>>,
+}
+
+impl RootPackageConfig {
+    /// The workspace-wide keys as a [`WorkspaceConfig`], the rest as the package's
+    /// [`PackageConfig`] (a round trip through TOML values: both are plain serde structs
+    /// whose keys this one holds).
+    fn split(&self) -> (WorkspaceConfig, PackageConfig) {
+        let mut table = toml::Table::try_from(self).expect("a config serializes to a table");
+        let bin = table.remove("bin");
+        let mut workspace = toml::Table::new();
+        for key in WORKSPACE_ONLY_KEYS {
+            if let Some(value) = table.remove(key) {
+                workspace.insert(key.to_string(), value);
+            }
+        }
+        if let Some(bin) = bin {
+            table.insert("bin".into(), bin);
+        }
+        (
+            workspace
+                .try_into()
+                .expect("workspace keys make a WorkspaceConfig"),
+            table.try_into().expect("package keys make a PackageConfig"),
+        )
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -229,19 +283,31 @@ pub(crate) struct MetadataTable<T> {
 /// Parses the image tables out of a manifest's text: (`[workspace.metadata.image]`,
 /// `[package.metadata.image]`). Public so that tests which build a [`crate::model::Workspace`]
 /// in memory parse a manifest exactly as [`crate::read`] does.
+///
+/// `root`: the text is the workspace's root manifest. Without a `[workspace]` table it is
+/// a single-package project's, whose `[package.metadata.image]` takes the workspace keys
+/// too (returned as the workspace's config); a member's manifest never does.
 pub fn parse_manifest_tables(
     text: &str,
+    root: bool,
 ) -> Result<(Option<WorkspaceConfig>, Option<PackageConfig>), toml::de::Error> {
-    let tables: ManifestTables = toml::from_str(text)?;
-    let ws = tables
-        .workspace
-        .and_then(|s| s.metadata)
-        .and_then(|m| m.image);
-    let pkg = tables
-        .package
-        .and_then(|s| s.metadata)
-        .and_then(|m| m.image);
-    Ok((ws, pkg))
+    fn image<T>(s: Option<Section<T>>) -> Option<T> {
+        s.and_then(|s| s.metadata).and_then(|m| m.image)
+    }
+    if root {
+        let tables: ManifestTables<RootPackageConfig> = toml::from_str(text)?;
+        if tables.workspace.is_none() {
+            return Ok(match image(tables.package) {
+                Some(config) => {
+                    let (ws, pkg): (WorkspaceConfig, PackageConfig) = config.split();
+                    (Some(ws), Some(pkg))
+                }
+                None => (None, None),
+            });
+        }
+    }
+    let tables: ManifestTables<PackageConfig> = toml::from_str(text)?;
+    Ok((image(tables.workspace), image(tables.package)))
 }
 
 /// What a TOML error in a manifest's `text` says, with the dotted key it points at: the
@@ -343,6 +409,7 @@ mod tests {
     fn unknown_key_names_the_key_and_line() {
         let err = parse_manifest_tables(
             "[package]\nname = \"a\"\n[package.metadata.image]\nruntme = \"scratch\"\n",
+            true,
         )
         .unwrap_err()
         .to_string();
@@ -352,7 +419,7 @@ mod tests {
 
     #[test]
     fn wrong_type_is_an_error() {
-        let err = parse_manifest_tables("[workspace.metadata.image]\nports = \"8080\"\n")
+        let err = parse_manifest_tables("[workspace.metadata.image]\nports = \"8080\"\n", true)
             .unwrap_err()
             .to_string();
         assert!(err.contains("ports") || err.contains("line 2"), "{err}");
@@ -361,7 +428,7 @@ mod tests {
     #[test]
     fn key_at_names_the_key_of_a_multi_line_value() {
         let text = "[workspace.metadata.image]\nbuild-packages = [\"\"\"\nx\"\"\", 0]\n";
-        let err = parse_manifest_tables(text).unwrap_err();
+        let err = parse_manifest_tables(text, true).unwrap_err();
         let offset = err.span().expect("a span").start;
         assert_eq!(
             key_at(text, offset).as_deref(),
@@ -397,10 +464,11 @@ mod workspace_only_keys {
     fn are_workspace_keys_and_not_package_keys() {
         for key in super::WORKSPACE_ONLY_KEYS {
             let value = match key {
-                "strip" | "infer-packages" => "true",
+                "strip" | "infer-packages" | "git" => "true",
                 "max-layers" => "10",
                 "base-images" | "build-env" | "dev" => "{}",
-                "build-files" | "build-packages" | "link-packages" | "ca-certificates" => "[]",
+                "build-files" | "build-packages" | "link-packages" | "ca-certificates"
+                | "build-args" => "[]",
                 _ => "\"x\"",
             };
             let ws = format!("{key} = {value}");

@@ -69,6 +69,8 @@ pub struct ImageOptions {
     pub builder_name: Option<String>,
     /// How the workspace's crates compile.
     pub build_mode: BuildMode,
+    /// Values of the workspace's `build-args` (`--build-arg NAME=VALUE`).
+    pub build_args: BTreeMap<String, String>,
 }
 
 /// How the workspace's crates compile: the Dockerfile's `CARGO_IMAGE_BUILD` argument.
@@ -95,11 +97,47 @@ impl BuildMode {
 }
 
 /// The build arguments of every build, on either path: the revision label, the build
-/// mode (a cache given with `--cache-to`/`--cache-from` travels, so auto picks `layers`)
-/// and the key of the incremental mode's caches.
-fn build_args(opts: &ImageOptions, revision: &str, context_dir: &Path) -> Vec<(String, String)> {
+/// mode (a cache given with `--cache-to`/`--cache-from` travels, so auto picks `layers`),
+/// the key of the incremental mode's caches, and the workspace's `build-args`: from
+/// `--build-arg`, else this process's environment (as `docker build --build-arg NAME`
+/// does), else the commit for `NAME={revision}` (outside a repository there is none); an
+/// argument with no value stays unset.
+fn build_args(
+    plan: &Plan,
+    opts: &ImageOptions,
+    revision: &str,
+    context_dir: &Path,
+) -> Result<Vec<(String, String)>> {
+    if let Some(name) = opts
+        .build_args
+        .keys()
+        .find(|name| !plan.build_args.iter().any(|a| &a.name == *name))
+    {
+        bail!(
+            "--build-arg {name}: the workspace declares no build argument `{name}`; add it to \
+             `build-args` in [workspace.metadata.image] (declared: {})",
+            if plan.build_args.is_empty() {
+                "none".to_string()
+            } else {
+                plan.build_args
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
     let travelling_cache = !opts.cache_to.is_empty() || !opts.cache_from.is_empty();
-    vec![
+    let declared = plan.build_args.iter().filter_map(|a| {
+        let value = opts
+            .build_args
+            .get(&a.name)
+            .cloned()
+            .or_else(|| std::env::var(&a.name).ok())
+            .or_else(|| (a.revision && revision != "unknown").then(|| revision.to_string()))?;
+        Some((a.name.clone(), value))
+    });
+    Ok(vec![
         ("REVISION".to_string(), revision.to_string()),
         (
             BUILD_MODE_ARG.to_string(),
@@ -110,6 +148,9 @@ fn build_args(opts: &ImageOptions, revision: &str, context_dir: &Path) -> Vec<(S
             cache_key(context_dir, opts.no_cache),
         ),
     ]
+    .into_iter()
+    .chain(declared)
+    .collect())
 }
 
 /// Names this checkout's incremental caches: the POSIX `cksum` of the build context's
@@ -263,9 +304,10 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
     let dockerfile = render::dockerfile::render(&plan);
     let revision = git_revision(&loaded.workspace_dir);
     let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
-    let build_args: HashMap<String, String> = build_args(opts, &revision, &loaded.context_dir)
-        .into_iter()
-        .collect();
+    let build_args: HashMap<String, String> =
+        build_args(&plan, opts, &revision, &loaded.context_dir)?
+            .into_iter()
+            .collect();
 
     // What to build: (stage, tags).
     let targets: Vec<(String, Vec<String>)> = match &opts.target {
@@ -694,7 +736,7 @@ fn build_with_buildx(
         None => None,
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
-    let args = build_args(opts, revision, &loaded.context_dir);
+    let args = build_args(plan, opts, revision, &loaded.context_dir)?;
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan

@@ -50,6 +50,10 @@ pub struct Workspace {
     /// link; the paths above are the resolved ones, so the build recreates the link.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<String, String>,
+    /// With `git = true`: the repository's `.git` directory, relative to the context (the
+    /// nearest one at or above the workspace root, inside the context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dir: Option<String>,
 }
 
 /// One package of the resolved graph.

@@ -224,7 +224,7 @@ fn from_metadata(
             message,
         }
     };
-    let (ws_config, _) = parse_manifest_tables(&root_manifest)
+    let (ws_config, _) = parse_manifest_tables(&root_manifest, true)
         .map_err(|e| invalid(&root_manifest_path, &root_manifest, e))?;
     let config: WorkspaceConfig = ws_config.unwrap_or_default();
     // `.cargo-image/` beside the Dockerfile must not become a member through a glob.
@@ -336,8 +336,8 @@ fn from_metadata(
             links.extend(links_on_the_way(dir, &context_dir, &name)?);
         }
         let manifest = read_text(&manifest_path)?;
-        let (_, pkg_config) =
-            parse_manifest_tables(&manifest).map_err(|e| invalid(&manifest_path, &manifest, e))?;
+        let (_, pkg_config) = parse_manifest_tables(&manifest, manifest_path == root_manifest_path)
+            .map_err(|e| invalid(&manifest_path, &manifest, e))?;
         let dir = rel(manifest_path.parent().unwrap_or(Path::new(".")), &name)?;
         let mut targets = Vec::new();
         for t in &p.targets {
@@ -416,7 +416,15 @@ fn from_metadata(
     let dockerignore = std::fs::read_to_string(&dockerignore_path)
         .ok()
         .and_then(|text| ignore::users_rules(&text));
-    let rules = IgnoreRules::parse(&ignore::render(dockerignore.as_deref(), &vendor_dirs));
+    let git_dir = match config.git {
+        Some(true) => Some(git_dir(&workspace_dir, &context_dir, &root_manifest_path)?),
+        _ => None,
+    };
+    let rules = IgnoreRules::parse(&ignore::render(
+        dockerignore.as_deref(),
+        &vendor_dirs,
+        git_dir.as_deref(),
+    ));
     let excluded = |path: &str, what: &str| -> Result<(), Error> {
         match rules.excluding_rule(path) {
             Some(rule) => Err(Error::ExcludedFromContext {
@@ -437,6 +445,9 @@ fn from_metadata(
         ),
         "the Dockerfile's generated programs (`.cargo-image/`)",
     )?;
+    if let Some(git) = &git_dir {
+        excluded(git, "the repository's git data (`git = true`)")?;
+    }
     // Vendored crates reach the build through the fetch stage and links through the
     // skeleton: they are no package's sources (a root package would otherwise take them).
     let dirs: Vec<String> = packages
@@ -444,6 +455,7 @@ fn from_metadata(
         .map(|p| p.dir.clone())
         .chain(vendor_dirs.iter().cloned())
         .chain(links.keys().cloned())
+        .chain(git_dir.iter().cloned())
         .collect();
     for dir in &vendor_dirs {
         for file in files_under(&context_dir, dir) {
@@ -541,10 +553,50 @@ fn from_metadata(
             resolved,
             vendor_dirs,
             links,
+            git_dir,
         },
         workspace_dir,
         context_dir,
     })
+}
+
+/// `git = true`: the `.git` directory nearest the workspace root, at or above it and inside
+/// the context, relative to the context. A `.git` file (a worktree's or submodule's) points
+/// at a directory the build cannot see.
+fn git_dir(workspace_dir: &Path, context_dir: &Path, manifest: &Path) -> Result<String, Error> {
+    let invalid = |message: String| Error::InvalidConfig {
+        manifest: manifest.display().to_string(),
+        message: format!("key `git`: {message}"),
+    };
+    let found = workspace_dir
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|g| g.exists());
+    let Some(git) = found else {
+        return Err(invalid(
+            "no git repository at or above the workspace; remove the key, or pass the values \
+             build scripts need as `build-args`"
+                .to_string(),
+        ));
+    };
+    if !git.starts_with(context_dir) {
+        return Err(invalid(format!(
+            "the repository's `{}` is outside the build context `{}`; set `context` to the \
+             repository's root (relative to the workspace root, e.g. \"..\")",
+            git.display(),
+            context_dir.display()
+        )));
+    }
+    if !git.is_dir() {
+        return Err(invalid(format!(
+            "`{}` is a file pointing at git data elsewhere (a worktree or a submodule), which \
+             the build cannot see; build from the main checkout, or pass the values build \
+             scripts need as `build-args`",
+            git.display()
+        )));
+    }
+    let rel = git.strip_prefix(context_dir).unwrap_or(&git);
+    Ok(rel.to_string_lossy().replace('\\', "/"))
 }
 
 /// The resolve as [`Resolved`] nodes, sorted by name and version (so the model does not

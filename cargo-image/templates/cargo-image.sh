@@ -5,6 +5,7 @@
 # change between layers and cargo reuses what lower layers built.
 set -eu
 cd /app
+# @@GIT_ENV@@
 
 # cargo runs from the workspace root, where it finds .cargo/config.toml; paths given to this
 # script are relative to the build context, which is /app.

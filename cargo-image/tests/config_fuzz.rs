@@ -440,7 +440,7 @@ fn check(ws_table: Table, pkg_table: Table) -> Result<(), String> {
     let text = toml::to_string(&doc).map_err(|e| format!("serializing the case: {e}"))?;
 
     // Read, as `read` does.
-    let (ws_cfg, pkg_cfg) = match parse_manifest_tables(&text) {
+    let (ws_cfg, pkg_cfg) = match parse_manifest_tables(&text, true) {
         Ok(tables) => tables,
         Err(e) => {
             READER_REFUSED.fetch_add(1, Ordering::Relaxed);

@@ -17,7 +17,11 @@
 //!   package is built with `default-features = false` (its default `color` off);
 //! - `[build] rustflags` in `.cargo/config.toml` with a static build (a scratch image),
 //!   whose RUSTFLAGS once replaced them, naming a linker (`-fuse-ld=lld`) the builder lacks:
-//!   its package is inferred (no `build-packages`).
+//!   its package is inferred (no `build-packages`);
+//! - a build script that runs `git rev-parse HEAD` (as vergen and git-version do), in a
+//!   builder without git and a context without `.git` until `git = true`;
+//! - `build-args`: one filled by `--build-arg` (else unset), one defaulting to the commit
+//!   (`{revision}`), both read with `option_env!`.
 //!
 //! Two more fixtures (issue 13 §1), each built in both modes and run:
 //! - a `cargo vendor` setup: `.cargo/config.toml` replaces crates.io with `vendor/`
@@ -57,6 +61,8 @@ members = ["crates/*"]
 [workspace.metadata.image]
 build-files = ["proto"]
 build-env = { HAZARD_GREETING = "costs $5 at ${HOME}" }
+git = true
+build-args = ["HAZARD_CHANNEL", "HAZARD_SHA={revision}"]
 
 [package.metadata.image]
 features = ["shapes/extra"]
@@ -90,6 +96,9 @@ fn main() {
     println!("shapes: {}", shapes::NAMES.join(","));
     println!("config rustflags: {}", cfg!(hazard_cfg));
     println!("shapes extra: {}", shapes::EXTRA);
+    println!("git head: {}", shapes::GIT_HEAD);
+    println!("channel: {:?}", option_env!("HAZARD_CHANNEL"));
+    println!("sha: {:?}", option_env!("HAZARD_SHA"));
 }
 "#,
     );
@@ -125,6 +134,13 @@ fn main() {
     let names: Vec<String> = text.lines().map(|l| format!("{l:?}")).collect();
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("names.rs");
     std::fs::write(out, format!("pub const NAMES: &[&str] = &[{}];", names.join(","))).unwrap();
+    // As vergen and git-version do: the commit, from git itself.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .expect("running git rev-parse HEAD");
+    assert!(head.status.success(), "git rev-parse: {}", String::from_utf8_lossy(&head.stderr));
+    println!("cargo:rustc-env=SHAPES_GIT_HEAD={}", String::from_utf8_lossy(&head.stdout).trim());
 }
 "#,
     );
@@ -132,7 +148,8 @@ fn main() {
         root,
         "crates/shapes/src/lib.rs",
         "include!(concat!(env!(\"OUT_DIR\"), \"/names.rs\"));\n\
-         pub const EXTRA: bool = cfg!(feature = \"extra\");\n",
+         pub const EXTRA: bool = cfg!(feature = \"extra\");\n\
+         pub const GIT_HEAD: &str = env!(\"SHAPES_GIT_HEAD\");\n",
     );
     write(
         root,
@@ -159,34 +176,74 @@ fn main() {
         "bin/banner.rs",
         "pub const BANNER: &str = \"hazard-tool\";\n",
     );
-    let out = std::process::Command::new(cargo())
-        .args(["generate-lockfile", "--offline"])
+    cargo_in(root, &["generate-lockfile", "--offline"]);
+    // A repository with one commit: the build script's `git rev-parse HEAD` reads it.
+    for args in [
+        &["init", "--quiet", "--initial-branch=main"][..],
+        &["add", "--all"],
+        &[
+            "-c",
+            "user.name=Hazard",
+            "-c",
+            "user.email=hazard@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "--message",
+            "hazards",
+        ],
+    ] {
+        git(root, args);
+    }
+}
+
+/// Runs `program` in `root`, asserting success; its trimmed stdout.
+fn run_in(program: &str, root: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
         .current_dir(root)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{program} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn check_images(s: &Scenario, mode: &str) {
+fn git(root: &Path, args: &[&str]) -> String {
+    run_in("git", root, args)
+}
+
+/// What hazard-svc prints about the commit and the build arguments.
+struct Stamp<'a> {
+    head: &'a str,
+    channel: Option<&'a str>,
+    sha: Option<&'a str>,
+}
+
+fn check_images(s: &Scenario, mode: &str, stamp: &Stamp) {
     check_image_pair(
         s,
         &s.tag("hazard-svc", "0.2.0"),
         &s.tag("hazard-tool", "0.2.0"),
         mode,
+        stamp,
     );
 }
 
-fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str) {
+fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str, stamp: &Stamp) {
     let svc = s.run_once(&[svc]);
     assert_eq!(
         svc,
-        "Hazard service: reads files beside src/.\n<h1>{{title}}</h1>\n\
-         migration bytes: 30\ngreeting: costs $5 at ${HOME}\nshapes: circle,square,triangle\n\
-         config rustflags: true\nshapes extra: true\n",
+        format!(
+            "Hazard service: reads files beside src/.\n<h1>{{{{title}}}}</h1>\n\
+             migration bytes: 30\ngreeting: costs $5 at ${{HOME}}\nshapes: circle,square,triangle\n\
+             config rustflags: true\nshapes extra: true\ngit head: {}\nchannel: {:?}\nsha: {:?}\n",
+            stamp.head, stamp.channel, stamp.sha
+        ),
         "hazard-svc ({mode})"
     );
     let tool = s.run_once(&[tool]);
@@ -202,12 +259,49 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
     let Some(s) = scenario("hazards") else { return };
     let root: PathBuf = s.path("hazards");
     hazards(&root);
+    let head = git(&root, &["rev-parse", "HEAD"]);
     let before = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
 
-    s.image_ok(&root, &["--build-mode", "incremental"]);
-    check_images(&s, "incremental");
-    s.image_ok(&root, &["--build-mode", "layers", "--no-cache"]);
-    check_images(&s, "layers");
+    let beta = "--build-arg=HAZARD_CHANNEL=beta";
+    s.image_ok(&root, &["--build-mode", "incremental", beta]);
+    let stamp = Stamp {
+        head: &head,
+        channel: Some("beta"),
+        sha: Some(&head),
+    };
+    check_images(&s, "incremental", &stamp);
+    let run = s.image(&root, &["--build-arg=HAZARD_UNKNOWN=1"]);
+    assert!(
+        !run.status.success()
+            && run
+                .stderr
+                .contains("the workspace declares no build argument `HAZARD_UNKNOWN`"),
+        "{}",
+        run.describe()
+    );
+    s.image_ok(
+        &root,
+        &[
+            "--build-mode",
+            "layers",
+            "--no-cache",
+            beta,
+            "--build-arg=HAZARD_SHA=given",
+        ],
+    );
+    let given = Stamp {
+        sha: Some("given"),
+        ..stamp
+    };
+    check_images(&s, "layers", &given);
+    // No runtime image holds the repository.
+    for bin in ["hazard-svc", "hazard-tool"] {
+        let files = exported_files(&s.tag(bin, "0.2.0"));
+        assert!(
+            !files.iter().any(|(p, _, _)| p.contains(".git")),
+            "{bin} ships git data"
+        );
+    }
     // The test target: every package's tests that the context holds (none: the user's
     // rules leave tests/ out), and the build still passes.
     s.image_ok(&root, &["--target", "test"]);
@@ -266,11 +360,17 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
             root.to_str().unwrap(),
         ]);
     }
+    // Plain docker build: no build argument given, none set.
     check_image_pair(
         &s,
         &s.tag("hazard-svc", "plain"),
         &s.tag("hazard-tool", "plain"),
         "plain docker build",
+        &Stamp {
+            head: &head,
+            channel: None,
+            sha: None,
+        },
     );
 
     let out = s.path("hazards-out");
@@ -297,26 +397,23 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
         "build.sh: {}",
         String::from_utf8_lossy(&built.stderr)
     );
+    // build.sh: the channel from its environment (unset), the commit from git.
     check_image_pair(
         &s,
         "hazard-svc:0.2.0",
         "hazard-tool:0.2.0",
         "build.sh of --out",
+        &Stamp {
+            head: &head,
+            channel: None,
+            sha: Some(&head),
+        },
     );
 }
 
 /// Runs cargo in `root` (so its `.cargo/config.toml` counts), asserting success.
 fn cargo_in(root: &Path, args: &[&str]) {
-    let out = std::process::Command::new(cargo())
-        .args(args)
-        .current_dir(root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_in(&cargo(), root, args);
 }
 
 #[test]

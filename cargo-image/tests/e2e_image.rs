@@ -22,7 +22,8 @@ const BINS: [&str; 3] = ["product-api", "products", "products-admin"];
 /// Builds every example image in a fresh copy; returns the copy's root.
 fn build_example(s: &Scenario) -> std::path::PathBuf {
     let root = s.copy_example("example");
-    let run = s.image_ok(&root, &[]);
+    // The example's `build-args`: the copy is no repository, so no commit unless given.
+    let run = s.image_ok(&root, &["--build-arg=CATALOG_COMMIT=e2e-commit"]);
     for bin in BINS {
         let tag = s.tag(bin, VERSION);
         assert!(
@@ -1146,6 +1147,7 @@ fn s15_dns_by_container_name_in_every_runtime_kind() {
     let info = s.run_once(&["-e", "TZ=Europe/Paris", &admin]);
     assert!(
         info.starts_with("products-admin\n")
+            && info.contains("commit:    e2e-commit\n")
             && info.contains("time zone: Europe/Paris (zone data installed)"),
         "{info}"
     );

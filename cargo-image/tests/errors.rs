@@ -352,6 +352,40 @@ fn a_workspace_key_in_a_package_table_names_its_place() {
     );
 }
 
+/// A single-package project (no `[workspace]` table) has one table: its
+/// `[package.metadata.image]` takes the workspace keys too (the refusal above says so).
+#[test]
+fn a_single_package_projects_table_takes_the_workspace_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"solo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [package.metadata.image]\nruntime = \"debian-slim\"\nbuilder = \"rust:1.85.0-slim-bookworm\"\n\
+         build-env = { SQLX_OFFLINE = \"true\" }\nbuild-packages = [\"protobuf-compiler\"]\n\n\
+         [package.metadata.image.bin.solo]\nports = [8080]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"solo\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let (_, plan) =
+        cargo_image::tasks::load(&dir.path().join("Cargo.toml"), &PlanOptions::default())
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(plan.builder, "rust:1.85.0-slim-bookworm");
+    assert_eq!(plan.build_env["SQLX_OFFLINE"], "true");
+    assert!(plan
+        .build
+        .build_packages
+        .contains(&"protobuf-compiler".to_string()));
+    let image = &plan.images[0];
+    assert_eq!(image.runtime.keyword(), Some("debian-slim"));
+    assert_eq!(image.ports, [8080]);
+}
+
 #[test]
 fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     let built = Fixture::new("ignored")
@@ -599,6 +633,27 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "base-images = { debian-slim = \"debian\" }",
             "key `base-images.debian-slim`: `debian` names no version",
         ),
+        (
+            "build-args = [\"GIT SHA\"]",
+            "key `build-args`: `GIT SHA` is not a variable name",
+        ),
+        (
+            "build-args = [\"TARGETARCH\"]",
+            "key `build-args`: `TARGETARCH` is an argument the generated Dockerfile or BuildKit sets itself",
+        ),
+        (
+            "build-args = [\"CHANNEL=beta\"]",
+            "or set a fixed value in `build-env`",
+        ),
+        ("build-args = [\"A\", \"A\"]", "key `build-args`: `A` is listed twice"),
+        (
+            "build-args = [\"A\"]\nbuild-env = { A = \"1\" }",
+            "key `build-args`: `A` is set in `build-env` too",
+        ),
+        (
+            "git = true",
+            "key `git`: no git repository at or above the workspace",
+        ),
     ];
     for (line, expected) in rows {
         let built = Fixture::new("badvalue")
@@ -616,6 +671,59 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "{line}: names no manifest: {text}"
         );
     }
+}
+
+/// `git = true` where the build cannot see the repository: a worktree's `.git` file, a
+/// `.git` outside the context, or one the user's `.dockerignore` leaves out.
+#[test]
+fn git_true_refuses_a_repository_the_build_cannot_see() {
+    let config = "[workspace.metadata.image]\ngit = true\n";
+    let built = Fixture::new("worktree")
+        .root_package("svc", |p| p.main())
+        .file(".git", "gitdir: /elsewhere/.git/worktrees/svc\n")
+        .workspace_toml(config)
+        .build();
+    let text = load_err(&built, &fixed_options()).to_string();
+    assert!(
+        text.contains("key `git`") && text.contains("is a file pointing at git data elsewhere"),
+        "{text}"
+    );
+
+    let built = Fixture::new("ignored")
+        .git_root()
+        .root_package("svc", |p| p.main())
+        .file(".dockerignore", ".git\n")
+        .workspace_toml(config)
+        .build();
+    let text = format!("{:#}", load_err(&built, &fixed_options()));
+    assert!(
+        text.contains(".git") && text.contains(".dockerignore"),
+        "{text}"
+    );
+
+    // A member workspace below the repository root with the default context (itself).
+    let built = Fixture::new("repo")
+        .git_root()
+        .root_package("top", |p| p.main())
+        .file("svc/src/main.rs", "fn main() {}\n")
+        .file(
+            "svc/Cargo.toml",
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [workspace]\n\n[workspace.metadata.image]\ngit = true\n",
+        )
+        .file(
+            "svc/Cargo.lock",
+            "version = 4\n\n[[package]]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+        )
+        .build();
+    let Err(err) = cargo_image::read::read(&built.root.join("svc/Cargo.toml")) else {
+        panic!("a .git outside the context is refused");
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("is outside the build context") && text.contains("`context`"),
+        "{text}"
+    );
 }
 
 #[test]

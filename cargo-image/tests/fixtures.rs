@@ -383,17 +383,19 @@ fn root_package_snapshots() {
 
 /// Real-project hazards: a root package reading files beside `src/`, `build-files` for a
 /// member's build script, a `[[bin]]` outside its package, the user's `.dockerignore`
-/// leaving out `tests/` and a secret, `build-env` with a literal `$` (built and run in
-/// `e2e_hazards.rs`).
+/// leaving out `tests/` and a secret, `build-env` with a literal `$`, `git = true` and
+/// `build-args` (built and run in `e2e_hazards.rs`).
 fn hazards() -> Built {
     Fixture::new("hazards")
+        .git_root()
         .root_package("hazard-svc", |p| {
             p.main().dep_path("shapes", "crates/shapes")
         })
         .members(&["crates/*"])
         .workspace_toml(
             "[workspace.metadata.image]\nbuild-files = [\"proto\"]\n\
-             build-env = { HAZARD_GREETING = \"costs $5 at ${HOME}\" }\n",
+             build-env = { HAZARD_GREETING = \"costs $5 at ${HOME}\" }\n\
+             git = true\nbuild-args = [\"HAZARD_SHA={revision}\", \"HAZARD_CHANNEL\"]\n",
         )
         .package("crates/shapes", |p| p.lib().build_rs().test("shapes"))
         .package("crates/tools", |p| {
@@ -476,10 +478,36 @@ fn hazards_snapshots() {
                 "clang",
                 ".cargo/config.toml: target.aarch64-unknown-linux-gnu.linker = \"clang\""
             ),
+            ("git", "git = true: build scripts run git"),
             ("lld", ".cargo/config.toml rustflags: link-arg=-fuse-ld=lld"),
         ]
     );
-    assert_eq!(plan.build.build_packages, ["clang", "lld"]);
+    assert_eq!(plan.build.build_packages, ["clang", "git", "lld"]);
+    // git = true: .git back in the context, bound writable into every compile step (each
+    // crate layer, each leaf, the incremental step), never into a runtime stage.
+    assert_eq!(plan.git.as_deref(), Some(".git"));
+    assert!(ignore.contains("\n!.git\n"), "{ignore}");
+    let git_mount = "--mount=type=bind,source=.git,target=/app/.git,rw";
+    for stage in dockerfile.split("\nFROM ").skip(1) {
+        let name = stage.lines().next().unwrap();
+        let binds_git = stage.contains(git_mount);
+        let compiles_sources =
+            stage.contains("cargo-image copy ") || stage.contains("build-online");
+        assert_eq!(binds_git, compiles_sources, "stage {name}");
+        // The build arguments are declared where workspace crates compile.
+        let declares = stage.contains("ARG HAZARD_CHANNEL\nARG HAZARD_SHA\n");
+        let compiles = compiles_sources || stage.contains("copy-context");
+        assert_eq!(declares, compiles, "stage {name}");
+    }
+    let script = cargo_image::render::scripts::cargo_image_script(&plan);
+    assert!(script.contains("GIT_CONFIG_VALUE_0='*'"));
+    assert_eq!(
+        plan.build_args
+            .iter()
+            .map(|a| (a.name.as_str(), a.revision))
+            .collect::<Vec<_>>(),
+        [("HAZARD_CHANNEL", false), ("HAZARD_SHA", true)]
+    );
 }
 
 #[test]

@@ -155,6 +155,7 @@ fn workspace(g: &Graph) -> Workspace {
         resolved: Vec::new(),
         vendor_dirs: Vec::new(),
         links: BTreeMap::new(),
+        git_dir: None,
     }
 }
 

@@ -625,7 +625,7 @@ fn run_once(
             std::fs::create_dir_all(&dir)?;
             std::fs::write(
                 dir.join("Dockerfile.dockerignore"),
-                cargo_image::ignore::render(None, &[]),
+                cargo_image::ignore::render(None, &[], None),
             )?;
             let facts = BuildFacts {
                 builder: alias.clone(),

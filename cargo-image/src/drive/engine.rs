@@ -425,9 +425,13 @@ async fn build_once(
         if output.is_empty() {
             return Err(BuildFailure::Build(e));
         }
-        return Err(BuildFailure::Build(
-            e.context(format!("the build failed; its output:\n{output}")),
-        ));
+        let hints: String = super::hints::hints(&output)
+            .iter()
+            .map(|h| format!("\n{h}\n"))
+            .collect();
+        return Err(BuildFailure::Build(e.context(format!(
+            "the build failed; its output:\n{output}{hints}"
+        ))));
     }
     Ok(BuildOutcome {
         seconds: started.elapsed().as_secs_f64(),

@@ -128,6 +128,12 @@ pub struct Plan {
     pub local_dirs: Vec<String>,
     /// `build-env`: the environment of every compile step.
     pub build_env: BTreeMap<String, String>,
+    /// `build-args`: build arguments every compile step declares, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_args: Vec<BuildArg>,
+    /// `git = true`: the repository's `.git` (context path), bound into every compile step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<String>,
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
     /// `dockerfile-append`: the user's own stages, appended verbatim.
@@ -140,6 +146,33 @@ pub struct Plan {
     pub ca_certificates: Vec<String>,
     pub ca_source: CaSource,
 }
+
+/// A build argument of the compile steps (`build-args`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BuildArg {
+    pub name: String,
+    /// `NAME={revision}`: the commit being built, when no value is given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revision: bool,
+}
+
+/// Build arguments the generated Dockerfile declares itself (or BuildKit predefines): a
+/// `build-args` entry cannot take their names.
+pub const RESERVED_BUILD_ARGS: [&str; 13] = [
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "SOURCE_DATE_EPOCH",
+    "REVISION",
+    "CARGO_IMAGE_BUILD",
+    "CARGO_IMAGE_CACHE_KEY",
+    "CARGO_HOME",
+];
 
 /// One cached layer of the build stage: copy these packages' sources, then build.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -286,6 +319,17 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let max_layers = max_layers(wcfg).map_err(invalid)?;
     let build_files = build_files(ws).map_err(invalid)?;
     check_build_env(wcfg).map_err(invalid)?;
+    let build_args = build_args(wcfg).map_err(invalid)?;
+    let git = match wcfg.git {
+        Some(true) => Some(ws.git_dir.clone().ok_or_else(|| {
+            invalid(
+                "key `git`: the build context holds no `.git` directory; remove the key, or \
+                 pass the values build scripts need as `build-args`"
+                    .to_string(),
+            )
+        })?),
+        _ => None,
+    };
     let (layers, leaves) = crate_stages(ws, &images, &build_files, max_layers);
 
     let skeleton = skeleton::derive(ws).map_err(|e| Error::InvalidConfig {
@@ -311,6 +355,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         build,
         local_dirs: local_dirs(ws, &build_files),
         build_env: wcfg.build_env.clone(),
+        build_args,
+        git,
         dockerignore: ws.dockerignore.clone(),
         appended,
         images,
@@ -558,6 +604,52 @@ fn check_build_env(wcfg: &WorkspaceConfig) -> Result<(), String> {
         check_dockerfile_word("build-env", &format!("the value of `{name}`"), value)?;
     }
     Ok(())
+}
+
+/// `build-args`: `NAME` or `NAME={revision}`, each a variable name no generated argument
+/// (or `build-env`) takes; sorted.
+fn build_args(wcfg: &WorkspaceConfig) -> Result<Vec<BuildArg>, String> {
+    let mut out: Vec<BuildArg> = Vec::new();
+    for entry in wcfg.build_args.iter().flatten() {
+        let (name, revision) = match entry.split_once('=') {
+            None => (entry.as_str(), false),
+            Some((name, "{revision}")) => (name, true),
+            Some((name, _)) => {
+                return Err(format!(
+                    "key `build-args`: `{entry}`: an argument's value comes from `--build-arg \
+                     {name}=VALUE` or the environment; write `\"{name}\"`, or \
+                     `\"{name}={{revision}}\"` for the commit, or set a fixed value in \
+                     `build-env`"
+                ))
+            }
+        };
+        if !is_env_name(name) {
+            return Err(format!(
+                "key `build-args`: `{name}` is not a variable name (letters, digits and `_`, \
+                 not starting with a digit)"
+            ));
+        }
+        if RESERVED_BUILD_ARGS.contains(&name) || name.starts_with("BUILDKIT_") {
+            return Err(format!(
+                "key `build-args`: `{name}` is an argument the generated Dockerfile or BuildKit \
+                 sets itself; pick another name"
+            ));
+        }
+        if wcfg.build_env.contains_key(name) {
+            return Err(format!(
+                "key `build-args`: `{name}` is set in `build-env` too; keep one of them"
+            ));
+        }
+        if out.iter().any(|a| a.name == name) {
+            return Err(format!("key `build-args`: `{name}` is listed twice"));
+        }
+        out.push(BuildArg {
+            name: name.to_string(),
+            revision,
+        });
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// The crate layers and the leaves on top of them.

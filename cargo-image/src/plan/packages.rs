@@ -47,6 +47,12 @@ pub(super) fn system_packages(
             inferred_packages.entry(package).or_insert(why);
         }
     }
+    // `git = true` asks for git in so many words.
+    if wcfg.git == Some(true) {
+        inferred_packages
+            .entry("git".to_string())
+            .or_insert_with(|| "git = true: build scripts run git".to_string());
+    }
     // Explicit lists are kept as written; inference only adds what they lack.
     inferred_packages.retain(|p, _| !build_packages.contains(p));
     build_packages.extend(inferred_packages.keys().cloned());

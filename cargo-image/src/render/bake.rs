@@ -54,6 +54,40 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
         )
         .unwrap();
     }
+    for arg in &plan.build_args {
+        let fallback = if arg.revision {
+            "REVISION, the commit"
+        } else {
+            "not passed"
+        };
+        // `null`: bake leaves the argument out, so it stays unset (not empty) in the build.
+        writeln!(
+            out,
+            "# A build argument of the compile steps (build-args); unset: {fallback}.\n\
+             #   {name}=... docker buildx bake\n\
+             variable \"{name}\" {{\n  default = null\n}}\n",
+            name = arg.name
+        )
+        .unwrap();
+    }
+    // `args` entries of the compile steps' build arguments, in every target.
+    let build_args: String = plan
+        .build_args
+        .iter()
+        .map(|a| {
+            let value = if a.revision {
+                format!("{0} != null ? {0} : REVISION", a.name)
+            } else {
+                a.name.clone()
+            };
+            format!("    {} = {value}\n", a.name)
+        })
+        .collect();
+    let args_only = |out: &mut String| {
+        if !build_args.is_empty() {
+            write!(out, "  args = {{\n{build_args}  }}\n").unwrap();
+        }
+    };
     let targets: Vec<String> = plan.images.iter().map(|i| target_name(&i.stage)).collect();
     writeln!(
         out,
@@ -92,7 +126,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
         common(&mut out, &image.stage);
         writeln!(
             out,
-            "  tags       = {}\n  platforms  = {}\n  args = {{\n    REVISION          = REVISION\n    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD\n  }}",
+            "  tags       = {}\n  platforms  = {}\n  args = {{\n    REVISION          = REVISION\n    CARGO_IMAGE_BUILD = CARGO_IMAGE_BUILD\n{build_args}  }}",
             hcl_list(&image.tags),
             hcl_list(platforms)
         )
@@ -116,6 +150,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
     .unwrap();
     writeln!(out, "target \"dev\" {{").unwrap();
     common(&mut out, "dev");
+    args_only(&mut out);
     writeln!(
         out,
         "  tags       = {}\n}}",
@@ -129,6 +164,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
     )
     .unwrap();
     common(&mut out, "test");
+    args_only(&mut out);
     writeln!(out, "}}").unwrap();
     if let Some(a) = &plan.appended {
         for stage in &a.stages {
@@ -140,6 +176,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
             )
             .unwrap();
             common(&mut out, stage);
+            args_only(&mut out);
             writeln!(
                 out,
                 "  tags       = {}\n}}",

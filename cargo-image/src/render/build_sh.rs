@@ -48,6 +48,21 @@ pub fn render(plan: &Plan, context: &str) -> String {
         .unwrap();
         " \\\n    --secret id=cargo-image-ca,src=\"$ca\"".to_string()
     };
+    // `build-args`: docker takes a bare `--build-arg NAME` from the environment; one with
+    // `{revision}` falls back to the commit.
+    let mut user_args = String::new();
+    for a in &plan.build_args {
+        if a.revision {
+            write!(
+                user_args,
+                " --build-arg {0}=\"${{{0}:-$revision}}\"",
+                a.name
+            )
+            .unwrap();
+        } else {
+            write!(user_args, " --build-arg {}", a.name).unwrap();
+        }
+    }
     for i in &plan.images {
         let tags: String = i
             .tags
@@ -57,7 +72,7 @@ pub fn render(plan: &Plan, context: &str) -> String {
         writeln!(
             out,
             "\ndocker buildx build --file \"$here/Dockerfile\" --target {}{tags} \\\n    \
-             --build-arg REVISION=\"$revision\" --build-arg {CACHE_KEY_ARG}=\"$cache_key\"{secrets} \\\n    \
+             --build-arg REVISION=\"$revision\" --build-arg {CACHE_KEY_ARG}=\"$cache_key\"{user_args}{secrets} \\\n    \
              --build-context {tools}=\"$here/{dir}\" \\\n    \
              --load \"$@\" \"$context\"",
             sh_quote(&i.stage),

@@ -218,12 +218,33 @@ fn leaf_stage(i: usize) -> String {
     format!("build-layers-bin-{}", i + 1)
 }
 
+/// `build-args` declared in a compile stage (`ARG NAME` lines; their values reach cargo
+/// and build scripts as environment variables).
+fn build_arg_lines(plan: &Plan) -> String {
+    plan.build_args
+        .iter()
+        .map(|a| format!("ARG {}\n", a.name))
+        .collect()
+}
+
+/// `git = true`: the repository's `.git` where git finds it from the sources, writable
+/// (git may refresh its index; the writes are dropped with the step).
+fn git_mount(plan: &Plan) -> Option<String> {
+    plan.git.as_ref().map(|git| {
+        format!(
+            "--mount=type=bind,source={git},target={},rw",
+            join("/app", git)
+        )
+    })
+}
+
 /// A crate layer's step: copy sources from the bind-mounted context, then build.
-fn copy_and_build(copy: &[String]) -> String {
-    let mounts: Vec<String> = copy
+fn copy_and_build(plan: &Plan, copy: &[String]) -> String {
+    let mut mounts: Vec<String> = copy
         .iter()
         .map(|p| bind_source(p, &join("/ctx", p)))
         .collect();
+    mounts.extend(git_mount(plan));
     format!(
         "RUN {} \\\n    cargo-image copy {} && cargo-image build",
         mounts.join(" \\\n    "),
@@ -253,9 +274,10 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
         vendor = vendor_copy(plan),
     )
     .unwrap();
+    out.push_str(&build_arg_lines(plan));
     for layer in &plan.layers {
         writeln!(out, "# {}", layer.packages.join(", ")).unwrap();
-        writeln!(out, "{}", copy_and_build(&layer.copy)).unwrap();
+        writeln!(out, "{}", copy_and_build(plan, &layer.copy)).unwrap();
     }
     writeln!(
         out,
@@ -271,7 +293,8 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
         };
         writeln!(out, "# {what}\nFROM {LAYERS_CHAIN} AS {}", leaf_stage(i)).unwrap();
         if !leaf.copy.is_empty() {
-            writeln!(out, "{}", copy_and_build(&leaf.copy)).unwrap();
+            out.push_str(&build_arg_lines(plan));
+            writeln!(out, "{}", copy_and_build(plan, &leaf.copy)).unwrap();
         }
         // The ARG comes after the build, so a new SOURCE_DATE_EPOCH (every commit) re-runs
         // only this copy.
@@ -304,6 +327,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
             .iter()
             .map(|p| bind_source(p, &join("/app", p))),
     );
+    mounts.extend(git_mount(plan));
     // The step runs on the builder image itself, with our script bind-mounted from
     // `cargo-image-tools` (the target architecture comes from TARGETARCH): on top of `base`
     // (a stage built here), BuildKit started it 2-3 s late in the first two builds after
@@ -344,12 +368,13 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          ARG TARGETARCH\n\
          ARG {CACHE_KEY_ARG}=shared\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {mounts} \\\n    cargo-image build-online && cargo-image install\n\
+         {args}RUN {mounts} \\\n    cargo-image build-online && cargo-image install\n\
          \n\
          # hadolint ignore=DL3006\n\
          FROM build-${{{BUILD_MODE_ARG}}} AS build\n",
         builder = BUILDER_STAGE,
         build_env = build_env(plan),
+        args = build_arg_lines(plan),
         mounts = mounts.join(" \\\n    ")
     )
     .unwrap();
@@ -739,9 +764,10 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
          RUN cargo-image build-dev\n\
          \n\
          FROM dev-deps AS dev\n\
-         RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image build-dev",
+         {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image build-dev",
         profile = plan.dev.profile,
         bin = plan.dev.bin,
+        args = build_arg_lines(plan),
     )
     .unwrap();
     if let Some(i) = dev_image {
@@ -757,8 +783,9 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
          RUN cargo-image test-deps\n\
          \n\
          FROM test-deps AS test\n\
-         RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test",
-        dq(&plan.dev.bin)
+         {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test",
+        dq(&plan.dev.bin),
+        args = build_arg_lines(plan),
     )
     .unwrap();
 }

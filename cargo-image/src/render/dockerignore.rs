@@ -6,5 +6,9 @@ use crate::plan::Plan;
 /// The `.dockerignore` at the build context root (and `Dockerfile.dockerignore` beside a
 /// Dockerfile written elsewhere): the same rules the plan's sources were chosen with.
 pub fn render(plan: &Plan) -> String {
-    crate::ignore::render(plan.dockerignore.as_deref(), &plan.vendor_dirs)
+    crate::ignore::render(
+        plan.dockerignore.as_deref(),
+        &plan.vendor_dirs,
+        plan.git.as_deref(),
+    )
 }

@@ -137,6 +137,17 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    // `git = true`: the bound repository belongs to the user who checked it out, not to
+    // the builder's root, and git refuses a repository of another owner; and the sources
+    // are bind mounts of their own, where git's search for `.git` stops.
+    let git_env = if plan.git.is_some() {
+        "# Build scripts run git over the bound .git (`git = true`): another user owns it, and\n\
+         # the sources above which git looks for it are mount points.\n\
+         export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'\n\
+         export GIT_DISCOVERY_ACROSS_FILESYSTEM=1\n"
+    } else {
+        ""
+    };
     let dirs = plan.local_dirs.iter().map(String::as_str);
     let local_dirs = words_of(dirs.map(|d| if d.is_empty() { "." } else { d }));
     fill(
@@ -147,6 +158,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
                 &sh_quote(&crate::model::join("/app", &plan.workspace_root)),
             ),
             ("ARCH_FILE", ARCH_FILE),
+            ("GIT_ENV", git_env),
             ("CONFIG_RUSTFLAGS", &config_rustflags),
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),

@@ -105,6 +105,12 @@ impl Fixture {
         self.package(dir, f)
     }
 
+    /// Makes the workspace root a git repository with one commit (for `git = true`).
+    pub fn git_root(mut self) -> Fixture {
+        self.git_repos.push(self.name.clone());
+        self
+    }
+
     /// Any file, relative to the workspace root.
     pub fn file(mut self, path: &str, text: &str) -> Fixture {
         let rel = self.sandbox_rel(path);

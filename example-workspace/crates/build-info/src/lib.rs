@@ -16,6 +16,9 @@ pub const PROFILE: &str = env!("BUILD_INFO_PROFILE");
 pub const OPT_LEVEL: &str = env!("BUILD_INFO_OPT_LEVEL");
 /// Output of `rustc -V`, e.g. `rustc 1.85.0 (4d91de4e4 2025-02-17)`.
 pub const RUSTC: &str = env!("BUILD_INFO_RUSTC");
+/// The commit the binary was built from, when the build was told (the `CATALOG_COMMIT`
+/// build argument of the image build; unset in a plain `cargo build`).
+pub const COMMIT: Option<&str> = option_env!("CATALOG_COMMIT");
 /// Version of this crate, which is the workspace version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -28,6 +31,7 @@ pub struct BuildInfo {
     pub profile: &'static str,
     pub opt_level: &'static str,
     pub rustc: &'static str,
+    pub commit: Option<&'static str>,
 }
 
 /// The build facts of the current binary.
@@ -39,6 +43,7 @@ pub const fn build_info() -> BuildInfo {
         profile: PROFILE,
         opt_level: OPT_LEVEL,
         rustc: RUSTC,
+        commit: COMMIT,
     }
 }
 
@@ -59,7 +64,8 @@ impl fmt::Display for BuildInfo {
             "profile:   {} (opt-level {})",
             self.profile, self.opt_level
         )?;
-        write!(f, "rustc:     {}", self.rustc)
+        writeln!(f, "rustc:     {}", self.rustc)?;
+        write!(f, "commit:    {}", self.commit.unwrap_or("unknown"))
     }
 }
 
@@ -79,7 +85,7 @@ mod tests {
     #[test]
     fn display_lists_every_fact() {
         let text = build_info().to_string();
-        for key in ["version:", "target:", "host:", "profile:", "rustc:"] {
+        for key in ["version:", "target:", "host:", "profile:", "rustc:", "commit:"] {
             assert!(text.contains(key), "{key} missing from {text}");
         }
     }
