@@ -2,7 +2,7 @@
 # Provisions what multi-platform tests need beyond the engine: QEMU user emulation with
 # binfmt_misc (only to *run* foreign-architecture images; nothing compiles under it) and
 # Debian's docker-registry (a real OCI registry the tests start on 127.0.0.1); also
-# Podman, whose Docker-compatible API a test starts to see it refused at once.
+# Podman, whose Docker-compatible API a test starts to see it refused at once; and sshd.
 # Idempotent, non-interactive.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -13,6 +13,9 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static binfmt
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v podman >/dev/null 2>&1 || need+=(podman)
+# sshd serves a git repository to a build that fetches a dependency over SSH (its agent
+# forwarded by buildx); the package starts no daemon here (no init system).
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     apt-get update -q >/dev/null

@@ -161,7 +161,7 @@ pub enum Command {
         force: bool,
     },
     /// Build the images through the Docker engine and print a size table.
-    Image(ImageArgs),
+    Image(Box<ImageArgs>),
     /// Write docker-bake.hcl (the runtime images, dev and test) at the workspace root.
     Bake(BakeArgs),
     /// Write the CI pipelines that check the generated files and build, push and run the
@@ -198,6 +198,10 @@ pub struct ImageArgs {
     /// it, the variable NAME of this environment).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     build_args: Vec<String>,
+    /// An SSH agent or key for git dependencies fetched over SSH, as `docker buildx build
+    /// --ssh` takes it (repeatable; default: `default`, the agent at SSH_AUTH_SOCK).
+    #[arg(long = "ssh", value_name = "default|default=KEYFILE")]
+    ssh: Vec<String>,
     /// Skip measuring what a single-stage image would weigh.
     #[arg(long)]
     no_size_comparison: bool,
@@ -352,6 +356,7 @@ impl Command {
                         BuildModeArg::Layers => BuildMode::Layers,
                     },
                     build_args,
+                    ssh: args.ssh,
                 };
                 let report = crate::image::image(&opts)?;
                 print_out(&crate::image::summary(&report))?;

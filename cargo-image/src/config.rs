@@ -130,7 +130,7 @@ image_config! {
 
 /// The keys only `[workspace.metadata.image]` takes (the [`WorkspaceConfig`] fields beside
 /// the common ones): found in a package's table, they are named as misplaced.
-pub const WORKSPACE_ONLY_KEYS: [&str; 16] = [
+pub const WORKSPACE_ONLY_KEYS: [&str; 18] = [
     "builder",
     "profile",
     "strip",
@@ -146,6 +146,8 @@ pub const WORKSPACE_ONLY_KEYS: [&str; 16] = [
     "build-env",
     "build-args",
     "git",
+    "ssh",
+    "ssh-known-hosts",
     "dev",
 ];
 
@@ -216,6 +218,12 @@ workspace_config! {
     /// The repository's `.git` visible to the compile steps (never to a runtime image), and
     /// `git` in the builder: for build scripts that run git (vergen, git-version, built).
     pub git: Option<bool>,
+    /// Fetch git dependencies over SSH with the caller's agent (`RUN --mount=type=ssh`);
+    /// default: when Cargo.lock has `git+ssh://` sources.
+    pub ssh: Option<bool>,
+    /// `known_hosts` lines of the SSH git hosts beyond GitHub, GitLab and Bitbucket (whose
+    /// keys cargo knows), e.g. `git.example.com ssh-ed25519 AAAA...`.
+    pub ssh_known_hosts: Option<Vec<String>>,
     #[serde(default)]
     pub dev: DevConfig,
 }
@@ -464,11 +472,11 @@ mod workspace_only_keys {
     fn are_workspace_keys_and_not_package_keys() {
         for key in super::WORKSPACE_ONLY_KEYS {
             let value = match key {
-                "strip" | "infer-packages" | "git" => "true",
+                "strip" | "infer-packages" | "git" | "ssh" => "true",
                 "max-layers" => "10",
                 "base-images" | "build-env" | "dev" => "{}",
                 "build-files" | "build-packages" | "link-packages" | "ca-certificates"
-                | "build-args" => "[]",
+                | "build-args" | "ssh-known-hosts" => "[]",
                 _ => "\"x\"",
             };
             let ws = format!("{key} = {value}");

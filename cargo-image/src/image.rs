@@ -71,6 +71,8 @@ pub struct ImageOptions {
     pub build_mode: BuildMode,
     /// Values of the workspace's `build-args` (`--build-arg NAME=VALUE`).
     pub build_args: BTreeMap<String, String>,
+    /// `--ssh` specs for SSH git dependencies (default: the caller's agent).
+    pub ssh: Vec<String>,
 }
 
 /// How the workspace's crates compile: the Dockerfile's `CARGO_IMAGE_BUILD` argument.
@@ -289,6 +291,18 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         CaSource::ContextFile
     };
     let (loaded, mut plan) = crate::tasks::read_and_plan(&opts.manifest_path, &plan_opts)?;
+    // SSH git dependencies: the Engine API's BuildKit session forwards no agent; buildx does.
+    let use_buildx = if plan.ssh.is_some() && !use_buildx {
+        eprintln!(
+            "cargo-image: git dependencies come over SSH; the build goes through `docker buildx`, \
+             which forwards your SSH agent"
+        );
+        plan_opts.ca_source = CaSource::Secret;
+        plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
+        true
+    } else {
+        use_buildx
+    };
 
     let docker = engine::connect(&at).await?;
     engine::refuse_without_buildkit(&docker, &at).await?;
@@ -702,6 +716,30 @@ fn git_revision(dir: &Path) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The `--ssh` specs of a build: none without SSH git dependencies; `--ssh` as given;
+/// else the caller's agent (`default`, which needs `SSH_AUTH_SOCK`).
+fn ssh_specs(plan: &Plan, opts: &ImageOptions, agent: bool) -> Result<Vec<String>> {
+    let Some(ssh) = &plan.ssh else {
+        return Ok(Vec::new());
+    };
+    if !opts.ssh.is_empty() {
+        return Ok(opts.ssh.clone());
+    }
+    if !agent {
+        bail!(
+            "the workspace fetches git dependencies over SSH ({}), and no SSH agent runs \
+             (SSH_AUTH_SOCK is unset): start one with your key (`eval $(ssh-agent) && \
+             ssh-add`), or pass `--ssh default=PATH_TO_KEY`",
+            if ssh.sources.is_empty() {
+                "`ssh = true`".to_string()
+            } else {
+                ssh.sources.join(", ")
+            }
+        );
+    }
+    Ok(vec!["default".to_string()])
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_with_buildx(
     loaded: &Loaded,
@@ -737,6 +775,7 @@ fn build_with_buildx(
     };
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
     let args = build_args(plan, opts, revision, &loaded.context_dir)?;
+    let ssh = ssh_specs(plan, opts, std::env::var_os("SSH_AUTH_SOCK").is_some())?;
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan
@@ -777,6 +816,7 @@ fn build_with_buildx(
                 build_args: &args,
                 labels: &labels,
                 secret_file: secret.as_deref(),
+                ssh: &ssh,
                 no_cache: opts.no_cache,
                 platforms,
                 push: opts.push,

@@ -54,6 +54,10 @@ pub struct Workspace {
     /// nearest one at or above the workspace root, inside the context).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_dir: Option<String>,
+    /// The `git+ssh://` sources of the resolved packages (repository URLs without the
+    /// commit), sorted: fetching them needs the caller's SSH agent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_sources: Vec<String>,
 }
 
 /// One package of the resolved graph.

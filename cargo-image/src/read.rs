@@ -554,10 +554,32 @@ fn from_metadata(
             vendor_dirs,
             links,
             git_dir,
+            ssh_sources: ssh_sources(metadata),
         },
         workspace_dir,
         context_dir,
     })
+}
+
+/// The repositories of the `git+ssh://` sources among the packages, sorted.
+fn ssh_sources(metadata: &Metadata) -> Vec<String> {
+    let sources: BTreeSet<String> = metadata
+        .packages
+        .iter()
+        .filter_map(|p| p.source.as_ref())
+        .filter_map(|s| ssh_repository(&s.repr))
+        .collect();
+    sources.into_iter().collect()
+}
+
+/// `git+ssh://git@host/repo?branch=x#commit` → `ssh://git@host/repo`.
+fn ssh_repository(source: &str) -> Option<String> {
+    let url = source.strip_prefix("git+")?;
+    if !url.starts_with("ssh://") {
+        return None;
+    }
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    Some(url[..end].to_string())
 }
 
 /// `git = true`: the `.git` directory nearest the workspace root, at or above it and inside
@@ -876,7 +898,28 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::toolchain_version;
+    use super::{ssh_repository, toolchain_version};
+
+    #[test]
+    fn ssh_sources_are_their_repositories() {
+        assert_eq!(
+            ssh_repository("git+ssh://git@git.example.com/acme/core.git?branch=main#0123abc")
+                .as_deref(),
+            Some("ssh://git@git.example.com/acme/core.git")
+        );
+        assert_eq!(
+            ssh_repository("git+ssh://git@host:2222/srv/dep#ffff").as_deref(),
+            Some("ssh://git@host:2222/srv/dep")
+        );
+        assert_eq!(
+            ssh_repository("git+https://github.com/acme/core#0123abc"),
+            None
+        );
+        assert_eq!(
+            ssh_repository("registry+https://github.com/rust-lang/crates.io-index"),
+            None
+        );
+    }
 
     #[test]
     fn toolchain_versions() {

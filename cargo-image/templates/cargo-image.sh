@@ -55,6 +55,13 @@ ca_env() {
     fi
 }
 
+# Steps that fetch git dependencies over SSH (the agent comes with `--mount=type=ssh`):
+# the keys of the hosts cargo does not know itself (ssh-known-hosts), where it reads them.
+ssh_known_hosts() {
+    # @@KNOWN_HOSTS@@
+    :
+}
+
 # The workspace's own rustflags (.cargo/config.toml) for the target: setting RUSTFLAGS for
 # a static build would otherwise drop them.
 config_rustflags() {
@@ -94,6 +101,7 @@ check-target)
 fetch)
     # Downloads every crate, for the stages that build --frozen.
     ca_env
+    ssh_known_hosts
     cargo_ws fetch --locked
     ;;
 build)
@@ -105,6 +113,7 @@ build-online)
     # on the builder image itself, so the target's standard library may still be missing.
     "$0" check-target
     ca_env
+    ssh_known_hosts
     release_build --locked
     ;;
 install)

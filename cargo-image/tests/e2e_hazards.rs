@@ -31,6 +31,10 @@
 //!   `../elsewhere/api`, and a member `worker` that links to `elsewhere/worker` (a build
 //!   context carries a link as a link, and cargo finds those members through it).
 //!
+//! And a git dependency over SSH (issue 13 §6): a repository served by an `sshd` this
+//! test starts, fetched in the build with the test's `ssh-agent` (forwarded by buildx),
+//! its host key from `ssh-known-hosts`.
+//!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
 
 mod e2e;
@@ -178,24 +182,7 @@ fn main() {
     );
     cargo_in(root, &["generate-lockfile", "--offline"]);
     // A repository with one commit: the build script's `git rev-parse HEAD` reads it.
-    for args in [
-        &["init", "--quiet", "--initial-branch=main"][..],
-        &["add", "--all"],
-        &[
-            "-c",
-            "user.name=Hazard",
-            "-c",
-            "user.email=hazard@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "commit",
-            "--quiet",
-            "--message",
-            "hazards",
-        ],
-    ] {
-        git(root, args);
-    }
+    commit_all(root);
 }
 
 /// Runs `program` in `root`, asserting success; its trimmed stdout.
@@ -215,6 +202,27 @@ fn run_in(program: &str, root: &Path, args: &[&str]) -> String {
 
 fn git(root: &Path, args: &[&str]) -> String {
     run_in("git", root, args)
+}
+
+/// Makes `dir` a git repository whose one commit holds everything in it.
+fn commit_all(dir: &Path) {
+    git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    git(dir, &["add", "--all"]);
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=Fixture",
+            "-c",
+            "user.email=fixture@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "--message",
+            "fixture",
+        ],
+    );
 }
 
 /// What hazard-svc prints about the commit and the build arguments.
@@ -553,6 +561,197 @@ fn members_through_symlinks_build_in_both_modes() {
             s.run_once(&[&s.tag("sym-worker", "0.1.0")]),
             "worker through a link\n",
             "{mode}"
+        );
+    }
+}
+
+/// Kills a background process (sshd, ssh-agent) when the test ends, pass or fail.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_daemon(program: &str, args: &[&str]) -> Daemon {
+    Daemon(
+        std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}")),
+    )
+}
+
+fn wait_for(path: &Path, what: &str) {
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what} did not appear"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
+    let Some(s) = scenario("ssh") else { return };
+    if !Path::new("/usr/sbin/sshd").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no /usr/sbin/sshd; .ci/cross.sh provisions it (apt-get install openssh-server)"
+        );
+        eprintln!("[e2e] ssh: skipped: no sshd (apt-get install openssh-server)");
+        return;
+    }
+    let dir = s.path("ssh");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |name: &str| dir.join(name).display().to_string();
+    for key in ["host_key", "user_key"] {
+        run_in(
+            "ssh-keygen",
+            &dir,
+            &["-q", "-t", "ed25519", "-N", "", "-C", key, "-f", key],
+        );
+    }
+    std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
+
+    // The private dependency, in a repository only sshd serves.
+    let dep = dir.join("private-dep");
+    write(
+        &dep,
+        "Cargo.toml",
+        "[package]\nname = \"private-dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        &dep,
+        "src/lib.rs",
+        "pub const WORD: &str = \"fetched over ssh\";\n",
+    );
+    commit_all(&dep);
+
+    // sshd on this machine, reached from the build at the engine's bridge gateway.
+    let gateway = docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ])
+    .trim()
+    .to_string();
+    let port = std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    write(
+        &dir,
+        "sshd_config",
+        &format!(
+            "Port {port}\nListenAddress 0.0.0.0\nHostKey {}\nAuthorizedKeysFile {}\n\
+             PidFile {}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
+            d("host_key"),
+            d("authorized_keys"),
+            d("sshd.pid"),
+        ),
+    );
+    // sshd refuses to start without its privilege separation directory.
+    std::fs::create_dir_all("/run/sshd").expect("creating /run/sshd (the test runs as root)");
+    let _sshd = spawn_daemon("/usr/sbin/sshd", &["-D", "-e", "-f", &d("sshd_config")]);
+    wait_for(&dir.join("sshd.pid"), "sshd's pid file");
+    let host_key = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
+    let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
+    let known = format!("[{gateway}]:{port} {}", host_key.join(" "));
+    write(&dir, "known_hosts", &format!("{known}\n"));
+
+    // The caller's agent holds the key; nothing else has it.
+    let agent = d("agent.sock");
+    let _agent = spawn_daemon("ssh-agent", &["-D", "-a", &agent]);
+    wait_for(Path::new(&agent), "ssh-agent's socket");
+    let out = std::process::Command::new("ssh-add")
+        .arg(d("user_key"))
+        .env("SSH_AUTH_SOCK", &agent)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh-add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let root = dir.join("app");
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    write(
+        &root,
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"ssh-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nprivate-dep = {{ git = \"ssh://{user}@{gateway}:{port}{}\" }}\n\n\
+             [package.metadata.image]\nruntime = \"distroless-cc\"\n\
+             ssh-known-hosts = [\"{known}\"]\n",
+            dep.display()
+        ),
+    );
+    write(
+        &root,
+        "src/main.rs",
+        "fn main() {\n    println!(\"{}\", private_dep::WORD);\n}\n",
+    );
+    // The host's cargo fetches through git with the same key (for Cargo.lock and
+    // `cargo metadata`).
+    let ssh_command = format!(
+        "ssh -o IdentitiesOnly=yes -i {} -o UserKnownHostsFile={}",
+        d("user_key"),
+        d("known_hosts")
+    );
+    let host_env = [
+        ("CARGO_NET_GIT_FETCH_WITH_CLI", "true"),
+        ("GIT_SSH_COMMAND", ssh_command.as_str()),
+        ("SSH_AUTH_SOCK", agent.as_str()),
+    ];
+    let out = std::process::Command::new(cargo())
+        .args(["generate-lockfile"])
+        .current_dir(&root)
+        .envs(host_env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo generate-lockfile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("source = \"git+ssh://"), "{lock}");
+
+    // Without an agent: refused before building, naming the source and the fix.
+    let no_agent = [host_env[0], host_env[1]];
+    let run = s.image_with_env(&root, &[], &no_agent);
+    assert!(
+        !run.status.success() && run.stderr.contains("no SSH agent runs"),
+        "{}",
+        run.describe()
+    );
+    for mode in ["incremental", "layers"] {
+        let run = s.image_with_env(&root, &["--build-mode", mode], &host_env);
+        assert!(run.status.success(), "{mode}: {}", run.describe());
+        let tag = s.tag("ssh-app", "0.1.0");
+        assert_eq!(s.run_once(&[&tag]), "fetched over ssh\n", "{mode}");
+        // The key reached no layer: the build only ever talked to the agent.
+        let private = std::fs::read_to_string(dir.join("user_key")).unwrap();
+        let secret_line = private.lines().nth(1).unwrap();
+        let history = docker_ok(&["history", "--no-trunc", &tag]);
+        assert!(!history.contains(secret_line), "{mode}: key in the history");
+        assert!(
+            !exported_files(&tag)
+                .iter()
+                .any(|(p, _, _)| p.contains(".ssh") || p.contains("agent")),
+            "{mode}: ssh files in the image"
         );
     }
 }

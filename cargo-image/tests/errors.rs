@@ -654,6 +654,14 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "git = true",
             "key `git`: no git repository at or above the workspace",
         ),
+        (
+            "ssh = true\nssh-known-hosts = [\"git.example.com\"]",
+            "key `ssh-known-hosts`: `git.example.com` is not a known_hosts line",
+        ),
+        (
+            "ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAA\"]",
+            "key `ssh-known-hosts`: no step fetches over SSH",
+        ),
     ];
     for (line, expected) in rows {
         let built = Fixture::new("badvalue")

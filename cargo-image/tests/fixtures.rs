@@ -216,6 +216,18 @@ fn git_dep() -> Built {
         .build()
 }
 
+/// Git dependencies over SSH (`ssh = true`, as a `git+ssh://` source in Cargo.lock turns
+/// it on; built against a real sshd in `e2e_hazards.rs`), with a host key of its own.
+fn ssh() -> Built {
+    Fixture::new("ssh")
+        .root_package("svc", |p| p.main())
+        .workspace_toml(
+            "[workspace.metadata.image]\nssh = true\n\
+             ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheExample\"]\n",
+        )
+        .build()
+}
+
 /// `[patch.crates-io]` replacing a registry crate with a local one.
 fn patch() -> Built {
     Fixture::new("patch")
@@ -617,6 +629,33 @@ fn outside_path_with_context_snapshots() {
         "{:?}",
         plan.layers
     );
+}
+
+#[test]
+fn ssh_snapshots() {
+    let built = ssh();
+    snapshot("ssh", &built, &fixed_options());
+    let (_, plan) = built.plan();
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    // Exactly the downloading steps get the agent and the host keys: the fetch stage's
+    // and the incremental step.
+    let agent = "--mount=type=ssh";
+    for stage in dockerfile.split("\nFROM ").skip(1) {
+        let name = stage.lines().next().unwrap();
+        let downloads = name.ends_with(" AS fetch") || name.ends_with(" AS build-incremental");
+        assert_eq!(stage.contains(agent), downloads, "stage {name}");
+    }
+    // The script writes the host keys before those steps run cargo.
+    let script = cargo_image::render::scripts::cargo_image_script(&plan);
+    assert!(script.contains(
+        "printf '%s\\n' 'git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheExample' >/etc/ssh/ssh_known_hosts"
+    ), "{script}");
+    let bake = cargo_image::render::bake::render(&plan, ".", "Dockerfile", &[]);
+    assert!(bake.contains("  ssh        = [\"default\"]\n"), "{bake}");
+    let build_sh = cargo_image::render::build_sh::render(&plan, "..");
+    assert!(build_sh.contains(" --ssh default"), "{build_sh}");
+    let (_, plain) = virtual_workspace().plan();
+    assert!(!cargo_image::render::dockerfile::render(&plain).contains(agent));
 }
 
 #[test]

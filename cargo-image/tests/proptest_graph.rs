@@ -156,6 +156,7 @@ fn workspace(g: &Graph) -> Workspace {
         vendor_dirs: Vec::new(),
         links: BTreeMap::new(),
         git_dir: None,
+        ssh_sources: Vec::new(),
     }
 }
 

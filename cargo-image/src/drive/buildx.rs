@@ -35,6 +35,8 @@ pub struct BuildxRequest<'a> {
     pub build_args: &'a [(String, String)],
     pub labels: &'a [(String, String)],
     pub secret_file: Option<&'a Path>,
+    /// `--ssh` specs (`default`, `default=KEYFILE`): the agent the fetching steps use.
+    pub ssh: &'a [String],
     pub no_cache: bool,
     /// `linux/amd64,linux/arm64`; empty: the engine's own platform.
     pub platforms: &'a [String],
@@ -122,6 +124,9 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
             "--secret".into(),
             format!("id=cargo-image-ca,src={}", f.display()),
         ]);
+    }
+    for spec in req.ssh {
+        args.extend(["--ssh".into(), spec.clone()]);
     }
     for (name, dir) in req.build_contexts {
         args.extend([

@@ -134,6 +134,9 @@ pub struct Plan {
     /// `git = true`: the repository's `.git` (context path), bound into every compile step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<String>,
+    /// Git dependencies fetched over SSH with the caller's agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshPlan>,
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
     /// `dockerfile-append`: the user's own stages, appended verbatim.
@@ -145,6 +148,17 @@ pub struct Plan {
     /// workspace root); never part of a plan's images.
     pub ca_certificates: Vec<String>,
     pub ca_source: CaSource,
+}
+
+/// The steps that fetch crates get the caller's SSH agent (`RUN --mount=type=ssh`) and
+/// these hosts' keys.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SshPlan {
+    /// The `git+ssh://` repositories of Cargo.lock (none with `ssh = true` alone).
+    pub sources: Vec<String>,
+    /// `ssh-known-hosts`: `known_hosts` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_hosts: Vec<String>,
 }
 
 /// A build argument of the compile steps (`build-args`).
@@ -320,6 +334,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let build_files = build_files(ws).map_err(invalid)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
+    let ssh = ssh_plan(ws).map_err(invalid)?;
     let git = match wcfg.git {
         Some(true) => Some(ws.git_dir.clone().ok_or_else(|| {
             invalid(
@@ -357,6 +372,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         build_env: wcfg.build_env.clone(),
         build_args,
         git,
+        ssh,
         dockerignore: ws.dockerignore.clone(),
         appended,
         images,
@@ -650,6 +666,44 @@ fn build_args(wcfg: &WorkspaceConfig) -> Result<Vec<BuildArg>, String> {
     }
     out.sort();
     Ok(out)
+}
+
+/// SSH for the fetching steps: with `ssh = true`, or when Cargo.lock has `git+ssh://`
+/// sources (unless `ssh = false`); `ssh-known-hosts` checked line by line.
+fn ssh_plan(ws: &Workspace) -> Result<Option<SshPlan>, String> {
+    let wcfg = &ws.config;
+    let known_hosts = wcfg.ssh_known_hosts.clone().unwrap_or_default();
+    for line in &known_hosts {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let key_type = fields.get(1).copied().unwrap_or("");
+        let typed = ["ssh-", "ecdsa-", "sk-"]
+            .iter()
+            .any(|p| key_type.starts_with(p));
+        if fields.len() < 3 || !typed || line.chars().any(|c| c.is_control()) {
+            return Err(format!(
+                "key `ssh-known-hosts`: `{line}` is not a known_hosts line (`HOST KEYTYPE \
+                 KEY`, e.g. from `ssh-keyscan git.example.com`)"
+            ));
+        }
+    }
+    let wanted = match wcfg.ssh {
+        Some(on) => on,
+        None => !ws.ssh_sources.is_empty(),
+    };
+    if !wanted {
+        if !known_hosts.is_empty() {
+            return Err(
+                "key `ssh-known-hosts`: no step fetches over SSH (`ssh = false`, or no \
+                 git+ssh:// source in Cargo.lock); remove the key or set `ssh = true`"
+                    .to_string(),
+            );
+        }
+        return Ok(None);
+    }
+    Ok(Some(SshPlan {
+        sources: ws.ssh_sources.clone(),
+        known_hosts,
+    }))
 }
 
 /// The crate layers and the leaves on top of them.

@@ -106,6 +106,10 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
             hcl_quote(stage)
         )
         .unwrap();
+        if plan.ssh.is_some() {
+            // The agent of whoever runs bake (SSH_AUTH_SOCK), for SSH git dependencies.
+            writeln!(out, "  ssh        = [\"default\"]").unwrap();
+        }
         if !plan.ca_certificates.is_empty() {
             // A template on purpose: the variable's value goes into the secret spec.
             writeln!(

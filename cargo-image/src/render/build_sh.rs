@@ -63,6 +63,10 @@ pub fn render(plan: &Plan, context: &str) -> String {
             write!(user_args, " --build-arg {}", a.name).unwrap();
         }
     }
+    // SSH git dependencies: the agent of whoever runs the script.
+    if plan.ssh.is_some() {
+        user_args.push_str(" --ssh default");
+    }
     for i in &plan.images {
         let tags: String = i
             .tags

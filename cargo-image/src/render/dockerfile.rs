@@ -259,7 +259,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          # dev, test; the `incremental` mode downloads in its own step).\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
-         {vendor}RUN {ca_mount}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
+         {vendor}RUN {ca_mount}{ssh}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
          \n\
          # Third-party crates, compiled from the skeleton: cached until a dependency changes.\n\
          FROM fetch AS deps\n\
@@ -271,6 +271,10 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
          FROM deps AS {LAYERS_CHAIN}\n\
          COPY --from=skeleton /manifests/ /app/",
         ca_mount = ca_mount(plan).map(|m| m + " ").unwrap_or_default(),
+        ssh = ssh_mounts(plan)
+            .iter()
+            .map(|m| format!("{m} \\\n    "))
+            .collect::<String>(),
         vendor = vendor_copy(plan),
     )
     .unwrap();
@@ -321,6 +325,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     // skeleton, fetch or dependency stage: a cold build is one cargo run, which downloads
     // what it needs and overlaps the workspace crates with the last dependencies.
     let mut mounts: Vec<String> = ca_mount(plan).into_iter().collect();
+    mounts.extend(ssh_mounts(plan));
     mounts.push("--mount=type=tmpfs,target=/tmp".to_string());
     mounts.extend(
         incremental_binds(plan)
@@ -378,6 +383,15 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
         mounts = mounts.join(" \\\n    ")
     )
     .unwrap();
+}
+
+/// What a downloading step gets with SSH git dependencies: the caller's agent (BuildKit
+/// sets `SSH_AUTH_SOCK`; the script writes the configured host keys).
+fn ssh_mounts(plan: &Plan) -> Vec<String> {
+    plan.ssh
+        .iter()
+        .map(|_| "--mount=type=ssh".to_string())
+        .collect()
 }
 
 /// The mount that brings extra CA certificates to a downloading step, if there are any: a

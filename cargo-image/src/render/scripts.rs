@@ -148,6 +148,13 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     } else {
         ""
     };
+    let known_hosts = match &plan.ssh {
+        Some(ssh) if !ssh.known_hosts.is_empty() => format!(
+            "mkdir -p /etc/ssh\nprintf '%s\\n' {} >/etc/ssh/ssh_known_hosts\n",
+            words_of(ssh.known_hosts.iter().map(String::as_str))
+        ),
+        _ => String::new(),
+    };
     let dirs = plan.local_dirs.iter().map(String::as_str);
     let local_dirs = words_of(dirs.map(|d| if d.is_empty() { "." } else { d }));
     fill(
@@ -159,6 +166,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ),
             ("ARCH_FILE", ARCH_FILE),
             ("GIT_ENV", git_env),
+            ("KNOWN_HOSTS", &known_hosts),
             ("CONFIG_RUSTFLAGS", &config_rustflags),
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),

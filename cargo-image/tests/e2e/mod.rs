@@ -253,6 +253,11 @@ impl Scenario {
     /// `cargo xtask image --manifest-path <root>/Cargo.toml` with the stand-in overrides,
     /// this scenario's label and tag template, no size comparison, then `extra`.
     pub fn image(&self, root: &Path, extra: &[&str]) -> Run {
+        self.image_with_env(root, extra, &[])
+    }
+
+    /// Like [`Scenario::image`], with more environment for the xtask.
+    pub fn image_with_env(&self, root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
         let mut args: Vec<String> = vec![
             "image".into(),
             "--manifest-path".into(),
@@ -271,7 +276,7 @@ impl Scenario {
             ]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        self.xtask(&args, &[], Duration::from_secs(15 * 60))
+        self.xtask(&args, env, Duration::from_secs(15 * 60))
     }
 
     /// Runs the scenario's xtask binary (with `CI=1`: plain progress lines) and waits at
