@@ -130,7 +130,7 @@ image_config! {
 
 /// The keys only `[workspace.metadata.image]` takes (the [`WorkspaceConfig`] fields beside
 /// the common ones): found in a package's table, they are named as misplaced.
-pub const WORKSPACE_ONLY_KEYS: [&str; 18] = [
+pub const WORKSPACE_ONLY_KEYS: [&str; 19] = [
     "builder",
     "profile",
     "strip",
@@ -148,6 +148,7 @@ pub const WORKSPACE_ONLY_KEYS: [&str; 18] = [
     "git",
     "ssh",
     "ssh-known-hosts",
+    "registry-tokens",
     "dev",
 ];
 
@@ -224,6 +225,9 @@ workspace_config! {
     /// `known_hosts` lines of the SSH git hosts beyond GitHub, GitLab and Bitbucket (whose
     /// keys cargo knows), e.g. `git.example.com ssh-ed25519 AAAA...`.
     pub ssh_known_hosts: Option<Vec<String>>,
+    /// Cargo registries (`[registries.NAME]` of `.cargo/config.toml`) whose token the
+    /// downloading steps get as a build secret, from `CARGO_REGISTRIES_<NAME>_TOKEN`.
+    pub registry_tokens: Option<Vec<String>>,
     #[serde(default)]
     pub dev: DevConfig,
 }
@@ -476,7 +480,7 @@ mod workspace_only_keys {
                 "max-layers" => "10",
                 "base-images" | "build-env" | "dev" => "{}",
                 "build-files" | "build-packages" | "link-packages" | "ca-certificates"
-                | "build-args" | "ssh-known-hosts" => "[]",
+                | "build-args" | "ssh-known-hosts" | "registry-tokens" => "[]",
                 _ => "\"x\"",
             };
             let ws = format!("{key} = {value}");

@@ -291,11 +291,13 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         CaSource::ContextFile
     };
     let (loaded, mut plan) = crate::tasks::read_and_plan(&opts.manifest_path, &plan_opts)?;
-    // SSH git dependencies: the Engine API's BuildKit session forwards no agent; buildx does.
-    let use_buildx = if plan.ssh.is_some() && !use_buildx {
+    // SSH git dependencies and registry tokens: the Engine API's BuildKit session forwards
+    // no agent and no secret; buildx does both.
+    let private = plan.ssh.is_some() || !plan.registry_tokens.is_empty();
+    let use_buildx = if private && !use_buildx {
         eprintln!(
-            "cargo-image: git dependencies come over SSH; the build goes through `docker buildx`, \
-             which forwards your SSH agent"
+            "cargo-image: private sources (SSH git dependencies or registry tokens); the build \
+             goes through `docker buildx`, which forwards your SSH agent and build secrets"
         );
         plan_opts.ca_source = CaSource::Secret;
         plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
@@ -740,6 +742,32 @@ fn ssh_specs(plan: &Plan, opts: &ImageOptions, agent: bool) -> Result<Vec<String
     Ok(vec!["default".to_string()])
 }
 
+/// The `--secret` specs of the private registries' tokens, each from the variable cargo
+/// itself reads (`set` says which are set); every one must be.
+fn token_secrets(plan: &Plan, set: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+    let missing: Vec<&str> = plan
+        .registry_tokens
+        .iter()
+        .filter(|t| !set(&t.env))
+        .map(|t| t.env.as_str())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "`registry-tokens`: {} unset; export the registry token{} (cargo reads the same \
+             variable{}): the build gets {} as a build secret, never in a layer",
+            missing.join(", "),
+            if missing.len() > 1 { "s" } else { "" },
+            if missing.len() > 1 { "s" } else { "" },
+            if missing.len() > 1 { "them" } else { "it" },
+        );
+    }
+    Ok(plan
+        .registry_tokens
+        .iter()
+        .map(|t| format!("id={},env={}", t.secret, t.env))
+        .collect())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_with_buildx(
     loaded: &Loaded,
@@ -776,6 +804,7 @@ fn build_with_buildx(
     let labels: Vec<(String, String)> = opts.labels.clone().into_iter().collect();
     let args = build_args(plan, opts, revision, &loaded.context_dir)?;
     let ssh = ssh_specs(plan, opts, std::env::var_os("SSH_AUTH_SOCK").is_some())?;
+    let secrets = token_secrets(plan, |var| std::env::var_os(var).is_some())?;
     let epoch = source_date_epoch(&loaded.workspace_dir);
     for (stage, tags) in targets {
         let mut annotations: Vec<(String, String)> = plan
@@ -817,6 +846,7 @@ fn build_with_buildx(
                 labels: &labels,
                 secret_file: secret.as_deref(),
                 ssh: &ssh,
+                secrets: &secrets,
                 no_cache: opts.no_cache,
                 platforms,
                 push: opts.push,

@@ -33,7 +33,9 @@
 //!
 //! And a git dependency over SSH (issue 13 §6): a repository served by an `sshd` this
 //! test starts, fetched in the build with the test's `ssh-agent` (forwarded by buildx),
-//! its host key from `ssh-known-hosts`.
+//! its host key from `ssh-known-hosts`; and a crate from a private sparse registry
+//! (`tests/e2e/private_registry.py`, which answers 401 without the token) whose token
+//! reaches the downloading steps as a build secret (`registry-tokens`) and no layer.
 //!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
 
@@ -187,9 +189,15 @@ fn main() {
 
 /// Runs `program` in `root`, asserting success; its trimmed stdout.
 fn run_in(program: &str, root: &Path, args: &[&str]) -> String {
+    run_in_env(program, root, args, &[])
+}
+
+/// [`run_in`] with more environment.
+fn run_in_env(program: &str, root: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = std::process::Command::new(program)
         .args(args)
         .current_dir(root)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(
@@ -565,7 +573,30 @@ fn members_through_symlinks_build_in_both_modes() {
     }
 }
 
-/// Kills a background process (sshd, ssh-agent) when the test ends, pass or fail.
+/// This machine's address on the engine's default bridge: where a build step reaches a
+/// server the test runs here.
+fn bridge_gateway() -> String {
+    docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ])
+    .trim()
+    .to_string()
+}
+
+/// A TCP port free on every address of this machine (for a server the test starts).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a background process (sshd, ssh-agent, the registry) when the test ends, pass or fail.
 struct Daemon(std::process::Child);
 
 impl Drop for Daemon {
@@ -635,20 +666,8 @@ fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
     commit_all(&dep);
 
     // sshd on this machine, reached from the build at the engine's bridge gateway.
-    let gateway = docker_ok(&[
-        "network",
-        "inspect",
-        "bridge",
-        "--format",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ])
-    .trim()
-    .to_string();
-    let port = std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let gateway = bridge_gateway();
+    let port = free_port();
     write(
         &dir,
         "sshd_config",
@@ -715,17 +734,7 @@ fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
         ("GIT_SSH_COMMAND", ssh_command.as_str()),
         ("SSH_AUTH_SOCK", agent.as_str()),
     ];
-    let out = std::process::Command::new(cargo())
-        .args(["generate-lockfile"])
-        .current_dir(&root)
-        .envs(host_env)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo generate-lockfile: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_in_env(&cargo(), &root, &["generate-lockfile"], &host_env);
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap();
     assert!(lock.contains("source = \"git+ssh://"), "{lock}");
 
@@ -754,4 +763,144 @@ fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
             "{mode}: ssh files in the image"
         );
     }
+}
+
+#[test]
+fn private_registry_token_reaches_the_download_and_no_layer() {
+    let Some(s) = scenario("registry") else {
+        return;
+    };
+    let dir = s.path("registry");
+    let token = format!("cargo-image-e2e-token-{}", s.id);
+    let gateway = bridge_gateway();
+    let port = free_port();
+
+    // The private crate, packaged by cargo, in a sparse index of our own.
+    let word = dir.join("company-word");
+    write(
+        &word,
+        "Cargo.toml",
+        "[package]\nname = \"company-word\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         description = \"private\"\nlicense = \"MIT\"\n",
+    );
+    write(
+        &word,
+        "src/lib.rs",
+        "pub const WORD: &str = \"from the private registry\";\n",
+    );
+    cargo_in(
+        &word,
+        &["package", "--quiet", "--no-verify", "--allow-dirty"],
+    );
+    let crate_file = std::fs::read(word.join("target/package/company-word-0.1.0.crate")).unwrap();
+    let index = dir.join("index");
+    std::fs::create_dir_all(index.join("crates")).unwrap();
+    std::fs::write(index.join("crates/company-word-0.1.0.crate"), &crate_file).unwrap();
+    let sum = run_in("sha256sum", &index, &["crates/company-word-0.1.0.crate"]);
+    let sum = sum.split_whitespace().next().unwrap();
+    write(
+        &index,
+        "co/mp/company-word",
+        &format!(
+            "{{\"name\":\"company-word\",\"vers\":\"0.1.0\",\"deps\":[],\"cksum\":\"{sum}\",\
+             \"features\":{{}},\"yanked\":false}}\n"
+        ),
+    );
+    write(
+        &index,
+        "config.json",
+        &format!(
+            "{{\"dl\":\"http://{gateway}:{port}/crates/{{crate}}-{{version}}.crate\",\
+             \"auth-required\":true}}"
+        ),
+    );
+    let log = dir.join("requests.log");
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/private_registry.py");
+    let _registry = spawn_daemon(
+        "python3",
+        &[
+            server.to_str().unwrap(),
+            index.to_str().unwrap(),
+            &port.to_string(),
+            &token,
+            log.to_str().unwrap(),
+        ],
+    );
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the registry did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let root = dir.join("app");
+    write(
+        &root,
+        ".cargo/config.toml",
+        &format!("[registries.company]\nindex = \"sparse+http://{gateway}:{port}/\"\n"),
+    );
+    write(
+        &root,
+        "Cargo.toml",
+        "[package]\nname = \"registry-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\ncompany-word = { version = \"0.1\", registry = \"company\" }\n\n\
+         [package.metadata.image]\nruntime = \"distroless-cc\"\nregistry-tokens = [\"company\"]\n",
+    );
+    write(
+        &root,
+        "src/main.rs",
+        "fn main() {\n    println!(\"{}\", company_word::WORD);\n}\n",
+    );
+    let host_env = [
+        ("CARGO_REGISTRIES_COMPANY_TOKEN", token.as_str()),
+        (
+            "CARGO_REGISTRIES_COMPANY_CREDENTIAL_PROVIDER",
+            "cargo:token",
+        ),
+    ];
+    run_in_env(&cargo(), &root, &["generate-lockfile"], &host_env);
+
+    for mode in ["incremental", "layers"] {
+        std::fs::write(&log, "").unwrap();
+        let run = s.image_with_env(&root, &["--build-mode", mode, "--no-cache"], &host_env);
+        assert!(run.status.success(), "{mode}: {}", run.describe());
+        let tag = s.tag("registry-app", "0.1.0");
+        assert_eq!(s.run_once(&[&tag]), "from the private registry\n", "{mode}");
+        // A build step downloaded the crate with the token: from a container's address, not
+        // the host's (the gateway; `cargo metadata` on the host downloads it too).
+        let requests = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            requests.lines().any(|l| {
+                l.starts_with("/crates/company-word-0.1.0.crate token ")
+                    && !l.ends_with(&format!(" {gateway}"))
+            }),
+            "{mode}: no build step downloaded with the token:\n{requests}"
+        );
+        assert!(!requests.contains(" wrong"), "{mode}: {requests}");
+        // No layer, history entry or file of the image holds it.
+        for (name, data) in saved_blobs(&tag) {
+            assert!(
+                !contains(&data, token.as_bytes()),
+                "{mode}: {name} of `docker save {tag}` holds the token"
+            );
+        }
+        let history = docker_ok(&["history", "--no-trunc", &tag]);
+        assert!(
+            !history.contains(&token),
+            "{mode}: the history holds the token"
+        );
+    }
+    // Without the token (the host's cargo has the crate by now): refused before building,
+    // naming the variable.
+    let run = s.image_with_env(&root, &[], &[host_env[1]]);
+    assert!(
+        !run.status.success()
+            && run
+                .stderr
+                .contains("`registry-tokens`: CARGO_REGISTRIES_COMPANY_TOKEN unset"),
+        "{}",
+        run.describe()
+    );
 }

@@ -662,6 +662,14 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAA\"]",
             "key `ssh-known-hosts`: no step fetches over SSH",
         ),
+        (
+            "registry-tokens = [\"my registry\"]",
+            "key `registry-tokens`: `my registry` is not a registry name",
+        ),
+        (
+            "registry-tokens = [\"co\", \"co\"]",
+            "key `registry-tokens`: `co` is listed twice",
+        ),
     ];
     for (line, expected) in rows {
         let built = Fixture::new("badvalue")

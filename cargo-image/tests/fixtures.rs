@@ -216,14 +216,16 @@ fn git_dep() -> Built {
         .build()
 }
 
-/// Git dependencies over SSH (`ssh = true`, as a `git+ssh://` source in Cargo.lock turns
-/// it on; built against a real sshd in `e2e_hazards.rs`), with a host key of its own.
+/// Private sources: git dependencies over SSH (`ssh = true`, as a `git+ssh://` source in
+/// Cargo.lock turns it on; built against a real sshd in `e2e_hazards.rs`), with a host key
+/// of its own, and a private registry's token (`registry-tokens`).
 fn ssh() -> Built {
     Fixture::new("ssh")
         .root_package("svc", |p| p.main())
         .workspace_toml(
             "[workspace.metadata.image]\nssh = true\n\
-             ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheExample\"]\n",
+             ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheExample\"]\n\
+             registry-tokens = [\"company-crates\"]\n",
         )
         .build()
 }
@@ -640,20 +642,35 @@ fn ssh_snapshots() {
     // Exactly the downloading steps get the agent and the host keys: the fetch stage's
     // and the incremental step.
     let agent = "--mount=type=ssh";
+    let token = "--mount=type=secret,id=cargo-registry-company-crates";
     for stage in dockerfile.split("\nFROM ").skip(1) {
         let name = stage.lines().next().unwrap();
         let downloads = name.ends_with(" AS fetch") || name.ends_with(" AS build-incremental");
         assert_eq!(stage.contains(agent), downloads, "stage {name}");
+        assert_eq!(stage.contains(token), downloads, "stage {name}");
     }
     // The script writes the host keys before those steps run cargo.
     let script = cargo_image::render::scripts::cargo_image_script(&plan);
     assert!(script.contains(
         "printf '%s\\n' 'git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheExample' >/etc/ssh/ssh_known_hosts"
     ), "{script}");
+    // The token: from its secret into the variable cargo reads, in the step's process.
+    assert!(script.contains(
+        "if [ -s /run/secrets/cargo-registry-company-crates ]; then\n        CARGO_REGISTRIES_COMPANY_CRATES_TOKEN=\"$(cat /run/secrets/cargo-registry-company-crates)\"\n        export CARGO_REGISTRIES_COMPANY_CRATES_TOKEN CARGO_REGISTRIES_COMPANY_CRATES_CREDENTIAL_PROVIDER=cargo:token\n"
+    ), "{script}");
     let bake = cargo_image::render::bake::render(&plan, ".", "Dockerfile", &[]);
     assert!(bake.contains("  ssh        = [\"default\"]\n"), "{bake}");
+    assert!(bake.contains(
+        "  secret     = [\"id=cargo-registry-company-crates,env=CARGO_REGISTRIES_COMPANY_CRATES_TOKEN\"]\n"
+    ), "{bake}");
     let build_sh = cargo_image::render::build_sh::render(&plan, "..");
     assert!(build_sh.contains(" --ssh default"), "{build_sh}");
+    assert!(
+        build_sh.contains(
+            " --secret id=cargo-registry-company-crates,env=CARGO_REGISTRIES_COMPANY_CRATES_TOKEN"
+        ),
+        "{build_sh}"
+    );
     let (_, plain) = virtual_workspace().plan();
     assert!(!cargo_image::render::dockerfile::render(&plain).contains(agent));
 }

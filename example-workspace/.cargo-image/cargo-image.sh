@@ -60,6 +60,12 @@ ssh_known_hosts() {
     :
 }
 
+# Steps that fetch from private registries (registry-tokens): each token, a build secret
+# in a tmpfs, as the variable cargo reads; it lives in this process only, never a layer.
+registry_tokens() {
+    :
+}
+
 # The workspace's own rustflags (.cargo/config.toml) for the target: setting RUSTFLAGS for
 # a static build would otherwise drop them.
 config_rustflags() {
@@ -106,6 +112,7 @@ fetch)
     # Downloads every crate, for the stages that build --frozen.
     ca_env
     ssh_known_hosts
+    registry_tokens
     cargo_ws fetch --locked
     ;;
 build)
@@ -118,6 +125,7 @@ build-online)
     "$0" check-target
     ca_env
     ssh_known_hosts
+    registry_tokens
     release_build --locked
     ;;
 install)

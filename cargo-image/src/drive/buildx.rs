@@ -37,6 +37,8 @@ pub struct BuildxRequest<'a> {
     pub secret_file: Option<&'a Path>,
     /// `--ssh` specs (`default`, `default=KEYFILE`): the agent the fetching steps use.
     pub ssh: &'a [String],
+    /// More `--secret` specs (`id=NAME,env=VAR`): private registries' tokens.
+    pub secrets: &'a [String],
     pub no_cache: bool,
     /// `linux/amd64,linux/arm64`; empty: the engine's own platform.
     pub platforms: &'a [String],
@@ -127,6 +129,9 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
     }
     for spec in req.ssh {
         args.extend(["--ssh".into(), spec.clone()]);
+    }
+    for spec in req.secrets {
+        args.extend(["--secret".into(), spec.clone()]);
     }
     for (name, dir) in req.build_contexts {
         args.extend([

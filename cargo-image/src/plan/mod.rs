@@ -137,6 +137,10 @@ pub struct Plan {
     /// Git dependencies fetched over SSH with the caller's agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshPlan>,
+    /// `registry-tokens`: private registries whose tokens the downloading steps get as
+    /// build secrets, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_tokens: Vec<RegistryToken>,
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
     /// `dockerfile-append`: the user's own stages, appended verbatim.
@@ -159,6 +163,15 @@ pub struct SshPlan {
     /// `ssh-known-hosts`: `known_hosts` lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known_hosts: Vec<String>,
+}
+
+/// A private registry's token: the build secret `secret` holds what cargo reads as the
+/// environment variable `env` (`CARGO_REGISTRIES_<NAME>_TOKEN`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RegistryToken {
+    pub registry: String,
+    pub secret: String,
+    pub env: String,
 }
 
 /// A build argument of the compile steps (`build-args`).
@@ -335,6 +348,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
     let ssh = ssh_plan(ws).map_err(invalid)?;
+    let registry_tokens = registry_tokens(wcfg).map_err(invalid)?;
     let git = match wcfg.git {
         Some(true) => Some(ws.git_dir.clone().ok_or_else(|| {
             invalid(
@@ -373,6 +387,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         build_args,
         git,
         ssh,
+        registry_tokens,
         dockerignore: ws.dockerignore.clone(),
         appended,
         images,
@@ -662,6 +677,37 @@ fn build_args(wcfg: &WorkspaceConfig) -> Result<Vec<BuildArg>, String> {
         out.push(BuildArg {
             name: name.to_string(),
             revision,
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `registry-tokens`: cargo registry names (as `[registries.NAME]` spells them), each
+/// once; sorted.
+fn registry_tokens(wcfg: &WorkspaceConfig) -> Result<Vec<RegistryToken>, String> {
+    let mut out: Vec<RegistryToken> = Vec::new();
+    for name in wcfg.registry_tokens.iter().flatten() {
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(format!(
+                "key `registry-tokens`: `{name}` is not a registry name (the NAME of a \
+                 [registries.NAME] table in .cargo/config.toml: letters, digits, `-`, `_`)"
+            ));
+        }
+        if out.iter().any(|t| t.registry == *name) {
+            return Err(format!("key `registry-tokens`: `{name}` is listed twice"));
+        }
+        out.push(RegistryToken {
+            registry: name.clone(),
+            secret: format!("cargo-registry-{}", name.to_ascii_lowercase()),
+            env: format!(
+                "CARGO_REGISTRIES_{}_TOKEN",
+                name.to_ascii_uppercase().replace('-', "_")
+            ),
         });
     }
     out.sort();

@@ -110,13 +110,18 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str, platforms: &[String]
             // The agent of whoever runs bake (SSH_AUTH_SOCK), for SSH git dependencies.
             writeln!(out, "  ssh        = [\"default\"]").unwrap();
         }
+        // Build secrets: the extra CA certificates (a template on purpose: the variable's
+        // value goes into the spec) and the private registries' tokens, from the
+        // variables cargo reads.
+        let mut secrets: Vec<String> = Vec::new();
         if !plan.ca_certificates.is_empty() {
-            // A template on purpose: the variable's value goes into the secret spec.
-            writeln!(
-                out,
-                "  secret     = [\"id=cargo-image-ca,src=${{CARGO_IMAGE_CA}}\"]"
-            )
-            .unwrap();
+            secrets.push("\"id=cargo-image-ca,src=${CARGO_IMAGE_CA}\"".to_string());
+        }
+        for t in &plan.registry_tokens {
+            secrets.push(format!("\"id={},env={}\"", t.secret, t.env));
+        }
+        if !secrets.is_empty() {
+            writeln!(out, "  secret     = [{}]", secrets.join(", ")).unwrap();
         }
     };
     for (image, name) in plan.images.iter().zip(&targets) {

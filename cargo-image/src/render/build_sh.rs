@@ -67,6 +67,10 @@ pub fn render(plan: &Plan, context: &str) -> String {
     if plan.ssh.is_some() {
         user_args.push_str(" --ssh default");
     }
+    // Private registries' tokens, from the variables cargo reads.
+    for t in &plan.registry_tokens {
+        write!(user_args, " --secret id={},env={}", t.secret, t.env).unwrap();
+    }
     for i in &plan.images {
         let tags: String = i
             .tags

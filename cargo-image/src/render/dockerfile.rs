@@ -385,12 +385,20 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     .unwrap();
 }
 
-/// What a downloading step gets with SSH git dependencies: the caller's agent (BuildKit
-/// sets `SSH_AUTH_SOCK`; the script writes the configured host keys).
+/// What a downloading step gets for private sources: the caller's SSH agent for SSH git
+/// dependencies (BuildKit sets `SSH_AUTH_SOCK`; the script writes the configured host
+/// keys), and the private registries' tokens.
 fn ssh_mounts(plan: &Plan) -> Vec<String> {
     plan.ssh
         .iter()
         .map(|_| "--mount=type=ssh".to_string())
+        .chain(
+            // Private registries' tokens: files under /run/secrets, read into the
+            // environment of the step's own process by the script.
+            plan.registry_tokens
+                .iter()
+                .map(|t| format!("--mount=type=secret,id={}", t.secret)),
+        )
         .collect()
 }
 

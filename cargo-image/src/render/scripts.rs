@@ -155,6 +155,23 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         ),
         _ => String::new(),
     };
+    let registry_tokens: String = plan
+        .registry_tokens
+        .iter()
+        .map(|t| {
+            // The token provider that reads the variable, whatever the workspace's cargo
+            // configuration names (cargo asks for one with an authenticated registry).
+            let provider = format!(
+                "{}_CREDENTIAL_PROVIDER",
+                t.env.trim_end_matches("_TOKEN")
+            );
+            format!(
+                "if [ -s /run/secrets/{secret} ]; then\n    {env}=\"$(cat /run/secrets/{secret})\"\n    export {env} {provider}=cargo:token\nfi\n",
+                secret = t.secret,
+                env = t.env
+            )
+        })
+        .collect();
     let dirs = plan.local_dirs.iter().map(String::as_str);
     let local_dirs = words_of(dirs.map(|d| if d.is_empty() { "." } else { d }));
     fill(
@@ -167,6 +184,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("ARCH_FILE", ARCH_FILE),
             ("GIT_ENV", git_env),
             ("KNOWN_HOSTS", &known_hosts),
+            ("REGISTRY_TOKENS", &registry_tokens),
             ("CONFIG_RUSTFLAGS", &config_rustflags),
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),
