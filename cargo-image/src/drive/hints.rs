@@ -42,6 +42,14 @@ pub fn hints(output: &str) -> Vec<String> {
                 .to_string(),
         );
     }
+    if let Some(needed) = needed_rustc(output) {
+        out.push(format!(
+            "hint: a package's `rust-version` asks for rustc {needed}, newer than the \
+             builder's: set `builder = \"rust:{needed}-slim-bookworm\"` (or newer) in \
+             [workspace.metadata.image], or pin the toolchain in rust-toolchain.toml; without \
+             either the builder's version is this machine's `rustc -V`."
+        ));
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -49,6 +57,25 @@ pub fn hints(output: &str) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The highest rustc version cargo's `rust-version` check asked for: `grep@0.4.1 requires
+/// rustc 1.96` (cargo 1.95, after "rustc 1.95.0 is not supported by the following
+/// packages"), or `… cannot be built because it requires rustc 1.96 or newer` (older cargo).
+fn needed_rustc(output: &str) -> Option<String> {
+    let key = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    output
+        .split("requires rustc ")
+        .skip(1)
+        .filter_map(|rest| {
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let version = version.trim_end_matches('.');
+            (!version.is_empty() && version.contains('.')).then(|| version.to_string())
+        })
+        .max_by_key(|v| key(v))
 }
 
 /// The program of rustc's ``error: linker `NAME` not found``.
@@ -82,6 +109,21 @@ mod tests {
         assert!(
             hints("build script: Os { code: 2, kind: NotFound } opening proto/a.proto").is_empty()
         );
+    }
+
+    #[test]
+    fn a_rust_version_above_the_builders_names_the_builder_key() {
+        // Real output: ripgrep at 3fce3b5 (rust-version 1.96) on the 1.95 builder.
+        let output = "error: rustc 1.95.0 is not supported by the following packages:\n  grep@0.4.1 requires rustc 1.96\n  grep-cli@0.1.12 requires rustc 1.96\n  ripgrep@15.2.0 requires rustc 1.96\n";
+        let h = hints(output);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].contains("builder = \"rust:1.96-slim-bookworm\""),
+            "{h:?}"
+        );
+        let older = "error: package `app v0.1.0` cannot be built because it requires rustc 1.80.1 or newer, while the currently active rustc version is 1.79.0";
+        assert!(hints(older)[0].contains("rust:1.80.1-slim-bookworm"));
+        assert!(hints("a crate that requires rustc to be installed").is_empty());
     }
 
     #[test]
