@@ -35,6 +35,17 @@ pub fn hints(output: &str) -> Vec<String> {
                 .to_string(),
         );
     }
+    if !ran_git {
+        if let Some(path) = missing_outside_file(output) {
+            out.push(format!(
+                "hint: a build script did not find `{path}`: a compile step sees each \
+                 package's own directory (a root package's: the context root) and nothing \
+                 beside it; list what build scripts and macros read outside every package \
+                 directory in `build-files` in [workspace.metadata.image] (e.g. \
+                 `build-files = [\"proto\"]`)."
+            ));
+        }
+    }
     if lower.contains("could not find `protoc`") || lower.contains("could not find protoc") {
         out.push(
             "hint: a build script needs protoc: add \"protobuf-compiler\" to `build-packages` \
@@ -76,6 +87,23 @@ fn needed_rustc(output: &str) -> Option<String> {
             (!version.is_empty() && version.contains('.')).then(|| version.to_string())
         })
         .max_by_key(|v| key(v))
+}
+
+/// The first `../` path a failed build script could not find: a file outside its package
+/// directory (prost-build's `protoc failed: … ../../proto/a.proto: No such file or
+/// directory`), which the compile steps only see through `build-files`.
+fn missing_outside_file(output: &str) -> Option<String> {
+    let lower = output.to_ascii_lowercase();
+    let not_found = lower.contains("no such file or directory") || lower.contains("kind: notfound");
+    if !(lower.contains("failed to run custom build command") && not_found) {
+        return None;
+    }
+    let bad = |c: char| c.is_whitespace() || "\"'`(),;".contains(c);
+    output.split(bad).find_map(|word| {
+        let start = word.find("../")?;
+        let path = word[start..].trim_end_matches([':', '.']);
+        (path.len() > 3).then(|| path.to_string())
+    })
 }
 
 /// The program of rustc's ``error: linker `NAME` not found``.
@@ -124,6 +152,21 @@ mod tests {
         let older = "error: package `app v0.1.0` cannot be built because it requires rustc 1.80.1 or newer, while the currently active rustc version is 1.79.0";
         assert!(hints(older)[0].contains("rust:1.80.1-slim-bookworm"));
         assert!(hints("a crate that requires rustc to be installed").is_empty());
+    }
+
+    #[test]
+    fn a_build_script_missing_a_file_beside_its_package_names_build_files() {
+        // Real output: prost-build reading ../../proto from crates/greeter-proto, without
+        // `build-files`.
+        let output = "error: failed to run custom build command for `greeter-proto v0.1.0 (/app/crates/greeter-proto)`\n\nCaused by:\n  process didn't exit successfully: `/app/target/release/build/greeter-proto-b58e5e8ed048f04d/build-script-build` (exit status: 1)\n  --- stdout\n  cargo:rerun-if-changed=../../proto/greeter.proto\n\n  --- stderr\n  Error: Custom { kind: Other, error: \"protoc failed: Could not make proto path relative: ../../proto/greeter.proto: No such file or directory\\n\" }";
+        let h = hints(output);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].contains("`../../proto/greeter.proto`") && h[0].contains("build-files"),
+            "{h:?}"
+        );
+        // A missing file inside the package is not blamed on build-files.
+        assert!(hints("error: failed to run custom build command for `a`\n  No such file or directory: src/x.txt").is_empty());
     }
 
     #[test]
