@@ -35,6 +35,13 @@ pub enum Error {
         rule: String,
         dockerignore: String,
     },
+    /// A context path a package compiles from has a name no bind mount can carry.
+    UnbindablePath {
+        package: String,
+        manifest: String,
+        path: String,
+        problem: String,
+    },
     /// A local package lies outside the build context.
     UnreachablePath {
         package: String,
@@ -107,6 +114,19 @@ impl fmt::Display for Error {
                 f,
                 "no binary `{name}` in the workspace; available: {}",
                 available.join(", ")
+            ),
+            Error::UnbindablePath {
+                package,
+                manifest,
+                path,
+                problem,
+            } => write!(
+                f,
+                "`{}`, which package `{package}` (`{manifest}`) compiles from and the build \
+                 binds by name, {problem}; rename it, or, if no build reads it, leave it out \
+                 of the build context with the line `{}` in `.dockerignore`",
+                path.escape_debug(),
+                path.escape_debug()
             ),
             Error::UnreachablePath {
                 package,

@@ -400,6 +400,54 @@ fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     assert!(err.to_string().contains("add `!src/main.rs`"), "{err}");
 }
 
+/// A root package compiles from the context root, each entry bound by name: a name a bind
+/// mount cannot carry (a space, a `,`, non-ASCII: BuildKit looked `README.中文.md` up as
+/// `README.ä¸­æ–‡.md`, as in casey/just) is refused before the build with the fix, and a
+/// `.dockerignore` rule that leaves it out of the context is that fix.
+#[test]
+fn a_root_entry_no_bind_mount_can_carry_is_refused_with_the_fix() {
+    for (name, shown) in [
+        ("README.中文.md", "holds '中'"),
+        ("release notes.md", "holds ' '"),
+        ("a,b.txt", "holds ','"),
+    ] {
+        let built = Fixture::new("unbindable")
+            .root_package("svc", |p| p.main())
+            .file(name, "x\n")
+            .build();
+        let err = load_err(&built, &fixed_options());
+        let Error::UnbindablePath {
+            package,
+            manifest,
+            path,
+            ..
+        } = &err
+        else {
+            panic!("expected UnbindablePath, got {err:?}");
+        };
+        assert_eq!((package.as_str(), path.as_str()), ("svc", name));
+        assert!(
+            names_file(manifest, "Cargo.toml", &built.manifest),
+            "{manifest}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(shown), "{text}");
+        assert!(
+            text.contains(&format!("the line `{name}` in `.dockerignore`")),
+            "{text}"
+        );
+
+        let ignored = Fixture::new("unbindable-ignored")
+            .root_package("svc", |p| p.main())
+            .file(name, "x\n")
+            .file(".dockerignore", &format!("{name}\n"))
+            .build();
+        if let Err(e) = ignored.load(&fixed_options()) {
+            panic!("{name} left out by .dockerignore, yet: {e:#}");
+        }
+    }
+}
+
 /// The generated `.cargo-image/` beside the Dockerfile, and the user's rules: a member glob
 /// that would take it in, or an ignore rule that keeps it out of the context.
 #[test]
@@ -613,6 +661,10 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "key `build-files`: `conf/a,b` holds ','",
         ),
         (
+            "build-files = [\"conf/ü\"]",
+            "key `build-files`: `conf/ü` holds 'ü', which a bind mount of the Dockerfile cannot carry (BuildKit reads a non-ASCII mount source as Latin-1",
+        ),
+        (
             "registry = \"\"",
             "key `registry`: `` is not a registry and repository prefix",
         ),
@@ -677,6 +729,7 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             // Files that exist, so that the reader passes them to the planner.
             .file("conf/my conf", "x = 1\n")
             .file("conf/a,b", "")
+            .file("conf/ü", "")
             .workspace_toml(&format!("[workspace.metadata.image]\n{line}\n"))
             .build();
         let err = load_err(&built, &fixed_options());

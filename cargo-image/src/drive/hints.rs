@@ -35,12 +35,31 @@ pub fn hints(output: &str) -> Vec<String> {
                 .to_string(),
         );
     }
+    if !ran_git {
+        if let Some(path) = missing_outside_file(output) {
+            out.push(format!(
+                "hint: a build script did not find `{path}`: a compile step sees each \
+                 package's own directory (a root package's: the context root) and nothing \
+                 beside it; list what build scripts and macros read outside every package \
+                 directory in `build-files` in [workspace.metadata.image] (e.g. \
+                 `build-files = [\"proto\"]`)."
+            ));
+        }
+    }
     if lower.contains("could not find `protoc`") || lower.contains("could not find protoc") {
         out.push(
             "hint: a build script needs protoc: add \"protobuf-compiler\" to `build-packages` \
              in [workspace.metadata.image]."
                 .to_string(),
         );
+    }
+    if let Some(needed) = needed_rustc(output) {
+        out.push(format!(
+            "hint: a package's `rust-version` asks for rustc {needed}, newer than the \
+             builder's: set `builder = \"rust:{needed}-slim-bookworm\"` (or newer) in \
+             [workspace.metadata.image], or pin the toolchain in rust-toolchain.toml; without \
+             either the builder's version is this machine's `rustc -V`."
+        ));
     }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
@@ -49,6 +68,42 @@ pub fn hints(output: &str) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The highest rustc version cargo's `rust-version` check asked for: `grep@0.4.1 requires
+/// rustc 1.96` (cargo 1.95, after "rustc 1.95.0 is not supported by the following
+/// packages"), or `… cannot be built because it requires rustc 1.96 or newer` (older cargo).
+fn needed_rustc(output: &str) -> Option<String> {
+    let key = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    output
+        .split("requires rustc ")
+        .skip(1)
+        .filter_map(|rest| {
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let version = version.trim_end_matches('.');
+            (!version.is_empty() && version.contains('.')).then(|| version.to_string())
+        })
+        .max_by_key(|v| key(v))
+}
+
+/// The first `../` path a failed build script could not find: a file outside its package
+/// directory (prost-build's `protoc failed: … ../../proto/a.proto: No such file or
+/// directory`), which the compile steps only see through `build-files`.
+fn missing_outside_file(output: &str) -> Option<String> {
+    let lower = output.to_ascii_lowercase();
+    let not_found = lower.contains("no such file or directory") || lower.contains("kind: notfound");
+    if !(lower.contains("failed to run custom build command") && not_found) {
+        return None;
+    }
+    let bad = |c: char| c.is_whitespace() || "\"'`(),;".contains(c);
+    output.split(bad).find_map(|word| {
+        let start = word.find("../")?;
+        let path = word[start..].trim_end_matches([':', '.']);
+        (path.len() > 3).then(|| path.to_string())
+    })
 }
 
 /// The program of rustc's ``error: linker `NAME` not found``.
@@ -82,6 +137,36 @@ mod tests {
         assert!(
             hints("build script: Os { code: 2, kind: NotFound } opening proto/a.proto").is_empty()
         );
+    }
+
+    #[test]
+    fn a_rust_version_above_the_builders_names_the_builder_key() {
+        // Real output: ripgrep at 3fce3b5 (rust-version 1.96) on the 1.95 builder.
+        let output = "error: rustc 1.95.0 is not supported by the following packages:\n  grep@0.4.1 requires rustc 1.96\n  grep-cli@0.1.12 requires rustc 1.96\n  ripgrep@15.2.0 requires rustc 1.96\n";
+        let h = hints(output);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].contains("builder = \"rust:1.96-slim-bookworm\""),
+            "{h:?}"
+        );
+        let older = "error: package `app v0.1.0` cannot be built because it requires rustc 1.80.1 or newer, while the currently active rustc version is 1.79.0";
+        assert!(hints(older)[0].contains("rust:1.80.1-slim-bookworm"));
+        assert!(hints("a crate that requires rustc to be installed").is_empty());
+    }
+
+    #[test]
+    fn a_build_script_missing_a_file_beside_its_package_names_build_files() {
+        // Real output: prost-build reading ../../proto from crates/greeter-proto, without
+        // `build-files`.
+        let output = "error: failed to run custom build command for `greeter-proto v0.1.0 (/app/crates/greeter-proto)`\n\nCaused by:\n  process didn't exit successfully: `/app/target/release/build/greeter-proto-b58e5e8ed048f04d/build-script-build` (exit status: 1)\n  --- stdout\n  cargo:rerun-if-changed=../../proto/greeter.proto\n\n  --- stderr\n  Error: Custom { kind: Other, error: \"protoc failed: Could not make proto path relative: ../../proto/greeter.proto: No such file or directory\\n\" }";
+        let h = hints(output);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].contains("`../../proto/greeter.proto`") && h[0].contains("build-files"),
+            "{h:?}"
+        );
+        // A missing file inside the package is not blamed on build-files.
+        assert!(hints("error: failed to run custom build command for `a`\n  No such file or directory: src/x.txt").is_empty());
     }
 
     #[test]

@@ -776,17 +776,35 @@ fn is_image_path(path: &str) -> bool {
 /// expands `$`, so a path holding one of them (or a quote, a backslash, a control
 /// character) would mount something else or fail the build.
 pub(super) fn check_mount_source(key: &str, path: &str) -> Result<(), String> {
-    let bad = |c: char| c.is_whitespace() || c.is_control() || ",$\"'\\".contains(c);
-    match path.chars().find(|c| bad(*c)) {
-        Some(c) => Err(format!(
-            "key `{key}`: `{}` holds {:?}, which a bind mount of the Dockerfile cannot carry \
-             (it splits options on whitespace and fields on `,`, and expands `$`); rename the \
-             file, or list a directory that holds it",
+    match mount_source_problem(path) {
+        Some(problem) => Err(format!(
+            "key `{key}`: `{}` {problem}; rename the file, or list a directory that holds it",
             path.escape_debug(),
-            c
         )),
         None => Ok(()),
     }
+}
+
+/// Why a bind mount of the Dockerfile cannot carry `path` as its source, if it cannot.
+///
+/// Besides the separators: BuildKit (0.13, in Docker 26) reads a mount's non-ASCII source
+/// byte by byte as Latin-1, so `README.中文.md` is looked up as `README.ä¸\u{ad}æ\u{96}\u{87}.md`
+/// and the step fails with "not found" (measured; a `COPY` of the same name works, and so
+/// does the file inside a bound directory).
+pub(super) fn mount_source_problem(path: &str) -> Option<String> {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || ",$\"'\\".contains(c);
+    if let Some(c) = path.chars().find(|c| bad(*c)) {
+        return Some(format!(
+            "holds {c:?}, which a bind mount of the Dockerfile cannot carry (it splits \
+             options on whitespace and fields on `,`, and expands `$`)"
+        ));
+    }
+    path.chars().find(|c| !c.is_ascii()).map(|c| {
+        format!(
+            "holds {c:?}, which a bind mount of the Dockerfile cannot carry (BuildKit reads \
+             a non-ASCII mount source as Latin-1 and finds no such file)"
+        )
+    })
 }
 
 /// Checks the items of an exec-form list (`ENTRYPOINT`, `CMD`, `HEALTHCHECK CMD`): Docker

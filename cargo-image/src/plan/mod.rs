@@ -40,7 +40,7 @@ pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTER
 
 use image::{
     check_dockerfile_word, check_image_references, check_mount_source, image_config, is_env_name,
-    plan_images,
+    mount_source_problem, plan_images,
 };
 use packages::{config_rustflags, system_packages};
 use stages::{plan_appended, resolve_stage_names};
@@ -345,6 +345,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     // Crate layers, and what every compile step sees beside the packages' own sources.
     let max_layers = max_layers(wcfg).map_err(invalid)?;
     let build_files = build_files(ws).map_err(invalid)?;
+    check_bound_names(ws)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
     let ssh = ssh_plan(ws).map_err(invalid)?;
@@ -620,6 +621,25 @@ fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
     build_files.sort();
     build_files.dedup();
     Ok(build_files)
+}
+
+/// Every context path a package compiles from is bound by name in the compile steps (a
+/// root package's entries one by one): each must be a name a bind mount can carry. The
+/// user's `.dockerignore` has already left out what it excludes.
+fn check_bound_names(ws: &Workspace) -> Result<(), Error> {
+    for p in &ws.packages {
+        for path in copy_paths(ws, p) {
+            if let Some(problem) = mount_source_problem(&path) {
+                return Err(Error::UnbindablePath {
+                    package: p.name.clone(),
+                    manifest: join(&p.dir, "Cargo.toml"),
+                    path,
+                    problem,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `build-env`: every name must be a variable name in a Dockerfile and a shell, every

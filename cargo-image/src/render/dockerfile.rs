@@ -214,7 +214,7 @@ fn skeleton(out: &mut String, plan: &Plan) {
 const LAYERS_CHAIN: &str = "build-layers-libs";
 
 /// The stage of the `i`-th leaf (`build-layers-` is a reserved prefix).
-fn leaf_stage(i: usize) -> String {
+pub(crate) fn leaf_stage(i: usize) -> String {
     format!("build-layers-bin-{}", i + 1)
 }
 
