@@ -97,7 +97,7 @@ impl Progress {
                 // A step that completed with an error did not finish: said as such, and
                 // not reported as built (its output goes to the failure report).
                 if !step.error.is_empty() {
-                    failed.push(format!("ERROR {seconds:>6.1}s {}", step.name));
+                    failed.push(failure_line(&step.name, &step.error, seconds));
                     continue;
                 }
                 finished.push(StepReport {
@@ -186,6 +186,19 @@ impl Progress {
 
 /// What our scripts report for the user in a step's output (the shared libraries
 /// `libs.sh` added to an image), shown under the step's `DONE` line.
+/// The line of a step that ended with an error, with the error's first line: BuildKit also
+/// ends a step with an error when it cancels it (a sibling failed, or an equal step of a
+/// concurrent build ran instead), and a bare ERROR said neither.
+fn failure_line(name: &str, error: &str, seconds: f64) -> String {
+    let why = error.lines().next().unwrap_or("").trim();
+    let word = if why.contains("canceled") {
+        "STOPPED"
+    } else {
+        "ERROR  "
+    };
+    format!("{word} {seconds:>4.1}s {name}: {why}")
+}
+
 fn reported_lines(log: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(log)
         .lines()
@@ -246,6 +259,14 @@ mod tests {
         });
         let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["step a"]);
+        assert_eq!(
+            super::failure_line("step b", "failed to load cache key: not found", 0.04),
+            "ERROR    0.0s step b: failed to load cache key: not found"
+        );
+        assert_eq!(
+            super::failure_line("step c", "context canceled\nmore", 1.25),
+            "STOPPED  1.2s step c: context canceled"
+        );
         assert!(progress
             .failure_output()
             .starts_with("step `step b` failed: failed to load cache key"));
