@@ -533,12 +533,27 @@ fn from_metadata(
         None => None,
     };
 
-    let rust_version = extra_files
+    // The builder's Rust: the toolchain file's, else this machine's, raised to the highest
+    // `rust-version` of the local packages (cargo refuses a package whose rust-version is
+    // above the compiler's, and the builder need not be as old as this machine).
+    let pinned = extra_files
         .iter()
         .filter(|(k, _)| k.ends_with("rust-toolchain.toml") || k.ends_with("rust-toolchain"))
-        .find_map(|(_, text)| toolchain_version(text))
-        .or_else(host_rust_version)
-        .unwrap_or_else(|| "1".to_string());
+        .find_map(|(_, text)| toolchain_version(text));
+    let rust_version = match pinned {
+        Some(version) => version,
+        None => {
+            let wanted = metadata
+                .packages
+                .iter()
+                .filter(|p| p.source.is_none())
+                .filter_map(|p| p.rust_version.as_ref().map(|v| v.to_string()));
+            std::iter::once(host_rust_version().unwrap_or_else(|| "1".to_string()))
+                .chain(wanted)
+                .max_by_key(|v| version_key(v))
+                .unwrap_or_else(|| "1".to_string())
+        }
+    };
 
     Ok(Loaded {
         workspace: Workspace {
@@ -888,6 +903,11 @@ pub fn toolchain_version(text: &str) -> Option<String> {
 }
 
 /// `rustc -V` → `1.95.0`.
+/// `1.96` → [1, 96]: Rust versions compared numerically (`1.100` above `1.96`).
+fn version_key(version: &str) -> Vec<u64> {
+    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
 fn host_rust_version() -> Option<String> {
     let out = Command::new("rustc").arg("-V").output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
@@ -898,7 +918,14 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ssh_repository, toolchain_version};
+    use super::{ssh_repository, toolchain_version, version_key};
+
+    #[test]
+    fn rust_versions_compare_numerically() {
+        assert!(version_key("1.100") > version_key("1.96"));
+        assert!(version_key("1.96") > version_key("1.95.0"));
+        assert!(version_key("1.85.1") > version_key("1.85"));
+    }
 
     #[test]
     fn ssh_sources_are_their_repositories() {

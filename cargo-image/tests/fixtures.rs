@@ -675,6 +675,38 @@ fn ssh_snapshots() {
     assert!(!cargo_image::render::dockerfile::render(&plain).contains(agent));
 }
 
+/// The default builder is raised to the highest `rust-version` of the workspace's
+/// packages (cargo refuses a package whose rust-version is above its compiler); a
+/// toolchain file still wins.
+#[test]
+fn default_builder_follows_rust_version_above_this_machines_rustc() {
+    let built = Fixture::new("rustversion")
+        .virtual_workspace(&["crates/app", "crates/lib"])
+        .package("crates/app", |p| p.main().dep_path("lib", "../lib"))
+        .package("crates/lib", |p| p.lib())
+        .build();
+    let manifest = built.root.join("crates/lib/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replacen(
+            "edition = \"2021\"",
+            "edition = \"2021\"\nrust-version = \"1.200\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (_, plan) = built.load(&PlanOptions::default()).unwrap();
+    assert_eq!(plan.builder, "rust:1.200.0-slim-bookworm");
+    std::fs::write(
+        built.root.join("rust-toolchain.toml"),
+        "[toolchain]\nchannel = \"1.85.0\"\n",
+    )
+    .unwrap();
+    let (_, plan) = built.load(&PlanOptions::default()).unwrap();
+    assert_eq!(plan.builder, "rust:1.85.0-slim-bookworm");
+}
+
 #[test]
 fn git_dep_snapshots() {
     let built = git_dep();

@@ -57,8 +57,7 @@ pub fn hints(output: &str) -> Vec<String> {
         out.push(format!(
             "hint: a package's `rust-version` asks for rustc {needed}, newer than the \
              builder's: set `builder = \"rust:{needed}-slim-bookworm\"` (or newer) in \
-             [workspace.metadata.image], or pin the toolchain in rust-toolchain.toml; without \
-             either the builder's version is this machine's `rustc -V`."
+             [workspace.metadata.image], or raise the toolchain rust-toolchain.toml pins."
         ));
     }
     if let Some(linker) = missing_linker(output) {
