@@ -804,8 +804,14 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
          FROM fetch AS test-deps\n\
          RUN cargo-image test-deps\n\
          \n\
-         FROM test-deps AS test\n\
-         {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test",
+         FROM test-deps AS test-run\n\
+         {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test \\\n    \
+         && touch /cargo-image-tests-passed\n\
+         \n\
+         # The target itself is one empty file: building it runs the tests, and the image it\n\
+         # leaves behind is not the toolchain with the workspace's target/ (gigabytes).\n\
+         FROM scratch AS test\n\
+         COPY --from=test-run /cargo-image-tests-passed /",
         dq(&plan.dev.bin),
         args = build_arg_lines(plan),
     )
