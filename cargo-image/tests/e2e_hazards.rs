@@ -573,6 +573,68 @@ fn members_through_symlinks_build_in_both_modes() {
     }
 }
 
+/// An sshd on this machine (on every address, at `port`) that lets in the holder of
+/// `dir/user_key` as any user; stopped when dropped. `None` (the test skipped) without
+/// sshd, which `.ci/cross.sh` provisions: under CI its absence fails.
+struct Sshd {
+    dir: PathBuf,
+    port: u16,
+    _daemon: Daemon,
+}
+
+impl Sshd {
+    fn start(s: &Scenario, name: &str) -> Option<Sshd> {
+        if !Path::new("/usr/sbin/sshd").exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no /usr/sbin/sshd; .ci/cross.sh provisions it (apt-get install openssh-server)"
+            );
+            eprintln!("[e2e] {name}: skipped: no sshd (apt-get install openssh-server)");
+            return None;
+        }
+        let dir = s.path(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = |name: &str| dir.join(name).display().to_string();
+        for key in ["host_key", "user_key"] {
+            run_in(
+                "ssh-keygen",
+                &dir,
+                &["-q", "-t", "ed25519", "-N", "", "-C", key, "-f", key],
+            );
+        }
+        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
+        let port = free_port();
+        write(
+            &dir,
+            "sshd_config",
+            &format!(
+                "Port {port}\nListenAddress 0.0.0.0\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 PidFile {}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
+                d("host_key"),
+                d("authorized_keys"),
+                d("sshd.pid"),
+            ),
+        );
+        // sshd refuses to start without its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").expect("creating /run/sshd (the test runs as root)");
+        let daemon = spawn_daemon("/usr/sbin/sshd", &["-D", "-e", "-f", &d("sshd_config")]);
+        wait_for(&dir.join("sshd.pid"), "sshd's pid file");
+        Some(Sshd {
+            dir,
+            port,
+            _daemon: daemon,
+        })
+    }
+
+    /// The `known_hosts` line of this sshd reached at `address`.
+    fn known_host(&self, address: &str) -> String {
+        let key = std::fs::read_to_string(self.dir.join("host_key.pub")).unwrap();
+        let key: Vec<&str> = key.split_whitespace().take(2).collect();
+        format!("[{address}]:{} {}", self.port, key.join(" "))
+    }
+}
+
 /// This machine's address on the engine's default bridge: where a build step reaches a
 /// server the test runs here.
 fn bridge_gateway() -> String {
@@ -631,25 +693,11 @@ fn wait_for(path: &Path, what: &str) {
 #[test]
 fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
     let Some(s) = scenario("ssh") else { return };
-    if !Path::new("/usr/sbin/sshd").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no /usr/sbin/sshd; .ci/cross.sh provisions it (apt-get install openssh-server)"
-        );
-        eprintln!("[e2e] ssh: skipped: no sshd (apt-get install openssh-server)");
+    let Some(sshd) = Sshd::start(&s, "ssh") else {
         return;
-    }
-    let dir = s.path("ssh");
-    std::fs::create_dir_all(&dir).unwrap();
+    };
+    let dir = sshd.dir.clone();
     let d = |name: &str| dir.join(name).display().to_string();
-    for key in ["host_key", "user_key"] {
-        run_in(
-            "ssh-keygen",
-            &dir,
-            &["-q", "-t", "ed25519", "-N", "", "-C", key, "-f", key],
-        );
-    }
-    std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys")).unwrap();
 
     // The private dependency, in a repository only sshd serves.
     let dep = dir.join("private-dep");
@@ -667,26 +715,8 @@ fn ssh_git_dependency_is_fetched_with_the_callers_agent_in_both_modes() {
 
     // sshd on this machine, reached from the build at the engine's bridge gateway.
     let gateway = bridge_gateway();
-    let port = free_port();
-    write(
-        &dir,
-        "sshd_config",
-        &format!(
-            "Port {port}\nListenAddress 0.0.0.0\nHostKey {}\nAuthorizedKeysFile {}\n\
-             PidFile {}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n",
-            d("host_key"),
-            d("authorized_keys"),
-            d("sshd.pid"),
-        ),
-    );
-    // sshd refuses to start without its privilege separation directory.
-    std::fs::create_dir_all("/run/sshd").expect("creating /run/sshd (the test runs as root)");
-    let _sshd = spawn_daemon("/usr/sbin/sshd", &["-D", "-e", "-f", &d("sshd_config")]);
-    wait_for(&dir.join("sshd.pid"), "sshd's pid file");
-    let host_key = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
-    let host_key: Vec<&str> = host_key.split_whitespace().take(2).collect();
-    let known = format!("[{gateway}]:{port} {}", host_key.join(" "));
+    let port = sshd.port;
+    let known = sshd.known_host(&gateway);
     write(&dir, "known_hosts", &format!("{known}\n"));
 
     // The caller's agent holds the key; nothing else has it.
@@ -903,4 +933,63 @@ fn private_registry_token_reaches_the_download_and_no_layer() {
         "{}",
         run.describe()
     );
+}
+
+/// An engine reached over SSH (`DOCKER_HOST=ssh://user@host`), as the docker CLI reaches
+/// one: the API through the system's `ssh` (bollard's ssh support), the build through
+/// `docker buildx`. This machine's engine stands behind this test's sshd; the client's ssh
+/// configuration (key, known host) comes from an `ssh` wrapper first on PATH, so the
+/// user's own `~/.ssh` is never touched.
+#[test]
+fn s17_an_engine_over_ssh_builds_and_runs() {
+    let Some(s) = scenario("s17-ssh-engine") else {
+        return;
+    };
+    let Some(sshd) = Sshd::start(&s, "s17-ssh-engine") else {
+        return;
+    };
+    let dir = sshd.dir.clone();
+    let d = |name: &str| dir.join(name).display().to_string();
+    write(
+        &dir,
+        "known_hosts",
+        &format!("{}\n", sshd.known_host("127.0.0.1")),
+    );
+    write(
+        &dir,
+        "ssh_config",
+        &format!(
+            "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  \
+             StrictHostKeyChecking yes\n  BatchMode yes\n",
+            d("user_key"),
+            d("known_hosts")
+        ),
+    );
+    let real_ssh = which::which("ssh").expect("ssh is installed with openssh-server's client");
+    write(
+        &dir,
+        "bin/ssh",
+        &format!(
+            "#!/bin/sh\nexec {} -F {} \"$@\"\n",
+            real_ssh.display(),
+            d("ssh_config")
+        ),
+    );
+    run_in("chmod", &dir, &["+x", "bin/ssh"]);
+    let path = format!("{}:{}", d("bin"), std::env::var("PATH").unwrap_or_default());
+    let host = format!("ssh://root@127.0.0.1:{}", sshd.port);
+    let root = s.tiny_workspace(
+        "tiny",
+        "e2e-ssh-engine",
+        "fn main() {\n    println!(\"over an ssh engine\");\n}\n",
+    );
+    let run = s.image_with_env(&root, &[], &[("DOCKER_HOST", &host), ("PATH", &path)]);
+    assert!(run.status.success(), "{}", run.describe());
+    assert!(
+        run.stderr.contains("is on another machine") && run.stderr.contains("docker buildx"),
+        "the build did not go through buildx:\n{}",
+        run.describe()
+    );
+    let tag = s.tag("e2e-ssh-engine", "0.1.0");
+    assert_eq!(s.run_once(&[&tag]), "over an ssh engine\n");
 }

@@ -122,12 +122,91 @@ pub async fn connect(at: &EngineHost) -> Result<Docker> {
             at.host, at.from
         )
     };
-    let docker = Docker::connect_with_host(&at.host)
-        .with_context(hint)?
-        .with_timeout(BUILD_TIMEOUT);
+    let docker = match at.host.strip_prefix("ssh://") {
+        Some(destination) => {
+            let socket = ssh_bridge(destination).with_context(hint)?;
+            Docker::connect_with_unix(
+                &socket.display().to_string(),
+                BUILD_TIMEOUT.as_secs(),
+                bollard::API_DEFAULT_VERSION,
+            )
+        }
+        None => Docker::connect_with_host(&at.host),
+    }
+    .with_context(hint)?
+    .with_timeout(BUILD_TIMEOUT);
     let docker = docker.negotiate_version().await.with_context(hint)?;
     docker.ping().await.with_context(hint)?;
     Ok(docker)
+}
+
+/// An `ssh://[user@]host[:port]` engine, reached as the docker CLI reaches one: every API
+/// connection is `ssh … docker system dial-stdio` on that machine (the user's own ssh, its
+/// configuration and agent), served here on a unix socket for bollard. bollard's own ssh
+/// support took `host:port` for a host name. The socket is removed when the runtime ends.
+fn ssh_bridge(destination: &str) -> Result<std::path::PathBuf> {
+    let destination = destination.trim_end_matches('/');
+    let (user_host, port) = match destination.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (destination, None),
+    };
+    let mut args: Vec<String> = Vec::new();
+    if let Some(port) = port {
+        args.extend(["-p".into(), port.into()]);
+    }
+    args.extend(
+        [
+            "-o",
+            "BatchMode=yes",
+            "-T",
+            "--",
+            user_host,
+            "docker",
+            "system",
+            "dial-stdio",
+        ]
+        .map(String::from),
+    );
+    let socket = std::env::temp_dir().join(format!("cargo-image-ssh-{}.sock", unique_id()));
+    let listener = tokio::net::UnixListener::bind(&socket)
+        .with_context(|| format!("listening on {}", socket.display()))?;
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let remove = Remove(socket.clone());
+    tokio::spawn(async move {
+        let _remove = remove;
+        while let Ok((stream, _)) = listener.accept().await {
+            let args = args.clone();
+            tokio::spawn(async move {
+                let child = tokio::process::Command::new("ssh")
+                    .args(&args)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn();
+                // ssh says on stderr (the user's terminal) why it could not connect.
+                let Ok(mut child) = child else { return };
+                let (Some(mut to_ssh), Some(mut from_ssh)) =
+                    (child.stdin.take(), child.stdout.take())
+                else {
+                    return;
+                };
+                let (mut from_client, mut to_client) = stream.into_split();
+                let up = async {
+                    let _ = tokio::io::copy(&mut from_client, &mut to_ssh).await;
+                    drop(to_ssh);
+                };
+                let down = tokio::io::copy(&mut from_ssh, &mut to_client);
+                let _ = tokio::join!(up, down);
+                let _ = child.wait().await;
+            });
+        }
+    });
+    Ok(socket)
 }
 
 /// Whether the engine runs Linux containers with BuildKit available through the API.
