@@ -303,6 +303,23 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport> {
 
     let mut engine = if variants.iter().any(|v| v.is_docker()) {
         let engine = Engine::new(&runid, &logs)?;
+        // Ctrl-C (or a SIGTERM from CI) would leave this run's images and build-cache
+        // records behind: the handler removes them, as a finished run does, then exits.
+        let (cleanup_runid, cleanup_logs) = (runid.clone(), logs.clone());
+        ctrlc::set_handler(move || {
+            // Held until the process exits: no build starts after the one stopped here.
+            let _stopped = crate::bench::docker::interrupt();
+            eprintln!("\ninterrupted: removing this bench's images and build-cache records");
+            if let Ok(engine) = Engine::new(&cleanup_runid, &cleanup_logs) {
+                let images = engine.remove_labelled().unwrap_or(0);
+                let records = engine.wipe(false).unwrap_or(0);
+                eprintln!(
+                    "cleaned up: {images} images, {records} build-cache records of this bench"
+                );
+            }
+            std::process::exit(130);
+        })
+        .context("installing the bench's Ctrl-C handler")?;
         check_images(&engine, &setup, opts, &progress)?;
         Some(engine)
     } else {

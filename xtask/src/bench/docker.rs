@@ -25,6 +25,25 @@ pub const LABEL: &str = "org.cargo-image.bench";
 /// Where an alias records its run in the image; also how its cache record is recognised.
 const ALIAS_DIR: &str = "/etc/cargo-image-bench";
 
+/// Whether the bench was interrupted, and the process id of the build running now: the
+/// Ctrl-C handler ([`interrupt`]) and a build starting take this lock, so a build never
+/// starts after the handler has looked for one to stop.
+static RUNNING: Mutex<(bool, Option<u32>)> = Mutex::new((false, None));
+
+/// Stops the running build (if any) and lets no other start: the caller cleans up and
+/// exits while holding the returned guard.
+pub fn interrupt() -> std::sync::MutexGuard<'static, (bool, Option<u32>)> {
+    let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    running.0 = true;
+    if let Some(pid) = running.1.take() {
+        // `docker buildx build` cancels its build on SIGTERM.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    running
+}
+
 /// Hears about a running build: seconds so far, the step BuildKit last started.
 pub type Heartbeat<'a> = &'a dyn Fn(f64, &str);
 
@@ -206,7 +225,15 @@ impl Engine {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let started = Instant::now();
-        let mut child = command.spawn().context("running docker buildx build")?;
+        let mut child = {
+            let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+            if running.0 {
+                bail!("interrupted");
+            }
+            let child = command.spawn().context("running docker buildx build")?;
+            running.1 = Some(child.id());
+            child
+        };
         // BuildKit's plain progress arrives on stderr; a thread collects it (and notes the
         // latest step) so that the build can be watched while it runs.
         let shared = Arc::new(Mutex::new((String::new(), String::new())));
@@ -248,6 +275,7 @@ impl Engine {
             }
         };
         let seconds = started.elapsed().as_secs_f64();
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).1 = None;
         let _ = reader.join();
         let mut text = std::mem::take(&mut shared.lock().unwrap().0);
         text.push_str(&stdout_reader.join().unwrap_or_default());
