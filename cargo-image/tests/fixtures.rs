@@ -395,6 +395,41 @@ fn root_package_snapshots() {
     snapshot("root_package", &root_package(), &fixed_options());
 }
 
+/// The incremental step's cache mount ids (registry, git checkouts, target dir).
+fn incremental_cache_ids(dockerfile: &str) -> Vec<String> {
+    dockerfile
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix("--mount=type=cache,id="))
+        .filter_map(|rest| rest.split(',').next())
+        .filter(|id| !id.starts_with("cargo-image-apt-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A file appearing beside a root package's `Cargo.toml` (a README, the `Dockerfile.orig`
+/// that `dockerfile --force` keeps) joins the dev target's watch list in the script, but
+/// must not change the incremental cache ids: a new id is an empty target dir, and the next
+/// build recompiled every dependency (zero2prod: 349 crates, 14 minutes on 2 cores).
+#[test]
+fn root_package_cache_ids_ignore_new_top_level_files() {
+    let built = root_package();
+    let files = |built: &Built| {
+        let (loaded, plan) = built.plan();
+        artifacts(built, &loaded, &plan)
+    };
+    let before = files(&built);
+    built.write("Dockerfile.orig", "FROM scratch\n");
+    built.write("NOTES.md", "notes\n");
+    let after = files(&built);
+    assert_ne!(
+        before["cargo-image.sh"], after["cargo-image.sh"],
+        "the premise: the dev watch list names the new entries"
+    );
+    let ids = incremental_cache_ids(&before["Dockerfile"]);
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(ids, incremental_cache_ids(&after["Dockerfile"]));
+}
+
 /// Real-project hazards: a root package reading files beside `src/`, `build-files` for a
 /// member's build script, a `[[bin]]` outside its package, the user's `.dockerignore`
 /// leaving out `tests/` and a secret, `build-env` with a literal `$`, `git = true` and

@@ -60,6 +60,21 @@ pub fn hints(output: &str) -> Vec<String> {
              [workspace.metadata.image], or raise the toolchain rust-toolchain.toml pins."
         ));
     }
+    // sqlx 0.5/0.6 ("`DATABASE_URL` must be set to use query macros", or "… must be set,
+    // or `cargo sqlx prepare` must have been run …"), 0.7+ ("set `DATABASE_URL` to use
+    // query macros online, or run `cargo sqlx prepare` …", and with `SQLX_OFFLINE=true`
+    // "… there is no cached data for this query, run `cargo sqlx prepare` …").
+    if lower.contains("to use query macros") || lower.contains("run `cargo sqlx prepare`") {
+        out.push(
+            "hint: sqlx's query macros check each query against a database while compiling, \
+             and the build has none: run `cargo sqlx prepare` against your database and \
+             commit what it writes (`.sqlx/` for sqlx 0.7+, `sqlx-data.json` with sqlx's \
+             `offline` feature for 0.5/0.6) beside the package, where the compile steps see \
+             it; `build-env = { SQLX_OFFLINE = \"true\" }` in [workspace.metadata.image] \
+             then makes a query missing from it an error naming the query."
+                .to_string(),
+        );
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -166,6 +181,24 @@ mod tests {
         );
         // A missing file inside the package is not blamed on build-files.
         assert!(hints("error: failed to run custom build command for `a`\n  No such file or directory: src/x.txt").is_empty());
+    }
+
+    #[test]
+    fn sqlx_query_macros_without_offline_data_name_prepare_and_build_env() {
+        for output in [
+            // sqlx 0.5 (launchbadge/realworld-axum-sqlx, no sqlx-data.json)
+            "error: `DATABASE_URL` must be set to use query macros\n   --> src/http/users.rs:135:16",
+            // sqlx 0.7+
+            "error: set `DATABASE_URL` to use query macros online, or run `cargo sqlx prepare` to update the query cache",
+            "error: `SQLX_OFFLINE=true` but there is no cached data for this query, run `cargo sqlx prepare` to update the query cache or unset `SQLX_OFFLINE`",
+        ] {
+            let h = hints(output);
+            assert!(
+                h.len() == 1 && h[0].contains("cargo sqlx prepare") && h[0].contains("SQLX_OFFLINE"),
+                "{output}: {h:?}"
+            );
+        }
+        assert!(hints("error: could not compile `sqlx-core`").is_empty());
     }
 
     #[test]

@@ -46,11 +46,9 @@ const BASE_ENV: &str = "CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never";
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
-    // The incremental caches are keyed by the script.
-    let script = scripts::cargo_image_script(plan);
     base(&mut out, plan);
     skeleton(&mut out, plan);
-    deps_and_build(&mut out, plan, &script);
+    deps_and_build(&mut out, plan, incremental_cache_workspace(plan));
     runtime_support(&mut out, plan);
     for image in &plan.images {
         extras_stage(&mut out, image);
@@ -252,7 +250,7 @@ fn copy_and_build(plan: &Plan, copy: &[String]) -> String {
     )
 }
 
-fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
+fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     writeln!(
         out,
         "# Every crate downloaded, once, for the stages that build offline (the `layers` mode,\n\
@@ -337,21 +335,9 @@ fn deps_and_build(out: &mut String, plan: &Plan, script: &str) {
     // `cargo-image-tools` (the target architecture comes from TARGETARCH): on top of `base`
     // (a stage built here), BuildKit started it 2-3 s late in the first two builds after
     // `base` was built (README, Benchmarks). The cache mounts are keyed by id alone: this
-    // workspace (its builder and script), the target architecture and the checkout.
+    // workspace (its builder and script, `incremental_cache_workspace`), the target
+    // architecture and the checkout.
     mounts.push(tool_mount(tools::SCRIPT, SCRIPT_PATH));
-    let workspace = cksum(
-        format!(
-            "{}\n{script}{}",
-            plan.builder,
-            [
-                &plan.build.build_packages[..],
-                &plan.build.link_packages[..]
-            ]
-            .concat()
-            .join(" ")
-        )
-        .as_bytes(),
-    );
     for (id, target) in [
         (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
         (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
@@ -429,6 +415,33 @@ fn vendor_copy(plan: &Plan) -> String {
         writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
     }
     out
+}
+
+/// The workspace part of the incremental cache mounts' ids: the builder, the packages
+/// installed in it and our script, whose build commands decide what the target dir holds.
+/// Left out: what only the dev target's watch loop reads (the watched paths, its binary and
+/// poll interval). The watched paths of a root package are every entry beside its
+/// `Cargo.toml`, so a new README, a `Dockerfile.orig` kept by `--force` or a `.github/`
+/// would otherwise key a new, empty target dir and recompile every dependency.
+fn incremental_cache_workspace(plan: &Plan) -> u32 {
+    let mut keyed = plan.clone();
+    keyed.local_dirs.clear();
+    keyed.dev.bin.clear();
+    keyed.dev.poll_seconds = 0;
+    let script = scripts::cargo_image_script(&keyed);
+    cksum(
+        format!(
+            "{}\n{script}{}",
+            plan.builder,
+            [
+                &plan.build.build_packages[..],
+                &plan.build.link_packages[..]
+            ]
+            .concat()
+            .join(" ")
+        )
+        .as_bytes(),
+    )
 }
 
 fn incremental_binds(plan: &Plan) -> Vec<String> {
