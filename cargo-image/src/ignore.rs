@@ -14,7 +14,8 @@ pub const BEGIN: &str =
 pub const END: &str =
     "# End of the generated block. Your own rules below are kept when it is regenerated:";
 
-/// The generated rules: build output, VCS data, secrets and editor files.
+/// The generated rules: build output, VCS data, secrets, editor files and backups (`--force`
+/// keeps the file it replaces as `NAME.orig`: a root package would compile from it).
 const GENERATED: &str =
     "# keeps build output, VCS data, secrets and editor files out of the build context.
 **/target/
@@ -27,6 +28,7 @@ const GENERATED: &str =
 **/*.pem.key
 **/.DS_Store
 **/*.swp
+**/*.orig
 **/*.swo
 **/*~
 .idea/
@@ -173,6 +175,7 @@ mod tests {
             ".env",
             "crates/a/.env.local",
             "src/main.rs.swp",
+            "Dockerfile.orig",
         ] {
             assert!(rules.excluded(path), "{path} should be excluded");
         }
