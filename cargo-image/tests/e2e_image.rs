@@ -20,10 +20,13 @@ const VERSION: &str = "0.3.1";
 const BINS: [&str; 3] = ["product-api", "products", "products-admin"];
 
 /// Builds every example image in a fresh copy; returns the copy's root.
+/// The example's `build-args` value every build of a scenario passes (the copy is no
+/// repository, so it has no commit): a build with another value re-runs the compile step.
+const COMMIT_ARG: &str = "--build-arg=CATALOG_COMMIT=e2e-commit";
+
 fn build_example(s: &Scenario) -> std::path::PathBuf {
     let root = s.copy_example("example");
-    // The example's `build-args`: the copy is no repository, so no commit unless given.
-    let run = s.image_ok(&root, &["--build-arg=CATALOG_COMMIT=e2e-commit"]);
+    let run = s.image_ok(&root, &[COMMIT_ARG]);
     for bin in BINS {
         let tag = s.tag(bin, VERSION);
         assert!(
@@ -1023,7 +1026,7 @@ fn s14_service_runtime_keys() {
         1,
     );
     // The same images as before (another `--bin` list would be another build command).
-    let run = s.image_ok(&root, &[]);
+    let run = s.image_ok(&root, &[COMMIT_ARG]);
     let steps = run.steps();
     let step = |prefix: &str| {
         steps
@@ -1045,7 +1048,7 @@ fn s14_service_runtime_keys() {
     serve(&edited);
 
     // dockerfile-append: a stage of the workspace's own, on top of a generated one.
-    s.image_ok(&root, &["--target", "product-api-debug"]);
+    s.image_ok(&root, &["--target", "product-api-debug", COMMIT_ARG]);
     let debug = s.tag("product-api-debug", "latest");
     let out = s.run_once(&[
         "--entrypoint",
@@ -1068,8 +1071,8 @@ fn s14_service_runtime_keys() {
 fn s15_dns_by_container_name_in_every_runtime_kind() {
     let Some(s) = scenario("s15") else { return };
     let root = build_example(&s);
-    s.image_ok(&root, &["--target", "product-api-debug"]);
-    s.image_ok(&root, &["--target", "catalog-exporter-debug"]);
+    s.image_ok(&root, &["--target", "product-api-debug", COMMIT_ARG]);
+    s.image_ok(&root, &["--target", "catalog-exporter-debug", COMMIT_ARG]);
     let network = format!("{}-net", s.prefix().replace('/', "-"));
     docker_ok(&["network", "create", "--label", &s.label(), &network]);
     struct Network(String);
