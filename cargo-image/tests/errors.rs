@@ -386,6 +386,22 @@ fn a_single_package_projects_table_takes_the_workspace_keys() {
     assert_eq!(image.ports, [8080]);
 }
 
+/// A musl runtime (Alpine) gets a static binary: a glibc one linked dynamically would find
+/// no loader there and fail at container start.
+#[test]
+fn an_alpine_runtime_links_its_binary_statically() {
+    let built = Fixture::new("alpine")
+        .root_package("svc", |p| p.main())
+        .workspace_toml("[workspace.metadata.image]\nruntime = \"alpine:3.20\"\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert!(plan.build.static_link);
+    assert!(plan.build.dynamic_bins.is_empty());
+    assert!(!plan.images[0].extras.shared_libs);
+    let script = cargo_image::render::scripts::cargo_image_script(&plan);
+    assert!(script.contains("+crt-static"), "{script}");
+}
+
 #[test]
 fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     let built = Fixture::new("ignored")
@@ -713,6 +729,10 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
         (
             "ssh-known-hosts = [\"git.example.com ssh-ed25519 AAAA\"]",
             "key `ssh-known-hosts`: no step fetches over SSH",
+        ),
+        (
+            "runtime = \"alpine:3.20\"\nstatic = false",
+            "key `static`: `svc` runs on `alpine:3.20`, a musl image",
         ),
         (
             "registry-tokens = [\"my registry\"]",

@@ -165,3 +165,96 @@ fn bench_runs_once_and_writes_the_documented_json() {
         "images of bench {runid} left: {left}"
     );
 }
+
+/// Images of bench run `runid`, by id.
+fn images_of(runid: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["image", "ls", "--quiet", "--filter"])
+        .arg(format!("label=org.cargo-image.bench={runid}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Ctrl-C in the middle of a run: the running build stops, and the run's images and
+/// build-cache records are removed before the bench exits (130), as a finished run's are.
+#[test]
+fn an_interrupted_bench_leaves_nothing_behind() {
+    use std::io::BufRead;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    fixture(&ws);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("bench")
+        .arg("--manifest-path")
+        .arg(ws.join("Cargo.toml"))
+        .args(["--runs", "1", "--variants", "single-stage,ours"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    let started = Instant::now();
+    // The run id, from the progress, then the first image of this run.
+    let runid = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(300))
+            .unwrap_or_else(|_| panic!("no run id after 300 s:\n{}", said.join("\n")));
+        said.push(line.clone());
+        if let Some(id) = line
+            .split("] bench ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+        {
+            break id.to_string();
+        }
+    };
+    while images_of(&runid).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the bench built nothing in 600 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let interrupted = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(180),
+            "the bench still runs 180 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = reader.join();
+    said.extend(rx.try_iter());
+    let said = said.join("\n");
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("interrupted: removing"), "{said}");
+    assert!(said.contains("cleaned up: "), "{said}");
+    assert!(
+        images_of(&runid).is_empty(),
+        "images of bench {runid} left after Ctrl-C:\n{said}"
+    );
+}

@@ -333,6 +333,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
+    check_musl_runtimes(ws, &images).map_err(invalid)?;
     let build = plan_build(ws, &images, profile)?;
 
     // Dynamically linked binaries get the shared libraries their runtime lacks.
@@ -570,14 +571,15 @@ fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
         let pkg = ws.package(&i.package).expect("known package");
         image_config(ws, pkg, &i.bin).static_link
     };
+    let needs_static = |i: &ImagePlan| i.runtime.needs_static() || musl_base(&i.base);
     let static_link = images
         .iter()
-        .any(|i| i.runtime.needs_static() || static_of(i) == Some(true));
+        .any(|i| needs_static(i) || static_of(i) == Some(true));
     let dynamic_bins: Vec<String> = if static_link {
         images
             .iter()
             .filter(|i| {
-                !i.runtime.needs_static()
+                !needs_static(i)
                     && (static_of(i) == Some(false)
                         || (static_of(i).is_none() && !i.extras.packages.is_empty()))
             })
@@ -587,6 +589,34 @@ fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
         Vec::new()
     };
     (static_link, dynamic_bins)
+}
+
+/// A runtime image with musl's libc (Alpine, or a name saying musl): a binary linked
+/// dynamically against glibc finds no loader there, so its binaries link statically (a
+/// static glibc binary runs on it; the builder has no musl target).
+pub(crate) fn musl_base(base: &str) -> bool {
+    // The last path component without its tag or digest (a registry's port is no tag).
+    let without_digest = base.split('@').next().unwrap_or(base);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let name = last.split(':').next().unwrap_or(last);
+    name.starts_with("alpine") || name.contains("musl")
+}
+
+/// `static = false` on a musl runtime: refused, naming the binary and the fixes.
+fn check_musl_runtimes(ws: &Workspace, images: &[ImagePlan]) -> Result<(), String> {
+    for i in images.iter().filter(|i| musl_base(&i.base)) {
+        let pkg = ws.package(&i.package).expect("known package");
+        if image_config(ws, pkg, &i.bin).static_link == Some(false) {
+            return Err(format!(
+                "key `static`: `{}` runs on `{}`, a musl image, where a binary linked \
+                 dynamically against glibc finds no loader; remove `static = false` (it then \
+                 links statically, and runs there) or use a glibc runtime (debian-slim, \
+                 distroless-cc)",
+                i.bin, i.base
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `max-layers`: at least 1, at most [`MAX_LAYERS_LIMIT`]; default [`DEFAULT_MAX_LAYERS`].
@@ -909,4 +939,28 @@ fn masked_members(ws: &Workspace) -> Vec<String> {
         .collect();
     masked_members.sort();
     masked_members
+}
+
+#[cfg(test)]
+mod tests {
+    use super::musl_base;
+
+    #[test]
+    fn musl_images_are_known_by_name() {
+        for base in [
+            "alpine:3.20",
+            "alpine@sha256:0123",
+            "registry.local:5000/team/alpine-tools:1",
+            "ghcr.io/acme/runtime-musl:2",
+        ] {
+            assert!(musl_base(base), "{base}");
+        }
+        for base in [
+            "debian:bookworm-slim",
+            "gcr.io/distroless/cc-debian12:nonroot",
+            "registry.local:5000/alpine/debian:12",
+        ] {
+            assert!(!musl_base(base), "{base}");
+        }
+    }
 }
