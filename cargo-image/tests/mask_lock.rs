@@ -608,8 +608,13 @@ fn masked_lockfile_agrees_with_the_masked_skeleton() {
     }
     assert_eq!(seen, members.len(), "one masked manifest per member");
 
-    // `--offline`: the crates must already be in cargo's cache; without them this part says
-    // so and passes, since what it checks needs no network, only the crate index.
+    // `--offline`: the crates must already be in cargo's cache. They are fetched first
+    // (cargo may have cleaned unused ones from its cache: CI found `wasi` gone); without a
+    // network this part says so and passes, since what it checks needs only the index.
+    let _ = Command::new(cargo())
+        .args(["fetch", "--locked"])
+        .current_dir(&root)
+        .output();
     let out = Command::new(cargo())
         .args(["metadata", "--offline", "--locked", "--format-version", "1"])
         .current_dir(&root)
