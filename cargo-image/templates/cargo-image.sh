@@ -161,6 +161,26 @@ clamp-times)
         find "$@" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
     fi
     ;;
+rootfs)
+    # `rootfs UID:GID...`: what a runtime without a distribution lacks, in /rootfs: the
+    # users (65532 is distroless's `nonroot`, others `user<UID>`), CA certificates, /tmp.
+    shift
+    mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot /rootfs/tmp /rootfs/usr/local/bin
+    chmod 1777 /rootfs/tmp
+    chown 65532:65532 /rootfs/home/nonroot
+    echo 'root:x:0:0:root:/root:/sbin/nologin' >/rootfs/etc/passwd
+    echo 'root:x:0:' >/rootfs/etc/group
+    for ids; do
+        uid="${ids%%:*}"
+        gid="${ids#*:}"
+        name=nonroot
+        [ "$uid" = 65532 ] || name="user$uid"
+        echo "$name:x:$uid:$gid:$name:/home/$name:/sbin/nologin" >>/rootfs/etc/passwd
+        echo "$name:x:$gid:" >>/rootfs/etc/group
+    done
+    cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt
+    "$0" clamp-times /rootfs
+    ;;
 probe)
     mkdir -p /out/probe/usr/local/bin
     # no_std, no libc: linked without start files or libraries, as a non-PIE static binary.
@@ -221,7 +241,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image check-target|fetch|build|build-online|install [BIN...]|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image check-target|fetch|build|build-online|install [BIN...]|rootfs UID:GID...|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac

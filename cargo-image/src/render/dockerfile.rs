@@ -9,7 +9,7 @@
 //! `build-incremental` (one cargo run on the builder image, over cache mounts
 //! for the registry and the target dir), `build` (the one of those two that the
 //! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
-//! need), one runtime stage per binary, and `dev-deps`/`dev`, `test-deps`/`test`.
+//! need), one runtime stage per binary, and `dev`, `test-run`/`test`.
 //!
 //! Needs BuildKit (`RUN --mount`, `COPY --chmod`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
@@ -90,14 +90,9 @@ fn header(out: &mut String, plan: &Plan) {
         out,
         "#   {:<21} development image: docker compose up --build (compose.yaml)\n\
          #   {:<21} runs the workspace's tests; fails when one fails\n\n\
-         # How the workspace's crates are compiled (--build-arg {BUILD_MODE_ARG}=...):\n\
-         #   incremental  one step over a cache mount holding cargo's target dir, which persists\n\
-         #                in the builder: cargo rebuilds what an edit touches, as on the host.\n\
-         #                Fastest where the builder keeps its cache (a laptop). The default.\n\
-         #   layers       one cached layer per crate group, dependencies first, and the binaries'\n\
-         #                crates side by side on top: the layers travel in an exported build\n\
-         #                cache (--cache-to), where cache mounts never go.\n\
-         #                For CI runners; `cargo xtask image --cache-to ...` picks it.\n\
+         # How the workspace's crates compile (--build-arg {BUILD_MODE_ARG}=...): `incremental`\n\
+         # (the default; cargo's target dir persists in a cache mount, as on a laptop) or `layers`\n\
+         # (a cached layer per crate group, which an exported --cache-to carries: for CI).\n\
          ARG {BUILD_MODE_ARG}=incremental\n",
         "dev", "test"
     )
@@ -106,6 +101,28 @@ fn header(out: &mut String, plan: &Plan) {
 
 fn runtime_name(i: &ImagePlan) -> &str {
     i.runtime.keyword().unwrap_or(&i.base)
+}
+
+/// Width the instructions whose arguments are a list of words are packed to.
+const LINE_WIDTH: usize = 92;
+
+/// `instruction` and `words`, as many to a line as fit in [`LINE_WIDTH`], continued with
+/// ` \` on indented lines: lists of paths or labels read in a few lines, not one each.
+fn packed<'a>(instruction: &str, words: impl IntoIterator<Item = &'a String>) -> String {
+    let mut out = instruction.to_string();
+    let mut line = out.len();
+    for word in words {
+        if line + 1 + word.len() > LINE_WIDTH && line > 4 {
+            out.push_str(" \\\n    ");
+            line = 4;
+        } else {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
 }
 
 /// A read-only bind mount of one file of `cargo-image-tools`.
@@ -127,12 +144,14 @@ fn base(out: &mut String, plan: &Plan) {
         .collect();
     writeln!(
         out,
-        "# The programs the stages run and the workspace's skeleton: generated files in\n\
-         # {dir}/, written and checked with this file (`cargo xtask dockerfile [--check]`).\n\
+        "# The programs the stages run, generated into {dir}/ with this file.\n\
          FROM scratch AS {stage}\n\
-         COPY --chmod=0755 {sources} \\\n    /\n",
+         {copy}\n",
         stage = tools::STAGE,
-        sources = sources.join(" \\\n    "),
+        copy = packed(
+            "COPY --chmod=0755",
+            sources.iter().chain([&"/".to_string()])
+        ),
     )
     .unwrap();
     let b = &plan.build;
@@ -165,8 +184,7 @@ fn base(out: &mut String, plan: &Plan) {
     let arch_dir = ARCH_FILE.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
     writeln!(
         out,
-        "# The Rust toolchain and the script; it runs on the build platform and cross-compiles\n\
-         # for the target architecture: BuildKit's TARGETARCH, else the builder's own.\n\
+        "# The toolchain and our script, on the build platform, compiling for TARGETARCH.\n\
          FROM {} AS base\n\
          ENV {BASE_ENV}{build_env}\n\
          WORKDIR /app\n\
@@ -195,9 +213,8 @@ fn skeleton(out: &mut String, plan: &Plan) {
     );
     writeln!(
         out,
-        "# The skeleton ({dir}/{skeleton}): masked manifests and Cargo.lock, dummy sources.\n\
-         # Its content, not this stage's history, keys the dependency stage's cache: edits\n\
-         # and version bumps leave that stage cached. The real manifests are set aside.\n\
+        "# Masked manifests and Cargo.lock, dummy sources ({dir}/{skeleton}): their content\n\
+         # keys the dependencies' cache, so source edits and version bumps leave it cached.\n\
          FROM base AS skeleton\n\
          WORKDIR /skeleton\n\
          RUN {mounts} \\\n    cargo-image-skeleton\n",
@@ -253,8 +270,7 @@ fn copy_and_build(plan: &Plan, copy: &[String]) -> String {
 fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     writeln!(
         out,
-        "# Every crate downloaded, once, for the stages that build offline (the `layers` mode,\n\
-         # dev, test; the `incremental` mode downloads in its own step).\n\
+        "# Every crate downloaded once, for the stages that build offline (layers, dev, test).\n\
          FROM base AS fetch\n\
          COPY --from=skeleton /skeleton/ /app/\n\
          {vendor}RUN {ca_mount}{ssh}--mount=type=tmpfs,target=/tmp cargo-image fetch\n\
@@ -263,9 +279,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
          FROM fetch AS deps\n\
          RUN cargo-image build\n\
          \n\
-         # Workspace crates, mode `layers`: the layers travel in an exported build cache.\n\
-         # First a chain of cached layers, one per crate group, dependencies first, for the\n\
-         # crates other crates need: an edit rebuilds its crate's layer and those above it.\n\
+         # Mode `layers`: a layer per crate group that other crates need, dependencies first.\n\
          FROM deps AS {LAYERS_CHAIN}\n\
          COPY --from=skeleton /manifests/ /app/",
         ca_mount = ca_mount(plan).map(|m| m + " ").unwrap_or_default(),
@@ -283,8 +297,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     }
     writeln!(
         out,
-        "\n# Then the crates no other crate needs (the binaries'), each in a stage of its own on\n\
-         # top of the chain: they build side by side, and an edit to one leaves the others cached."
+        "\n# The crates no other crate needs, side by side on top: an edit leaves the others cached."
     )
     .unwrap();
     for (i, leaf) in plan.leaves.iter().enumerate() {
@@ -349,11 +362,8 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     }
     writeln!(
         out,
-        "# Workspace crates, mode `incremental`: one step, cargo's own fingerprints over a\n\
-         # target dir that persists between builds in the builder's cache, as do the downloads.\n\
-         # Its caches are per checkout when {CACHE_KEY_ARG} says whose they are: cargo's\n\
-         # freshness checks compare mtimes, so checkouts sharing a target dir could ship each\n\
-         # other's artifacts (`cargo xtask image` passes a key per checkout).\n\
+        "# Mode `incremental`: one cargo run over cached downloads and target dir, per checkout\n\
+         # ({CACHE_KEY_ARG}): cargo compares mtimes, so checkouts must not share one.\n\
          FROM {builder} AS build-incremental\n\
          ENV {BASE_ENV}{build_env}\n\
          ARG TARGETARCH\n\
@@ -472,41 +482,27 @@ fn bind_source(path: &str, target: &str) -> String {
 }
 
 fn runtime_support(out: &mut String, plan: &Plan) {
-    let mut uids: Vec<(String, String)> = vec![("65532".into(), "65532".into())];
+    // The runtime users as `UID:GID`, distroless's nonroot first: the script writes them
+    // to /etc/passwd and /etc/group (a name in `user` needs them, and so do tools that
+    // look the running user up).
+    let mut users: Vec<String> = vec!["65532:65532".into()];
     for i in &plan.images {
         let mut parts = i.user.splitn(2, ':');
-        let uid = parts.next().unwrap_or("").to_string();
-        let gid = parts.next().unwrap_or(&uid).to_string();
-        if uid.bytes().all(|b| b.is_ascii_digit()) && !uids.iter().any(|(u, _)| *u == uid) {
-            uids.push((uid, gid));
+        let uid = parts.next().unwrap_or("");
+        let gid = parts.next().unwrap_or(uid);
+        if uid.bytes().all(|b| b.is_ascii_digit())
+            && !users.iter().any(|u| u.split(':').next() == Some(uid))
+        {
+            users.push(format!("{uid}:{gid}"));
         }
-    }
-    let mut passwd = String::from("root:x:0:0:root:/root:/sbin/nologin\\n");
-    let mut group = String::from("root:x:0:\\n");
-    for (uid, gid) in &uids {
-        let name = if uid == "65532" {
-            "nonroot".to_string()
-        } else {
-            format!("user{uid}")
-        };
-        write!(
-            passwd,
-            "{name}:x:{uid}:{gid}:{name}:/home/{name}:/sbin/nologin\\n"
-        )
-        .unwrap();
-        write!(group, "{name}:x:{gid}:\\n").unwrap();
     }
     writeln!(
         out,
         "# What a runtime without a distribution lacks: users, CA certificates, /tmp.\n\
          FROM base AS rootfs\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot /rootfs/tmp /rootfs/usr/local/bin \\\n    \
-             && chmod 1777 /rootfs/tmp && chown 65532:65532 /rootfs/home/nonroot \\\n    \
-             && printf '{passwd}' >/rootfs/etc/passwd \\\n    \
-             && printf '{group}' >/rootfs/etc/group \\\n    \
-             && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \\\n    \
-             && cargo-image clamp-times /rootfs\n"
+         RUN cargo-image rootfs {}\n",
+        words(&users)
     )
     .unwrap();
     if plan
@@ -609,22 +605,21 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         }
         None => {}
     }
-    let labels: Vec<String> = i
+    let mut labels: Vec<String> = i
         .labels
         .iter()
         // `LABEL` expands variables like `ENV` does: `$` is written literal in both.
         .map(|(k, v)| format!("{}={}", env_value(k), env_value(v)))
         .collect();
+    labels.push("org.opencontainers.image.revision=\"${REVISION}\"".to_string());
     let entrypoint = match &x.entrypoint {
         Some(e) => json_list(e),
         None => json_list(&[format!("/usr/local/bin/{}", i.bin)]),
     };
     writeln!(
         out,
-        "ARG REVISION=unknown\n\
-         LABEL {} \\\n    org.opencontainers.image.revision=\"${{REVISION}}\"\n\
-         ENTRYPOINT {entrypoint}",
-        labels.join(" \\\n    "),
+        "ARG REVISION=unknown\n{}\nENTRYPOINT {entrypoint}",
+        packed("LABEL", &labels),
     )
     .unwrap();
     if !x.args.is_empty() {
@@ -699,10 +694,19 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
     if !x.volumes.is_empty() {
         what.push("volumes");
     }
-    let run = if mounts.is_empty() {
+    // Nothing but the directory itself (an image that only needs shared libraries): the
+    // libraries' step makes it.
+    let only_libs = x.shared_libs && mounts.is_empty() && steps.len() == 2;
+    let run = if only_libs {
         String::new()
+    } else if mounts.is_empty() {
+        format!("RUN {}\n", steps.join(" \\\n    && "))
     } else {
-        format!("{} \\\n    ", mounts.join(" \\\n    "))
+        format!(
+            "RUN {} \\\n    {}\n",
+            mounts.join(" \\\n    "),
+            steps.join(" \\\n    && ")
+        )
     };
     // The shared libraries the binary links, in a step of its own after the others: it
     // re-runs with every new binary, the packages and files above it stay cached.
@@ -711,25 +715,29 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
         format!(
             "RUN {} \\\n    \
              --mount=type=bind,from=build,source={binary},target=/cargo-image-bin \\\n    \
-             cargo-image-libs /extras /cargo-image-bin {} \\\n    \
+             {mkdir}cargo-image-libs /extras /cargo-image-bin {} \\\n    \
              && cargo-image clamp-times /extras\n",
             tool_mount(tools::LIBS, "/usr/local/bin/cargo-image-libs"),
-            crate::plan::LIBC_SONAMES.join(" ")
+            crate::plan::LIBC_SONAMES.join(" "),
+            mkdir = if only_libs {
+                "mkdir -p /extras && "
+            } else {
+                ""
+            },
         )
     } else {
         String::new()
     };
     writeln!(
         out,
-        "# {bin}: {what},\n# prepared for a runtime without a shell.\n\
+        "# {bin}: {what}, prepared for a runtime without a shell.\n\
          FROM base AS {stage}\n\
          ARG TARGETARCH\n\
          ARG SOURCE_DATE_EPOCH\n\
-         RUN {run}{steps}\n{libs}",
+         {run}{libs}",
         bin = i.bin,
         what = what.join(", "),
         stage = extras_stage_name(i),
-        steps = steps.join(" \\\n    && "),
     )
     .unwrap();
 }
@@ -793,12 +801,9 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
     let dev_image = plan.images.iter().find(|i| i.bin == plan.dev.bin);
     writeln!(
         out,
-        "# Development image: toolchain, dependencies prebuilt for the `{profile}` profile, the\n\
-         # sources; it rebuilds and restarts {bin} when a source changes (see compose.yaml).\n\
-         FROM fetch AS dev-deps\n\
+        "# Development image (`{profile}` profile): rebuilds and restarts {bin} on every edit.\n\
+         FROM fetch AS dev\n\
          RUN cargo-image build-dev\n\
-         \n\
-         FROM dev-deps AS dev\n\
          {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image build-dev",
         profile = plan.dev.profile,
         bin = plan.dev.bin,
@@ -814,15 +819,12 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
         "CMD [\"cargo-image\", \"watch\", {}]\n\
          \n\
          # The workspace's tests, run during the build: a failing test fails the build.\n\
-         FROM fetch AS test-deps\n\
+         FROM fetch AS test-run\n\
          RUN cargo-image test-deps\n\
-         \n\
-         FROM test-deps AS test-run\n\
          {args}RUN --mount=type=bind,target=/ctx cargo-image copy-context && cargo-image test \\\n    \
          && touch /cargo-image-tests-passed\n\
          \n\
-         # The target itself is one empty file: building it runs the tests, and the image it\n\
-         # leaves behind is not the toolchain with the workspace's target/ (gigabytes).\n\
+         # One empty file: building it runs the tests, and leaves no toolchain image behind.\n\
          FROM scratch AS test\n\
          COPY --from=test-run /cargo-image-tests-passed /",
         dq(&plan.dev.bin),
