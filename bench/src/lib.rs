@@ -5,8 +5,9 @@
 //! Variants: `host` (`cargo build` on this machine, the physical limit), `single-stage`
 //! (`COPY . .` + `cargo build`), `chef` (the cargo-chef pattern), `cache-mount` (the
 //! `docker init` pattern) and `ours` (the Dockerfile cargo-image generates). Every Docker
-//! variant is built the same way (`docker buildx build --load --progress plain`), from the
-//! same builder and runtime images, with the same cargo flags (taken from our plan).
+//! variant is built the same way (`docker buildx build --load --progress plain
+//! --provenance=false`, cargo-image's own buildx command line), from the same builder and
+//! runtime images, with the same cargo flags (taken from our plan).
 //!
 //! Scenarios, variants interleaved within each: cold (nothing cached), warm after editing
 //! the binary's crate, warm after editing a library in the middle of the graph, warm after
