@@ -44,6 +44,27 @@ pub fn interrupt() -> std::sync::MutexGuard<'static, (bool, Option<u32>)> {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status();
+        // Wait for it to end: a build that was exporting when stopped still names its
+        // image, and the caller's clean-up must come after that, not before (CI saw an
+        // alias image left behind). The build loop reaps the child; an exited one is a
+        // zombie (state `Z`) until then.
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match std::fs::read_to_string(&stat) {
+                Ok(text)
+                    if !text
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z') =>
+                {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => break,
+            }
+        }
     }
     running
 }
