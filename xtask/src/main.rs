@@ -1,15 +1,14 @@
 //! This repository's own xtask: a user of cargo-image like any other. It mounts cargo-image's
 //! commands (on `example-workspace/` by default, through [`Settings`]) beside a command of
-//! its own, `bench`, which measures cargo-image against other ways of building images and
-//! keeps its chart dependency out of the library.
+//! its own, `bench`, which measures cargo-image against other ways of building images. The
+//! bench is the `bench` crate, run through cargo with the arguments passed on untouched: its
+//! chart and signal handling are compiled only when it runs, never with the xtask.
 
-mod bench;
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use cargo_image::cli::{self, Settings};
 use clap::{Args, Parser};
 
@@ -29,6 +28,11 @@ enum Xtask {
     Image(cli::Command),
     /// Benchmark the generated Dockerfile against host cargo, single-stage, cargo-chef and
     /// cache-mount builds (many minutes; prints a table, the targets, and writes JSON/SVG).
+    ///
+    /// Runs the `bench` crate (`cargo run --package bench`) with these arguments;
+    /// `cargo xtask bench --help` lists its options.
+    // `--help` goes to the bench too: only the bench crate knows its options.
+    #[command(disable_help_flag = true)]
     Bench(BenchArgs),
 }
 
@@ -44,89 +48,108 @@ fn main() -> ExitCode {
 
 /// This repository's root: the xtask crate's parent directory.
 fn project_root() -> PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     dir.parent().unwrap_or(dir).to_path_buf()
 }
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// The workspace's Cargo.toml.
-    #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
-    /// The binary whose image is built (default: the first one planned).
-    #[arg(long, value_name = "NAME")]
-    bin: Option<String>,
-    /// The library edited for the warm-lib figures (default: the local library the binary
-    /// depends on with the most dependents).
-    #[arg(long, value_name = "NAME")]
-    lib: Option<String>,
-    /// Repeat every measurement N times and report medians.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    runs: usize,
-    /// Only these variants: host, single-stage, chef, cache-mount, ours (comma-separated).
-    #[arg(long, value_name = "VARIANT,...", value_delimiter = ',')]
-    variants: Vec<String>,
-    /// Write the figures as JSON here.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Write a bar chart (SVG) here.
-    #[arg(long, value_name = "FILE")]
-    chart: Option<PathBuf>,
-    /// The Rust builder image (default: cargo-image-stand-in/rust:latest).
-    #[arg(long, value_name = "IMAGE")]
-    builder_image: Option<String>,
-    /// The image behind a runtime keyword (repeatable; default: the local stand-ins).
-    #[arg(long, value_name = "KEYWORD=IMAGE")]
-    base_image: Vec<String>,
-    /// Keep every build's log in this directory.
-    #[arg(long, value_name = "DIR")]
-    logs: Option<PathBuf>,
+    /// The bench's arguments, passed on as they are (`--help` lists them).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<OsString>,
 }
 
 impl BenchArgs {
+    /// Runs the bench binary in place of this process (on Unix), so that Ctrl-C and CI's
+    /// SIGTERM reach the bench's own handler, which cleans up the run's images, and its exit
+    /// status is the command's. Elsewhere it waits for cargo and exits with its code.
     fn run(self) -> Result<()> {
-        use bench::{BenchOptions, Variant};
-        let mut base_images = BTreeMap::new();
-        for spec in &self.base_image {
-            let Some((k, v)) = spec.split_once('=') else {
-                bail!("--base-image `{spec}`: expected KEYWORD=IMAGE, e.g. distroless-cc=my/cc:nonroot");
-            };
-            base_images.insert(k.to_string(), v.to_string());
+        // The cargo that runs this xtask (`cargo run` sets CARGO): the same toolchain.
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = bench_command(&cargo, &project_root(), &self.args);
+        let shown = format!("{} run --package bench", Path::new(&cargo).display());
+        #[cfg(unix)]
+        {
+            use anyhow::Context;
+            use std::os::unix::process::CommandExt;
+            // `exec` returns only when it failed; `cargo run` itself execs the bench.
+            Err(command.exec()).with_context(|| format!("running `{shown}`"))
         }
-        let variants = if self.variants.is_empty() {
-            Variant::ALL.to_vec()
-        } else {
-            self.variants
-                .iter()
-                .map(|name| {
-                    Variant::parse(name.trim()).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "--variants: unknown variant `{name}`; choose among {}",
-                            Variant::ALL.map(|v| v.name()).join(", ")
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?
+        #[cfg(not(unix))]
+        {
+            use anyhow::Context;
+            let status = command
+                .status()
+                .with_context(|| format!("running `{shown}`"))?;
+            std::process::exit(status.code().unwrap_or(1))
+        }
+    }
+}
+
+/// `cargo run --quiet --manifest-path ROOT/Cargo.toml --package bench -- ARGS...`: built
+/// like the xtask (the `dev` profile, whose cargo-image is already compiled); the current
+/// directory stays the caller's, so relative paths in `args` mean what they did.
+fn bench_command(cargo: &std::ffi::OsStr, root: &Path, args: &[OsString]) -> std::process::Command {
+    let mut command = std::process::Command::new(cargo);
+    command
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .args(["--package", "bench", "--"])
+        .args(args);
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Xtask::command().debug_assert();
+    }
+
+    /// Everything after `bench` reaches the bench as typed: options, `--help`, values that
+    /// look like options.
+    #[test]
+    fn bench_arguments_pass_through_verbatim() {
+        let typed = [
+            "bench",
+            "--runs",
+            "3",
+            "--json",
+            "bench/results.json",
+            "--help",
+            "-h",
+            "--",
+            "--x=y",
+        ];
+        let Xtask::Bench(args) = Xtask::try_parse_from(["xtask"].iter().chain(&typed)).unwrap()
+        else {
+            panic!("not the bench");
         };
-        let report = bench::bench(&BenchOptions {
-            manifest_path: self
-                .manifest_path
-                .unwrap_or_else(|| project_root().join(EXAMPLE_MANIFEST)),
-            bin: self.bin,
-            lib: self.lib,
-            runs: self.runs,
-            variants,
-            builder_image: self.builder_image,
-            base_images,
-            json: self.json,
-            chart: self.chart,
-            logs: self.logs,
-            stand_in_script: Some(project_root().join(STAND_IN_SCRIPT)),
-        })?;
-        println!("{}", report.table());
-        println!("{}", report.floors_text());
-        println!("{}", report.targets_text());
-        println!("bench took {:.1} min", report.details.total_seconds / 60.0);
-        Ok(())
+        assert_eq!(
+            args.args,
+            typed[1..].iter().map(OsString::from).collect::<Vec<_>>()
+        );
+        let command = bench_command("cargo".as_ref(), Path::new("/repo"), &args.args);
+        let got: Vec<&std::ffi::OsStr> = command.get_args().collect();
+        let mut want: Vec<&str> = vec![
+            "run",
+            "--quiet",
+            "--manifest-path",
+            "/repo/Cargo.toml",
+            "--package",
+            "bench",
+            "--",
+        ];
+        want.extend(&typed[1..]);
+        assert_eq!(got, want);
+        assert_eq!(command.get_program(), "cargo");
+        assert_eq!(command.get_current_dir(), None);
     }
 }

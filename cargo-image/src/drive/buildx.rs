@@ -79,7 +79,10 @@ pub fn output_spec(annotations: &[(String, String)], index: bool) -> String {
     format!("--output={}", fields.join(","))
 }
 
-pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
+/// The arguments of `docker` for one request (`buildx build …`, the context last): one
+/// spelling of the command line for [`build`] and for callers that run it themselves (the
+/// bench, which times it and reads its output as it comes).
+pub fn args(req: &BuildxRequest<'_>) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "buildx".into(),
         "build".into(),
@@ -143,6 +146,11 @@ pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
         args.push("--no-cache".into());
     }
     args.push(req.context.display().to_string());
+    args
+}
+
+pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
+    let args = args(req);
     let what = if req.push { "pushing" } else { "building" };
     let mut command = cmd!(sh, "{docker} {args...}");
     if let Some(epoch) = req.source_date_epoch {

@@ -1,10 +1,13 @@
-//! `cargo xtask bench`: builds one workspace five ways in one run and compares them.
+//! `cargo xtask bench`: builds one workspace five ways in one run and compares them. A
+//! crate of its own (the xtask runs its binary, `src/main.rs`), so that the chart and the
+//! signal handler are compiled only for the bench.
 //!
 //! Variants: `host` (`cargo build` on this machine, the physical limit), `single-stage`
 //! (`COPY . .` + `cargo build`), `chef` (the cargo-chef pattern), `cache-mount` (the
-//! `docker init` pattern) and `ours` (the Dockerfile this crate generates). Every Docker
-//! variant is built the same way (`docker buildx build --load --progress plain`), from the
-//! same builder and runtime images, with the same cargo flags (taken from our plan).
+//! `docker init` pattern) and `ours` (the Dockerfile cargo-image generates). Every Docker
+//! variant is built the same way (`docker buildx build --load --progress plain
+//! --provenance=false`, cargo-image's own buildx command line), from the same builder and
+//! runtime images, with the same cargo flags (taken from our plan).
 //!
 //! Scenarios, variants interleaved within each: cold (nothing cached), warm after editing
 //! the binary's crate, warm after editing a library in the middle of the graph, warm after
@@ -308,7 +311,7 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport> {
         let (cleanup_runid, cleanup_logs) = (runid.clone(), logs.clone());
         ctrlc::set_handler(move || {
             // Held until the process exits: no build starts after the one stopped here.
-            let _stopped = crate::bench::docker::interrupt();
+            let _stopped = crate::docker::interrupt();
             eprintln!("\ninterrupted: removing this bench's images and build-cache records");
             if let Ok(engine) = Engine::new(&cleanup_runid, &cleanup_logs) {
                 let images = engine.remove_labelled().unwrap_or(0);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::{Scenario, Variant};
+use crate::{Scenario, Variant};
 
 /// One variant's figures; `None` when not measured (host has no cold, CI or image figure).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -1,6 +1,7 @@
-//! The engine side of the bench: `docker buildx build --load --progress plain` through
-//! xshell for every variant, timed; per-run aliases of the builder image; and a cache wipe
-//! that touches only the bench's own build-cache records.
+//! The engine side of the bench: `docker buildx build --load --progress plain` for every
+//! variant, the command line spelled by cargo-image's buildx driver
+//! ([`cargo_image::drive::buildx::args`]) and run and timed here; per-run aliases of the
+//! builder image; and a cache wipe that touches only the bench's own build-cache records.
 //!
 //! Other builds may share the engine (tests, people), so the bench never prunes the whole
 //! cache. Instead every variant of every run builds on its own alias of the builder image:
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use cargo_image::drive::buildx::{self, BuildxRequest};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 
@@ -24,6 +26,8 @@ use xshell::{cmd, Shell};
 pub const LABEL: &str = "org.cargo-image.bench";
 /// Where an alias records its run in the image; also how its cache record is recognised.
 const ALIAS_DIR: &str = "/etc/cargo-image-bench";
+/// The alias Dockerfile's one stage (every build names its target stage).
+const ALIAS_STAGE: &str = "alias";
 
 /// Whether the bench was interrupted, and the process id of the build running now: the
 /// Ctrl-C handler ([`interrupt`]) and a build starting take this lock, so a build never
@@ -40,6 +44,27 @@ pub fn interrupt() -> std::sync::MutexGuard<'static, (bool, Option<u32>)> {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status();
+        // Wait for it to end: a build that was exporting when stopped still names its
+        // image, and the caller's clean-up must come after that, not before (CI saw an
+        // alias image left behind). The build loop reaps the child; an exited one is a
+        // zombie (state `Z`) until then.
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match std::fs::read_to_string(&stat) {
+                Ok(text)
+                    if !text
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z') =>
+                {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                _ => break,
+            }
+        }
     }
     running
 }
@@ -55,6 +80,7 @@ pub struct BuildRequest<'a> {
     /// Named contexts (`--build-context NAME=DIR`): ours takes its `.cargo-image/` files
     /// from beside its Dockerfile.
     pub build_contexts: Vec<(String, std::path::PathBuf)>,
+    /// The stage to build (`--target`).
     pub target: &'a str,
     pub tag: &'a str,
     /// `--cache-to type=local,dest=DIR,mode=max`.
@@ -113,7 +139,7 @@ impl Engine {
     /// Finds `docker` (with buildx); logs go to `logs`.
     pub fn new(runid: &str, logs: &Path) -> Result<Engine> {
         let sh = Shell::new()?;
-        let docker = cargo_image::drive::buildx::docker_with_buildx(&sh)?;
+        let docker = buildx::docker_with_buildx(&sh)?;
         std::fs::create_dir_all(logs).with_context(|| format!("creating {}", logs.display()))?;
         Ok(Engine {
             sh,
@@ -142,7 +168,7 @@ impl Engine {
         std::fs::write(
             dir.join("Dockerfile"),
             format!(
-                "FROM {base}\n\
+                "FROM {base} AS {ALIAS_STAGE}\n\
                  RUN mkdir -p {ALIAS_DIR} && echo {name} >{ALIAS_DIR}/{runid}-{name}\n",
                 runid = self.runid
             ),
@@ -152,7 +178,7 @@ impl Engine {
             dockerfile_dir: &dir,
             context: &dir,
             build_contexts: Vec::new(),
-            target: "",
+            target: ALIAS_STAGE,
             tag,
             cache_to: None,
             cache_from: None,
@@ -176,44 +202,7 @@ impl Engine {
 
     /// Runs one build and times it.
     pub fn build(&mut self, req: &BuildRequest<'_>) -> Result<Built> {
-        let mut args: Vec<String> = vec![
-            "buildx".into(),
-            "build".into(),
-            "--file".into(),
-            req.dockerfile_dir.join("Dockerfile").display().to_string(),
-            "--load".into(),
-            "--progress".into(),
-            "plain".into(),
-            "--tag".into(),
-            req.tag.into(),
-            "--label".into(),
-            format!("{LABEL}={}", self.runid),
-        ];
-        if !req.target.is_empty() {
-            args.extend(["--target".into(), req.target.into()]);
-        }
-        if let Some(dir) = req.cache_to {
-            args.extend([
-                "--cache-to".into(),
-                format!("type=local,dest={},mode=max", dir.display()),
-            ]);
-        }
-        if let Some(dir) = req.cache_from {
-            args.extend([
-                "--cache-from".into(),
-                format!("type=local,src={}", dir.display()),
-            ]);
-        }
-        for (k, v) in &req.build_args {
-            args.extend(["--build-arg".into(), format!("{k}={v}")]);
-        }
-        for (name, dir) in &req.build_contexts {
-            args.extend([
-                "--build-context".into(),
-                format!("{name}={}", dir.display()),
-            ]);
-        }
-        args.push(req.context.display().to_string());
+        let args = buildx_args(req, &self.runid);
         self.count += 1;
         let log = self
             .logs
@@ -451,6 +440,44 @@ impl Engine {
     }
 }
 
+/// The arguments of `docker` for one build of run `runid`: cargo-image's own command line
+/// (`drive::buildx`), as `cargo xtask image` runs it through buildx (`--load --progress
+/// plain --provenance=false`), plus the run's label and the local caches.
+fn buildx_args(req: &BuildRequest<'_>, runid: &str) -> Vec<String> {
+    let tags = [req.tag.to_string()];
+    let labels = [(LABEL.to_string(), runid.to_string())];
+    let cache_to: Vec<String> = req
+        .cache_to
+        .map(|dir| format!("type=local,dest={},mode=max", dir.display()))
+        .into_iter()
+        .collect();
+    let cache_from: Vec<String> = req
+        .cache_from
+        .map(|dir| format!("type=local,src={}", dir.display()))
+        .into_iter()
+        .collect();
+    buildx::args(&BuildxRequest {
+        dockerfile_dir: req.dockerfile_dir,
+        context: req.context,
+        build_contexts: &req.build_contexts,
+        target: req.target,
+        tags: &tags,
+        build_args: &req.build_args,
+        labels: &labels,
+        secret_file: None,
+        ssh: &[],
+        secrets: &[],
+        no_cache: false,
+        platforms: &[],
+        push: false,
+        cache_to: &cache_to,
+        cache_from: &cache_from,
+        builder_name: None,
+        annotations: &[],
+        source_date_epoch: None,
+    })
+}
+
 /// One build-cache record, as `docker system df --verbose --format json` lists it.
 #[derive(Clone, Debug, Deserialize)]
 struct Record {
@@ -597,6 +624,43 @@ mod tests {
         assert_eq!(steps[1].seconds, Some(12.5));
         assert!(steps[2].cached);
         assert_eq!(steps[3].name, "exporting to image");
+    }
+
+    #[test]
+    fn builds_use_cargo_images_command_line_with_the_runs_label_and_caches() {
+        let dir = Path::new("/w/ours");
+        let req = BuildRequest {
+            dockerfile_dir: dir,
+            context: Path::new("/w/context"),
+            build_contexts: vec![("cargo-image-tools".into(), dir.join(".cargo-image"))],
+            target: "product-api",
+            tag: "cargo-image-bench/r1:ours",
+            cache_to: Some(Path::new("/w/cache")),
+            cache_from: None,
+            build_args: vec![("CARGO_IMAGE_BUILD".into(), "layers".into())],
+            what: "w".into(),
+            heartbeat: None,
+        };
+        let args = buildx_args(&req, "r1");
+        let has = |pair: [&str; 2]| args.windows(2).any(|w| w == pair);
+        assert_eq!(&args[..2], ["buildx", "build"]);
+        assert!(has(["--file", "/w/ours/Dockerfile"]), "{args:?}");
+        assert!(has(["--target", "product-api"]), "{args:?}");
+        assert!(has(["--progress", "plain"]), "{args:?}");
+        assert!(args.iter().any(|a| a == "--load"), "{args:?}");
+        assert!(has(["--tag", "cargo-image-bench/r1:ours"]), "{args:?}");
+        assert!(has(["--label", "org.cargo-image.bench=r1"]), "{args:?}");
+        assert!(
+            has(["--cache-to", "type=local,dest=/w/cache,mode=max"]),
+            "{args:?}"
+        );
+        assert!(!args.iter().any(|a| a == "--cache-from"), "{args:?}");
+        assert!(has(["--build-arg", "CARGO_IMAGE_BUILD=layers"]), "{args:?}");
+        assert!(
+            has(["--build-context", "cargo-image-tools=/w/ours/.cargo-image"]),
+            "{args:?}"
+        );
+        assert_eq!(args.last().map(String::as_str), Some("/w/context"));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::report::BenchReport;
-use super::{Scenario, Variant};
+use crate::report::BenchReport;
+use crate::{Scenario, Variant};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 520;
@@ -181,7 +181,7 @@ fn draw_panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::report::{Details, Figures};
+    use crate::report::{Details, Figures};
 
     #[test]
     fn draws_one_bar_per_figure() {
