@@ -1,9 +1,11 @@
 //! Support for every end-to-end test against the real Docker engine (`e2e_image`,
-//! `e2e_platform`, `e2e_hazards`, `e2e_adopt`): one scenario at a time (builds compete for
-//! two cores), skipped with a reason when no engine answers (a failure under CI), local stand-in base images passed
-//! explicitly, every image and container labelled with a per-scenario run id and removed
-//! when the scenario ends (pass or fail), temporary copies of the example workspace, tiny
-//! throw-away workspaces, and plain-std HTTP to the containers.
+//! `e2e_platform`, `e2e_hazards`, `e2e_adopt`, `e2e_sys`, `e2e_engines`, the test targets of
+//! this crate, `tests/` at the repository root): one scenario at a time (builds compete for
+//! two cores), skipped with a reason when no engine answers (a failure under CI), local
+//! stand-in base images passed explicitly, every image and container labelled with a
+//! per-scenario run id and removed when the scenario ends (pass or fail), the
+//! `cargo-image` binary built from this workspace, temporary copies of the example
+//! workspace, tiny throw-away workspaces, and plain-std HTTP to the containers.
 //!
 //! Nothing here pulls: no registry is reachable on the build machines.
 
@@ -16,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -59,12 +61,51 @@ pub fn ensure_cross_stand_ins() {
 /// fails.
 pub const SKIP_VAR: &str = "CARGO_IMAGE_E2E_SKIP";
 
-/// The repository root (the cargo-image crate's parent).
+/// The repository root (the parent of this crate, `tests/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("cargo-image has a parent directory")
+        .expect("the e2e crate has a parent directory")
         .to_path_buf()
+}
+
+/// The `cargo-image` binary (`cargo-image/src/main.rs`), built by `cargo build` once per
+/// test binary. Cargo sets `CARGO_BIN_EXE_*` only for the tests of the package that has
+/// the binary, and these tests live in a package of their own; cargo's artifact messages
+/// say where the binary is, whatever the target directory.
+pub fn cargo_image_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        eprintln!("[e2e] building the cargo-image binary (cargo build -p cargo-image)");
+        let out = Command::new(cargo())
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "cargo-image",
+                "--bin",
+                "cargo-image",
+                "--message-format",
+                "json-render-diagnostics",
+                "--manifest-path",
+            ])
+            .arg(repo_root().join("Cargo.toml"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("running cargo build -p cargo-image");
+        assert!(
+            out.status.success(),
+            "cargo build -p cargo-image failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "cargo-image")
+            .and_then(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo build -p cargo-image reported no cargo-image executable")
+    })
+    .clone()
 }
 
 /// `--builder-image` and `--base-image` for every stand-in: tests never rely on the
@@ -166,10 +207,10 @@ fn engine_answers() -> Result<(), String> {
 /// build` running meanwhile (another checkout's tests, an editor) replaces the one in `target/`,
 /// and a scenario's builds must all come from one binary.
 fn pin_binary(dir: &Path) -> PathBuf {
-    let original = Path::new(env!("CARGO_BIN_EXE_cargo-image"));
+    let original = cargo_image_bin();
     let pinned = dir.join("cargo-image");
-    if std::fs::hard_link(original, &pinned).is_err() {
-        std::fs::copy(original, &pinned).expect("copying the cargo-image binary");
+    if std::fs::hard_link(&original, &pinned).is_err() {
+        std::fs::copy(&original, &pinned).expect("copying the cargo-image binary");
     }
     pinned
 }

@@ -68,7 +68,7 @@ fn adopt_init_then_cargo_xtask_image_in_a_fresh_repository() {
     // one-package repository usually has none).
     edit(&root.join("Cargo.toml"), "\n[workspace]\n", "\n", 1);
 
-    let cargo_image = std::fs::canonicalize(env!("CARGO_BIN_EXE_cargo-image")).unwrap();
+    let cargo_image = std::fs::canonicalize(&s.bin).unwrap();
     let said = run_in(
         &root,
         &cargo_image,
