@@ -11,6 +11,10 @@
 
 #![allow(dead_code)]
 
+// The fixture builder of the hermetic tests, for the workspaces scenarios write.
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -264,31 +268,17 @@ impl Scenario {
         dest
     }
 
-    /// Writes a one-package workspace with a `src/main.rs` (and a `Cargo.lock`, made
-    /// offline: no dependencies); returns its root.
+    /// Writes a one-package workspace (`[package]`, `publish = false`, and a `[workspace]`
+    /// with no other member) with a `src/main.rs` to `<tmp>/<dir>`, with the fixture builder
+    /// the hermetic tests use, and its `Cargo.lock` (made offline: no dependencies);
+    /// returns its root.
     pub fn tiny_workspace(&self, dir: &str, name: &str, main_rs: &str) -> PathBuf {
-        let root = self.path(dir);
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
-                 publish = false\n\n[workspace]\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(root.join("src/main.rs"), main_rs).unwrap();
-        let out = Command::new(cargo())
-            .args(["generate-lockfile", "--offline"])
-            .current_dir(&root)
-            .output()
-            .expect("running cargo generate-lockfile");
-        assert!(
-            out.status.success(),
-            "cargo generate-lockfile failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        root
+        support::Fixture::new(dir)
+            .root_package(name, |p| {
+                p.package_key("publish", "false")
+                    .source("src/main.rs", main_rs)
+            })
+            .build_in(self.tmp.path())
     }
 
     /// `cargo xtask image --manifest-path <root>/Cargo.toml` with the stand-in overrides,
