@@ -9,6 +9,8 @@
 //! CI and is skipped, saying so, elsewhere.
 //! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test ci_templates`.
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

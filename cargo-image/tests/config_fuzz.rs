@@ -20,6 +20,8 @@
 //!    `WORKDIR`/`VOLUME` free of what Docker would expand or unquote, no control character
 //!    on any line; and hadolint accepts it (a sample: hadolint costs ~0.3 s a call).
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

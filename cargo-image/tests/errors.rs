@@ -1,6 +1,8 @@
 //! Errors at the library boundary: each case asserts the typed [`cargo_image::Error`] variant,
 //! that the message says how to fix it, and that reading and planning wrote no file.
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::path::Path;

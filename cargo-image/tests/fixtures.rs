@@ -6,6 +6,8 @@
 //! Update the snapshots with `INSTA_UPDATE=always cargo test -p cargo-image --test fixtures` (or
 //! `cargo insta review`), then read the diff: it is the review of the generator's output.
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! (`data/sys-crates.toml`): features on and off, crates reached through dev-dependencies
 //! only, crates no shipped binary needs.
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use cargo_image::model::Resolved;

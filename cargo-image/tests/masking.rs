@@ -3,6 +3,8 @@
 //! skeleton and the whole dependency stage of the Dockerfile unchanged, so Docker keeps
 //! every third-party crate cached.
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use cargo_image::plan::Plan;

@@ -3,6 +3,8 @@
 //! all or nothing, even when the disk fills up in the middle (a small tmpfs, which needs
 //! root to mount).
 
+// The fixture builder, shared with the end-to-end tests (the `e2e` crate in `tests/`).
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

@@ -845,7 +845,7 @@ fn private_registry_token_reaches_the_download_and_no_layer() {
         ),
     );
     let log = dir.join("requests.log");
-    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/private_registry.py");
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e/private_registry.py");
     let _registry = spawn_daemon(
         "python3",
         &[

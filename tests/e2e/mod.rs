@@ -1,13 +1,19 @@
 //! Support for every end-to-end test against the real Docker engine (`e2e_image`,
-//! `e2e_platform`, `e2e_hazards`, `e2e_adopt`): one scenario at a time (builds compete for
-//! two cores), skipped with a reason when no engine answers (a failure under CI), local stand-in base images passed
-//! explicitly, every image and container labelled with a per-scenario run id and removed
-//! when the scenario ends (pass or fail), temporary copies of the example workspace, tiny
-//! throw-away workspaces, and plain-std HTTP to the containers.
+//! `e2e_platform`, `e2e_hazards`, `e2e_adopt`, `e2e_sys`, `e2e_engines`, the test targets of
+//! this crate, `tests/` at the repository root): one scenario at a time (builds compete for
+//! two cores), skipped with a reason when no engine answers (a failure under CI), local
+//! stand-in base images passed explicitly, every image and container labelled with a
+//! per-scenario run id and removed when the scenario ends (pass or fail), the
+//! `cargo-image` binary built from this workspace, temporary copies of the example
+//! workspace, tiny throw-away workspaces, and plain-std HTTP to the containers.
 //!
 //! Nothing here pulls: no registry is reachable on the build machines.
 
 #![allow(dead_code)]
+
+// The fixture builder of the hermetic tests, for the workspaces scenarios write.
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -16,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -59,12 +65,51 @@ pub fn ensure_cross_stand_ins() {
 /// fails.
 pub const SKIP_VAR: &str = "CARGO_IMAGE_E2E_SKIP";
 
-/// The repository root (the cargo-image crate's parent).
+/// The repository root (the parent of this crate, `tests/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("cargo-image has a parent directory")
+        .expect("the e2e crate has a parent directory")
         .to_path_buf()
+}
+
+/// The `cargo-image` binary (`cargo-image/src/main.rs`), built by `cargo build` once per
+/// test binary. Cargo sets `CARGO_BIN_EXE_*` only for the tests of the package that has
+/// the binary, and these tests live in a package of their own; cargo's artifact messages
+/// say where the binary is, whatever the target directory.
+pub fn cargo_image_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        eprintln!("[e2e] building the cargo-image binary (cargo build -p cargo-image)");
+        let out = Command::new(cargo())
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "cargo-image",
+                "--bin",
+                "cargo-image",
+                "--message-format",
+                "json-render-diagnostics",
+                "--manifest-path",
+            ])
+            .arg(repo_root().join("Cargo.toml"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("running cargo build -p cargo-image");
+        assert!(
+            out.status.success(),
+            "cargo build -p cargo-image failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "cargo-image")
+            .and_then(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo build -p cargo-image reported no cargo-image executable")
+    })
+    .clone()
 }
 
 /// `--builder-image` and `--base-image` for every stand-in: tests never rely on the
@@ -166,10 +211,10 @@ fn engine_answers() -> Result<(), String> {
 /// build` running meanwhile (another checkout's tests, an editor) replaces the one in `target/`,
 /// and a scenario's builds must all come from one binary.
 fn pin_binary(dir: &Path) -> PathBuf {
-    let original = Path::new(env!("CARGO_BIN_EXE_cargo-image"));
+    let original = cargo_image_bin();
     let pinned = dir.join("cargo-image");
-    if std::fs::hard_link(original, &pinned).is_err() {
-        std::fs::copy(original, &pinned).expect("copying the cargo-image binary");
+    if std::fs::hard_link(&original, &pinned).is_err() {
+        std::fs::copy(&original, &pinned).expect("copying the cargo-image binary");
     }
     pinned
 }
@@ -223,31 +268,17 @@ impl Scenario {
         dest
     }
 
-    /// Writes a one-package workspace with a `src/main.rs` (and a `Cargo.lock`, made
-    /// offline: no dependencies); returns its root.
+    /// Writes a one-package workspace (`[package]`, `publish = false`, and a `[workspace]`
+    /// with no other member) with a `src/main.rs` to `<tmp>/<dir>`, with the fixture builder
+    /// the hermetic tests use, and its `Cargo.lock` (made offline: no dependencies);
+    /// returns its root.
     pub fn tiny_workspace(&self, dir: &str, name: &str, main_rs: &str) -> PathBuf {
-        let root = self.path(dir);
-        std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::write(
-            root.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
-                 publish = false\n\n[workspace]\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(root.join("src/main.rs"), main_rs).unwrap();
-        let out = Command::new(cargo())
-            .args(["generate-lockfile", "--offline"])
-            .current_dir(&root)
-            .output()
-            .expect("running cargo generate-lockfile");
-        assert!(
-            out.status.success(),
-            "cargo generate-lockfile failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        root
+        support::Fixture::new(dir)
+            .root_package(name, |p| {
+                p.package_key("publish", "false")
+                    .source("src/main.rs", main_rs)
+            })
+            .build_in(self.tmp.path())
     }
 
     /// `cargo xtask image --manifest-path <root>/Cargo.toml` with the stand-in overrides,

@@ -64,11 +64,16 @@ fn run_in(dir: &Path, program: &Path, args: &[&str]) -> String {
 fn adopt_init_then_cargo_xtask_image_in_a_fresh_repository() {
     let Some(s) = scenario("adopt") else { return };
     let root = s.tiny_workspace("hello-service", "hello-service", SERVICE);
-    // A single-package project (tiny_workspace gives it an empty [workspace] table; a
-    // one-package repository usually has none).
-    edit(&root.join("Cargo.toml"), "\n[workspace]\n", "\n", 1);
+    // A single-package project (tiny_workspace gives it a [workspace] table with no other
+    // member; a one-package repository usually has none).
+    edit(
+        &root.join("Cargo.toml"),
+        "\n[workspace]\nresolver = \"2\"\nmembers = []\n",
+        "\n",
+        1,
+    );
 
-    let cargo_image = std::fs::canonicalize(env!("CARGO_BIN_EXE_cargo-image")).unwrap();
+    let cargo_image = std::fs::canonicalize(&s.bin).unwrap();
     let said = run_in(
         &root,
         &cargo_image,

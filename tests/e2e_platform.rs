@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 mod e2e;
 
-use e2e::{ensure_cross_stand_ins, scenario, Scenario, CROSS_BUILDER, NATIVE_GCC_BUILDER};
+use e2e::{
+    cargo_image_bin, ensure_cross_stand_ins, scenario, Scenario, CROSS_BUILDER, NATIVE_GCC_BUILDER,
+};
 
 /// What every test starts with: the shared harness's scenario (one at a time, since builds
 /// compete for two cores and some tests prune the builder cache; skipped without an
@@ -266,7 +268,7 @@ fn image(ws: &Path, label: &str, args: &[&str]) -> Output {
 /// [`image`] with another builder image.
 fn image_with(builder: &str, ws: &Path, label: &str, args: &[&str]) -> Output {
     let manifest = ws.join("Cargo.toml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-image"));
+    let mut cmd = Command::new(cargo_image_bin());
     cmd.args([
         "image",
         "image",
@@ -550,7 +552,7 @@ fn bad_platform_and_registry_input_fail_clearly() {
 
     // The host-toolchain stand-in has no aarch64 standard library and no rustup.
     let manifest = ws.path().join("Cargo.toml");
-    let out = sh(Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+    let out = sh(Command::new(cargo_image_bin())
         .args([
             "image",
             "image",

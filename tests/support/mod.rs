@@ -159,6 +159,39 @@ impl Fixture {
             .tempdir()
             .expect("create a temporary directory");
         let sandbox = tmp.path().to_path_buf();
+        let root = self.write(&sandbox);
+        let built = Built {
+            manifest: root.join("Cargo.toml"),
+            root,
+            sandbox,
+            offline: self.offline(),
+            _tmp: tmp,
+        };
+        if self.lockfile {
+            built.relock();
+        }
+        built
+    }
+
+    /// Like [`Fixture::build`], into `sandbox`, a directory the caller owns: an end-to-end
+    /// scenario's, removed with everything else the scenario made. Returns the workspace
+    /// root.
+    pub fn build_in(self, sandbox: &Path) -> PathBuf {
+        let root = self.write(sandbox);
+        if self.lockfile {
+            generate_lockfile(&root, self.offline());
+        }
+        root
+    }
+
+    /// A git source cannot be fetched --offline; file:// needs no network anyway.
+    fn offline(&self) -> bool {
+        self.git_repos.is_empty()
+    }
+
+    /// Writes the files and links into `sandbox` and commits the git repositories; returns
+    /// the workspace root.
+    fn write(&self, sandbox: &Path) -> PathBuf {
         let sandbox_text = sandbox.display().to_string();
         let mut files = self.files.clone();
         files.insert(self.sandbox_rel("Cargo.toml"), self.root_manifest());
@@ -205,18 +238,7 @@ impl Fixture {
                 ],
             );
         }
-        let built = Built {
-            root: sandbox.join(&self.name),
-            manifest: sandbox.join(&self.name).join("Cargo.toml"),
-            sandbox,
-            // A git source cannot be fetched --offline; file:// needs no network anyway.
-            offline: self.git_repos.is_empty(),
-            _tmp: tmp,
-        };
-        if self.lockfile {
-            built.relock();
-        }
-        built
+        sandbox.join(&self.name)
     }
 }
 
@@ -479,23 +501,7 @@ impl Built {
 
     /// (Re)generates `Cargo.lock`.
     pub fn relock(&self) {
-        let mut cmd = cargo();
-        cmd.arg("generate-lockfile")
-            .arg("--quiet")
-            .arg("--manifest-path")
-            .arg(&self.manifest);
-        if self.offline {
-            cmd.arg("--offline");
-        }
-        // From the workspace, so its `.cargo/config.toml` counts (a source replacement),
-        // unless it pins a toolchain this machine may not have.
-        if !["rust-toolchain.toml", "rust-toolchain"]
-            .iter()
-            .any(|f| self.root.join(f).exists())
-        {
-            cmd.current_dir(&self.root);
-        }
-        run(&mut cmd);
+        generate_lockfile(&self.root, self.offline);
     }
 
     /// Every file in the sandbox with its contents, to show that nothing was written.
@@ -515,6 +521,27 @@ impl Built {
         walk(&self.sandbox, &mut out);
         out
     }
+}
+
+/// `cargo generate-lockfile` for the workspace at `root`.
+fn generate_lockfile(root: &Path, offline: bool) {
+    let mut cmd = cargo();
+    cmd.arg("generate-lockfile")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"));
+    if offline {
+        cmd.arg("--offline");
+    }
+    // From the workspace, so its `.cargo/config.toml` counts (a source replacement),
+    // unless it pins a toolchain this machine may not have.
+    if !["rust-toolchain.toml", "rust-toolchain"]
+        .iter()
+        .any(|f| root.join(f).exists())
+    {
+        cmd.current_dir(root);
+    }
+    run(&mut cmd);
 }
 
 /// Cargo, run from outside any fixture: rustup would otherwise honour a fixture's
