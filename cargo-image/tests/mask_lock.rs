@@ -340,14 +340,14 @@ fn masks_the_example_workspace_lockfile() {
     assert_eq!(mask(&masked, &members), masked, "masking is not idempotent");
 }
 
-/// (b) This repository's own lockfile, members cargo-image, e2e (`tests/`) and xtask.
+/// (b) This repository's own lockfile, members bench, cargo-image, e2e (`tests/`) and xtask.
 #[test]
 fn masks_this_repositorys_lockfile() {
     if !awk_available() {
         return;
     }
     let root = repo_root();
-    let members = ["cargo-image", "e2e", "xtask"];
+    let members = ["bench", "cargo-image", "e2e", "xtask"];
     assert_eq!(
         member_names(&root.join("Cargo.toml")),
         members,

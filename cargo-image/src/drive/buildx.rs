@@ -149,21 +149,75 @@ pub fn args(req: &BuildxRequest<'_>) -> Vec<String> {
     args
 }
 
+/// Runs `docker buildx build`, its output passed through as it comes. The engine's
+/// image-store race ([`super::hints::unpack_race`]) is retried once, from the cache the
+/// first attempt filled (without `--no-cache`: everything was just built).
 pub fn build(sh: &Shell, docker: &Path, req: &BuildxRequest<'_>) -> Result<()> {
-    let args = args(req);
     let what = if req.push { "pushing" } else { "building" };
-    let mut command = cmd!(sh, "{docker} {args...}");
-    if let Some(epoch) = req.source_date_epoch {
-        // buildx passes it to BuildKit as the SOURCE_DATE_EPOCH build argument.
-        command = command.env("SOURCE_DATE_EPOCH", epoch);
-    }
-    command.run().with_context(|| {
+    let name = req.tags.first().map(String::as_str).unwrap_or(req.target);
+    let failed = || {
         format!(
-            "{what} {} (docker buildx build --target {}) failed; its output is above",
-            req.tags.first().map(String::as_str).unwrap_or(req.target),
+            "{what} {name} (docker buildx build --target {}) failed; its output is above",
             req.target
         )
-    })
+    };
+    let (status, output) = run_once(sh, docker, req).with_context(failed)?;
+    if status.success() {
+        return Ok(());
+    }
+    if !super::hints::unpack_race(&output) {
+        anyhow::bail!("{}: {status}", failed());
+    }
+    eprintln!(
+        "cargo-image: the engine lost a layer while storing {name} (a known containerd-store \
+         race, not your build); building again from its cache"
+    );
+    let again = BuildxRequest {
+        no_cache: false,
+        ..*req
+    };
+    let (status, _) = run_once(sh, docker, &again).with_context(failed)?;
+    if status.success() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}: {status}", failed())
+    }
+}
+
+/// One `docker buildx build`: the command line echoed, stdout inherited, stderr passed
+/// through line by line and kept for [`super::hints::unpack_race`].
+fn run_once(
+    sh: &Shell,
+    docker: &Path,
+    req: &BuildxRequest<'_>,
+) -> Result<(std::process::ExitStatus, String)> {
+    use std::io::{BufRead, Write};
+    let args = args(req);
+    let shown = crate::render::quote::words(&args);
+    let mut command: std::process::Command = cmd!(sh, "{docker} {args...}").into();
+    if let Some(epoch) = req.source_date_epoch {
+        // buildx passes it to BuildKit as the SOURCE_DATE_EPOCH build argument.
+        command.env("SOURCE_DATE_EPOCH", epoch);
+    }
+    eprintln!("$ {} {shown}", docker.display());
+    command
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().context("running docker buildx build")?;
+    let mut kept = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        let mut out = std::io::stderr();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = writeln!(out, "{line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    let status = child.wait().context("waiting for docker buildx build")?;
+    Ok((status, kept))
 }
 
 #[cfg(test)]

@@ -423,6 +423,16 @@ pub async fn build(
                      (did the engine stop? `docker info` tells)",
                 ))
             }
+            Err(BuildFailure::Build(e))
+                if attempt == 0 && super::hints::unpack_race(&format!("{e:#}")) =>
+            {
+                eprintln!(
+                    "cargo-image: the engine lost a layer while storing `{}` (a known \
+                     containerd-store race, not your build); building again from its cache",
+                    req.title
+                );
+                attempt += 1;
+            }
             Err(BuildFailure::Build(e)) => return Err(e),
             Ok(outcome) => return Ok(outcome),
         }

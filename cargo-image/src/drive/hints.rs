@@ -2,6 +2,18 @@
 //! of build scripts and linkers inside the builder, each with the key that fixes it. The
 //! compiler's own text stays as it is; a hint follows it.
 
+/// Whether a failed build's message is the engine's image-store race, not the build's
+/// fault: BuildKit built and exported everything, then unpacking the image into the
+/// containerd store found a layer's parent snapshot gone ("failed to prepare extraction
+/// snapshot … parent snapshot … does not exist"), which happens now and then when the
+/// same tag is rebuilt (moby/buildkit#6521, containerd/nerdctl#3420, still open). The
+/// same build again, from the cache it just filled, succeeds: the drivers retry it once.
+pub fn unpack_race(message: &str) -> bool {
+    message.contains("failed to prepare extraction snapshot")
+        && message.contains("parent snapshot")
+        && message.contains("does not exist")
+}
+
 /// Hints for the failed steps' `output`, one paragraph each, in a fixed order.
 pub fn hints(output: &str) -> Vec<String> {
     let lower = output.to_ascii_lowercase();
@@ -130,6 +142,21 @@ fn missing_linker(output: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::hints;
+
+    #[test]
+    fn the_image_store_race_is_recognised_and_a_build_error_is_not() {
+        // As CI saw it (BuildKit 0.13, containerd store), after a successful export.
+        let race = "#25 ERROR: failed to prepare extraction snapshot \"extract-905291142-jfOt \
+                    sha256:b03081e9\": parent snapshot sha256:47f1df1b does not exist: not found";
+        assert!(super::unpack_race(race));
+        assert!(!super::unpack_race(
+            "error[E0433]: failed to resolve: use of undeclared crate `snapshot`"
+        ));
+        assert!(!super::unpack_race(
+            "failed to solve: process \"/bin/sh -c cargo-image build\" did not complete \
+             successfully: exit code: 101"
+        ));
+    }
 
     #[test]
     fn a_build_script_running_git_is_told_about_the_git_key() {
