@@ -497,7 +497,6 @@ fn prepare(opts: &BenchOptions, runid: &str, work: &Path) -> Result<Setup> {
     manifests.push(manifest.clone());
     manifests.sort();
     manifests.dedup();
-    let _ = runid;
     Ok(Setup {
         runid: runid.to_string(),
         bin_source: context.join(&bin_target.src_path),

@@ -136,6 +136,7 @@ fn print_out(text: &str) -> Result<()> {
 /// }
 /// ```
 #[derive(Subcommand, Debug)]
+#[command(about = None, long_about = None)]
 pub enum Command {
     /// Adopt cargo-image in a repository: an `xtask/` that runs it, the `cargo xtask`
     /// alias, a commented `[workspace.metadata.image]` starter and the generated files.
