@@ -5,6 +5,8 @@
 # change between layers and cargo reuses what lower layers built.
 set -eu
 cd /app
+# Every stage sets it (the incremental step's lies outside /app, its context bind).
+target_dir="${CARGO_TARGET_DIR:-/app/target}"
 # @@GIT_ENV@@
 
 # cargo runs from the workspace root, where it finds .cargo/config.toml; paths given to this
@@ -132,9 +134,9 @@ install)
     [ $# -gt 0 ] || set -- @@SHIPPED@@
     dynamic=" @@DYNAMIC_BINS@@ "
     for bin; do
-        dir=target
+        dir="$target_dir"
         case "$dynamic" in
-        *" $bin "*) dir=target/dynamic ;;
+        *" $bin "*) dir="$target_dir/dynamic" ;;
         esac
         mkdir -p "/out/$bin/usr/local/bin"
         cp "$dir/$(rust_target)/@@PROFILE_DIR@@/$bin" "/out/$bin/usr/local/bin/$bin"
