@@ -20,9 +20,10 @@
 //! stand-in base images in one cargo build, runs each, and compares the shared libraries
 //! the runtime stage added with the distroless base (the `image` command also prints
 //! `libs.sh`'s report line, but only when the step runs, not when BuildKit has it cached).
-//! Then the three distroless-cc images again for arm64, cross-compiled with the cross
-//! stand-in builder (link packages installed for arm64, multiarch) and run under QEMU.
-//! debian-slim is amd64 only: its stand-in has one platform, as the machine cannot pull.
+//! Then the six images again for arm64, cross-compiled with the cross stand-in builder
+//! (link packages installed for arm64, multiarch) and run under QEMU, on the two-platform
+//! stand-ins of distroless-cc and debian-slim (`scripts/stand-in-images-cross.sh` builds
+//! debian-slim's arm64 tree with debootstrap, as the machine cannot pull).
 //!
 //! openssl with `vendored` compiles OpenSSL from source, in a workspace of its own (cargo
 //! unifies features, so `vendored` would change reqwest's OpenSSL above): a second test,
@@ -511,10 +512,12 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
 
     // arm64, cross-compiled on this amd64 machine (no emulation while compiling): the link
     // packages come for arm64 (multiarch) with no configuration either, and each image runs
-    // under QEMU. distroless-cc only: the debian-slim stand-in has one platform, as the
-    // machine cannot pull the real image.
+    // under QEMU, on both runtimes.
     ensure_cross_stand_ins();
-    let cc_bins: Vec<String> = PACKAGES.iter().map(|p| format!("{p}-cc")).collect();
+    let bins: Vec<String> = PACKAGES
+        .iter()
+        .flat_map(|p| [format!("{p}-cc"), format!("{p}-slim")])
+        .collect();
     let mut args: Vec<String> = vec![
         "image".into(),
         "--manifest-path".into(),
@@ -523,6 +526,8 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
         CROSS_BUILDER.into(),
         "--base-image".into(),
         "distroless-cc=cargo-image-stand-in/distroless-cc:trixie".into(),
+        "--base-image".into(),
+        format!("debian-slim={SLIM_STAND_IN}"),
         "--platform".into(),
         "linux/arm64".into(),
         "--label".into(),
@@ -531,14 +536,14 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
         "--tag".into(),
         format!("{}/{{bin}}:arm64", s.prefix()),
     ];
-    for bin in &cc_bins {
+    for bin in &bins {
         args.extend(["--bin".into(), bin.clone()]);
     }
     let started = Instant::now();
     let run = s.xtask(&args, &[("CI", "1")], Duration::from_secs(20 * 60));
     assert!(run.status.success(), "arm64: {}", run.describe());
     eprintln!(
-        "[e2e] sys: three arm64 images built in {:.1}s",
+        "[e2e] sys: six arm64 images built in {:.1}s",
         started.elapsed().as_secs_f64()
     );
     let base = shared_libs_for(
@@ -570,6 +575,21 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
         }
         if needed.is_empty() {
             assert!(added.is_empty(), "{bin} (arm64) got {added:?}");
+        }
+        // debian-slim for arm64: the binary runs on the arm64 tree, with its libraries.
+        let bin = format!("{package}-slim");
+        let tag = s.tag(&bin, "arm64");
+        let out = s.run_once(&["--platform", "linux/arm64", "--network", "none", &tag]);
+        let line = check_output(&bin, &out);
+        eprintln!("[e2e] {tag}: {line}");
+        let paths = image_paths_for(&s, &tag, "linux/arm64");
+        assert!(
+            paths.iter().any(|p| p.ends_with("var/lib/dpkg/status")),
+            "{bin} (arm64) is not on debian-slim"
+        );
+        let libs = shared_libs_for(&paths, "aarch64-linux-gnu");
+        for lib in needed {
+            assert!(libs.contains(*lib), "{bin} (arm64) lacks {lib}: {libs:?}");
         }
     }
 }

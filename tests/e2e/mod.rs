@@ -33,8 +33,10 @@ pub const STAND_INS: [&str; 4] = [
     BUILDER,
     "cargo-image-stand-in/distroless-cc:trixie",
     "cargo-image-stand-in/distroless-static:trixie",
-    "cargo-image-stand-in/debian-slim:trixie",
+    SLIM_STAND_IN,
 ];
+/// The debian-slim stand-in; `scripts/stand-in-images-cross.sh` makes it two-platform.
+pub const SLIM_STAND_IN: &str = "cargo-image-stand-in/debian-slim:trixie";
 /// The stand-in builder that cross-compiles for arm64 (`scripts/stand-in-images-cross.sh`).
 pub const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
 /// A builder like the official `rust:*-slim` after `rustup target add` for arm64: the arm64
@@ -46,7 +48,16 @@ pub const NATIVE_GCC_BUILDER: &str = "cargo-image-stand-in/rust-native-gcc:trixi
 pub fn ensure_cross_stand_ins() {
     let present = [CROSS_BUILDER, NATIVE_GCC_BUILDER]
         .iter()
-        .all(|image| docker(&["image", "inspect", image]).status.success());
+        .all(|image| docker(&["image", "inspect", image]).status.success())
+        && docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"org.cargo-image.platforms\"}}",
+            SLIM_STAND_IN,
+        ])
+        .stdout
+        .starts_with(b"linux/amd64,linux/arm64");
     if !present {
         let status = Command::new("bash")
             .arg(repo_root().join("scripts/stand-in-images-cross.sh"))
