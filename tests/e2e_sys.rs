@@ -28,9 +28,9 @@
 //! openssl with `vendored` compiles OpenSSL from source, in a workspace of its own (cargo
 //! unifies features, so `vendored` would change reqwest's OpenSSL above): a second test,
 //! without the engine, checks what the planner infers for openssl with and without
-//! `vendored` on real resolved graphs; a third builds it (amd64, about 80 s here) with the
-//! inferred `make` and `perl` and runs it on distroless-cc and debian-slim, with no
-//! system OpenSSL copied.
+//! `vendored` on real resolved graphs; a third builds it (amd64, about 80 s here, then
+//! arm64, cross-compiled) with the inferred `make` and `perl` and runs it on distroless-cc
+//! and debian-slim, with no system OpenSSL copied.
 //!
 //! The fixture's `rust-version` is the cross builder's (Debian trixie's rustc 1.85), and
 //! its lockfile holds versions that support it. crates.io must be reachable (the lockfiles
@@ -327,6 +327,38 @@ fn image_paths(s: &Scenario, image: &str) -> BTreeSet<String> {
     image_paths_for(s, image, "linux/amd64")
 }
 
+/// `cargo xtask image` of every image of the workspace at `root` for linux/arm64,
+/// cross-compiled with the cross stand-in builder on the two-platform runtime stand-ins,
+/// tagged `<prefix>/{bin}:arm64`; `what` names the images in the printed timing.
+fn image_arm64(s: &Scenario, root: &Path, what: &str) {
+    ensure_cross_stand_ins();
+    let args: Vec<String> = vec![
+        "image".into(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+        "--builder-image".into(),
+        CROSS_BUILDER.into(),
+        "--base-image".into(),
+        "distroless-cc=cargo-image-stand-in/distroless-cc:trixie".into(),
+        "--base-image".into(),
+        format!("debian-slim={SLIM_STAND_IN}"),
+        "--platform".into(),
+        "linux/arm64".into(),
+        "--label".into(),
+        s.label(),
+        "--no-size-comparison".into(),
+        "--tag".into(),
+        format!("{}/{{bin}}:arm64", s.prefix()),
+    ];
+    let started = Instant::now();
+    let run = s.xtask(&args, &[("CI", "1")], Duration::from_secs(20 * 60));
+    assert!(run.status.success(), "{what} arm64: {}", run.describe());
+    eprintln!(
+        "[e2e] {what} arm64 images built in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// [`image_paths`] of one platform's image.
 fn image_paths_for(s: &Scenario, image: &str, platform: &str) -> BTreeSet<String> {
     let label = s.label();
@@ -513,39 +545,7 @@ fn sys_crates_build_and_run_on_distroless_cc_and_debian_slim_without_configurati
     // arm64, cross-compiled on this amd64 machine (no emulation while compiling): the link
     // packages come for arm64 (multiarch) with no configuration either, and each image runs
     // under QEMU, on both runtimes.
-    ensure_cross_stand_ins();
-    let bins: Vec<String> = PACKAGES
-        .iter()
-        .flat_map(|p| [format!("{p}-cc"), format!("{p}-slim")])
-        .collect();
-    let mut args: Vec<String> = vec![
-        "image".into(),
-        "--manifest-path".into(),
-        root.join("Cargo.toml").display().to_string(),
-        "--builder-image".into(),
-        CROSS_BUILDER.into(),
-        "--base-image".into(),
-        "distroless-cc=cargo-image-stand-in/distroless-cc:trixie".into(),
-        "--base-image".into(),
-        format!("debian-slim={SLIM_STAND_IN}"),
-        "--platform".into(),
-        "linux/arm64".into(),
-        "--label".into(),
-        s.label(),
-        "--no-size-comparison".into(),
-        "--tag".into(),
-        format!("{}/{{bin}}:arm64", s.prefix()),
-    ];
-    for bin in &bins {
-        args.extend(["--bin".into(), bin.clone()]);
-    }
-    let started = Instant::now();
-    let run = s.xtask(&args, &[("CI", "1")], Duration::from_secs(20 * 60));
-    assert!(run.status.success(), "arm64: {}", run.describe());
-    eprintln!(
-        "[e2e] sys: six arm64 images built in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    image_arm64(&s, &root, "sys: six");
     let base = shared_libs_for(
         &image_paths_for(
             &s,
@@ -661,9 +661,10 @@ fn openssl_vendored_infers_its_build_tools_and_no_system_openssl() {
 
 /// openssl with `vendored`, built and run: OpenSSL compiles from source in the builder with
 /// the inferred `make` and `perl` (a slim builder has neither), links statically, and no
-/// system OpenSSL is needed or copied, on distroless-cc and debian-slim. A workspace of
-/// its own: cargo unifies features, so `vendored` would change the other fixture's
-/// reqwest too. amd64 only (OpenSSL's build takes minutes on two cores).
+/// system OpenSSL is needed or copied, on distroless-cc and debian-slim, for amd64 and for
+/// arm64 (cross-compiled: openssl-src configures OpenSSL for aarch64 and builds it with the
+/// cross builder's `aarch64-linux-gnu-gcc`; the images run under QEMU). A workspace of its
+/// own: cargo unifies features, so `vendored` would change the other fixture's reqwest too.
 #[test]
 fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
     let Some(s) = scenario("sys-vendored") else {
@@ -712,5 +713,27 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
             .iter()
             .any(|l| l.starts_with("libssl") || l.starts_with("libcrypto")),
         "a statically linked OpenSSL needs no system library: {added:?}"
+    );
+
+    image_arm64(&s, &root, "sys-vendored: two");
+    for variant in ["cc", "slim"] {
+        let bin = format!("vendored-probe-{variant}");
+        let tag = s.tag(&bin, "arm64");
+        let out = s.run_once(&["--platform", "linux/arm64", "--network", "none", &tag]);
+        assert!(
+            out.starts_with(&format!("{bin}: OpenSSL 3.")),
+            "{bin} (arm64) printed {out:?}"
+        );
+    }
+    // distroless-cc has no OpenSSL of its own (debian-slim's apt brings one): none added.
+    let libs = shared_libs_for(
+        &image_paths_for(&s, &s.tag("vendored-probe-cc", "arm64"), "linux/arm64"),
+        "aarch64-linux-gnu",
+    );
+    assert!(
+        !libs
+            .iter()
+            .any(|l| l.starts_with("libssl") || l.starts_with("libcrypto")),
+        "vendored-probe-cc (arm64): a statically linked OpenSSL needs no system library: {libs:?}"
     );
 }

@@ -5,8 +5,6 @@
 # change between layers and cargo reuses what lower layers built.
 set -eu
 cd /app
-# Every stage sets it (the incremental step's lies outside /app, its context bind).
-target_dir="${CARGO_TARGET_DIR:-/app/target}"
 # @@GIT_ENV@@
 
 # cargo runs from the workspace root, where it finds .cargo/config.toml; paths given to this
@@ -134,9 +132,9 @@ install)
     [ $# -gt 0 ] || set -- @@SHIPPED@@
     dynamic=" @@DYNAMIC_BINS@@ "
     for bin; do
-        dir="$target_dir"
+        dir=target
         case "$dynamic" in
-        *" $bin "*) dir="$target_dir/dynamic" ;;
+        *" $bin "*) dir=target/dynamic ;;
         esac
         mkdir -p "/out/$bin/usr/local/bin"
         cp "$dir/$(rust_target)/@@PROFILE_DIR@@/$bin" "/out/$bin/usr/local/bin/$bin"

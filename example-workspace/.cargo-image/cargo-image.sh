@@ -5,8 +5,6 @@
 # change between layers and cargo reuses what lower layers built.
 set -eu
 cd /app
-# Every stage sets it (the incremental step's lies outside /app, its context bind).
-target_dir="${CARGO_TARGET_DIR:-/app/target}"
 
 # cargo runs from the workspace root, where it finds .cargo/config.toml; paths given to this
 # script are relative to the build context, which is /app.
@@ -91,7 +89,7 @@ release_build() {
     # Linked dynamically beside the static ones (`static = false`, runtime
     # packages): a target dir of their own, since their flags differ.
     (
-        export CARGO_TARGET_DIR="$target_dir/dynamic"
+        export CARGO_TARGET_DIR=/app/target/dynamic
         cargo_ws build "$1" --profile release --target "$(rust_target)" --workspace --bin catalog-exporter --bin products-admin
     )
 }
@@ -137,9 +135,9 @@ install)
     [ $# -gt 0 ] || set -- catalog-exporter product-api products products-admin
     dynamic=" catalog-exporter products-admin "
     for bin; do
-        dir="$target_dir"
+        dir=target
         case "$dynamic" in
-        *" $bin "*) dir="$target_dir/dynamic" ;;
+        *" $bin "*) dir=target/dynamic ;;
         esac
         mkdir -p "/out/$bin/usr/local/bin"
         cp "$dir/$(rust_target)/release/$bin" "/out/$bin/usr/local/bin/$bin"

@@ -16,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{cksum, join};
+use crate::model::{cksum, is_within, join};
 use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
@@ -40,10 +40,8 @@ const CARGO_HOME: &str = "${CARGO_HOME:-/root/.cargo}";
 pub const CACHE_KEY_ARG: &str = "CARGO_IMAGE_CACHE_KEY";
 /// The builder plus `build-packages` and `link-packages`.
 const BUILDER_STAGE: &str = "cargo-image-builder";
-/// The environment of every builder stage but the incremental one.
+/// The environment of every builder stage.
 const BASE_ENV: &str = "CARGO_TARGET_DIR=/app/target CARGO_TERM_COLOR=never";
-/// The incremental step's target dir (a cache mount): outside the context's bind at /app.
-const INCREMENTAL_TARGET_DIR: &str = "/target";
 /// The Dockerfile for `plan`.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
@@ -334,18 +332,20 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     }
     writeln!(out).unwrap();
 
-    // Incremental: the whole context bind-mounted at /app, where cargo reads it (the files'
-    // own mtimes, so cargo sees what changed; one line whatever the number of members, and
-    // every file a crate reads while compiling is there); the registry and the target dir
-    // on cache mounts, the target dir outside /app (a read-only bind cannot take a mount
-    // point that is not in the context). No skeleton, fetch or dependency stage: a cold
-    // build is one cargo run, which downloads what it needs and overlaps the workspace
-    // crates with the last dependencies. An edit outside every crate re-runs the step,
-    // which then compiles nothing and installs the same binaries.
+    // Incremental: sources and manifests bind-mounted where cargo reads them (their own
+    // mtimes, so cargo sees what changed); the registry and target/ on cache mounts. No
+    // skeleton, fetch or dependency stage: a cold build is one cargo run, which downloads
+    // what it needs and overlaps the workspace crates with the last dependencies. Not the
+    // whole context (one line, tried): an edit to an image's `files` or a README would
+    // re-run the step, and `files` promise to rebuild their own stage only.
     let mut mounts: Vec<String> = ca_mount(plan).into_iter().collect();
     mounts.extend(ssh_mounts(plan));
     mounts.push("--mount=type=tmpfs,target=/tmp".to_string());
-    mounts.push("--mount=type=bind,target=/app".to_string());
+    mounts.extend(
+        incremental_binds(plan)
+            .iter()
+            .map(|p| bind_source(p, &join("/app", p))),
+    );
     mounts.extend(git_mount(plan));
     // The step runs on the builder image itself, with our script bind-mounted from
     // `cargo-image-tools` (the target architecture comes from TARGETARCH): on top of `base`
@@ -357,7 +357,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     for (id, target) in [
         (REGISTRY_CACHE_ID, format!("{CARGO_HOME}/registry")),
         (GIT_CACHE_ID, format!("{CARGO_HOME}/git")),
-        (TARGET_CACHE_ID, INCREMENTAL_TARGET_DIR.to_string()),
+        (TARGET_CACHE_ID, "/app/target".to_string()),
     ] {
         mounts.push(format!(
             "--mount=type=cache,id={id}-{workspace}-${{TARGETARCH}}-${{{CACHE_KEY_ARG}}},target={target},sharing=locked"
@@ -368,7 +368,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
         "# Mode `incremental`: one cargo run over cached downloads and target dir, per checkout\n\
          # ({CACHE_KEY_ARG}): cargo compares mtimes, so checkouts must not share one.\n\
          FROM {builder} AS build-incremental\n\
-         ENV CARGO_TARGET_DIR={INCREMENTAL_TARGET_DIR} CARGO_TERM_COLOR=never{build_env}\n\
+         ENV {BASE_ENV}{build_env}\n\
          {args}RUN {mounts} \\\n    cargo-image build-online && cargo-image install\n\
          \n\
          # hadolint ignore=DL3006\n\
@@ -456,6 +456,29 @@ fn incremental_cache_workspace(plan: &Plan) -> u32 {
         )
         .as_bytes(),
     )
+}
+
+/// What the incremental step bind-mounts: every local package's sources (cargo loads the
+/// whole workspace, also the members no shipped binary needs) and every manifest, lockfile
+/// and verbatim file, minus paths inside another one (a read-only bind cannot take a mount
+/// point).
+fn incremental_binds(plan: &Plan) -> Vec<String> {
+    // `local_dirs` holds every package's copy paths, so the layers' paths among them. A
+    // symlink to a package is bound too (BuildKit binds what it points to): cargo finds
+    // the package through it.
+    let mut paths: Vec<String> = plan
+        .local_dirs
+        .iter()
+        .chain(&plan.manifests)
+        .chain(&plan.vendor_dirs)
+        .chain(plan.skeleton.links.keys())
+        .cloned()
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let all = paths.clone();
+    paths.retain(|p| !all.iter().any(|q| q != p && is_within(p, q)));
+    paths
 }
 
 /// A read-only bind mount of a context path (`""` is the context itself).

@@ -48,7 +48,7 @@ export RUSTFLAGS="${RUSTFLAGS:-$(config_rustflags)} -C target-feature=+crt-stati
 const DYNAMIC_BUILD: &str = r#"# Linked dynamically beside the static ones (`static = false`, runtime
 # packages): a target dir of their own, since their flags differ.
 (
-    export CARGO_TARGET_DIR="$target_dir/dynamic"
+    export CARGO_TARGET_DIR=/app/target/dynamic
     @@BUILDS@@
 )
 "#;
