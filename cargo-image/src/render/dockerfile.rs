@@ -200,15 +200,19 @@ fn base(out: &mut String, plan: &Plan) {
 }
 
 fn skeleton(out: &mut String, plan: &Plan) {
-    // The whole context is mounted (one line, whatever the number of members): the step
-    // re-runs after any edit, in a fraction of a second, and writes the same files, so the
-    // stages that copy them (content-addressed) stay cached, as cargo-chef's `cook` does
-    // after its `prepare`. The script reads only the lockfile and the manifests.
-    let mounts = [
+    // Only the manifests and the lockfile are mounted, so a source edit leaves this step
+    // cached. Not the whole context (one line whatever the number of members, tried): the
+    // step then re-ran after every edit, and in a CI build from an imported cache that
+    // means unpacking `base` and starting a container before anything compiles.
+    let mut mounts = vec![
         tool_mount(tools::SKELETON, "/usr/local/bin/cargo-image-skeleton"),
         tool_mount(tools::MASK_LOCK, MASK_LOCK_PATH),
-        "--mount=type=bind,target=/ctx".to_string(),
     ];
+    mounts.extend(
+        plan.manifests
+            .iter()
+            .map(|f| bind_source(f, &join("/ctx", f))),
+    );
     writeln!(
         out,
         "# Masked manifests and Cargo.lock, dummy sources ({dir}/{skeleton}): their content\n\
