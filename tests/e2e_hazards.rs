@@ -26,7 +26,8 @@
 //! Two more fixtures (issue 13 §1), each built in both modes and run:
 //! - a `cargo vendor` setup: `.cargo/config.toml` replaces crates.io with `vendor/`
 //!   (vendored at test time from crates.io: `itoa`, no third-party code committed); the
-//!   generated Dockerfile then builds with the build's network off;
+//!   generated Dockerfile then builds with the build's network off; its `.dockerignore`
+//!   is an allow-list (`*`, then `!crates` …) that does not name `.cargo-image/`;
 //! - members reached through symlinks: `crates/*` where `crates/api` links to
 //!   `../elsewhere/api`, and a member `worker` that links to `elsewhere/worker` (a build
 //!   context carries a link as a link, and cargo finds those members through it).
@@ -465,6 +466,13 @@ fn vendored_sources_build_offline_in_both_modes() {
          [source.vendored-sources]\ndirectory = \"vendor\"\n",
     );
     assert!(root.join("vendor/itoa/.cargo-checksum.json").is_file());
+    // An allow-list, as real repositories write it: everything out, then what cargo needs
+    // back in. It names no `.cargo-image/`, which the generated file re-includes after it.
+    write(
+        &root,
+        ".dockerignore",
+        "*\n!Cargo.toml\n!Cargo.lock\n!.cargo\n!crates\n!vendor\n",
+    );
 
     let tag = s.tag("vend-app", "0.1.0");
     for mode in ["incremental", "layers"] {

@@ -644,7 +644,7 @@ fn run_once(
             std::fs::create_dir_all(&dir)?;
             std::fs::write(
                 dir.join("Dockerfile.dockerignore"),
-                cargo_image::ignore::render(None, &[], None),
+                cargo_image::ignore::render(None, &[], None, cargo_image::render::tools::DIR),
             )?;
             let facts = BuildFacts {
                 builder: alias.clone(),

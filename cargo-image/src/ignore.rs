@@ -13,6 +13,11 @@ pub const BEGIN: &str =
 /// The line after which the user's own rules follow.
 pub const END: &str =
     "# End of the generated block. Your own rules below are kept when it is regenerated:";
+/// The first line of the generated trailer, after the user's rules: an allow-list (`*`,
+/// then `!src` and friends, common in real repositories) would otherwise leave out the
+/// Dockerfile's own programs, which every build needs and no user means to exclude.
+pub const TRAILER: &str =
+    "# Generated, after your rules so that none of them leaves out the Dockerfile's programs:";
 
 /// The generated rules: build output, VCS data, secrets, editor files and backups (`--force`
 /// keeps the file it replaces as `NAME.orig`: a root package would compile from it).
@@ -47,6 +52,7 @@ pub fn users_rules(on_disk: &str) -> Option<String> {
     } else {
         on_disk
     };
+    let own = own.split_once(TRAILER).map_or(own, |(users, _)| users);
     (!own.trim().is_empty()).then(|| own.to_string())
 }
 
@@ -54,8 +60,9 @@ pub fn users_rules(on_disk: &str) -> Option<String> {
 /// directory sources of the cargo configuration, kept whole: cargo checks every vendored
 /// file against its `.cargo-checksum.json`, and crates hold paths our rules would take
 /// (`cc` has `src/target/`). `git`: the repository's `.git` with `git = true`, back in the
-/// context for the compile steps that bind it.
-pub fn render(users: Option<&str>, vendored: &[String], git: Option<&str>) -> String {
+/// context for the compile steps that bind it. `tools`: the directory of the Dockerfile's
+/// programs, re-included after the user's rules (see [`TRAILER`]).
+pub fn render(users: Option<&str>, vendored: &[String], git: Option<&str>, tools: &str) -> String {
     let mut out = format!("{BEGIN}\n{GENERATED}");
     if let Some(git) = git {
         out.push_str(&format!(
@@ -74,6 +81,7 @@ pub fn render(users: Option<&str>, vendored: &[String], git: Option<&str>) -> St
         if !users.ends_with('\n') {
             out.push('\n');
         }
+        out.push_str(&format!("{TRAILER}\n!{tools}/\n"));
     }
     out
 }
@@ -164,9 +172,32 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    const TOOLS: &str = ".cargo-image";
+
+    #[test]
+    fn an_allow_list_keeps_the_programs_and_survives_regeneration() {
+        // As in real repositories: everything out, then what the build needs back in.
+        let users = "*\n!src\n!Cargo.toml\n!Cargo.lock\n";
+        let merged = render(Some(users), &[], None, TOOLS);
+        let rules = IgnoreRules::parse(&merged);
+        assert_eq!(rules.excluding_rule(".cargo-image/cargo-image.sh"), None);
+        assert_eq!(rules.excluding_rule("src/main.rs"), None);
+        assert_eq!(rules.excluding_rule("README.md"), Some("*"));
+        assert_eq!(rules.excluding_rule(".cargo-image.sh"), Some("*"));
+        assert_eq!(users_rules(&merged).as_deref(), Some(users));
+        assert_eq!(
+            render(users_rules(&merged).as_deref(), &[], None, TOOLS),
+            merged
+        );
+        // In a workspace below the context root, its own directory.
+        let nested = IgnoreRules::parse(&render(Some(users), &[], None, "app/.cargo-image"));
+        assert_eq!(nested.excluding_rule("app/.cargo-image/skeleton.sh"), None);
+        assert_eq!(nested.excluding_rule("app/src/main.rs"), Some("*"));
+    }
+
     #[test]
     fn generated_rules_exclude_what_they_say() {
-        let rules = IgnoreRules::parse(&render(None, &[], None));
+        let rules = IgnoreRules::parse(&render(None, &[], None, TOOLS));
         for path in [
             "target",
             "target/release/x",
@@ -194,7 +225,7 @@ mod tests {
         // `cargo vendor` copies `cc`, whose `src/target/` our `**/target/` would take, and
         // cargo checks every listed file against `.cargo-checksum.json`.
         let vendored = ["vendor".to_string()];
-        let rules = IgnoreRules::parse(&render(Some("secrets/\n"), &vendored, None));
+        let rules = IgnoreRules::parse(&render(Some("secrets/\n"), &vendored, None, TOOLS));
         for path in [
             "vendor/cc/src/target/apple.rs",
             "vendor/cc/src/target",
@@ -206,7 +237,7 @@ mod tests {
         assert!(rules.excluded("crates/a/target/debug/y"));
         assert!(rules.excluded("secrets/key"));
         // The user's rules come after the block and still win: the reader refuses that.
-        let rules = IgnoreRules::parse(&render(Some("vendor/\n"), &vendored, None));
+        let rules = IgnoreRules::parse(&render(Some("vendor/\n"), &vendored, None, TOOLS));
         assert_eq!(
             rules.excluding_rule("vendor/itoa/src/lib.rs"),
             Some("vendor/")
@@ -215,11 +246,11 @@ mod tests {
 
     #[test]
     fn git_data_comes_back_only_with_git_true_and_a_users_rule_still_wins() {
-        let rules = IgnoreRules::parse(&render(None, &[], Some(".git")));
+        let rules = IgnoreRules::parse(&render(None, &[], Some(".git"), TOOLS));
         assert!(!rules.excluded(".git"));
         assert!(!rules.excluded(".git/refs/heads/main"));
         assert!(rules.excluded("crates/a/target/debug/y"));
-        let rules = IgnoreRules::parse(&render(Some(".git\n"), &[], Some(".git")));
+        let rules = IgnoreRules::parse(&render(Some(".git\n"), &[], Some(".git"), TOOLS));
         assert_eq!(rules.excluding_rule(".git/HEAD"), Some(".git"));
     }
 
@@ -236,20 +267,25 @@ mod tests {
 mod merge_tests {
     use super::*;
 
+    const TOOLS: &str = ".cargo-image";
+
     #[test]
     fn users_rules_survive_regeneration_and_win() {
         let users = "# mine\nsecrets/\n!target/keep\n";
         assert_eq!(users_rules(users).as_deref(), Some(users));
-        let merged = render(users_rules(users).as_deref(), &[], None);
+        let merged = render(users_rules(users).as_deref(), &[], None, TOOLS);
         assert!(merged.starts_with(BEGIN), "{merged}");
         assert_eq!(users_rules(&merged).as_deref(), Some(users));
-        assert_eq!(render(users_rules(&merged).as_deref(), &[], None), merged);
+        assert_eq!(
+            render(users_rules(&merged).as_deref(), &[], None, TOOLS),
+            merged
+        );
         let rules = IgnoreRules::parse(&merged);
         assert_eq!(rules.excluding_rule("secrets/key"), Some("secrets/"));
         assert_eq!(rules.excluding_rule("target/keep"), None);
         assert_eq!(rules.excluding_rule("target/x"), Some("**/target/"));
         // A file of ours without user rules has none; an older generated file neither.
-        assert_eq!(users_rules(&render(None, &[], None)), None);
+        assert_eq!(users_rules(&render(None, &[], None, TOOLS)), None);
         assert_eq!(
             users_rules("# Generated by `cargo xtask dockerfile`: do not edit by hand.\n.git/\n"),
             None

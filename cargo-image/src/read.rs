@@ -424,6 +424,7 @@ fn from_metadata(
         dockerignore.as_deref(),
         &vendor_dirs,
         git_dir.as_deref(),
+        &crate::render::tools::context_dir_for(&root),
     ));
     let excluded = |path: &str, what: &str| -> Result<(), Error> {
         match rules.excluding_rule(path) {

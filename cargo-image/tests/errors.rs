@@ -485,18 +485,17 @@ fn the_generated_directory_is_neither_a_member_nor_ignored() {
         "{message}"
     );
 
-    let built = Fixture::new("hidden")
-        .root_package("svc", |p| p.main())
-        .file(".dockerignore", ".*\n")
-        .build();
-    let err = load_err(&built, &fixed_options());
-    let Error::ExcludedFromContext { path, rule, .. } = &err else {
-        panic!("expected ExcludedFromContext, got {err:?}");
-    };
-    assert_eq!(
-        (path.as_str(), rule.as_str()),
-        (".cargo-image/cargo-image.sh", ".*")
-    );
+    // A user's rule that would leave it out (`.*` for dotfiles, `*` of an allow-list) is
+    // followed by the generated re-include: the workspace plans.
+    for rules in [".*\n", "*\n!src\n!Cargo.toml\n!Cargo.lock\n"] {
+        let built = Fixture::new("hidden")
+            .root_package("svc", |p| p.main())
+            .file(".dockerignore", rules)
+            .build();
+        if let Err(e) = built.load(&fixed_options()) {
+            panic!("{rules:?}: {e:#}");
+        }
+    }
 }
 
 #[test]
@@ -611,6 +610,8 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "healthcheck = { http = \"/h\", port = 0 }",
             "0 is not a port",
         ),
+        ("healthcheck = \"health\"", "use \"none\", an HTTP path"),
+        ("healthcheck = \"/health\"", "an HTTP healthcheck needs a port"),
         (
             "healthcheck = { cmd = [\"curl\", \"-f\", \"localhost\"] }",
             "`curl` is not in a distroless-cc image",

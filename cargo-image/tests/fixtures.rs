@@ -507,12 +507,18 @@ fn hazards_snapshots() {
         .find(|l| l.packages == ["tools"])
         .unwrap();
     assert_eq!(tools.copy, ["bin", "crates/tools", "proto"]);
-    // The user's rules survive in the generated .dockerignore, after our block.
+    // The user's rules survive in the generated .dockerignore, after our block and before
+    // the re-include of the generated programs.
     let ignore = cargo_image::render::dockerignore::render(&plan);
     assert!(
-        ignore.ends_with("# The team's own rules.\n**/tests/\nsecrets/\n"),
+        ignore.contains(&format!(
+            "{}\n# The team's own rules.\n**/tests/\nsecrets/\n{}\n!.cargo-image/\n",
+            cargo_image::ignore::END,
+            cargo_image::ignore::TRAILER
+        )),
         "{ignore}"
     );
+    assert!(ignore.ends_with("!.cargo-image/\n"), "{ignore}");
     let dockerfile = cargo_image::render::dockerfile::render(&plan);
     assert!(dockerfile.contains(r#"HAZARD_GREETING="costs \$5 at \${HOME}""#));
     // The linkers .cargo/config.toml names become build packages, with the reason.

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{ImagePlan, PlanOptions};
-use crate::config::{HealthcheckConfig, ImageConfig, WorkspaceConfig};
+use crate::config::{HealthcheckConfig, HealthcheckSpec, ImageConfig, WorkspaceConfig};
 use crate::error::Error;
 use crate::model::{join, Package, TargetKind, Workspace};
 use crate::skeleton;
@@ -283,15 +283,30 @@ fn plan_healthcheck(
     keyword: &str,
     ports: &[u16],
 ) -> Result<Option<Healthcheck>, String> {
-    Ok(match &cfg.healthcheck {
+    let shorthand;
+    let spec = match &cfg.healthcheck {
         None => None,
         Some(HealthcheckConfig::Keyword(k)) if k == "none" => None,
+        // `"/health"`, as users write it first: `{ http = "/health" }` on the first port.
+        Some(HealthcheckConfig::Keyword(k)) if k.starts_with('/') => {
+            shorthand = HealthcheckSpec {
+                http: Some(k.clone()),
+                ..HealthcheckSpec::default()
+            };
+            Some(&shorthand)
+        }
         Some(HealthcheckConfig::Keyword(k)) => {
             return Err(format!(
-                "key `healthcheck`: `{k}` is not valid; use \"none\", {{ http = \"/health\", port = 8080 }} or {{ cmd = [...] }}"
+                "key `healthcheck`: `{k}` is not valid; use \"none\", an HTTP path (\"/health\", \
+                 probed on the first of `ports`), {{ http = \"/health\", port = 8080 }} or \
+                 {{ cmd = [...] }}"
             ))
         }
-        Some(HealthcheckConfig::Spec(s)) => {
+        Some(HealthcheckConfig::Spec(s)) => Some(s),
+    };
+    Ok(match spec {
+        None => None,
+        Some(s) => {
             let duration = |key: &str, value: Option<&String>, default: &str| {
                 let value = value.map(String::as_str).unwrap_or(default);
                 match is_duration(value).then(|| single_unit(value)).flatten() {
@@ -311,9 +326,18 @@ fn plan_healthcheck(
             if s.port == Some(0) {
                 return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
             }
-            if let (Some(cmd), true) = (&s.cmd, matches!(runtime, Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc)) {
+            if let (Some(cmd), true) = (
+                &s.cmd,
+                matches!(
+                    runtime,
+                    Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc
+                ),
+            ) {
                 let program = cmd.first().map(String::as_str).unwrap_or("");
-                if !program.starts_with('/') || program.starts_with("/bin/") || program.starts_with("/usr/bin/") {
+                if !program.starts_with('/')
+                    || program.starts_with("/bin/")
+                    || program.starts_with("/usr/bin/")
+                {
                     return Err(format!(
                         "key `healthcheck.cmd`: `{program}` is not in a {keyword} image, which \
                          has no shell or tools; use {{ http = \"/health\", port = … }} (a probe \
@@ -1032,7 +1056,23 @@ pub(super) fn is_env_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::single_unit;
+    use super::*;
+
+    /// `healthcheck = "/health"`: an HTTP probe of that path on the first of `ports`.
+    #[test]
+    fn a_path_alone_is_an_http_probe_on_the_first_port() {
+        let cfg = ImageConfig {
+            healthcheck: Some(HealthcheckConfig::Keyword("/health_check".into())),
+            ..ImageConfig::default()
+        };
+        let got = plan_healthcheck(&cfg, &Runtime::DistrolessCc, "distroless-cc", &[8000, 9000]);
+        match got {
+            Ok(Some(Healthcheck::Http { port, path, .. })) => {
+                assert_eq!((port, path.as_str()), (8000, "/health_check"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     /// hadolint parses one number with `s`, `m` or `h`; Docker takes Go durations.
     #[test]

@@ -10,5 +10,6 @@ pub fn render(plan: &Plan) -> String {
         plan.dockerignore.as_deref(),
         &plan.vendor_dirs,
         plan.git.as_deref(),
+        &crate::render::tools::context_dir(plan),
     )
 }
