@@ -1041,3 +1041,34 @@ fn ca_mounts_only_where_certificates_exist() {
     );
     assert!(!text.contains("--mount=type=secret"), "{text}");
 }
+
+/// The header's table of stages stays a table when a stage name is longer than its usual
+/// column (the axum examples' `example-consume-body-in-extractor-or-middleware`).
+#[test]
+fn the_stage_table_widens_for_long_names() {
+    let built = Fixture::new("longname")
+        .root_package("consume-body-in-extractor-or-middleware", |p| p.main())
+        .build();
+    let (_, plan) = built.load(&fixed_options()).unwrap();
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    let rows: Vec<&str> = dockerfile
+        .lines()
+        .skip_while(|l| !l.starts_with("#   stage "))
+        .take(4)
+        .collect();
+    let columns: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            // Where the second column starts: after the stage name and its padding.
+            let rest = &r[4..];
+            let name = rest.find(' ').expect(r);
+            4 + rest.len() - rest[name..].trim_start().len()
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{dockerfile}");
+    assert!(columns.iter().all(|c| *c == columns[0]), "{rows:#?}");
+    assert!(
+        rows[1].starts_with("#   consume-body-in-extractor-or-middleware "),
+        "{rows:#?}"
+    );
+}
