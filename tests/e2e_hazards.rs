@@ -32,6 +32,9 @@
 //!   `../elsewhere/api`, and a member `worker` that links to `elsewhere/worker` (a build
 //!   context carries a link as a link, and cargo finds those members through it).
 //!
+//! And a path dependency from another workspace (`examples/` depending on `../lib`, as
+//! in the axum repository), whose manifest inherits keys from that workspace's root.
+//!
 //! And a git dependency over SSH (issue 13 §6): a repository served by an `sshd` this
 //! test starts, fetched in the build with the test's `ssh-agent` (forwarded by buildx),
 //! its host key from `ssh-known-hosts`; and a crate from a private sparse registry
@@ -576,6 +579,62 @@ fn members_through_symlinks_build_in_both_modes() {
         assert_eq!(
             s.run_once(&[&s.tag("sym-worker", "0.1.0")]),
             "worker through a link\n",
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn a_path_dependency_from_another_workspace_builds_in_both_modes() {
+    let Some(s) = scenario("foreign") else {
+        return;
+    };
+    // As in the axum repository: `examples/` is a workspace of its own (excluded from the
+    // outer one) whose crates depend on `../lib`, a member of the outer workspace that
+    // inherits its version, edition and rust-version from the outer root manifest.
+    let outer = s.path("foreign");
+    write(
+        &outer,
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"lib\"]\nexclude = [\"examples\"]\n\n\
+         [workspace.package]\nversion = \"0.4.0\"\nedition = \"2021\"\nrust-version = \"1.70\"\n",
+    );
+    write(
+        &outer,
+        "lib/Cargo.toml",
+        "[package]\nname = \"outer-lib\"\nversion.workspace = true\nedition.workspace = true\n\
+         rust-version.workspace = true\n",
+    );
+    write(
+        &outer,
+        "lib/src/lib.rs",
+        "pub fn version() -> &'static str {\n    env!(\"CARGO_PKG_VERSION\")\n}\n",
+    );
+    let root = outer.join("examples");
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"hello\"]\n\n\
+         [workspace.metadata.image]\ncontext = \"..\"\n",
+    );
+    write(
+        &root,
+        "hello/Cargo.toml",
+        "[package]\nname = \"foreign-hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nouter-lib = { path = \"../../lib\" }\n",
+    );
+    write(
+        &root,
+        "hello/src/main.rs",
+        "fn main() {\n    println!(\"outer-lib {}\", outer_lib::version());\n}\n",
+    );
+    cargo_in(&root, &["generate-lockfile", "--offline"]);
+
+    for mode in ["incremental", "layers"] {
+        s.image_ok(&root, &["--build-mode", mode, "--no-cache"]);
+        assert_eq!(
+            s.run_once(&[&s.tag("foreign-hello", "0.1.0")]),
+            "outer-lib 0.4.0\n",
             "{mode}"
         );
     }

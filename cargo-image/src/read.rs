@@ -408,6 +408,20 @@ fn from_metadata(
         }
     }
 
+    // A path dependency from another workspace (the axum examples depend on `../axum`)
+    // inherits keys from that workspace's root manifest (`rust-version.workspace = true`):
+    // cargo reads it while loading the package, so it goes wherever the toolchain files go.
+    for p in packages.iter().filter(|p| !p.member) {
+        let dir = context_dir.join(&p.dir);
+        if let Some(foreign) = foreign_workspace_root(&dir, &context_dir, &root_manifest_path) {
+            let text = read_text(&foreign)?;
+            extra_files.insert(
+                rel(&foreign, "(workspace root of a path dependency)")?,
+                text,
+            );
+        }
+    }
+
     let vendor_dirs = vendor_dirs(&extra_files, &context_dir)?;
 
     // What the build context holds: the effective .dockerignore rules decide which paths
@@ -755,6 +769,51 @@ fn package_sources(
     let all: Vec<String> = out.iter().cloned().collect();
     out.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
     out.into_iter().collect()
+}
+
+/// The root manifest of the workspace a path package outside ours belongs to, as cargo
+/// finds it: the package's own manifest when it has `[workspace]` (then nothing to add),
+/// else the nearest `Cargo.toml` above it with a `[workspace]` that does not `exclude` it,
+/// searched up to the context root (a build sees nothing higher). `None` when that is our
+/// own root manifest or there is none.
+fn foreign_workspace_root(package_dir: &Path, context_dir: &Path, ours: &Path) -> Option<PathBuf> {
+    let workspace_of = |manifest: &Path| -> Option<toml::Table> {
+        let text = std::fs::read_to_string(manifest).ok()?;
+        let table = text.parse::<toml::Table>().ok()?;
+        table.get("workspace")?.as_table().cloned()
+    };
+    if workspace_of(&package_dir.join("Cargo.toml")).is_some() {
+        return None;
+    }
+    let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
+    let list = |ws: &toml::Table, key: &str| -> Vec<String> {
+        ws.get(key)
+            .and_then(toml::Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for dir in package_dir.ancestors().skip(1) {
+        if !dir.starts_with(context_dir) {
+            break;
+        }
+        let manifest = dir.join("Cargo.toml");
+        let Some(ws) = workspace_of(&manifest) else {
+            continue;
+        };
+        // Cargo's rule: a path under an `exclude` entry and under no `members` entry (as
+        // written, not expanded) is not this workspace's; the search goes on above it.
+        let under = |entry: &String| package_dir.starts_with(dir.join(entry));
+        let excluded = list(&ws, "exclude").iter().any(under);
+        if excluded && !list(&ws, "members").iter().any(under) {
+            continue;
+        }
+        return (!same(&manifest, ours)).then_some(manifest);
+    }
+    None
 }
 
 /// The directory sources (`[source.<name>] directory = "vendor"`) of the cargo

@@ -1072,3 +1072,46 @@ fn the_stage_table_widens_for_long_names() {
         "{rows:#?}"
     );
 }
+
+/// `examples/` is a workspace of its own whose crate depends on `../lib`, a member of the
+/// outer workspace inheriting keys from the outer root manifest (the axum repository).
+fn foreign_workspace() -> Built {
+    Fixture::new("examples")
+        .virtual_workspace(&["hello"])
+        .package("hello", |p| p.main().dep_path("outer-lib", "../../lib"))
+        .package("../lib", |p| {
+            p.name("outer-lib")
+                .lib()
+                .inherit(&["version", "edition", "rust-version"])
+        })
+        .file(
+            "../Cargo.toml",
+            "[workspace]\nresolver = \"2\"\nmembers = [\"lib\"]\nexclude = [\"examples\"]\n\n\
+             [workspace.package]\nversion = \"0.4.0\"\nedition = \"2021\"\nrust-version = \"1.70\"\n",
+        )
+        .workspace_toml("[workspace.metadata.image]\ncontext = \"..\"\n")
+        .build()
+}
+
+#[test]
+fn foreign_workspace_snapshots() {
+    let built = foreign_workspace();
+    let (_, plan) = built.load(&fixed_options()).unwrap();
+    // Cargo reads the outer root manifest while loading `outer-lib`: it is in the skeleton
+    // verbatim and among the manifests every compile step binds.
+    let outer = std::fs::read_to_string(built.sandbox.join("Cargo.toml")).unwrap();
+    assert_eq!(plan.skeleton.files.get("Cargo.toml"), Some(&outer));
+    assert!(
+        plan.manifests.contains(&"Cargo.toml".to_string()),
+        "{:?}",
+        plan.manifests
+    );
+    snapshot("foreign_workspace", &built, &fixed_options());
+    // A path dependency in no other workspace adds nothing (`outside_path`).
+    let (_, plan) = outside_path(true).load(&fixed_options()).unwrap();
+    assert!(
+        !plan.manifests.iter().any(|m| m == "Cargo.toml"),
+        "{:?}",
+        plan.manifests
+    );
+}
