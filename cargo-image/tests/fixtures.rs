@@ -1115,3 +1115,33 @@ fn foreign_workspace_snapshots() {
         plan.manifests
     );
 }
+
+/// A member named `xtask` (the cargo-xtask convention) is the workspace's build tool: no
+/// image for it unless its table says `skip = false`.
+#[test]
+fn an_xtask_member_gets_no_image_unless_asked() {
+    let images = |xtask_table: &str| -> Vec<String> {
+        let built = Fixture::new("withxtask")
+            .virtual_workspace(&["svc", "xtask"])
+            .package("svc", |p| p.main())
+            .package("xtask", |p| p.main().toml(xtask_table))
+            .build();
+        let (_, plan) = built.load(&fixed_options()).unwrap();
+        plan.images.iter().map(|i| i.bin.clone()).collect()
+    };
+    assert_eq!(images(""), ["svc"]);
+    assert_eq!(
+        images("[package.metadata.image]\nskip = false\n"),
+        ["svc", "xtask"]
+    );
+    // Named on the command line, it is built like any binary.
+    let built = Fixture::new("withxtask")
+        .virtual_workspace(&["svc", "xtask"])
+        .package("svc", |p| p.main())
+        .package("xtask", |p| p.main())
+        .build();
+    let mut opts = fixed_options();
+    opts.bins = vec!["xtask".into()];
+    let (_, plan) = built.load(&opts).unwrap();
+    assert_eq!(plan.images[0].bin, "xtask");
+}

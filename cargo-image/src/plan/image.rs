@@ -84,7 +84,7 @@ fn check_pinned(key: &str, reference: &str) -> Result<(), String> {
 }
 
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
-/// else every binary not marked `skip`. A binary table naming no binary of its package is
+/// else every binary not marked `skip` (by default, those of a package named `xtask`). A binary table naming no binary of its package is
 /// refused, as is a selection that leaves no image.
 pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<ImagePlan>, Error> {
     let all_bins = ws.binaries();
@@ -106,7 +106,9 @@ pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<Imag
     for (pkg, bin) in &all_bins {
         let cfg = image_config(ws, pkg, &bin.name);
         let selected = if opts.bins.is_empty() {
-            !cfg.skip.unwrap_or(false)
+            // An `xtask` package (the cargo-xtask convention, and where our library lives in
+            // a user's repository) is the workspace's build tool, not a service.
+            !cfg.skip.unwrap_or(pkg.name == "xtask")
         } else {
             opts.bins.contains(&bin.name)
         };
