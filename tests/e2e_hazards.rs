@@ -6,7 +6,8 @@
 //!   migration beside `src/` (files only the package directory holds);
 //! - `build-files = ["proto"]`: a member's build script reads `../../proto/shapes.proto`,
 //!   outside its own directory (in the `layers` mode its layer sees only its directory and
-//!   the build files);
+//!   the build files), and writes a file into its own package directory (as zoxide's
+//!   writes shell completions: a read-only bind failed it);
 //! - a member's `[[bin]]` whose source lies outside its package directory (`../../bin/`),
 //!   with `required-features` (enabled for its image);
 //! - the user's own `.dockerignore` leaving out every `tests/` and `benches/` directory
@@ -142,6 +143,10 @@ fn main() {
     println!("cargo:rerun-if-changed={}", proto.display());
     let text = std::fs::read_to_string(&proto).expect("reading proto/shapes.proto");
     let names: Vec<String> = text.lines().map(|l| format!("{l:?}")).collect();
+    // As zoxide's does (shell completions): a file written into the package directory.
+    let generated = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    std::fs::create_dir_all(&generated).expect("creating generated/ in the package directory");
+    std::fs::write(generated.join("shapes.txt"), &text).expect("writing generated/shapes.txt");
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("names.rs");
     std::fs::write(out, format!("pub const NAMES: &[&str] = &[{}];", names.join(","))).unwrap();
     // As vergen and git-version do: the commit, from git itself.
@@ -346,8 +351,12 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
     );
     assert!(run.status.success(), "{}", run.describe());
     let after = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    // Kept after our block, followed only by the re-include of the generated programs.
     assert!(
-        after.ends_with(&before),
+        after.ends_with(&format!(
+            "{before}# Generated, after your rules so that none of them leaves out the \
+             Dockerfile's programs:\n!.cargo-image/\n"
+        )),
         "the user's rules are gone:\n{after}"
     );
 

@@ -352,10 +352,14 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     let mut mounts: Vec<String> = ca_mount(plan).into_iter().collect();
     mounts.extend(ssh_mounts(plan));
     mounts.push("--mount=type=tmpfs,target=/tmp".to_string());
+    // Writable (`rw`; BuildKit drops the writes with the step): build scripts write into
+    // their package directory (zoxide's shell completions, code generated into `src/`),
+    // which a read-only bind fails with `Read-only file system`. The other modes copy the
+    // sources, so they are writable there too.
     mounts.extend(
         incremental_binds(plan)
             .iter()
-            .map(|p| bind_source(p, &join("/app", p))),
+            .map(|p| format!("{},rw", bind_source(p, &join("/app", p)))),
     );
     mounts.extend(git_mount(plan));
     // The step runs on the builder image itself, with our script bind-mounted from
