@@ -172,7 +172,8 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    const TOOLS: &str = ".cargo-image";
+    /// The generated programs' directory of a workspace at the context root.
+    pub(super) const TOOLS: &str = ".cargo-image";
 
     #[test]
     fn an_allow_list_keeps_the_programs_and_survives_regeneration() {
@@ -265,9 +266,8 @@ mod tests {
 
 #[cfg(test)]
 mod merge_tests {
+    use super::tests::TOOLS;
     use super::*;
-
-    const TOOLS: &str = ".cargo-image";
 
     #[test]
     fn users_rules_survive_regeneration_and_win() {

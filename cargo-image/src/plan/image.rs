@@ -84,8 +84,9 @@ fn check_pinned(key: &str, reference: &str) -> Result<(), String> {
 }
 
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
-/// else every binary not marked `skip` (by default, those of a package named `xtask`). A binary table naming no binary of its package is
-/// refused, as is a selection that leaves no image.
+/// else every binary not marked `skip` (by default, those of a package named `xtask`). A
+/// binary table naming no binary of its package is refused, as is a selection that leaves
+/// no image.
 pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<ImagePlan>, Error> {
     let all_bins = ws.binaries();
     if all_bins.is_empty() {
