@@ -292,6 +292,21 @@ pub(crate) struct MetadataTable<T> {
     pub image: Option<T>,
 }
 
+/// The strings of `[workspace] <key>` (`members`, `exclude`) in a parsed manifest; empty
+/// when the table, the key or the list is missing (non-strings are skipped).
+pub fn workspace_strings(manifest: &toml::Table, key: &str) -> Vec<String> {
+    manifest
+        .get("workspace")
+        .and_then(|w| w.get(key))
+        .and_then(toml::Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Parses the image tables out of a manifest's text: (`[workspace.metadata.image]`,
 /// `[package.metadata.image]`). Public so that tests which build a [`crate::model::Workspace`]
 /// in memory parse a manifest exactly as [`crate::read`] does.

@@ -273,10 +273,11 @@ fn workspace_list(
         }
     };
     // Only an edit that parses, with the entry in place, is written.
-    let listed = toml::from_str::<toml::Table>(&edited)
-        .ok()
-        .and_then(|t| t.get("workspace")?.get(key)?.as_array().cloned())
-        .is_some_and(|list| list.iter().any(|v| v.as_str() == Some(entry)));
+    let listed = toml::from_str::<toml::Table>(&edited).is_ok_and(|t| {
+        crate::config::workspace_strings(&t, key)
+            .iter()
+            .any(|v| v == entry)
+    });
     if !listed {
         return Ok(by_hand());
     }

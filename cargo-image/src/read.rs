@@ -10,7 +10,7 @@ use std::process::Command;
 
 use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 
-use crate::config::{parse_manifest_tables, PackageConfig, WorkspaceConfig};
+use crate::config::{parse_manifest_tables, workspace_strings, PackageConfig, WorkspaceConfig};
 use crate::error::Error;
 use crate::ignore::{self, IgnoreRules};
 use crate::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
@@ -777,38 +777,29 @@ fn package_sources(
 /// searched up to the context root (a build sees nothing higher). `None` when that is our
 /// own root manifest or there is none.
 fn foreign_workspace_root(package_dir: &Path, context_dir: &Path, ours: &Path) -> Option<PathBuf> {
-    let workspace_of = |manifest: &Path| -> Option<toml::Table> {
+    // A manifest (parsed) that has a `[workspace]` table.
+    let workspace_root = |manifest: &Path| -> Option<toml::Table> {
         let text = std::fs::read_to_string(manifest).ok()?;
         let table = text.parse::<toml::Table>().ok()?;
-        table.get("workspace")?.as_table().cloned()
+        table.get("workspace")?.is_table().then_some(table)
     };
-    if workspace_of(&package_dir.join("Cargo.toml")).is_some() {
+    if workspace_root(&package_dir.join("Cargo.toml")).is_some() {
         return None;
     }
     let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-    let list = |ws: &toml::Table, key: &str| -> Vec<String> {
-        ws.get(key)
-            .and_then(toml::Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     for dir in package_dir.ancestors().skip(1) {
         if !dir.starts_with(context_dir) {
             break;
         }
         let manifest = dir.join("Cargo.toml");
-        let Some(ws) = workspace_of(&manifest) else {
+        let Some(table) = workspace_root(&manifest) else {
             continue;
         };
         // Cargo's rule: a path under an `exclude` entry and under no `members` entry (as
         // written, not expanded) is not this workspace's; the search goes on above it.
         let under = |entry: &String| package_dir.starts_with(dir.join(entry));
-        let excluded = list(&ws, "exclude").iter().any(under);
-        if excluded && !list(&ws, "members").iter().any(under) {
+        let excluded = workspace_strings(&table, "exclude").iter().any(under);
+        if excluded && !workspace_strings(&table, "members").iter().any(under) {
             continue;
         }
         return (!same(&manifest, ours)).then_some(manifest);

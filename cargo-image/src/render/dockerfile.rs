@@ -261,12 +261,9 @@ fn arg_line<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 /// `git = true`: the repository's `.git` where git finds it from the sources, writable
 /// (git may refresh its index; the writes are dropped with the step).
 fn git_mount(plan: &Plan) -> Option<String> {
-    plan.git.as_ref().map(|git| {
-        format!(
-            "--mount=type=bind,source={git},target={},rw",
-            join("/app", git)
-        )
-    })
+    plan.git
+        .as_ref()
+        .map(|git| writable_bind(git, &join("/app", git)))
 }
 
 /// A crate layer's step: copy sources from the bind-mounted context, then build.
@@ -359,7 +356,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     mounts.extend(
         incremental_binds(plan)
             .iter()
-            .map(|p| format!("{},rw", bind_source(p, &join("/app", p)))),
+            .map(|p| writable_bind(p, &join("/app", p))),
     );
     mounts.extend(git_mount(plan));
     // The step runs on the builder image itself, with our script bind-mounted from
@@ -494,6 +491,11 @@ fn incremental_binds(plan: &Plan) -> Vec<String> {
     let all = paths.clone();
     paths.retain(|p| !all.iter().any(|q| q != p && is_within(p, q)));
     paths
+}
+
+/// A writable bind mount of a context path: what the step writes there is dropped with it.
+fn writable_bind(path: &str, target: &str) -> String {
+    format!("{},rw", bind_source(path, target))
 }
 
 /// A read-only bind mount of a context path (`""` is the context itself).

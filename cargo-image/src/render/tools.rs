@@ -95,20 +95,9 @@ pub fn context_dir_for(workspace_root: &str) -> String {
 /// `.cargo-image/` for a member, unless `exclude` lists it (see
 /// [`member_pattern_taking_dir`]).
 pub fn manifest_pattern_taking_dir(manifest: &toml::Table) -> Option<String> {
-    let list = |key: &str| -> Vec<String> {
-        manifest
-            .get("workspace")
-            .and_then(|w| w.get(key))
-            .and_then(|l| l.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let members = list("members");
-    member_pattern_taking_dir(&members, &list("exclude")).map(String::from)
+    let members = crate::config::workspace_strings(manifest, "members");
+    let exclude = crate::config::workspace_strings(manifest, "exclude");
+    member_pattern_taking_dir(&members, &exclude).map(String::from)
 }
 
 /// The `[workspace] members` pattern that would take `.cargo-image/` for a member (cargo's
