@@ -12,6 +12,12 @@
 #                                                  native gcc only (no cross gcc), the host CA
 #                                                  bundle; proves the Dockerfile brings the
 #                                                  cross linker itself
+#   cargo-image-stand-in/rust-musl:trixie          like the official rust:*-slim image after
+#                                                  `rustup target add x86_64-unknown-linux-musl`:
+#                                                  Rust with the musl standard library (built
+#                                                  from Debian's rust-src, see
+#                                                  stand-in-musl/Dockerfile), the native gcc,
+#                                                  no musl-tools
 #   cargo-image-stand-in/debian-slim:trixie        replaces stand-in-images.sh's tag with a
 #                                                  two-platform image: its amd64 tree and an
 #                                                  arm64 one (debootstrap --foreign, second
@@ -26,6 +32,7 @@ PREFIX=cargo-image-stand-in
 DEBIAN_IMAGE=$PREFIX/debian:trixie
 CROSS_IMAGE=$PREFIX/rust-cross:trixie
 NATIVE_GCC_IMAGE=$PREFIX/rust-native-gcc:trixie
+MUSL_IMAGE=$PREFIX/rust-musl:trixie
 LABEL=org.cargo-image.stand-in=true
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 FORCE=0
@@ -85,6 +92,17 @@ EOF
     docker build --progress=plain --provenance=false --label "$LABEL" -t "$NATIVE_GCC_IMAGE" "$WORK/native-gcc"
 else
     log "$NATIVE_GCC_IMAGE exists, skipping (--force rebuilds)"
+fi
+
+if [ "$FORCE" -eq 1 ] || ! exists "$MUSL_IMAGE"; then
+    log "building $MUSL_IMAGE (Rust with the musl std, built from Debian's rust-src)"
+    mkdir -p "$WORK/musl"
+    cp "$here/stand-in-musl/Dockerfile" "$here/stand-in-musl/glibc-fortify.c" "$WORK/musl/"
+    cp "$HOST_CA_BUNDLE" "$WORK/musl/host-ca-bundle.crt"
+    docker build --progress=plain --provenance=false --label "$LABEL" \
+        --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" -t "$MUSL_IMAGE" "$WORK/musl"
+else
+    log "$MUSL_IMAGE exists, skipping (--force rebuilds)"
 fi
 
 SLIM_IMAGE=$PREFIX/debian-slim:trixie

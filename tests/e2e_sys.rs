@@ -32,6 +32,13 @@
 //! arm64, cross-compiled) with the inferred `make` and `perl` and runs it on distroless-cc
 //! and debian-slim, with no system OpenSSL copied.
 //!
+//! `libc = "musl"` (issue 13 §5): a fourth test builds one package's two binaries, one
+//! against musl on `scratch` and one against glibc on distroless-cc, in both build modes,
+//! with the musl stand-in builder (the official slim image after `rustup target add
+//! x86_64-unknown-linux-musl`); a build script compiles C with the `cc` crate, which needs
+//! the inferred musl-tools for the musl binary, and each binary prints its target and the
+//! C library its C code was compiled against.
+//!
 //! The fixture's `rust-version` is the cross builder's (Debian trixie's rustc 1.85), and
 //! its lockfile holds versions that support it. crates.io must be reachable (the lockfiles
 //! are generated here, the crates fetched in the build).
@@ -736,4 +743,128 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
             .any(|l| l.starts_with("libssl") || l.starts_with("libcrypto")),
         "vendored-probe-cc (arm64): a statically linked OpenSSL needs no system library: {libs:?}"
     );
+}
+
+/// `libc = "musl"`, built and run: one package, two binaries, a build script compiling C
+/// with the `cc` crate. `libc-probe-musl` (`libc = "musl"`, on `scratch`, which has no
+/// loader) builds for x86_64-unknown-linux-musl with its C code from musl-gcc (musl-tools,
+/// inferred: the builder lacks it, as the official slim image does);
+/// `libc-probe-gnu` (distroless-cc) is the usual glibc build, in the same run. Both build
+/// modes: the musl command is part of the one build every layer and step runs.
+#[test]
+fn a_musl_binary_builds_with_c_code_and_runs_on_scratch_beside_a_glibc_one() {
+    let Some(s) = scenario("sys-musl") else {
+        return;
+    };
+    ensure_cross_stand_ins();
+    let root = s.path("musl");
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    let dir = "crates/libc-probe";
+    write(
+        &root,
+        &format!("{dir}/Cargo.toml"),
+        &format!(
+            "[package]\nname = \"libc-probe\"\nversion = \"{VERSION}\"\nedition = \"2021\"\n\
+             rust-version = \"{RUST_VERSION}\"\npublish = false\n\n\
+             [build-dependencies]\ncc = \"1\"\n\n\
+             [package.metadata.image.bin.libc-probe-musl]\nlibc = \"musl\"\nruntime = \"scratch\"\n\n\
+             [package.metadata.image.bin.libc-probe-gnu]\nruntime = \"distroless-cc\"\n"
+        ),
+    );
+    write(
+        &root,
+        &format!("{dir}/build.rs"),
+        "fn main() {\n    cc::Build::new().file(\"c/libc_name.c\").compile(\"libc_name\");\n    \
+         println!(\"cargo:rustc-env=PROBE_TARGET={}\", std::env::var(\"TARGET\").unwrap());\n    \
+         println!(\"cargo:rerun-if-changed=c/libc_name.c\");\n}\n",
+    );
+    write(
+        &root,
+        &format!("{dir}/c/libc_name.c"),
+        "/* The C library this file was compiled against (musl defines no __GLIBC__). */\n\
+         #include <stdlib.h>\n\n\
+         const char *libc_name(void)\n{\n#ifdef __GLIBC__\n    return \"glibc\";\n#else\n    \
+         return \"musl\";\n#endif\n}\n",
+    );
+    write(
+        &root,
+        &format!("{dir}/src/lib.rs"),
+        "//! The target the crate was built for, and the C library of its C code.\n\n\
+         use std::ffi::{c_char, CStr};\n\n\
+         extern \"C\" {\n    fn libc_name() -> *const c_char;\n}\n\n\
+         pub fn report() -> String {\n    \
+         // SAFETY: libc_name returns a static NUL-terminated string.\n    \
+         let libc = unsafe { CStr::from_ptr(libc_name()) };\n    \
+         format!(\"{} with C from {}\", env!(\"PROBE_TARGET\"), libc.to_string_lossy())\n}\n",
+    );
+    for variant in ["musl", "gnu"] {
+        write(
+            &root,
+            &format!("{dir}/src/bin/libc-probe-{variant}.rs"),
+            "fn main() {\n    println!(\"{}: {}\", env!(\"CARGO_BIN_NAME\"), libc_probe::report());\n}\n",
+        );
+    }
+    generate_lockfile(&root);
+    let plan = plan_of(&root);
+    assert_eq!(
+        plan.build.musl_bins,
+        ["libc-probe-musl"],
+        "{:?}",
+        plan.build
+    );
+    assert!(
+        plan.build
+            .build_packages
+            .contains(&"musl-tools".to_string()),
+        "{:?}",
+        plan.build
+    );
+    let why = &plan.build.inferred_packages["musl-tools"];
+    assert!(why.starts_with("libc = \"musl\": musl-gcc"), "{why}");
+
+    for mode in ["incremental", "layers"] {
+        let started = Instant::now();
+        let args = [
+            "image",
+            "--manifest-path",
+            &root.join("Cargo.toml").display().to_string(),
+            "--builder-image",
+            MUSL_BUILDER,
+            "--base-image",
+            "distroless-cc=cargo-image-stand-in/distroless-cc:trixie",
+            "--build-mode",
+            mode,
+            "--label",
+            &s.label(),
+            "--no-size-comparison",
+            "--tag",
+            &format!("{}/{{bin}}:{{version}}", s.prefix()),
+        ];
+        let run = s.xtask(&args, &[("CI", "1")], Duration::from_secs(15 * 60));
+        assert!(
+            run.status.success(),
+            "sys-musl ({mode}): {}",
+            run.describe()
+        );
+        eprintln!(
+            "[e2e] sys-musl ({mode}): two images built in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        let musl = s.run_once(&["--network", "none", &s.tag("libc-probe-musl", VERSION)]);
+        assert_eq!(
+            musl.trim_end(),
+            "libc-probe-musl: x86_64-unknown-linux-musl with C from musl",
+            "{mode}"
+        );
+        let gnu = s.run_once(&["--network", "none", &s.tag("libc-probe-gnu", VERSION)]);
+        assert_eq!(
+            gnu.trim_end(),
+            "libc-probe-gnu: x86_64-unknown-linux-gnu with C from glibc",
+            "{mode}"
+        );
+    }
 }

@@ -25,6 +25,10 @@ macro_rules! image_config {
             /// `distroless-static`).
             #[serde(rename = "static")]
             pub static_link: Option<bool>,
+            /// `gnu` (glibc, the default) or `musl`: the C library the binary is built
+            /// against (`*-unknown-linux-musl`, always static). A musl runtime (Alpine)
+            /// implies `musl`.
+            pub libc: Option<String>,
             /// Cargo features to enable (`feature` of the binary's package, or `pkg/feature`).
             pub features: Option<Vec<String>>,
             /// `false`: the binary's package is built without its default features.
@@ -69,6 +73,7 @@ macro_rules! image_config {
                 ImageConfig {
                     runtime: self.runtime.clone(),
                     static_link: self.static_link,
+                    libc: self.libc.clone(),
                     features: self.features.clone(),
                     default_features: self.default_features,
                     ports: self.ports.clone(),
@@ -397,6 +402,7 @@ impl ImageConfig {
         ImageConfig {
             runtime: over.runtime.clone().or_else(|| self.runtime.clone()),
             static_link: over.static_link.or(self.static_link),
+            libc: over.libc.clone().or_else(|| self.libc.clone()),
             features: over.features.clone().or_else(|| self.features.clone()),
             default_features: over.default_features.or(self.default_features),
             ports: over.ports.clone().or_else(|| self.ports.clone()),

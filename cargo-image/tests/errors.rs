@@ -388,20 +388,60 @@ fn a_single_package_projects_table_takes_the_workspace_keys() {
     assert_eq!(image.ports, [8080]);
 }
 
-/// A musl runtime (Alpine) gets a static binary: a glibc one linked dynamically would find
-/// no loader there and fail at container start.
+/// A musl runtime (Alpine) implies `libc = "musl"`: the binary builds for the musl target
+/// (static by itself), with musl-gcc in the builder for C code; the glibc build is left
+/// without binaries, and nothing asks the builder for a glibc target.
 #[test]
-fn an_alpine_runtime_links_its_binary_statically() {
+fn an_alpine_runtime_builds_its_binary_against_musl() {
     let built = Fixture::new("alpine")
         .root_package("svc", |p| p.main())
         .workspace_toml("[workspace.metadata.image]\nruntime = \"alpine:3.20\"\n")
         .build();
     let (_, plan) = built.plan();
-    assert!(plan.build.static_link);
+    assert_eq!(plan.images[0].libc, cargo_image::plan::Libc::Musl);
+    assert_eq!(plan.build.musl_bins, ["svc"]);
+    assert!(!plan.build.static_link);
     assert!(plan.build.dynamic_bins.is_empty());
     assert!(!plan.images[0].extras.shared_libs);
+    assert!(plan
+        .build
+        .build_packages
+        .contains(&"musl-tools".to_string()));
     let script = cargo_image::render::scripts::cargo_image_script(&plan);
-    assert!(script.contains("+crt-static"), "{script}");
+    assert!(
+        script.contains("--target \"$(rust_target musl)\" --workspace --bin svc"),
+        "{script}"
+    );
+    assert!(!script.contains("export RUSTFLAGS"), "{script}");
+    assert!(script.contains("libcs=\"musl\""), "{script}");
+    assert!(script.contains("musl=\" svc \""), "{script}");
+}
+
+/// `libc = "musl"` beside glibc images: a third cargo command, for the musl target, and
+/// both standard libraries checked.
+#[test]
+fn a_musl_binary_beside_glibc_ones_gets_a_command_of_its_own() {
+    let built = Fixture::new("musl-beside")
+        .root_package("svc", |p| {
+            p.main()
+                .bin("tool")
+                .toml("[package.metadata.image.bin.tool]\nlibc = \"musl\"\n")
+        })
+        .workspace_toml("[workspace.metadata.image]\nruntime = \"scratch\"\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.build.musl_bins, ["tool"]);
+    assert!(plan.build.static_link);
+    let script = cargo_image::render::scripts::cargo_image_script(&plan);
+    assert!(
+        script.contains("--target \"$(rust_target)\" --workspace --bin svc"),
+        "{script}"
+    );
+    assert!(
+        script.contains("--target \"$(rust_target musl)\" --workspace --bin tool"),
+        "{script}"
+    );
+    assert!(script.contains("libcs=\"gnu musl\""), "{script}");
 }
 
 #[test]
@@ -736,6 +776,18 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
         (
             "runtime = \"alpine:3.20\"\nstatic = false",
             "key `static`: `svc` runs on `alpine:3.20`, a musl image",
+        ),
+        (
+            "runtime = \"alpine:3.20\"\nlibc = \"gnu\"",
+            "key `libc`: `svc` runs on `alpine:3.20`, a musl image, but is built against glibc",
+        ),
+        (
+            "libc = \"glibc\"",
+            "key `libc`: `glibc` is neither `gnu` (glibc, the default) nor `musl`",
+        ),
+        (
+            "libc = \"musl\"\nstatic = false",
+            "key `static`: `svc` says `libc = \"musl\"`, and a musl binary links statically",
         ),
         (
             "registry-tokens = [\"my registry\"]",

@@ -392,6 +392,27 @@ fn virtual_workspace_snapshots() {
     snapshot("virtual_workspace", &virtual_workspace(), &fixed_options());
 }
 
+/// `libc = "musl"` beside glibc binaries: one static glibc binary (scratch), one dynamic
+/// (distroless-cc with a runtime package), one against musl (the third cargo command, its
+/// own triple in `install`, musl-tools inferred, both standard libraries checked).
+fn musl() -> Built {
+    Fixture::new("musl")
+        .root_package("svc", |p| {
+            p.main().bin("tool").bin("admin").toml(
+                "[package.metadata.image]\nruntime = \"scratch\"\n\n\
+                 [package.metadata.image.bin.tool]\nlibc = \"musl\"\n\n\
+                 [package.metadata.image.bin.admin]\nruntime = \"distroless-cc\"\n\
+                 runtime-packages = [\"libsqlite3-0\"]\n",
+            )
+        })
+        .build()
+}
+
+#[test]
+fn musl_snapshots() {
+    snapshot("musl", &musl(), &fixed_options());
+}
+
 #[test]
 fn root_package_snapshots() {
     snapshot("root_package", &root_package(), &fixed_options());

@@ -12,12 +12,13 @@ cargo_ws() {
     (cd /app && cargo "$@")
 }
 
+# `rust_target [LIBC]`: the triple for the target architecture and LIBC (gnu, or musl).
 rust_target() {
     # The file `base` writes; the incremental step, which runs without it, has TARGETARCH.
     arch="$(cat /usr/local/share/cargo-image/arch 2>/dev/null || echo "${TARGETARCH:-$(uname -m)}")"
     case "$arch" in
-    amd64 | x86_64) echo x86_64-unknown-linux-gnu ;;
-    arm64 | aarch64) echo aarch64-unknown-linux-gnu ;;
+    amd64 | x86_64) echo "x86_64-unknown-linux-${1:-gnu}" ;;
+    arm64 | aarch64) echo "aarch64-unknown-linux-${1:-gnu}" ;;
     *)
         echo "cargo-image: no Rust target known for architecture $arch" >&2
         exit 1
@@ -25,17 +26,21 @@ rust_target() {
     esac
 }
 
-# Cross-compiling (the builder runs on the build platform): point cargo at the target's C
-# linker, which links the final binaries, when the builder has one.
+# `cross_env [TRIPLE]`. Cross-compiling (the builder runs on the build platform): point
+# cargo at the target architecture's C linker, which links the final binaries, when the
+# builder has one. A musl std brings its own start files and libc, so the architecture's
+# gcc links musl binaries too.
 cross_env() {
-    target="$(rust_target)"
+    target="${1:-$(rust_target)}"
     host="$(rustc -vV | sed -n 's/^host: //p')"
-    if [ "$target" != "$host" ]; then
-        gcc="$(echo "$target" | sed 's/-unknown-/-/')-gcc"
+    if [ "${target%%-*}" != "${host%%-*}" ]; then
+        gcc="$(echo "$target" | sed 's/-unknown-/-/; s/-musl$/-gnu/')-gcc"
         var="CARGO_TARGET_$(echo "$target" | tr 'a-z-' 'A-Z_')_LINKER"
         if command -v "$gcc" >/dev/null 2>&1; then
             export "$var=$gcc"
         fi
+    fi
+    if [ "$target" != "$host" ]; then
         # -sys crates find the target's libraries (link-packages, multiarch) through
         # pkg-config; the build scripts' own host libraries stay out of it.
         multiarch="$(echo "$target" | sed 's/-unknown-/-/')"
@@ -96,17 +101,23 @@ release_build() {
 
 case "${1:-}" in
 check-target)
-    # The target's standard library must be in the builder: rustup adds it where there is
-    # rustup; otherwise say what is missing.
-    target="$(rust_target)"
-    if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$target/lib" ]; then
-        if command -v rustup >/dev/null 2>&1; then
-            rustup target add "$target"
-        else
-            echo "cargo-image: the builder has no Rust standard library for $target and no rustup to add it; use a builder image that has it (Debian: libstd-rust-dev for the target architecture, and gcc-$(echo "$target" | sed 's/-unknown-/-/'))" >&2
-            exit 1
+    # The targets' standard libraries must be in the builder: rustup adds them where there
+    # is rustup; otherwise say what is missing.
+    libcs="gnu"
+    for libc in $libcs; do
+        target="$(rust_target "$libc")"
+        if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$target/lib" ]; then
+            if command -v rustup >/dev/null 2>&1; then
+                rustup target add "$target"
+            elif [ "$libc" = musl ]; then
+                echo "cargo-image: the builder has no Rust standard library for $target and no rustup to add it; use a builder image with rustup (the default, rust:*-slim) or one that has the musl target" >&2
+                exit 1
+            else
+                echo "cargo-image: the builder has no Rust standard library for $target and no rustup to add it; use a builder image that has it (Debian: libstd-rust-dev for the target architecture, and gcc-$(echo "$target" | sed 's/-unknown-/-/'))" >&2
+                exit 1
+            fi
         fi
-    fi
+    done
     ;;
 fetch)
     # Downloads every crate, for the stages that build --frozen.
@@ -134,13 +145,18 @@ install)
     shift
     [ $# -gt 0 ] || set -- catalog-exporter product-api products products-admin
     dynamic=" catalog-exporter products-admin "
+    musl="  "
     for bin; do
         dir=target
+        triple="$(rust_target)"
         case "$dynamic" in
         *" $bin "*) dir=target/dynamic ;;
         esac
+        case "$musl" in
+        *" $bin "*) triple="$(rust_target musl)" ;;
+        esac
         mkdir -p "/out/$bin/usr/local/bin"
-        cp "$dir/$(rust_target)/release/$bin" "/out/$bin/usr/local/bin/$bin"
+        cp "$dir/$triple/release/$bin" "/out/$bin/usr/local/bin/$bin"
     done
     "$0" clamp-times /out
     ;;
@@ -186,12 +202,15 @@ rootfs)
     ;;
 probe)
     mkdir -p /out/probe/usr/local/bin
-    # no_std, no libc: linked without start files or libraries, as a non-PIE static binary.
-    cross_env
+    # no_std, no libc: linked without start files or libraries, as a non-PIE static binary,
+    # for the first target the builder has a standard library for (`core` is all it uses).
+    libcs="gnu"
+    target="$(rust_target "${libcs%% *}")"
+    cross_env "$target"
     linker="$(env | sed -n 's/^CARGO_TARGET_[A-Z0-9_]*_LINKER=//p')"
     rustc ${linker:+-C linker=$linker} --edition 2021 -C opt-level=s -C panic=abort -C strip=symbols \
         -C relocation-model=static -C target-feature=+crt-static \
-        -C link-arg=-nostartfiles -C link-arg=-nostdlib --target "$(rust_target)" \
+        -C link-arg=-nostartfiles -C link-arg=-nostdlib --target "$target" \
         -o /out/probe/usr/local/bin/cargo-image-probe /usr/local/share/cargo-image/probe.rs
     ;;
 copy)

@@ -42,11 +42,15 @@ pub const CROSS_BUILDER: &str = "cargo-image-stand-in/rust-cross:trixie";
 /// A builder like the official `rust:*-slim` after `rustup target add` for arm64: the arm64
 /// standard library, the native gcc only (`scripts/stand-in-images-cross.sh`).
 pub const NATIVE_GCC_BUILDER: &str = "cargo-image-stand-in/rust-native-gcc:trixie";
+/// A builder like the official `rust:*-slim` after `rustup target add` for x86_64 musl:
+/// the musl standard library, the native gcc, no musl-tools
+/// (`scripts/stand-in-images-cross.sh`).
+pub const MUSL_BUILDER: &str = "cargo-image-stand-in/rust-musl:trixie";
 
 /// Builds the cross stand-ins when missing (the script is idempotent) and checks that QEMU
 /// runs arm64 binaries (`.ci/cross.sh` registers it).
 pub fn ensure_cross_stand_ins() {
-    let present = [CROSS_BUILDER, NATIVE_GCC_BUILDER]
+    let present = [CROSS_BUILDER, NATIVE_GCC_BUILDER, MUSL_BUILDER]
         .iter()
         .all(|image| docker(&["image", "inspect", image]).status.success())
         && docker(&[

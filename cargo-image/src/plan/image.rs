@@ -259,6 +259,7 @@ fn plan_image(
         check_dockerfile_word("env", &format!("the value of `{k}`"), v)?;
     }
     let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
+    let libc = plan_libc(cfg, bin, &base)?;
     Ok(ImagePlan {
         bin: bin.to_string(),
         package: pkg.name.clone(),
@@ -266,6 +267,7 @@ fn plan_image(
         stage: bin.to_string(),
         runtime,
         base,
+        libc,
         user,
         ports,
         env,
@@ -275,6 +277,53 @@ fn plan_image(
         extras,
         notes,
     })
+}
+
+/// `libc`: `gnu` unless it says `musl` or the runtime is a musl image (Alpine), where a
+/// glibc binary is refused. A musl binary is static: `static = false` is refused with it.
+fn plan_libc(cfg: &ImageConfig, bin: &str, base: &str) -> Result<Libc, String> {
+    let musl_runtime = super::musl_base(base);
+    let libc = match cfg.libc.as_deref() {
+        None if musl_runtime => Libc::Musl,
+        None | Some("gnu") => Libc::Gnu,
+        Some("musl") => Libc::Musl,
+        Some(other) => {
+            return Err(format!(
+                "key `libc`: `{other}` is neither `gnu` (glibc, the default) nor `musl`"
+            ))
+        }
+    };
+    if libc == Libc::Gnu && musl_runtime {
+        return Err(format!(
+            "key `libc`: `{bin}` runs on `{base}`, a musl image, but is built against glibc, \
+             which that image lacks; remove `libc = \"gnu\"` (it then builds for musl) or \
+             use a glibc runtime (debian-slim, distroless-cc)"
+        ));
+    }
+    if libc == Libc::Musl && cfg.static_link == Some(false) {
+        let why = if musl_runtime {
+            format!("runs on `{base}`, a musl image")
+        } else {
+            "says `libc = \"musl\"`".to_string()
+        };
+        return Err(format!(
+            "key `static`: `{bin}` {why}, and a musl binary links statically (a dynamic \
+             one needs musl's loader, which no glibc image has); remove `static = false`, \
+             or build against glibc (`libc = \"gnu\"` on a glibc runtime: debian-slim, \
+             distroless-cc)"
+        ));
+    }
+    Ok(libc)
+}
+
+/// The C library a binary is built against: the `*-unknown-linux-<libc>` target triple.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Libc {
+    /// glibc (`*-unknown-linux-gnu`), linked statically or dynamically.
+    Gnu,
+    /// musl (`*-unknown-linux-musl`), always static: runs on any runtime.
+    Musl,
 }
 
 /// `healthcheck`: `"none"`, an HTTP probe (on the first of `ports` unless it names a port)

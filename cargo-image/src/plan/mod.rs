@@ -33,7 +33,7 @@ mod stages;
 pub use graph::{closure, copy_paths, group_layers, leaves_of, order_layers};
 pub use image::{
     docker_reference, fill_tag, fill_template, is_image_reference, provided_packages, Extras,
-    Healthcheck, PackagesBy, Runtime, Timing, DEFAULT_USER, LIBC_SONAMES,
+    Healthcheck, Libc, PackagesBy, Runtime, Timing, DEFAULT_USER, LIBC_SONAMES,
 };
 pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
@@ -261,6 +261,10 @@ pub struct Build {
     /// command with a target dir of its own (`target/dynamic`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dynamic_bins: Vec<String>,
+    /// The binaries built against musl (`libc = "musl"`, or a musl runtime): a third cargo
+    /// command, for `*-unknown-linux-musl`, static by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub musl_bins: Vec<String>,
     pub strip: bool,
 }
 
@@ -300,6 +304,8 @@ pub struct ImagePlan {
     pub runtime: Runtime,
     /// The image the stage starts `FROM`.
     pub base: String,
+    /// The C library the binary is built against (`libc`).
+    pub libc: Libc,
     pub user: String,
     pub ports: Vec<u16>,
     pub env: BTreeMap<String, String>,
@@ -333,12 +339,12 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
-    check_musl_runtimes(ws, &images).map_err(invalid)?;
     let build = plan_build(ws, &images, profile)?;
 
     // Dynamically linked binaries get the shared libraries their runtime lacks.
     for img in &mut images {
-        let dynamic = !build.static_link || build.dynamic_bins.contains(&img.bin);
+        let dynamic =
+            (!build.static_link || build.dynamic_bins.contains(&img.bin)) && img.libc == Libc::Gnu;
         img.extras.shared_libs =
             dynamic && !matches!(img.runtime, Runtime::Scratch | Runtime::DistrolessStatic);
     }
@@ -452,6 +458,11 @@ fn plan_build(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<B
         .collect();
     let groups = feature_groups(&per_image);
     let (static_link, dynamic_bins) = link_modes(ws, images);
+    let musl_bins: Vec<String> = images
+        .iter()
+        .filter(|i| i.libc == Libc::Musl)
+        .map(|i| i.bin.clone())
+        .collect();
     let config_rustflags = config_rustflags(ws);
     let packages =
         system_packages(ws, images, &config_rustflags).map_err(|message| Error::InvalidConfig {
@@ -471,6 +482,7 @@ fn plan_build(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<B
         groups,
         static_link,
         dynamic_bins,
+        musl_bins,
         strip: ws.config.strip.unwrap_or(true),
     })
 }
@@ -560,8 +572,8 @@ fn feature_groups(per_image: &[ImageFeatures]) -> Vec<FeatureGroup> {
         .collect()
 }
 
-/// Whether the build links statically, and the binaries a second command links
-/// dynamically all the same.
+/// Whether the glibc build links statically, and the binaries a second command links
+/// dynamically all the same (musl binaries have a command of their own).
 fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
     // One command for every binary: if one needs a static binary, all get one (a static
     // binary runs on any runtime; two commands double the build), except the binaries that
@@ -571,13 +583,13 @@ fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
         let pkg = ws.package(&i.package).expect("known package");
         image_config(ws, pkg, &i.bin).static_link
     };
-    let needs_static = |i: &ImagePlan| i.runtime.needs_static() || musl_base(&i.base);
-    let static_link = images
+    let gnu: Vec<&ImagePlan> = images.iter().filter(|i| i.libc == Libc::Gnu).collect();
+    let needs_static = |i: &ImagePlan| i.runtime.needs_static();
+    let static_link = gnu
         .iter()
         .any(|i| needs_static(i) || static_of(i) == Some(true));
     let dynamic_bins: Vec<String> = if static_link {
-        images
-            .iter()
+        gnu.iter()
             .filter(|i| {
                 !needs_static(i)
                     && (static_of(i) == Some(false)
@@ -591,32 +603,15 @@ fn link_modes(ws: &Workspace, images: &[ImagePlan]) -> (bool, Vec<String>) {
     (static_link, dynamic_bins)
 }
 
-/// A runtime image with musl's libc (Alpine, or a name saying musl): a binary linked
-/// dynamically against glibc finds no loader there, so its binaries link statically (a
-/// static glibc binary runs on it; the builder has no musl target).
+/// A runtime image with musl's libc (Alpine, or a name saying musl): a glibc binary finds
+/// no loader there (a static one would run, but `libc` keeps the runtime's own libc), so
+/// its binaries build for `*-unknown-linux-musl`.
 pub(crate) fn musl_base(base: &str) -> bool {
     // The last path component without its tag or digest (a registry's port is no tag).
     let without_digest = base.split('@').next().unwrap_or(base);
     let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
     let name = last.split(':').next().unwrap_or(last);
     name.starts_with("alpine") || name.contains("musl")
-}
-
-/// `static = false` on a musl runtime: refused, naming the binary and the fixes.
-fn check_musl_runtimes(ws: &Workspace, images: &[ImagePlan]) -> Result<(), String> {
-    for i in images.iter().filter(|i| musl_base(&i.base)) {
-        let pkg = ws.package(&i.package).expect("known package");
-        if image_config(ws, pkg, &i.bin).static_link == Some(false) {
-            return Err(format!(
-                "key `static`: `{}` runs on `{}`, a musl image, where a binary linked \
-                 dynamically against glibc finds no loader; remove `static = false` (it then \
-                 links statically, and runs there) or use a glibc runtime (debian-slim, \
-                 distroless-cc)",
-                i.bin, i.base
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `max-layers`: at least 1, at most [`MAX_LAYERS_LIMIT`]; default [`DEFAULT_MAX_LAYERS`].

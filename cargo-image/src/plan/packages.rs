@@ -53,6 +53,15 @@ pub(super) fn system_packages(
             .entry("git".to_string())
             .or_insert_with(|| "git = true: build scripts run git".to_string());
     }
+    // musl binaries ask for musl in so many words (or by their runtime): C code that -sys
+    // crates compile for the musl target needs musl-gcc (the cc crate looks for it).
+    if images.iter().any(|i| i.libc == super::Libc::Musl) {
+        inferred_packages
+            .entry("musl-tools".to_string())
+            .or_insert_with(|| {
+                "libc = \"musl\": musl-gcc compiles C code for the musl target".to_string()
+            });
+    }
     // Explicit lists are kept as written; inference only adds what they lack.
     inferred_packages.retain(|p, _| !build_packages.contains(p));
     build_packages.extend(inferred_packages.keys().cloned());

@@ -53,6 +53,27 @@ const DYNAMIC_BUILD: &str = r#"# Linked dynamically beside the static ones (`sta
 )
 "#;
 
+/// `release_build`, with `musl_bins`: their own cargo command, for the musl target.
+const MUSL_BUILD: &str = r#"# Built against musl (`libc = "musl"`, or a musl runtime): the *-unknown-linux-musl
+# target, whose std links statically by itself (no RUSTFLAGS, so cargo keeps the
+# workspace's own rustflags).
+(
+    cross_env "$(rust_target musl)"
+    @@BUILDS@@
+)
+"#;
+
+/// Which of `release_build`'s cargo commands builds a binary.
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    /// The first: glibc, static when `static_link`.
+    Main,
+    /// `dynamic_bins`: glibc, dynamic, in `target/dynamic`.
+    Dynamic,
+    /// `musl_bins`: the musl target.
+    Musl,
+}
+
 /// The `cargo-image` script: every cargo invocation of every stage, so that the build
 /// command is written once and is the same string in every layer.
 pub fn cargo_image_script(plan: &Plan) -> String {
@@ -84,15 +105,25 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     };
     // One command per line, at the indent of the marker (an inline marker, so that the
     // raw template stays valid shell: a subshell cannot hold only comments).
-    let commands = |dynamic: bool, indent: &str| -> String {
+    let link_of = |bin: &String| {
+        if b.musl_bins.contains(bin) {
+            Link::Musl
+        } else if b.dynamic_bins.contains(bin) {
+            Link::Dynamic
+        } else {
+            Link::Main
+        }
+    };
+    let commands = |link: Link, indent: &str| -> String {
+        let target = if link == Link::Musl {
+            "\"$(rust_target musl)\""
+        } else {
+            "\"$(rust_target)\""
+        };
         let lines: Vec<String> = groups
             .iter()
             .filter_map(|g| {
-                let bins: Vec<&String> = g
-                    .bins
-                    .iter()
-                    .filter(|bin| b.dynamic_bins.contains(bin) == dynamic)
-                    .collect();
+                let bins: Vec<&String> = g.bins.iter().filter(|bin| link_of(bin) == link).collect();
                 if bins.is_empty() {
                     return None;
                 }
@@ -107,7 +138,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
                     (" --no-default-features".to_string(), packages)
                 };
                 Some(format!(
-                    "cargo_ws build \"$1\" --profile {profile}{no_default}{} --target \"$(rust_target)\"{packages}{}",
+                    "cargo_ws build \"$1\" --profile {profile}{no_default}{} --target {target}{packages}{}",
                     features_flag(&g.features),
                     bin_flags(&mut bins.into_iter()),
                 ))
@@ -118,7 +149,27 @@ pub fn cargo_image_script(plan: &Plan) -> String {
     let dynamic_build = if b.dynamic_bins.is_empty() {
         String::new()
     } else {
-        fill(DYNAMIC_BUILD, &[("BUILDS", &commands(true, "    "))])
+        fill(
+            DYNAMIC_BUILD,
+            &[("BUILDS", &commands(Link::Dynamic, "    "))],
+        )
+    };
+    let musl_build = if b.musl_bins.is_empty() {
+        String::new()
+    } else {
+        fill(MUSL_BUILD, &[("BUILDS", &commands(Link::Musl, "    "))])
+    };
+    // With every binary built against musl, the first command has nothing to build.
+    let main_builds = match commands(Link::Main, "        ") {
+        none if none.is_empty() => ":".to_string(),
+        builds => builds,
+    };
+    // The targets whose standard library the builder needs, the first also the probe's.
+    let any_gnu = b.bins.iter().any(|bin| !b.musl_bins.contains(bin));
+    let libcs = match (any_gnu, b.musl_bins.is_empty()) {
+        (true, true) => "gnu",
+        (true, false) => "gnu musl",
+        (false, _) => "musl",
     };
     // RUSTFLAGS replaces the rustflags of .cargo/config.toml: the static build adds to them.
     let config_rustflags: String = b
@@ -189,8 +240,11 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("STRIP_ENV", &strip_env),
             ("STATIC_ENV", if b.static_link { STATIC_ENV } else { "" }),
             ("FEATURES", &features),
-            ("STATIC_BUILDS", &commands(false, "        ")),
+            ("STATIC_BUILDS", &main_builds),
             ("DYNAMIC_BUILD", &dynamic_build),
+            ("MUSL_BUILD", &musl_build),
+            ("MUSL_BINS", &b.musl_bins.join(" ")),
+            ("LIBCS", libcs),
             ("SHIPPED", &words_of(b.bins.iter().map(String::as_str))),
             ("DYNAMIC_BINS", &b.dynamic_bins.join(" ")),
             ("PROFILE_DIR", &b.profile_dir),
