@@ -5,7 +5,7 @@
 #
 #   cargo-image-stand-in/debian:trixie              debootstrap --variant=minbase, docker import
 #   cargo-image-stand-in/debian-slim:trixie         tag of the above (shell, no CA bundle)
-#   cargo-image-stand-in/rust:<host rustc version>  (also :latest) debian + gcc libc6-dev
+#   cargo-image-stand-in/rust:<host rustc version>  (also :latest, :<major.minor>) debian + gcc libc6-dev
 #                                                   ca-certificates + host CA bundle + host toolchain
 #   cargo-image-stand-in/distroless-cc:trixie       scratch + libc6 libgcc-s1 tzdata CA bundle, nonroot
 #   cargo-image-stand-in/distroless-static:trixie   scratch + tzdata CA bundle, nonroot
@@ -219,11 +219,15 @@ EOF
     RUST_BUILT=1
     log "$RUST_IMAGE built in $((SECONDS - t0))s"
 fi
-if [ "$RUST_BUILT" -eq 1 ] || ! exists "$RUST_LATEST" \
-    || [ "$(docker image inspect -f '{{.Id}}' "$RUST_LATEST")" != "$(docker image inspect -f '{{.Id}}' "$RUST_IMAGE")" ]; then
-    docker tag "$RUST_IMAGE" "$RUST_LATEST"
-    log "tagged $RUST_LATEST"
-fi
+# Also as `rust:latest` and `rust:<major.minor>`: a toolchain file's `channel = "1.95"`
+# asks for rust:1.95-slim-bookworm, which is the newest 1.95.x.
+for tag in "$RUST_LATEST" "$PREFIX/rust:${RUST_VERSION%.*}"; do
+    if [ "$RUST_BUILT" -eq 1 ] || ! exists "$tag" \
+        || [ "$(docker image inspect -f '{{.Id}}' "$tag")" != "$(docker image inspect -f '{{.Id}}' "$RUST_IMAGE")" ]; then
+        docker tag "$RUST_IMAGE" "$tag"
+        log "tagged $tag"
+    fi
+done
 
 # --- distroless-like runtimes -----------------------------------------------------
 

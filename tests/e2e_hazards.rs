@@ -8,6 +8,9 @@
 //!   outside its own directory (in the `layers` mode its layer sees only its directory and
 //!   the build files), and writes a file into its own package directory (as zoxide's
 //!   writes shell completions: a read-only bind failed it);
+//! - the same build script reads `../tools/palette.txt`, in another member's directory,
+//!   which no key lists: the planner finds the literal and adds it to the build files (in
+//!   the `layers` mode shapes compiles before tools' directory is there);
 //! - a member's `[[bin]]` whose source lies outside its package directory (`../../bin/`),
 //!   with `required-features` (enabled for its image);
 //! - the user's own `.dockerignore` leaving out every `tests/` and `benches/` directory
@@ -104,7 +107,7 @@ fn main() {
     print!("{README}{TEMPLATE}");
     println!("migration bytes: {}", MIGRATION.len());
     println!("greeting: {}", env!("HAZARD_GREETING"));
-    println!("shapes: {}", shapes::NAMES.join(","));
+    println!("shapes: {} in {}", shapes::NAMES.join(","), shapes::PALETTE);
     println!("config rustflags: {}", cfg!(hazard_cfg));
     println!("shapes extra: {}", shapes::EXTRA);
     println!("git head: {}", shapes::GIT_HEAD);
@@ -143,12 +146,17 @@ fn main() {
     println!("cargo:rerun-if-changed={}", proto.display());
     let text = std::fs::read_to_string(&proto).expect("reading proto/shapes.proto");
     let names: Vec<String> = text.lines().map(|l| format!("{l:?}")).collect();
+    let palette = std::fs::read_to_string("../tools/palette.txt").expect("reading ../tools/palette.txt");
     // As zoxide's does (shell completions): a file written into the package directory.
     let generated = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
     std::fs::create_dir_all(&generated).expect("creating generated/ in the package directory");
     std::fs::write(generated.join("shapes.txt"), &text).expect("writing generated/shapes.txt");
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("names.rs");
-    std::fs::write(out, format!("pub const NAMES: &[&str] = &[{}];", names.join(","))).unwrap();
+    std::fs::write(
+        out,
+        format!("pub const NAMES: &[&str] = &[{}];\npub const PALETTE: &str = {:?};", names.join(","), palette.trim()),
+    )
+    .unwrap();
     // As vergen and git-version do: the commit, from git itself.
     let head = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
@@ -186,6 +194,7 @@ fn main() {
         "mod banner;\n#[cfg(feature = \"cli\")]\nfn main() {\n    println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len());\n    \
          println!(\"shapes extra: {}, color: {}\", shapes::EXTRA, cfg!(feature = \"color\"));\n}\n",
     );
+    write(root, "crates/tools/palette.txt", "red\n");
     write(
         root,
         "bin/banner.rs",
@@ -265,7 +274,7 @@ fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str, stamp: &Sta
         svc,
         format!(
             "Hazard service: reads files beside src/.\n<h1>{{{{title}}}}</h1>\n\
-             migration bytes: 30\ngreeting: costs $5 at ${{HOME}}\nshapes: circle,square,triangle\n\
+             migration bytes: 30\ngreeting: costs $5 at ${{HOME}}\nshapes: circle,square,triangle in red\n\
              config rustflags: true\nshapes extra: true\ngit head: {}\nchannel: {:?}\nsha: {:?}\n",
             stamp.head, stamp.channel, stamp.sha
         ),

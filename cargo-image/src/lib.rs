@@ -28,6 +28,7 @@ pub mod init;
 pub mod model;
 pub mod plan;
 pub mod read;
+pub mod reads;
 pub mod render;
 pub mod skeleton;
 pub mod stand_in;

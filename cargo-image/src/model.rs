@@ -58,6 +58,11 @@ pub struct Workspace {
     /// commit), sorted: fetching them needs the caller's SSH agent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_sources: Vec<String>,
+    /// Paths sources read at compile time outside their package directory (see
+    /// [`crate::reads`]), context-relative, that exist in the build context: path → the
+    /// source and the literal that names it. The planner adds them to `build-files`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compile_reads: BTreeMap<String, String>,
 }
 
 /// One package of the resolved graph.

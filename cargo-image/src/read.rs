@@ -491,6 +491,7 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
+    let compile_reads = compile_reads(&context_dir, &root, &packages, &dirs, &rules);
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
         .files
@@ -585,6 +586,7 @@ fn from_metadata(
             links,
             git_dir,
             ssh_sources: ssh_sources(metadata),
+            compile_reads,
         },
         workspace_dir,
         context_dir,
@@ -769,6 +771,88 @@ fn package_sources(
     let all: Vec<String> = out.iter().cloned().collect();
     out.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
     out.into_iter().collect()
+}
+
+/// What the local packages' sources read at compile time outside their own directory
+/// ([`crate::reads`]): each path inside the workspace root that exists in the context and
+/// that the rules keep, with the source and literal that name it; none inside another
+/// listed one. Scanned: every build script, and the `.rs` files under the directories of
+/// the other compiled targets (`src/`), not other packages' directories.
+fn compile_reads(
+    context: &Path,
+    root: &str,
+    packages: &[Package],
+    dirs: &[String],
+    rules: &IgnoreRules,
+) -> BTreeMap<String, String> {
+    use crate::model::{is_within, join};
+    use crate::reads::{resolve, upward_literals, Base};
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for p in packages {
+        let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
+        // (file, is a build script) pairs, each once.
+        let mut files: BTreeMap<String, bool> = BTreeMap::new();
+        for t in &p.targets {
+            let build_script = t.kind == TargetKind::BuildScript;
+            if !(build_script
+                || matches!(
+                    t.kind,
+                    TargetKind::Lib | TargetKind::ProcMacro | TargetKind::Bin
+                ))
+            {
+                continue;
+            }
+            files.insert(t.src_path.clone(), build_script);
+            let parent = t.src_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            if parent == p.dir || !is_within(parent, &p.dir) {
+                continue;
+            }
+            let mut stack = vec![parent.to_string()];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(context.join(&dir)) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = join(&dir, &entry.file_name().to_string_lossy());
+                    if rules.excluded(&path) || others.iter().any(|o| **o == path) {
+                        continue;
+                    }
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push(path);
+                    } else if path.ends_with(".rs") {
+                        files.entry(path).or_insert(build_script);
+                    }
+                }
+            }
+        }
+        for (file, build_script) in files {
+            let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
+                continue;
+            };
+            let file_dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            for (literal, base) in upward_literals(&text, build_script) {
+                let from = if base == Base::File { file_dir } else { &p.dir };
+                let Some(path) = resolve(from, &literal) else {
+                    continue;
+                };
+                let path = path.trim_end_matches('/').to_string();
+                let inside_root = is_within(&path, root) && path != root;
+                if !inside_root
+                    || is_within(&path, &p.dir)
+                    || !context.join(&path).exists()
+                    || rules.excluded(&path)
+                {
+                    continue;
+                }
+                found
+                    .entry(path)
+                    .or_insert_with(|| format!("{file} reads \"{literal}\""));
+            }
+        }
+    }
+    let all: Vec<String> = found.keys().cloned().collect();
+    found.retain(|x, _| !all.iter().any(|y| y != x && is_within(x, y)));
+    found
 }
 
 /// The root manifest of the workspace a path package outside ours belongs to, as cargo

@@ -103,8 +103,16 @@ pub async fn resolve_base_images(
                          stand-ins with {} (once per engine)",
                         script.display()
                     );
-                    let status = std::process::Command::new("bash")
-                        .arg(script)
+                    // From the script's directory: the workspace's `rust-toolchain.toml`
+                    // would make rustup look for a toolchain this machine may not have
+                    // (lemmy pins `channel = "1.95"`, the host has 1.95.0 as `stable`).
+                    let script = std::path::absolute(script).unwrap_or_else(|_| script.clone());
+                    let mut command = std::process::Command::new("bash");
+                    command.arg(&script);
+                    if let Some(dir) = script.parent().filter(|d| d.is_dir()) {
+                        command.current_dir(dir);
+                    }
+                    let status = command
                         .status()
                         .with_context(|| format!("running {}", script.display()))?;
                     if !status.success() {

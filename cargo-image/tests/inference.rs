@@ -93,6 +93,31 @@ fn prost_build_needs_protoc_and_the_well_known_types() {
     assert!(link.is_empty(), "{link:?}");
 }
 
+/// Both jemalloc crates (jemallocator 0.5's `jemalloc-sys`, and `tikv-jemalloc-sys`, as
+/// it was renamed) run jemalloc's configure and `make`, which a slim builder lacks (a real
+/// service, pgcat, failed with `failed to execute command: No such file or directory`).
+#[test]
+fn both_jemalloc_crates_need_make() {
+    for (name, version, via) in [
+        ("jemalloc-sys", "0.5.3+5.3.0-patched", "jemallocator"),
+        (
+            "tikv-jemalloc-sys",
+            "0.6.0+5.3.0-1-ge13ca993e8ccb9ba9847cc330696e02839f328f7",
+            "tikv-jemallocator",
+        ),
+    ] {
+        let ws = with_graph(vec![
+            node(name, version, &["background_threads_runtime_support"], &[]),
+            node("svc", "0.1.0", &[], &[2]),
+            node(via, "0.5.0", &[], &[0]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        let why = format!("{name} {version} via {via}");
+        assert_eq!(pairs(&build), [("make".into(), why)]);
+        assert!(link.is_empty(), "{link:?}");
+    }
+}
+
 #[test]
 fn only_the_shipped_binaries_dependencies_count() {
     let ws = with_graph(vec![
@@ -194,4 +219,87 @@ fn target_specific_dependencies_count_only_for_the_images_targets() {
             plan.build
         );
     }
+}
+
+/// Paths sources read at compile time outside their package (`crate::reads`) become build
+/// files, each with the line that asked: a build script's reads (a sibling member's file,
+/// a directory at the root), `include_str!` (relative to its file), a macro's and an
+/// attribute's path (relative to the package). Not: a read at run time, a path that does
+/// not exist, one `.dockerignore` leaves out, one `build-files` already lists.
+#[test]
+fn compile_time_reads_outside_a_package_become_build_files() {
+    let built = Fixture::new("reads")
+        .virtual_workspace(&["crates/*"])
+        .workspace_toml("[workspace.metadata.image]\nbuild-files = [\"schema\"]\n")
+        .package("crates/gateway", |p| {
+            p.source(
+                "build.rs",
+                "fn main() {\n    let api = std::fs::read_to_string(\"../worker/proto/api.txt\").unwrap();\n    \
+                 tonic_build::configure().compile(&[\"../../proto/a.proto\"], &[\"../../proto\"]);\n}\n",
+            )
+            .source(
+                "src/main.rs",
+                "const SCHEMA: &str = include_str!(\"../../../schema/api.graphql\");\n\
+                 const API: &str = include_str!(\"../../worker/proto/api.txt\");\nfn main() {}\n",
+            )
+        })
+        .package("crates/db", |p| {
+            p.source(
+                "src/lib.rs",
+                "static M: Migrator = sqlx::migrate!(\"../../migrations\");\n\
+                 #[derive(RustEmbed)]\n#[folder = \"../../web/dist\"]\nstruct Assets;\n\
+                 pub fn config() -> Vec<u8> { std::fs::read(\"../../config/app.toml\").unwrap() }\n\
+                 const GONE: &str = include_str!(\"../../../missing.txt\");\n\
+                 const KEY: &str = include_str!(\"../../../secrets/key\");\n",
+            )
+        })
+        .package("crates/worker", |p| p.main().source("proto/api.txt", "v1\n"))
+        .file("proto/a.proto", "syntax = \"proto3\";\n")
+        .file("schema/api.graphql", "type Query { a: Int }\n")
+        .file("migrations/0001_init.sql", "CREATE TABLE a (id INT);\n")
+        .file("web/dist/index.html", "<p>hi</p>\n")
+        .file("config/app.toml", "port = 1\n")
+        .file("secrets/key", "do-not-ship\n")
+        .file(".dockerignore", "secrets/\n")
+        .build();
+    let (_, plan) = built.plan();
+    let got: Vec<(&str, &str)> = plan
+        .inferred_build_files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "crates/worker/proto/api.txt",
+                "crates/gateway/build.rs reads \"../worker/proto/api.txt\""
+            ),
+            (
+                "migrations",
+                "crates/db/src/lib.rs reads \"../../migrations\""
+            ),
+            ("proto", "crates/gateway/build.rs reads \"../../proto\""),
+            ("web/dist", "crates/db/src/lib.rs reads \"../../web/dist\""),
+        ]
+    );
+    // Every compile step sees them, beside `build-files`' own.
+    for dir in [
+        "crates/worker/proto/api.txt",
+        "migrations",
+        "proto",
+        "schema",
+        "web/dist",
+    ] {
+        assert!(
+            plan.local_dirs.contains(&dir.to_string()),
+            "{dir}: {:?}",
+            plan.local_dirs
+        );
+    }
+    assert!(
+        !plan.local_dirs.iter().any(|d| d.starts_with("config")),
+        "{:?}",
+        plan.local_dirs
+    );
 }

@@ -157,6 +157,7 @@ fn workspace(g: &Graph) -> Workspace {
         links: BTreeMap::new(),
         git_dir: None,
         ssh_sources: Vec::new(),
+        compile_reads: BTreeMap::new(),
     }
 }
 

@@ -541,7 +541,24 @@ fn generate_lockfile(root: &Path, offline: bool) {
     {
         cmd.current_dir(root);
     }
-    run(&mut cmd);
+    // A crate the cache lost (or a fresh machine never fetched) is fetched once: cargo
+    // then resolves it offline in every later fixture.
+    let out = cmd.output().expect("run cargo generate-lockfile");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        return;
+    }
+    assert!(
+        offline && stderr.contains("--offline"),
+        "{cmd:?} failed ({}):\n{stderr}",
+        out.status
+    );
+    let mut online = cargo();
+    online.args(cmd.get_args().filter(|a| *a != "--offline"));
+    if let Some(dir) = cmd.get_current_dir() {
+        online.current_dir(dir);
+    }
+    run(&mut online);
 }
 
 /// Cargo, run from outside any fixture: rustup would otherwise honour a fixture's

@@ -49,12 +49,27 @@ pub fn hints(output: &str) -> Vec<String> {
     }
     if !ran_git {
         if let Some(path) = missing_outside_file(output) {
+            // Where it is from the build's root (`/app`), when the failing package says.
+            let from_root = output
+                .split("failed to run custom build command for `")
+                .nth(1)
+                .and_then(|rest| rest.split_once("(/app")?.1.split_once(")`"))
+                .and_then(|(dir, _)| crate::reads::resolve(dir.trim_start_matches('/'), &path))
+                .filter(|p| !p.is_empty());
+            let (located, entry) = match &from_root {
+                Some(p) => {
+                    let dir = p.rsplit_once('/').map_or(p.as_str(), |(d, _)| d);
+                    (format!(" (`{p}` in the workspace)"), dir.to_string())
+                }
+                None => (String::new(), "proto".to_string()),
+            };
             out.push(format!(
-                "hint: a build script did not find `{path}`: a compile step sees each \
-                 package's own directory (a root package's: the context root) and nothing \
-                 beside it; list what build scripts and macros read outside every package \
-                 directory in `build-files` in [workspace.metadata.image] (e.g. \
-                 `build-files = [\"proto\"]`)."
+                "hint: a build script did not find `{path}`{located}: a compile step sees its \
+                 own package directory (a root package's: the context root), and in the \
+                 `layers` mode another package's directory only once that package is built; \
+                 list what build scripts and macros read outside their package in \
+                 `build-files` in [workspace.metadata.image] (e.g. `build-files = \
+                 [\"{entry}\"]`). Paths written as string literals are found without it."
             ));
         }
     }
@@ -86,6 +101,19 @@ pub fn hints(output: &str) -> Vec<String> {
              then makes a query missing from it an error naming the query."
                 .to_string(),
         );
+    }
+    if !ran_git && !out.iter().any(|h| h.contains("`build-files`")) {
+        if let Some(program) = missing_program(output) {
+            let program = match program {
+                Some(p) => format!("`{p}`"),
+                None => "a program".to_string(),
+            };
+            out.push(format!(
+                "hint: a build script ran {program}, which the builder does not have: add \
+                 the Debian package that provides it to `build-packages` in \
+                 [workspace.metadata.image] (`cargo xtask plan` shows what was inferred)."
+            ));
+        }
     }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
@@ -130,6 +158,39 @@ fn missing_outside_file(output: &str) -> Option<String> {
         let path = word[start..].trim_end_matches([':', '.']);
         (path.len() > 3).then(|| path.to_string())
     })
+}
+
+/// Whether a build script failed to start a program, and which one when the output says:
+/// `Command::new(..)` of a missing program (jemalloc-sys running `make`: "failed to execute
+/// command: No such file or directory", after cc-style `running: cd "…" && "make" "-j" "2"`),
+/// the cmake crate's "is `cmake` not installed?", cc's `failed to find tool "musl-gcc"`.
+fn missing_program(output: &str) -> Option<Option<String>> {
+    let lower = output.to_ascii_lowercase();
+    if !lower.contains("failed to run custom build command") {
+        return None;
+    }
+    let between = |text: &str, open: &str, close: char| -> Option<String> {
+        let rest = &text[text.find(open)? + open.len()..];
+        let name = &rest[..rest.find(close)?];
+        (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+    };
+    if let Some(tool) = between(output, "failed to find tool \"", '"') {
+        return Some(Some(tool));
+    }
+    if let Some(program) = between(output, "is `", '`').filter(|_| lower.contains("not installed?"))
+    {
+        return Some(Some(program));
+    }
+    let failed = lower.find("failed to execute command: no such file or directory")?;
+    // The last command the build script announced before the failure.
+    let announced = output[..failed].lines().rev().find_map(|l| {
+        let command = l.trim_start().strip_prefix("running: ")?;
+        let command = command.rsplit(" && ").next().unwrap_or(command);
+        let first = command.split_whitespace().next()?.trim_matches('"');
+        let name = first.rsplit('/').next().unwrap_or(first);
+        (!name.is_empty()).then(|| name.to_string())
+    });
+    Some(announced)
 }
 
 /// The program of rustc's ``error: linker `NAME` not found``.
@@ -203,7 +264,18 @@ mod tests {
         let h = hints(output);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(
-            h[0].contains("`../../proto/greeter.proto`") && h[0].contains("build-files"),
+            h[0].contains("`../../proto/greeter.proto` (`proto/greeter.proto` in the workspace)")
+                && h[0].contains("`build-files = [\"proto\"]`"),
+            "{h:?}"
+        );
+        // A sibling member's file (as a real build script read `../gateway-worker/proto`):
+        // the layers mode has not copied that member yet.
+        let sibling = "error: failed to run custom build command for `gateway v0.1.0 (/app/crates/gateway)`\n  --- stderr\n  thread 'main' panicked at crates/gateway/build.rs:3:65:\n  ../worker/proto/api.txt: Os { code: 2, kind: NotFound, message: \"No such file or directory\" }";
+        let h = hints(sibling);
+        assert!(
+            h.len() == 1
+                && h[0].contains("(`crates/worker/proto/api.txt` in the workspace)")
+                && h[0].contains("`build-files = [\"crates/worker/proto\"]`"),
             "{h:?}"
         );
         // A missing file inside the package is not blamed on build-files.
@@ -226,6 +298,32 @@ mod tests {
             );
         }
         assert!(hints("error: could not compile `sqlx-core`").is_empty());
+    }
+
+    #[test]
+    fn a_build_script_starting_a_missing_program_names_it_and_build_packages() {
+        // Real output (shortened): pgcat's jemallocator on a builder without make.
+        let jemalloc = "error: failed to run custom build command for `jemalloc-sys v0.5.3+5.3.0-patched`\n\nCaused by:\n  process didn't exit successfully: `/app/target/release/build/jemalloc-sys-7a53/build-script-build` (exit status: 101)\n  --- stdout\n  running: cd \"/app/target/release/build/jemalloc-sys-2561/out/build\" && \"make\" \"-j\" \"2\"\n\n  --- stderr\n\n  thread 'main' (2178) panicked at /usr/local/cargo/registry/src/index.crates.io-1949cf8c6b5b557f/jemalloc-sys-0.5.3+5.3.0-patched/build.rs:342:19:\n  failed to execute command: No such file or directory (os error 2)";
+        let cmake = "error: failed to run custom build command for `x v1.0.0`\n  running: \"cmake\" \"/src\"\n  --- stderr\n  failed to execute command: No such file or directory (os error 2)\n  is `cmake` not installed?";
+        let cc = "error: failed to run custom build command for `ring v0.17.8`\n  error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)";
+        let unknown = "error: failed to run custom build command for `y v1.0.0`\n  failed to execute command: No such file or directory (os error 2)";
+        for (output, program) in [
+            (jemalloc, "`make`"),
+            (cmake, "`cmake`"),
+            (cc, "`x86_64-linux-musl-gcc`"),
+            (unknown, "a program"),
+        ] {
+            let h = hints(output);
+            assert_eq!(h.len(), 1, "{output}: {h:?}");
+            assert!(
+                h[0].contains(&format!("ran {program}, which")) && h[0].contains("build-packages"),
+                "{h:?}"
+            );
+        }
+        // The same words outside a build script's failure: no hint.
+        assert!(
+            hints("failed to execute command: No such file or directory (os error 2)").is_empty()
+        );
     }
 
     #[test]

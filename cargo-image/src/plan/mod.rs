@@ -126,6 +126,10 @@ pub struct Plan {
     pub build: Build,
     /// Directories of every local package (touched before the dev and test builds).
     pub local_dirs: Vec<String>,
+    /// `build-files` the sources asked for (paths read at compile time outside their
+    /// package, see [`crate::reads`]) that `build-files` did not list: path → why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_build_files: BTreeMap<String, String>,
     /// `build-env`: the environment of every compile step.
     pub build_env: BTreeMap<String, String>,
     /// `build-args`: build arguments every compile step declares, sorted by name.
@@ -351,7 +355,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // Crate layers, and what every compile step sees beside the packages' own sources.
     let max_layers = max_layers(wcfg).map_err(invalid)?;
-    let build_files = build_files(ws).map_err(invalid)?;
+    let (build_files, inferred_build_files) = build_files(ws).map_err(invalid)?;
     check_bound_names(ws)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
@@ -391,6 +395,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         leaves,
         build,
         local_dirs: local_dirs(ws, &build_files),
+        inferred_build_files,
         build_env: wcfg.build_env.clone(),
         build_args,
         git,
@@ -630,7 +635,10 @@ fn max_layers(wcfg: &WorkspaceConfig) -> Result<usize, String> {
 }
 
 /// `build-files`: context paths every compile step sees, beside the packages' own; sorted.
-fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
+/// With them, what the sources read outside their package that the list does not cover
+/// (path → why), which the compile steps see too.
+type BuildFiles = (Vec<String>, BTreeMap<String, String>);
+fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
     let mut build_files: Vec<String> = Vec::new();
     for file in ws.config.build_files.iter().flatten() {
         let rel = file.trim_end_matches('/');
@@ -643,9 +651,16 @@ fn build_files(ws: &Workspace) -> Result<Vec<String>, String> {
         check_mount_source("build-files", rel)?;
         build_files.push(ws.in_root(rel));
     }
+    let inferred: BTreeMap<String, String> = ws
+        .compile_reads
+        .iter()
+        .filter(|(path, _)| !build_files.iter().any(|f| crate::model::is_within(path, f)))
+        .map(|(path, why)| (path.clone(), why.clone()))
+        .collect();
+    build_files.extend(inferred.keys().cloned());
     build_files.sort();
     build_files.dedup();
-    Ok(build_files)
+    Ok((build_files, inferred))
 }
 
 /// Every context path a package compiles from is bound by name in the compile steps (a

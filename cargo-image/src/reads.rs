@@ -1,0 +1,185 @@
+//! Paths a crate reads at compile time outside its package directory, found in its Rust
+//! sources: a build script's `"../../proto/api.proto"` (prost-build, tonic-build, a
+//! hand-written `fs::read`), `include_str!("../../../schema.graphql")`,
+//! `sqlx::migrate!("../../migrations")`, rust-embed's `#[folder = "../web/dist"]`. The
+//! read step resolves each against the package, keeps those that exist in the build
+//! context, and the planner adds them to `build-files` (shown in `plan` with the line that
+//! asked): without them, a compile step sees only its own package directory.
+//!
+//! Only string literals are read (a path computed from `env!("CARGO_MANIFEST_DIR")` and
+//! `.parent()` calls is not seen; a failed build then names `build-files` in its hint).
+
+/// What a literal path is relative to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// The package directory: a build script's working directory, and what
+    /// `CARGO_MANIFEST_DIR`-based macros (`sqlx::migrate!`, rust-embed) resolve against.
+    Package,
+    /// The directory of the source file: `include_str!`, `include_bytes!`, `include!`.
+    File,
+}
+
+/// The string literals of `source` that name a path above their base (`../`), each with
+/// what it is relative to. In a build script every such literal counts; elsewhere only a
+/// macro's first argument (`name!("../x")`) or an attribute's value (`#[folder = "../x"]`),
+/// since a literal in ordinary code is read when the program runs, not when it compiles.
+pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> {
+    let mut out = Vec::new();
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            // A char literal: `'"'` must not open a string (lifetimes have no closing `'`).
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 3,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 4,
+            b'"' => {
+                let start = i + 1;
+                let mut end = start;
+                while end < bytes.len() && bytes[end] != b'"' {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                let literal = &source[start..end.min(bytes.len())];
+                if let Some(base) = base_of(&source[..i], build_script) {
+                    let path = literal.trim_start_matches('/');
+                    if path.starts_with("../")
+                        && !path.contains(['{', '}', '*', '$', '\\', '\n', '?'])
+                    {
+                        out.push((path.to_string(), base));
+                    }
+                }
+                i = end + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// What a literal right after `before` is relative to, if it is read at compile time.
+fn base_of(before: &str, build_script: bool) -> Option<Base> {
+    let line = before.rsplit('\n').next().unwrap_or("").trim_start();
+    let lead = before.trim_end();
+    if let Some(call) = lead.strip_suffix("!(") {
+        let name = call
+            .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()?;
+        return Some(match name {
+            "include_str" | "include_bytes" | "include" => Base::File,
+            _ => Base::Package,
+        });
+    }
+    if build_script {
+        return Some(Base::Package);
+    }
+    (line.starts_with("#[") && lead.ends_with('=')).then_some(Base::Package)
+}
+
+/// `dir` joined with `rel` (`/`-separated, `..` and `.` resolved); `None` when it climbs
+/// above the top ("" is the top).
+pub fn resolve(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{resolve, upward_literals, Base};
+
+    fn paths(source: &str, build_script: bool) -> Vec<(String, Base)> {
+        upward_literals(source, build_script)
+    }
+
+    #[test]
+    fn a_build_script_counts_every_upward_literal() {
+        // The shapes of real build scripts: tonic-build with a proto root, a manifest-dir
+        // join, a rerun line (a duplicate is fine), a concat! with a leading slash.
+        let source = r#"
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=../proto");
+    tonic_build::configure()
+        .compile_protos(&["../proto/streaming.proto"], &["../proto"])?;
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/api.graphql");
+    let q = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets");
+    // "../commented/out" is not read
+    let s = "in this crate";
+    Ok(())
+}
+"#;
+        let got: Vec<String> = paths(source, true).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            got,
+            [
+                "../proto/streaming.proto",
+                "../proto",
+                "../../schema/api.graphql",
+                "../assets"
+            ]
+        );
+    }
+
+    #[test]
+    fn other_sources_count_macro_arguments_and_attribute_values_only() {
+        let source = r##"
+const README: &str = include_str!("../../../README.md");
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+#[derive(RustEmbed)]
+#[folder = "../web/dist"]
+struct Assets;
+fn main() {
+    let quote = '"';
+    let runtime = std::fs::read_to_string("../at/run/time");
+    println!("{}", "../printed");
+    let raw = "escaped \" ../not/a/path";
+}
+"##;
+        assert_eq!(
+            paths(source, false),
+            [
+                ("../../../README.md".to_string(), Base::File),
+                ("../../migrations".to_string(), Base::Package),
+                ("../web/dist".to_string(), Base::Package),
+            ]
+        );
+    }
+
+    #[test]
+    fn templates_and_globs_are_not_paths() {
+        let source = r#"fn main() { let a = "../{name}.proto"; let b = "../*.sql"; }"#;
+        assert!(paths(source, true).is_empty());
+    }
+
+    #[test]
+    fn resolving_stays_inside_the_top() {
+        assert_eq!(
+            resolve("crates/api", "../../proto").as_deref(),
+            Some("proto")
+        );
+        assert_eq!(
+            resolve("crates/api/src", "./../../worker/x.txt").as_deref(),
+            Some("crates/worker/x.txt")
+        );
+        assert_eq!(resolve("crates/api", "../..").as_deref(), Some(""));
+        assert_eq!(resolve("crates/api", "../../../outside"), None);
+    }
+}
