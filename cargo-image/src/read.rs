@@ -143,10 +143,22 @@ fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_me
             if retry_toolchain(&stderr).is_some() =>
         {
             let toolchain = retry_toolchain(&stderr).unwrap_or_default();
+            // The retry's own failure is the one to show (meilisearch's: a git dependency
+            // on an unreachable host), not the pin that made us retry.
             command()
-                .env("RUSTUP_TOOLCHAIN", toolchain)
+                .env("RUSTUP_TOOLCHAIN", &toolchain)
                 .exec()
-                .map_err(|_| cargo_metadata::Error::CargoMetadata { stderr })
+                .map_err(|e| match e {
+                    cargo_metadata::Error::CargoMetadata { stderr: again } => {
+                        cargo_metadata::Error::CargoMetadata {
+                            stderr: format!(
+                                "{again}\n(run with RUSTUP_TOOLCHAIN={toolchain}: the \
+                                 toolchain the workspace pins is not installed here)"
+                            ),
+                        }
+                    }
+                    _ => cargo_metadata::Error::CargoMetadata { stderr },
+                })
         }
         other => other,
     }

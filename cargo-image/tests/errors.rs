@@ -185,6 +185,39 @@ fn missing_lockfile_is_not_created() {
     assert!(!built.root.join("Cargo.lock").exists());
 }
 
+/// A workspace pinning a toolchain this machine lacks is read with the caller's: when that
+/// fails too, the error is the second run's (meilisearch's: a git dependency on a host
+/// this machine cannot reach), not the pin that made the retry. Run as a user runs it,
+/// with a plain environment: `cargo test` sets `RUSTUP_TOOLCHAIN` and `CARGO`, with which
+/// the first run uses the caller's toolchain already.
+#[test]
+fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
+    let built = Fixture::new("pinnedbroken")
+        .virtual_workspace(&["crates/app", "crates/gone"])
+        .file("rust-toolchain.toml", "[toolchain]\nchannel = \"1.70.0\"\n")
+        .package("crates/app", |p| p.main())
+        .no_lockfile()
+        .build();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+        .args(["image", "plan", "--manifest-path"])
+        .arg(&built.manifest)
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| {
+            ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
+        }))
+        // Never install the pinned toolchain (rustup would, where auto-install is on).
+        .env("RUSTUP_AUTO_INSTALL", "0")
+        .output()
+        .expect("run cargo-image");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("crates/gone") && !err.contains("toolchain '1.70.0"),
+        "{err}"
+    );
+    assert!(err.contains("(run with RUSTUP_TOOLCHAIN="), "{err}");
+}
+
 #[test]
 fn unknown_config_key_names_manifest_and_key() {
     let built = Fixture::new("unknownkey")

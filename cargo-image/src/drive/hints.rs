@@ -33,9 +33,8 @@ pub fn hints(output: &str) -> Vec<String> {
     ]
     .iter()
     .any(|needle| lower.contains(needle))
-        || (lower.contains("git")
-            && lower.contains("kind: notfound")
-            && (lower.contains("custom build command") || lower.contains("build script")));
+        || ((lower.contains("custom build command") || lower.contains("build script"))
+            && git_not_found(&lower));
     if ran_git {
         out.push(
             "hint: a build script or macro ran git, which failed: the builder has no git, \
@@ -122,6 +121,22 @@ pub fn hints(output: &str) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Whether a `NotFound` error is git's: the word `git` on its line or the line before
+/// (`running git rev-parse: Os { code: 2, kind: NotFound, … }`). Anywhere in the output
+/// is too loose: lemmy's build script reading a submodule that was not checked out failed
+/// with a bare `Os { kind: NotFound }` in a log that says "git" elsewhere.
+fn git_not_found(lower: &str) -> bool {
+    let is_git_word = |line: &str| {
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .any(|w| w == "git")
+    };
+    let lines: Vec<&str> = lower.lines().collect();
+    lines.iter().enumerate().any(|(i, line)| {
+        line.contains("kind: notfound")
+            && (is_git_word(line) || (i > 0 && is_git_word(lines[i - 1])))
+    })
 }
 
 /// The highest rustc version cargo's `rust-version` check asked for: `grep@0.4.1 requires
@@ -235,6 +250,14 @@ mod tests {
             );
         }
         assert!(hints("error[E0425]: cannot find value `x` in this scope").is_empty());
+        // Lemmy's build script reading a submodule that was not checked out, in a log
+        // that says "git" elsewhere: not git's failure.
+        let submodule = "    Updating git repository `https://github.com/x/y`\nerror: failed to run custom build command for `lemmy_email v1.0.0-beta.1 (/app/crates/email)`\n\nCaused by:\n  process didn't exit successfully: `/app/target/release/build/lemmy_email-8fc0/build-script-build` (exit status: 1)\n  --- stderr\n  Error: Os { code: 2, kind: NotFound, message: \"No such file or directory\" }";
+        assert!(
+            !hints(submodule).iter().any(|h| h.contains("ran git")),
+            "{:?}",
+            hints(submodule)
+        );
         // A NotFound of something else in a build script is not blamed on git.
         assert!(
             hints("build script: Os { code: 2, kind: NotFound } opening proto/a.proto").is_empty()

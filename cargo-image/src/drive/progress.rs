@@ -122,9 +122,9 @@ impl Progress {
         for (r, digest) in finished.iter().zip(&finished_steps) {
             // Internal steps (context transfer, metadata loads) are noise when cached.
             if r.cached {
-                self.line(&format!("CACHED        {}", r.name));
+                self.line(&format!("CACHED        {}", shown_name(&r.name)));
             } else {
-                self.line(&format!("DONE {:>7.1}s {}", r.seconds, r.name));
+                self.line(&format!("DONE {:>7.1}s {}", r.seconds, shown_name(&r.name)));
                 if let Some(step) = self.steps.get(digest) {
                     for said in reported_lines(&step.log) {
                         self.line(&format!("              {said}"));
@@ -133,12 +133,12 @@ impl Progress {
             }
         }
         if let Some(bar) = &self.bar {
-            let running: Vec<&str> = self
+            let running: Vec<String> = self
                 .order
                 .iter()
                 .filter_map(|d| self.steps.get(d))
                 .filter(|s| s.started.is_some() && !s.done)
-                .map(|s| s.name.as_str())
+                .map(|s| shown_name(&s.name))
                 .collect();
             bar.set_message(running.join(" | "));
         }
@@ -168,7 +168,7 @@ impl Progress {
             if !step.error.is_empty() {
                 out.push_str(&format!(
                     "step `{}` failed: {}\n{}",
-                    step.name,
+                    shown_name(&step.name),
                     step.error,
                     String::from_utf8_lossy(&step.log)
                 ));
@@ -184,8 +184,6 @@ impl Progress {
     }
 }
 
-/// What our scripts report for the user in a step's output (the shared libraries
-/// `libs.sh` added to an image), shown under the step's `DONE` line.
 /// The line of a step that ended with an error, with the error's first line: BuildKit also
 /// ends a step with an error when it cancels it (a sibling failed, or an equal step of a
 /// concurrent build ran instead), and a bare ERROR said neither.
@@ -196,9 +194,41 @@ fn failure_line(name: &str, error: &str, seconds: f64) -> String {
     } else {
         "ERROR  "
     };
-    format!("{word} {seconds:>4.1}s {name}: {why}")
+    format!("{word} {seconds:>4.1}s {}: {why}", shown_name(name))
 }
 
+/// A step's name as shown: its `--mount=…` options (a step of a root package binds every
+/// entry of the context: pgcat's was 3,000 characters) counted, not listed.
+/// `[build-incremental 1/1] RUN (37 mounts) cargo-image build-online && cargo-image install`.
+pub fn shown_name(name: &str) -> String {
+    let mounts = name
+        .split_whitespace()
+        .filter(|w| w.starts_with("--mount="))
+        .count();
+    if mounts == 0 {
+        return name.to_string();
+    }
+    let mut out = Vec::new();
+    let mut said = false;
+    for word in name.split_whitespace() {
+        if word.starts_with("--mount=") {
+            if !said {
+                out.push(if mounts == 1 {
+                    "(1 mount)".to_string()
+                } else {
+                    format!("({mounts} mounts)")
+                });
+                said = true;
+            }
+        } else {
+            out.push(word.to_string());
+        }
+    }
+    out.join(" ")
+}
+
+/// What our scripts report for the user in a step's output (the shared libraries
+/// `libs.sh` added to an image), shown under the step's `DONE` line.
 fn reported_lines(log: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(log)
         .lines()
@@ -216,7 +246,7 @@ fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let name: String = step.name.chars().take(100).collect();
+    let name: String = shown_name(&step.name).chars().take(100).collect();
     if last.is_empty() {
         format!("RUNNING {:>5}s {name}", elapsed.as_secs())
     } else {
@@ -227,6 +257,24 @@ fn heartbeat_line(step: &Step, elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_steps_mounts_are_counted_not_listed() {
+        let name = "[build-incremental 1/1] RUN --mount=type=tmpfs,target=/tmp     --mount=type=bind,source=src,target=/app/src,rw     --mount=type=cache,id=x,target=/app/target,sharing=locked     cargo-image build-online && cargo-image install";
+        assert_eq!(
+            shown_name(name),
+            "[build-incremental 1/1] RUN (3 mounts) cargo-image build-online && cargo-image install"
+        );
+        assert_eq!(
+            shown_name(
+                "[probe 1/1] RUN --mount=type=bind,source=/probe.rs,target=/p cargo-image probe"
+            ),
+            "[probe 1/1] RUN (1 mount) cargo-image probe"
+        );
+        let plain = "[base 1/3] WORKDIR /app";
+        assert_eq!(shown_name(plain), plain);
+        assert!(failure_line(name, "exit code: 101", 73.1).contains("RUN (3 mounts) cargo-image"));
+    }
 
     #[test]
     fn the_libraries_libs_sh_added_are_reported() {
