@@ -63,6 +63,10 @@ pub struct Workspace {
     /// source and the literal that names it. The planner adds them to `build-files`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub compile_reads: BTreeMap<String, String>,
+    /// Git submodules (`.gitmodules` at the workspace root or the context root) whose
+    /// directory is missing or empty, context-relative: a clone without `--recursive`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_submodules: Vec<String>,
 }
 
 /// One package of the resolved graph.

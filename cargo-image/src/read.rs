@@ -504,6 +504,7 @@ fn from_metadata(
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
     let compile_reads = compile_reads(&context_dir, &root, &packages, &dirs, &rules);
+    let missing_submodules = missing_submodules(&context_dir, &root);
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
         .files
@@ -599,6 +600,7 @@ fn from_metadata(
             git_dir,
             ssh_sources: ssh_sources(metadata),
             compile_reads,
+            missing_submodules,
         },
         workspace_dir,
         context_dir,
@@ -826,7 +828,13 @@ fn compile_reads(
                 };
                 for entry in entries.flatten() {
                     let path = join(&dir, &entry.file_name().to_string_lossy());
-                    if rules.excluded(&path) || others.iter().any(|o| **o == path) {
+                    // Test modules in files of their own (`src/config/tests.rs`, as
+                    // hickory-dns has) compile for `cargo test` only, which sees the whole
+                    // context anyway.
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let test_only =
+                        matches!(name.as_str(), "tests" | "test" | "tests.rs" | "test.rs");
+                    if test_only || rules.excluded(&path) || others.iter().any(|o| **o == path) {
                         continue;
                     }
                     if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -865,6 +873,40 @@ fn compile_reads(
     let all: Vec<String> = found.keys().cloned().collect();
     found.retain(|x, _| !all.iter().any(|y| y != x && is_within(x, y)));
     found
+}
+
+/// The submodules `.gitmodules` lists (at the workspace root, else the context root) whose
+/// directory is missing or empty, context-relative and sorted: lemmy's build script read
+/// `translations/` from one, and a clone without `--recursive` failed minutes into the
+/// build with a bare `NotFound`.
+fn missing_submodules(context: &Path, root: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for base in [root, ""] {
+        let Ok(text) =
+            std::fs::read_to_string(context.join(crate::model::join(base, ".gitmodules")))
+        else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            if key.trim() != "path" {
+                continue;
+            }
+            let path = crate::model::join(base, value.trim().trim_end_matches('/'));
+            let empty = std::fs::read_dir(context.join(&path))
+                .map(|mut entries| entries.next().is_none())
+                .unwrap_or(true);
+            if empty && !path.split('/').any(|c| c == "..") {
+                out.push(path);
+            }
+        }
+        break;
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The root manifest of the workspace a path package outside ours belongs to, as cargo

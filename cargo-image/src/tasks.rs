@@ -12,7 +12,11 @@ use crate::read::{read, Loaded};
 /// Reads and plans a workspace.
 pub fn load(manifest_path: &std::path::Path, opts: &PlanOptions) -> Result<(Loaded, Plan)> {
     let (loaded, plan) = read_and_plan(manifest_path, opts)?;
-    for note in plan.images.iter().flat_map(|i| &i.notes) {
+    for note in plan
+        .notes
+        .iter()
+        .chain(plan.images.iter().flat_map(|i| &i.notes))
+    {
         eprintln!("note: {note}");
     }
     Ok((loaded, plan))

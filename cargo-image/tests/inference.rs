@@ -225,7 +225,8 @@ fn target_specific_dependencies_count_only_for_the_images_targets() {
 /// files, each with the line that asked: a build script's reads (a sibling member's file,
 /// a directory at the root), `include_str!` (relative to its file), a macro's and an
 /// attribute's path (relative to the package). Not: a read at run time, a path that does
-/// not exist, one `.dockerignore` leaves out, one `build-files` already lists.
+/// not exist, one `.dockerignore` leaves out, one `build-files` already lists, one a test
+/// module of its own (`src/tests.rs`) reads.
 #[test]
 fn compile_time_reads_outside_a_package_become_build_files() {
     let built = Fixture::new("reads")
@@ -253,7 +254,12 @@ fn compile_time_reads_outside_a_package_become_build_files() {
                  const KEY: &str = include_str!(\"../../../secrets/key\");\n",
             )
         })
-        .package("crates/worker", |p| p.main().source("proto/api.txt", "v1\n"))
+        .package("crates/worker", |p| {
+            p.main()
+                .source("proto/api.txt", "v1\n")
+                // A test module of its own: `cargo test` only, which sees everything.
+                .source("src/tests.rs", "const T: &str = include_str!(\"../../../config/app.toml\");\n")
+        })
         .file("proto/a.proto", "syntax = \"proto3\";\n")
         .file("schema/api.graphql", "type Query { a: Int }\n")
         .file("migrations/0001_init.sql", "CREATE TABLE a (id INT);\n")
@@ -301,5 +307,29 @@ fn compile_time_reads_outside_a_package_become_build_files() {
         !plan.local_dirs.iter().any(|d| d.starts_with("config")),
         "{:?}",
         plan.local_dirs
+    );
+}
+
+/// A submodule that was not checked out (a clone without `--recursive`) is said by every
+/// command, before a build fails on it: lemmy's build script reads one.
+#[test]
+fn a_submodule_not_checked_out_is_noted() {
+    let built = Fixture::new("submodules")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/email", |p| p.main())
+        .file(
+            ".gitmodules",
+            "[submodule \"translations\"]\n\tpath = crates/email/translations\n\turl = https://example.com/t.git\n\
+             [submodule \"present\"]\n\tpath = third_party/present\n\turl = https://example.com/p.git\n",
+        )
+        .file("third_party/present/README", "checked out\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].contains("`crates/email/translations` is not checked out")
+            && plan.notes[0].contains("git submodule update --init"),
+        "{:?}",
+        plan.notes
     );
 }

@@ -158,6 +158,7 @@ fn workspace(g: &Graph) -> Workspace {
         git_dir: None,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
+        missing_submodules: Vec::new(),
     }
 }
 

@@ -147,6 +147,10 @@ pub struct Plan {
     pub registry_tokens: Vec<RegistryToken>,
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
+    /// What the workspace's state may break, said by every command: a git submodule that is
+    /// not checked out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// `dockerfile-append`: the user's own stages, appended verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appended: Option<Appended>,
@@ -402,6 +406,16 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         ssh,
         registry_tokens,
         dockerignore: ws.dockerignore.clone(),
+        notes: ws
+            .missing_submodules
+            .iter()
+            .map(|path| {
+                format!(
+                    "git submodule `{path}` is not checked out (its directory is empty): a build \
+                     that reads it fails; run `git submodule update --init --recursive`"
+                )
+            })
+            .collect(),
         appended,
         images,
         dev,
