@@ -74,7 +74,84 @@ pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<L
         first.get_or_insert(metadata);
     }
     let metadata = first.expect("TRIPLES is not empty");
+    // `cargo metadata` unifies features across platforms even under resolver 2: rathole's
+    // `[target.'cfg(target_env = "musl")'.dependencies] openssl = { features =
+    // ["vendored"] }` showed openssl-sys `vendored` for glibc, where the build then looked
+    // for the system's OpenSSL. `cargo tree --target` resolves them as the build does.
+    // A crate it does not list is not built for them (openssl-src there): no edge leads to
+    // it.
+    if let Some(built) = tree_features(&workspace_dir, features) {
+        let keys: Vec<(String, String)> = resolved
+            .iter()
+            .map(|n| (n.name.clone(), n.version.clone()))
+            .collect();
+        for node in &mut resolved {
+            if let Some(f) = built.get(&(node.name.clone(), node.version.clone())) {
+                node.features = f.iter().cloned().collect();
+            }
+            node.deps.retain(|&d| built.contains_key(&keys[d]));
+        }
+    }
     from_metadata(&metadata, &workspace_dir, resolved)
+}
+
+/// The features each crate is built with for the images' targets, as `cargo tree
+/// --target` resolves them (normal and build edges, the build's `features`): (name,
+/// version) → features, over both triples. `None` when cargo tree fails (the metadata's
+/// features are used then).
+fn tree_features(
+    workspace_dir: &Path,
+    features: &[String],
+) -> Option<BTreeMap<(String, String), BTreeSet<String>>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let joined = features.join(",");
+    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for triple in crate::plan::TRIPLES {
+        let run = |toolchain: Option<&str>| {
+            let mut command = std::process::Command::new(&cargo);
+            command
+                .current_dir(workspace_dir)
+                .args(["tree", "--locked", "--offline", "--workspace", "--edges"])
+                .args(["normal,build", "--prefix", "none", "--format", "{p}|{f}"])
+                .args(["--target", triple]);
+            if !features.is_empty() {
+                command.args(["--features", joined.as_str()]);
+            }
+            if let Some(t) = toolchain {
+                command.env("RUSTUP_TOOLCHAIN", t);
+            }
+            command.output().ok()
+        };
+        let mut output = run(None)?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            output = run(Some(&retry_toolchain(&stderr)?))?;
+        }
+        if !output.status.success() {
+            return None;
+        }
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Some((package, enabled)) = line.split_once('|') else {
+                continue;
+            };
+            let mut words = package.split_whitespace();
+            let (Some(name), Some(version)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Some(version) = version.strip_prefix('v') else {
+                continue;
+            };
+            out.entry((name.to_string(), version.to_string()))
+                .or_default()
+                .extend(
+                    enabled
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(String::from),
+                );
+        }
+    }
+    Some(out)
 }
 
 /// The union of two resolved graphs (nodes by name and version, their features and edges

@@ -333,3 +333,27 @@ fn a_submodule_not_checked_out_is_noted() {
         plan.notes
     );
 }
+
+/// A feature turned on only for another platform is off for the images' targets, as the
+/// build resolves them: `cargo metadata` unifies features across platforms, so rathole's
+/// musl-only `openssl = { features = ["vendored"] }` hid the system OpenSSL its glibc
+/// build needs. Here libz-sys's `static` (which compiles zlib) comes only with musl.
+#[test]
+fn a_feature_enabled_only_for_another_platform_does_not_count() {
+    let built = Fixture::new("platformfeature")
+        .root_package("svc", |p| {
+            p.main().toml(
+                "[dependencies]\nlibz-sys = \"1.1\"\n\n\
+                 [target.'cfg(target_env = \"musl\")'.dependencies]\n\
+                 libz-sys = { version = \"1.1\", features = [\"static\"] }\n",
+            )
+        })
+        .build();
+    let (_, plan) = built.load(&fixed_options()).expect("plans");
+    let why = plan.build.inferred_link_packages.get("zlib1g-dev");
+    assert!(
+        why.is_some_and(|w| w.starts_with("libz-sys ") && w.ends_with("(feature static off)")),
+        "{:?}",
+        plan.build
+    );
+}
