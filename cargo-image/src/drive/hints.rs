@@ -114,6 +114,17 @@ pub fn hints(output: &str) -> Vec<String> {
             ));
         }
     }
+    // `time` before 0.3.35 fails to compile with Rust 1.80+ (E0282 in
+    // format_description/parse): rathole's lockfile pinned 0.3.29.
+    if lower.contains("could not compile `time`") && lower.contains("e0282") {
+        out.push(
+            "hint: the `time` crate in Cargo.lock is older than 0.3.35, which newer Rust cannot \
+             compile: run `cargo update -p time` (or set `builder` in \
+             [workspace.metadata.image] to a Rust before 1.80, e.g. \
+             \"rust:1.79-slim-bookworm\")."
+                .to_string(),
+        );
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -347,6 +358,19 @@ mod tests {
         assert!(
             hints("failed to execute command: No such file or directory (os error 2)").is_empty()
         );
+    }
+
+    #[test]
+    fn an_old_time_crate_names_cargo_update() {
+        // Real output (shortened): rathole 0.5.0 (time 0.3.29) on Rust 1.95.
+        let output = "error[E0282]: type annotations needed for `Box<_>`\n  --> /usr/local/cargo/registry/src/index.crates.io-1949cf8c6b5b557f/time-0.3.29/src/format_description/parse/mod.rs:83:9\nerror: could not compile `time` (lib) due to 1 previous error";
+        let h = hints(output);
+        assert!(
+            h.len() == 1 && h[0].contains("cargo update -p time"),
+            "{h:?}"
+        );
+        assert!(hints("error: could not compile `time` (lib) due to 2 previous errors\nerror[E0308]: mismatched types").is_empty());
+        assert!(hints("error: could not compile `timely` (lib)\nerror[E0282]").is_empty());
     }
 
     #[test]
