@@ -122,14 +122,8 @@ fn tree_features(
             }
             command.output().ok()
         };
-        let mut output = run(None)?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-            output = run(Some(&retry_toolchain(&stderr)?))?;
-        }
-        if !output.status.success() {
-            return None;
-        }
+        let (output, _) = with_toolchain_retry(run, |o| o.as_ref().and_then(failed_stderr));
+        let output = output.filter(|o| o.status.success())?;
         for line in String::from_utf8_lossy(&output.stdout).lines() {
             let Some((package, enabled)) = line.split_once('|') else {
                 continue;
@@ -215,30 +209,55 @@ fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_me
             .other_options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>());
         command
     };
-    match command().exec() {
-        Err(cargo_metadata::Error::CargoMetadata { stderr })
-            if retry_toolchain(&stderr).is_some() =>
-        {
-            let toolchain = retry_toolchain(&stderr).unwrap_or_default();
-            // The retry's own failure is the one to show (meilisearch's: a git dependency
-            // on an unreachable host), not the pin that made us retry.
-            command()
-                .env("RUSTUP_TOOLCHAIN", &toolchain)
-                .exec()
-                .map_err(|e| match e {
-                    cargo_metadata::Error::CargoMetadata { stderr: again } => {
-                        cargo_metadata::Error::CargoMetadata {
-                            stderr: format!(
-                                "{again}\n(run with RUSTUP_TOOLCHAIN={toolchain}: the \
-                                 toolchain the workspace pins is not installed here)"
-                            ),
-                        }
-                    }
-                    _ => cargo_metadata::Error::CargoMetadata { stderr },
-                })
+    let run = |toolchain: Option<&str>| {
+        let mut command = command();
+        if let Some(t) = toolchain {
+            command.env("RUSTUP_TOOLCHAIN", t);
         }
-        other => other,
+        command.exec()
+    };
+    let stderr = |r: &Result<Metadata, cargo_metadata::Error>| match r {
+        Err(cargo_metadata::Error::CargoMetadata { stderr }) => Some(stderr.clone()),
+        _ => None,
+    };
+    match with_toolchain_retry(run, stderr) {
+        // The retry's own failure is the one to show (meilisearch's: a git dependency on
+        // an unreachable host), not the pin that made us retry.
+        (Err(cargo_metadata::Error::CargoMetadata { stderr }), Some(toolchain)) => {
+            Err(cargo_metadata::Error::CargoMetadata {
+                stderr: format!("{stderr}\n{}", retried_with(&toolchain)),
+            })
+        }
+        (result, _) => result,
     }
+}
+
+/// Runs a cargo command as the workspace asks (`run(None)`) and, when cargo refused because
+/// the toolchain the workspace pins is not installed here, once more with
+/// [`retry_toolchain`]'s: the outcome that counts, with the toolchain of the retry.
+/// `stderr` is what cargo printed when the command failed.
+fn with_toolchain_retry<T>(
+    run: impl Fn(Option<&str>) -> T,
+    stderr: impl Fn(&T) -> Option<String>,
+) -> (T, Option<String>) {
+    let first = run(None);
+    match stderr(&first).as_deref().and_then(retry_toolchain) {
+        Some(toolchain) => (run(Some(&toolchain)), Some(toolchain)),
+        None => (first, None),
+    }
+}
+
+/// What a failure after [`with_toolchain_retry`]'s retry adds to cargo's message.
+fn retried_with(toolchain: &str) -> String {
+    format!(
+        "(run with RUSTUP_TOOLCHAIN={toolchain}: the toolchain the workspace pins is not \
+         installed here)"
+    )
+}
+
+/// The standard error of a command that failed.
+fn failed_stderr(output: &std::process::Output) -> Option<String> {
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 /// When cargo refused to run because the workspace pins a toolchain this machine lacks:
@@ -253,7 +272,7 @@ fn retry_toolchain(stderr: &str) -> Option<String> {
 pub fn locate_workspace() -> Result<PathBuf, Error> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let failed = |message: String| Error::NoWorkspace { message };
-    let locate = |toolchain: Option<String>| {
+    let locate = |toolchain: Option<&str>| {
         let mut command = Command::new(&cargo);
         command.args(["locate-project", "--workspace", "--message-format", "plain"]);
         if let Some(t) = toolchain {
@@ -263,18 +282,13 @@ pub fn locate_workspace() -> Result<PathBuf, Error> {
             .output()
             .map_err(|e| failed(format!("running `{}`: {e}", Path::new(&cargo).display())))
     };
-    let mut out = locate(None)?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if let Some(toolchain) = retry_toolchain(&stderr) {
-        let retried = locate(Some(toolchain))?;
-        if retried.status.success() {
-            out = retried;
-        }
-    }
-    if !out.status.success() {
-        return Err(failed(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
+    let (out, retried) = with_toolchain_retry(locate, |r| r.as_ref().ok().and_then(failed_stderr));
+    let out = out?;
+    if let Some(stderr) = failed_stderr(&out) {
+        let note = retried
+            .map(|t| format!("\n{}", retried_with(&t)))
+            .unwrap_or_default();
+        return Err(failed(format!("{}{note}", stderr.trim())));
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
@@ -876,13 +890,18 @@ fn compile_reads(
     dirs: &[String],
     rules: &IgnoreRules,
 ) -> BTreeMap<String, String> {
-    use crate::model::{is_within, join};
+    use crate::model::is_within;
     use crate::reads::{resolve, upward_literals, Base};
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
-        // (file, is a build script) pairs, each once.
-        let mut files: BTreeMap<String, bool> = BTreeMap::new();
+        // Each source file once, with whether it is build-script code: a target's own
+        // file has its target's kind; a file the walks reach is build-script code only when
+        // no other target's walk reaches it (a build script in `src/` beside the library
+        // must not turn the library's run-time reads into compile-time ones, whichever
+        // target cargo lists first).
+        let mut walks: BTreeMap<&str, bool> = BTreeMap::new();
+        let mut own: BTreeMap<&str, bool> = BTreeMap::new();
         for t in &p.targets {
             let build_script = t.kind == TargetKind::BuildScript;
             if !(build_script
@@ -893,34 +912,38 @@ fn compile_reads(
             {
                 continue;
             }
-            files.insert(t.src_path.clone(), build_script);
+            own.insert(&t.src_path, build_script);
             let parent = t.src_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            if parent == p.dir || !is_within(parent, &p.dir) {
-                continue;
+            if parent != p.dir && is_within(parent, &p.dir) {
+                *walks.entry(parent).or_insert(build_script) &= build_script;
             }
-            let mut stack = vec![parent.to_string()];
-            while let Some(dir) = stack.pop() {
-                let Ok(entries) = std::fs::read_dir(context.join(&dir)) else {
-                    continue;
-                };
-                for entry in entries.flatten() {
-                    let path = join(&dir, &entry.file_name().to_string_lossy());
-                    // Test modules in files of their own (`src/config/tests.rs`, as
-                    // hickory-dns has) compile for `cargo test` only, which sees the whole
-                    // context anyway.
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let test_only =
-                        matches!(name.as_str(), "tests" | "test" | "tests.rs" | "test.rs");
-                    if test_only || rules.excluded(&path) || others.iter().any(|o| **o == path) {
-                        continue;
-                    }
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        stack.push(path);
-                    } else if path.ends_with(".rs") {
-                        files.entry(path).or_insert(build_script);
-                    }
+        }
+        // A directory inside another walked one is walked again only to mark its files as
+        // not build-script code (`src/bin` inside `src` is not).
+        let covered = |dir: &str, build_script: bool| {
+            walks
+                .iter()
+                .any(|(o, o_build)| *o != dir && is_within(dir, o) && (!o_build || build_script))
+        };
+        let mut files: BTreeMap<String, bool> = BTreeMap::new();
+        for (dir, build_script) in walks.iter().filter(|(d, b)| !covered(d, **b)) {
+            let skip = |path: &str| {
+                // Test modules in files of their own (`src/config/tests.rs`, as
+                // hickory-dns has) compile for `cargo test` only, which sees the whole
+                // context anyway.
+                let name = path.rsplit('/').next().unwrap_or(path);
+                matches!(name, "tests" | "test" | "tests.rs" | "test.rs")
+                    || rules.excluded(path)
+                    || others.iter().any(|o| **o == path)
+            };
+            for path in files_under_except(context, dir, &skip) {
+                if path.ends_with(".rs") {
+                    *files.entry(path).or_insert(*build_script) &= *build_script;
                 }
             }
+        }
+        for (file, build_script) in own {
+            files.insert(file.to_string(), build_script);
         }
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
@@ -1124,6 +1147,11 @@ fn links_on_the_way(
 
 /// Every file under a context-relative directory, context-relative (no links followed).
 fn files_under(context_dir: &Path, dir: &str) -> Vec<String> {
+    files_under_except(context_dir, dir, &|_| false)
+}
+
+/// The files under `dir`, sorted, leaving out every file and directory `skip` names.
+fn files_under_except(context_dir: &Path, dir: &str, skip: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_string()];
     while let Some(dir) = stack.pop() {
@@ -1132,6 +1160,9 @@ fn files_under(context_dir: &Path, dir: &str) -> Vec<String> {
         };
         for entry in entries.flatten() {
             let path = crate::model::join(&dir, &entry.file_name().to_string_lossy());
+            if skip(&path) {
+                continue;
+            }
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(path);
             } else {
@@ -1184,7 +1215,62 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ssh_repository, toolchain_version, version_key};
+    use super::{compile_reads, ssh_repository, toolchain_version, version_key};
+    use crate::ignore::IgnoreRules;
+    use crate::model::{Package, Target, TargetKind};
+
+    /// Whether a file the walks reach is build-script code does not depend on the order
+    /// cargo lists targets in: with the build script (`src/build.rs`) listed first, the
+    /// library's module beside it (`src/conf.rs`) still reads `../config` at run time; the
+    /// script reads `../proto` at compile time.
+    #[test]
+    fn a_file_is_build_script_code_only_when_no_other_target_reaches_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(
+            "svc/src/build.rs",
+            "fn main() { let _ = std::fs::read(\"../proto/a\"); }",
+        );
+        write("svc/src/lib.rs", "mod conf;");
+        write(
+            "svc/src/conf.rs",
+            "fn c() { let _ = std::fs::read(\"../config/b\"); }",
+        );
+        write("proto/a", "");
+        write("config/b", "");
+        let target = |kind, path: &str| Target {
+            kind,
+            name: "svc".into(),
+            src_path: path.into(),
+            required_features: Vec::new(),
+        };
+        let package = Package {
+            name: "svc".into(),
+            version: "0.1.0".into(),
+            member: true,
+            dir: "svc".into(),
+            manifest: String::new(),
+            description: None,
+            license: None,
+            repository: None,
+            homepage: None,
+            targets: vec![
+                target(TargetKind::BuildScript, "svc/src/build.rs"),
+                target(TargetKind::Lib, "svc/src/lib.rs"),
+            ],
+            deps: Vec::new(),
+            config: Default::default(),
+            sources: Vec::new(),
+            features: Vec::new(),
+        };
+        let dirs = ["svc".to_string()];
+        let reads = compile_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
+        assert_eq!(reads.keys().collect::<Vec<_>>(), ["proto/a"], "{reads:?}");
+    }
 
     #[test]
     fn rust_versions_compare_numerically() {

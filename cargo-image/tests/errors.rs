@@ -187,7 +187,8 @@ fn missing_lockfile_is_not_created() {
 
 /// A workspace pinning a toolchain this machine lacks is read with the caller's: when that
 /// fails too, the error is the second run's (meilisearch's: a git dependency on a host
-/// this machine cannot reach), not the pin that made the retry. Run as a user runs it,
+/// this machine cannot reach; a manifest cargo cannot parse), not the pin that made the
+/// retry, whether cargo reads the workspace or finds it. Run as a user runs it,
 /// with a plain environment: `cargo test` sets `RUSTUP_TOOLCHAIN` and `CARGO`, with which
 /// the first run uses the caller's toolchain already.
 #[test]
@@ -198,21 +199,50 @@ fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
         .package("crates/app", |p| p.main())
         .no_lockfile()
         .build();
+    // Named by `--manifest-path` (read by `cargo metadata`), and found from the current
+    // directory (`cargo locate-project`).
+    for by_path in [true, false] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"));
+        command.args(["image", "plan"]).current_dir(&built.root);
+        if by_path {
+            command.arg("--manifest-path").arg(&built.manifest);
+        }
+        let out = command
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| {
+                ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
+            }))
+            // Never install the pinned toolchain (rustup would, where auto-install is on).
+            .env("RUSTUP_AUTO_INSTALL", "0")
+            .output()
+            .expect("run cargo-image");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains("crates/gone") && !err.contains("toolchain '1.70.0"),
+            "{by_path}: {err}"
+        );
+        assert!(
+            err.contains("(run with RUSTUP_TOOLCHAIN="),
+            "{by_path}: {err}"
+        );
+    }
+    // A manifest cargo cannot parse: finding the workspace fails after the retry too.
+    std::fs::write(&built.manifest, "[workspace\n").expect("write manifest");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"))
-        .args(["image", "plan", "--manifest-path"])
-        .arg(&built.manifest)
+        .args(["image", "plan"])
+        .current_dir(&built.root)
         .env_clear()
         .envs(std::env::vars().filter(|(k, _)| {
             ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
         }))
-        // Never install the pinned toolchain (rustup would, where auto-install is on).
         .env("RUSTUP_AUTO_INSTALL", "0")
         .output()
         .expect("run cargo-image");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
-        err.contains("crates/gone") && !err.contains("toolchain '1.70.0"),
+        err.contains("Cargo.toml") && !err.contains("toolchain '1.70.0"),
         "{err}"
     );
     assert!(err.contains("(run with RUSTUP_TOOLCHAIN="), "{err}");

@@ -310,6 +310,57 @@ fn compile_time_reads_outside_a_package_become_build_files() {
     );
 }
 
+/// A build script inside `src/` (`build = "src/build.rs"`) reads at compile time; the
+/// library beside it still reads at run time, whichever target cargo lists first; a
+/// module under `src/bin/` (walked once, with `src/`) includes at compile time.
+#[test]
+fn a_build_script_beside_the_library_leaves_the_library_run_time_reads_alone() {
+    let built = Fixture::new("srcbuild")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/svc", |p| {
+            p.package_key("build", "\"src/build.rs\"")
+                .source(
+                    "src/build.rs",
+                    "fn main() { let _ = std::fs::read(\"../../proto/a.proto\"); }\n",
+                )
+                .source(
+                    "src/lib.rs",
+                    "pub fn config() -> Vec<u8> { std::fs::read(\"../../config/app.toml\").unwrap() }\n",
+                )
+                .source(
+                    "src/bin/svc/main.rs",
+                    "mod banner;\nfn main() { print!(\"{}\", banner::TEXT); }\n",
+                )
+                .source(
+                    "src/bin/svc/banner.rs",
+                    "pub const TEXT: &str = include_str!(\"../../../../../assets/banner.txt\");\n",
+                )
+        })
+        .file("proto/a.proto", "syntax = \"proto3\";\n")
+        .file("config/app.toml", "port = 1\n")
+        .file("assets/banner.txt", "hi\n")
+        .build();
+    let (_, plan) = built.plan();
+    let got: Vec<(&str, &str)> = plan
+        .inferred_build_files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "assets/banner.txt",
+                "crates/svc/src/bin/svc/banner.rs reads \"../../../../../assets/banner.txt\""
+            ),
+            (
+                "proto/a.proto",
+                "crates/svc/src/build.rs reads \"../../proto/a.proto\""
+            ),
+        ]
+    );
+}
+
 /// A submodule that was not checked out (a clone without `--recursive`) is said by every
 /// command, before a build fails on it: lemmy's build script reads one.
 #[test]
