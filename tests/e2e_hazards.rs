@@ -83,7 +83,26 @@ features = ["shapes/extra"]
 
 [dependencies]
 shapes = { path = "crates/shapes" }
+# Patched behind a feature off by default (atuin's axoasset): cargo metadata leaves it
+# out, yet every cargo run reads its manifest.
+itoa = { version = "1", optional = true }
+
+[features]
+fast-format = ["dep:itoa"]
+
+[patch.crates-io]
+itoa = { path = "patches/itoa" }
 "#,
+    );
+    write(
+        root,
+        "patches/itoa/Cargo.toml",
+        "[package]\nname = \"itoa\"\nversion = \"1.0.99\"\nedition = \"2021\"\n",
+    );
+    write(
+        root,
+        "patches/itoa/src/lib.rs",
+        "compile_error!(\"never built\");\n",
     );
     write(
         root,

@@ -45,6 +45,11 @@ pub struct Workspace {
     /// them before any crate compiles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendor_dirs: Vec<String>,
+    /// `[patch]` path packages no build resolves (atuin's fork of axoasset, a dependency
+    /// of a feature off by default), context-relative, sorted: cargo reads each to load the
+    /// workspace, so they reach the build whole, like `vendor_dirs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patch_dirs: Vec<String>,
     /// Symlinks on the way to a local package (`crates/api` → `../elsewhere/api`), link
     /// path → target relative to the link's directory. Cargo finds the package through the
     /// link; the paths above are the resolved ones, so the build recreates the link.

@@ -526,6 +526,8 @@ fn from_metadata(
     }
 
     let vendor_dirs = vendor_dirs(&extra_files, &context_dir)?;
+    let patch_dirs =
+        unused_patch_dirs(&root_manifest, &root, &extra_files, &context_dir, &packages)?;
 
     // What the build context holds: the effective .dockerignore rules decide which paths
     // exist there, and only those are bound or copied (binding a missing path fails).
@@ -572,6 +574,7 @@ fn from_metadata(
         .iter()
         .map(|p| p.dir.clone())
         .chain(vendor_dirs.iter().cloned())
+        .chain(patch_dirs.iter().cloned())
         .chain(links.keys().cloned())
         .chain(git_dir.iter().cloned())
         .collect();
@@ -582,6 +585,12 @@ fn from_metadata(
                 &format!("a vendored crate's file (directory source `{dir}`)"),
             )?;
         }
+    }
+    for dir in &patch_dirs {
+        excluded(
+            &crate::model::join(dir, "Cargo.toml"),
+            &format!("the manifest of the `[patch]` package `{dir}`, which cargo reads to load the workspace"),
+        )?;
     }
     for p in &mut packages {
         for t in &p.targets {
@@ -687,6 +696,7 @@ fn from_metadata(
             dockerfile_append,
             resolved,
             vendor_dirs,
+            patch_dirs,
             links,
             git_dir,
             ssh_sources: ssh_sources(metadata),
@@ -1088,6 +1098,60 @@ fn vendor_dirs(
                     ),
                 })?;
             out.insert(path_to_slash(rel));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The `[patch]` path packages of the root manifest and of the cargo configuration files
+/// read into `extra_files` that are no package of the resolve, context-relative and sorted:
+/// cargo reads each to load the workspace even when nothing enables it. atuin patches
+/// axoasset, a dependency of a feature off by default; `cargo metadata` leaves it out, and
+/// the build failed on its missing `Cargo.toml`.
+fn unused_patch_dirs(
+    root_manifest: &str,
+    root: &str,
+    extra_files: &BTreeMap<String, String>,
+    context_dir: &Path,
+    packages: &[Package],
+) -> Result<Vec<String>, Error> {
+    let mut out = BTreeSet::new();
+    // Each file with the directory its paths are relative to: the root manifest's, and
+    // the one holding `.cargo/`.
+    let configs = extra_files.iter().filter_map(|(path, text)| {
+        let base = path
+            .strip_suffix(".cargo/config.toml")
+            .or_else(|| path.strip_suffix(".cargo/config"))?;
+        Some((path.clone(), base.trim_end_matches('/'), text.as_str()))
+    });
+    let sources = std::iter::once((crate::model::join(root, "Cargo.toml"), root, root_manifest))
+        .chain(configs);
+    for (file, base, text) in sources {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let patches = table.get("patch").and_then(toml::Value::as_table);
+        for (registry, crates) in patches.into_iter().flatten() {
+            for (name, spec) in crates.as_table().into_iter().flatten() {
+                let Some(path) = spec.get("path").and_then(toml::Value::as_str) else {
+                    continue;
+                };
+                let outside = || Error::InvalidConfig {
+                    manifest: context_dir.join(&file).display().to_string(),
+                    message: format!(
+                        "key `patch.{registry}.{name}.path`: `{path}` lies outside the build \
+                         context `{}`, so the build cannot read the patched package; move it \
+                         inside, or set `context` in [workspace.metadata.image] to a \
+                         directory that holds it",
+                        context_dir.display()
+                    ),
+                };
+                let dir = crate::reads::resolve(base, path).ok_or_else(outside)?;
+                let known = packages.iter().any(|p| p.dir == dir);
+                if !known && context_dir.join(&dir).join("Cargo.toml").is_file() {
+                    out.insert(dir);
+                }
+            }
         }
     }
     Ok(out.into_iter().collect())

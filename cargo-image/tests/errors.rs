@@ -975,3 +975,41 @@ fn defined_features_and_custom_profiles_are_accepted() {
     assert_eq!(plan.build.profile, "dist");
     assert_eq!(plan.build.features, ["svc/turbo"]);
 }
+
+/// A `[patch]` package nothing enables still reaches the build (cargo reads it to load the
+/// workspace): one outside the build context is refused naming the manifest, the key and
+/// the fix; one whose manifest `.dockerignore` leaves out, naming the rule.
+#[test]
+fn a_patch_the_build_cannot_read_is_refused() {
+    let built = Fixture::new("patchout")
+        .virtual_workspace(&["crates/app"])
+        .workspace_toml("[patch.crates-io]\nryu = { path = \"../ryu-fork\" }\n")
+        .package("crates/app", |p| {
+            p.main().dep("ryu", "{ version = \"1\", optional = true }")
+        })
+        .package("../ryu-fork", |p| p.name("ryu").version("1.0.99").lib())
+        .build();
+    let text = load_err(&built, &fixed_options()).to_string();
+    assert!(
+        text.contains("Cargo.toml")
+            && text.contains("`patch.crates-io.ryu.path`")
+            && text.contains("outside the build context")
+            && text.contains("`context`"),
+        "{text}"
+    );
+
+    let built = Fixture::new("patchignored")
+        .virtual_workspace(&["crates/app"])
+        .workspace_toml("[patch.crates-io]\nryu = { path = \"forks/ryu\" }\n")
+        .package("crates/app", |p| {
+            p.main().dep("ryu", "{ version = \"1\", optional = true }")
+        })
+        .package("forks/ryu", |p| p.name("ryu").version("1.0.99").lib())
+        .file(".dockerignore", "forks/\n")
+        .build();
+    let text = load_err(&built, &fixed_options()).to_string();
+    assert!(
+        text.contains("forks/ryu/Cargo.toml") && text.contains("forks/"),
+        "{text}"
+    );
+}

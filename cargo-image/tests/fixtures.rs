@@ -236,9 +236,17 @@ fn ssh() -> Built {
 fn patch() -> Built {
     Fixture::new("patch")
         .virtual_workspace(&["crates/app"])
-        .workspace_toml("[patch.crates-io]\nitoa = { path = \"patched/itoa\" }\n")
-        .package("crates/app", |p| p.main().dep("itoa", "\"1\""))
+        .workspace_toml(
+            "[patch.crates-io]\nitoa = { path = \"patched/itoa\" }\nryu = { path = \"patched/ryu\" }\n",
+        )
+        .package("crates/app", |p| {
+            p.main()
+                .dep("itoa", "\"1\"")
+                // Patched, but behind a feature off by default (atuin's axoasset).
+                .dep("ryu", "{ version = \"1\", optional = true }")
+        })
         .package("patched/itoa", |p| p.version("1.0.99").lib())
+        .package("patched/ryu", |p| p.version("1.0.99").lib())
         .build()
 }
 
@@ -807,6 +815,16 @@ fn patch_snapshots() {
     );
     // The patch must keep its version in the skeleton, or it would no longer match `1`.
     assert!(plan.skeleton.files["patched/itoa/Cargo.toml"].contains("1.0.99"));
+    // A patch nothing enables is no package of the resolve, but cargo reads it to load
+    // the workspace: the build gets it whole, beside the skeleton and in the binds.
+    assert!(loaded.workspace.package("ryu").is_none());
+    assert_eq!(plan.patch_dirs, ["patched/ryu"]);
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(
+        dockerfile.contains("COPY patched/ryu /app/patched/ryu")
+            && dockerfile.contains("source=patched/ryu,target=/app/patched/ryu,rw"),
+        "{dockerfile}"
+    );
 }
 
 #[test]

@@ -154,6 +154,7 @@ fn workspace(g: &Graph) -> Workspace {
         dockerfile_append: None,
         resolved: Vec::new(),
         vendor_dirs: Vec::new(),
+        patch_dirs: Vec::new(),
         links: BTreeMap::new(),
         git_dir: None,
         ssh_sources: Vec::new(),

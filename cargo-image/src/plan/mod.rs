@@ -116,6 +116,10 @@ pub struct Plan {
     /// into the fetch stage, so every offline step has them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vendor_dirs: Vec<String>,
+    /// `[patch]` path packages no build resolves, context-relative: copied beside the
+    /// vendored crates, since cargo reads them to load the workspace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patch_dirs: Vec<String>,
     /// The chain of crate layers, dependencies first: the packages another planned
     /// package depends on.
     pub layers: Vec<Layer>,
@@ -395,6 +399,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         masked_members: masked_members(ws),
         manifests: manifests(ws),
         vendor_dirs: ws.vendor_dirs.clone(),
+        patch_dirs: ws.patch_dirs.clone(),
         layers,
         leaves,
         build,

@@ -431,13 +431,22 @@ fn ca_mount(plan: &Plan) -> Option<String> {
 }
 
 /// The vendored crates (`cargo vendor`), copied beside the skeleton: cargo reads them in
-/// place of crates.io, and with them the fetch needs no network.
+/// place of crates.io, and with them the fetch needs no network. So do the `[patch]`
+/// packages no build resolves: cargo reads their manifests to load the workspace.
 fn vendor_copy(plan: &Plan) -> String {
     let mut out = String::new();
     if !plan.vendor_dirs.is_empty() {
         out.push_str("# The vendored crates (cargo vendor): the sources cargo reads instead of a registry.\n");
     }
     for dir in &plan.vendor_dirs {
+        writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
+    }
+    if !plan.patch_dirs.is_empty() {
+        out.push_str(
+            "# [patch] packages nothing enables: cargo reads them to load the workspace.\n",
+        );
+    }
+    for dir in &plan.patch_dirs {
         writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
     }
     out
@@ -483,6 +492,7 @@ fn incremental_binds(plan: &Plan) -> Vec<String> {
         .iter()
         .chain(&plan.manifests)
         .chain(&plan.vendor_dirs)
+        .chain(&plan.patch_dirs)
         .chain(plan.skeleton.links.keys())
         .cloned()
         .collect();
