@@ -114,6 +114,10 @@ pub struct Package {
     /// implicit ones).
     #[serde(default)]
     pub features: Vec<String>,
+    /// The optional dependencies (package names) each feature enables, directly or through
+    /// other features; only features that enable one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub feature_deps: BTreeMap<String, Vec<String>>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

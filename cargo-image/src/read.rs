@@ -486,6 +486,7 @@ fn from_metadata(
             config: pkg_config.unwrap_or_else(PackageConfig::default),
             sources: Vec::new(),
             features: p.features.keys().cloned().collect(),
+            feature_deps: feature_deps(p),
             name,
         });
     }
@@ -1103,6 +1104,50 @@ fn vendor_dirs(
     Ok(out.into_iter().collect())
 }
 
+/// For each feature of `p` that enables optional dependencies, their package names:
+/// directly (`dep:x`, `x` naming an optional dependency, `x/f`) or through other features;
+/// `x?/f` enables nothing.
+fn feature_deps(p: &cargo_metadata::Package) -> BTreeMap<String, Vec<String>> {
+    // Optional dependencies by the name features use for them (the rename, if any).
+    let optional: BTreeMap<&str, &str> = p
+        .dependencies
+        .iter()
+        .filter(|d| d.optional)
+        .map(|d| (d.rename.as_deref().unwrap_or(&d.name), d.name.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for feature in p.features.keys() {
+        let mut enabled = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![feature.as_str()];
+        while let Some(f) = stack.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            for value in p.features.get(f).into_iter().flatten() {
+                let (name, weak) = match value.split_once('/') {
+                    Some((dep, _)) => (dep.trim_end_matches('?'), dep.ends_with('?')),
+                    None => (value.strip_prefix("dep:").unwrap_or(value), false),
+                };
+                if value.contains('/')
+                    || value.starts_with("dep:")
+                    || !p.features.contains_key(name)
+                {
+                    if let (Some(package), false) = (optional.get(name), weak) {
+                        enabled.insert(package.to_string());
+                    }
+                } else {
+                    stack.push(name);
+                }
+            }
+        }
+        if !enabled.is_empty() {
+            out.insert(feature.clone(), enabled.into_iter().collect());
+        }
+    }
+    out
+}
+
 /// The `[patch]` path packages of the root manifest and of the cargo configuration files
 /// read into `extra_files` that are no package of the resolve, context-relative and sorted:
 /// cargo reads each to load the workspace even when nothing enables it. atuin patches
@@ -1282,6 +1327,7 @@ mod tests {
     use super::{compile_reads, ssh_repository, toolchain_version, version_key};
     use crate::ignore::IgnoreRules;
     use crate::model::{Package, Target, TargetKind};
+    use std::collections::BTreeMap;
 
     /// Whether a file the walks reach is build-script code does not depend on the order
     /// cargo lists targets in: with the build script (`src/build.rs`) listed first, the
@@ -1330,6 +1376,7 @@ mod tests {
             config: Default::default(),
             sources: Vec::new(),
             features: Vec::new(),
+            feature_deps: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = compile_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

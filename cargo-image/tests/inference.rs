@@ -408,3 +408,55 @@ fn a_feature_enabled_only_for_another_platform_does_not_count() {
         plan.build
     );
 }
+
+/// A binary whose required features enable a Windows-only crate (shadowsocks-rust's
+/// `sswinservice`: `winservice` enables windows-service) gets no image, said in a note;
+/// the feature is not enabled for the others; `skip = false` builds it anyway. Through
+/// another feature, too; a weak one (`winapi?/std`) enables nothing.
+#[test]
+fn a_windows_program_gets_no_image_unless_asked() {
+    let fixture = |skip: &str| {
+        Fixture::new("winbin")
+            .root_package("svc", |p| {
+                p.main()
+                    .source("src/bin/winservice.rs", "fn main() {}\n")
+                    .source("src/bin/tool.rs", "fn main() {}\n")
+                    .dep("winapi", "{ path = \"shims/winapi\", optional = true }")
+                    .toml(&format!(
+                        "[[bin]]\nname = \"svc-winservice\"\npath = \"src/bin/winservice.rs\"\n\
+                         required-features = [\"winservice\"]\n\n\
+                         [[bin]]\nname = \"svc-tool\"\npath = \"src/bin/tool.rs\"\n\
+                         required-features = [\"tool\"]\n\n\
+                         [features]\nwinservice = [\"service\"]\nservice = [\"dep:winapi\"]\n\
+                         tool = [\"winapi?/std\"]\n\n{skip}"
+                    ))
+            })
+            .package("shims/winapi", |p| {
+                p.name("winapi")
+                    .version("0.3.9")
+                    .lib()
+                    .toml("[features]\nstd = []\n")
+            })
+            .build()
+    };
+    let built = fixture("");
+    let (_, plan) = built.plan();
+    let stages: Vec<&str> = plan.images.iter().map(|i| i.stage.as_str()).collect();
+    assert_eq!(stages, ["svc", "svc-tool"]);
+    assert_eq!(plan.build.features, ["svc/tool"]);
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].contains("`svc-winservice`")
+            && plan.notes[0].contains("`winservice`")
+            && plan.notes[0].contains("`winapi`")
+            && plan.notes[0].contains("skip = false"),
+        "{}",
+        plan.notes[0]
+    );
+
+    let built = fixture("[package.metadata.image.bin.svc-winservice]\nskip = false\n");
+    let (_, plan) = built.plan();
+    let stages: Vec<&str> = plan.images.iter().map(|i| i.stage.as_str()).collect();
+    assert_eq!(stages, ["svc", "svc-tool", "svc-winservice"]);
+    assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+}

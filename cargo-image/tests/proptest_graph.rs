@@ -140,6 +140,7 @@ fn workspace(g: &Graph) -> Workspace {
                 config: Default::default(),
                 sources: Vec::new(),
                 features: Vec::new(),
+                feature_deps: BTreeMap::new(),
             }
         })
         .collect();

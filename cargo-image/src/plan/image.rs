@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::{ImagePlan, PlanOptions};
 use crate::config::{HealthcheckConfig, HealthcheckSpec, ImageConfig, WorkspaceConfig};
 use crate::error::Error;
-use crate::model::{join, Package, TargetKind, Workspace};
+use crate::model::{join, Package, Target, TargetKind, Workspace};
 use crate::skeleton;
 
 /// The user every runtime image runs as unless configured: distroless' `nonroot`.
@@ -83,11 +83,37 @@ fn check_pinned(key: &str, reference: &str) -> Result<(), String> {
     ))
 }
 
+/// Crates that hold code for Windows only. A binary whose required features enable one is
+/// a Windows program that does not compile for the Linux images (shadowsocks-rust's
+/// `sswinservice` requires `winservice`, which enables windows-service): built with the
+/// others, it failed the build of every image.
+const WINDOWS_ONLY: &[&str] = &[
+    "windows-service",
+    "winapi",
+    "winreg",
+    "windows-registry",
+    "windows-sys",
+    "windows",
+];
+
+/// The required feature of `bin` that enables a [`WINDOWS_ONLY`] crate, with the crate.
+fn windows_only<'a>(pkg: &'a Package, bin: &'a Target) -> Option<(&'a str, &'a str)> {
+    bin.required_features.iter().find_map(|f| {
+        let deps = pkg.feature_deps.get(f)?;
+        let dep = deps.iter().find(|d| WINDOWS_ONLY.contains(&d.as_str()))?;
+        Some((f.as_str(), dep.as_str()))
+    })
+}
+
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
-/// else every binary not marked `skip` (by default, those of a package named `xtask`). A
-/// binary table naming no binary of its package is refused, as is a selection that leaves
-/// no image.
-pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<ImagePlan>, Error> {
+/// else every binary not marked `skip` (by default, those of a package named `xtask` and
+/// Windows programs, each said in `notes`). A binary table naming no binary of its package
+/// is refused, as is a selection that leaves no image.
+pub(super) fn plan_images(
+    ws: &Workspace,
+    opts: &PlanOptions,
+    notes: &mut Vec<String>,
+) -> Result<Vec<ImagePlan>, Error> {
     let all_bins = ws.binaries();
     if all_bins.is_empty() {
         return Err(Error::NoBinaries {
@@ -107,9 +133,20 @@ pub(super) fn plan_images(ws: &Workspace, opts: &PlanOptions) -> Result<Vec<Imag
     for (pkg, bin) in &all_bins {
         let cfg = image_config(ws, pkg, &bin.name);
         let selected = if opts.bins.is_empty() {
+            let windows = windows_only(pkg, bin);
+            if let (Some((feature, dep)), None) = (windows, cfg.skip) {
+                notes.push(format!(
+                    "binary `{}` is not built: it requires feature `{feature}`, which enables \
+                     `{dep}`, a Windows-only crate, so it cannot compile for Linux images; \
+                     `skip = false` under [package.metadata.image.bin.{}] in {} builds it",
+                    bin.name,
+                    bin.name,
+                    skeleton::manifest_path(pkg),
+                ));
+            }
             // An `xtask` package (the cargo-xtask convention, and where our library lives in
             // a user's repository) is the workspace's build tool, not a service.
-            !cfg.skip.unwrap_or(pkg.name == "xtask")
+            !cfg.skip.unwrap_or(pkg.name == "xtask" || windows.is_some())
         } else {
             opts.bins.contains(&bin.name)
         };

@@ -346,7 +346,17 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     check_image_references(wcfg).map_err(invalid)?;
 
     // Which binaries get an image.
-    let mut images = plan_images(ws, opts)?;
+    let mut notes: Vec<String> = ws
+        .missing_submodules
+        .iter()
+        .map(|path| {
+            format!(
+                "git submodule `{path}` is not checked out (its directory is empty): a build \
+                 that reads it fails; run `git submodule update --init --recursive`"
+            )
+        })
+        .collect();
+    let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
 
     // The shared build command.
@@ -411,16 +421,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         ssh,
         registry_tokens,
         dockerignore: ws.dockerignore.clone(),
-        notes: ws
-            .missing_submodules
-            .iter()
-            .map(|path| {
-                format!(
-                    "git submodule `{path}` is not checked out (its directory is empty): a build \
-                     that reads it fails; run `git submodule update --init --recursive`"
-                )
-            })
-            .collect(),
+        notes,
         appended,
         images,
         dev,
