@@ -460,3 +460,39 @@ fn a_windows_program_gets_no_image_unless_asked() {
     assert_eq!(stages, ["svc", "svc-tool", "svc-winservice"]);
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
 }
+
+/// Rustflags asking for the building machine's CPU (`target-cpu=native`) make images that
+/// stop with SIGILL on an older one: said in a note, for the triples they apply to.
+#[test]
+fn native_cpu_rustflags_are_noted() {
+    for (config, triples) in [
+        (
+            "[build]\nrustflags = [\"-C\", \"target-cpu=native\"]\n",
+            "for aarch64-unknown-linux-gnu and x86_64-unknown-linux-gnu:",
+        ),
+        (
+            "[target.x86_64-unknown-linux-gnu]\nrustflags = \"-Ctarget-cpu=native\"\n",
+            "for x86_64-unknown-linux-gnu:",
+        ),
+    ] {
+        let built = Fixture::new("nativecpu")
+            .root_package("svc", |p| p.main())
+            .file(".cargo/config.toml", config)
+            .build();
+        let (_, plan) = built.plan();
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(
+            plan.notes[0].contains(triples) && plan.notes[0].contains("SIGILL"),
+            "{}",
+            plan.notes[0]
+        );
+    }
+    let built = Fixture::new("nativecpu")
+        .root_package("svc", |p| p.main())
+        .file(
+            ".cargo/config.toml",
+            "[build]\nrustflags = [\"-C\", \"target-cpu=x86-64-v2\"]\n",
+        )
+        .build();
+    assert!(built.plan().1.notes.is_empty());
+}

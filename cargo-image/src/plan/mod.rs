@@ -362,6 +362,22 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
     let build = plan_build(ws, &images, profile)?;
+    let native: Vec<&str> = build
+        .config_rustflags
+        .iter()
+        .filter(|(_, flags)| flags.iter().any(|f| f.ends_with("target-cpu=native")))
+        .map(|(triple, _)| triple.as_str())
+        .collect();
+    if !native.is_empty() {
+        notes.push(format!(
+            "{} rustflags set `target-cpu=native` for {}: the images' binaries use every \
+             instruction of the machine that builds them (a CI runner's), and stop with \
+             SIGILL (illegal instruction) on an older CPU; name a baseline instead, per \
+             `[target.<triple>]` (`-C target-cpu=x86-64-v2` for x86_64)",
+            ws.in_root(".cargo/config.toml"),
+            native.join(" and ")
+        ));
+    }
 
     // Dynamically linked binaries get the shared libraries their runtime lacks.
     for img in &mut images {
