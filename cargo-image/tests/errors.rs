@@ -202,22 +202,7 @@ fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
     // Named by `--manifest-path` (read by `cargo metadata`), and found from the current
     // directory (`cargo locate-project`).
     for by_path in [true, false] {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"));
-        command.args(["image", "plan"]).current_dir(&built.root);
-        if by_path {
-            command.arg("--manifest-path").arg(&built.manifest);
-        }
-        let out = command
-            .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| {
-                ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
-            }))
-            // Never install the pinned toolchain (rustup would, where auto-install is on).
-            .env("RUSTUP_AUTO_INSTALL", "0")
-            .output()
-            .expect("run cargo-image");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{err}");
+        let err = plan_as_a_user_would(&built, by_path);
         assert!(
             err.contains("crates/gone") && !err.contains("toolchain '1.70.0"),
             "{by_path}: {err}"
@@ -229,23 +214,34 @@ fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
     }
     // A manifest cargo cannot parse: finding the workspace fails after the retry too.
     std::fs::write(&built.manifest, "[workspace\n").expect("write manifest");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"))
-        .args(["image", "plan"])
-        .current_dir(&built.root)
-        .env_clear()
-        .envs(std::env::vars().filter(|(k, _)| {
-            ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
-        }))
-        .env("RUSTUP_AUTO_INSTALL", "0")
-        .output()
-        .expect("run cargo-image");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = plan_as_a_user_would(&built, false);
     assert!(
         err.contains("Cargo.toml") && !err.contains("toolchain '1.70.0"),
         "{err}"
     );
     assert!(err.contains("(run with RUSTUP_TOOLCHAIN="), "{err}");
+}
+
+/// `cargo image plan` in the workspace's directory (with `--manifest-path` when
+/// `by_path`), in a plain environment: the error it prints, after checking it failed.
+fn plan_as_a_user_would(built: &Built, by_path: bool) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-image"));
+    command.args(["image", "plan"]).current_dir(&built.root);
+    if by_path {
+        command.arg("--manifest-path").arg(&built.manifest);
+    }
+    let out = command
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| {
+            ["PATH", "HOME", "RUSTUP_HOME", "CARGO_HOME", "TMPDIR"].contains(&k.as_str())
+        }))
+        // Never install the pinned toolchain (rustup would, where auto-install is on).
+        .env("RUSTUP_AUTO_INSTALL", "0")
+        .output()
+        .expect("run cargo-image");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    err
 }
 
 #[test]

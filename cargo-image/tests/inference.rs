@@ -269,13 +269,8 @@ fn compile_time_reads_outside_a_package_become_build_files() {
         .file(".dockerignore", "secrets/\n")
         .build();
     let (_, plan) = built.plan();
-    let got: Vec<(&str, &str)> = plan
-        .inferred_build_files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        got,
+        inferred(&plan),
         [
             (
                 "crates/worker/proto/api.txt",
@@ -341,13 +336,8 @@ fn a_build_script_beside_the_library_leaves_the_library_run_time_reads_alone() {
         .file("assets/banner.txt", "hi\n")
         .build();
     let (_, plan) = built.plan();
-    let got: Vec<(&str, &str)> = plan
-        .inferred_build_files
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        got,
+        inferred(&plan),
         [
             (
                 "assets/banner.txt",
@@ -495,4 +485,12 @@ fn native_cpu_rustflags_are_noted() {
         )
         .build();
     assert!(built.plan().1.notes.is_empty());
+}
+
+/// The inferred build files of `plan`, each with the line that asked.
+fn inferred(plan: &cargo_image::plan::Plan) -> Vec<(&str, &str)> {
+    plan.inferred_build_files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
