@@ -1,7 +1,9 @@
 //! Paths a crate reads at compile time outside its package directory, found in its Rust
 //! sources: a build script's `"../../proto/api.proto"` (prost-build, tonic-build, a
 //! hand-written `fs::read`), `include_str!("../../../schema.graphql")`,
-//! `sqlx::migrate!("../../migrations")`, rust-embed's `#[folder = "../web/dist"]`. The
+//! `sqlx::migrate!("../../migrations")`, rust-embed's `#[folder = "../web/dist"]`,
+//! include_dir's `"$CARGO_MANIFEST_DIR/../frontend/dist"`,
+//! `concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")`. The
 //! read step resolves each against the package, keeps those that exist in the build
 //! context, and the planner adds them to `build-files` (shown in `plan` with the line that
 //! asked): without them, a compile step sees only its own package directory.
@@ -51,7 +53,23 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
                     end += if bytes[end] == b'\\' { 2 } else { 1 };
                 }
                 let literal = &source[start..end.min(bytes.len())];
-                if let Some(base) = base_of(&source[..i], build_script) {
+                // include_dir!'s and rust-embed's `"$CARGO_MANIFEST_DIR/../web"`: the
+                // package's directory, spelled out.
+                let (literal, spelled) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
+                    .iter()
+                    .find_map(|prefix| literal.strip_prefix(prefix))
+                {
+                    Some(rest) => (rest, true),
+                    None => (literal, false),
+                };
+                let base = base_of(&source[..i], build_script).map(|b| {
+                    if spelled {
+                        Base::Package
+                    } else {
+                        b
+                    }
+                });
+                if let Some(base) = base {
                     let path = literal.trim_start_matches('/');
                     if path.starts_with("../")
                         && !path.contains(['{', '}', '*', '$', '\\', '\n', '?'])
@@ -80,7 +98,12 @@ fn base_of(before: &str, build_script: bool) -> Option<Base> {
             _ => Base::Package,
         });
     }
-    if build_script {
+    // `concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")`, inside include_str! and the
+    // like: the package's directory.
+    let after_manifest_dir = lead
+        .strip_suffix(',')
+        .is_some_and(|l| l.trim_end().ends_with("env!(\"CARGO_MANIFEST_DIR\")"));
+    if build_script || after_manifest_dir {
         return Some(Base::Package);
     }
     (line.starts_with("#[") && lead.ends_with('=')).then_some(Base::Package)
@@ -159,6 +182,26 @@ fn main() {
                 ("../../../README.md".to_string(), Base::File),
                 ("../../migrations".to_string(), Base::Package),
                 ("../web/dist".to_string(), Base::Package),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_package_directory_spelled_out_counts_in_any_source() {
+        let source = r#"
+static DIST: Dir = include_dir!("$CARGO_MANIFEST_DIR/../frontend/dist");
+#[derive(Embed)]
+#[folder = "${CARGO_MANIFEST_DIR}/../assets"]
+struct Assets;
+const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+fn main() { let at_run_time = format!("{}/../x", env!("CARGO_MANIFEST_DIR")); }
+"#;
+        assert_eq!(
+            paths(source, false),
+            [
+                ("../frontend/dist".to_string(), Base::Package),
+                ("../assets".to_string(), Base::Package),
+                ("../README.md".to_string(), Base::Package),
             ]
         );
     }
