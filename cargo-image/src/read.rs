@@ -432,8 +432,17 @@ fn from_metadata(
 
     let mut packages = Vec::new();
     let mut links = BTreeMap::new();
+    // Local packages whose own code uses sqlx (not only their tests): its query macros
+    // read the offline query data at compile time.
+    let mut sqlx_users = BTreeSet::new();
     for p in metadata.packages.iter().filter(|p| p.source.is_none()) {
         let name = p.name.to_string();
+        if p.dependencies
+            .iter()
+            .any(|d| d.name == "sqlx" && d.kind != DependencyKind::Development)
+        {
+            sqlx_users.insert(name.clone());
+        }
         let manifest_path = p.manifest_path.clone().into_std_path_buf();
         if let Some(dir) = manifest_path.parent() {
             links.extend(links_on_the_way(dir, &context_dir, &name)?);
@@ -604,7 +613,14 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
-    let compile_reads = compile_reads(&context_dir, &root, &packages, &dirs, &rules);
+    let mut compile_reads = compile_reads(&context_dir, &root, &packages, &dirs, &rules);
+    compile_reads.extend(sqlx_offline_data(
+        &context_dir,
+        &root,
+        &packages,
+        &sqlx_users,
+        &rules,
+    ));
     let missing_submodules = missing_submodules(&context_dir, &root);
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
@@ -984,6 +1000,41 @@ fn compile_reads(
     let all: Vec<String> = found.keys().cloned().collect();
     found.retain(|x, _| !all.iter().any(|y| y != x && is_within(x, y)));
     found
+}
+
+/// sqlx's offline query data at the workspace root (`.sqlx/`, `sqlx-data.json` before
+/// sqlx 0.7), with the package whose query macros read it there: those macros look in the
+/// package directory, then in the workspace root (docs.rs keeps one `.sqlx/` for all its
+/// crates), and without it a build that has no database fails. None when every package
+/// that uses sqlx has the root inside its own directory (a root package), whose compile
+/// steps see it anyway.
+fn sqlx_offline_data(
+    context: &Path,
+    root: &str,
+    packages: &[Package],
+    sqlx_users: &BTreeSet<String>,
+    rules: &IgnoreRules,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(reader) = packages
+        .iter()
+        .find(|p| sqlx_users.contains(&p.name) && !crate::model::is_within(root, &p.dir))
+    else {
+        return out;
+    };
+    for name in [".sqlx", "sqlx-data.json"] {
+        let path = crate::model::join(root, name);
+        if context.join(&path).exists() && !rules.excluded(&path) {
+            out.insert(
+                path,
+                format!(
+                    "sqlx's query macros in `{}` read the workspace's offline query data",
+                    reader.name
+                ),
+            );
+        }
+    }
+    out
 }
 
 /// The submodules `.gitmodules` lists (at the workspace root, else the context root) whose

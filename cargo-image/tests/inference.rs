@@ -351,6 +351,49 @@ fn a_build_script_beside_the_library_leaves_the_library_run_time_reads_alone() {
     );
 }
 
+/// sqlx's query macros read the offline query data at the workspace root (docs.rs keeps
+/// one `.sqlx/` for all its crates): it is inferred for a member whose own code uses sqlx,
+/// not for one that uses it only in its tests (`cargo test` sees the whole context).
+#[test]
+fn sqlx_offline_data_at_the_workspace_root_is_read_by_its_users() {
+    for normal in [false, true] {
+        let built = Fixture::new("sqlxroot")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/db", |p| {
+                if normal {
+                    p.lib().dep_path("sqlx", "../../stub/sqlx")
+                } else {
+                    p.lib().dev_dep_path("sqlx", "../../stub/sqlx")
+                }
+            })
+            .package("crates/api", |p| p.main().dep_path("db", "../db"))
+            .file(
+                "stub/sqlx/Cargo.toml",
+                "[package]\nname = \"sqlx\"\nversion = \"0.8.6\"\nedition = \"2021\"\n",
+            )
+            .file("stub/sqlx/src/lib.rs", "")
+            .file(".sqlx/query-0a1b.json", "{}\n")
+            .build();
+        let (_, plan) = built.plan();
+        if normal {
+            assert_eq!(
+                inferred(&plan),
+                [(
+                    ".sqlx",
+                    "sqlx's query macros in `db` read the workspace's offline query data"
+                )]
+            );
+            assert!(
+                plan.local_dirs.contains(&".sqlx".to_string()),
+                "{:?}",
+                plan.local_dirs
+            );
+        } else {
+            assert!(inferred(&plan).is_empty(), "{:?}", inferred(&plan));
+        }
+    }
+}
+
 /// A submodule that was not checked out (a clone without `--recursive`) is said by every
 /// command, before a build fails on it: lemmy's build script reads one.
 #[test]
