@@ -243,7 +243,8 @@ workspace_config! {
 pub struct DevConfig {
     /// Cargo profile of the dev image; default `dev`.
     pub profile: Option<String>,
-    /// The binary the dev image runs by default; default: the first binary with ports.
+    /// The binary the dev image runs by default; default: the first binary with ports, else
+    /// the first of a package no other package depends on.
     pub bin: Option<String>,
     /// Seconds between two looks for changed sources; default 1.
     pub poll_seconds: Option<u32>,

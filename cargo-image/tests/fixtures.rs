@@ -1184,3 +1184,26 @@ fn an_xtask_member_gets_no_image_unless_asked() {
     let (_, plan) = built.load(&opts).unwrap();
     assert_eq!(plan.images[0].bin, "xtask");
 }
+
+/// With no binary that has ports, the dev image runs a program of a package nothing else
+/// needs (lemmy's server), not the alphabetically first one, which a library the server
+/// depends on ships beside itself (lemmy's database tool); ports still win.
+#[test]
+fn the_dev_image_runs_a_leaf_program_by_default() {
+    let dev_bin = |with_ports: bool| -> String {
+        let mut fixture = Fixture::new("devleaf")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/a-db", |p| p.lib().bin("a-db-tool"))
+            .package("crates/server", |p| p.main().dep_path("a-db", "../a-db"));
+        if with_ports {
+            fixture = fixture.package("crates/b-probe", |p| {
+                p.bin("b-probe")
+                    .toml("[package.metadata.image]\nports = [9000]\n")
+            });
+        }
+        let (_, plan) = fixture.build().load(&fixed_options()).unwrap();
+        plan.dev.bin
+    };
+    assert_eq!(dev_bin(false), "server");
+    assert_eq!(dev_bin(true), "b-probe");
+}

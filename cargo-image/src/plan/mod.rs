@@ -936,12 +936,25 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                 available.join(", ")
             ))
         }
-        None => images
-            .iter()
-            .find(|i| !i.ports.is_empty())
-            .unwrap_or(&images[0])
-            .bin
-            .clone(),
+        // The service, when one says so by its ports; else a program of a package nothing
+        // else needs (lemmy's server, not the tool its database library also ships); else
+        // the first.
+        None => {
+            let needed = |package: &str| {
+                ws.packages.iter().any(|p| {
+                    p.deps
+                        .iter()
+                        .any(|d| d.package == package && d.kind != DepKind::Dev)
+                })
+            };
+            images
+                .iter()
+                .find(|i| !i.ports.is_empty())
+                .or_else(|| images.iter().find(|i| !needed(&i.package)))
+                .unwrap_or(&images[0])
+                .bin
+                .clone()
+        }
     };
     Ok(DevPlan {
         profile_dir: profile_dir(&profile),
