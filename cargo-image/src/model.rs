@@ -8,7 +8,7 @@
 //! All paths are relative to the **build context** (the directory Docker sees), use `/`
 //! as separator, and never start with `./`; the empty string is the context root.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,10 +64,10 @@ pub struct Workspace {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssh_sources: Vec<String>,
     /// Paths sources read at compile time outside their package directory (see
-    /// [`crate::reads`]), context-relative, that exist in the build context: path → the
-    /// source and the literal that names it. The planner adds them to `build-files`.
+    /// [`crate::reads`]), context-relative, that exist in the build context, with what
+    /// reads them. The planner binds each where its readers compile.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub compile_reads: BTreeMap<String, String>,
+    pub compile_reads: BTreeMap<String, CompileRead>,
     /// Git submodules (`.gitmodules` at the workspace root or the context root) whose
     /// directory is missing or empty, context-relative: a clone without `--recursive`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -75,6 +75,15 @@ pub struct Workspace {
 }
 
 /// One package of the resolved graph.
+/// A path local sources read at compile time outside their package directory.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CompileRead {
+    /// The first source that names it and the literal it names it by, for `plan`.
+    pub why: String,
+    /// The packages whose compile reads it: their layers bind it, the others need not.
+    pub readers: BTreeSet<String>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Resolved {
     pub name: String,

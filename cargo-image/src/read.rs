@@ -13,7 +13,7 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 use crate::config::{parse_manifest_tables, workspace_strings, PackageConfig, WorkspaceConfig};
 use crate::error::Error;
 use crate::ignore::{self, IgnoreRules};
-use crate::model::{DepKind, LocalDep, Package, Target, TargetKind, Workspace};
+use crate::model::{CompileRead, DepKind, LocalDep, Package, Target, TargetKind, Workspace};
 
 /// A workspace as read from disk, with the directories the drivers need.
 #[derive(Clone, Debug)]
@@ -916,10 +916,10 @@ fn compile_reads(
     packages: &[Package],
     dirs: &[String],
     rules: &IgnoreRules,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, CompileRead> {
     use crate::model::is_within;
     use crate::reads::{resolve, upward_literals, Base};
-    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    let mut found: BTreeMap<String, CompileRead> = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -993,12 +993,25 @@ fn compile_reads(
                 }
                 found
                     .entry(path)
-                    .or_insert_with(|| format!("{file} reads \"{literal}\""));
+                    .or_insert_with(|| CompileRead {
+                        why: format!("{file} reads \"{literal}\""),
+                        readers: BTreeSet::new(),
+                    })
+                    .readers
+                    .insert(p.name.clone());
             }
         }
     }
+    // A path inside another listed one goes; its readers read part of the outer one.
     let all: Vec<String> = found.keys().cloned().collect();
-    found.retain(|x, _| !all.iter().any(|y| y != x && is_within(x, y)));
+    for inner in &all {
+        if let Some(outer) = all.iter().find(|y| *y != inner && is_within(inner, y)) {
+            let readers = found.remove(inner).map(|r| r.readers).unwrap_or_default();
+            if let Some(o) = found.get_mut(outer) {
+                o.readers.extend(readers);
+            }
+        }
+    }
     found
 }
 
@@ -1014,23 +1027,27 @@ fn sqlx_offline_data(
     packages: &[Package],
     sqlx_users: &BTreeSet<String>,
     rules: &IgnoreRules,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, CompileRead> {
     let mut out = BTreeMap::new();
-    let Some(reader) = packages
+    let readers: BTreeSet<String> = packages
         .iter()
-        .find(|p| sqlx_users.contains(&p.name) && !crate::model::is_within(root, &p.dir))
-    else {
+        .filter(|p| sqlx_users.contains(&p.name) && !crate::model::is_within(root, &p.dir))
+        .map(|p| p.name.clone())
+        .collect();
+    let Some(first) = readers.first() else {
         return out;
     };
     for name in [".sqlx", "sqlx-data.json"] {
         let path = crate::model::join(root, name);
         if context.join(&path).exists() && !rules.excluded(&path) {
+            let why =
+                format!("sqlx's query macros in `{first}` read the workspace's offline query data");
             out.insert(
                 path,
-                format!(
-                    "sqlx's query macros in `{}` read the workspace's offline query data",
-                    reader.name
-                ),
+                CompileRead {
+                    why,
+                    readers: readers.clone(),
+                },
             );
         }
     }

@@ -303,6 +303,22 @@ fn compile_time_reads_outside_a_package_become_build_files() {
         "{:?}",
         plan.local_dirs
     );
+    // The `layers` mode binds a read where its reader compiles: gateway's leaf sees the
+    // protos, worker's leaf beside it does not (a `.proto` edit leaves it cached); both see
+    // `build-files`.
+    let copy_of = |package: &str| {
+        let leaf = plan
+            .leaves
+            .iter()
+            .find(|l| l.packages.iter().any(|p| p == package))
+            .unwrap_or_else(|| panic!("no leaf builds {package}: {:?}", plan.leaves));
+        leaf.copy.clone()
+    };
+    let gateway = copy_of("gateway");
+    for dir in ["crates/worker/proto/api.txt", "proto", "schema"] {
+        assert!(gateway.contains(&dir.to_string()), "{dir}: {gateway:?}");
+    }
+    assert_eq!(copy_of("worker"), ["crates/worker", "schema"]);
 }
 
 /// A build script inside `src/` (`build = "src/build.rs"`) reads at compile time; the

@@ -389,7 +389,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // Crate layers, and what every compile step sees beside the packages' own sources.
     let max_layers = max_layers(wcfg).map_err(invalid)?;
-    let (build_files, inferred_build_files) = build_files(ws).map_err(invalid)?;
+    let build_files = build_files(ws).map_err(invalid)?;
     check_bound_names(ws)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
@@ -429,8 +429,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         layers,
         leaves,
         build,
-        local_dirs: local_dirs(ws, &build_files),
-        inferred_build_files,
+        local_dirs: local_dirs(ws, &build_files.all()),
+        inferred_build_files: build_files.inferred,
         build_env: wcfg.build_env.clone(),
         build_args,
         git,
@@ -670,12 +670,30 @@ fn max_layers(wcfg: &WorkspaceConfig) -> Result<usize, String> {
     Ok(max_layers)
 }
 
-/// `build-files`: context paths every compile step sees, beside the packages' own; sorted.
-/// With them, what the sources read outside their package that the list does not cover
-/// (path → why), which the compile steps see too.
-type BuildFiles = (Vec<String>, BTreeMap<String, String>);
+/// What the compile steps see beside the packages' own directories.
+struct BuildFiles {
+    /// `build-files`: context paths every compile step sees; sorted.
+    every: Vec<String>,
+    /// What the sources read outside their package that `every` does not cover: path →
+    /// why (shown in `plan`).
+    inferred: BTreeMap<String, String>,
+    /// The same paths by reading package: a layer binds those of its own packages.
+    read_by: BTreeMap<String, Vec<String>>,
+}
+
+impl BuildFiles {
+    /// Every path, for the steps that compile every package at once; sorted.
+    fn all(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.every.clone();
+        all.extend(self.inferred.keys().cloned());
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
 fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
-    let mut build_files: Vec<String> = Vec::new();
+    let mut every: Vec<String> = Vec::new();
     for file in ws.config.build_files.iter().flatten() {
         let rel = file.trim_end_matches('/');
         if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
@@ -685,18 +703,29 @@ fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
             ));
         }
         check_mount_source("build-files", rel)?;
-        build_files.push(ws.in_root(rel));
+        every.push(ws.in_root(rel));
     }
-    let inferred: BTreeMap<String, String> = ws
-        .compile_reads
-        .iter()
-        .filter(|(path, _)| !build_files.iter().any(|f| crate::model::is_within(path, f)))
-        .map(|(path, why)| (path.clone(), why.clone()))
-        .collect();
-    build_files.extend(inferred.keys().cloned());
-    build_files.sort();
-    build_files.dedup();
-    Ok((build_files, inferred))
+    every.sort();
+    every.dedup();
+    let mut inferred = BTreeMap::new();
+    let mut read_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (path, read) in &ws.compile_reads {
+        if every.iter().any(|f| crate::model::is_within(path, f)) {
+            continue;
+        }
+        inferred.insert(path.clone(), read.why.clone());
+        for reader in &read.readers {
+            read_by
+                .entry(reader.clone())
+                .or_default()
+                .push(path.clone());
+        }
+    }
+    Ok(BuildFiles {
+        every,
+        inferred,
+        read_by,
+    })
 }
 
 /// Every context path a package compiles from is bound by name in the compile steps (a
@@ -856,7 +885,7 @@ fn ssh_plan(ws: &Workspace) -> Result<Option<SshPlan>, String> {
 fn crate_stages(
     ws: &Workspace,
     images: &[ImagePlan],
-    build_files: &[String],
+    build_files: &BuildFiles,
     max_layers: usize,
 ) -> (Vec<Layer>, Vec<Leaf>) {
     let needed = closure(
@@ -870,7 +899,17 @@ fn crate_stages(
         let mut copy: Vec<String> = packages
             .iter()
             .flat_map(|p| copy_paths(ws, ws.package(p).expect("known package")))
-            .chain(build_files.iter().cloned())
+            .chain(build_files.every.iter().cloned())
+            // What a package reads outside its directory, where it compiles: the steps
+            // before it need not see it, nor the leaves beside it (an edit to a `.proto`
+            // one leaf compiles leaves the others cached).
+            .chain(
+                packages
+                    .iter()
+                    .flat_map(|p| build_files.read_by.get(p))
+                    .flatten()
+                    .cloned(),
+            )
             .collect();
         copy.sort();
         copy.dedup();
@@ -923,7 +962,8 @@ fn crate_stages(
     (layers, leaves)
 }
 
-/// The dev image: `dev.bin` (default: the first image with ports, else the first image),
+/// The dev image: `dev.bin` (default: the first image with ports, else the first of a
+/// package no other one needs, else the first image),
 /// built with the dev profile.
 fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<DevPlan, String> {
     let wcfg = &ws.config;
