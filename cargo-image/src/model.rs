@@ -72,6 +72,11 @@ pub struct Workspace {
     /// directory is missing or empty, context-relative: a clone without `--recursive`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_submodules: Vec<String>,
+    /// Packages whose own code calls sqlx's query macros with no offline query data in the
+    /// context (`.sqlx/` or `sqlx-data.json`, beside the package or at the workspace root):
+    /// their compile needs a database. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sqlx_online: Vec<String>,
 }
 
 /// One package of the resolved graph.

@@ -622,6 +622,7 @@ fn from_metadata(
         &rules,
     ));
     let missing_submodules = missing_submodules(&context_dir, &root);
+    let sqlx_online = sqlx_online(&context_dir, &root, &packages, &sqlx_users, &rules);
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
         .files
@@ -719,6 +720,7 @@ fn from_metadata(
             ssh_sources: ssh_sources(metadata),
             compile_reads,
             missing_submodules,
+            sqlx_online,
         },
         workspace_dir,
         context_dir,
@@ -1049,6 +1051,60 @@ fn sqlx_offline_data(
                     readers: readers.clone(),
                 },
             );
+        }
+    }
+    out
+}
+
+/// The packages among `sqlx_users` whose library or binaries call a query macro
+/// (`query!`, `query_as!`, `query_file!` …: each checks its query against a database
+/// while compiling) with no offline query data the build can read, beside the package or
+/// at the workspace root; sorted. realworld-axum-sqlx (sqlx 0.5, no `sqlx-data.json`)
+/// failed minutes into its build.
+fn sqlx_online(
+    context: &Path,
+    root: &str,
+    packages: &[Package],
+    sqlx_users: &BTreeSet<String>,
+    rules: &IgnoreRules,
+) -> Vec<String> {
+    const MACROS: [&str; 6] = [
+        "query!(",
+        "query_as!(",
+        "query_scalar!(",
+        "query_file!(",
+        "query_file_as!(",
+        "query_file_scalar!(",
+    ];
+    let has_data = |dir: &str| {
+        [".sqlx", "sqlx-data.json"].iter().any(|name| {
+            let path = crate::model::join(dir, name);
+            context.join(&path).exists() && !rules.excluded(&path)
+        })
+    };
+    if has_data(root) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for p in packages.iter().filter(|p| sqlx_users.contains(&p.name)) {
+        if has_data(&p.dir) {
+            continue;
+        }
+        let calls = p
+            .targets
+            .iter()
+            .filter(|t| matches!(t.kind, TargetKind::Lib | TargetKind::Bin))
+            .map(|t| t.src_path.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .flat_map(|dir| files_under_except(context, dir, &|path| rules.excluded(path)))
+            .filter(|f| f.ends_with(".rs"))
+            .any(|f| {
+                std::fs::read_to_string(context.join(&f))
+                    .is_ok_and(|text| MACROS.iter().any(|m| text.contains(m)))
+            });
+        if calls {
+            out.push(p.name.clone());
         }
     }
     out

@@ -410,6 +410,62 @@ fn sqlx_offline_data_at_the_workspace_root_is_read_by_its_users() {
     }
 }
 
+/// A member whose own code calls sqlx's query macros, with no offline query data in the
+/// context, is said before the build (realworld-axum-sqlx failed minutes in): not when
+/// `.sqlx/` is beside it or at the root, nor when `build-env` gives the build a database,
+/// nor for macro calls in its tests only.
+#[test]
+fn sqlx_query_macros_without_offline_data_are_noted() {
+    let note = |data: Option<&str>, build_env: &str, in_tests_only: bool| -> Vec<String> {
+        let mut fixture = Fixture::new("sqlxnote")
+            .virtual_workspace(&["crates/*"])
+            .workspace_toml(build_env)
+            .package("crates/db", |p| {
+                let p = p.dep_path("sqlx", "../../stub/sqlx");
+                let call = "pub fn one() { let _ = sqlx::query!(\"SELECT 1\"); }\n";
+                if in_tests_only {
+                    p.lib().source("tests/q.rs", call)
+                } else {
+                    p.source("src/lib.rs", call)
+                }
+            })
+            .file(
+                "stub/sqlx/Cargo.toml",
+                "[package]\nname = \"sqlx\"\nversion = \"0.8.6\"\nedition = \"2021\"\n",
+            )
+            .package("crates/api", |p| p.main().dep_path("db", "../db"))
+            .file("stub/sqlx/src/lib.rs", "");
+        if let Some(dir) = data {
+            fixture = fixture.file(&format!("{dir}/query-0a1b.json"), "{}\n");
+        }
+        let (_, plan) = fixture.build().plan();
+        plan.notes
+    };
+    let notes = note(None, "", false);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("sqlx's query macros in `db` check each query against a database")
+            && notes[0].contains("cargo sqlx prepare"),
+        "{notes:?}"
+    );
+    for (data, build_env, tests_only) in [
+        (Some(".sqlx"), "", false),
+        (Some("crates/db/.sqlx"), "", false),
+        (
+            None,
+            "[workspace.metadata.image]\nbuild-env = { DATABASE_URL = \"postgres://db/app\" }\n",
+            false,
+        ),
+        (None, "", true),
+    ] {
+        let notes = note(data, build_env, tests_only);
+        assert!(
+            notes.is_empty(),
+            "{data:?} {build_env:?} {tests_only}: {notes:?}"
+        );
+    }
+}
+
 /// A submodule that was not checked out (a clone without `--recursive`) is said by every
 /// command, before a build fails on it: lemmy's build script reads one.
 #[test]

@@ -356,6 +356,23 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
             )
         })
         .collect();
+    let database_at_build = ["DATABASE_URL", "SQLX_OFFLINE_DIR"]
+        .iter()
+        .any(|name| wcfg.build_env.contains_key(*name));
+    if !ws.sqlx_online.is_empty() && !database_at_build {
+        notes.push(format!(
+            "sqlx's query macros in {} check each query against a database while compiling, \
+             and the build context holds no offline query data: the build will fail; run \
+             `cargo sqlx prepare --workspace` against your database and commit the `.sqlx/` \
+             it writes (`sqlx-data.json` with sqlx 0.5/0.6), or give the build a database \
+             with `build-env = {{ DATABASE_URL = \"…\" }}`",
+            ws.sqlx_online
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
 
