@@ -974,6 +974,26 @@ fn compile_reads(
         for (file, build_script) in own {
             files.insert(file.to_string(), build_script);
         }
+        // A path above the package that exists in the context and the rules keep.
+        let mut record = |path: String, why: String| {
+            let path = path.trim_end_matches('/').to_string();
+            let inside_root = is_within(&path, root) && path != root;
+            if !inside_root
+                || is_within(&path, &p.dir)
+                || !context.join(&path).exists()
+                || rules.excluded(&path)
+            {
+                return;
+            }
+            found
+                .entry(path)
+                .or_insert_with(|| CompileRead {
+                    why,
+                    readers: BTreeSet::new(),
+                })
+                .readers
+                .insert(p.name.clone());
+        };
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
@@ -981,26 +1001,29 @@ fn compile_reads(
             let file_dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             for (literal, base) in upward_literals(&text, build_script) {
                 let from = if base == Base::File { file_dir } else { &p.dir };
-                let Some(path) = resolve(from, &literal) else {
-                    continue;
-                };
-                let path = path.trim_end_matches('/').to_string();
-                let inside_root = is_within(&path, root) && path != root;
-                if !inside_root
-                    || is_within(&path, &p.dir)
-                    || !context.join(&path).exists()
-                    || rules.excluded(&path)
-                {
-                    continue;
+                if let Some(path) = resolve(from, &literal) {
+                    record(path, format!("{file} reads \"{literal}\""));
                 }
-                found
-                    .entry(path)
-                    .or_insert_with(|| CompileRead {
-                        why: format!("{file} reads \"{literal}\""),
-                        readers: BTreeSet::new(),
-                    })
-                    .readers
-                    .insert(p.name.clone());
+            }
+        }
+        // askama's (and rinja's) template directories, relative to the package:
+        // `[general] dirs = ["../shared/templates"]` in its askama.toml.
+        for config in ["askama.toml", "rinja.toml"] {
+            let file = crate::model::join(&p.dir, config);
+            let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
+                continue;
+            };
+            let Ok(table) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let dirs = table
+                .get("general")
+                .and_then(|g| g.get("dirs"))
+                .and_then(|d| d.as_array());
+            for dir in dirs.into_iter().flatten().filter_map(|d| d.as_str()) {
+                if let Some(path) = resolve(&p.dir, dir) {
+                    record(path, format!("{file} lists \"{dir}\""));
+                }
             }
         }
     }

@@ -321,6 +321,36 @@ fn compile_time_reads_outside_a_package_become_build_files() {
     assert_eq!(copy_of("worker"), ["crates/worker", "schema"]);
 }
 
+/// askama (and rinja) read templates from the directories its `askama.toml` lists,
+/// relative to the package: one shared with another crate, above the package, is
+/// inferred; the package's own `templates/` needs nothing.
+#[test]
+fn askama_template_directories_above_the_package_are_inferred() {
+    let built = Fixture::new("askamadirs")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/web", |p| {
+            p.main()
+                .source(
+                    "askama.toml",
+                    "[general]\ndirs = [\"templates\", \"../../shared/templates\"]\n",
+                )
+                .source("templates/page.html", "{% extends \"base.html\" %}\n")
+        })
+        .file(
+            "shared/templates/base.html",
+            "<html>{% block body %}{% endblock %}</html>\n",
+        )
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(
+        inferred(&plan),
+        [(
+            "shared/templates",
+            "crates/web/askama.toml lists \"../../shared/templates\""
+        )]
+    );
+}
+
 /// A build script inside `src/` (`build = "src/build.rs"`) reads at compile time; the
 /// library beside it still reads at run time, whichever target cargo lists first; a
 /// module under `src/bin/` (walked once, with `src/`) includes at compile time.
