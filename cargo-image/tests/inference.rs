@@ -600,24 +600,29 @@ fn a_windows_program_gets_no_image_unless_asked() {
 /// stop with SIGILL on an older one: said in a note, for the triples they apply to.
 #[test]
 fn native_cpu_rustflags_are_noted() {
-    for (config, triples) in [
+    for (file, config, triples) in [
         (
+            ".cargo/config.toml",
             "[build]\nrustflags = [\"-C\", \"target-cpu=native\"]\n",
             "for aarch64-unknown-linux-gnu and x86_64-unknown-linux-gnu:",
         ),
+        // The legacy name, which cargo still reads: the note names it.
         (
+            ".cargo/config",
             "[target.x86_64-unknown-linux-gnu]\nrustflags = \"-Ctarget-cpu=native\"\n",
             "for x86_64-unknown-linux-gnu:",
         ),
     ] {
         let built = Fixture::new("nativecpu")
             .root_package("svc", |p| p.main())
-            .file(".cargo/config.toml", config)
+            .file(file, config)
             .build();
         let (_, plan) = built.plan();
         assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
         assert!(
-            plan.notes[0].contains(triples) && plan.notes[0].contains("SIGILL"),
+            plan.notes[0].starts_with(&format!("{file} rustflags"))
+                && plan.notes[0].contains(triples)
+                && plan.notes[0].contains("SIGILL"),
             "{}",
             plan.notes[0]
         );

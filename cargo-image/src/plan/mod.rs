@@ -391,7 +391,11 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
              instruction of the machine that builds them (a CI runner's), and stop with \
              SIGILL (illegal instruction) on an older CPU; name a baseline instead, per \
              `[target.<triple>]` (`-C target-cpu=x86-64-v2` for x86_64)",
-            ws.in_root(".cargo/config.toml"),
+            [".cargo/config.toml", ".cargo/config"]
+                .iter()
+                .map(|f| ws.in_root(f))
+                .find(|f| ws.extra_files.contains_key(f))
+                .unwrap_or_else(|| ws.in_root(".cargo/config.toml")),
             native.join(" and ")
         ));
     }
