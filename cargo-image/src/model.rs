@@ -132,6 +132,11 @@ pub struct Package {
     /// other features; only features that enable one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub feature_deps: BTreeMap<String, Vec<String>>,
+    /// `build.target` of the package's own `.cargo/config.toml` (or `.cargo/config`): the
+    /// target its authors build it for from its directory (zellij's plugins:
+    /// `wasm32-wasip1`), which a build from the workspace root does not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_target: Option<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

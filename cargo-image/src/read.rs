@@ -451,6 +451,11 @@ fn from_metadata(
         let (_, pkg_config) = parse_manifest_tables(&manifest, manifest_path == root_manifest_path)
             .map_err(|e| invalid(&manifest_path, &manifest, e))?;
         let dir = rel(manifest_path.parent().unwrap_or(Path::new(".")), &name)?;
+        let own_target = if dir == root {
+            None
+        } else {
+            own_target(&context_dir, &dir)
+        };
         let mut targets = Vec::new();
         for t in &p.targets {
             use cargo_metadata::TargetKind as K;
@@ -496,6 +501,7 @@ fn from_metadata(
             sources: Vec::new(),
             features: p.features.keys().cloned().collect(),
             feature_deps: feature_deps(p),
+            own_target,
             name,
         });
     }
@@ -1133,6 +1139,22 @@ fn sqlx_online(
     out
 }
 
+/// `build.target` of the cargo configuration in package directory `dir` (not the
+/// workspace root's, which every package shares): a string, or an array's first entry.
+fn own_target(context: &Path, dir: &str) -> Option<String> {
+    [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| {
+            let text = std::fs::read_to_string(context.join(crate::model::join(dir, f))).ok()?;
+            let table = text.parse::<toml::Table>().ok()?;
+            match table.get("build")?.get("target")? {
+                toml::Value::String(t) => Some(t.clone()),
+                toml::Value::Array(a) => a.first()?.as_str().map(String::from),
+                _ => None,
+            }
+        })
+}
+
 /// The submodules `.gitmodules` lists (at the workspace root, else the context root) whose
 /// directory is missing or empty, context-relative and sorted: lemmy's build script read
 /// `translations/` from one, and a clone without `--recursive` failed minutes into the
@@ -1524,6 +1546,7 @@ mod tests {
             sources: Vec::new(),
             features: Vec::new(),
             feature_deps: BTreeMap::new(),
+            own_target: None,
         };
         let dirs = ["svc".to_string()];
         let reads = compile_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

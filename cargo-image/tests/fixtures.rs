@@ -1185,6 +1185,46 @@ fn an_xtask_member_gets_no_image_unless_asked() {
     assert_eq!(plan.images[0].bin, "xtask");
 }
 
+/// A member whose own `.cargo/config.toml` builds it for WebAssembly (zellij's plugins,
+/// built from their directories) is no Linux program: no image unless its binary table
+/// says `skip = false`, said in a note; a Linux target there changes nothing.
+#[test]
+fn a_member_built_for_another_target_gets_no_image_unless_asked() {
+    let plan = |target: &str, plugin_table: &str| {
+        let built = Fixture::new("owntarget")
+            .virtual_workspace(&["app", "plugins/*"])
+            .package("app", |p| p.main())
+            .package("plugins/about", |p| p.main().toml(plugin_table))
+            .file(
+                "plugins/about/.cargo/config.toml",
+                &format!("[build]\ntarget = \"{target}\"\n"),
+            )
+            .build();
+        let (_, plan) = built.load(&fixed_options()).unwrap();
+        let bins: Vec<String> = plan.images.iter().map(|i| i.bin.clone()).collect();
+        (bins, plan.notes)
+    };
+    let (bins, notes) = plan("wasm32-wasip1", "");
+    assert_eq!(bins, ["app"]);
+    assert_eq!(
+        notes,
+        [
+            "binary `about` is not built: its package's own .cargo/config.toml builds it for \
+          `wasm32-wasip1`, not Linux; `skip = false` under [package.metadata.image.bin.<name>] \
+          builds one for Linux"
+        ]
+    );
+    let (bins, notes) = plan(
+        "wasm32-wasip1",
+        "[package.metadata.image.bin.about]\nskip = false\n",
+    );
+    assert_eq!(bins, ["about", "app"]);
+    assert!(notes.is_empty(), "{notes:?}");
+    let (bins, notes) = plan("x86_64-unknown-linux-gnu", "");
+    assert_eq!(bins, ["about", "app"]);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
 /// With no binary that has ports, the dev image runs a program of a package nothing else
 /// needs (lemmy's server), not the alphabetically first one, which a library the server
 /// depends on ships beside itself (lemmy's database tool); ports still win.

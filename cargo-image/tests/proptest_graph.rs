@@ -141,6 +141,7 @@ fn workspace(g: &Graph) -> Workspace {
                 sources: Vec::new(),
                 features: Vec::new(),
                 feature_deps: BTreeMap::new(),
+                own_target: None,
             }
         })
         .collect();

@@ -106,8 +106,9 @@ fn windows_only<'a>(pkg: &'a Package, bin: &'a Target) -> Option<(&'a str, &'a s
 }
 
 /// The images to build, in the order of [`Workspace::binaries`]: the binaries `opts` names,
-/// else every binary not marked `skip` (by default, those of a package named `xtask` and
-/// Windows programs, each said in `notes`). A binary table naming no binary of its package
+/// else every binary not marked `skip` (by default, those of a package named `xtask`,
+/// Windows programs, and those whose package's own cargo configuration builds for another
+/// target, said in `notes`). A binary table naming no binary of its package
 /// is refused, as is a selection that leaves no image.
 pub(super) fn plan_images(
     ws: &Workspace,
@@ -130,6 +131,7 @@ pub(super) fn plan_images(
         }
     }
     let mut images = Vec::new();
+    let mut other_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (pkg, bin) in &all_bins {
         let cfg = image_config(ws, pkg, &bin.name);
         let selected = if opts.bins.is_empty() {
@@ -144,9 +146,19 @@ pub(super) fn plan_images(
                     skeleton::manifest_path(pkg),
                 ));
             }
+            // A package whose own cargo configuration builds it for another target than
+            // Linux (zellij's WebAssembly plugins) is no program for a Linux image.
+            let elsewhere = pkg.own_target.as_deref().filter(|t| !t.contains("-linux"));
+            if let (Some(target), None) = (elsewhere, cfg.skip) {
+                other_targets
+                    .entry(target)
+                    .or_default()
+                    .push(bin.name.as_str());
+            }
             // An `xtask` package (the cargo-xtask convention, and where our library lives in
             // a user's repository) is the workspace's build tool, not a service.
-            !cfg.skip.unwrap_or(pkg.name == "xtask" || windows.is_some())
+            !cfg.skip
+                .unwrap_or(pkg.name == "xtask" || windows.is_some() || elsewhere.is_some())
         } else {
             opts.bins.contains(&bin.name)
         };
@@ -158,6 +170,25 @@ pub(super) fn plan_images(
                 }
             })?);
         }
+    }
+    for (target, bins) in &other_targets {
+        let names: Vec<String> = bins.iter().map(|b| format!("`{b}`")).collect();
+        let (what, whose) = if bins.len() == 1 {
+            (
+                "binary",
+                "is not built: its package's own .cargo/config.toml builds it",
+            )
+        } else {
+            (
+                "binaries",
+                "are not built: their packages' own .cargo/config.toml builds them",
+            )
+        };
+        notes.push(format!(
+            "{what} {} {whose} for `{target}`, not Linux; `skip = false` under \
+             [package.metadata.image.bin.<name>] builds one for Linux",
+            names.join(", "),
+        ));
     }
     for (pkg, _) in &all_bins {
         for name in pkg.config.bin.keys() {
