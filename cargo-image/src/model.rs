@@ -79,7 +79,6 @@ pub struct Workspace {
     pub sqlx_online: Vec<String>,
 }
 
-/// One package of the resolved graph.
 /// A path local sources read at compile time outside their package directory.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CompileRead {
@@ -89,6 +88,7 @@ pub struct CompileRead {
     pub readers: BTreeSet<String>,
 }
 
+/// One package of the resolved graph.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Resolved {
     pub name: String,

@@ -1033,7 +1033,8 @@ fn compile_reads(
             }
         }
     }
-    // A path inside another listed one goes; its readers read part of the outer one.
+    // A path inside another listed one goes; its readers read part of the outermost one
+    // (the first found: sorted, a directory comes before what is inside it, and stays).
     let all: Vec<String> = found.keys().cloned().collect();
     for inner in &all {
         if let Some(outer) = all.iter().find(|y| *y != inner && is_within(inner, y)) {
@@ -1068,21 +1069,28 @@ fn sqlx_offline_data(
     let Some(first) = readers.first() else {
         return out;
     };
-    for name in [".sqlx", "sqlx-data.json"] {
-        let path = crate::model::join(root, name);
-        if context.join(&path).exists() && !rules.excluded(&path) {
-            let why =
-                format!("sqlx's query macros in `{first}` read the workspace's offline query data");
-            out.insert(
-                path,
-                CompileRead {
-                    why,
-                    readers: readers.clone(),
-                },
-            );
-        }
+    for path in sqlx_data(context, root, rules) {
+        let why =
+            format!("sqlx's query macros in `{first}` read the workspace's offline query data");
+        out.insert(
+            path,
+            CompileRead {
+                why,
+                readers: readers.clone(),
+            },
+        );
     }
     out
+}
+
+/// sqlx's offline query data in directory `dir` that the build can read: `.sqlx/` (sqlx
+/// 0.7+), `sqlx-data.json` (0.5 and 0.6).
+fn sqlx_data(context: &Path, dir: &str, rules: &IgnoreRules) -> Vec<String> {
+    [".sqlx", "sqlx-data.json"]
+        .iter()
+        .map(|name| crate::model::join(dir, name))
+        .filter(|path| context.join(path).exists() && !rules.excluded(path))
+        .collect()
 }
 
 /// The packages among `sqlx_users` whose library or binaries call a query macro
@@ -1105,18 +1113,12 @@ fn sqlx_online(
         "query_file_as!(",
         "query_file_scalar!(",
     ];
-    let has_data = |dir: &str| {
-        [".sqlx", "sqlx-data.json"].iter().any(|name| {
-            let path = crate::model::join(dir, name);
-            context.join(&path).exists() && !rules.excluded(&path)
-        })
-    };
-    if has_data(root) {
+    if !sqlx_data(context, root, rules).is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
     for p in packages.iter().filter(|p| sqlx_users.contains(&p.name)) {
-        if has_data(&p.dir) {
+        if !sqlx_data(context, &p.dir, rules).is_empty() {
             continue;
         }
         let calls = p
