@@ -15,6 +15,15 @@ use crate::error::Error;
 use crate::ignore::{self, IgnoreRules};
 use crate::model::{CompileRead, DepKind, LocalDep, Package, Target, TargetKind, Workspace};
 
+/// Files cargo reads before compiling anything, at the workspace root (and the context
+/// root when it is another directory).
+const TOOLCHAIN_FILES: [&str; 4] = [
+    "rust-toolchain.toml",
+    "rust-toolchain",
+    ".cargo/config.toml",
+    ".cargo/config",
+];
+
 /// A workspace as read from disk, with the directories the drivers need.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -514,12 +523,7 @@ fn from_metadata(
         dirs.push(context_dir.clone());
     }
     for dir in &dirs {
-        for name in [
-            "rust-toolchain.toml",
-            "rust-toolchain",
-            ".cargo/config.toml",
-            ".cargo/config",
-        ] {
+        for name in TOOLCHAIN_FILES {
             let path = dir.join(name);
             if path.is_file() {
                 extra_files.insert(rel(&path, "(cargo configuration)")?, read_text(&path)?);
@@ -561,6 +565,13 @@ fn from_metadata(
         git_dir.as_deref(),
         &crate::render::tools::context_dir_for(&root),
     ));
+    // A toolchain file or cargo configuration the user's rules leave out stays out of the
+    // build, as they meant (git-cliff's .dockerignore excludes rust-toolchain.toml, whose
+    // `stable` would make rustup fetch a toolchain in the builder): binding it failed.
+    extra_files.retain(|path, _| {
+        let name = path.strip_prefix(&format!("{root}/")).unwrap_or(path);
+        !(TOOLCHAIN_FILES.contains(&name) && rules.excluded(path))
+    });
     let excluded = |path: &str, what: &str| -> Result<(), Error> {
         match rules.excluding_rule(path) {
             Some(rule) => Err(Error::ExcludedFromContext {

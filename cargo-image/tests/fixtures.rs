@@ -1247,3 +1247,38 @@ fn the_dev_image_runs_a_leaf_program_by_default() {
     assert_eq!(dev_bin(false), "server");
     assert_eq!(dev_bin(true), "b-probe");
 }
+
+/// A toolchain file the user's `.dockerignore` leaves out stays out of the build (git-cliff
+/// excludes `rust-toolchain.toml` so that the builder's toolchain is used): neither bound
+/// (BuildKit failed: `"/rust-toolchain.toml": not found`) nor written into the skeleton.
+/// Kept when no rule excludes it.
+#[test]
+fn a_toolchain_file_the_dockerignore_excludes_stays_out() {
+    for excluded in [true, false] {
+        let mut fixture = Fixture::new("toolchainignored")
+            .root_package("svc", |p| p.main())
+            .file("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n");
+        if excluded {
+            fixture = fixture.file(".dockerignore", "rust-toolchain.toml\n");
+        }
+        let built = fixture.build();
+        let (loaded, plan) = built.load(&fixed_options()).unwrap();
+        let files = artifacts(&built, &loaded, &plan);
+        assert_eq!(
+            plan.manifests.contains(&"rust-toolchain.toml".to_string()),
+            !excluded,
+            "{:?}",
+            plan.manifests
+        );
+        assert_eq!(
+            files["skeleton.sh"].contains("channel = \"stable\""),
+            !excluded,
+            "{}",
+            files["skeleton.sh"]
+        );
+        assert_eq!(
+            files["Dockerfile"].contains("source=rust-toolchain.toml"),
+            !excluded
+        );
+    }
+}
