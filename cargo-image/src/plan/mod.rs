@@ -42,7 +42,7 @@ use image::{
     check_dockerfile_word, check_image_references, check_mount_source, image_config, is_env_name,
     mount_source_problem, plan_images,
 };
-use packages::{config_rustflags, system_packages};
+use packages::{cargo_config, config_rustflags, system_packages};
 use stages::{plan_appended, resolve_stage_names};
 
 /// The default cap on crate layers in the build stage.
@@ -391,10 +391,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
              instruction of the machine that builds them (a CI runner's), and stop with \
              SIGILL (illegal instruction) on an older CPU; name a baseline instead, per \
              `[target.<triple>]` (`-C target-cpu=x86-64-v2` for x86_64)",
-            [".cargo/config.toml", ".cargo/config"]
-                .iter()
-                .map(|f| ws.in_root(f))
-                .find(|f| ws.extra_files.contains_key(f))
+            cargo_config(ws)
+                .map(|(path, _)| path)
                 .unwrap_or_else(|| ws.in_root(".cargo/config.toml")),
             native.join(" and ")
         ));

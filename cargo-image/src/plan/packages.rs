@@ -85,13 +85,23 @@ pub(super) fn system_packages(
 /// The triples the generated Dockerfile builds for.
 pub const TRIPLES: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
 
+/// The cargo configuration at the workspace root that the build reads, with its path:
+/// `.cargo/config.toml`, else the legacy `.cargo/config`.
+pub(super) fn cargo_config(ws: &Workspace) -> Option<(String, &str)> {
+    [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| {
+            let path = ws.in_root(f);
+            let text = ws.extra_files.get(&path)?;
+            Some((path, text.as_str()))
+        })
+}
+
 /// The rustflags `.cargo/config.toml` at the workspace root gives each triple, as cargo
 /// picks them (`target.<triple>.rustflags` wins over `build.rustflags`; a string is split
 /// on spaces). `target.'cfg(..)'` tables are not evaluated.
 pub(super) fn config_rustflags(ws: &Workspace) -> BTreeMap<String, Vec<String>> {
-    let text = [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| ws.extra_files.get(&ws.in_root(f)));
+    let text = cargo_config(ws).map(|(_, text)| text);
     let Some(config) = text.and_then(|t| t.parse::<toml::Table>().ok()) else {
         return BTreeMap::new();
     };
@@ -219,10 +229,7 @@ fn infer_build_packages(
     ws: &Workspace,
     rustflags: &BTreeMap<String, Vec<String>>,
 ) -> BTreeMap<String, String> {
-    let config = [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| ws.extra_files.get(&ws.in_root(f)))
-        .and_then(|t| t.parse::<toml::Table>().ok());
+    let config = cargo_config(ws).and_then(|(_, t)| t.parse::<toml::Table>().ok());
     let mut out = BTreeMap::new();
     let mut note = |program: &str, why: String| {
         let package = match program.rsplit('/').next().unwrap_or(program) {
