@@ -520,6 +520,30 @@ fn a_submodule_not_checked_out_is_noted() {
     );
 }
 
+/// Many submodules not checked out make one note naming the first few and counting the
+/// rest: bat has 93, and a note each buried everything else a command said.
+#[test]
+fn many_submodules_not_checked_out_make_one_note() {
+    let gitmodules: String = (1..=7)
+        .map(|i| format!("[submodule \"t{i}\"]\n\tpath = assets/themes/t{i}\n\turl = https://example.com/{i}.git\n"))
+        .collect();
+    let built = Fixture::new("manysubmodules")
+        .root_package("viewer", |p| p.main())
+        .file(".gitmodules", &gitmodules)
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    let note = &plan.notes[0];
+    assert!(
+        note.starts_with("7 git submodules are not checked out")
+            && note.contains("`assets/themes/t1`, `assets/themes/t2`")
+            && note.contains("`assets/themes/t5`, 2 more;")
+            && !note.contains("t6")
+            && note.contains("git submodule update --init"),
+        "{note}"
+    );
+}
+
 /// A feature turned on only for another platform is off for the images' targets, as the
 /// build resolves them: `cargo metadata` unifies features across platforms, so rathole's
 /// musl-only `openssl = { features = ["vendored"] }` hid the system OpenSSL its glibc

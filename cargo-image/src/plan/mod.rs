@@ -335,6 +335,36 @@ pub struct ImagePlan {
     pub notes: Vec<String>,
 }
 
+/// One note for the submodules not checked out, naming the first few: bat has 93, and a
+/// note each buried everything else the command said.
+fn submodules_note(missing: &[String]) -> Option<String> {
+    const NAMED: usize = 5;
+    let fix = "run `git submodule update --init --recursive`";
+    match missing {
+        [] => None,
+        [path] => Some(format!(
+            "git submodule `{path}` is not checked out (its directory is empty): a build that \
+             reads it fails; {fix}"
+        )),
+        _ => {
+            let mut named: Vec<String> = missing
+                .iter()
+                .take(NAMED)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            if missing.len() > NAMED {
+                named.push(format!("{} more", missing.len() - NAMED));
+            }
+            Some(format!(
+                "{} git submodules are not checked out (their directories are empty): {}; a \
+                 build that reads one fails; {fix}",
+                missing.len(),
+                named.join(", ")
+            ))
+        }
+    }
+}
+
 /// Plans the images of `ws`.
 pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let root_manifest = ws.in_root("Cargo.toml");
@@ -346,15 +376,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     check_image_references(wcfg).map_err(invalid)?;
 
     // Which binaries get an image.
-    let mut notes: Vec<String> = ws
-        .missing_submodules
-        .iter()
-        .map(|path| {
-            format!(
-                "git submodule `{path}` is not checked out (its directory is empty): a build \
-                 that reads it fails; run `git submodule update --init --recursive`"
-            )
-        })
+    let mut notes: Vec<String> = submodules_note(&ws.missing_submodules)
+        .into_iter()
         .collect();
     let database_at_build = ["DATABASE_URL", "SQLX_OFFLINE_DIR"]
         .iter()
