@@ -68,6 +68,13 @@ pub struct Workspace {
     /// reads them. The planner binds each where its readers compile.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub compile_reads: BTreeMap<String, CompileRead>,
+    /// Paths in the workspace that program code names as it would open them at run time,
+    /// relative to the workspace root (zero2prod's `"configuration"`, pgcat's
+    /// `"pgcat.toml"`), context-relative, with what names them (same shape as a compile
+    /// read; `readers` are the packages whose code names them). The planner notes each an
+    /// image lacks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub run_reads: BTreeMap<String, CompileRead>,
     /// Git submodules (`.gitmodules` at the workspace root or the context root) whose
     /// directory is missing or empty, context-relative: a clone without `--recursive`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

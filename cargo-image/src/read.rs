@@ -630,7 +630,8 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
-    let mut compile_reads = compile_reads(&context_dir, &root, &packages, &dirs, &rules);
+    let (mut compile_reads, run_reads) =
+        source_reads(&context_dir, &root, &packages, &dirs, &rules);
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
         &root,
@@ -736,6 +737,7 @@ fn from_metadata(
             git_dir,
             ssh_sources: ssh_sources(metadata),
             compile_reads,
+            run_reads,
             missing_submodules,
             sqlx_online,
         },
@@ -924,21 +926,59 @@ fn package_sources(
     out.into_iter().collect()
 }
 
-/// What the local packages' sources read at compile time outside their own directory
-/// ([`crate::reads`]): each path inside the workspace root that exists in the context and
-/// that the rules keep, with the source and literal that name it; none inside another
-/// listed one. Scanned: every build script, and the `.rs` files under the directories of
-/// the other compiled targets (`src/`), not other packages' directories.
-fn compile_reads(
+/// Names at the top of a workspace that are its sources, builds, tooling or documents,
+/// never what a program opens when it runs: a literal naming one is not noted.
+const NOT_RUN_TIME: &[&str] = &[
+    "src",
+    "tests",
+    "test",
+    "benches",
+    "examples",
+    "target",
+    "docs",
+    "doc",
+    "build.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    "Dockerfile",
+    "compose.yaml",
+    "docker-bake.hcl",
+    ".dockerignore",
+    ".cargo-image",
+    ".cargo",
+    ".git",
+    ".github",
+    ".gitignore",
+    ".sqlx",
+    "README.md",
+    "CHANGELOG.md",
+];
+
+/// What the local packages' sources read outside their own directory at compile time
+/// ([`crate::reads::upward_literals`]), and what their program code may open at run time,
+/// named relative to the workspace root ([`crate::reads::run_time_literals`]: a program
+/// started there finds it, one in an image does not): each path inside the workspace root
+/// that exists in the context and that the rules keep, with the source and literal that
+/// name it; none inside another listed one. Scanned: every build script, and the `.rs`
+/// files under the directories of the other compiled targets (`src/`), not other
+/// packages' directories. Not run-time reads: a path holding a target's source or a
+/// package, and the names in [`NOT_RUN_TIME`].
+fn source_reads(
     context: &Path,
     root: &str,
     packages: &[Package],
     dirs: &[String],
     rules: &IgnoreRules,
-) -> BTreeMap<String, CompileRead> {
+) -> (BTreeMap<String, CompileRead>, BTreeMap<String, CompileRead>) {
     use crate::model::is_within;
-    use crate::reads::{resolve, upward_literals, Base};
+    use crate::reads::{resolve, run_time_literals, upward_literals, Base};
     let mut found: BTreeMap<String, CompileRead> = BTreeMap::new();
+    let mut at_run_time: BTreeMap<String, CompileRead> = BTreeMap::new();
+    // Every path read at compile time, in a package's own directory too: lemmy names the
+    // directory its `include_str!`s read in an error message.
+    let mut compiled: BTreeSet<String> = BTreeSet::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1002,14 +1042,30 @@ fn compile_reads(
             {
                 return;
             }
-            found
-                .entry(path)
-                .or_insert_with(|| CompileRead {
-                    why,
-                    readers: BTreeSet::new(),
-                })
-                .readers
-                .insert(p.name.clone());
+            add_reader(&mut found, path, why, &p.name);
+        };
+        let mut run_time = |path: String, why: String| {
+            // Under the workspace root or a package's directory: `xtask/src/main.rs` is
+            // a source wherever it is.
+            let tooling = std::iter::once(root)
+                .chain(packages.iter().map(|q| q.dir.as_str()))
+                .filter(|dir| is_within(&path, dir) && path != *dir)
+                .any(|dir| {
+                    let rel = path.strip_prefix(dir).unwrap_or(&path);
+                    let top = rel.trim_start_matches('/').split('/').next();
+                    NOT_RUN_TIME.contains(&top.unwrap_or(""))
+                });
+            if path == root
+                || !is_within(&path, root)
+                || tooling
+                || dirs.iter().any(|d| is_within(d, &path))
+                || p.targets.iter().any(|t| is_within(&t.src_path, &path))
+                || !context.join(&path).exists()
+                || rules.excluded(&path)
+            {
+                return;
+            }
+            add_reader(&mut at_run_time, path, why, &p.name);
         };
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
@@ -1019,7 +1075,15 @@ fn compile_reads(
             for (literal, base) in upward_literals(&text, build_script) {
                 let from = if base == Base::File { file_dir } else { &p.dir };
                 if let Some(path) = resolve(from, &literal) {
+                    compiled.insert(path.clone());
                     record(path, format!("{file} reads \"{literal}\""));
+                }
+            }
+            if !build_script {
+                for literal in run_time_literals(&text) {
+                    if let Some(path) = resolve(root, &literal) {
+                        run_time(path, format!("{file} names \"{literal}\""));
+                    }
                 }
             }
         }
@@ -1044,8 +1108,32 @@ fn compile_reads(
             }
         }
     }
-    // A path inside another listed one goes; its readers read part of the outermost one
-    // (the first found: sorted, a directory comes before what is inside it, and stays).
+    // Compile-time reads are not run-time ones (`sqlx::migrate!` embeds what it reads).
+    compiled.extend(found.keys().cloned());
+    at_run_time.retain(|path, _| {
+        !compiled
+            .iter()
+            .any(|c| is_within(path, c) || is_within(c, path))
+    });
+    (outermost(found), outermost(at_run_time))
+}
+
+/// `reader` reads `path`; `why` is kept from the first reader found.
+fn add_reader(reads: &mut BTreeMap<String, CompileRead>, path: String, why: String, reader: &str) {
+    reads
+        .entry(path)
+        .or_insert_with(|| CompileRead {
+            why,
+            readers: BTreeSet::new(),
+        })
+        .readers
+        .insert(reader.to_string());
+}
+
+/// A path inside another listed one goes; its readers read part of the outermost one (the
+/// first found: sorted, a directory comes before what is inside it, and stays).
+fn outermost(mut found: BTreeMap<String, CompileRead>) -> BTreeMap<String, CompileRead> {
+    use crate::model::is_within;
     let all: Vec<String> = found.keys().cloned().collect();
     for inner in &all {
         if let Some(outer) = all.iter().find(|y| *y != inner && is_within(inner, y)) {
@@ -1506,7 +1594,7 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{compile_reads, ssh_repository, toolchain_version, version_key};
+    use super::{source_reads, ssh_repository, toolchain_version, version_key};
     use crate::ignore::IgnoreRules;
     use crate::model::{Package, Target, TargetKind};
     use std::collections::BTreeMap;
@@ -1562,7 +1650,7 @@ mod tests {
             own_target: None,
         };
         let dirs = ["svc".to_string()];
-        let reads = compile_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
+        let (reads, _) = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
         assert_eq!(reads.keys().collect::<Vec<_>>(), ["proto/a"], "{reads:?}");
     }
 

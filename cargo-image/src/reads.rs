@@ -27,6 +27,82 @@ pub enum Base {
 /// since a literal in ordinary code is read when the program runs, not when it compiles.
 pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> {
     let mut out = Vec::new();
+    for (at, literal) in literals(source) {
+        // include_dir!'s and rust-embed's `"$CARGO_MANIFEST_DIR/../web"`: the package's
+        // directory, spelled out.
+        let (literal, spelled) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
+            .iter()
+            .find_map(|prefix| literal.strip_prefix(prefix))
+        {
+            Some(rest) => (rest, true),
+            None => (literal, false),
+        };
+        let base =
+            base_of(&source[..at], build_script).map(|b| if spelled { Base::Package } else { b });
+        if let Some(base) = base {
+            let path = literal.trim_start_matches('/');
+            if path.starts_with("../") && !path.contains(['{', '}', '*', '$', '\\', '\n', '?']) {
+                out.push((path.to_string(), base));
+            }
+        }
+    }
+    out
+}
+
+/// The string literals of program code (not a build script's) that may name a file the
+/// program opens when it runs, relative to its working directory: a literal in ordinary
+/// code or a command-line attribute (`#[arg(default_value = "pgcat.toml")]`), spelled as a
+/// plain relative path (`"./config.toml"`, `"config/app.hjson"`), `./` dropped. A bare
+/// word (no `.` or `/`) counts only as what a path call takes (`.join("configuration")`,
+/// `Path::new("data")`): as anything else it is far more often a subcommand, an option or
+/// a match arm that happens to share a directory's name. Macro arguments and other
+/// attributes are compile-time reads; a literal with spaces, placeholders or a scheme is
+/// not a path; code after the first `#[cfg(test)] mod` (the tests at the end of a file)
+/// is not the program's. The read step keeps those that exist in the workspace.
+pub fn run_time_literals(source: &str) -> Vec<String> {
+    const PATH_CALLS: &[&str] = &[
+        "join(",
+        "Path::new(",
+        "PathBuf::from(",
+        "File::open(",
+        "read_to_string(",
+        "read_dir(",
+    ];
+    let program = source
+        .match_indices("#[cfg(test)]")
+        .find(|(at, attr)| source[at + attr.len()..].trim_start().starts_with("mod "))
+        .map_or(source, |(at, _)| &source[..at]);
+    let mut out = Vec::new();
+    for (at, literal) in literals(program) {
+        let before = &program[..at];
+        let line = before.rsplit('\n').next().unwrap_or("").trim_start();
+        let cli_attribute = ["#[arg(", "#[clap(", "#[structopt(", "#[argh("]
+            .iter()
+            .any(|a| line.starts_with(a));
+        if base_of(before, false).is_some() && !cli_attribute {
+            continue;
+        }
+        let path = literal.trim_start_matches("./");
+        let plain = !path.is_empty()
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+            && !path.starts_with(['/', '-', '.'])
+            && !path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..");
+        let bare = !path.contains(['.', '/']);
+        if plain && (!bare || PATH_CALLS.iter().any(|c| before.trim_end().ends_with(c))) {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// Every string literal of `source` outside comments, with the offset of its opening
+/// quote (raw strings are not told apart: their `#` are read as code).
+fn literals(source: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
     let bytes = source.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -52,31 +128,8 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
                 while end < bytes.len() && bytes[end] != b'"' {
                     end += if bytes[end] == b'\\' { 2 } else { 1 };
                 }
-                let literal = &source[start..end.min(bytes.len())];
-                // include_dir!'s and rust-embed's `"$CARGO_MANIFEST_DIR/../web"`: the
-                // package's directory, spelled out.
-                let (literal, spelled) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
-                    .iter()
-                    .find_map(|prefix| literal.strip_prefix(prefix))
-                {
-                    Some(rest) => (rest, true),
-                    None => (literal, false),
-                };
-                let base = base_of(&source[..i], build_script).map(|b| {
-                    if spelled {
-                        Base::Package
-                    } else {
-                        b
-                    }
-                });
-                if let Some(base) = base {
-                    let path = literal.trim_start_matches('/');
-                    if path.starts_with("../")
-                        && !path.contains(['{', '}', '*', '$', '\\', '\n', '?'])
-                    {
-                        out.push((path.to_string(), base));
-                    }
-                }
+                let end = end.min(bytes.len());
+                out.push((i, &source[start..end]));
                 i = end + 1;
             }
             _ => i += 1,
@@ -127,7 +180,7 @@ pub fn resolve(dir: &str, rel: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve, upward_literals, Base};
+    use super::{resolve, run_time_literals, upward_literals, Base};
 
     fn paths(source: &str, build_script: bool) -> Vec<(String, Base)> {
         upward_literals(source, build_script)
@@ -203,6 +256,40 @@ fn main() { let at_run_time = format!("{}/../x", env!("CARGO_MANIFEST_DIR")); }
                 ("../assets".to_string(), Base::Package),
                 ("../README.md".to_string(), Base::Package),
             ]
+        );
+    }
+
+    #[test]
+    fn run_time_literals_are_plain_relative_paths_outside_macros() {
+        // The shapes of zero2prod's, pgcat's and rustypaste's configuration lookups.
+        let source = r#"
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+const README: &str = include_str!("../README.md");
+#[derive(Parser)]
+struct Args {
+    #[arg(default_value = "./pgcat.toml")]
+    config: String,
+    #[serde(rename = "not-a-path")]
+    x: u8,
+}
+fn main() {
+    let dir = base_path.join("configuration");
+    let file = dir.join("config/app.hjson");
+    let data = Path::new("data");
+    let url = "postgres://localhost/db";
+    println!("{}", "listening on port");
+    let skipped = ["", "/etc/passwd", "../up", "{name}.toml", "-v", ".hidden"];
+    let words = Arg::new("scripts").long("acl");
+    match name { "diagnostics" => {} }
+}
+#[cfg(test)]
+mod tests {
+    fn fixture() { let p = Path::new("fixtures/upload.txt"); }
+}
+"#;
+        assert_eq!(
+            run_time_literals(source),
+            ["pgcat.toml", "configuration", "config/app.hjson", "data"]
         );
     }
 

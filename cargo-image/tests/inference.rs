@@ -668,3 +668,60 @@ fn inferred(plan: &cargo_image::plan::Plan) -> Vec<(&str, &str)> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
 }
+
+/// A file the program opens at run time by a path relative to where it starts (zero2prod's
+/// `base.join("configuration")`, pgcat's `"pgcat.toml"`) works from the workspace root and
+/// fails in an image that lacks it: each image whose code names one gets a note with the
+/// `files` entry that carries it. Not noted: an image that carries it, code that does not
+/// reach the naming crate, a test module's fixture, a bare word that is not a path call's
+/// argument (a subcommand sharing a directory's name), the workspace's documents, and a
+/// directory the code reads at compile time (lemmy names its `include_str!`s' directory in
+/// an error message).
+#[test]
+fn files_a_program_opens_at_run_time_and_its_image_lacks_are_noted() {
+    let built = Fixture::new("runtimefiles")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/settings", |p| {
+            p.source(
+                "src/lib.rs",
+                "use std::path::{Path, PathBuf};\n\
+                 pub fn dir(base: &Path) -> PathBuf {\n    base.join(\"configuration\")\n}\n\
+                 pub const SETUP: &str = include_str!(\"../sql/setup.sql\");\n\
+                 pub const SETUP_DIR: &str = \"crates/settings/sql\";\n\
+                 #[cfg(test)]\nmod tests {\n    #[test]\n    fn reads() {\n        \
+                 let _ = std::path::Path::new(\"fixtures/a.txt\");\n    }\n}\n",
+            )
+        })
+        .file("crates/settings/sql/setup.sql", "CREATE SCHEMA r;\n")
+        .package("crates/api", |p| p.main().dep_path("settings", "../settings"))
+        .package("crates/worker", |p| {
+            p.main().dep_path("settings", "../settings").toml(
+                "[package.metadata.image]\nfiles = { \"configuration\" = \"/etc/app/configuration\" }\n",
+            )
+        })
+        .package("crates/cli", |p| {
+            p.source(
+                "src/main.rs",
+                "fn main() {\n    let cmd = [\"scripts\", \"docs/guide.md\"];\n    \
+                 println!(\"{cmd:?}\");\n}\n",
+            )
+        })
+        .file("configuration/base.yaml", "port: 8000\n")
+        .file("fixtures/a.txt", "fixture\n")
+        .file("docs/guide.md", "# Guide\n")
+        .file("scripts/run.sh", "#!/bin/sh\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    let note = &plan.notes[0];
+    assert!(
+        note.starts_with(
+            "`api` may open `configuration` at run time (crates/settings/src/lib.rs names \
+             \"configuration\"), which is in the workspace but not in its image"
+        ) && note.contains(
+            "add `files = { \"configuration\" = \"/app/configuration\" }` and `workdir = \
+             \"/app\"` under [package.metadata.image] in crates/api/Cargo.toml"
+        ),
+        "{note}"
+    );
+}

@@ -161,6 +161,7 @@ fn workspace(g: &Graph) -> Workspace {
         git_dir: None,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
+        run_reads: BTreeMap::new(),
         missing_submodules: Vec::new(),
         sqlx_online: Vec::new(),
     }

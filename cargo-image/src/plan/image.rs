@@ -2,7 +2,8 @@
 //! configuration (`image_config`: workspace, then package, then binary), and what it
 //! resolves to (`plan_image`): the runtime behind a keyword ([`Runtime`]), the user,
 //! ports, healthcheck and its timing, labels, tags ([`fill_template`]), and the runtime keys
-//! ([`Extras`]: packages, files, workdir, volumes, entrypoint, stop signal).
+//! ([`Extras`]: packages, files, workdir, volumes, entrypoint, stop signal), and what an
+//! image may miss at run time ([`run_time_notes`]).
 //!
 //! The values these keys take are checked here, so that a bad one is refused at plan time
 //! with the key and the fix rather than failing a build. The planner checks some
@@ -1172,6 +1173,70 @@ pub(super) fn is_env_name(name: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A note for each path the images' code names as it would open it at run time
+/// ([`Workspace::run_reads`]) that an image reaching that code does not carry (`files`):
+/// started from the workspace root, the program finds `configuration/` or `pgcat.toml`;
+/// in its image it stops at startup, and nothing said why. Each names the images, the
+/// literal, and the `files` entry (with a `workdir`, since a relative path is looked up
+/// there) under the manifest that gives it to them.
+pub(super) fn run_time_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    use crate::model::{is_within, DepKind};
+    let mut notes = Vec::new();
+    for (path, read) in &ws.run_reads {
+        let lacking: Vec<&ImagePlan> = images
+            .iter()
+            .filter(|img| {
+                let reached = super::graph::closure(
+                    ws,
+                    std::iter::once(img.package.as_str()),
+                    &[DepKind::Normal],
+                );
+                read.readers.iter().any(|r| reached.contains(r))
+                    && !img
+                        .extras
+                        .files
+                        .keys()
+                        .any(|f| is_within(path, f) || is_within(f, path))
+            })
+            .collect();
+        let Some(first) = lacking.first() else {
+            continue;
+        };
+        let rel = path
+            .strip_prefix(ws.root.as_str())
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        let (workdir, set_workdir) = match &first.extras.workdir {
+            Some(dir) => (dir.trim_end_matches('/').to_string(), String::new()),
+            None => ("/app".to_string(), " and `workdir = \"/app\"`".to_string()),
+        };
+        let one_package = lacking.iter().all(|img| img.package == first.package);
+        let table = match ws.package(&first.package) {
+            Some(p) if one_package => {
+                format!("[package.metadata.image] in {}", join(&p.dir, "Cargo.toml"))
+            }
+            _ => format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml")),
+        };
+        notes.push(format!(
+            "{} may open `{rel}` at run time ({}), which is in the workspace but not in {}: \
+             if it does, add `files = {{ \"{rel}\" = \"{workdir}/{rel}\" }}`{set_workdir} under \
+             {table}",
+            lacking
+                .iter()
+                .map(|img| format!("`{}`", img.bin))
+                .collect::<Vec<_>>()
+                .join(", "),
+            read.why,
+            if lacking.len() == 1 {
+                "its image"
+            } else {
+                "their images"
+            },
+        ));
+    }
+    notes
 }
 
 #[cfg(test)]
