@@ -123,10 +123,9 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "`{}`, which package `{package}` (`{manifest}`) compiles from and the build \
-                 binds by name, {problem}; rename it, or, if no build reads it, leave it out \
-                 of the build context with the line `{}` in `.dockerignore`",
+                 binds by name, {problem}; rename it (it holds the package's sources, which \
+                 no compile step can go without)",
                 path.escape_debug(),
-                path.escape_debug()
             ),
             Error::UnreachablePath {
                 package,

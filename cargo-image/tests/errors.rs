@@ -517,41 +517,33 @@ fn a_needed_source_left_out_by_dockerignore_names_the_rule() {
     assert!(err.to_string().contains("add `!src/main.rs`"), "{err}");
 }
 
-/// A root package compiles from the context root, each entry bound by name: a name a bind
-/// mount cannot carry (a space, a `,`, non-ASCII: BuildKit looked `README.中文.md` up as
-/// `README.ä¸­æ–‡.md`, as in casey/just) is refused before the build with the fix, and a
-/// `.dockerignore` rule that leaves it out of the context is that fix.
+/// A root package compiles from the context root, each entry bound by name. An entry a
+/// bind mount cannot carry (a space, a `,`, non-ASCII: BuildKit looked `README.中文.md` up
+/// as `README.ä¸­æ–‡.md`, as in casey/just) that holds no source is left out of the compile
+/// steps with a note, which a `.dockerignore` rule for it silences; a directory holding a
+/// target's source is refused before the build, with the fix.
 #[test]
-fn a_root_entry_no_bind_mount_can_carry_is_refused_with_the_fix() {
+fn a_root_entry_no_bind_mount_can_carry_is_left_out_unless_it_holds_sources() {
     for (name, shown) in [
-        ("README.中文.md", "holds '中'"),
-        ("release notes.md", "holds ' '"),
-        ("a,b.txt", "holds ','"),
+        ("README.中文.md", "`README.中文.md` left out"),
+        ("release notes.md", "`release notes.md` left out"),
+        ("a,b.txt", "`a,b.txt` left out"),
     ] {
         let built = Fixture::new("unbindable")
             .root_package("svc", |p| p.main())
             .file(name, "x\n")
             .build();
-        let err = load_err(&built, &fixed_options());
-        let Error::UnbindablePath {
-            package,
-            manifest,
-            path,
-            ..
-        } = &err
-        else {
-            panic!("expected UnbindablePath, got {err:?}");
-        };
-        assert_eq!((package.as_str(), path.as_str()), ("svc", name));
+        let (_, plan) = built.plan();
         assert!(
-            names_file(manifest, "Cargo.toml", &built.manifest),
-            "{manifest}"
+            plan.notes.len() == 1 && plan.notes[0].contains(shown),
+            "{:?}",
+            plan.notes
         );
-        let text = err.to_string();
-        assert!(text.contains(shown), "{text}");
         assert!(
-            text.contains(&format!("the line `{name}` in `.dockerignore`")),
-            "{text}"
+            plan.local_dirs.iter().any(|d| d == "src")
+                && !plan.local_dirs.iter().any(|d| d == name),
+            "{:?}",
+            plan.local_dirs
         );
 
         let ignored = Fixture::new("unbindable-ignored")
@@ -559,10 +551,33 @@ fn a_root_entry_no_bind_mount_can_carry_is_refused_with_the_fix() {
             .file(name, "x\n")
             .file(".dockerignore", &format!("{name}\n"))
             .build();
-        if let Err(e) = ignored.load(&fixed_options()) {
-            panic!("{name} left out by .dockerignore, yet: {e:#}");
-        }
+        let (_, plan) = ignored.plan();
+        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
     }
+
+    let built = Fixture::new("unbindable-source")
+        .root_package("svc", |p| p.target("bin", "svc", "my tool/main.rs"))
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::UnbindablePath {
+        package,
+        manifest,
+        path,
+        ..
+    } = &err
+    else {
+        panic!("expected UnbindablePath, got {err:?}");
+    };
+    assert_eq!((package.as_str(), path.as_str()), ("svc", "my tool"));
+    assert!(
+        names_file(manifest, "Cargo.toml", &built.manifest),
+        "{manifest}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("holds ' '") && text.contains("rename it"),
+        "{text}"
+    );
 }
 
 /// The generated `.cargo-image/` beside the Dockerfile, and the user's rules: a member glob

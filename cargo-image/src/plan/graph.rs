@@ -12,6 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{is_within, join, DepKind, Package, Workspace};
 
+/// An entry of a package's sources that a bind mount cannot carry by name
+/// ([`super::image::mount_source_problem`]: casey/just's `README.中文.md` at the root of
+/// its root package) and that is neither its manifest nor holds one of its targets'
+/// sources: its compile steps go without it (said by a note; a build that reads it fails
+/// and is fixed by renaming it). One that holds a source is refused instead.
+pub fn left_out(p: &Package, path: &str) -> bool {
+    super::image::mount_source_problem(path).is_some()
+        && path != join(&p.dir, "Cargo.toml")
+        && !p.targets.iter().any(|t| is_within(&t.src_path, path))
+}
+
 /// The local packages reachable from `roots` over edges of the given kinds, roots included.
 pub fn closure<'a>(
     ws: &'a Workspace,
@@ -227,7 +238,12 @@ pub fn group_layers(layers: Vec<Vec<String>>, max: usize) -> Vec<Vec<String>> {
 /// holding its targets' sources.
 pub fn copy_paths(ws: &Workspace, p: &Package) -> Vec<String> {
     if !p.sources.is_empty() {
-        return p.sources.clone();
+        return p
+            .sources
+            .iter()
+            .filter(|path| !left_out(p, path))
+            .cloned()
+            .collect();
     }
     let nests_others = |dir: &str| {
         ws.packages

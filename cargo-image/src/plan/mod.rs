@@ -433,7 +433,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     // Crate layers, and what every compile step sees beside the packages' own sources.
     let max_layers = max_layers(wcfg).map_err(invalid)?;
     let build_files = build_files(ws).map_err(invalid)?;
-    check_bound_names(ws)?;
+    check_bound_names(ws, &mut notes)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
     let ssh = ssh_plan(ws).map_err(invalid)?;
@@ -773,9 +773,32 @@ fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
 
 /// Every context path a package compiles from is bound by name in the compile steps (a
 /// root package's entries one by one): each must be a name a bind mount can carry. The
-/// user's `.dockerignore` has already left out what it excludes.
-fn check_bound_names(ws: &Workspace) -> Result<(), Error> {
+/// user's `.dockerignore` has already left out what it excludes; an entry that is not a
+/// source is left out with a note ([`graph::left_out`]), one that is is refused.
+fn check_bound_names(ws: &Workspace, notes: &mut Vec<String>) -> Result<(), Error> {
     for p in &ws.packages {
+        let left: Vec<String> = p
+            .sources
+            .iter()
+            .filter(|path| graph::left_out(p, path))
+            .map(|path| format!("`{path}`"))
+            .collect();
+        if !left.is_empty() {
+            notes.push(format!(
+                "{} left out of the compile steps of `{}`: a bind mount of the Dockerfile \
+                 cannot carry {} (BuildKit reads a mount source's name as Latin-1 and \
+                 splits options on spaces and `,`); a build that reads {} fails: rename it, \
+                 or list it in `.dockerignore` to drop this note",
+                left.join(", "),
+                p.name,
+                if left.len() == 1 {
+                    "its name"
+                } else {
+                    "their names"
+                },
+                if left.len() == 1 { "it" } else { "one" },
+            ));
+        }
         for path in copy_paths(ws, p) {
             if let Some(problem) = mount_source_problem(&path) {
                 return Err(Error::UnbindablePath {
