@@ -75,6 +75,12 @@ pub struct Workspace {
     /// image lacks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub run_reads: BTreeMap<String, CompileRead>,
+    /// Paths program code embeds at compile time by name (`include_dir!`, `include_str!`,
+    /// rust-embed's `#[folder]`) that the build context lacks (missing, as kellnr's
+    /// front-end bundle before its npm build, or left out by `.dockerignore`), with why and
+    /// the packages that embed them: their compile fails, and the planner says so first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing_reads: BTreeMap<String, CompileRead>,
     /// Git submodules (`.gitmodules` at the workspace root or the context root) whose
     /// directory is missing or empty, context-relative: a clone without `--recursive`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -630,7 +630,7 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
-    let (mut compile_reads, run_reads) =
+    let (mut compile_reads, run_reads, missing_reads) =
         source_reads(&context_dir, &root, &packages, &dirs, &rules);
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -738,6 +738,7 @@ fn from_metadata(
             ssh_sources: ssh_sources(metadata),
             compile_reads,
             run_reads,
+            missing_reads,
             missing_submodules,
             sqlx_online,
         },
@@ -964,16 +965,23 @@ const NOT_RUN_TIME: &[&str] = &[
 /// name it; none inside another listed one. Scanned: every build script, and the `.rs`
 /// files under the directories of the other compiled targets (`src/`), not other
 /// packages' directories. Not run-time reads: a path holding a target's source or a
-/// package, and the names in [`NOT_RUN_TIME`].
+/// package, and the names in [`NOT_RUN_TIME`]. Third: what program code embeds by name
+/// ([`crate::reads::embedded_literals`]) that the build context lacks, missing or left out
+/// by the rules, with why: its compile fails.
 fn source_reads(
     context: &Path,
     root: &str,
     packages: &[Package],
     dirs: &[String],
     rules: &IgnoreRules,
-) -> (BTreeMap<String, CompileRead>, BTreeMap<String, CompileRead>) {
+) -> (
+    BTreeMap<String, CompileRead>,
+    BTreeMap<String, CompileRead>,
+    BTreeMap<String, CompileRead>,
+) {
     use crate::model::is_within;
-    use crate::reads::{resolve, run_time_literals, upward_literals, Base};
+    use crate::reads::{embedded_literals, resolve, run_time_literals, upward_literals, Base};
+    let mut missing: BTreeMap<String, CompileRead> = BTreeMap::new();
     let mut found: BTreeMap<String, CompileRead> = BTreeMap::new();
     let mut at_run_time: BTreeMap<String, CompileRead> = BTreeMap::new();
     // Every path read at compile time, in a package's own directory too: lemmy names the
@@ -1080,6 +1088,28 @@ fn source_reads(
                 }
             }
             if !build_script {
+                for (rel, base, by, literal) in embedded_literals(&text) {
+                    let from = if base == Base::File { file_dir } else { &p.dir };
+                    let Some(path) = resolve(from, &rel) else {
+                        continue;
+                    };
+                    let call = if by == "folder" {
+                        format!("#[folder = \"{literal}\"]")
+                    } else {
+                        format!("{by}!(\"{literal}\")")
+                    };
+                    let why = if !context.join(&path).exists() {
+                        format!("{file} embeds it with {call}")
+                    } else if let Some(rule) = rules.excluding_rule(&path) {
+                        format!(
+                            "{file} embeds it with {call}, and the rule `{rule}` in \
+                             .dockerignore leaves it out"
+                        )
+                    } else {
+                        continue;
+                    };
+                    add_reader(&mut missing, path, why, &p.name);
+                }
                 for literal in run_time_literals(&text) {
                     if let Some(path) = resolve(root, &literal) {
                         run_time(path, format!("{file} names \"{literal}\""));
@@ -1115,7 +1145,7 @@ fn source_reads(
             .iter()
             .any(|c| is_within(path, c) || is_within(c, path))
     });
-    (outermost(found), outermost(at_run_time))
+    (outermost(found), outermost(at_run_time), missing)
 }
 
 /// `reader` reads `path`; `why` is kept from the first reader found.
@@ -1650,7 +1680,8 @@ mod tests {
             own_target: None,
         };
         let dirs = ["svc".to_string()];
-        let (reads, _) = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
+        let (reads, _, _) =
+            source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
         assert_eq!(reads.keys().collect::<Vec<_>>(), ["proto/a"], "{reads:?}");
     }
 

@@ -49,6 +49,56 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
     out
 }
 
+/// The paths program code embeds at compile time by name, wherever they are: the first
+/// argument of `include_str!`, `include_bytes!`, `include!`, `include_dir!` and
+/// `sqlx::migrate!`, and rust-embed's `#[folder = "..."]`, each with what it is relative
+/// to, the macro or attribute, and the literal as written. A path that is missing from the build context fails
+/// the compile (kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`, which its
+/// front-end build fills); other macros' arguments are not known to be paths.
+pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)> {
+    const MACROS: &[&str] = &[
+        "include_str",
+        "include_bytes",
+        "include",
+        "include_dir",
+        "migrate",
+    ];
+    let mut out = Vec::new();
+    for (at, literal) in literals(source) {
+        let lead = source[..at].trim_end();
+        let line = source[..at].rsplit('\n').next().unwrap_or("").trim_start();
+        let by = if let Some(call) = lead.strip_suffix("!(") {
+            let name = call
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("");
+            MACROS.iter().find(|m| **m == name).copied()
+        } else if line.starts_with("#[folder") && lead.ends_with('=') {
+            Some("folder")
+        } else {
+            None
+        };
+        let Some(by) = by else {
+            continue;
+        };
+        let (path, base) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
+            .iter()
+            .find_map(|prefix| literal.strip_prefix(prefix))
+        {
+            Some(rest) => (rest, Base::Package),
+            None if by.starts_with("include") && by != "include_dir" => (literal, Base::File),
+            None => (literal, Base::Package),
+        };
+        if !path.is_empty()
+            && !path.starts_with('/')
+            && !path.contains(['{', '}', '*', '$', '\\', '\n', '?'])
+        {
+            out.push((path.to_string(), base, by, literal));
+        }
+    }
+    out
+}
+
 /// The string literals of program code (not a build script's) that may name a file the
 /// program opens when it runs, relative to its working directory: a literal in ordinary
 /// code or a command-line attribute (`#[arg(default_value = "pgcat.toml")]`), spelled as a
@@ -180,7 +230,7 @@ pub fn resolve(dir: &str, rel: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve, run_time_literals, upward_literals, Base};
+    use super::{embedded_literals, resolve, run_time_literals, upward_literals, Base};
 
     fn paths(source: &str, build_script: bool) -> Vec<(String, Base)> {
         upward_literals(source, build_script)
@@ -255,6 +305,52 @@ fn main() { let at_run_time = format!("{}/../x", env!("CARGO_MANIFEST_DIR")); }
                 ("../frontend/dist".to_string(), Base::Package),
                 ("../assets".to_string(), Base::Package),
                 ("../README.md".to_string(), Base::Package),
+            ]
+        );
+    }
+
+    #[test]
+    fn embedded_literals_are_the_reading_macros_arguments() {
+        let source = r#"
+static STATIC_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/static");
+const LOGO: &[u8] = include_bytes!("../assets/logo.png");
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+#[derive(RustEmbed)]
+#[folder = "web/dist/"]
+struct Assets;
+fn main() {
+    println!("{}", "web/dist");
+    let v = env!("CARGO_PKG_VERSION");
+    let g = include_str!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+"#;
+        assert_eq!(
+            embedded_literals(source),
+            [
+                (
+                    "static".to_string(),
+                    Base::Package,
+                    "include_dir",
+                    "$CARGO_MANIFEST_DIR/static"
+                ),
+                (
+                    "../assets/logo.png".to_string(),
+                    Base::File,
+                    "include_bytes",
+                    "../assets/logo.png"
+                ),
+                (
+                    "./migrations".to_string(),
+                    Base::Package,
+                    "migrate",
+                    "./migrations"
+                ),
+                (
+                    "web/dist/".to_string(),
+                    Base::Package,
+                    "folder",
+                    "web/dist/"
+                ),
             ]
         );
     }

@@ -725,3 +725,52 @@ fn files_a_program_opens_at_run_time_and_its_image_lacks_are_noted() {
         "{note}"
     );
 }
+
+/// A path program code embeds at compile time that the build context lacks fails the
+/// compile minutes into a build: kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`,
+/// which its npm build fills. Said first, for the images that compile it: missing, or left
+/// out by the user's `.dockerignore` (with the rule); a present file, or a crate no image
+/// compiles, says nothing.
+#[test]
+fn embedded_paths_the_build_context_lacks_are_noted() {
+    let built = Fixture::new("embedmissing")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/web", |p| {
+            p.source(
+                "src/lib.rs",
+                "static STATIC: Dir = include_dir!(\"$CARGO_MANIFEST_DIR/static\");\n\
+                 #[derive(RustEmbed)]\n#[folder = \"dist/\"]\nstruct Dist;\n\
+                 pub const LOGO: &[u8] = include_bytes!(\"../assets/logo.svg\");\n",
+            )
+        })
+        .file("crates/web/assets/logo.svg", "<svg/>\n")
+        .file("crates/web/dist/index.html", "<html></html>\n")
+        .package("crates/api", |p| p.main().dep_path("web", "../web"))
+        .package("crates/unused", |p| {
+            p.source(
+                "src/lib.rs",
+                "pub const X: &str = include_str!(\"../generated/x.txt\");\n",
+            )
+        })
+        .file(".dockerignore", "**/dist\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].starts_with(
+            "`crates/web/dist` is not in the build context, and crates/web/src/lib.rs embeds \
+             it with #[folder = \"dist/\"], and the rule `**/dist` in .dockerignore leaves it \
+             out: building `api` fails"
+        ),
+        "{}",
+        plan.notes[0]
+    );
+    assert!(
+        plan.notes[1].starts_with(
+            "`crates/web/static` is not in the build context, and crates/web/src/lib.rs \
+             embeds it with include_dir!(\"$CARGO_MANIFEST_DIR/static\"): building `api` fails"
+        ),
+        "{}",
+        plan.notes[1]
+    );
+}

@@ -162,6 +162,7 @@ fn workspace(g: &Graph) -> Workspace {
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
         run_reads: BTreeMap::new(),
+        missing_reads: BTreeMap::new(),
         missing_submodules: Vec::new(),
         sqlx_online: Vec::new(),
     }

@@ -1175,6 +1175,51 @@ pub(super) fn is_env_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The images whose binary's package reaches one of `readers` over normal dependencies:
+/// those that compile (and run) their code.
+fn reaching<'a>(
+    ws: &Workspace,
+    images: &'a [ImagePlan],
+    readers: &BTreeSet<String>,
+) -> Vec<&'a ImagePlan> {
+    images
+        .iter()
+        .filter(|img| {
+            let reached = super::graph::closure(
+                ws,
+                std::iter::once(img.package.as_str()),
+                &[crate::model::DepKind::Normal],
+            );
+            readers.iter().any(|r| reached.contains(r))
+        })
+        .collect()
+}
+
+/// A note for each path program code embeds at compile time that the build context lacks
+/// ([`Workspace::missing_reads`]), naming the images whose build then fails: said before a
+/// build that would stop minutes in (kellnr's `include_dir!` of a front-end bundle that
+/// its npm build writes).
+pub(super) fn missing_read_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (path, read) in &ws.missing_reads {
+        let failing = reaching(ws, images, &read.readers);
+        if failing.is_empty() {
+            continue;
+        }
+        notes.push(format!(
+            "`{path}` is not in the build context, and {}: building {} fails; create it \
+             first (a front-end bundle: run its build before `cargo xtask image`, and in CI)",
+            read.why,
+            failing
+                .iter()
+                .map(|img| format!("`{}`", img.bin))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    notes
+}
+
 /// A note for each path the images' code names as it would open it at run time
 /// ([`Workspace::run_reads`]) that an image reaching that code does not carry (`files`):
 /// started from the workspace root, the program finds `configuration/` or `pgcat.toml`;
@@ -1182,23 +1227,16 @@ pub(super) fn is_env_name(name: &str) -> bool {
 /// literal, and the `files` entry (with a `workdir`, since a relative path is looked up
 /// there) under the manifest that gives it to them.
 pub(super) fn run_time_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
-    use crate::model::{is_within, DepKind};
+    use crate::model::is_within;
     let mut notes = Vec::new();
     for (path, read) in &ws.run_reads {
-        let lacking: Vec<&ImagePlan> = images
-            .iter()
+        let lacking: Vec<&ImagePlan> = reaching(ws, images, &read.readers)
+            .into_iter()
             .filter(|img| {
-                let reached = super::graph::closure(
-                    ws,
-                    std::iter::once(img.package.as_str()),
-                    &[DepKind::Normal],
-                );
-                read.readers.iter().any(|r| reached.contains(r))
-                    && !img
-                        .extras
-                        .files
-                        .keys()
-                        .any(|f| is_within(path, f) || is_within(f, path))
+                !img.extras
+                    .files
+                    .keys()
+                    .any(|f| is_within(path, f) || is_within(f, path))
             })
             .collect();
         let Some(first) = lacking.first() else {

@@ -40,7 +40,7 @@ pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTER
 
 use image::{
     check_dockerfile_word, check_image_references, check_mount_source, image_config, is_env_name,
-    mount_source_problem, plan_images, run_time_notes,
+    missing_read_notes, mount_source_problem, plan_images, run_time_notes,
 };
 use packages::{cargo_config, config_rustflags, system_packages};
 use stages::{plan_appended, resolve_stage_names};
@@ -398,6 +398,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     }
     let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
+    notes.extend(missing_read_notes(ws, &images));
     notes.extend(run_time_notes(ws, &images));
 
     // The shared build command.
