@@ -630,8 +630,11 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
-    let (mut compile_reads, run_reads, missing_reads) =
-        source_reads(&context_dir, &root, &packages, &dirs, &rules);
+    let SourceReads {
+        compile: mut compile_reads,
+        run: run_reads,
+        missing: missing_reads,
+    } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
         &root,
@@ -974,11 +977,7 @@ fn source_reads(
     packages: &[Package],
     dirs: &[String],
     rules: &IgnoreRules,
-) -> (
-    BTreeMap<String, CompileRead>,
-    BTreeMap<String, CompileRead>,
-    BTreeMap<String, CompileRead>,
-) {
+) -> SourceReads {
     use crate::model::is_within;
     use crate::reads::{embedded_literals, resolve, run_time_literals, upward_literals, Base};
     let mut missing: BTreeMap<String, CompileRead> = BTreeMap::new();
@@ -1145,7 +1144,19 @@ fn source_reads(
             .iter()
             .any(|c| is_within(path, c) || is_within(c, path))
     });
-    (outermost(found), outermost(at_run_time), missing)
+    SourceReads {
+        compile: outermost(found),
+        run: outermost(at_run_time),
+        missing,
+    }
+}
+
+/// What [`source_reads`] finds, each path with its readers ([`Workspace`]'s
+/// `compile_reads`, `run_reads` and `missing_reads`).
+struct SourceReads {
+    compile: BTreeMap<String, CompileRead>,
+    run: BTreeMap<String, CompileRead>,
+    missing: BTreeMap<String, CompileRead>,
 }
 
 /// `reader` reads `path`; `why` is kept from the first reader found.
@@ -1680,9 +1691,8 @@ mod tests {
             own_target: None,
         };
         let dirs = ["svc".to_string()];
-        let (reads, _, _) =
-            source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
-        assert_eq!(reads.keys().collect::<Vec<_>>(), ["proto/a"], "{reads:?}");
+        let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
+        assert_eq!(reads.compile.keys().collect::<Vec<_>>(), ["proto/a"]);
     }
 
     #[test]
