@@ -54,7 +54,8 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
 /// `sqlx::migrate!`, and rust-embed's `#[folder = "..."]`, each with what it is relative
 /// to, the macro or attribute, and the literal as written. A path that is missing from the build context fails
 /// the compile (kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`, which its
-/// front-end build fills); other macros' arguments are not known to be paths.
+/// front-end build fills); other macros' arguments are not known to be paths. Not counted:
+/// the tests at the end of a file (`#[cfg(test)] mod`), and an item under a `#[cfg]`.
 pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)> {
     const MACROS: &[&str] = &[
         "include_str",
@@ -63,10 +64,23 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
         "include_dir",
         "migrate",
     ];
+    let source = program_code(source);
     let mut out = Vec::new();
     for (at, literal) in literals(source) {
         let lead = source[..at].trim_end();
-        let line = source[..at].rsplit('\n').next().unwrap_or("").trim_start();
+        let mut lines = source[..at].rsplit('\n');
+        let line = lines.next().unwrap_or("").trim_start();
+        // Compiled only under a cfg (docs.rs's `#[cfg(not(font_awesome_out_dir))]
+        // include!("fontawesome.rs")`, its build script writing the other branch's file):
+        // whether it is, the source does not say.
+        let gated = line.starts_with("#[cfg")
+            || lines
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .is_some_and(|l| l.starts_with("#[cfg"));
+        if gated {
+            continue;
+        }
         let by = if let Some(call) = lead.strip_suffix("!(") {
             let name = call
                 .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -118,10 +132,7 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         "read_to_string(",
         "read_dir(",
     ];
-    let program = source
-        .match_indices("#[cfg(test)]")
-        .find(|(at, attr)| source[at + attr.len()..].trim_start().starts_with("mod "))
-        .map_or(source, |(at, _)| &source[..at]);
+    let program = program_code(source);
     let mut out = Vec::new();
     for (at, literal) in literals(program) {
         let before = &program[..at];
@@ -147,6 +158,15 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
+/// program build compiles.
+fn program_code(source: &str) -> &str {
+    source
+        .match_indices("#[cfg(test)]")
+        .find(|(at, attr)| source[at + attr.len()..].trim_start().starts_with("mod "))
+        .map_or(source, |(at, _)| &source[..at])
 }
 
 /// Every string literal of `source` outside comments, with the offset of its opening
@@ -318,10 +338,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(RustEmbed)]
 #[folder = "web/dist/"]
 struct Assets;
+#[cfg(not(generated))]
+include!("generated.rs");
 fn main() {
     println!("{}", "web/dist");
     let v = env!("CARGO_PKG_VERSION");
     let g = include_str!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+#[cfg(test)]
+mod tests {
+    const INDEX: &str = include_str!("../fixtures/index.html");
 }
 "#;
         assert_eq!(
