@@ -10,6 +10,11 @@
 //!
 //! Only string literals are read (a path computed from `env!("CARGO_MANIFEST_DIR")` and
 //! `.parent()` calls is not seen; a failed build then names `build-files` in its hint).
+//!
+//! The same literals serve two notes said before a build: a path a reading macro embeds
+//! that the build context lacks ([`embedded_literals`]: the compile will fail), and a file
+//! program code may open at run time relative to where it starts ([`run_time_literals`]:
+//! found from the workspace root, missing in an image that does not carry it).
 
 /// What a literal path is relative to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
