@@ -1137,8 +1137,8 @@ fn source_reads(
             }
         }
     }
-    // Compile-time reads are not run-time ones (`sqlx::migrate!` embeds what it reads).
-    compiled.extend(found.keys().cloned());
+    // Compile-time reads (every `found` key among them) are not run-time ones
+    // (`sqlx::migrate!` embeds what it reads).
     at_run_time.retain(|path, _| {
         !compiled
             .iter()

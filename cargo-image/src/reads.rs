@@ -33,12 +33,7 @@ pub enum Base {
 pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> {
     let mut out = Vec::new();
     for (at, literal) in literals(source) {
-        // include_dir!'s and rust-embed's `"$CARGO_MANIFEST_DIR/../web"`: the package's
-        // directory, spelled out.
-        let (literal, spelled) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
-            .iter()
-            .find_map(|prefix| literal.strip_prefix(prefix))
-        {
+        let (literal, spelled) = match in_manifest_dir(literal) {
             Some(rest) => (rest, true),
             None => (literal, false),
         };
@@ -46,7 +41,7 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
             base_of(&source[..at], build_script).map(|b| if spelled { Base::Package } else { b });
         if let Some(base) = base {
             let path = literal.trim_start_matches('/');
-            if path.starts_with("../") && !path.contains(['{', '}', '*', '$', '\\', '\n', '?']) {
+            if path.starts_with("../") && !path.contains(NOT_IN_A_PATH) {
                 out.push((path.to_string(), base));
             }
         }
@@ -57,10 +52,11 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
 /// The paths program code embeds at compile time by name, wherever they are: the first
 /// argument of `include_str!`, `include_bytes!`, `include!`, `include_dir!` and
 /// `sqlx::migrate!`, and rust-embed's `#[folder = "..."]`, each with what it is relative
-/// to, the macro or attribute, and the literal as written. A path that is missing from the build context fails
-/// the compile (kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`, which its
-/// front-end build fills); other macros' arguments are not known to be paths. Not counted:
-/// the tests at the end of a file (`#[cfg(test)] mod`), and an item under a `#[cfg]`.
+/// to, the macro or attribute, and the literal as written. A path missing from the build
+/// context fails the compile (kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`, which
+/// its front-end build fills); other macros' arguments are not known to be paths. Not
+/// counted: the tests at the end of a file (`#[cfg(test)] mod`), and an item under a
+/// `#[cfg]`.
 pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)> {
     const MACROS: &[&str] = &[
         "include_str",
@@ -86,11 +82,7 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
         if gated {
             continue;
         }
-        let by = if let Some(call) = lead.strip_suffix("!(") {
-            let name = call
-                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .next()
-                .unwrap_or("");
+        let by = if let Some(name) = macro_called(lead) {
             MACROS.iter().find(|m| **m == name).copied()
         } else if line.starts_with("#[folder") && lead.ends_with('=') {
             Some("folder")
@@ -100,18 +92,12 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
         let Some(by) = by else {
             continue;
         };
-        let (path, base) = match ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
-            .iter()
-            .find_map(|prefix| literal.strip_prefix(prefix))
-        {
+        let (path, base) = match in_manifest_dir(literal) {
             Some(rest) => (rest, Base::Package),
             None if by.starts_with("include") && by != "include_dir" => (literal, Base::File),
             None => (literal, Base::Package),
         };
-        if !path.is_empty()
-            && !path.starts_with('/')
-            && !path.contains(['{', '}', '*', '$', '\\', '\n', '?'])
-        {
+        if !path.is_empty() && !path.starts_with('/') && !path.contains(NOT_IN_A_PATH) {
             out.push((path.to_string(), base, by, literal));
         }
     }
@@ -163,6 +149,25 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Characters that make a literal a template, a glob or an escape rather than a path.
+const NOT_IN_A_PATH: [char; 7] = ['{', '}', '*', '$', '\\', '\n', '?'];
+
+/// The rest of a literal that spells out the package's directory (include_dir!'s and
+/// rust-embed's `"$CARGO_MANIFEST_DIR/../web"`).
+fn in_manifest_dir(literal: &str) -> Option<&str> {
+    ["$CARGO_MANIFEST_DIR/", "${CARGO_MANIFEST_DIR}/"]
+        .iter()
+        .find_map(|prefix| literal.strip_prefix(prefix))
+}
+
+/// The name of the macro whose first argument follows `lead` (`sqlx::migrate!(` gives
+/// `migrate`), if `lead` ends a macro call's opening.
+fn macro_called(lead: &str) -> Option<&str> {
+    let call = lead.trim_end().strip_suffix("!(")?;
+    call.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
 }
 
 /// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
@@ -217,10 +222,7 @@ fn literals(source: &str) -> Vec<(usize, &str)> {
 fn base_of(before: &str, build_script: bool) -> Option<Base> {
     let line = before.rsplit('\n').next().unwrap_or("").trim_start();
     let lead = before.trim_end();
-    if let Some(call) = lead.strip_suffix("!(") {
-        let name = call
-            .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .next()?;
+    if let Some(name) = macro_called(lead) {
         return Some(match name {
             "include_str" | "include_bytes" | "include" => Base::File,
             _ => Base::Package,

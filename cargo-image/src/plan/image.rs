@@ -1175,23 +1175,18 @@ pub(super) fn is_env_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// The images whose binary's package reaches one of `readers` over normal dependencies:
-/// those that compile (and run) their code.
+/// The images whose binary compiles one of `readers` (`reach`: per image, the local
+/// packages its package reaches over normal dependencies).
 fn reaching<'a>(
-    ws: &Workspace,
     images: &'a [ImagePlan],
+    reach: &[BTreeSet<String>],
     readers: &BTreeSet<String>,
 ) -> Vec<&'a ImagePlan> {
     images
         .iter()
-        .filter(|img| {
-            let reached = super::graph::closure(
-                ws,
-                std::iter::once(img.package.as_str()),
-                &[crate::model::DepKind::Normal],
-            );
-            readers.iter().any(|r| reached.contains(r))
-        })
+        .zip(reach)
+        .filter(|(_, reached)| readers.iter().any(|r| reached.contains(r)))
+        .map(|(img, _)| img)
         .collect()
 }
 
@@ -1199,10 +1194,14 @@ fn reaching<'a>(
 /// ([`Workspace::missing_reads`]), naming the images whose build then fails: said before a
 /// build that would stop minutes in (kellnr's `include_dir!` of a front-end bundle that
 /// its npm build writes).
-pub(super) fn missing_read_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+pub(super) fn missing_read_notes(
+    missing_reads: &BTreeMap<String, crate::model::CompileRead>,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
     let mut notes = Vec::new();
-    for (path, read) in &ws.missing_reads {
-        let failing = reaching(ws, images, &read.readers);
+    for (path, read) in missing_reads {
+        let failing = reaching(images, reach, &read.readers);
         if failing.is_empty() {
             continue;
         }
@@ -1210,11 +1209,7 @@ pub(super) fn missing_read_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<St
             "`{path}` is not in the build context, and {}: building {} fails; create it \
              first (a front-end bundle: run its build before `cargo xtask image`, and in CI)",
             read.why,
-            failing
-                .iter()
-                .map(|img| format!("`{}`", img.bin))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::ticked(failing.iter().map(|img| &img.bin)),
         ));
     }
     notes
@@ -1226,11 +1221,15 @@ pub(super) fn missing_read_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<St
 /// in its image it stops at startup, and nothing said why. Each names the images, the
 /// literal, and the `files` entry (with a `workdir`, since a relative path is looked up
 /// there) under the manifest that gives it to them.
-pub(super) fn run_time_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+pub(super) fn run_time_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
     use crate::model::is_within;
     let mut notes = Vec::new();
     for (path, read) in &ws.run_reads {
-        let lacking: Vec<&ImagePlan> = reaching(ws, images, &read.readers)
+        let lacking: Vec<&ImagePlan> = reaching(images, reach, &read.readers)
             .into_iter()
             .filter(|img| {
                 !img.extras
@@ -1261,11 +1260,7 @@ pub(super) fn run_time_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String
             "{} may open `{rel}` at run time ({}), which is in the workspace but not in {}: \
              if it does, add `files = {{ \"{rel}\" = \"{workdir}/{rel}\" }}`{set_workdir} under \
              {table}",
-            lacking
-                .iter()
-                .map(|img| format!("`{}`", img.bin))
-                .collect::<Vec<_>>()
-                .join(", "),
+            super::ticked(lacking.iter().map(|img| &img.bin)),
             read.why,
             if lacking.len() == 1 {
                 "its image"

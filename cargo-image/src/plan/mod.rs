@@ -347,22 +347,26 @@ fn submodules_note(missing: &[String]) -> Option<String> {
              reads it fails; {fix}"
         )),
         _ => {
-            let mut named: Vec<String> = missing
-                .iter()
-                .take(NAMED)
-                .map(|p| format!("`{p}`"))
-                .collect();
+            let mut named = ticked(missing.iter().take(NAMED));
             if missing.len() > NAMED {
-                named.push(format!("{} more", missing.len() - NAMED));
+                named.push_str(&format!(", {} more", missing.len() - NAMED));
             }
             Some(format!(
-                "{} git submodules are not checked out (their directories are empty): {}; a \
-                 build that reads one fails; {fix}",
+                "{} git submodules are not checked out (their directories are empty): {named}; \
+                 a build that reads one fails; {fix}",
                 missing.len(),
-                named.join(", ")
             ))
         }
     }
+}
+
+/// Names in backticks, joined with `, `, for a note.
+fn ticked<S: std::fmt::Display>(names: impl IntoIterator<Item = S>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Plans the images of `ws`.
@@ -389,17 +393,24 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
              `cargo sqlx prepare --workspace` against your database and commit the `.sqlx/` \
              it writes (`sqlx-data.json` with sqlx 0.5/0.6), or give the build a database \
              with `build-env = {{ DATABASE_URL = \"…\" }}`",
-            ws.sqlx_online
-                .iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            ticked(&ws.sqlx_online)
         ));
     }
     let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
-    notes.extend(missing_read_notes(ws, &images));
-    notes.extend(run_time_notes(ws, &images));
+    // The local packages each image's binary compiles, for the notes on source reads.
+    let reach: Vec<BTreeSet<String>> = images
+        .iter()
+        .map(|img| {
+            closure(
+                ws,
+                std::iter::once(img.package.as_str()),
+                &[DepKind::Normal],
+            )
+        })
+        .collect();
+    notes.extend(missing_read_notes(&ws.missing_reads, &images, &reach));
+    notes.extend(run_time_notes(ws, &images, &reach));
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
@@ -778,11 +789,10 @@ fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
 /// source is left out with a note ([`graph::left_out`]), one that is is refused.
 fn check_bound_names(ws: &Workspace, notes: &mut Vec<String>) -> Result<(), Error> {
     for p in &ws.packages {
-        let left: Vec<String> = p
+        let left: Vec<&String> = p
             .sources
             .iter()
             .filter(|path| graph::left_out(p, path))
-            .map(|path| format!("`{path}`"))
             .collect();
         if !left.is_empty() {
             notes.push(format!(
@@ -790,7 +800,7 @@ fn check_bound_names(ws: &Workspace, notes: &mut Vec<String>) -> Result<(), Erro
                  cannot carry {} (BuildKit reads a mount source's name as Latin-1 and \
                  splits options on spaces and `,`); a build that reads {} fails: rename it, \
                  or list it in `.dockerignore` to drop this note",
-                left.join(", "),
+                ticked(&left),
                 p.name,
                 if left.len() == 1 {
                     "its name"
