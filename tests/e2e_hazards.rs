@@ -25,7 +25,9 @@
 //! - a build script that runs `git rev-parse HEAD` (as vergen and git-version do), in a
 //!   builder without git and a context without `.git` until `git = true`;
 //! - `build-args`: one filled by `--build-arg` (else unset), one defaulting to the commit
-//!   (`{revision}`), both read with `option_env!`.
+//!   (`{revision}`), both read with `option_env!`;
+//! - a program on scratch that writes a file where it starts (as microbin does): it starts
+//!   in its user's home, as on distroless, not in `/`, which only root may write.
 //!
 //! Two more fixtures (issue 13 §1), each built in both modes and run:
 //! - a `cargo vendor` setup: `.cargo/config.toml` replaces crates.io with `vendor/`
@@ -214,7 +216,10 @@ fn main() {
         root,
         "bin/hazard-tool.rs",
         "mod banner;\n#[cfg(feature = \"cli\")]\nfn main() {\n    println!(\"{}: {} shapes\", banner::BANNER, shapes::NAMES.len());\n    \
-         println!(\"shapes extra: {}, color: {}\", shapes::EXTRA, cfg!(feature = \"color\"));\n}\n",
+         println!(\"shapes extra: {}, color: {}\", shapes::EXTRA, cfg!(feature = \"color\"));\n    \
+         let cwd = std::env::current_dir().unwrap();\n    \
+         let wrote = std::fs::write(\"state.txt\", \"1\").is_ok();\n    \
+         println!(\"cwd: {}, writable: {wrote}, HOME: {:?}\", cwd.display(), std::env::var(\"HOME\"));\n}\n",
     );
     write(root, "crates/tools/palette.txt", "red\n");
     write(
@@ -303,9 +308,12 @@ fn check_image_pair(s: &Scenario, svc: &str, tool: &str, mode: &str, stamp: &Sta
         "hazard-svc ({mode})"
     );
     let tool = s.run_once(&[tool]);
-    // Neither the feature only hazard-svc asked for, nor its own package's defaults.
+    // Neither the feature only hazard-svc asked for, nor its own package's defaults; on
+    // scratch, it starts in its user's own home (as on distroless), where it may write.
     assert_eq!(
-        tool, "hazard-tool: 3 shapes\nshapes extra: false, color: false\n",
+        tool,
+        "hazard-tool: 3 shapes\nshapes extra: false, color: false\n\
+         cwd: /home/nonroot, writable: true, HOME: Ok(\"/home/nonroot\")\n",
         "hazard-tool ({mode})"
     );
 }

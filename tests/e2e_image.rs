@@ -143,8 +143,9 @@ fn s2_healthcheck_turns_healthy_on_scratch() {
     );
 }
 
-/// Scenario 3: runtime images run as a non-root user, hold no sources, VCS data, build
-/// output or secrets, and the scratch image is the binary plus at most 1 MiB.
+/// Scenario 3: runtime images run as a non-root user, start in its writable home, hold no
+/// sources, VCS data, build output or secrets, and the scratch image is the binary plus
+/// at most 1 MiB.
 #[test]
 fn s3_runtime_images_are_small_and_non_root() {
     let Some(s) = scenario("s3") else { return };
@@ -171,6 +172,10 @@ fn s3_runtime_images_are_small_and_non_root() {
             !user.is_empty() && uid != "0" && uid != "root",
             "{tag} runs as {user:?}"
         );
+        // Every runtime starts the program in its user's home, as distroless does: scratch
+        // and Debian slim would start it in `/`, where only root may write.
+        let workdir = inspect(&tag, "{{.Config.WorkingDir}}");
+        assert_eq!(workdir, "/home/nonroot", "{tag}: working directory");
 
         let files = exported_files(&tag);
         for (path, _, data) in &files {
@@ -192,6 +197,19 @@ fn s3_runtime_images_are_small_and_non_root() {
                 !contains(data, marker.as_bytes()),
                 "{tag}: {path} holds the decoy secret"
             );
+        }
+
+        if bin == "products-admin" {
+            // Debian slim has a shell to ask: the home is the user's own, and HOME names it
+            // (its user database has no 65532).
+            let out = s.run_once(&[
+                "--entrypoint",
+                "/bin/sh",
+                &tag,
+                "-c",
+                "touch written && echo \"$PWD $HOME\"",
+            ]);
+            assert_eq!(out.trim(), "/home/nonroot /home/nonroot", "{tag}");
         }
 
         if bin == "product-api" {

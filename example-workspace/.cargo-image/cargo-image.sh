@@ -182,11 +182,11 @@ clamp-times)
     ;;
 rootfs)
     # `rootfs UID:GID...`: what a runtime without a distribution lacks, in /rootfs: the
-    # users (65532 is distroless's `nonroot`, others `user<UID>`), CA certificates, /tmp.
+    # users (65532 is distroless's `nonroot`, others `user<UID>`) and their own homes,
+    # CA certificates, /tmp.
     shift
-    mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot /rootfs/tmp /rootfs/usr/local/bin
+    mkdir -p /rootfs/etc/ssl/certs /rootfs/tmp /rootfs/usr/local/bin
     chmod 1777 /rootfs/tmp
-    chown 65532:65532 /rootfs/home/nonroot
     echo 'root:x:0:0:root:/root:/sbin/nologin' >/rootfs/etc/passwd
     echo 'root:x:0:' >/rootfs/etc/group
     for ids; do
@@ -196,6 +196,9 @@ rootfs)
         [ "$uid" = 65532 ] || name="user$uid"
         echo "$name:x:$uid:$gid:$name:/home/$name:/sbin/nologin" >>/rootfs/etc/passwd
         echo "$name:x:$gid:" >>/rootfs/etc/group
+        mkdir -p "/rootfs/home/$name"
+        chown "$uid:$gid" "/rootfs/home/$name"
+        chmod 0700 "/rootfs/home/$name"
     done
     cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt
     "$0" clamp-times /rootfs

@@ -276,6 +276,7 @@ fn plan_image(
             "key `user`: a scratch image has no user database for `{user}`; use a numeric `uid:gid`"
         ));
     }
+    let home = user_home(&runtime, uid);
     let ports = cfg.ports.clone().unwrap_or_default();
     let mut seen = BTreeSet::new();
     for port in &ports {
@@ -338,6 +339,7 @@ fn plan_image(
         base,
         libc,
         user,
+        home,
         ports,
         env,
         labels,
@@ -992,6 +994,28 @@ pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String,
     Ok(filled)
 }
 
+/// The home directory an image adds for a numeric user its base has none for: the name
+/// the `rootfs` stage gives the user (`nonroot` for 65532, else `user<UID>`). Distroless
+/// has `/home/nonroot` for 65532; an image of the user's own is used as it is; a named
+/// user is the base image's own.
+fn user_home(runtime: &Runtime, uid: &str) -> Option<String> {
+    if !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nonroot = uid == DEFAULT_USER.split(':').next().unwrap_or_default();
+    let adds = match runtime {
+        Runtime::Scratch | Runtime::DebianSlim => true,
+        Runtime::DistrolessStatic | Runtime::DistrolessCc => !nonroot,
+        Runtime::Custom => false,
+    };
+    let name = if nonroot {
+        "nonroot".to_string()
+    } else {
+        format!("user{uid}")
+    };
+    adds.then(|| format!("/home/{name}"))
+}
+
 /// `user`: `uid[:gid]` (numbers) or a name, never root in any spelling.
 fn check_user(user: &str) -> Result<(), String> {
     let parts: Vec<&str> = user.split(':').collect();
@@ -1307,5 +1331,29 @@ mod tests {
             assert_eq!(single_unit(given).as_deref(), Some(written), "{given}");
         }
         assert_eq!(single_unit("1.2.3s"), None);
+    }
+
+    /// An image adds its user's home where its base has none for that user: scratch and
+    /// Debian slim always, distroless for users other than its own `nonroot`, never for a
+    /// named user (the base image's own) or an image of the user's own.
+    #[test]
+    fn a_home_is_added_where_the_base_has_none_for_the_user() {
+        use Runtime::*;
+        for (runtime, uid, home) in [
+            (Scratch, "65532", Some("/home/nonroot")),
+            (Scratch, "1000", Some("/home/user1000")),
+            (DebianSlim, "65532", Some("/home/nonroot")),
+            (DebianSlim, "app", None),
+            (DistrolessCc, "65532", None),
+            (DistrolessStatic, "65532", None),
+            (DistrolessCc, "1000", Some("/home/user1000")),
+            (Custom, "1000", None),
+        ] {
+            assert_eq!(
+                user_home(&runtime, uid).as_deref(),
+                home,
+                "{runtime:?} {uid}"
+            );
+        }
     }
 }

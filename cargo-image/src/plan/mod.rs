@@ -319,6 +319,12 @@ pub struct ImagePlan {
     /// The C library the binary is built against (`libc`).
     pub libc: Libc,
     pub user: String,
+    /// The runtime user's home directory when the image adds it (owned by the user, and
+    /// the working directory unless `workdir` is set): every runtime then starts a program
+    /// where it may write, as distroless does for its own `nonroot` user; scratch and
+    /// Debian slim would start it in `/`, which only root may write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
     pub ports: Vec<u16>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,

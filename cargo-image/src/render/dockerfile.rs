@@ -586,6 +586,15 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         .unwrap(),
         _ => {}
     }
+    // Scratch has the homes with the rest of /rootfs; its /etc/passwd gives HOME too.
+    // `/home/` whole: copying a directory's contents would not keep its own owner.
+    let home_env = match &i.home {
+        Some(home) if i.runtime != Runtime::Scratch => {
+            writeln!(out, "COPY --from=rootfs /rootfs/home/ /home/").unwrap();
+            Some(home)
+        }
+        _ => None,
+    };
     let x = &i.extras;
     if x.needs_stage() {
         writeln!(out, "COPY --from={} /extras/ /", extras_stage_name(i)).unwrap();
@@ -608,8 +617,8 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         writeln!(out, "COPY --from=probe /out/probe/ /").unwrap();
     }
     writeln!(out, "COPY --from=build /out/{bin}/ /", bin = i.bin).unwrap();
-    env_line(out, i);
-    if let Some(dir) = &x.workdir {
+    env_line(out, i, home_env);
+    if let Some(dir) = x.workdir.as_ref().or(i.home.as_ref()) {
         writeln!(out, "WORKDIR {dir}").unwrap();
     }
     writeln!(out, "USER {}", i.user).unwrap();
@@ -806,13 +815,17 @@ fn build_env(plan: &Plan) -> String {
         .collect()
 }
 
-fn env_line(out: &mut String, i: &ImagePlan) {
-    if !i.env.is_empty() {
-        let env: Vec<String> = i
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", env_value(v)))
-            .collect();
+/// The image's `env`, with `HOME` first when the image adds a home its base's user
+/// database does not name (unless `env` sets `HOME` itself).
+fn env_line(out: &mut String, i: &ImagePlan, home: Option<&String>) {
+    let home = home
+        .filter(|_| !i.env.contains_key("HOME"))
+        .map(|h| format!("HOME={}", env_value(h)));
+    let env: Vec<String> = home
+        .into_iter()
+        .chain(i.env.iter().map(|(k, v)| format!("{k}={}", env_value(v))))
+        .collect();
+    if !env.is_empty() {
         writeln!(out, "ENV {}", env.join(" ")).unwrap();
     }
 }
@@ -845,7 +858,7 @@ fn dev_and_test(out: &mut String, plan: &Plan) {
     )
     .unwrap();
     if let Some(i) = dev_image {
-        env_line(out, i);
+        env_line(out, i, None);
         expose_line(out, i);
     }
     writeln!(
