@@ -206,6 +206,9 @@ fn metadata(manifest_path: &Path, options: &[&str]) -> Result<Metadata, cargo_me
     // From the workspace's directory, as the build runs it: cargo reads `.cargo/config.toml`
     // from the current directory up, not from the manifest's, and a source replacement
     // there (`cargo vendor`) decides where the crates come from.
+    // Absolute, since cargo runs in `dir`: a relative `--manifest-path server/Cargo.toml`
+    // would name `server/server/Cargo.toml` from there.
+    let manifest_path = &std::path::absolute(manifest_path).unwrap_or(manifest_path.into());
     let dir = manifest_path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -115,6 +115,25 @@ fn a_symlinked_dockerfile_keeps_its_target() {
     assert!(!root.join("Dockerfile").is_symlink());
 }
 
+/// `--manifest-path server/Cargo.toml` from the repository's root, as a user of a
+/// repository whose workspace sits in a subdirectory types it (svix's `server/`): the path
+/// is the current directory's, though cargo is run in the workspace's own directory.
+#[test]
+fn a_relative_manifest_path_is_read_from_the_current_directory() {
+    let built = tiny();
+    let root = built.manifest.parent().unwrap();
+    let (parent, name) = (root.parent().unwrap(), root.file_name().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+        .args(["image", "dockerfile", "--manifest-path"])
+        .arg(Path::new(name).join("Cargo.toml"))
+        .current_dir(parent)
+        .output()
+        .expect("running cargo-image");
+    assert!(out.status.success(), "{}", describe(&out));
+    let written = std::fs::read_to_string(root.join("Dockerfile")).expect("a Dockerfile");
+    assert!(written.contains("AS svc"), "{written}");
+}
+
 #[test]
 fn writing_is_all_or_nothing() {
     let built = tiny();
