@@ -150,6 +150,10 @@ pub struct Package {
     /// `wasm32-wasip1`), which a build from the workspace root does not apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_target: Option<String>,
+    /// `default-run`: the binary `cargo run` starts where the package has several (nushell's
+    /// `nu` among its test programs), the one a dev image should run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_run: Option<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

@@ -514,6 +514,7 @@ fn from_metadata(
             features: p.features.keys().cloned().collect(),
             feature_deps: feature_deps(p),
             own_target,
+            default_run: p.default_run.clone(),
             name,
         });
     }
@@ -1692,6 +1693,7 @@ mod tests {
             features: Vec::new(),
             feature_deps: BTreeMap::new(),
             own_target: None,
+            default_run: None,
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

@@ -1248,6 +1248,26 @@ fn the_dev_image_runs_a_leaf_program_by_default() {
     assert_eq!(dev_bin(true), "b-probe");
 }
 
+/// Among several programs of the package nothing else needs, the dev image runs the one
+/// `cargo run` starts (`default-run`: nushell's `nu`, not its test program `chop`, which
+/// comes first by name).
+#[test]
+fn the_dev_image_runs_the_default_run_program() {
+    let dev_bin = |default_run: Option<&str>| -> String {
+        let fixture = Fixture::new("devrun").root_package("shell", |p| {
+            let p = p.bin("chop").bin("nu");
+            match default_run {
+                Some(bin) => p.package_key("default-run", &format!("{bin:?}")),
+                None => p,
+            }
+        });
+        let (_, plan) = fixture.build().load(&fixed_options()).unwrap();
+        plan.dev.bin
+    };
+    assert_eq!(dev_bin(None), "chop");
+    assert_eq!(dev_bin(Some("nu")), "nu");
+}
+
 /// A toolchain file the user's `.dockerignore` leaves out stays out of the build (git-cliff
 /// excludes `rust-toolchain.toml` so that the builder's toolchain is used): neither bound
 /// (BuildKit failed: `"/rust-toolchain.toml": not found`) nor written into the skeleton.

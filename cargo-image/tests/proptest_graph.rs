@@ -142,6 +142,7 @@ fn workspace(g: &Graph) -> Workspace {
                 features: Vec::new(),
                 feature_deps: BTreeMap::new(),
                 own_target: None,
+                default_run: None,
             }
         })
         .collect();

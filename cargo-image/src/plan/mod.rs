@@ -1045,8 +1045,9 @@ fn crate_stages(
     (layers, leaves)
 }
 
-/// The dev image: `dev.bin` (default: the first image with ports, else the first of a
-/// package no other one needs, else the first image),
+/// The dev image: `dev.bin` (default: the first image with ports, else the first that is its
+/// package's `default-run`, else the first of a package no other one needs, else the first
+/// image),
 /// built with the dev profile.
 fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<DevPlan, String> {
     let wcfg = &ws.config;
@@ -1059,9 +1060,10 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                 available.join(", ")
             ))
         }
-        // The service, when one says so by its ports; else a program of a package nothing
-        // else needs (lemmy's server, not the tool its database library also ships); else
-        // the first.
+        // The service, when one says so by its ports; else the program `cargo run` starts
+        // (nushell's `nu`, not its test programs; meilisearch's server, not its fuzzer);
+        // else a program of a package nothing else needs (lemmy's server, not the tool its
+        // database library also ships); else the first.
         None => {
             let needed = |package: &str| {
                 ws.packages.iter().any(|p| {
@@ -1070,9 +1072,20 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                         .any(|d| d.package == package && d.kind != DepKind::Dev)
                 })
             };
+            let default_run = |image: &ImagePlan| {
+                ws.packages.iter().any(|p| {
+                    p.name == image.package && p.default_run.as_deref() == Some(&image.bin)
+                })
+            };
             images
                 .iter()
                 .find(|i| !i.ports.is_empty())
+                .or_else(|| {
+                    images
+                        .iter()
+                        .find(|i| default_run(i) && !needed(&i.package))
+                })
+                .or_else(|| images.iter().find(|i| default_run(i)))
                 .or_else(|| images.iter().find(|i| !needed(&i.package)))
                 .unwrap_or(&images[0])
                 .bin
