@@ -118,6 +118,52 @@ fn both_jemalloc_crates_need_make() {
     }
 }
 
+/// Desktop and device libraries that services and daemons link (spotifyd's ALSA and
+/// PulseAudio backends, D-Bus, udev, fontconfig for plotters' fonts): found by pkg-config,
+/// so each needs it and its `-dev` package, unless a feature builds or loads the library
+/// another way.
+#[test]
+fn audio_dbus_udev_and_fontconfig_need_their_dev_packages() {
+    for (name, dev, off) in [
+        ("alsa-sys", "libasound2-dev", None),
+        ("libpulse-sys", "libpulse-dev", None),
+        ("libdbus-sys", "libdbus-1-dev", Some("vendored")),
+        ("libudev-sys", "libudev-dev", None),
+        (
+            "yeslogic-fontconfig-sys",
+            "libfontconfig-dev",
+            Some("dlopen"),
+        ),
+    ] {
+        let ws = with_graph(vec![
+            node(name, "0.2.0", &[], &[]),
+            node("svc", "0.1.0", &[], &[0]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        let why = match off {
+            Some(feature) => format!("{name} 0.2.0 (feature {feature} off)"),
+            None => format!("{name} 0.2.0"),
+        };
+        assert_eq!(
+            pairs(&build),
+            [("pkg-config".into(), why.clone())],
+            "{name}"
+        );
+        assert_eq!(pairs(&link), [(dev.into(), why)], "{name}");
+        if let Some(feature) = off {
+            let ws = with_graph(vec![
+                node(name, "0.2.0", &[feature], &[]),
+                node("svc", "0.1.0", &[], &[0]),
+            ]);
+            let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+            assert!(
+                build.is_empty() && link.is_empty(),
+                "{name}: {build:?} {link:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn only_the_shipped_binaries_dependencies_count() {
     let ws = with_graph(vec![
