@@ -52,7 +52,7 @@ pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<L
     let metadata_err = |e: cargo_metadata::Error| Error::Metadata {
         manifest: shown.clone(),
         message: match e {
-            cargo_metadata::Error::CargoMetadata { stderr } => stderr,
+            cargo_metadata::Error::CargoMetadata { stderr } => from_first_error(&stderr),
             other => other.to_string(),
         },
     };
@@ -259,12 +259,23 @@ fn with_toolchain_retry<T>(
     }
 }
 
-/// What a failure after [`with_toolchain_retry`]'s retry adds to cargo's message.
+/// What a failure after [`with_toolchain_retry`]'s retry adds to cargo's message: that the
+/// failure is the retry's, whose cause is cargo's message above (meilisearch's: a git
+/// dependency on a host this machine cannot reach), not the toolchain.
 fn retried_with(toolchain: &str) -> String {
     format!(
-        "(run with RUSTUP_TOOLCHAIN={toolchain}: the toolchain the workspace pins is not \
-         installed here)"
+        "(cargo ran with RUSTUP_TOOLCHAIN={toolchain}, since the toolchain the workspace \
+         pins is not installed here)"
     )
+}
+
+/// Cargo's message from its first `error` line on: the progress lines before it
+/// (`Updating git repository ...`) are not the failure.
+fn from_first_error(stderr: &str) -> String {
+    match stderr.lines().position(|l| l.starts_with("error")) {
+        Some(first) => stderr.lines().skip(first).collect::<Vec<_>>().join("\n"),
+        None => stderr.to_string(),
+    }
 }
 
 /// The standard error of a command that failed.
@@ -1639,10 +1650,23 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{source_reads, ssh_repository, toolchain_version, version_key};
+    use super::{from_first_error, source_reads, ssh_repository, toolchain_version, version_key};
     use crate::ignore::IgnoreRules;
     use crate::model::{Package, Target, TargetKind};
     use std::collections::BTreeMap;
+
+    /// A failed `cargo metadata` is shown from its first `error` line (meilisearch's began
+    /// with cargo's progress), and as printed when it has none.
+    #[test]
+    fn cargo_errors_are_shown_from_the_first_error_line() {
+        let stderr = "    Updating git repository `https://example.invalid/x`\nerror: failed to \
+                      load source for dependency `x`\n\nCaused by:\n  unreachable\n";
+        assert_eq!(
+            from_first_error(stderr),
+            "error: failed to load source for dependency `x`\n\nCaused by:\n  unreachable"
+        );
+        assert_eq!(from_first_error("no such file\n"), "no such file\n");
+    }
 
     /// Whether a file the walks reach is build-script code does not depend on the order
     /// cargo lists targets in: with the build script (`src/build.rs`) listed first, the

@@ -208,7 +208,7 @@ fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
             "{by_path}: {err}"
         );
         assert!(
-            err.contains("(run with RUSTUP_TOOLCHAIN="),
+            err.contains("(cargo ran with RUSTUP_TOOLCHAIN="),
             "{by_path}: {err}"
         );
     }
@@ -219,7 +219,7 @@ fn a_failure_after_the_toolchain_retry_is_the_one_shown() {
         err.contains("Cargo.toml") && !err.contains("toolchain '1.70.0"),
         "{err}"
     );
-    assert!(err.contains("(run with RUSTUP_TOOLCHAIN="), "{err}");
+    assert!(err.contains("(cargo ran with RUSTUP_TOOLCHAIN="), "{err}");
 }
 
 /// `cargo image plan` in the workspace's directory (with `--manifest-path` when
