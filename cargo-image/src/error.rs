@@ -18,9 +18,11 @@ pub enum Error {
     InvalidConfig { manifest: String, message: String },
     /// No workspace member has a binary target.
     NoBinaries { workspace: String },
-    /// Every binary is marked `skip = true` (and no `--bin` picks one).
+    /// Every binary is skipped, by `skip = true` or by default (an xtask, a Windows
+    /// program, a package built for another target), and no `--bin` picks one.
     EveryBinarySkipped {
         workspace: String,
+        /// Each binary with why: "`a`: `skip = true`".
         skipped: Vec<String>,
     },
     /// `--bin` named a binary the workspace does not have.
@@ -105,9 +107,9 @@ impl fmt::Display for Error {
             ),
             Error::EveryBinarySkipped { workspace, skipped } => write!(
                 f,
-                "every binary of workspace `{workspace}` is skipped (`skip = true`: {}), so \
-                 there is nothing to put in an image; remove `skip` from one, or name one with \
-                 `--bin NAME`",
+                "every binary of workspace `{workspace}` is skipped ({}), so there is \
+                 nothing to put in an image; set `skip = false` under \
+                 [package.metadata.image.bin.<name>] for one, or name one with `--bin NAME`",
                 skipped.join(", ")
             ),
             Error::UnknownBin { name, available } => write!(

@@ -82,9 +82,29 @@ fn every_binary_skipped_says_so() {
     let Error::EveryBinarySkipped { skipped, .. } = &err else {
         panic!("expected EveryBinarySkipped, got {err:?}");
     };
-    assert_eq!(skipped, &["a".to_string(), "b".to_string()]);
-    assert!(err.to_string().contains("remove `skip` from one"), "{err}");
+    assert_eq!(skipped, &["`a`: `skip = true`", "`b`: `skip = true`"]);
+    assert!(err.to_string().contains("set `skip = false`"), "{err}");
     assert!(!err.to_string().contains("src/main.rs"), "{err}");
+}
+
+/// A workspace whose only binary is its xtask (loco's root, whose starters are separate
+/// workspaces) says it skipped it by default, not that a `skip = true` it never wrote did.
+#[test]
+fn a_workspace_of_only_an_xtask_says_why_it_was_skipped() {
+    let built = Fixture::new("onlyxtask")
+        .virtual_workspace(&["lib", "xtask"])
+        .package("lib", |p| p.lib())
+        .package("xtask", |p| p.main())
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::EveryBinarySkipped { skipped, .. } = &err else {
+        panic!("expected EveryBinarySkipped, got {err:?}");
+    };
+    assert_eq!(
+        skipped,
+        &["`xtask`: package `xtask`, the workspace's build tool"]
+    );
+    assert!(!err.to_string().contains("skip = true"), "{err}");
 }
 
 /// Two packages with a binary `api`: cargo builds both to one file, so an image would ship

@@ -132,6 +132,8 @@ pub(super) fn plan_images(
         }
     }
     let mut images = Vec::new();
+    // Each binary left out, with why: `skip = true`, or the default that skipped it.
+    let mut skipped = Vec::new();
     let mut other_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (pkg, bin) in &all_bins {
         let cfg = image_config(ws, pkg, &bin.name);
@@ -158,8 +160,19 @@ pub(super) fn plan_images(
             }
             // An `xtask` package (the cargo-xtask convention, and where our library lives in
             // a user's repository) is the workspace's build tool, not a service.
-            !cfg.skip
-                .unwrap_or(pkg.name == "xtask" || windows.is_some() || elsewhere.is_some())
+            let why = match cfg.skip {
+                Some(true) => Some("`skip = true`".to_string()),
+                Some(false) => None,
+                None if pkg.name == "xtask" => {
+                    Some("package `xtask`, the workspace's build tool".into())
+                }
+                None if windows.is_some() => Some("Windows-only".into()),
+                None => elsewhere.map(|t| format!("built for `{t}`")),
+            };
+            if let Some(why) = &why {
+                skipped.push(format!("`{}`: {why}", bin.name));
+            }
+            why.is_none()
         } else {
             opts.bins.contains(&bin.name)
         };
@@ -210,7 +223,7 @@ pub(super) fn plan_images(
     if images.is_empty() {
         return Err(Error::EveryBinarySkipped {
             workspace: ws.in_root("Cargo.toml"),
-            skipped: available,
+            skipped,
         });
     }
     // Two packages with a binary of the same name: cargo builds both to the same
