@@ -127,3 +127,99 @@ fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
         String::from_utf8_lossy(&again.stdout)
     );
 }
+
+/// A library found through a RUNPATH (libpulse-simple's private libpulsecommon, in
+/// /usr/lib/<multiarch>/pulseaudio, failed spotifyd's build) is copied to that directory
+/// under DEST, where the loader looks for it; `$ORIGIN` counts from where the library is at
+/// run time. Built here with the host's gcc: a program whose RUNPATH names `pub/`, whose
+/// library's RUNPATH names `$ORIGIN/private`.
+#[test]
+fn libs_script_follows_runpaths() {
+    let gcc = |args: &[&str], dir: &Path| {
+        Command::new("gcc")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("pub/private")).unwrap();
+    std::fs::write(root.join("inner.c"), "int inner(void) { return 1; }\n").unwrap();
+    std::fs::write(
+        root.join("outer.c"),
+        "int inner(void);\nint outer(void) { return inner(); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("prog.c"),
+        "int outer(void);\nint main(void) { return outer(); }\n",
+    )
+    .unwrap();
+    let pub_dir = root.join("pub");
+    let pub_dir = pub_dir.to_str().unwrap();
+    let built = gcc(
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            "pub/private/libinner.so",
+            "inner.c",
+        ],
+        root,
+    ) && gcc(
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            "pub/libouter.so",
+            "outer.c",
+            "-Lpub/private",
+            "-linner",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/private",
+        ],
+        root,
+    ) && gcc(
+        &[
+            "-o",
+            "prog",
+            "prog.c",
+            "-Lpub",
+            "-louter",
+            &format!("-Wl,--enable-new-dtags,-rpath,{pub_dir}"),
+        ],
+        root,
+    );
+    if std::env::consts::ARCH != "x86_64" || !built {
+        eprintln!("skipped: needs x86_64, gcc and readelf");
+        return;
+    }
+    let script = root.join("libs.sh");
+    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
+    let dest = root.join("extras");
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg(&dest)
+        .arg(root.join("prog"))
+        .args(cargo_image::plan::LIBC_SONAMES)
+        .env("TARGETARCH", "amd64")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    let under_dest = |path: &Path| dest.join(path.strip_prefix("/").unwrap());
+    assert!(
+        under_dest(&root.join("pub/libouter.so")).is_file(),
+        "{said}"
+    );
+    assert!(
+        under_dest(&root.join("pub/private/libinner.so")).is_file(),
+        "{said}"
+    );
+    assert!(said.contains("libouter.so libinner.so"), "{said}");
+}
