@@ -154,6 +154,10 @@ pub struct Package {
     /// `nu` among its test programs), the one a dev image should run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_run: Option<String>,
+    /// The package's own features its `default` feature turns on, directly or through
+    /// others (`default` itself not among them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_features: Vec<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

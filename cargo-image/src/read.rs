@@ -526,6 +526,7 @@ fn from_metadata(
             feature_deps: feature_deps(p),
             own_target,
             default_run: p.default_run.clone(),
+            default_features: default_features(p),
             name,
         });
     }
@@ -1433,6 +1434,21 @@ fn vendor_dirs(
 /// For each feature of `p` that enables optional dependencies, their package names:
 /// directly (`dep:x`, `x` naming an optional dependency, `x/f`) or through other features;
 /// `x?/f` enables nothing.
+/// The package's own features `default` turns on, directly or through other features,
+/// sorted (`default` itself left out).
+fn default_features(p: &cargo_metadata::Package) -> Vec<String> {
+    let mut on = BTreeSet::new();
+    let mut stack = vec!["default"];
+    while let Some(f) = stack.pop() {
+        for value in p.features.get(f).into_iter().flatten() {
+            if p.features.contains_key(value.as_str()) && on.insert(value.clone()) {
+                stack.push(value);
+            }
+        }
+    }
+    on.into_iter().collect()
+}
+
 fn feature_deps(p: &cargo_metadata::Package) -> BTreeMap<String, Vec<String>> {
     // Optional dependencies by the name features use for them (the rename, if any).
     let optional: BTreeMap<&str, &str> = p
@@ -1718,6 +1734,7 @@ mod tests {
             feature_deps: BTreeMap::new(),
             own_target: None,
             default_run: None,
+            default_features: Vec::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

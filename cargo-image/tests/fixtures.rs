@@ -1248,6 +1248,43 @@ fn the_dev_image_runs_a_leaf_program_by_default() {
     assert_eq!(dev_bin(true), "b-probe");
 }
 
+/// A binary whose required features are off by default (qdrant's debugging tools) gets its
+/// image, said in a note; none for one whose feature is a default (through another
+/// feature), nor once the image's `features` ask for it.
+#[test]
+fn a_binary_behind_a_feature_off_by_default_is_said() {
+    let notes = |image_features: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("offbin")
+            .root_package("svc", |p| {
+                p.main()
+                    .source("src/edge.rs", "fn main() {}\n")
+                    .source("src/tool.rs", "fn main() {}\n")
+                    .toml(&format!(
+                        "[features]\ndefault = [\"full\"]\nfull = [\"cli\"]\ncli = []\n\
+                         debug = []\n\n\
+                         [[bin]]\nname = \"edge\"\npath = \"src/edge.rs\"\n\
+                         required-features = [\"debug\"]\n\n\
+                         [[bin]]\nname = \"tool\"\npath = \"src/tool.rs\"\n\
+                         required-features = [\"cli\"]\n\n{image_features}"
+                    ))
+            })
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+    };
+    let said = notes("");
+    let edge: Vec<&String> = said.iter().filter(|n| n.contains("`edge`")).collect();
+    assert_eq!(edge.len(), 1, "{said:?}");
+    assert!(
+        edge[0].contains("requires feature `debug`, off by default"),
+        "{said:?}"
+    );
+    assert!(!said.iter().any(|n| n.contains("`tool`")), "{said:?}");
+    let said = notes("[package.metadata.image.bin.edge]\nfeatures = [\"debug\"]\n");
+    assert!(!said.iter().any(|n| n.contains("`edge`")), "{said:?}");
+}
+
 /// Among several programs of the package nothing else needs, the dev image runs the one
 /// `cargo run` starts (`default-run`: nushell's `nu`, not its test program `chop`, which
 /// comes first by name).

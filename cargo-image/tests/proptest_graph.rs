@@ -143,6 +143,7 @@ fn workspace(g: &Graph) -> Workspace {
                 feature_deps: BTreeMap::new(),
                 own_target: None,
                 default_run: None,
+                default_features: Vec::new(),
             }
         })
         .collect();

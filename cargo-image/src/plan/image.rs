@@ -176,6 +176,33 @@ pub(super) fn plan_images(
         } else {
             opts.bins.contains(&bin.name)
         };
+        // `cargo build` leaves out a binary whose required features are off by default
+        // (qdrant's debugging tools behind `service_debug`); its image turns them on, which
+        // the user should hear about rather than find a debugging tool shipped.
+        let off: Vec<String> = bin
+            .required_features
+            .iter()
+            .filter(|f| !pkg.default_features.contains(f))
+            .filter(|f| !cfg.features.iter().flatten().any(|g| g == *f))
+            .map(|f| format!("`{f}`"))
+            .collect();
+        if selected && opts.bins.is_empty() && !off.is_empty() {
+            notes.push(format!(
+                "binary `{}` requires {} {}, off by default, so `cargo build` leaves it out; \
+                 its image is built with {}: `skip = true` under \
+                 [package.metadata.image.bin.{}] in {} leaves it out too",
+                bin.name,
+                if off.len() == 1 {
+                    "feature"
+                } else {
+                    "features"
+                },
+                off.join(", "),
+                if off.len() == 1 { "it" } else { "them" },
+                bin.name,
+                skeleton::manifest_path(pkg),
+            ));
+        }
         if selected {
             images.push(plan_image(ws, pkg, &bin.name, &cfg, opts).map_err(|m| {
                 Error::InvalidConfig {
