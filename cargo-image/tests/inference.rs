@@ -649,21 +649,36 @@ fn a_windows_program_gets_no_image_unless_asked() {
     let stages: Vec<&str> = plan.images.iter().map(|i| i.stage.as_str()).collect();
     assert_eq!(stages, ["svc", "svc-tool"]);
     assert_eq!(plan.build.features, ["svc/tool"]);
-    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    // Two notes: this one, and that `svc-tool`'s feature `tool` is off by default.
+    assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
+    let windows: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("`svc-winservice`"))
+        .collect();
     assert!(
-        plan.notes[0].contains("`svc-winservice`")
-            && plan.notes[0].contains("`winservice`")
-            && plan.notes[0].contains("`winapi`")
-            && plan.notes[0].contains("skip = false"),
-        "{}",
-        plan.notes[0]
+        windows.len() == 1
+            && windows[0].contains("`winservice`")
+            && windows[0].contains("`winapi`")
+            && windows[0].contains("skip = false"),
+        "{:?}",
+        plan.notes
+    );
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("binary `svc-tool` requires feature `tool`")),
+        "{:?}",
+        plan.notes
     );
 
     let built = fixture("[package.metadata.image.bin.svc-winservice]\nskip = false\n");
     let (_, plan) = built.plan();
     let stages: Vec<&str> = plan.images.iter().map(|i| i.stage.as_str()).collect();
     assert_eq!(stages, ["svc", "svc-tool", "svc-winservice"]);
-    assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    // Asked for by `skip = false`: not said again; `svc-tool` still is.
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(plan.notes[0].contains("`svc-tool`"), "{:?}", plan.notes);
 }
 
 /// Rustflags asking for the building machine's CPU (`target-cpu=native`) make images that

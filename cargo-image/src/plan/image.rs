@@ -178,7 +178,8 @@ pub(super) fn plan_images(
         };
         // `cargo build` leaves out a binary whose required features are off by default
         // (qdrant's debugging tools behind `service_debug`); its image turns them on, which
-        // the user should hear about rather than find a debugging tool shipped.
+        // the user should hear about rather than find a debugging tool shipped (unless they
+        // asked for it by name or with `skip = false`).
         let off: Vec<String> = bin
             .required_features
             .iter()
@@ -186,7 +187,7 @@ pub(super) fn plan_images(
             .filter(|f| !cfg.features.iter().flatten().any(|g| g == *f))
             .map(|f| format!("`{f}`"))
             .collect();
-        if selected && opts.bins.is_empty() && !off.is_empty() {
+        if selected && opts.bins.is_empty() && cfg.skip.is_none() && !off.is_empty() {
             notes.push(format!(
                 "binary `{}` requires {} {}, off by default, so `cargo build` leaves it out; \
                  its image is built with {}: `skip = true` under \
