@@ -83,6 +83,15 @@ impl fmt::Display for Error {
                  `{dockerignore}`, but the build needs it; remove that rule, or add `!{path}` \
                  on a line after it"
             ),
+            // A source cargo could not reach (qdrant's and rustdesk-server's git
+            // dependencies on a machine without github.com) is no fault of the manifest.
+            Error::Metadata { manifest, message } if unreachable_source(message) => write!(
+                f,
+                "`cargo metadata` failed for `{manifest}`: {}; cargo could not fetch a \
+                 dependency's source: this machine must reach it (its git host or registry), \
+                 or the workspace vendor it (`cargo vendor`)",
+                message.trim()
+            ),
             Error::Metadata { manifest, message } => write!(
                 f,
                 "`cargo metadata` failed for `{manifest}`: {}; fix the manifest until \
@@ -157,3 +166,44 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Whether cargo's message says it failed to reach a dependency's source.
+fn unreachable_source(message: &str) -> bool {
+    message.contains("failed to load source for dependency")
+        && [
+            "network failure",
+            "failed to resolve address",
+            "Could not resolve host",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// An unreachable git dependency is not called a manifest to fix; a manifest cargo
+    /// cannot parse still is.
+    #[test]
+    fn an_unreachable_source_is_not_blamed_on_the_manifest() {
+        let failed = |message: &str| {
+            Error::Metadata {
+                manifest: "Cargo.toml".into(),
+                message: message.into(),
+            }
+            .to_string()
+        };
+        let shown = failed(
+            "error: failed to load source for dependency `tonic`\n\nCaused by:\n  network \
+             failure seems to have happened",
+        );
+        assert!(
+            shown.contains("could not fetch a dependency's source"),
+            "{shown}"
+        );
+        assert!(!shown.contains("fix the manifest"), "{shown}");
+        let shown = failed("error: could not parse input as TOML");
+        assert!(shown.contains("fix the manifest"), "{shown}");
+    }
+}
