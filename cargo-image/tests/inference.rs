@@ -93,6 +93,19 @@ fn prost_build_needs_protoc_and_the_well_known_types() {
     assert!(link.is_empty(), "{link:?}");
 }
 
+/// A build script that hands prost-build the `protoc` of protoc-bin-vendored (through
+/// PROTOC; the well-known types beside it) needs neither Debian package.
+#[test]
+fn vendored_protoc_needs_no_protobuf_packages() {
+    let ws = with_graph(vec![
+        node("prost-build", "0.14.6", &[], &[]),
+        node("protoc-bin-vendored", "3.2.0", &[], &[]),
+        node("svc", "0.1.0", &[], &[0, 1]),
+    ]);
+    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert!(build.is_empty() && link.is_empty(), "{build:?} {link:?}");
+}
+
 /// Both jemalloc crates (jemallocator 0.5's `jemalloc-sys`, and `tikv-jemalloc-sys`, as
 /// it was renamed) run jemalloc's configure and `make`, which a slim builder lacks (a real
 /// service, pgcat, failed with `failed to execute command: No such file or directory`).

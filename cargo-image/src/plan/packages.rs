@@ -148,6 +148,9 @@ struct SysCrate {
     /// Needed only when one of these features is on.
     #[serde(default)]
     on: Vec<String>,
+    /// Not needed when the binaries reach one of these crates too (a vendored tool).
+    #[serde(default)]
+    unless: Vec<String>,
     #[allow(dead_code)] // read by people: where the need comes from
     source: String,
 }
@@ -184,6 +187,7 @@ pub fn infer_from_graph<'a>(
             }
         }
     }
+    let reached: BTreeSet<&str> = parent.keys().map(|&i| graph[i].name.as_str()).collect();
     let (mut build, mut link) = (BTreeMap::new(), BTreeMap::new());
     for &i in parent.keys() {
         let node = &graph[i];
@@ -191,7 +195,10 @@ pub fn infer_from_graph<'a>(
             continue;
         };
         let has = |f: &String| node.features.contains(f);
-        if entry.off.iter().any(has) || (!entry.on.is_empty() && !entry.on.iter().any(has)) {
+        if entry.off.iter().any(has)
+            || (!entry.on.is_empty() && !entry.on.iter().any(has))
+            || entry.unless.iter().any(|c| reached.contains(c.as_str()))
+        {
             continue;
         }
         let mut path = Vec::new();
