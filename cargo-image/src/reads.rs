@@ -83,7 +83,10 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
             continue;
         }
         let by = if let Some(name) = macro_called(lead) {
-            MACROS.iter().find(|m| **m == name).copied()
+            MACROS
+                .iter()
+                .find(|m| **m == name && !foreign_include(lead, name))
+                .copied()
         } else if line.starts_with("#[folder") && lead.ends_with('=') {
             Some("folder")
         } else {
@@ -168,6 +171,22 @@ fn macro_called(lead: &str) -> Option<&str> {
     let call = lead.trim_end().strip_suffix("!(")?;
     call.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
         .next()
+}
+
+/// Whether the macro call `lead` ends names the standard library's `include*!` (`name`)
+/// through another crate: miniserve's `grass::include!("data/style.scss")` compiles Sass
+/// from the package's directory, not the file's, and is no macro we know.
+fn foreign_include(lead: &str, name: &str) -> bool {
+    let call = lead.trim_end().trim_end_matches("!(");
+    let qualifier = call[..call.len() - name.len()]
+        .strip_suffix("::")
+        .and_then(|path| {
+            path.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+        });
+    name.starts_with("include")
+        && name != "include_dir"
+        && qualifier.is_some_and(|c| c != "std" && c != "core")
 }
 
 /// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
@@ -341,6 +360,8 @@ fn main() { let at_run_time = format!("{}/../x", env!("CARGO_MANIFEST_DIR")); }
         let source = r#"
 static STATIC_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/static");
 const LOGO: &[u8] = include_bytes!("../assets/logo.png");
+const README: &str = std::include_str!("../README.md");
+const CSS: &str = grass::include!("data/style.scss");
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(RustEmbed)]
 #[folder = "web/dist/"]
@@ -372,6 +393,13 @@ mod tests {
                     "include_bytes",
                     "../assets/logo.png"
                 ),
+                // `std::` is the standard macro; `grass::include!` is not.
+                (
+                    "../README.md".to_string(),
+                    Base::File,
+                    "include_str",
+                    "../README.md"
+                ),
                 (
                     "./migrations".to_string(),
                     Base::Package,
@@ -394,6 +422,7 @@ mod tests {
         let source = r#"
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 const README: &str = include_str!("../README.md");
+const CSS: &str = grass::include!("data/style.scss");
 #[derive(Parser)]
 struct Args {
     #[arg(default_value = "./pgcat.toml")]
