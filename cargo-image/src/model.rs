@@ -266,6 +266,22 @@ pub fn cksum(data: &[u8]) -> u32 {
     !crc
 }
 
+/// The numeric components of a version, for ordering: `1.100` above `1.96`, `0.39.1` →
+/// [0, 39, 1]; a pre-release or build suffix ends the component it is on
+/// (`300.5.5+3.5.5` → [300, 5, 5]).
+pub fn version_key(version: &str) -> Vec<u64> {
+    let mut key = Vec::new();
+    for part in version.split('.') {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(n) = digits.parse() else { break };
+        key.push(n);
+        if digits.len() < part.len() {
+            break;
+        }
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +292,16 @@ mod tests {
         assert_eq!(cksum(b""), 4_294_967_295);
         assert_eq!(cksum(b"abc"), 1_219_131_554);
         assert_eq!(cksum(b"/work/main/example-workspace"), 1_048_029_541);
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(version_key("1.100") > version_key("1.96"));
+        assert!(version_key("1.96") > version_key("1.95.0"));
+        assert!(version_key("1.85.1") > version_key("1.85"));
+        assert!(version_key("0.20.1") < version_key("0.21.0"));
+        assert!(version_key("0.39.1") >= version_key("0.21.0"));
+        assert_eq!(version_key("300.5.5+3.5.5"), [300, 5, 5]);
+        assert_eq!(version_key("1.0.0-rc.1"), [1, 0, 0]);
     }
 }

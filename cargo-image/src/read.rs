@@ -13,7 +13,9 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand};
 use crate::config::{parse_manifest_tables, workspace_strings, PackageConfig, WorkspaceConfig};
 use crate::error::Error;
 use crate::ignore::{self, IgnoreRules};
-use crate::model::{CompileRead, DepKind, LocalDep, Package, Target, TargetKind, Workspace};
+use crate::model::{
+    version_key, CompileRead, DepKind, LocalDep, Package, Target, TargetKind, Workspace,
+};
 
 /// Files cargo reads before compiling anything, at the workspace root (and the context
 /// root when it is another directory).
@@ -1651,11 +1653,6 @@ pub fn toolchain_version(text: &str) -> Option<String> {
 }
 
 /// `rustc -V` → `1.95.0`.
-/// `1.96` → [1, 96]: Rust versions compared numerically (`1.100` above `1.96`).
-fn version_key(version: &str) -> Vec<u64> {
-    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
-}
-
 fn host_rust_version() -> Option<String> {
     let out = Command::new("rustc").arg("-V").output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
@@ -1666,7 +1663,7 @@ fn host_rust_version() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{from_first_error, source_reads, ssh_repository, toolchain_version, version_key};
+    use super::{from_first_error, source_reads, ssh_repository, toolchain_version};
     use crate::ignore::IgnoreRules;
     use crate::model::{Package, Target, TargetKind};
     use std::collections::BTreeMap;
@@ -1739,13 +1736,6 @@ mod tests {
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());
         assert_eq!(reads.compile.keys().collect::<Vec<_>>(), ["proto/a"]);
-    }
-
-    #[test]
-    fn rust_versions_compare_numerically() {
-        assert!(version_key("1.100") > version_key("1.96"));
-        assert!(version_key("1.96") > version_key("1.95.0"));
-        assert!(version_key("1.85.1") > version_key("1.85"));
     }
 
     #[test]

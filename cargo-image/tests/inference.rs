@@ -94,16 +94,72 @@ fn prost_build_needs_protoc_and_the_well_known_types() {
 }
 
 /// A build script that hands prost-build the `protoc` of protoc-bin-vendored (through
-/// PROTOC; the well-known types beside it) needs neither Debian package.
+/// PROTOC; the well-known types beside it), or compiles the protos with protox (atuin's
+/// daemon: `skip_protoc_run`), needs neither Debian package.
 #[test]
-fn vendored_protoc_needs_no_protobuf_packages() {
+fn vendored_protoc_or_protox_needs_no_protobuf_packages() {
+    for instead in ["protoc-bin-vendored", "protox"] {
+        let ws = with_graph(vec![
+            node("prost-build", "0.14.6", &[], &[]),
+            node(instead, "3.2.0", &[], &[]),
+            node("svc", "0.1.0", &[], &[0, 1]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        assert!(
+            build.is_empty() && link.is_empty(),
+            "{instead}: {build:?} {link:?}"
+        );
+    }
+}
+
+/// aws-lc-sys needs CMake and clang only in old versions: since aws-lc-rs 1.7 the cc crate
+/// builds it for x86_64 and aarch64 Linux with pregenerated bindings (rauthy's 0.39,
+/// sccache's 0.41 got both for nothing).
+#[test]
+fn only_old_aws_lc_sys_needs_cmake_and_clang() {
+    for (version, expected) in [
+        ("0.14.1", true),
+        ("0.20.1", true),
+        ("0.21.0", false),
+        ("0.39.1", false),
+    ] {
+        // aws-lc-sys depends on the cmake crate in every version.
+        let ws = with_graph(vec![
+            node("aws-lc-sys", version, &[], &[1]),
+            node("cmake", "0.1.58", &[], &[]),
+            node("svc", "0.1.0", &[], &[0]),
+        ]);
+        let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
+        let names: Vec<&str> = build.keys().map(String::as_str).collect();
+        let want: &[&str] = if expected { &["clang", "cmake"] } else { &[] };
+        assert_eq!(names, want, "{version}");
+    }
+    // The cmake crate reached another way still needs cmake.
     let ws = with_graph(vec![
-        node("prost-build", "0.14.6", &[], &[]),
-        node("protoc-bin-vendored", "3.2.0", &[], &[]),
+        node("aws-lc-sys", "0.39.1", &[], &[1]),
+        node("cmake", "0.1.58", &[], &[]),
         node("svc", "0.1.0", &[], &[0, 1]),
     ]);
-    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
-    assert!(build.is_empty() && link.is_empty(), "{build:?} {link:?}");
+    let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert_eq!(build.keys().collect::<Vec<_>>(), ["cmake"]);
+}
+
+/// libsodium-sys compiles its bundled libsodium with ./configure and `make` (garage), unless
+/// `use-pkg-config` links the system's.
+#[test]
+fn bundled_libsodium_needs_make() {
+    for (features, expected) in [(&[][..], true), (&["use-pkg-config"][..], false)] {
+        let ws = with_graph(vec![
+            node("libsodium-sys", "0.2.7", features, &[]),
+            node("svc", "0.1.0", &[], &[0]),
+        ]);
+        let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
+        assert_eq!(
+            build.contains_key("make"),
+            expected,
+            "{features:?}: {build:?}"
+        );
+    }
 }
 
 /// Both jemalloc crates (jemallocator 0.5's `jemalloc-sys`, and `tikv-jemalloc-sys`, as

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::image::checked_packages;
 use super::ImagePlan;
-use crate::model::Workspace;
+use crate::model::{version_key, Workspace};
 
 /// The Debian packages of the build command: `build-packages` and `link-packages` as
 /// written, plus what inference adds (unless `infer-packages = false`), each with its reason.
@@ -151,6 +151,12 @@ struct SysCrate {
     /// Not needed when the binaries reach one of these crates too (a vendored tool).
     #[serde(default)]
     unless: Vec<String>,
+    /// Needed only by versions below this one.
+    before: Option<String>,
+    /// Not needed when reached only through these crates (whose own entries say what they
+    /// need).
+    #[serde(default)]
+    not_via: Vec<String>,
     #[allow(dead_code)] // read by people: where the need comes from
     source: String,
 }
@@ -168,25 +174,33 @@ pub fn infer_from_graph<'a>(
     let graph = &ws.resolved;
     let roots: BTreeSet<&str> = roots.collect();
     let local: BTreeSet<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
-    // Breadth first, remembering how each crate was reached (for the reason).
-    let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
-    let mut queue: std::collections::VecDeque<usize> = graph
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| roots.contains(n.name.as_str()) && local.contains(n.name.as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    for &i in &queue {
-        parent.insert(i, None);
-    }
-    while let Some(i) = queue.pop_front() {
-        for &d in &graph[i].deps {
-            if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(d) {
-                e.insert(Some(i));
-                queue.push_back(d);
+    // Breadth first, remembering how each crate was reached (for the reason); not through
+    // the crates named `skip`.
+    let reach = |skip: &[String]| {
+        let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+        let mut queue: std::collections::VecDeque<usize> = graph
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| roots.contains(n.name.as_str()) && local.contains(n.name.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &queue {
+            parent.insert(i, None);
+        }
+        while let Some(i) = queue.pop_front() {
+            for &d in &graph[i].deps {
+                if skip.contains(&graph[d].name) {
+                    continue;
+                }
+                if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(d) {
+                    e.insert(Some(i));
+                    queue.push_back(d);
+                }
             }
         }
-    }
+        parent
+    };
+    let parent = reach(&[]);
     let reached: BTreeSet<&str> = parent.keys().map(|&i| graph[i].name.as_str()).collect();
     let (mut build, mut link) = (BTreeMap::new(), BTreeMap::new());
     for &i in parent.keys() {
@@ -198,6 +212,11 @@ pub fn infer_from_graph<'a>(
         if entry.off.iter().any(has)
             || (!entry.on.is_empty() && !entry.on.iter().any(has))
             || entry.unless.iter().any(|c| reached.contains(c.as_str()))
+            || entry
+                .before
+                .as_deref()
+                .is_some_and(|b| version_key(&node.version) >= version_key(b))
+            || (!entry.not_via.is_empty() && !reach(&entry.not_via).contains_key(&i))
         {
             continue;
         }
