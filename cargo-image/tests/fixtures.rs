@@ -1305,6 +1305,22 @@ fn the_dev_image_runs_the_default_run_program() {
     assert_eq!(dev_bin(Some("nu")), "nu");
 }
 
+/// With no ports and no `default-run`, a program named as a server wins over the client
+/// first by name: `atuin-server` beside `atuin`, `kanidmd` beside `kanidm`; a test's
+/// server (hickory's `test-server`) does not.
+#[test]
+fn the_dev_image_runs_the_program_named_as_a_server() {
+    let dev_bin = |bins: &[&str]| -> String {
+        let fixture =
+            Fixture::new("devserver").root_package("app", |p| bins.iter().fold(p, |p, b| p.bin(b)));
+        let (_, plan) = fixture.build().load(&fixed_options()).unwrap();
+        plan.dev.bin
+    };
+    assert_eq!(dev_bin(&["atuin", "atuin-server"]), "atuin-server");
+    assert_eq!(dev_bin(&["kanidm", "kanidm_unixd", "kanidmd"]), "kanidmd");
+    assert_eq!(dev_bin(&["dns", "test-server"]), "dns");
+}
+
 /// A toolchain file the user's `.dockerignore` leaves out stays out of the build (git-cliff
 /// excludes `rust-toolchain.toml` so that the builder's toolchain is used): neither bound
 /// (BuildKit failed: `"/rust-toolchain.toml": not found`) nor written into the skeleton.

@@ -1046,8 +1046,8 @@ fn crate_stages(
 }
 
 /// The dev image: `dev.bin` (default: the first image with ports, else the first that is its
-/// package's `default-run`, else the first of a package no other one needs, else the first
-/// image),
+/// package's `default-run`, else the first named as a server, else the first of a package
+/// no other one needs, else the first image),
 /// built with the dev profile.
 fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<DevPlan, String> {
     let wcfg = &ws.config;
@@ -1062,8 +1062,8 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
         }
         // The service, when one says so by its ports; else the program `cargo run` starts
         // (nushell's `nu`, not its test programs; meilisearch's server, not its fuzzer);
-        // else a program of a package nothing else needs (lemmy's server, not the tool its
-        // database library also ships); else the first.
+        // else one named as a server; else a program of a package nothing else needs
+        // (lemmy's server, not the tool its database library also ships); else the first.
         None => {
             let needed = |package: &str| {
                 ws.packages.iter().any(|p| {
@@ -1077,6 +1077,17 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                     p.name == image.package && p.default_run.as_deref() == Some(&image.bin)
                 })
             };
+            // A server by its name: `…server`, `…-daemon`, or `Xd` beside a program `X`
+            // (atuin-server beside atuin, kanidmd beside kanidm); not a test's.
+            let bins: Vec<&str> = images.iter().map(|i| i.bin.as_str()).collect();
+            let server = |image: &ImagePlan| {
+                let name = image.bin.as_str();
+                let daemon_of = name.strip_suffix('d').is_some_and(|x| bins.contains(&x));
+                (name.ends_with("server") || name.ends_with("-daemon") || daemon_of)
+                    && !["test", "mock", "fake", "bench"]
+                        .iter()
+                        .any(|t| name.contains(t))
+            };
             images
                 .iter()
                 .find(|i| !i.ports.is_empty())
@@ -1086,6 +1097,7 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                         .find(|i| default_run(i) && !needed(&i.package))
                 })
                 .or_else(|| images.iter().find(|i| default_run(i)))
+                .or_else(|| images.iter().find(|i| server(i)))
                 .or_else(|| images.iter().find(|i| !needed(&i.package)))
                 .unwrap_or(&images[0])
                 .bin
