@@ -635,6 +635,38 @@ fn a_submodule_not_checked_out_is_noted() {
     );
 }
 
+/// A file the code embeds from a submodule not checked out (oxigraph's yasgui bundle) names
+/// the submodule to check out, not a front-end build to run.
+#[test]
+fn an_embedded_file_in_a_missing_submodule_names_the_submodule() {
+    let built = Fixture::new("subembed")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/web", |p| {
+            p.source(
+                "src/main.rs",
+                "const JS: &str = include_str!(\"../ui/app.min.js\");\nfn main() { print!(\"{JS}\"); }\n",
+            )
+        })
+        .file(
+            ".gitmodules",
+            "[submodule \"ui\"]\n\tpath = crates/web/ui\n\turl = https://example.com/ui.git\n",
+        )
+        .build();
+    let (_, plan) = built.plan();
+    let embed: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("`crates/web/ui/app.min.js` is not in the build context"))
+        .collect();
+    assert_eq!(embed.len(), 1, "{:?}", plan.notes);
+    assert!(
+        embed[0].contains("git submodule update --init crates/web/ui")
+            && !embed[0].contains("front-end"),
+        "{}",
+        embed[0]
+    );
+}
+
 /// Many submodules not checked out make one note naming the first few and counting the
 /// rest: bat has 93, and a note each buried everything else a command said.
 #[test]

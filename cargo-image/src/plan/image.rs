@@ -1258,9 +1258,11 @@ fn reaching<'a>(
 /// A note for each path program code embeds at compile time that the build context lacks
 /// ([`Workspace::missing_reads`]), naming the images whose build then fails: said before a
 /// build that would stop minutes in (kellnr's `include_dir!` of a front-end bundle that
-/// its npm build writes).
+/// its npm build writes). A path in a submodule not checked out (oxigraph's yasgui) names
+/// the submodule to check out instead.
 pub(super) fn missing_read_notes(
     missing_reads: &BTreeMap<String, crate::model::CompileRead>,
+    missing_submodules: &[String],
     images: &[ImagePlan],
     reach: &[BTreeSet<String>],
 ) -> Vec<String> {
@@ -1270,9 +1272,20 @@ pub(super) fn missing_read_notes(
         if failing.is_empty() {
             continue;
         }
+        let fix = match missing_submodules
+            .iter()
+            .find(|m| crate::model::is_within(path, m))
+        {
+            Some(submodule) => format!(
+                "it is in git submodule `{submodule}`, not checked out: run `git submodule \
+                 update --init {submodule}`"
+            ),
+            None => "create it first (a front-end bundle: run its build before `cargo xtask \
+                     image`, and in CI)"
+                .to_string(),
+        };
         notes.push(format!(
-            "`{path}` is not in the build context, and {}: building {} fails; create it \
-             first (a front-end bundle: run its build before `cargo xtask image`, and in CI)",
+            "`{path}` is not in the build context, and {}: building {} fails; {fix}",
             read.why,
             super::ticked(failing.iter().map(|img| &img.bin)),
         ));

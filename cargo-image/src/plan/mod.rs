@@ -415,7 +415,12 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
             )
         })
         .collect();
-    notes.extend(missing_read_notes(&ws.missing_reads, &images, &reach));
+    notes.extend(missing_read_notes(
+        &ws.missing_reads,
+        &ws.missing_submodules,
+        &images,
+        &reach,
+    ));
     notes.extend(run_time_notes(ws, &images, &reach));
 
     // The shared build command.
