@@ -32,6 +32,7 @@ pub mod reads;
 pub mod render;
 pub mod skeleton;
 pub mod stand_in;
+pub mod subcommands;
 pub mod tasks;
 
 pub use error::Error;

@@ -158,6 +158,20 @@ pub struct Package {
     /// others (`default` itself not among them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_features: Vec<String>,
+    /// Binaries whose command line needs a subcommand ([`crate::subcommands`]), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub needs_subcommand: BTreeMap<String, NeedsSubcommand>,
+}
+
+/// A program whose derived command line needs a subcommand: started with no arguments,
+/// it prints its usage and exits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NeedsSubcommand {
+    /// The type it parses (`Args`) and the file that declares it.
+    pub parser: String,
+    pub file: String,
+    /// Its subcommands, as typed (`serve`, `generate-config`); empty when not found.
+    pub subcommands: Vec<String>,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

@@ -529,6 +529,7 @@ fn from_metadata(
             own_target,
             default_run: p.default_run.clone(),
             default_features: default_features(p),
+            needs_subcommand: BTreeMap::new(),
             name,
         });
     }
@@ -652,7 +653,13 @@ fn from_metadata(
         compile: mut compile_reads,
         run: run_reads,
         missing: missing_reads,
+        subcommands,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
+    for p in &mut packages {
+        if let Some((bin, need)) = subcommands.get(&p.name) {
+            p.needs_subcommand.insert(bin.clone(), need.clone());
+        }
+    }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
         &root,
@@ -1004,6 +1011,7 @@ fn source_reads(
     // Every path read at compile time, in a package's own directory too: lemmy names the
     // directory its `include_str!`s read in an error message.
     let mut compiled: BTreeSet<String> = BTreeSet::new();
+    let mut subcommands = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1092,10 +1100,14 @@ fn source_reads(
             }
             add_reader(&mut at_run_time, path, why, &p.name);
         };
+        let mut clis: Vec<(String, crate::subcommands::CliFacts)> = Vec::new();
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
             };
+            if !build_script {
+                clis.push((file.clone(), crate::subcommands::cli_facts(&text)));
+            }
             let file_dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             for (literal, base) in upward_literals(&text, build_script) {
                 let from = if base == Base::File { file_dir } else { &p.dir };
@@ -1134,6 +1146,9 @@ fn source_reads(
                 }
             }
         }
+        if let Some(need) = needs_subcommand(p, &clis) {
+            subcommands.insert(p.name.clone(), need);
+        }
         // askama's (and rinja's) template directories, relative to the package:
         // `[general] dirs = ["../shared/templates"]` in its askama.toml.
         for config in ["askama.toml", "rinja.toml"] {
@@ -1166,13 +1181,52 @@ fn source_reads(
         compile: outermost(found),
         run: outermost(at_run_time),
         missing,
+        subcommands,
     }
+}
+
+/// The binary of `p` whose command line needs a subcommand, by the facts of its files
+/// (`clis`): the one whose own file parses it, else the package's only binary.
+fn needs_subcommand(
+    p: &Package,
+    clis: &[(String, crate::subcommands::CliFacts)],
+) -> Option<(String, crate::model::NeedsSubcommand)> {
+    let facts: Vec<&crate::subcommands::CliFacts> = clis.iter().map(|(_, f)| f).collect();
+    let (parser, subcommands) = crate::subcommands::required_subcommand(&facts)?;
+    let parsed_in = |t: &&&Target| {
+        clis.iter()
+            .any(|(file, f)| *file == t.src_path && f.parsed.contains(&parser))
+    };
+    let bins: Vec<&Target> = p
+        .targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Bin)
+        .collect();
+    let bin = match bins.iter().find(parsed_in) {
+        Some(bin) => *bin,
+        None if bins.len() == 1 => bins[0],
+        None => return None,
+    };
+    let file = clis
+        .iter()
+        .find(|(_, f)| f.needs.contains_key(&parser))
+        .map(|(file, _)| file.clone())?;
+    Some((
+        bin.name.clone(),
+        crate::model::NeedsSubcommand {
+            parser,
+            file,
+            subcommands,
+        },
+    ))
 }
 
 /// What [`source_reads`] finds, each path with its readers ([`Workspace`]'s
 /// `compile_reads`, `run_reads` and `missing_reads`).
 struct SourceReads {
     compile: BTreeMap<String, CompileRead>,
+    /// Per package, the binary whose command line needs a subcommand.
+    subcommands: BTreeMap<String, (String, crate::model::NeedsSubcommand)>,
     run: BTreeMap<String, CompileRead>,
     missing: BTreeMap<String, CompileRead>,
 }
@@ -1732,6 +1786,7 @@ mod tests {
             own_target: None,
             default_run: None,
             default_features: Vec::new(),
+            needs_subcommand: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

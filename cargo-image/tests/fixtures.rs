@@ -1285,6 +1285,47 @@ fn a_binary_behind_a_feature_off_by_default_is_said() {
     assert!(!said.iter().any(|n| n.contains("`edge`")), "{said:?}");
 }
 
+/// A program whose derived command line needs a subcommand (rauthy's `Args` enum, in a
+/// file of its own), one of which serves, would print its usage and exit in an image
+/// without `args`: said, with the subcommands and the one that serves; not once `args`
+/// names one, nor for a tool none of whose subcommands serves.
+#[test]
+fn a_program_that_needs_a_subcommand_is_said_unless_args_give_one() {
+    let notes = |config: &str, serve: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("subcmd")
+            .root_package("auth", |p| {
+                p.source(
+                    "src/main.rs",
+                    "mod cli;\nuse clap::Parser;\n\nfn main() {\n    let args = cli::Args::parse();\n}\n",
+                )
+                .source(
+                    "src/cli.rs",
+                    &format!(
+                        "#[derive(Debug, Parser)]\n#[command(\n    version,\n)]\npub enum Args {{\n    \
+                         /// Print a config\n    GenerateConfig,\n    {serve}(ServeArgs),\n}}\n"
+                    ),
+                )
+                .toml(config)
+            })
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+    };
+    let said = notes("", "Serve");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("`auth` needs a subcommand (its command line `Args`, in src/cli.rs: `generate-config`, `serve`)")
+            && said[0].contains("set `args = [\"serve\"]` under [package.metadata.image] in Cargo.toml"),
+        "{said:?}"
+    );
+    let said = notes("[package.metadata.image]\nargs = [\"serve\"]\n", "Serve");
+    assert!(said.is_empty(), "{said:?}");
+    // A command-line tool, none of whose subcommands serves, is run with one: not said.
+    let said = notes("", "Export");
+    assert!(said.is_empty(), "{said:?}");
+}
+
 /// Among several programs of the package nothing else needs, the dev image runs the one
 /// `cargo run` starts (`default-run`: nushell's `nu`, not its test program `chop`, which
 /// comes first by name).

@@ -144,6 +144,7 @@ fn workspace(g: &Graph) -> Workspace {
                 own_target: None,
                 default_run: None,
                 default_features: Vec::new(),
+                needs_subcommand: Default::default(),
             }
         })
         .collect();

@@ -341,6 +341,60 @@ pub struct ImagePlan {
     pub notes: Vec<String>,
 }
 
+/// A note for each image whose program needs a subcommand, one of which serves (`serve`,
+/// `server`, `run`, `start`, `daemon`), and gets none (no `args`, no `entrypoint`): it
+/// would print its usage and exit (rauthy's `serve`, kanidmd's `server`, each in the
+/// project's own Dockerfile's `CMD`). A command-line tool (the example's `products`, whose
+/// users pass `list`) is run with a subcommand: not said.
+fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for img in images {
+        let Some(pkg) = ws.package(&img.package) else {
+            continue;
+        };
+        let Some(need) = pkg.needs_subcommand.get(&img.bin) else {
+            continue;
+        };
+        if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
+            continue;
+        }
+        const SHOWN: usize = 6;
+        let mut listed = ticked(need.subcommands.iter().take(SHOWN));
+        if need.subcommands.len() > SHOWN {
+            listed.push_str(", …");
+        }
+        let Some(service) = need
+            .subcommands
+            .iter()
+            .find(|s| ["serve", "server", "run", "start", "daemon"].contains(&s.as_str()))
+        else {
+            continue;
+        };
+        let bins = pkg.targets.iter().filter(|t| t.kind == TargetKind::Bin);
+        let table = if bins.count() == 1 {
+            "[package.metadata.image]".to_string()
+        } else {
+            format!("[package.metadata.image.bin.{}]", img.bin)
+        };
+        notes.push(format!(
+            "`{}` needs a subcommand (its command line `{}`, in {}{}), and its image starts it \
+             with none, so it prints its usage and exits: set `args = [\"{}\"]` under {table} \
+             in {}",
+            img.bin,
+            need.parser,
+            need.file,
+            if listed.is_empty() {
+                String::new()
+            } else {
+                format!(": {listed}")
+            },
+            service,
+            crate::skeleton::manifest_path(pkg),
+        ));
+    }
+    notes
+}
+
 /// One note for the submodules not checked out, naming the first few: bat has 93, and a
 /// note each buried everything else the command said.
 fn submodules_note(missing: &[String]) -> Option<String> {
@@ -422,6 +476,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         &reach,
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
+    notes.extend(subcommand_notes(ws, &images));
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
