@@ -191,7 +191,7 @@ fn foreign_include(lead: &str, name: &str) -> bool {
 
 /// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
 /// program build compiles.
-fn program_code(source: &str) -> &str {
+pub(crate) fn program_code(source: &str) -> &str {
     source
         .match_indices("#[cfg(test)]")
         .find(|(at, attr)| source[at + attr.len()..].trim_start().starts_with("mod "))

@@ -25,9 +25,7 @@ pub struct CliFacts {
 
 /// The [`CliFacts`] of one source file (its tests at the end left out).
 pub fn cli_facts(source: &str) -> CliFacts {
-    let code = source
-        .find("#[cfg(test)]\nmod ")
-        .map_or(source, |at| &source[..at]);
+    let code = crate::reads::program_code(source);
     let lines: Vec<&str> = code.lines().map(str::trim).collect();
     let mut facts = CliFacts::default();
     let mut parser = false;
