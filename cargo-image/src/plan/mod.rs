@@ -358,11 +358,6 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
             continue;
         }
-        const SHOWN: usize = 6;
-        let mut listed = ticked(need.subcommands.iter().take(SHOWN));
-        if need.subcommands.len() > SHOWN {
-            listed.push_str(", …");
-        }
         let Some(service) = need
             .subcommands
             .iter()
@@ -370,6 +365,11 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         else {
             continue;
         };
+        const SHOWN: usize = 6;
+        let mut listed = ticked(need.subcommands.iter().take(SHOWN));
+        if need.subcommands.len() > SHOWN {
+            listed.push_str(", …");
+        }
         let bins = pkg.targets.iter().filter(|t| t.kind == TargetKind::Bin);
         let table = if bins.count() == 1 {
             "[package.metadata.image]".to_string()
@@ -377,17 +377,12 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             format!("[package.metadata.image.bin.{}]", img.bin)
         };
         notes.push(format!(
-            "`{}` needs a subcommand (its command line `{}`, in {}{}), and its image starts it \
-             with none, so it prints its usage and exits: set `args = [\"{}\"]` under {table} \
-             in {}",
+            "`{}` needs a subcommand (its command line `{}`, in {}: {listed}), and its image \
+             starts it with none, so it prints its usage and exits: set `args = [\"{}\"]` \
+             under {table} in {}",
             img.bin,
             need.parser,
             need.file,
-            if listed.is_empty() {
-                String::new()
-            } else {
-                format!(": {listed}")
-            },
             service,
             crate::skeleton::manifest_path(pkg),
         ));
@@ -1133,9 +1128,8 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                 })
             };
             let default_run = |image: &ImagePlan| {
-                ws.packages.iter().any(|p| {
-                    p.name == image.package && p.default_run.as_deref() == Some(&image.bin)
-                })
+                ws.package(&image.package)
+                    .is_some_and(|p| p.default_run.as_deref() == Some(&image.bin))
             };
             // A server by its name: `…server`, `…-daemon`, or `Xd` beside a program `X`
             // (atuin-server beside atuin, kanidmd beside kanidm); not a test's.
