@@ -18,6 +18,7 @@
 //! same commands as `cargo image …` for repositories that want no xtask.
 
 pub mod artifacts;
+pub mod build_env;
 pub mod cli;
 pub mod config;
 pub mod drive;

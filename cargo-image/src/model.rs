@@ -161,6 +161,18 @@ pub struct Package {
     /// Binaries whose command line needs a subcommand ([`crate::subcommands`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub needs_subcommand: BTreeMap<String, NeedsSubcommand>,
+    /// Environment variables its compile reads that neither cargo nor its own build script
+    /// sets ([`crate::build_env`]), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_reads: BTreeMap<String, EnvRead>,
+}
+
+/// Where a package's compile reads an environment variable.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnvRead {
+    /// The first source file that reads it.
+    pub file: String,
+    pub how: crate::build_env::How,
 }
 
 /// A program whose derived command line needs a subcommand: started with no arguments,

@@ -530,6 +530,7 @@ fn from_metadata(
             default_run: p.default_run.clone(),
             default_features: default_features(p),
             needs_subcommand: BTreeMap::new(),
+            env_reads: BTreeMap::new(),
             name,
         });
     }
@@ -654,11 +655,13 @@ fn from_metadata(
         run: run_reads,
         missing: missing_reads,
         subcommands,
+        mut env_reads,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
             p.needs_subcommand.insert(bin.clone(), need.clone());
         }
+        p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
     }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -1012,6 +1015,7 @@ fn source_reads(
     // directory its `include_str!`s read in an error message.
     let mut compiled: BTreeSet<String> = BTreeSet::new();
     let mut subcommands = BTreeMap::new();
+    let mut env_reads = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1101,12 +1105,27 @@ fn source_reads(
             add_reader(&mut at_run_time, path, why, &p.name);
         };
         let mut clis: Vec<(String, crate::subcommands::CliFacts)> = Vec::new();
+        // Variables the compile reads, and those the package's build script sets for it
+        // (`None`: any).
+        let mut env: BTreeMap<String, crate::model::EnvRead> = BTreeMap::new();
+        let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
             };
             if !build_script {
                 clis.push((file.clone(), crate::subcommands::cli_facts(&text)));
+            }
+            for (var, how) in crate::build_env::env_reads(&text, build_script) {
+                env.entry(var).or_insert(crate::model::EnvRead {
+                    file: file.clone(),
+                    how,
+                });
+            }
+            if build_script {
+                build_sets = build_sets
+                    .zip(crate::build_env::rustc_env_set(&text))
+                    .map(|(a, b)| a.union(&b).cloned().collect());
             }
             let file_dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             for (literal, base) in upward_literals(&text, build_script) {
@@ -1149,6 +1168,13 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
+        env.retain(|var, read| {
+            read.how == crate::build_env::How::BuildScript
+                || build_sets.as_ref().is_some_and(|set| !set.contains(var))
+        });
+        if !env.is_empty() {
+            env_reads.insert(p.name.clone(), env);
+        }
         // askama's (and rinja's) template directories, relative to the package:
         // `[general] dirs = ["../shared/templates"]` in its askama.toml.
         for config in ["askama.toml", "rinja.toml"] {
@@ -1182,6 +1208,7 @@ fn source_reads(
         run: outermost(at_run_time),
         missing,
         subcommands,
+        env_reads,
     }
 }
 
@@ -1227,6 +1254,8 @@ struct SourceReads {
     compile: BTreeMap<String, CompileRead>,
     /// Per package, the binary whose command line needs a subcommand.
     subcommands: BTreeMap<String, (String, crate::model::NeedsSubcommand)>,
+    /// Per package, the environment variables its compile reads ([`Package::env_reads`]).
+    env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
     run: BTreeMap<String, CompileRead>,
     missing: BTreeMap<String, CompileRead>,
 }
@@ -1787,6 +1816,7 @@ mod tests {
             default_run: None,
             default_features: Vec::new(),
             needs_subcommand: BTreeMap::new(),
+            env_reads: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

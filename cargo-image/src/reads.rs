@@ -167,7 +167,7 @@ fn in_manifest_dir(literal: &str) -> Option<&str> {
 
 /// The name of the macro whose first argument follows `lead` (`sqlx::migrate!(` gives
 /// `migrate`), if `lead` ends a macro call's opening.
-fn macro_called(lead: &str) -> Option<&str> {
+pub(crate) fn macro_called(lead: &str) -> Option<&str> {
     let call = lead.trim_end().strip_suffix("!(")?;
     call.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
         .next()
@@ -200,7 +200,7 @@ pub(crate) fn program_code(source: &str) -> &str {
 
 /// Every string literal of `source` outside comments, with the offset of its opening
 /// quote (raw strings are not told apart: their `#` are read as code).
-fn literals(source: &str) -> Vec<(usize, &str)> {
+pub(crate) fn literals(source: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let bytes = source.as_bytes();
     let mut i = 0;

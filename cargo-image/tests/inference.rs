@@ -936,3 +936,65 @@ fn embedded_paths_the_build_context_lacks_are_noted() {
         plan.notes[1]
     );
 }
+
+/// Environment variables the images' crates read while compiling, which nothing in the
+/// build sets, are named in one note, each with its file and what happens without it
+/// (kanidm's build script reads `KANIDM_BUILD_PROFILE`, garage compiles in
+/// `option_env!("GIT_VERSION")`). Not named: what the crate's own build script sets, what
+/// cargo sets, what a crate no image compiles reads, and what `build-args`, `build-env` or
+/// `.cargo/config.toml`'s `[env]` give the build.
+#[test]
+fn compile_time_environment_nothing_sets_is_noted() {
+    let note = |workspace_toml: &str, cargo_config: Option<&str>| -> Vec<String> {
+        let mut fixture = Fixture::new("buildenv")
+            .virtual_workspace(&["crates/*"])
+            .workspace_toml(workspace_toml)
+            .package("crates/core", |p| {
+                p.source(
+                    "build.rs",
+                    "use std::env;\nfn main() {\n    let profile = env::var(\"APP_BUILD_PROFILE\").unwrap_or_default();\n    \
+                     let target = env::var(\"TARGET\").unwrap();\n    \
+                     println!(\"cargo:rerun-if-env-changed=APP_BUILD_PROFILE\");\n    \
+                     println!(\"cargo:rustc-env=CORE_TARGET={target}-{profile}\");\n}\n",
+                )
+                .source(
+                    "src/lib.rs",
+                    "pub const TARGET: &str = env!(\"CORE_TARGET\");\n\
+                     pub const COMMIT: Option<&str> = option_env!(\"GIT_VERSION\");\n\
+                     pub const VERSION: &str = env!(\"CARGO_PKG_VERSION\");\n",
+                )
+            })
+            .package("crates/server", |p| {
+                p.dep_path("core", "../core").source(
+                    "src/main.rs",
+                    "const FLAVOUR: &str = env!(\"SERVER_FLAVOUR\");\n\
+                     fn main() { println!(\"{FLAVOUR} {}\", core::TARGET); }\n",
+                )
+            })
+            .package("crates/unshipped", |p| {
+                p.source("src/lib.rs", "pub const X: &str = env!(\"NOBODY_BUILDS_THIS\");\n")
+            });
+        if let Some(config) = cargo_config {
+            fixture = fixture.file(".cargo/config.toml", config);
+        }
+        let (_, plan) = fixture.build().plan();
+        plan.notes
+    };
+    let notes = note("", None);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with(
+            "the images' crates read `APP_BUILD_PROFILE` (crates/core/build.rs: its build \
+             script reads it), `GIT_VERSION` (crates/core/src/lib.rs: `option_env!`: compiled \
+             in as `None` without it), `SERVER_FLAVOUR` (crates/server/src/main.rs: `env!`: \
+             the compile fails without it) while compiling"
+        ) && notes[0].contains("`build-args = [\"APP_BUILD_PROFILE\"]`"),
+        "{notes:?}"
+    );
+    let notes = note(
+        "[workspace.metadata.image]\nbuild-args = [\"GIT_VERSION={revision}\"]\n\
+         build-env = { SERVER_FLAVOUR = \"container\" }\n",
+        Some("[env]\nAPP_BUILD_PROFILE = \"container\"\n"),
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+}

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::build_env::How;
 use crate::config::WorkspaceConfig;
 use crate::error::Error;
 use crate::model::{join, DepKind, TargetKind, Workspace};
@@ -390,6 +391,59 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// One note for the environment variables the images' local crates read while compiling
+/// ([`crate::build_env`]) that nothing in the build sets: not `build-env`, `build-args`,
+/// `.cargo/config.toml`'s `[env]`, nor an argument the Dockerfile declares. kanidm's build
+/// script picks its profile from `KANIDM_BUILD_PROFILE`, garage's version string is
+/// `option_env!("GIT_VERSION")`: their own Dockerfiles set them, ours would silently not.
+fn build_env_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> {
+    let wcfg = &ws.config;
+    let mut set: BTreeSet<String> = wcfg.build_env.keys().cloned().collect();
+    set.extend(wcfg.build_args.iter().flatten().map(|a| {
+        a.split_once('=')
+            .map_or(a.as_str(), |(name, _)| name)
+            .to_string()
+    }));
+    set.extend(RESERVED_BUILD_ARGS.iter().map(|a| a.to_string()));
+    let config_env = cargo_config(ws)
+        .and_then(|(_, text)| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned())
+        .unwrap_or_default();
+    set.extend(config_env.keys().cloned());
+    let compiled: BTreeSet<&String> = reach.iter().flatten().collect();
+    let mut unset: BTreeMap<&String, (&str, crate::model::EnvRead)> = BTreeMap::new();
+    for p in ws.packages.iter().filter(|p| compiled.contains(&p.name)) {
+        for (var, read) in p.env_reads.iter().filter(|(v, _)| !set.contains(*v)) {
+            unset.entry(var).or_insert((&p.name, read.clone()));
+        }
+    }
+    if unset.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = unset
+        .iter()
+        .map(|(var, (_, read))| format!("`{var}` ({}: {})", read.file, read.how.consequence()))
+        .collect();
+    let example = unset.keys().next().map_or("NAME", |v| v.as_str());
+    // Unset, a build script takes its default and `option_env!` gives `None`: often what the
+    // authors meant (bat's `PROJECT_NAME`), so those are said as a question.
+    let fails = unset.values().any(|(_, r)| r.how == How::Env);
+    Some(format!(
+        "the images' crates read {} while compiling, which the image build leaves unset: {} \
+         with `build-args = [\"{example}\"]` (its value from `--build-arg {example}=…` or the \
+         environment of the build command), or fix a value with `build-env = {{ {example} = \
+         \"…\" }}`, under [workspace.metadata.image] in {}",
+        listed.join(", "),
+        match (fails, unset.len()) {
+            (true, 1) => "pass it",
+            (true, _) => "pass each `env!` one, and any other that matters,",
+            (false, 1) => "if a value matters, pass it",
+            (false, _) => "pass those whose value matters",
+        },
+        ws.in_root("Cargo.toml"),
+    ))
+}
+
 /// One note for the submodules not checked out, naming the first few: bat has 93, and a
 /// note each buried everything else the command said.
 fn submodules_note(missing: &[String]) -> Option<String> {
@@ -472,6 +526,17 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
+    let compiled: Vec<BTreeSet<String>> = images
+        .iter()
+        .map(|img| {
+            closure(
+                ws,
+                std::iter::once(img.package.as_str()),
+                &[DepKind::Normal, DepKind::Build],
+            )
+        })
+        .collect();
+    notes.extend(build_env_note(ws, &compiled));
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;

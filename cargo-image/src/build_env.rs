@@ -1,0 +1,248 @@
+//! Environment variables a local crate reads while it compiles, found in its Rust sources:
+//! `env!("X")` (the compile fails without X), `option_env!("X")` (compiled in as `None`),
+//! and a build script's `env::var("X")`, `env::var_os("X")` and
+//! `cargo:rerun-if-env-changed=X`. On a laptop they come from the shell (kanidm's
+//! `KANIDM_BUILD_PROFILE`, garage's `GIT_VERSION`, set by their own Dockerfiles and CI);
+//! an image build sees only what the Dockerfile gives it, so the planner names the ones
+//! nothing sets (`build-args`, `build-env`, `.cargo/config.toml [env]`).
+//!
+//! Left out: what cargo sets itself (`CARGO_*`, `OUT_DIR`, and a build script's `TARGET`,
+//! `PROFILE`, `DEP_*` and the like), what the package's own build script sets with
+//! `cargo:rustc-env=X=..` (any variable, when it names none itself or one by a computed
+//! string: a library such as vergen may print them), and the C toolchain's variables, which
+//! the builder's packages serve. Only string literals count: a name built at run time is not seen.
+
+use std::collections::BTreeSet;
+
+use crate::reads::{literals, macro_called, program_code};
+
+/// How a variable is read.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum How {
+    /// `env!`: the compile fails when it is not set.
+    Env,
+    /// `option_env!`: the program is compiled with `None`.
+    OptionEnv,
+    /// A build script's `env::var`, `env::var_os` or `rerun-if-env-changed`.
+    BuildScript,
+}
+
+impl How {
+    /// The read, and what happens without the variable, for a note.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            How::Env => "`env!`: the compile fails without it",
+            How::OptionEnv => "`option_env!`: compiled in as `None` without it",
+            How::BuildScript => "its build script reads it",
+        }
+    }
+}
+
+/// Variables cargo sets for a build script, and the toolchain's, that a build needs no
+/// help with.
+const BUILD_SCRIPT_SET: [&str; 34] = [
+    "TARGET",
+    "HOST",
+    "NUM_JOBS",
+    "OPT_LEVEL",
+    "DEBUG",
+    "PROFILE",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_LINKER",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTC_BOOTSTRAP",
+    "PATH",
+    "HOME",
+    "USER",
+    "TMPDIR",
+    "CI",
+    // docs.rs's marker: unset is what every other build sees.
+    "DOCS_RS",
+    "SOURCE_DATE_EPOCH",
+    "CC",
+    "CXX",
+    "AR",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "LIBCLANG_PATH",
+    "CLANG_PATH",
+    "LLVM_CONFIG_PATH",
+    "PROTOC",
+    "PROTOC_INCLUDE",
+    "CMAKE",
+];
+
+/// Whether cargo or the toolchain provides `name` (`build_script`: to a build script).
+fn provided(name: &str, build_script: bool) -> bool {
+    name.starts_with("CARGO")
+        || name == "OUT_DIR"
+        || (build_script
+            && (BUILD_SCRIPT_SET.contains(&name)
+                || name.starts_with("DEP_")
+                || name.starts_with("PKG_CONFIG")
+                || name.ends_with("_NO_PKG_CONFIG")))
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The variables `source` reads while compiling, each with how, in order of appearance
+/// (cargo's own left out). In a build script (`build_script`) `env::var` counts too; in a
+/// library or binary it runs when the program does.
+pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
+    let code = program_code(source);
+    let mut out: Vec<(String, How)> = Vec::new();
+    for (at, literal) in literals(code) {
+        let lead = &code[..at];
+        let how = match macro_called(lead) {
+            Some("env") => Some((literal, How::Env)),
+            Some("option_env") => Some((literal, How::OptionEnv)),
+            _ if build_script => {
+                // The function called: `env::var`, `std::env::var_os`, or `var` imported.
+                let callee = lead.trim_end().strip_suffix('(').map(|c| {
+                    c.trim_end()
+                        .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
+                        .next()
+                        .unwrap_or("")
+                });
+                let var_call = callee.is_some_and(|c| {
+                    ["env::var", "env::var_os"].iter().any(|f| c.ends_with(f))
+                        || c == "var"
+                        || c == "var_os"
+                });
+                if var_call {
+                    Some((literal, How::BuildScript))
+                } else {
+                    [
+                        "cargo:rerun-if-env-changed=",
+                        "cargo::rerun-if-env-changed=",
+                    ]
+                    .iter()
+                    .find_map(|p| literal.strip_prefix(p))
+                    .map(|name| (name, How::BuildScript))
+                }
+            }
+            _ => None,
+        };
+        if let Some((name, how)) = how {
+            if is_name(name)
+                && !provided(name, build_script || how == How::BuildScript)
+                && !out.iter().any(|(n, _)| n == name)
+            {
+                out.push((name.to_string(), how));
+            }
+        }
+    }
+    out
+}
+
+/// What a build script sets for its package's compile with `cargo:rustc-env=NAME=..`:
+/// the names, or `None` when it may set any: a name it computes, or no `rustc-env` of its
+/// own (it may call a library that prints them: vergen, or kanidm's `profiles`, whose
+/// `KANIDM_CPU_FLAGS` the server's `env!` reads).
+pub fn rustc_env_set(build_script: &str) -> Option<BTreeSet<String>> {
+    let code = program_code(build_script);
+    let mut names = BTreeSet::new();
+    for (_, literal) in literals(code) {
+        let Some(rest) = ["cargo:rustc-env=", "cargo::rustc-env="]
+            .iter()
+            .find_map(|p| literal.strip_prefix(p))
+        else {
+            continue;
+        };
+        let name = rest.split('=').next().unwrap_or("");
+        if !is_name(name) {
+            return None;
+        }
+        names.insert(name.to_string());
+    }
+    (!names.is_empty()).then_some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_macros_and_build_script_calls() {
+        let lib = r#"
+pub const PROFILE: &str = env!("KANIDM_BUILD_PROFILE");
+pub const COMMIT: Option<&str> = option_env!("GIT_VERSION");
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const G: &str = include_str!(concat!(env!("OUT_DIR"), "/g.rs"));
+fn at_run_time() { std::env::var("DATABASE_URL").ok(); }
+// env!("IN_A_COMMENT")
+#[cfg(test)]
+mod tests { const T: &str = env!("ONLY_IN_TESTS"); }
+"#;
+        assert_eq!(
+            env_reads(lib, false),
+            vec![
+                ("KANIDM_BUILD_PROFILE".to_string(), How::Env),
+                ("GIT_VERSION".to_string(), How::OptionEnv),
+            ]
+        );
+        let build = r#"
+use std::env::{self, var};
+fn main() {
+    println!("cargo:rerun-if-env-changed=KANIDM_BUILD_PROFILE");
+    let p = env::var("KANIDM_BUILD_PROFILE").unwrap_or_default();
+    let t = env::var("TARGET").unwrap();
+    let o = std::env::var_os( "MY_FEATURE_FLAG" );
+    let d = var("DEP_Z_INCLUDE");
+    let docs = env::var("DOCS_RS").is_ok();
+    let c = env::var("CARGO_CFG_TARGET_OS").unwrap();
+    let s = var("SQLITE3_NO_PKG_CONFIG");
+    println!("cargo::rerun-if-env-changed=PROTOC");
+    println!("cargo:rerun-if-changed=build.rs");
+}
+"#;
+        assert_eq!(
+            env_reads(build, true),
+            vec![
+                ("KANIDM_BUILD_PROFILE".to_string(), How::BuildScript),
+                ("MY_FEATURE_FLAG".to_string(), How::BuildScript),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_names_that_is_not_a_variable_is_not_one() {
+        assert!(env_reads(r#"const X: &str = env!("not a name");"#, false).is_empty());
+        assert!(env_reads(r#"fn main() { env::var(format!("{}_DIR", "X")); }"#, true).is_empty());
+    }
+
+    #[test]
+    fn what_a_build_script_sets() {
+        let literal = r#"fn main() {
+    println!("cargo:rustc-env=BUILD_INFO_TARGET={target}");
+    println!("cargo::rustc-env=GIT_HASH={}", hash);
+}"#;
+        let set = rustc_env_set(literal).unwrap();
+        assert_eq!(
+            set.into_iter().collect::<Vec<_>>(),
+            ["BUILD_INFO_TARGET", "GIT_HASH"]
+        );
+        assert_eq!(
+            rustc_env_set(r#"fn main() { println!("cargo:rustc-env={}={}", k, v); }"#),
+            None
+        );
+        let vergen =
+            "fn main() -> Result<()> { vergen::Emitter::default().add_instructions(&git)?.emit() }";
+        assert_eq!(rustc_env_set(vergen), None);
+        let library = "fn main() { profiles::apply_profile(); }";
+        assert_eq!(rustc_env_set(library), None);
+    }
+}
