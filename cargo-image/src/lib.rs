@@ -26,6 +26,7 @@ pub mod error;
 pub mod ignore;
 pub mod image;
 pub mod init;
+pub mod listen;
 pub mod model;
 pub mod plan;
 pub mod read;

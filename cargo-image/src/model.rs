@@ -165,6 +165,9 @@ pub struct Package {
     /// sets ([`crate::build_env`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env_reads: BTreeMap<String, EnvRead>,
+    /// Loopback addresses its program code listens on ([`crate::listen`]), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub loopback: BTreeMap<String, Vec<crate::listen::Loopback>>,
 }
 
 /// Where a package's compile reads an environment variable.

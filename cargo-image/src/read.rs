@@ -531,6 +531,7 @@ fn from_metadata(
             default_features: default_features(p),
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
+            loopback: BTreeMap::new(),
             name,
         });
     }
@@ -656,12 +657,14 @@ fn from_metadata(
         missing: missing_reads,
         subcommands,
         mut env_reads,
+        mut loopbacks,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
             p.needs_subcommand.insert(bin.clone(), need.clone());
         }
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
+        p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
     }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -1016,6 +1019,7 @@ fn source_reads(
     let mut compiled: BTreeSet<String> = BTreeSet::new();
     let mut subcommands = BTreeMap::new();
     let mut env_reads = BTreeMap::new();
+    let mut loopbacks = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1109,12 +1113,17 @@ fn source_reads(
         // (`None`: any).
         let mut env: BTreeMap<String, crate::model::EnvRead> = BTreeMap::new();
         let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
+        let mut loopback = BTreeMap::new();
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
             };
             if !build_script {
                 clis.push((file.clone(), crate::subcommands::cli_facts(&text)));
+                let binds = crate::listen::loopback_listens(&text);
+                if !binds.is_empty() {
+                    loopback.insert(file.clone(), binds);
+                }
             }
             for (var, how) in crate::build_env::env_reads(&text, build_script) {
                 env.entry(var).or_insert(crate::model::EnvRead {
@@ -1175,6 +1184,9 @@ fn source_reads(
         if !env.is_empty() {
             env_reads.insert(p.name.clone(), env);
         }
+        if !loopback.is_empty() {
+            loopbacks.insert(p.name.clone(), loopback);
+        }
         // askama's (and rinja's) template directories, relative to the package:
         // `[general] dirs = ["../shared/templates"]` in its askama.toml.
         for config in ["askama.toml", "rinja.toml"] {
@@ -1209,6 +1221,7 @@ fn source_reads(
         missing,
         subcommands,
         env_reads,
+        loopbacks,
     }
 }
 
@@ -1256,6 +1269,8 @@ struct SourceReads {
     subcommands: BTreeMap<String, (String, crate::model::NeedsSubcommand)>,
     /// Per package, the environment variables its compile reads ([`Package::env_reads`]).
     env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
+    /// Per package, the loopback addresses its files listen on ([`Package::loopback`]).
+    loopbacks: BTreeMap<String, BTreeMap<String, Vec<crate::listen::Loopback>>>,
     run: BTreeMap<String, CompileRead>,
     missing: BTreeMap<String, CompileRead>,
 }
@@ -1817,6 +1832,7 @@ mod tests {
             default_features: Vec::new(),
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
+            loopback: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

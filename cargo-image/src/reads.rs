@@ -190,11 +190,21 @@ fn foreign_include(lead: &str, name: &str) -> bool {
 }
 
 /// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
-/// program build compiles.
+/// program build compiles. Other attributes may stand between the two (lemmy's
+/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`).
 pub(crate) fn program_code(source: &str) -> &str {
     source
         .match_indices("#[cfg(test)]")
-        .find(|(at, attr)| source[at + attr.len()..].trim_start().starts_with("mod "))
+        .find(|(at, attr)| {
+            let mut rest = source[at + attr.len()..].trim_start();
+            while rest.starts_with("#[") {
+                rest = rest
+                    .find(']')
+                    .map_or("", |end| &rest[end + 1..])
+                    .trim_start();
+            }
+            rest.starts_with("mod ") || rest.starts_with("pub mod ")
+        })
         .map_or(source, |(at, _)| &source[..at])
 }
 

@@ -998,3 +998,62 @@ fn compile_time_environment_nothing_sets_is_noted() {
     );
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+/// A program listening on a loopback address is said for its image (mini-redis's server
+/// binds `127.0.0.1`, zola's `serve` defaults to it): a published port reaches nothing.
+/// Not said for the package's other binary (a client connecting there), for a crate the
+/// image does not compile, nor once `args` give it a public address.
+#[test]
+fn listening_on_loopback_is_noted() {
+    let note = |serve_config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("loopback")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/kv", |p| {
+                p.source(
+                    "src/bin/server.rs",
+                    "fn main() {\n    let port = 6379;\n    \
+                     let l = std::net::TcpListener::bind(format!(\"127.0.0.1:{port}\")).unwrap();\n    \
+                     drop(l);\n}\n",
+                )
+                .source(
+                    "src/bin/client.rs",
+                    "fn main() { let _ = std::net::TcpStream::connect(\"127.0.0.1:6379\"); }\n",
+                )
+            })
+            .package("crates/site", |p| {
+                p.toml(serve_config).source(
+                    "src/main.rs",
+                    "struct Serve {\n    /// Where to listen\n    \
+                     #[arg(long, default_value = \"127.0.0.1\")]\n    interface: String,\n}\n\
+                     fn main() {}\n",
+                )
+            })
+            .package("crates/unshipped", |p| {
+                p.source(
+                    "src/lib.rs",
+                    "pub fn serve() { let _ = std::net::TcpListener::bind(\"localhost:80\"); }\n",
+                )
+            })
+            .build()
+            .plan();
+        plan.notes
+    };
+    let notes = note("");
+    assert_eq!(
+        notes,
+        [
+            "`server` listens on `127.0.0.1:{port}` (crates/kv/src/bin/server.rs), which a \
+             published port does not reach (the container answers only itself; its \
+             healthcheck, run inside, still passes): listen on `0.0.0.0` in the code, or read \
+             the address from the environment and set it in `env`",
+            "`site` listens on `127.0.0.1` (the default of its `interface` option, \
+             crates/site/src/main.rs), which a published port does not reach (the container \
+             answers only itself; its healthcheck, run inside, still passes): give that option \
+             `0.0.0.0` in `args` under [package.metadata.image] in crates/site/Cargo.toml",
+        ]
+    );
+    let notes =
+        note("[package.metadata.image]\nargs = [\"serve\", \"--interface\", \"0.0.0.0\"]\n");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].starts_with("`server` listens"), "{notes:?}");
+}

@@ -146,6 +146,7 @@ fn workspace(g: &Graph) -> Workspace {
                 default_features: Vec::new(),
                 needs_subcommand: Default::default(),
                 env_reads: Default::default(),
+                loopback: Default::default(),
             }
         })
         .collect();

@@ -379,13 +379,79 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         };
         notes.push(format!(
             "`{}` needs a subcommand (its command line `{}`, in {}: {listed}), and its image \
-             starts it with none, so it prints its usage and exits: set `args = [\"{}\"]` \
-             under {table} in {}",
+             starts it with none, so it prints its usage and exits: if the image is to serve, set \
+             `args = [\"{}\"]` under {table} in {} (a command-line tool is run with one \
+             instead: `docker run IMAGE <subcommand>`)",
             img.bin,
             need.parser,
             need.file,
             service,
             crate::skeleton::manifest_path(pkg),
+        ));
+    }
+    notes
+}
+
+/// A note for each image whose program listens on a loopback address ([`crate::listen`]):
+/// in a container it answers only itself, and a published port reaches nothing (mini-redis's
+/// server binds `127.0.0.1`; zola's `serve` defaults to it). The addresses of the packages
+/// the image's binary compiles count, except another binary's own file. Not said when the
+/// image's `args` or `env` name a public address.
+fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (img, reach) in images.iter().zip(reach) {
+        let public = |v: &String| v.contains("0.0.0.0") || v.contains("[::]");
+        if img.extras.args.iter().any(public) || img.env.values().any(public) {
+            continue;
+        }
+        let found = ws
+            .packages
+            .iter()
+            .filter(|p| reach.contains(&p.name))
+            .flat_map(|p| p.loopback.iter().map(move |(file, binds)| (p, file, binds)))
+            .find(|(p, file, _)| {
+                !p.targets.iter().any(|t| {
+                    t.kind == TargetKind::Bin
+                        && t.src_path == **file
+                        && !(p.name == img.package && t.name == img.bin)
+                })
+            });
+        let Some((p, file, binds)) = found else {
+            continue;
+        };
+        let Some(bind) = binds.first() else {
+            continue;
+        };
+        let (whose, fix) = match &bind.option {
+            Some(option) => {
+                let table = match p
+                    .targets
+                    .iter()
+                    .filter(|t| t.kind == TargetKind::Bin)
+                    .count()
+                {
+                    1 => "[package.metadata.image]".to_string(),
+                    _ => format!("[package.metadata.image.bin.{}]", img.bin),
+                };
+                (
+                    format!("the default of its `{option}` option, {file}"),
+                    format!(
+                        "give that option `0.0.0.0` in `args` under {table} in {}",
+                        crate::skeleton::manifest_path(p)
+                    ),
+                )
+            }
+            None => (
+                file.clone(),
+                "listen on `0.0.0.0` in the code, or read the address from the environment \
+                 and set it in `env`"
+                    .to_string(),
+            ),
+        };
+        notes.push(format!(
+            "`{}` listens on `{}` ({whose}), which a published port does not reach (the \
+             container answers only itself; its healthcheck, run inside, still passes): {fix}",
+            img.bin, bind.literal
         ));
     }
     notes
@@ -537,6 +603,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         })
         .collect();
     notes.extend(build_env_note(ws, &compiled));
+    notes.extend(loopback_notes(ws, &images, &reach));
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;
