@@ -192,7 +192,7 @@ fn both_jemalloc_crates_need_make() {
 /// so each needs it and its `-dev` package, unless a feature builds or loads the library
 /// another way.
 #[test]
-fn audio_dbus_udev_and_fontconfig_need_their_dev_packages() {
+fn audio_dbus_udev_fontconfig_and_gtk_need_their_dev_packages() {
     for (name, dev, off) in [
         ("alsa-sys", "libasound2-dev", None),
         ("libpulse-sys", "libpulse-dev", None),
@@ -203,6 +203,17 @@ fn audio_dbus_udev_and_fontconfig_need_their_dev_packages() {
             "libfontconfig-dev",
             Some("dlopen"),
         ),
+        ("glib-sys", "libglib2.0-dev", None),
+        ("gobject-sys", "libglib2.0-dev", None),
+        ("gio-sys", "libglib2.0-dev", None),
+        ("cairo-sys-rs", "libcairo2-dev", None),
+        ("pango-sys", "libpango1.0-dev", None),
+        ("gdk-pixbuf-sys", "libgdk-pixbuf-2.0-dev", None),
+        ("atk-sys", "libatk1.0-dev", None),
+        ("gdk-sys", "libgtk-3-dev", None),
+        ("gtk-sys", "libgtk-3-dev", None),
+        ("gdk4-sys", "libgtk-4-dev", None),
+        ("gtk4-sys", "libgtk-4-dev", None),
     ] {
         let ws = with_graph(vec![
             node(name, "0.2.0", &[], &[]),
