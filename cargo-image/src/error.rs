@@ -8,6 +8,8 @@ use std::fmt;
 pub enum Error {
     /// The manifest path given does not exist.
     ManifestNotFound { path: String },
+    /// The manifest path given is a directory (cargo takes a manifest's path only).
+    ManifestIsDirectory { path: String },
     /// No `--manifest-path`, and no workspace around the current directory.
     NoWorkspace { message: String },
     /// `cargo metadata` failed; carries cargo's own message.
@@ -66,6 +68,12 @@ impl fmt::Display for Error {
                 f,
                 "manifest `{path}` does not exist; pass the path of a workspace's Cargo.toml \
                  with `--manifest-path`"
+            ),
+            Error::ManifestIsDirectory { path } => write!(
+                f,
+                "`{path}` is a directory; `--manifest-path` takes a Cargo.toml: pass \
+                 `--manifest-path {}`",
+                std::path::Path::new(path).join("Cargo.toml").display()
             ),
             Error::NoWorkspace { message } => write!(
                 f,

@@ -45,6 +45,11 @@ pub fn read(manifest_path: &Path) -> Result<Loaded, Error> {
 /// the build passes them): an optional dependency those features enable is in the graph,
 /// so the system packages it needs are inferred.
 pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<Loaded, Error> {
+    if manifest_path.is_dir() {
+        return Err(Error::ManifestIsDirectory {
+            path: manifest_path.display().to_string(),
+        });
+    }
     if !manifest_path.is_file() {
         return Err(Error::ManifestNotFound {
             path: manifest_path.display().to_string(),

@@ -351,6 +351,19 @@ fn manifest_not_found() {
     );
     assert!(err.to_string().contains("--manifest-path"), "{err}");
     assert!(!missing.parent().unwrap().exists());
+
+    // A directory (`--manifest-path zola`) names its Cargo.toml.
+    let dir = built.root.join("crates/app");
+    let err = cargo_image::tasks::load(&dir, &fixed_options()).unwrap_err();
+    let err = err.downcast_ref::<Error>().expect("an cargo_image::Error");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{}` is a directory; `--manifest-path` takes a Cargo.toml: pass `--manifest-path {}`",
+            dir.display(),
+            dir.join("Cargo.toml").display()
+        )
+    );
 }
 
 #[test]
