@@ -171,6 +171,37 @@ pub fn rustc_env_set(build_script: &str) -> Option<BTreeSet<String>> {
     (!names.is_empty()).then_some(names)
 }
 
+/// How `source` asks git while compiling, if it does: git-version's `git_version!` (lemmy's
+/// version string, with a `fallback` when there is no repository), and in a build script
+/// `Command::new("git")`, vergen's git instructions or shadow-rs. The image build has no
+/// `.git` unless `git = true` gives it one: the crate fails, or quietly falls back.
+pub fn git_use(source: &str, build_script: bool) -> Option<&'static str> {
+    let code = program_code(source);
+    if code.contains("git_version!(") {
+        return Some("`git_version!`");
+    }
+    if !build_script {
+        return None;
+    }
+    if code.contains("Command::new(\"git\")") {
+        return Some("runs `git`");
+    }
+    let vergen = [
+        "GitclBuilder",
+        "Git2Builder",
+        "GixBuilder",
+        "vergen_gitcl",
+        "vergen_git2",
+        "vergen_gix",
+        ".git_sha(",
+        ".git_describe(",
+    ];
+    if vergen.iter().any(|v| code.contains(v)) {
+        return Some("vergen's git instructions");
+    }
+    code.contains("shadow_rs").then_some("shadow-rs")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +253,32 @@ fn main() {
     fn a_names_that_is_not_a_variable_is_not_one() {
         assert!(env_reads(r#"const X: &str = env!("not a name");"#, false).is_empty());
         assert!(env_reads(r#"fn main() { env::var(format!("{}_DIR", "X")); }"#, true).is_empty());
+    }
+
+    #[test]
+    fn asking_git() {
+        let lib = "pub const V: &str = git_version::git_version!(args = [\"--tags\"], fallback = \"0.1\");";
+        assert_eq!(git_use(lib, false), Some("`git_version!`"));
+        let build =
+            "fn main() { let o = Command::new(\"git\").args([\"rev-parse\", \"HEAD\"]).output(); }";
+        assert_eq!(git_use(build, true), Some("runs `git`"));
+        assert_eq!(
+            git_use(build, false),
+            None,
+            "a program running git does so at run time"
+        );
+        let vergen = "fn main() { let git = GitclBuilder::all_git()?; Emitter::default().add_instructions(&git)?.emit() }";
+        assert_eq!(git_use(vergen, true), Some("vergen's git instructions"));
+        assert_eq!(
+            git_use(
+                "fn main() { shadow_rs::ShadowBuilder::builder().build().unwrap(); }",
+                true
+            ),
+            Some("shadow-rs")
+        );
+        let cargo_only =
+            "fn main() { vergen::EmitBuilder::builder().build_timestamp().emit().unwrap(); }";
+        assert_eq!(git_use(cargo_only, true), None);
     }
 
     #[test]

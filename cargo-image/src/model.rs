@@ -59,6 +59,10 @@ pub struct Workspace {
     /// nearest one at or above the workspace root, inside the context).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_dir: Option<String>,
+    /// Whether `git = true` could give the build a `.git` (one is in the context, and the
+    /// user's `.dockerignore` keeps it), for the note on crates that ask git.
+    #[serde(default)]
+    pub git_available: bool,
     /// The `git+ssh://` sources of the resolved packages (repository URLs without the
     /// commit), sorted: fetching them needs the caller's SSH agent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -168,6 +172,9 @@ pub struct Package {
     /// Loopback addresses its program code listens on ([`crate::listen`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub loopback: BTreeMap<String, Vec<crate::listen::Loopback>>,
+    /// The first source that asks git while compiling, and how ([`crate::build_env::git_use`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_use: Option<(String, String)>,
 }
 
 /// Where a package's compile reads an environment variable.

@@ -537,6 +537,7 @@ fn from_metadata(
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            git_use: None,
             name,
         });
     }
@@ -663,6 +664,7 @@ fn from_metadata(
         subcommands,
         mut env_reads,
         mut loopbacks,
+        mut git_uses,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
@@ -670,6 +672,7 @@ fn from_metadata(
         }
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
+        p.git_use = git_uses.remove(&p.name);
     }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -773,6 +776,8 @@ fn from_metadata(
             vendor_dirs,
             patch_dirs,
             links,
+            git_available: git_dir.is_some()
+                || self::git_dir(&workspace_dir, &context_dir, &root_manifest_path).is_ok(),
             git_dir,
             ssh_sources: ssh_sources(metadata),
             compile_reads,
@@ -1025,6 +1030,7 @@ fn source_reads(
     let mut subcommands = BTreeMap::new();
     let mut env_reads = BTreeMap::new();
     let mut loopbacks = BTreeMap::new();
+    let mut git_uses = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1119,6 +1125,7 @@ fn source_reads(
         let mut env: BTreeMap<String, crate::model::EnvRead> = BTreeMap::new();
         let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
         let mut loopback = BTreeMap::new();
+        let mut git_use = None;
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
@@ -1129,6 +1136,9 @@ fn source_reads(
                 if !binds.is_empty() {
                     loopback.insert(file.clone(), binds);
                 }
+            }
+            if let Some(how) = crate::build_env::git_use(&text, build_script) {
+                git_use.get_or_insert((file.clone(), how.to_string()));
             }
             for (var, how) in crate::build_env::env_reads(&text, build_script) {
                 env.entry(var).or_insert(crate::model::EnvRead {
@@ -1192,6 +1202,9 @@ fn source_reads(
         if !loopback.is_empty() {
             loopbacks.insert(p.name.clone(), loopback);
         }
+        if let Some(git) = git_use {
+            git_uses.insert(p.name.clone(), git);
+        }
         // askama's (and rinja's) template directories, relative to the package:
         // `[general] dirs = ["../shared/templates"]` in its askama.toml.
         for config in ["askama.toml", "rinja.toml"] {
@@ -1227,6 +1240,7 @@ fn source_reads(
         subcommands,
         env_reads,
         loopbacks,
+        git_uses,
     }
 }
 
@@ -1276,6 +1290,8 @@ struct SourceReads {
     env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
     /// Per package, the loopback addresses its files listen on ([`Package::loopback`]).
     loopbacks: BTreeMap<String, BTreeMap<String, Vec<crate::listen::Loopback>>>,
+    /// Per package, the first source that asks git while compiling, and how.
+    git_uses: BTreeMap<String, (String, String)>,
     run: BTreeMap<String, CompileRead>,
     missing: BTreeMap<String, CompileRead>,
 }
@@ -1838,6 +1854,7 @@ mod tests {
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            git_use: None,
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

@@ -1068,3 +1068,48 @@ fn listening_on_loopback_is_noted() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0].starts_with("`server` listens"), "{notes:?}");
 }
+
+/// A crate that asks git while compiling (lemmy's `git_version!`, a build script running
+/// `git`) is said with `git = true` as the fix, when the context has a `.git` to give; not
+/// once the key is set, nor from a source tarball (no `.git`).
+#[test]
+fn asking_git_while_compiling_is_noted() {
+    let note = |git_dir: bool, workspace_toml: &str| -> Vec<String> {
+        let mut fixture = Fixture::new("gitnote")
+            .virtual_workspace(&["crates/*"])
+            .workspace_toml(workspace_toml)
+            .package("crates/version", |p| {
+                p.source(
+                    "src/lib.rs",
+                    "pub const V: &str = git_version::git_version!(\n    \
+                     args = [\"--tags\"],\n    fallback = env!(\"CARGO_PKG_VERSION\")\n);\n",
+                )
+            })
+            .package("crates/app", |p| {
+                p.main()
+                    .dep_path("version", "../version")
+                    .source(
+                        "build.rs",
+                        "fn main() {\n    let head = std::process::Command::new(\"git\").arg(\"rev-parse\").output();\n    \
+                         drop(head);\n}\n",
+                    )
+            });
+        if git_dir {
+            fixture = fixture.file(".git/HEAD", "ref: refs/heads/main\n");
+        }
+        let (_, plan) = fixture.build().plan();
+        plan.notes
+    };
+    let notes = note(true, "");
+    assert_eq!(
+        notes,
+        [
+            "`app` and `version` ask git while compiling (crates/app/build.rs: runs `git`), and \
+          the image build has no repository: a version string falls back without the commit, \
+          or the build fails; set `git = true` under [workspace.metadata.image] in Cargo.toml \
+          to give its compile steps git and the `.git`"
+        ]
+    );
+    assert!(note(false, "").is_empty());
+    assert!(note(true, "[workspace.metadata.image]\ngit = true\n").is_empty());
+}

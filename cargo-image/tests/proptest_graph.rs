@@ -147,6 +147,7 @@ fn workspace(g: &Graph) -> Workspace {
                 needs_subcommand: Default::default(),
                 env_reads: Default::default(),
                 loopback: Default::default(),
+                git_use: None,
             }
         })
         .collect();
@@ -164,6 +165,7 @@ fn workspace(g: &Graph) -> Workspace {
         patch_dirs: Vec::new(),
         links: BTreeMap::new(),
         git_dir: None,
+        git_available: false,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
         run_reads: BTreeMap::new(),

@@ -392,6 +392,37 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for the images' crates that ask git while compiling ([`crate::build_env::git_use`])
+/// when `git = true` does not give the build the repository: lemmy's `git_version!` falls
+/// back to the package version, a build script running `git` fails. Not said when the build
+/// context holds no `.git` (a source tarball), where the key would be refused.
+fn git_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> {
+    if ws.config.git == Some(true) || !ws.git_available {
+        return None;
+    }
+    let compiled: BTreeSet<&String> = reach.iter().flatten().collect();
+    let users: Vec<(&String, &(String, String))> = ws
+        .packages
+        .iter()
+        .filter(|p| compiled.contains(&p.name))
+        .filter_map(|p| p.git_use.as_ref().map(|g| (&p.name, g)))
+        .collect();
+    let ((name, (file, how)), more) = users.split_first()?;
+    let others = match more.len() {
+        0 => String::new(),
+        1 => format!(" and `{}`", more[0].0),
+        n => format!(" and {n} more crates"),
+    };
+    Some(format!(
+        "`{name}`{others} {} git while compiling ({file}: {how}), and the image build has no \
+         repository: a version string falls back without the commit, or the build fails; set \
+         `git = true` under [workspace.metadata.image] in {} to give its compile steps git and \
+         the `.git`",
+        if more.is_empty() { "asks" } else { "ask" },
+        ws.in_root("Cargo.toml")
+    ))
+}
+
 /// A note for each image whose program listens on a loopback address ([`crate::listen`]):
 /// in a container it answers only itself, and a published port reaches nothing (mini-redis's
 /// server binds `127.0.0.1`; zola's `serve` defaults to it). The addresses of the packages
@@ -603,6 +634,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         })
         .collect();
     notes.extend(build_env_note(ws, &compiled));
+    notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
 
     // The shared build command.
