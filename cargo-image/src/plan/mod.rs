@@ -604,17 +604,17 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     }
     let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
-    // The local packages each image's binary compiles, for the notes on source reads.
-    let reach: Vec<BTreeSet<String>> = images
-        .iter()
-        .map(|img| {
-            closure(
-                ws,
-                std::iter::once(img.package.as_str()),
-                &[DepKind::Normal],
-            )
-        })
-        .collect();
+    // The local packages each image's binary links (for the notes on source reads), and
+    // those its build compiles, build dependencies too (for the notes on the build's
+    // environment).
+    let closures = |kinds: &[DepKind]| -> Vec<BTreeSet<String>> {
+        images
+            .iter()
+            .map(|img| closure(ws, std::iter::once(img.package.as_str()), kinds))
+            .collect()
+    };
+    let reach = closures(&[DepKind::Normal]);
+    let compiled = closures(&[DepKind::Normal, DepKind::Build]);
     notes.extend(missing_read_notes(
         &ws.missing_reads,
         &ws.missing_submodules,
@@ -623,16 +623,6 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
-    let compiled: Vec<BTreeSet<String>> = images
-        .iter()
-        .map(|img| {
-            closure(
-                ws,
-                std::iter::once(img.package.as_str()),
-                &[DepKind::Normal, DepKind::Build],
-            )
-        })
-        .collect();
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
