@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::model::is_env_name;
 use crate::reads::{literals, macro_called, program_code};
 
 /// How a variable is read.
@@ -92,10 +93,15 @@ fn provided(name: &str, build_script: bool) -> bool {
                 || name.ends_with("_NO_PKG_CONFIG")))
 }
 
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// The value of a build script's `cargo:KEY=..` (or `cargo::KEY=..`) instruction, if
+/// `literal` is one.
+fn cargo_instruction<'a>(literal: &'a str, key: &str) -> Option<&'a str> {
+    ["cargo:", "cargo::"].iter().find_map(|prefix| {
+        literal
+            .strip_prefix(prefix)?
+            .strip_prefix(key)?
+            .strip_prefix('=')
+    })
 }
 
 /// The variables `source` reads while compiling, each with how, in order of appearance
@@ -125,19 +131,14 @@ pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
                 if var_call {
                     Some((literal, How::BuildScript))
                 } else {
-                    [
-                        "cargo:rerun-if-env-changed=",
-                        "cargo::rerun-if-env-changed=",
-                    ]
-                    .iter()
-                    .find_map(|p| literal.strip_prefix(p))
-                    .map(|name| (name, How::BuildScript))
+                    cargo_instruction(literal, "rerun-if-env-changed")
+                        .map(|name| (name, How::BuildScript))
                 }
             }
             _ => None,
         };
         if let Some((name, how)) = how {
-            if is_name(name)
+            if is_env_name(name)
                 && !provided(name, build_script || how == How::BuildScript)
                 && !out.iter().any(|(n, _)| n == name)
             {
@@ -156,14 +157,11 @@ pub fn rustc_env_set(build_script: &str) -> Option<BTreeSet<String>> {
     let code = program_code(build_script);
     let mut names = BTreeSet::new();
     for (_, literal) in literals(code) {
-        let Some(rest) = ["cargo:rustc-env=", "cargo::rustc-env="]
-            .iter()
-            .find_map(|p| literal.strip_prefix(p))
-        else {
+        let Some(rest) = cargo_instruction(literal, "rustc-env") else {
             continue;
         };
         let name = rest.split('=').next().unwrap_or("");
-        if !is_name(name) {
+        if !is_env_name(name) {
             return None;
         }
         names.insert(name.to_string());

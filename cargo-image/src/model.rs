@@ -271,6 +271,16 @@ pub fn join(base: &str, rel: &str) -> String {
     }
 }
 
+/// Whether `name` can be an environment variable's name in a Dockerfile and a shell (and
+/// so in `env!`): letters, digits and `_`, not starting with a digit.
+pub fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Whether `path` is `dir` or lies below it ("" contains everything).
 pub fn is_within(path: &str, dir: &str) -> bool {
     dir.is_empty()

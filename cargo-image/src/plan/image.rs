@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{ImagePlan, PlanOptions};
 use crate::config::{HealthcheckConfig, HealthcheckSpec, ImageConfig, WorkspaceConfig};
 use crate::error::Error;
-use crate::model::{join, Package, Target, TargetKind, Workspace};
+use crate::model::{is_env_name, join, Package, Target, TargetKind, Workspace};
 use crate::skeleton;
 
 /// The user every runtime image runs as unless configured: distroless' `nonroot`.
@@ -1229,15 +1229,6 @@ pub(super) fn check_dockerfile_word(key: &str, what: &str, value: &str) -> Resul
         )),
         None => Ok(()),
     }
-}
-
-/// Whether `name` can be an environment variable's name in a Dockerfile and a shell.
-pub(super) fn is_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The images whose binary compiles one of `readers` (`reach`: per image, the local

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::build_env::How;
 use crate::config::WorkspaceConfig;
 use crate::error::Error;
-use crate::model::{join, DepKind, TargetKind, Workspace};
+use crate::model::{is_env_name, join, DepKind, TargetKind, Workspace};
 use crate::skeleton::{self, Skeleton};
 
 mod graph;
@@ -40,7 +40,7 @@ pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
 
 use image::{
-    check_dockerfile_word, check_image_references, check_mount_source, image_config, is_env_name,
+    check_dockerfile_word, check_image_references, check_mount_source, image_config,
     missing_read_notes, mount_source_problem, plan_images, run_time_notes,
 };
 use packages::{cargo_config, config_rustflags, system_packages};
@@ -396,11 +396,10 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
 /// when `git = true` does not give the build the repository: lemmy's `git_version!` falls
 /// back to the package version, a build script running `git` fails. Not said when the build
 /// context holds no `.git` (a source tarball), where the key would be refused.
-fn git_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> {
+fn git_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String> {
     if ws.config.git == Some(true) || !ws.git_available {
         return None;
     }
-    let compiled: BTreeSet<&String> = reach.iter().flatten().collect();
     let users: Vec<(&String, &(String, String))> = ws
         .packages
         .iter()
@@ -493,7 +492,7 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
 /// `.cargo/config.toml`'s `[env]`, nor an argument the Dockerfile declares. kanidm's build
 /// script picks its profile from `KANIDM_BUILD_PROFILE`, garage's version string is
 /// `option_env!("GIT_VERSION")`: their own Dockerfiles set them, ours would silently not.
-fn build_env_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> {
+fn build_env_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String> {
     let wcfg = &ws.config;
     let mut set: BTreeSet<String> = wcfg.build_env.keys().cloned().collect();
     set.extend(wcfg.build_args.iter().flatten().map(|a| {
@@ -507,11 +506,10 @@ fn build_env_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> 
         .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned())
         .unwrap_or_default();
     set.extend(config_env.keys().cloned());
-    let compiled: BTreeSet<&String> = reach.iter().flatten().collect();
-    let mut unset: BTreeMap<&String, (&str, crate::model::EnvRead)> = BTreeMap::new();
+    let mut unset: BTreeMap<&String, &crate::model::EnvRead> = BTreeMap::new();
     for p in ws.packages.iter().filter(|p| compiled.contains(&p.name)) {
         for (var, read) in p.env_reads.iter().filter(|(v, _)| !set.contains(*v)) {
-            unset.entry(var).or_insert((&p.name, read.clone()));
+            unset.entry(var).or_insert(read);
         }
     }
     if unset.is_empty() {
@@ -519,12 +517,12 @@ fn build_env_note(ws: &Workspace, reach: &[BTreeSet<String>]) -> Option<String> 
     }
     let listed: Vec<String> = unset
         .iter()
-        .map(|(var, (_, read))| format!("`{var}` ({}: {})", read.file, read.how.consequence()))
+        .map(|(var, read)| format!("`{var}` ({}: {})", read.file, read.how.consequence()))
         .collect();
     let example = unset.keys().next().map_or("NAME", |v| v.as_str());
     // Unset, a build script takes its default and `option_env!` gives `None`: often what the
     // authors meant (bat's `PROJECT_NAME`), so those are said as a question.
-    let fails = unset.values().any(|(_, r)| r.how == How::Env);
+    let fails = unset.values().any(|r| r.how == How::Env);
     Some(format!(
         "the images' crates read {} while compiling, which the image build leaves unset: {} \
          with `build-args = [\"{example}\"]` (its value from `--build-arg {example}=…` or the \
@@ -605,16 +603,23 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     let mut images = plan_images(ws, opts, &mut notes)?;
     resolve_stage_names(&mut images).map_err(invalid)?;
     // The local packages each image's binary links (for the notes on source reads), and
-    // those its build compiles, build dependencies too (for the notes on the build's
-    // environment).
-    let closures = |kinds: &[DepKind]| -> Vec<BTreeSet<String>> {
-        images
-            .iter()
-            .map(|img| closure(ws, std::iter::once(img.package.as_str()), kinds))
-            .collect()
-    };
-    let reach = closures(&[DepKind::Normal]);
-    let compiled = closures(&[DepKind::Normal, DepKind::Build]);
+    // those the images' build compiles, build dependencies too (for the notes on the
+    // build's environment).
+    let reach: Vec<BTreeSet<String>> = images
+        .iter()
+        .map(|img| {
+            closure(
+                ws,
+                std::iter::once(img.package.as_str()),
+                &[DepKind::Normal],
+            )
+        })
+        .collect();
+    let compiled = closure(
+        ws,
+        images.iter().map(|img| img.package.as_str()),
+        &[DepKind::Normal, DepKind::Build],
+    );
     notes.extend(missing_read_notes(
         &ws.missing_reads,
         &ws.missing_submodules,
