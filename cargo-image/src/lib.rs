@@ -33,6 +33,7 @@ pub mod read;
 pub mod reads;
 pub mod render;
 pub mod skeleton;
+pub mod spawn;
 pub mod stand_in;
 pub mod subcommands;
 pub mod tasks;

@@ -172,6 +172,9 @@ pub struct Package {
     /// Loopback addresses its program code listens on ([`crate::listen`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub loopback: BTreeMap<String, Vec<crate::listen::Loopback>>,
+    /// Programs its program code starts ([`crate::spawn`]), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spawns: BTreeMap<String, Vec<String>>,
     /// The first source that asks git while compiling, and how ([`crate::build_env::git_use`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_use: Option<(String, String)>,

@@ -537,6 +537,7 @@ fn from_metadata(
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            spawns: BTreeMap::new(),
             git_use: None,
             name,
         });
@@ -664,6 +665,7 @@ fn from_metadata(
         subcommands,
         mut env_reads,
         mut loopbacks,
+        mut spawns,
         mut git_uses,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
@@ -672,6 +674,7 @@ fn from_metadata(
         }
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
+        p.spawns = spawns.remove(&p.name).unwrap_or_default();
         p.git_use = git_uses.remove(&p.name);
     }
     compile_reads.extend(sqlx_offline_data(
@@ -1030,6 +1033,7 @@ fn source_reads(
     let mut subcommands = BTreeMap::new();
     let mut env_reads = BTreeMap::new();
     let mut loopbacks = BTreeMap::new();
+    let mut spawns = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
@@ -1125,6 +1129,7 @@ fn source_reads(
         let mut env: BTreeMap<String, crate::model::EnvRead> = BTreeMap::new();
         let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
         let mut loopback = BTreeMap::new();
+        let mut spawned = BTreeMap::new();
         let mut git_use = None;
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
@@ -1135,6 +1140,10 @@ fn source_reads(
                 let binds = crate::listen::loopback_listens(&text);
                 if !binds.is_empty() {
                     loopback.insert(file.clone(), binds);
+                }
+                let programs = crate::spawn::spawned_programs(&text);
+                if !programs.is_empty() {
+                    spawned.insert(file.clone(), programs);
                 }
             }
             if let Some(how) = crate::build_env::git_use(&text, build_script) {
@@ -1202,6 +1211,9 @@ fn source_reads(
         if !loopback.is_empty() {
             loopbacks.insert(p.name.clone(), loopback);
         }
+        if !spawned.is_empty() {
+            spawns.insert(p.name.clone(), spawned);
+        }
         if let Some(git) = git_use {
             git_uses.insert(p.name.clone(), git);
         }
@@ -1240,6 +1252,7 @@ fn source_reads(
         subcommands,
         env_reads,
         loopbacks,
+        spawns,
         git_uses,
     }
 }
@@ -1290,6 +1303,8 @@ struct SourceReads {
     env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
     /// Per package, the loopback addresses its files listen on ([`Package::loopback`]).
     loopbacks: BTreeMap<String, BTreeMap<String, Vec<crate::listen::Loopback>>>,
+    /// Per package, the programs its files start ([`Package::spawns`]).
+    spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the first source that asks git while compiling, and how.
     git_uses: BTreeMap<String, (String, String)>,
     run: BTreeMap<String, CompileRead>,
@@ -1854,6 +1869,7 @@ mod tests {
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            spawns: BTreeMap::new(),
             git_use: None,
         };
         let dirs = ["svc".to_string()];

@@ -191,8 +191,17 @@ fn foreign_include(lead: &str, name: &str) -> bool {
 
 /// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
 /// program build compiles. Other attributes may stand between the two (lemmy's
-/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`).
+/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`). Nothing of a file whose
+/// own attributes open with `#![cfg(test)]` (lemmy's `schema_setup/diff_check.rs`).
 pub(crate) fn program_code(source: &str) -> &str {
+    let test_file = source
+        .lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with("//") || l.starts_with("#!["))
+        .any(|l| l == "#![cfg(test)]");
+    if test_file {
+        return "";
+    }
     source
         .match_indices("#[cfg(test)]")
         .find(|(at, attr)| {
@@ -290,6 +299,16 @@ mod tests {
 
     fn paths(source: &str, build_script: bool) -> Vec<(String, Base)> {
         upward_literals(source, build_script)
+    }
+
+    #[test]
+    fn program_code_leaves_out_trailing_test_modules_and_test_files() {
+        let tail = "fn main() {}\n#[cfg(test)]\n#[expect(clippy::unwrap_used)]\nmod tests {}\n";
+        assert_eq!(super::program_code(tail), "fn main() {}\n");
+        let file = "//! Compares the schema.\n#![cfg(test)]\n\nfn diff() {}\n";
+        assert_eq!(super::program_code(file), "");
+        let gated = "#![cfg(unix)]\nfn run() {}\n";
+        assert_eq!(super::program_code(gated), gated);
     }
 
     #[test]

@@ -1069,6 +1069,66 @@ fn listening_on_loopback_is_noted() {
     assert!(notes[0].starts_with("`server` listens"), "{notes:?}");
 }
 
+/// A program that starts another (`Command::new("ffmpeg")` in a crate it compiles) is said
+/// for the images whose runtime lacks it, with the fix: a runtime package, or `debian-slim`
+/// for its own commands (`sh`). Not said once a runtime package is named like the program,
+/// on `debian-slim` for its commands, nor for a crate no image compiles.
+#[test]
+fn starting_a_program_the_runtime_lacks_is_noted() {
+    let media = "pub fn thumbnail(path: &str) {\n    \
+                 let _ = std::process::Command::new(\"ffmpeg\").arg(path).status();\n    \
+                 let _ = std::process::Command::new(\"sh\").args([\"-c\", path]).status();\n}\n";
+    let app = "fn main() { media::thumbnail(\"x\"); }\n";
+    let note = |api_config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("spawns")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/media", |p| p.source("src/lib.rs", media))
+            .package("crates/api", |p| {
+                p.dep_path("media", "../media")
+                    .toml(api_config)
+                    .source("src/main.rs", app)
+            })
+            .package("crates/worker", |p| {
+                p.dep_path("media", "../media")
+                    .toml("[package.metadata.image]\nruntime = \"debian-slim\"\n")
+                    .source("src/main.rs", app)
+            })
+            .package("crates/unshipped", |p| {
+                p.source(
+                    "src/lib.rs",
+                    "pub fn ps() { let _ = std::process::Command::new(\"docker\").status(); }\n",
+                )
+            })
+            .build()
+            .plan();
+        plan.notes
+    };
+    let notes = note("[package.metadata.image]\nruntime = \"distroless-cc\"\n");
+    assert_eq!(
+        notes,
+        [
+            "`api` may start `ffmpeg`, `sh` (`Command::new` in crates/media/src/lib.rs), which \
+             its `distroless-cc` runtime does not have: the call fails with \"No such file or \
+             directory\" when it runs. If it does start them, under [package.metadata.image] in \
+             crates/api/Cargo.toml: add the Debian package that provides `ffmpeg` to \
+             `runtime-packages`; set `runtime = \"debian-slim\"` (it has `sh`)",
+            "`worker` may start `ffmpeg` (`Command::new` in crates/media/src/lib.rs), which its \
+             `debian-slim` runtime does not have: the call fails with \"No such file or \
+             directory\" when it runs. If it does start it, under [package.metadata.image] in \
+             crates/worker/Cargo.toml: add the Debian package that provides `ffmpeg` to \
+             `runtime-packages`",
+        ]
+    );
+    let notes = note(
+        "[package.metadata.image]\nruntime = \"debian-slim\"\nruntime-packages = [\"ffmpeg\"]\n",
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("`worker` may start `ffmpeg`"),
+        "{notes:?}"
+    );
+}
+
 /// A crate that asks git while compiling (lemmy's `git_version!`, a build script running
 /// `git`) is said with `git = true` as the fix, when the context has a `.git` to give; not
 /// once the key is set, nor from a source tarball (no `.git`).

@@ -147,6 +147,7 @@ fn workspace(g: &Graph) -> Workspace {
                 needs_subcommand: Default::default(),
                 env_reads: Default::default(),
                 loopback: Default::default(),
+                spawns: Default::default(),
                 git_use: None,
             }
         })

@@ -422,6 +422,46 @@ fn git_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String> {
     ))
 }
 
+/// The source files of the packages `img`'s binary compiles (`reach`) that `facts` holds
+/// something for, with it: every file except another binary's own (`src/bin/tool.rs` is
+/// not in this image's program).
+fn image_code<'a, T: 'a>(
+    ws: &'a Workspace,
+    img: &'a ImagePlan,
+    reach: &'a BTreeSet<String>,
+    facts: impl Fn(&'a crate::model::Package) -> &'a BTreeMap<String, T> + 'a,
+) -> impl Iterator<Item = (&'a crate::model::Package, &'a String, &'a T)> + 'a {
+    ws.packages
+        .iter()
+        .filter(|p| reach.contains(&p.name))
+        .flat_map(move |p| facts(p).iter().map(move |(file, t)| (p, file, t)))
+        .filter(|(p, file, _)| {
+            !p.targets.iter().any(|t| {
+                t.kind == TargetKind::Bin
+                    && t.src_path == **file
+                    && !(p.name == img.package && t.name == img.bin)
+            })
+        })
+}
+
+/// The table (and manifest) where `img`'s own keys go: `[package.metadata.image]`, or
+/// the binary's table in a package with several.
+fn image_table(ws: &Workspace, img: &ImagePlan) -> String {
+    let Some(p) = ws.package(&img.package) else {
+        return format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml"));
+    };
+    let bins = p
+        .targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Bin)
+        .count();
+    let table = match bins {
+        1 => "[package.metadata.image]".to_string(),
+        _ => format!("[package.metadata.image.bin.{}]", img.bin),
+    };
+    format!("{table} in {}", crate::skeleton::manifest_path(p))
+}
+
 /// A note for each image whose program listens on a loopback address ([`crate::listen`]):
 /// in a container it answers only itself, and a published port reaches nothing (mini-redis's
 /// server binds `127.0.0.1`; zola's `serve` defaults to it). The addresses of the packages
@@ -434,43 +474,19 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
         if img.extras.args.iter().any(public) || img.env.values().any(public) {
             continue;
         }
-        let found = ws
-            .packages
-            .iter()
-            .filter(|p| reach.contains(&p.name))
-            .flat_map(|p| p.loopback.iter().map(move |(file, binds)| (p, file, binds)))
-            .find(|(p, file, _)| {
-                !p.targets.iter().any(|t| {
-                    t.kind == TargetKind::Bin
-                        && t.src_path == **file
-                        && !(p.name == img.package && t.name == img.bin)
-                })
-            });
-        let Some((p, file, binds)) = found else {
-            continue;
-        };
-        let Some(bind) = binds.first() else {
+        let Some((_, file, bind)) = image_code(ws, img, reach, |p| &p.loopback)
+            .find_map(|(p, file, binds)| binds.first().map(|b| (p, file, b)))
+        else {
             continue;
         };
         let (whose, fix) = match &bind.option {
-            Some(option) => {
-                let table = match p
-                    .targets
-                    .iter()
-                    .filter(|t| t.kind == TargetKind::Bin)
-                    .count()
-                {
-                    1 => "[package.metadata.image]".to_string(),
-                    _ => format!("[package.metadata.image.bin.{}]", img.bin),
-                };
-                (
-                    format!("the default of its `{option}` option, {file}"),
-                    format!(
-                        "give that option `0.0.0.0` in `args` under {table} in {}",
-                        crate::skeleton::manifest_path(p)
-                    ),
-                )
-            }
+            Some(option) => (
+                format!("the default of its `{option}` option, {file}"),
+                format!(
+                    "give that option `0.0.0.0` in `args` under {}",
+                    image_table(ws, img)
+                ),
+            ),
             None => (
                 file.clone(),
                 "listen on `0.0.0.0` in the code, or read the address from the environment \
@@ -482,6 +498,75 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
             "`{}` listens on `{}` ({whose}), which a published port does not reach (the \
              container answers only itself; its healthcheck, run inside, still passes): {fix}",
             img.bin, bind.literal
+        ));
+    }
+    notes
+}
+
+/// A note for each image whose program may start a program its runtime lacks
+/// ([`crate::spawn`]): `Command::new("ffmpeg")` on distroless fails with "No such file or
+/// directory" when it runs, not when the image builds. A runtime package named like the
+/// program counts as providing it, a `debian-slim` runtime has its own commands
+/// ([`crate::spawn::DEBIAN_SLIM_HAS`]), and an image on a base of the user's own is taken to
+/// have what its owner put there.
+fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
+    use crate::spawn::{command_name, DEBIAN_SLIM_HAS};
+    let mut notes = Vec::new();
+    for (img, reach) in images.iter().zip(reach) {
+        if img.runtime == Runtime::Custom {
+            continue;
+        }
+        let has = |program: &String| {
+            let name = command_name(program);
+            img.extras.packages.iter().any(|p| p == name)
+                || (img.runtime == Runtime::DebianSlim && DEBIAN_SLIM_HAS.contains(&name))
+        };
+        let mut lacking: Vec<&str> = Vec::new();
+        let mut files: Vec<&str> = Vec::new();
+        for (_, file, programs) in image_code(ws, img, reach, |p| &p.spawns) {
+            for program in programs.iter().filter(|p| !has(p)) {
+                if !lacking.contains(&command_name(program)) {
+                    lacking.push(command_name(program));
+                    if !files.contains(&file.as_str()) {
+                        files.push(file);
+                    }
+                }
+            }
+        }
+        if lacking.is_empty() {
+            continue;
+        }
+        let (slim, packaged): (Vec<&str>, Vec<&str>) =
+            lacking.iter().partition(|p| DEBIAN_SLIM_HAS.contains(p));
+        let mut fixes = Vec::new();
+        if !packaged.is_empty() {
+            fixes.push(format!(
+                "add the Debian {} {} to `runtime-packages`",
+                if packaged.len() == 1 {
+                    "package that provides"
+                } else {
+                    "packages that provide"
+                },
+                ticked(&packaged)
+            ));
+        }
+        if !slim.is_empty() {
+            fixes.push(format!(
+                "set `runtime = \"debian-slim\"` (it has {})",
+                ticked(&slim)
+            ));
+        }
+        notes.push(format!(
+            "`{}` may start {} (`Command::new` in {}), which its `{}` runtime does not have: \
+             the call fails with \"No such file or directory\" when it runs. If it does \
+             start {}, under {}: {}",
+            img.bin,
+            ticked(&lacking),
+            files.join(", "),
+            img.runtime.keyword().unwrap_or(&img.base),
+            if lacking.len() == 1 { "it" } else { "them" },
+            image_table(ws, img),
+            fixes.join("; "),
         ));
     }
     notes
@@ -631,6 +716,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
+    notes.extend(spawn_notes(ws, &images, &reach));
 
     // The shared build command.
     let (profile, dev_profile) = profiles(ws).map_err(invalid)?;

@@ -1,0 +1,250 @@
+//! Programs a program starts, found in its Rust sources: the literal a
+//! `Command::new("ffmpeg")` names (std's, tokio's or async-process's, however qualified).
+//! A service that runs `git`, `ffmpeg` or `sh -c` works on the laptop it was written on and
+//! fails in a distroless or scratch image with "No such file or directory", at the first
+//! request that needs it. The planner says so for the images that compile one, and which
+//! runtimes have it ([`DEBIAN_SLIM_HAS`]).
+//!
+//! clap's `Command::new("serve")` builds a subcommand, not a process: a `Command` the file
+//! imports from clap (and not from a `process` module), or one qualified through clap, is
+//! not a program.
+//!
+//! Literals only: a program named by a variable, a constant or the configuration (`$PAGER`,
+//! `std::env::current_exe()`) is not seen. Programs of another desktop or operating system
+//! (`cmd`, `open`, `xdg-open`), which code starts under a `cfg` a Linux container never
+//! compiles or only on a desktop, are left out.
+
+use crate::reads::{literals, program_code};
+
+/// Programs no Linux container starts: another system's (`cmd`, macOS's `open`), or a
+/// desktop's (a browser opener, the clipboard).
+const NOT_IN_A_CONTAINER: &[&str] = &[
+    "clip",
+    "cmd",
+    "explorer",
+    "open",
+    "osascript",
+    "pbcopy",
+    "pbpaste",
+    "powershell",
+    "pwsh",
+    "start",
+    "wl-copy",
+    "wl-paste",
+    "xclip",
+    "xdg-open",
+    "xsel",
+];
+
+/// Commands of `debian:bookworm-slim` (its Essential and required packages: coreutils,
+/// dash, bash, grep, sed, findutils, tar, gzip, diffutils, mawk, util-linux, debianutils,
+/// hostname, login, perl-base), which a `debian-slim` runtime starts without a package.
+pub const DEBIAN_SLIM_HAS: &[&str] = &[
+    "awk",
+    "base64",
+    "basename",
+    "bash",
+    "cat",
+    "chmod",
+    "chown",
+    "cmp",
+    "cp",
+    "cut",
+    "date",
+    "dd",
+    "df",
+    "diff",
+    "dirname",
+    "du",
+    "echo",
+    "env",
+    "expr",
+    "false",
+    "find",
+    "getent",
+    "grep",
+    "gunzip",
+    "gzip",
+    "head",
+    "hostname",
+    "id",
+    "install",
+    "kill",
+    "ln",
+    "ls",
+    "md5sum",
+    "mkdir",
+    "mktemp",
+    "mount",
+    "mv",
+    "nice",
+    "nohup",
+    "nproc",
+    "perl",
+    "printf",
+    "pwd",
+    "readlink",
+    "realpath",
+    "rm",
+    "rmdir",
+    "sed",
+    "seq",
+    "sh",
+    "sha1sum",
+    "sha256sum",
+    "sleep",
+    "sort",
+    "split",
+    "stat",
+    "stty",
+    "su",
+    "sync",
+    "tac",
+    "tail",
+    "tar",
+    "tee",
+    "test",
+    "timeout",
+    "touch",
+    "tr",
+    "true",
+    "umount",
+    "uname",
+    "uniq",
+    "wc",
+    "which",
+    "whoami",
+    "xargs",
+    "yes",
+    "zcat",
+];
+
+/// The programs `source` starts (its tests at the end left out), as named (a path keeps
+/// its directories: `/usr/bin/git`), in order, each once.
+pub fn spawned_programs(source: &str) -> Vec<String> {
+    let code = program_code(source);
+    let mut out: Vec<String> = Vec::new();
+    for (at, literal) in literals(code) {
+        let lead = code[..at].trim_end();
+        if !lead.ends_with("Command::new(") || !is_process_command(code, lead) {
+            continue;
+        }
+        let name = literal.rsplit('/').next().unwrap_or(literal);
+        let name = name.strip_suffix(".exe").unwrap_or(name);
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
+        if plain
+            && !NOT_IN_A_CONTAINER.contains(&name)
+            && !literal.ends_with(".exe")
+            && !out.iter().any(|p| p == literal)
+        {
+            out.push(literal.to_string());
+        }
+    }
+    out
+}
+
+/// Whether the `Command::new(` that `lead` ends with is a process's (std's, tokio's), not
+/// clap's: by its qualification when it has one, else by what the file imports.
+fn is_process_command(code: &str, lead: &str) -> bool {
+    let path = lead.strip_suffix("Command::new(").unwrap_or(lead);
+    let qualifier: String = path
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if !qualifier.is_empty() {
+        return !(qualifier.starts_with("clap::") || qualifier.ends_with("builder::"));
+    }
+    // Each `use` of the file, to its `;`, that brings a `Command` in.
+    let imports_from = |root: &str| {
+        code.match_indices("use ").any(|(i, _)| {
+            let item = &code[i + 4..];
+            let item = &item[..item.find(';').unwrap_or(item.len())];
+            item.contains(root)
+                && item
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == "Command")
+        })
+    };
+    imports_from("process") || !imports_from("clap")
+}
+
+/// The command name of a program as [`spawned_programs`] gives it (`/usr/bin/git` → `git`).
+pub fn command_name(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_programs_however_command_is_qualified() {
+        let source = r#"
+use std::process::Command;
+fn thumbnail() {
+    let out = tokio::process::Command::new("ffmpeg").args(["-i", path]).output().await?;
+    let sh = Command::new( "sh" ).arg("-c").arg(script).status()?;
+    let git = std::process::Command::new("/usr/bin/git").arg("clone").spawn()?;
+    Command::new("ffmpeg").arg("-version");
+    let pager = Command::new(pager_name).spawn()?;
+    let editor = Command::new(&format!("{}", e));
+}
+"#;
+        assert_eq!(spawned_programs(source), ["ffmpeg", "sh", "/usr/bin/git"]);
+        assert_eq!(command_name("/usr/bin/git"), "git");
+    }
+
+    #[test]
+    fn clap_commands_are_subcommands_not_programs() {
+        let imported = r#"
+use clap::{crate_name, Arg, ArgAction, Command};
+pub fn build_app() -> Command {
+    Command::new(crate_name!()).subcommand(Command::new("cache").about("Modify the cache"))
+}
+"#;
+        assert!(spawned_programs(imported).is_empty());
+        let qualified = r#"
+use std::process::Command;
+fn cli() -> clap::Command { clap::Command::new("serve") }
+fn run() { Command::new("git").status(); }
+"#;
+        assert_eq!(spawned_programs(qualified), ["git"]);
+        let both = r#"
+use clap::Command as Cli;
+use std::process::{Child, Command, Stdio};
+fn run() -> Child { Command::new("atuin").stdout(Stdio::piped()).spawn().unwrap() }
+"#;
+        assert_eq!(spawned_programs(both), ["atuin"]);
+    }
+
+    #[test]
+    fn other_systems_desktops_and_tests_are_not_programs_a_container_starts() {
+        let source = r#"
+fn open_browser(url: &str) {
+    #[cfg(target_os = "macos")]
+    Command::new("open").arg(url).spawn();
+    #[cfg(windows)]
+    Command::new("cmd").args(["/C", "start", url]).spawn();
+    #[cfg(windows)]
+    Command::new("notepad.exe").spawn();
+    #[cfg(target_os = "linux")]
+    Command::new("xdg-open").arg(url).spawn();
+}
+// Command::new("docker") in a comment
+#[cfg(test)]
+mod tests { fn t() { Command::new("docker").arg("ps"); } }
+"#;
+        assert!(
+            spawned_programs(source).is_empty(),
+            "{:?}",
+            spawned_programs(source)
+        );
+    }
+}
