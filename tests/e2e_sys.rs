@@ -32,7 +32,11 @@
 //! arm64, cross-compiled) with the inferred `make` and `perl` and runs it on distroless-cc
 //! and debian-slim, with no system OpenSSL copied.
 //!
-//! `libc = "musl"` (issue 13 §5): a fourth test builds one package's two binaries, one
+//! A C and C++ library built by CMake (the cmake crate, as protobuf-src builds protoc): a
+//! fourth test builds it with the inferred `cmake`, `make` and `g++`, for amd64 and arm64
+//! (the target's g++ installed for the cross build), and runs it on both runtimes.
+//!
+//! `libc = "musl"` (issue 13 §5): a fifth test builds one package's two binaries, one
 //! against musl on `scratch` and one against glibc on distroless-cc, in both build modes,
 //! with the musl stand-in builder (the official slim image after `rustup target add
 //! x86_64-unknown-linux-musl`); a build script compiles C with the `cc` crate, which needs
@@ -118,13 +122,41 @@ fn probe_package(root: &Path, name: &str, deps: &str, lib_rs: &str) {
     }
 }
 
-/// Writes the fixture workspace under `root`, with its Cargo.lock.
-fn sys_workspace(root: &Path) {
+/// The root manifest of a fixture workspace: every package under `crates/`.
+fn write_workspace(root: &Path) {
     write(
         root,
         "Cargo.toml",
         "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
     );
+}
+
+/// What `<package>-cc` and `<package>-slim`, tagged `tag`, print when run (with no network,
+/// on `platform` when given), each with its binary's name.
+fn variant_outputs(
+    s: &Scenario,
+    package: &str,
+    tag: &str,
+    platform: Option<&str>,
+) -> Vec<(String, String)> {
+    ["cc", "slim"]
+        .iter()
+        .map(|variant| {
+            let bin = format!("{package}-{variant}");
+            let image = s.tag(&bin, tag);
+            let mut args = vec!["--network", "none", image.as_str()];
+            if let Some(platform) = platform {
+                args.splice(0..0, ["--platform", platform]);
+            }
+            let out = s.run_once(&args);
+            (bin, out)
+        })
+        .collect()
+}
+
+/// Writes the fixture workspace under `root`, with its Cargo.lock.
+fn sys_workspace(root: &Path) {
+    write_workspace(root);
     probe_package(
         root,
         "tls-probe",
@@ -678,11 +710,7 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
         return;
     };
     let root = s.path("vendored");
-    write(
-        &root,
-        "Cargo.toml",
-        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
-    );
+    write_workspace(&root);
     probe_package(
         &root,
         "vendored-probe",
@@ -701,9 +729,7 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
         "[e2e] sys-vendored: two images built in {:.1}s (OpenSSL from source)",
         started.elapsed().as_secs_f64()
     );
-    for variant in ["cc", "slim"] {
-        let bin = format!("vendored-probe-{variant}");
-        let out = s.run_once(&["--network", "none", &s.tag(&bin, VERSION)]);
+    for (bin, out) in variant_outputs(&s, "vendored-probe", VERSION, None) {
         assert!(
             out.starts_with(&format!("{bin}: OpenSSL 3.")),
             "{bin} printed {out:?}"
@@ -723,10 +749,7 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
     );
 
     image_arm64(&s, &root, "sys-vendored: two");
-    for variant in ["cc", "slim"] {
-        let bin = format!("vendored-probe-{variant}");
-        let tag = s.tag(&bin, "arm64");
-        let out = s.run_once(&["--platform", "linux/arm64", "--network", "none", &tag]);
+    for (bin, out) in variant_outputs(&s, "vendored-probe", "arm64", Some("linux/arm64")) {
         assert!(
             out.starts_with(&format!("{bin}: OpenSSL 3.")),
             "{bin} (arm64) printed {out:?}"
@@ -745,6 +768,83 @@ fn openssl_vendored_builds_and_runs_on_distroless_cc_and_debian_slim() {
     );
 }
 
+/// A C and C++ library built by CMake through the cmake crate (as protobuf-src and
+/// rdkafka's `cmake-build` do), with nothing configured: the inferred `cmake`, `make` (the
+/// generator's program, which Debian's cmake only recommends) and `g++` (the project names
+/// no languages, so CMake enables C++, and the slim builder has gcc only). Built for amd64
+/// and for arm64 (cross-compiled: CMake gets the target's gcc and g++, which the builder
+/// stage installs because `g++` is a build package), run on distroless-cc and debian-slim,
+/// the C++ part linking libstdc++ dynamically.
+#[test]
+fn a_cmake_built_c_and_cpp_library_builds_and_runs_without_configuration() {
+    let Some(s) = scenario("sys-cmake") else {
+        return;
+    };
+    let root = s.path("cmake");
+    write_workspace(&root);
+    probe_package(
+        &root,
+        "cmake-probe",
+        "[build-dependencies]\ncmake = \"0.1\"\n",
+        "//! A static library of C and C++ that CMake built (build.rs), called through C.\n\n\
+         extern \"C\" {\n    fn probe_answer() -> i32;\n    fn probe_greeting_len() -> usize;\n}\n\n\
+         pub fn report() -> String {\n    \
+         // SAFETY: both functions take nothing and only return a number.\n    \
+         let (answer, len) = unsafe { (probe_answer(), probe_greeting_len()) };\n    \
+         format!(\"C says {answer}, C++ says {len}\")\n}\n",
+    );
+    write(
+        &root,
+        "crates/cmake-probe/build.rs",
+        "fn main() {\n    let out = cmake::build(\"native\");\n    \
+         println!(\"cargo:rustc-link-search=native={}/lib\", out.display());\n    \
+         println!(\"cargo:rustc-link-lib=static=probe\");\n    \
+         println!(\"cargo:rustc-link-lib=dylib=stdc++\");\n}\n",
+    );
+    write(
+        &root,
+        "crates/cmake-probe/native/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.13)\n\
+         # No LANGUAGES: CMake enables C and C++, as most projects leave it.\n\
+         project(probe)\n\
+         add_library(probe STATIC probe.c greeting.cpp)\n\
+         install(TARGETS probe ARCHIVE DESTINATION lib)\n",
+    );
+    write(
+        &root,
+        "crates/cmake-probe/native/probe.c",
+        "int probe_answer(void) { return 42; }\n",
+    );
+    write(
+        &root,
+        "crates/cmake-probe/native/greeting.cpp",
+        "#include <string>\n\n\
+         extern \"C\" unsigned long probe_greeting_len(void) {\n    \
+         return std::string(\"built by CMake\").size();\n}\n",
+    );
+    generate_lockfile(&root);
+    let b = plan_of(&root).build;
+    assert_eq!(b.build_packages, ["cmake", "g++", "make"], "{b:?}");
+    assert!(b.link_packages.is_empty(), "{b:?}");
+
+    let started = Instant::now();
+    s.image_ok(&root, &[]);
+    eprintln!(
+        "[e2e] sys-cmake: two images built in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    image_arm64(&s, &root, "sys-cmake: two");
+    for (tag, platform) in [(VERSION, None), ("arm64", Some("linux/arm64"))] {
+        for (bin, out) in variant_outputs(&s, "cmake-probe", tag, platform) {
+            assert_eq!(
+                out.trim_end(),
+                format!("{bin}: C says 42, C++ says 14"),
+                "{bin} ({tag})"
+            );
+        }
+    }
+}
+
 /// `libc = "musl"`, built and run: one package, two binaries, a build script compiling C
 /// with the `cc` crate. `libc-probe-musl` (`libc = "musl"`, on `scratch`, which has no
 /// loader) builds for x86_64-unknown-linux-musl with its C code from musl-gcc (musl-tools,
@@ -758,11 +858,7 @@ fn a_musl_binary_builds_with_c_code_and_runs_on_scratch_beside_a_glibc_one() {
     };
     ensure_cross_stand_ins();
     let root = s.path("musl");
-    write(
-        &root,
-        "Cargo.toml",
-        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
-    );
+    write_workspace(&root);
     let dir = "crates/libc-probe";
     write(
         &root,

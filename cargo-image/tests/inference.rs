@@ -94,11 +94,12 @@ fn prost_build_needs_protoc_and_the_well_known_types() {
 }
 
 /// A build script that hands prost-build the `protoc` of protoc-bin-vendored (through
-/// PROTOC; the well-known types beside it), or compiles the protos with protox (atuin's
-/// daemon: `skip_protoc_run`), needs neither Debian package.
+/// PROTOC; the well-known types beside it) or of protobuf-src (built from source), or
+/// compiles the protos with protox (atuin's daemon: `skip_protoc_run`), needs neither
+/// Debian package.
 #[test]
 fn vendored_protoc_or_protox_needs_no_protobuf_packages() {
-    for instead in ["protoc-bin-vendored", "protox"] {
+    for instead in ["protoc-bin-vendored", "protox", "protobuf-src"] {
         let ws = with_graph(vec![
             node("prost-build", "0.14.6", &[], &[]),
             node(instead, "3.2.0", &[], &[]),
@@ -131,7 +132,11 @@ fn only_old_aws_lc_sys_needs_cmake_and_clang() {
         ]);
         let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
         let names: Vec<&str> = build.keys().map(String::as_str).collect();
-        let want: &[&str] = if expected { &["clang", "cmake"] } else { &[] };
+        let want: &[&str] = if expected {
+            &["clang", "cmake", "make"]
+        } else {
+            &[]
+        };
         assert_eq!(names, want, "{version}");
     }
     // The cmake crate reached another way still needs cmake.
@@ -141,7 +146,38 @@ fn only_old_aws_lc_sys_needs_cmake_and_clang() {
         node("svc", "0.1.0", &[], &[0, 1]),
     ]);
     let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
-    assert_eq!(build.keys().collect::<Vec<_>>(), ["cmake"]);
+    assert_eq!(build.keys().collect::<Vec<_>>(), ["cmake", "g++", "make"]);
+}
+
+/// The cmake crate needs `make` (the default generator's program, which Debian's cmake
+/// only recommends) and g++ (a `project()` naming no languages enables C++): protobuf-src
+/// builds protoc that way. librocksdb-sys compiles RocksDB's C++ with the cc crate (`c++`).
+#[test]
+fn cmake_and_cpp_builds_need_make_and_gpp() {
+    let ws = with_graph(vec![
+        node("protobuf-src", "2.1.1+27.1", &[], &[1]),
+        node("cmake", "0.1.54", &[], &[]),
+        node("svc", "0.1.0", &[], &[0]),
+    ]);
+    let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert_eq!(
+        pairs(&build),
+        [
+            ("cmake".into(), "cmake 0.1.54 via protobuf-src".into()),
+            ("g++".into(), "cmake 0.1.54 via protobuf-src".into()),
+            ("make".into(), "cmake 0.1.54 via protobuf-src".into()),
+        ]
+    );
+    assert!(link.is_empty(), "{link:?}");
+    let ws = with_graph(vec![
+        node("librocksdb-sys", "0.17.1+9.9.3", &[], &[]),
+        node("svc", "0.1.0", &[], &[0]),
+    ]);
+    let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert_eq!(
+        build.keys().collect::<Vec<_>>(),
+        ["clang", "g++", "libclang-dev"]
+    );
 }
 
 /// libsodium-sys compiles its bundled libsodium with ./configure and `make` (garage), unless

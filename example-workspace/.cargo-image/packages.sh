@@ -57,13 +57,20 @@ install)
         done
         link="$qualified"
         case "$target" in
-        arm64) cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross" gcc=aarch64-linux-gnu-gcc ;;
-        amd64) cross="gcc-x86-64-linux-gnu libc6-dev-amd64-cross" gcc=x86_64-linux-gnu-gcc ;;
+        # The Debian packages' name for the triple, and the compiler's.
+        arm64) triple=aarch64-linux-gnu gcc=aarch64-linux-gnu-gcc ;;
+        amd64) triple=x86-64-linux-gnu gcc=x86_64-linux-gnu-gcc ;;
         *) die "no cross compiler known for architecture $target" ;;
         esac
         # The target's C compiler links the binaries: the official rust images have the
         # native gcc only, so a cross build needs it even with no package listed.
-        command -v "$gcc" >/dev/null 2>&1 || build="$build $cross"
+        command -v "$gcc" >/dev/null 2>&1 ||
+            build="$build gcc-$triple libc6-dev-$target-cross"
+        # C++ built for the build platform (g++, which CMake projects and C++ sources need)
+        # is built for the target too when cross-compiling: its C++ compiler as well.
+        case " $build " in
+        *" g++ "*) build="$build g++-$triple" ;;
+        esac
     fi
     # Nothing to install (a native build with no packages): no apt, no network, so a
     # builder without apt works too.
