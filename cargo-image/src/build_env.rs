@@ -110,7 +110,7 @@ fn cargo_instruction<'a>(literal: &'a str, key: &str) -> Option<&'a str> {
 pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
     let code = program_code(source);
     let mut out: Vec<(String, How)> = Vec::new();
-    for (at, literal) in literals(code) {
+    for (at, literal) in literals(&code) {
         let lead = &code[..at];
         let how = match macro_called(lead) {
             Some("env") => Some((literal, How::Env)),
@@ -156,7 +156,7 @@ pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
 pub fn rustc_env_set(build_script: &str) -> Option<BTreeSet<String>> {
     let code = program_code(build_script);
     let mut names = BTreeSet::new();
-    for (_, literal) in literals(code) {
+    for (_, literal) in literals(&code) {
         let Some(rest) = cargo_instruction(literal, "rustc-env") else {
             continue;
         };

@@ -31,11 +31,11 @@ fn is_loopback(literal: &str) -> bool {
         })
 }
 
-/// The loopback addresses `source` listens on (its tests at the end left out), in order.
+/// The loopback addresses `source` listens on (its test modules left out), in order.
 pub fn loopback_listens(source: &str) -> Vec<Loopback> {
     let code = program_code(source);
     let mut out: Vec<Loopback> = Vec::new();
-    for (at, literal) in literals(code) {
+    for (at, literal) in literals(&code) {
         if !is_loopback(literal) {
             continue;
         }

@@ -16,6 +16,8 @@
 //! program code may open at run time relative to where it starts ([`run_time_literals`]:
 //! found from the workspace root, missing in an image that does not carry it).
 
+use std::borrow::Cow;
+
 /// What a literal path is relative to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Base {
@@ -55,9 +57,9 @@ pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> 
 /// to, the macro or attribute, and the literal as written. A path missing from the build
 /// context fails the compile (kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`, which
 /// its front-end build fills); other macros' arguments are not known to be paths. Not
-/// counted: the tests at the end of a file (`#[cfg(test)] mod`), and an item under a
+/// counted: test modules (`#[cfg(test)] mod`, inline or declared), and an item under a
 /// `#[cfg]`.
-pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)> {
+pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, String)> {
     const MACROS: &[&str] = &[
         "include_str",
         "include_bytes",
@@ -67,7 +69,7 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
     ];
     let source = program_code(source);
     let mut out = Vec::new();
-    for (at, literal) in literals(source) {
+    for (at, literal) in literals(&source) {
         let lead = source[..at].trim_end();
         let mut lines = source[..at].rsplit('\n');
         let line = lines.next().unwrap_or("").trim_start();
@@ -101,7 +103,7 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
             None => (literal, Base::Package),
         };
         if !path.is_empty() && !path.starts_with('/') && !path.contains(NOT_IN_A_PATH) {
-            out.push((path.to_string(), base, by, literal));
+            out.push((path.to_string(), base, by, literal.to_string()));
         }
     }
     out
@@ -115,8 +117,8 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, &str)
 /// `Path::new("data")`): as anything else it is far more often a subcommand, an option or
 /// a match arm that happens to share a directory's name. Macro arguments and other
 /// attributes are compile-time reads; a literal with spaces, placeholders or a scheme is
-/// not a path; code after the first `#[cfg(test)] mod` (the tests at the end of a file)
-/// is not the program's. The read step keeps those that exist in the workspace.
+/// not a path; a test module (`#[cfg(test)] mod`, inline or declared) is not the
+/// program's. The read step keeps those that exist in the workspace.
 pub fn run_time_literals(source: &str) -> Vec<String> {
     const PATH_CALLS: &[&str] = &[
         "join(",
@@ -128,7 +130,7 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
     ];
     let program = program_code(source);
     let mut out = Vec::new();
-    for (at, literal) in literals(program) {
+    for (at, literal) in literals(&program) {
         let before = &program[..at];
         let line = before.rsplit('\n').next().unwrap_or("").trim_start();
         let cli_attribute = ["#[arg(", "#[clap(", "#[structopt(", "#[argh("]
@@ -189,32 +191,104 @@ fn foreign_include(lead: &str, name: &str) -> bool {
         && qualifier.is_some_and(|c| c != "std" && c != "core")
 }
 
-/// `source` up to its first `#[cfg(test)] mod`: the tests at the end of a file, which no
-/// program build compiles. Other attributes may stand between the two (lemmy's
-/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`). Nothing of a file whose
-/// own attributes open with `#![cfg(test)]` (lemmy's `schema_setup/diff_check.rs`).
-pub(crate) fn program_code(source: &str) -> &str {
+/// `source` without its test modules, which no program build compiles: every
+/// `#[cfg(test)] mod name { .. }` (other attributes may stand between the two: lemmy's
+/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`) and `#[cfg(test)] mod
+/// name;`, wherever they stand: a declaration near the top of a `lib.rs` (garage's
+/// `db/lib.rs`) must not hide the code below it. They are blanked (spaces, newlines
+/// kept), so offsets and line numbers stay the source's. Nothing of a file whose own
+/// attributes open with `#![cfg(test)]` (lemmy's `schema_setup/diff_check.rs`).
+pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
     let test_file = source
         .lines()
         .map(str::trim)
         .take_while(|l| l.is_empty() || l.starts_with("//") || l.starts_with("#!["))
         .any(|l| l == "#![cfg(test)]");
     if test_file {
-        return "";
+        return Cow::Borrowed("");
     }
-    source
-        .match_indices("#[cfg(test)]")
-        .find(|(at, attr)| {
-            let mut rest = source[at + attr.len()..].trim_start();
-            while rest.starts_with("#[") {
-                rest = rest
-                    .find(']')
-                    .map_or("", |end| &rest[end + 1..])
-                    .trim_start();
+    let mut blanked: Option<Vec<u8>> = None;
+    let mut from = 0;
+    while let Some(found) = source[from..].find("#[cfg(test)]") {
+        let at = from + found;
+        from = at + "#[cfg(test)]".len();
+        let mut rest = source[from..].trim_start();
+        while rest.starts_with("#[") {
+            rest = rest
+                .find(']')
+                .map_or("", |end| &rest[end + 1..])
+                .trim_start();
+        }
+        let Some(item) = rest.strip_prefix("pub mod ").or(rest.strip_prefix("mod ")) else {
+            continue;
+        };
+        let name_end = item
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(item.len());
+        let after_name = item[name_end..].trim_start();
+        let open = source.len() - after_name.len();
+        let end = if after_name.starts_with(';') {
+            open + 1
+        } else if after_name.starts_with('{') {
+            closing_brace(source, open).map_or(source.len(), |close| close + 1)
+        } else {
+            continue;
+        };
+        let bytes = blanked.get_or_insert_with(|| source.as_bytes().to_vec());
+        for b in &mut bytes[at..end] {
+            if *b != b'\n' {
+                *b = b' ';
             }
-            rest.starts_with("mod ") || rest.starts_with("pub mod ")
-        })
-        .map_or(source, |(at, _)| &source[..at])
+        }
+        from = end;
+    }
+    match blanked {
+        // Every byte blanked is a whole character's (ASCII, or all of a multi-byte one).
+        Some(bytes) => Cow::Owned(String::from_utf8(bytes).unwrap_or_default()),
+        None => Cow::Borrowed(source),
+    }
+}
+
+/// The offset of the `}` that closes the `{` at `open`, past strings, characters and
+/// comments; `None` when the file ends first.
+fn closing_brace(source: &str, open: usize) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 3,
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Every string literal of `source` outside comments, with the offset of its opening
@@ -304,11 +378,41 @@ mod tests {
     #[test]
     fn program_code_leaves_out_trailing_test_modules_and_test_files() {
         let tail = "fn main() {}\n#[cfg(test)]\n#[expect(clippy::unwrap_used)]\nmod tests {}\n";
-        assert_eq!(super::program_code(tail), "fn main() {}\n");
+        assert_eq!(super::program_code(tail).trim_end(), "fn main() {}");
         let file = "//! Compares the schema.\n#![cfg(test)]\n\nfn diff() {}\n";
         assert_eq!(super::program_code(file), "");
         let gated = "#![cfg(unix)]\nfn run() {}\n";
         assert_eq!(super::program_code(gated), gated);
+    }
+
+    #[test]
+    fn program_code_leaves_out_test_modules_wherever_they_stand() {
+        // garage's `db/lib.rs`: a declaration near the top, the library below it; and an
+        // inline module in the middle whose strings, chars and comments hold braces.
+        let source = "mod config;\n#[cfg(test)]\npub mod test;\n\
+                      #[cfg(test)]\nmod tests {\n    const A: &str = \"}\";\n    \
+                      const B: char = '}';\n    // }\n    fn t() { let _ = \"x\"; }\n}\n\
+                      fn serve() { std::process::Command::new(\"git\"); }\n";
+        let code = super::program_code(source);
+        assert_eq!(code.len(), source.len(), "offsets are the source's");
+        assert_eq!(code.lines().count(), source.lines().count());
+        let kept: Vec<&str> = code
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "mod config;",
+                "fn serve() { std::process::Command::new(\"git\"); }"
+            ]
+        );
+        // A module that never closes is blanked to the end; `mod` without `cfg(test)` stays.
+        let open = "fn a() {}\n#[cfg(test)]\nmod tests {\n fn b() {}\n";
+        assert_eq!(super::program_code(open).trim_end(), "fn a() {}");
+        let plain = "mod tests {}\n#[cfg(test)]\nfn helper() {}\n";
+        assert_eq!(super::program_code(plain), plain);
     }
 
     #[test]
@@ -407,8 +511,13 @@ mod tests {
     const INDEX: &str = include_str!("../fixtures/index.html");
 }
 "#;
+        let embedded = embedded_literals(source);
+        let found: Vec<(String, Base, &str, &str)> = embedded
+            .iter()
+            .map(|(p, b, by, l)| (p.clone(), *b, *by, l.as_str()))
+            .collect();
         assert_eq!(
-            embedded_literals(source),
+            found,
             [
                 (
                     "static".to_string(),

@@ -119,14 +119,14 @@ pub const DEBIAN_SLIM_HAS: &[&str] = &[
     "zcat",
 ];
 
-/// The programs `source` starts (its tests at the end left out), as named (a path keeps
+/// The programs `source` starts (its test modules left out), as named (a path keeps
 /// its directories: `/usr/bin/git`), in order, each once.
 pub fn spawned_programs(source: &str) -> Vec<String> {
     let code = program_code(source);
     let mut out: Vec<String> = Vec::new();
-    for (at, literal) in literals(code) {
+    for (at, literal) in literals(&code) {
         let lead = code[..at].trim_end();
-        if !lead.ends_with("Command::new(") || !is_process_command(code, lead) {
+        if !lead.ends_with("Command::new(") || !is_process_command(&code, lead) {
             continue;
         }
         let name = literal.rsplit('/').next().unwrap_or(literal);

@@ -23,7 +23,7 @@ pub struct CliFacts {
     pub parsed: BTreeSet<String>,
 }
 
-/// The [`CliFacts`] of one source file (its tests at the end left out).
+/// The [`CliFacts`] of one source file (its test modules left out).
 pub fn cli_facts(source: &str) -> CliFacts {
     let code = crate::reads::program_code(source);
     let lines: Vec<&str> = code.lines().map(str::trim).collect();

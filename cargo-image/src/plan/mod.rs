@@ -430,7 +430,7 @@ fn image_code<'a, T: 'a>(
     img: &'a ImagePlan,
     reach: &'a BTreeSet<String>,
     facts: impl Fn(&'a crate::model::Package) -> &'a BTreeMap<String, T> + 'a,
-) -> impl Iterator<Item = (&'a crate::model::Package, &'a String, &'a T)> + 'a {
+) -> impl Iterator<Item = (&'a String, &'a T)> + 'a {
     ws.packages
         .iter()
         .filter(|p| reach.contains(&p.name))
@@ -442,6 +442,7 @@ fn image_code<'a, T: 'a>(
                     && !(p.name == img.package && t.name == img.bin)
             })
         })
+        .map(|(_, file, t)| (file, t))
 }
 
 /// The table (and manifest) where `img`'s own keys go: `[package.metadata.image]`, or
@@ -474,8 +475,8 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
         if img.extras.args.iter().any(public) || img.env.values().any(public) {
             continue;
         }
-        let Some((_, file, bind)) = image_code(ws, img, reach, |p| &p.loopback)
-            .find_map(|(p, file, binds)| binds.first().map(|b| (p, file, b)))
+        let Some((file, bind)) = image_code(ws, img, reach, |p| &p.loopback)
+            .find_map(|(file, binds)| binds.first().map(|b| (file, b)))
         else {
             continue;
         };
@@ -523,7 +524,7 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
         };
         let mut lacking: Vec<&str> = Vec::new();
         let mut files: Vec<&str> = Vec::new();
-        for (_, file, programs) in image_code(ws, img, reach, |p| &p.spawns) {
+        for (file, programs) in image_code(ws, img, reach, |p| &p.spawns) {
             for program in programs.iter().filter(|p| !has(p)) {
                 if !lacking.contains(&command_name(program)) {
                     lacking.push(command_name(program));
