@@ -191,13 +191,15 @@ fn foreign_include(lead: &str, name: &str) -> bool {
         && qualifier.is_some_and(|c| c != "std" && c != "core")
 }
 
-/// `source` without its test modules, which no program build compiles: every
-/// `#[cfg(test)] mod name { .. }` (other attributes may stand between the two: lemmy's
-/// `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`) and `#[cfg(test)] mod
-/// name;`, wherever they stand: a declaration near the top of a `lib.rs` (garage's
-/// `db/lib.rs`) must not hide the code below it. They are blanked (spaces, newlines
-/// kept), so offsets and line numbers stay the source's. Nothing of a file whose own
-/// attributes open with `#![cfg(test)]` (lemmy's `schema_setup/diff_check.rs`).
+/// `source` as a Linux image's program build compiles it: without the items under a
+/// `#[cfg]` that build never enables ([`never_in_a_linux_build`]): test modules, inline or
+/// declared, wherever they stand (a `#[cfg(test)] mod tests;` near the top of a `lib.rs`,
+/// garage's `db/lib.rs`, must not hide the code below it; other attributes may stand
+/// between, lemmy's `#[cfg(test)]\n#[expect(clippy::indexing_slicing)]\nmod test`), and
+/// another system's code (atuin's `#[cfg(not(unix))] fn kill_process` starting
+/// `taskkill`). They are blanked (spaces, newlines kept), so offsets and line numbers stay
+/// the source's. Nothing of a file whose own attributes open with `#![cfg(test)]` (lemmy's
+/// `schema_setup/diff_check.rs`).
 pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
     let test_file = source
         .lines()
@@ -209,38 +211,38 @@ pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
     }
     let mut blanked: Option<Vec<u8>> = None;
     let mut from = 0;
-    while let Some(found) = source[from..].find("#[cfg(test)]") {
+    while let Some(found) = source[from..].find("#[cfg(") {
         let at = from + found;
-        from = at + "#[cfg(test)]".len();
-        let mut rest = source[from..].trim_start();
+        let open = at + "#[cfg".len();
+        from = open;
+        // An attribute opens its line: not one quoted in a comment or a string.
+        let line_start = source[..at].rfind('\n').map_or(0, |n| n + 1);
+        if !source[line_start..at].trim().is_empty() {
+            continue;
+        }
+        let Some(close) = closing(source, open, b'(', b')') else {
+            break;
+        };
+        if !never_in_a_linux_build(&source[open + 1..close]) {
+            continue;
+        }
+        // The item after this attribute and any others.
+        let mut rest =
+            source[close + 1..].trim_start_matches(|c: char| c == ']' || c.is_whitespace());
         while rest.starts_with("#[") {
-            rest = rest
-                .find(']')
-                .map_or("", |end| &rest[end + 1..])
+            let attr = source.len() - rest.len() + 1;
+            rest = closing(source, attr, b'[', b']')
+                .map_or("", |end| &source[end + 1..])
                 .trim_start();
         }
-        let Some(item) = rest.strip_prefix("pub mod ").or(rest.strip_prefix("mod ")) else {
-            continue;
-        };
-        let name_end = item
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(item.len());
-        let after_name = item[name_end..].trim_start();
-        let open = source.len() - after_name.len();
-        let end = if after_name.starts_with(';') {
-            open + 1
-        } else if after_name.starts_with('{') {
-            closing_brace(source, open).map_or(source.len(), |close| close + 1)
-        } else {
-            continue;
-        };
+        let end = item_end(source, source.len() - rest.len());
         let bytes = blanked.get_or_insert_with(|| source.as_bytes().to_vec());
         for b in &mut bytes[at..end] {
             if *b != b'\n' {
                 *b = b' ';
             }
         }
-        from = end;
+        from = end.max(from);
     }
     match blanked {
         // Every byte blanked is a whole character's (ASCII, or all of a multi-byte one).
@@ -249,42 +251,162 @@ pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
     }
 }
 
-/// The offset of the `}` that closes the `{` at `open`, past strings, characters and
-/// comments; `None` when the file ends first.
-fn closing_brace(source: &str, open: usize) -> Option<usize> {
+/// Whether a `cfg` predicate is false in every Linux image's program build (gnu or musl,
+/// any architecture, not a test): `test`, another system (`windows`, `not(unix)`,
+/// `target_os = "macos"`, `target_env = "msvc"`, wasm), and `any`/`all` of such.
+fn never_in_a_linux_build(predicate: &str) -> bool {
+    let p: String = predicate.chars().filter(|c| !c.is_whitespace()).collect();
+    let value = |key: &str| {
+        p.strip_prefix(key)
+            .and_then(|v| v.strip_prefix("=\""))
+            .and_then(|v| v.strip_suffix('"'))
+            .map(str::to_string)
+    };
+    let parts = |inner: &str| -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut depth = 0i32;
+        for c in inner.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(last) = out.last_mut() {
+                last.push(c);
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    };
+    if let Some(inner) = p.strip_prefix("any(").and_then(|r| r.strip_suffix(')')) {
+        let parts = parts(inner);
+        return !parts.is_empty() && parts.iter().all(|q| never_in_a_linux_build(q));
+    }
+    if let Some(inner) = p.strip_prefix("all(").and_then(|r| r.strip_suffix(')')) {
+        return parts(inner).iter().any(|q| never_in_a_linux_build(q));
+    }
+    if let Some(v) = value("target_os") {
+        return v != "linux";
+    }
+    if let Some(v) = value("target_family") {
+        return v == "windows" || v == "wasm";
+    }
+    if let Some(v) = value("target_arch") {
+        return v.starts_with("wasm");
+    }
+    if let Some(v) = value("target_env") {
+        return !matches!(v.as_str(), "gnu" | "musl" | "");
+    }
+    if let Some(v) = value("target_vendor") {
+        return v != "unknown";
+    }
+    matches!(
+        p.as_str(),
+        "test"
+            | "windows"
+            | "not(unix)"
+            | "not(target_family=\"unix\")"
+            | "not(target_os=\"linux\")"
+    )
+}
+
+/// The end of the item (or statement, field, match arm) starting at `start`: past its
+/// `;` (or a statement's, field's or arm's `,`), or its `{ .. }` block; before the `}` of the block around it. Parentheses
+/// and brackets nest; strings, characters and comments are skipped.
+fn item_end(source: &str, start: usize) -> usize {
+    // An item's commas are its generics' (`-> Result<(), E>`), not its end.
+    const ITEMS: &[&str] = &[
+        "fn",
+        "async",
+        "unsafe",
+        "const",
+        "static",
+        "impl",
+        "struct",
+        "enum",
+        "trait",
+        "mod",
+        "type",
+        "use",
+        "extern",
+        "union",
+        "macro_rules!",
+    ];
+    let mut words = source[start..].split_whitespace();
+    let mut first = words.next().unwrap_or("");
+    if first.starts_with("pub") {
+        first = words.next().unwrap_or("");
+    }
+    let item = ITEMS.contains(&first);
     let bytes = source.as_bytes();
     let mut depth = 0usize;
-    let mut i = open;
+    let mut i = start;
     while i < bytes.len() {
         match bytes[i] {
-            b'{' => depth += 1,
-            b'}' => {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.saturating_sub(1),
+            b';' if depth == 0 => return i + 1,
+            b',' if depth == 0 && !item => return i + 1,
+            b'{' if depth == 0 => {
+                return closing(source, i, b'{', b'}').map_or(source.len(), |c| c + 1)
+            }
+            b'}' if depth == 0 => return i,
+            _ => i = skip_literal(bytes, i),
+        }
+        i += 1;
+    }
+    source.len()
+}
+
+/// Past a comment, string or character starting at `i`: the offset of its last byte (`i`
+/// itself when none starts there).
+fn skip_literal(bytes: &[u8], mut i: usize) -> usize {
+    match bytes[i] {
+        b'/' if bytes.get(i + 1) == Some(&b'/') => {
+            while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                i += 1;
+            }
+        }
+        b'/' if bytes.get(i + 1) == Some(&b'*') => {
+            i += 2;
+            while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 1;
+        }
+        b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+        b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 3,
+        b'"' => {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+        }
+        _ => {}
+    }
+    i.min(bytes.len().saturating_sub(1))
+}
+
+/// The offset of the `close` that closes the `open` at `at`, past strings, characters and
+/// comments; `None` when the file ends first.
+fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut i = at;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b == open => depth += 1,
+            b if b == close => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(i);
                 }
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 3,
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            _ => {}
+            _ => i = skip_literal(bytes, i),
         }
         i += 1;
     }
@@ -411,8 +533,63 @@ mod tests {
         // A module that never closes is blanked to the end; `mod` without `cfg(test)` stays.
         let open = "fn a() {}\n#[cfg(test)]\nmod tests {\n fn b() {}\n";
         assert_eq!(super::program_code(open).trim_end(), "fn a() {}");
-        let plain = "mod tests {}\n#[cfg(test)]\nfn helper() {}\n";
+        let plain = "mod tests {}\n#[cfg(unix)]\nfn helper() {}\n/// #[cfg(test)]\nfn doc() {}\n";
         assert_eq!(super::program_code(plain), plain);
+    }
+
+    #[test]
+    fn program_code_leaves_out_what_another_system_compiles() {
+        // atuin's daemon: `kill` on unix, `taskkill` elsewhere; match arms and fields end
+        // at their comma, a statement at its semicolon.
+        let source = r#"#[cfg(unix)]
+fn stop() { Command::new("kill"); }
+#[cfg(not(unix))]
+fn stop() -> Result<(), E> { Command::new("taskkill"); Ok(()) }
+#[cfg(any(target_os = "macos", windows))]
+const OPENER: &str = "open";
+#[cfg(all(unix, target_vendor = "apple"))]
+use core_foundation::bundle;
+fn run() {
+    #[cfg(target_env = "msvc")]
+    let shell = "cmd";
+    match x {
+        #[cfg(windows)]
+        A => spawn("explorer"),
+        B => spawn("ls"),
+    }
+}
+struct S {
+    #[cfg(test)]
+    probe: &'static str,
+    name: String,
+}
+#[cfg(any(unix, windows))]
+fn both() { Command::new("git"); }
+"#;
+        let code = super::program_code(source);
+        assert_eq!(code.len(), source.len());
+        let kept: Vec<&str> = code
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "#[cfg(unix)]",
+                "fn stop() { Command::new(\"kill\"); }",
+                "fn run() {",
+                "match x {",
+                "B => spawn(\"ls\"),",
+                "}",
+                "}",
+                "struct S {",
+                "name: String,",
+                "}",
+                "#[cfg(any(unix, windows))]",
+                "fn both() { Command::new(\"git\"); }",
+            ]
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ const NOT_IN_A_CONTAINER: &[&str] = &[
     "powershell",
     "pwsh",
     "start",
+    "taskkill",
     "wl-copy",
     "wl-paste",
     "xclip",
@@ -39,6 +40,8 @@ const NOT_IN_A_CONTAINER: &[&str] = &[
 /// Commands of `debian:bookworm-slim` (its Essential and required packages: coreutils,
 /// dash, bash, grep, sed, findutils, tar, gzip, diffutils, mawk, util-linux, debianutils,
 /// hostname, login, perl-base), which a `debian-slim` runtime starts without a package.
+/// Not `kill`: Debian's is procps's, which the slim image lacks (atuin's daemon stops
+/// its child with it).
 pub const DEBIAN_SLIM_HAS: &[&str] = &[
     "awk",
     "base64",
@@ -69,7 +72,6 @@ pub const DEBIAN_SLIM_HAS: &[&str] = &[
     "hostname",
     "id",
     "install",
-    "kill",
     "ln",
     "ls",
     "md5sum",

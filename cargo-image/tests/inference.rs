@@ -1111,14 +1111,20 @@ fn listening_on_loopback_is_noted() {
 /// on `debian-slim` for its commands, nor for a crate no image compiles.
 #[test]
 fn starting_a_program_the_runtime_lacks_is_noted() {
-    let media = "pub fn thumbnail(path: &str) {\n    \
+    // A test module declared above the code hides none of it; what another system
+    // compiles (atuin's `taskkill`) is not this image's; Debian's `kill` is procps's.
+    let media = "#[cfg(test)]\nmod tests;\n\npub fn thumbnail(path: &str) {\n    \
                  let _ = std::process::Command::new(\"ffmpeg\").arg(path).status();\n    \
-                 let _ = std::process::Command::new(\"sh\").args([\"-c\", path]).status();\n}\n";
+                 let _ = std::process::Command::new(\"sh\").args([\"-c\", path]).status();\n}\n\
+                 #[cfg(unix)]\npub fn stop() { let _ = std::process::Command::new(\"kill\").status(); }\n\
+                 #[cfg(not(unix))]\npub fn stop() { let _ = std::process::Command::new(\"taskkill\").status(); }\n";
     let app = "fn main() { media::thumbnail(\"x\"); }\n";
     let note = |api_config: &str| -> Vec<String> {
         let (_, plan) = Fixture::new("spawns")
             .virtual_workspace(&["crates/*"])
-            .package("crates/media", |p| p.source("src/lib.rs", media))
+            .package("crates/media", |p| {
+                p.source("src/lib.rs", media).source("src/tests.rs", "")
+            })
             .package("crates/api", |p| {
                 p.dep_path("media", "../media")
                     .toml(api_config)
@@ -1143,24 +1149,28 @@ fn starting_a_program_the_runtime_lacks_is_noted() {
     assert_eq!(
         notes,
         [
-            "`api` may start `ffmpeg`, `sh` (`Command::new` in crates/media/src/lib.rs), which \
-             its `distroless-cc` runtime does not have: the call fails with \"No such file or \
-             directory\" when it runs. If it does start them, under [package.metadata.image] in \
-             crates/api/Cargo.toml: add the Debian package that provides `ffmpeg` to \
+            "`api` may start `ffmpeg`, `sh`, `kill` (`Command::new` in crates/media/src/lib.rs), \
+             which its `distroless-cc` runtime does not have: the call fails with \"No such file \
+             or directory\" when it runs. If it does start them, under [package.metadata.image] \
+             in crates/api/Cargo.toml: add the Debian packages that provide `ffmpeg`, `kill` to \
              `runtime-packages`; set `runtime = \"debian-slim\"` (it has `sh`)",
-            "`worker` may start `ffmpeg` (`Command::new` in crates/media/src/lib.rs), which its \
-             `debian-slim` runtime does not have: the call fails with \"No such file or \
-             directory\" when it runs. If it does start it, under [package.metadata.image] in \
-             crates/worker/Cargo.toml: add the Debian package that provides `ffmpeg` to \
-             `runtime-packages`",
+            "`worker` may start `ffmpeg`, `kill` (`Command::new` in crates/media/src/lib.rs), \
+             which its `debian-slim` runtime does not have: the call fails with \"No such file \
+             or directory\" when it runs. If it does start them, under [package.metadata.image] \
+             in crates/worker/Cargo.toml: add the Debian packages that provide `ffmpeg`, `kill` \
+             to `runtime-packages`",
         ]
     );
     let notes = note(
         "[package.metadata.image]\nruntime = \"debian-slim\"\nruntime-packages = [\"ffmpeg\"]\n",
     );
-    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(
-        notes[0].starts_with("`worker` may start `ffmpeg`"),
+        notes[0].starts_with("`api` may start `kill` ("),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].starts_with("`worker` may start `ffmpeg`, `kill`"),
         "{notes:?}"
     );
 }
