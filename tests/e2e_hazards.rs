@@ -14,7 +14,8 @@
 //! - a member's `[[bin]]` whose source lies outside its package directory (`../../bin/`),
 //!   with `required-features` (enabled for its image);
 //! - the user's own `.dockerignore` leaving out every `tests/` and `benches/` directory
-//!   (BuildKit failed with `lstat …/tests` when a build bound one) and `secrets/`;
+//!   (BuildKit failed with `lstat …/tests` when a build bound one) and `secrets/`; the
+//!   test target then fails naming the tests it cannot run, and runs them without the rule;
 //! - `build-env`: a value with a literal `$`, compiled in through `env!`;
 //! - images that ask for different features: hazard-svc turns on `shapes/extra`, which
 //!   hazard-tool must not get (one cargo command would unify them), and hazard-tool's
@@ -366,9 +367,37 @@ fn hazards_build_and_run_in_both_modes_and_the_tests_pass() {
             "{bin} ships git data"
         );
     }
-    // The test target: every package's tests that the context holds (none: the user's
-    // rules leave tests/ out), and the build still passes.
+    // The test target: the user's rules leave every `tests/` out, so it fails naming them
+    // rather than pass on the skeleton's stand-ins in their place (it passed before, and
+    // zero2prod's tests would never have run).
+    let run = s.image(&root, &["--target", "test"]);
+    assert!(
+        !run.status.success()
+            && run.stderr.contains("tests not in the build context")
+            && run
+                .stderr
+                .contains("crates/shapes/tests/shapes.rs tests/it.rs"),
+        "the test target ran without the tests:\n{}",
+        run.describe()
+    );
+    // Without that rule the tests are there and run (a failing one fails the build), and
+    // pass (shapes' counts what its build script generated).
+    let rules = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    std::fs::write(root.join(".dockerignore"), rules.replace("**/tests/\n", "")).unwrap();
+    write(
+        &root,
+        "tests/it.rs",
+        "#[test]\nfn works() { panic!(\"it ran\") }\n",
+    );
+    let run = s.image(&root, &["--target", "test"]);
+    assert!(
+        !run.status.success() && run.stderr.contains("it ran"),
+        "the real test did not run:\n{}",
+        run.describe()
+    );
+    write(&root, "tests/it.rs", "#[test]\nfn works() {}\n");
     s.image_ok(&root, &["--target", "test"]);
+    std::fs::write(root.join(".dockerignore"), rules).unwrap();
 
     // No secret of the user's reached an image, and writing the generated files kept the
     // user's rules (after our block).

@@ -94,6 +94,11 @@ pub struct Workspace {
     /// their compile needs a database. Sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sqlx_online: Vec<String>,
+    /// Test targets' sources a `.dockerignore` rule leaves out of the context (zero2prod's
+    /// `tests/`), context-relative, with the rule: the images build without them, but the
+    /// `test` target cannot run them (it fails rather than run the skeleton's stand-in).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tests_left_out: BTreeMap<String, String>,
 }
 
 /// A path local sources read at compile time outside their package directory.

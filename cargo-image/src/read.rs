@@ -647,6 +647,7 @@ fn from_metadata(
             &format!("the manifest of the `[patch]` package `{dir}`, which cargo reads to load the workspace"),
         )?;
     }
+    let mut tests_left_out = BTreeMap::new();
     for p in &mut packages {
         for t in &p.targets {
             if matches!(
@@ -654,6 +655,11 @@ fn from_metadata(
                 TargetKind::Lib | TargetKind::ProcMacro | TargetKind::Bin | TargetKind::BuildScript
             ) {
                 excluded(&t.src_path, &format!("a source of package `{}`", p.name))?;
+            } else if let Some(rule) = rules
+                .excluding_rule(&t.src_path)
+                .filter(|_| t.kind == TargetKind::Test)
+            {
+                tests_left_out.insert(t.src_path.clone(), rule.to_string());
             }
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
@@ -788,6 +794,7 @@ fn from_metadata(
             missing_reads,
             missing_submodules,
             sqlx_online,
+            tests_left_out,
         },
         workspace_dir,
         context_dir,

@@ -173,6 +173,7 @@ fn workspace(g: &Graph) -> Workspace {
         missing_reads: BTreeMap::new(),
         missing_submodules: Vec::new(),
         sqlx_online: Vec::new(),
+        tests_left_out: BTreeMap::new(),
     }
 }
 

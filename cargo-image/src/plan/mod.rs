@@ -156,6 +156,11 @@ pub struct Plan {
     /// not checked out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Test targets' sources the `.dockerignore` leaves out (context-relative, sorted): the
+    /// `test` target fails when the context lacks one, since the skeleton's stand-in in
+    /// its place would pass without running it (zero2prod's rules leave out `tests/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests_left_out: Vec<String>,
     /// `dockerfile-append`: the user's own stages, appended verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appended: Option<Appended>,
@@ -650,6 +655,36 @@ fn submodules_note(missing: &[String]) -> Option<String> {
     }
 }
 
+/// The test targets' sources `.dockerignore` leaves out, by rule: the images build without
+/// them; the `test` target fails ([`Plan::tests_left_out`]) rather than pass without
+/// running them.
+fn tests_left_out_note(left_out: &BTreeMap<String, String>) -> Option<String> {
+    const NAMED: usize = 3;
+    let mut by_rule: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (path, rule) in left_out {
+        by_rule.entry(rule).or_default().push(path);
+    }
+    let rules: Vec<String> = by_rule
+        .iter()
+        .map(|(rule, paths)| {
+            let mut named = ticked(paths.iter().take(NAMED));
+            if paths.len() > NAMED {
+                named.push_str(&format!(", {} more", paths.len() - NAMED));
+            }
+            format!("{named} by the rule `{rule}`")
+        })
+        .collect();
+    let first = left_out.keys().next()?;
+    let dir = first.rsplit_once('/').map_or("", |(d, _)| d);
+    Some(format!(
+        ".dockerignore leaves tests out of the build context ({}): \
+         the images build without them, but the `test` target fails instead of running them; \
+         to test in the image, remove the rule, or re-include what the tests need (`!{dir}/`) \
+         on a line after it",
+        rules.join("; ")
+    ))
+}
+
 /// Names in backticks, joined with `, `, for a note.
 fn ticked<S: std::fmt::Display>(names: impl IntoIterator<Item = S>) -> String {
     names
@@ -672,6 +707,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     // Which binaries get an image.
     let mut notes: Vec<String> = submodules_note(&ws.missing_submodules)
         .into_iter()
+        .chain(tests_left_out_note(&ws.tests_left_out))
         .collect();
     let database_at_build = ["DATABASE_URL", "SQLX_OFFLINE_DIR"]
         .iter()
@@ -799,6 +835,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         ssh,
         registry_tokens,
         dockerignore: ws.dockerignore.clone(),
+        tests_left_out: ws.tests_left_out.keys().cloned().collect(),
         notes,
         appended,
         images,

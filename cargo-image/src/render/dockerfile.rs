@@ -455,12 +455,14 @@ fn vendor_copy(plan: &Plan) -> String {
 /// The workspace part of the incremental cache mounts' ids: the builder, the packages
 /// installed in it and our script, whose build commands decide what the target dir holds.
 /// Left out: what only the dev target's watch loop reads (the watched paths, its binary and
-/// poll interval). The watched paths of a root package are every entry beside its
-/// `Cargo.toml`, so a new README, a `Dockerfile.orig` kept by `--force` or a `.github/`
-/// would otherwise key a new, empty target dir and recompile every dependency.
+/// poll interval), and the tests the test target checks for. The watched paths of a root
+/// package are every entry beside its `Cargo.toml`, so a new README, a `Dockerfile.orig`
+/// kept by `--force` or a `.github/` would otherwise key a new, empty target dir and
+/// recompile every dependency.
 fn incremental_cache_workspace(plan: &Plan) -> u32 {
     let mut keyed = plan.clone();
     keyed.local_dirs.clear();
+    keyed.tests_left_out.clear();
     keyed.dev.bin.clear();
     keyed.dev.poll_seconds = 0;
     let script = scripts::cargo_image_script(&keyed);

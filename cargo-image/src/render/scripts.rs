@@ -254,6 +254,10 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("DEV_PROFILE_DIR", &plan.dev.profile_dir),
             ("DEV_BIN", &plan.dev.bin),
             ("LOCAL_DIRS", &local_dirs),
+            (
+                "TESTS_LEFT_OUT",
+                &words_of(plan.tests_left_out.iter().map(String::as_str)),
+            ),
             ("POLL", &plan.dev.poll_seconds.to_string()),
         ],
     )
