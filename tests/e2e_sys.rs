@@ -964,3 +964,23 @@ fn a_musl_binary_builds_with_c_code_and_runs_on_scratch_beside_a_glibc_one() {
         );
     }
 }
+
+/// The commands the spawn note takes `debian-slim` to have (`DEBIAN_SLIM_HAS`) are there
+/// for a program to start, each found on the PATH of the debian-slim stand-in (debootstrap
+/// `minbase`: Essential and required packages, as the slim image); `kill`, which the list
+/// had, is not (Debian's is procps's, which atuin's daemon would have failed to start).
+#[test]
+fn the_commands_said_to_be_on_debian_slim_are_there() {
+    let Some(_s) = scenario("debian_slim_commands") else {
+        return;
+    };
+    let names = cargo_image::spawn::DEBIAN_SLIM_HAS.join(" ");
+    // An executable on the PATH, as `Command::new` looks for one (`command -v` would also
+    // find the shell's builtins, `kill` among them).
+    let script = format!(
+        "for c in {names} kill; do found=; for d in $(echo \"$PATH\" | tr : ' '); do \
+         [ -x \"$d/$c\" ] && found=1; done; [ -n \"$found\" ] || echo \"missing $c\"; done"
+    );
+    let out = docker_ok(&["run", "--rm", SLIM_STAND_IN, "sh", "-c", &script]);
+    assert_eq!(out.trim(), "missing kill", "{out}");
+}
