@@ -177,6 +177,48 @@ fn is_process_command(code: &str, lead: &str) -> bool {
     imports_from("process") || !imports_from("clap")
 }
 
+/// The Debian package (bookworm) that provides a command whose package is named otherwise,
+/// or is the usual pick among several: the spawn note names it as the fix, and an image
+/// with it in `runtime-packages` has the command (`imagemagick` has `convert`). Sorted by
+/// command.
+const PACKAGE_OF: &[(&str, &str)] = &[
+    ("convert", "imagemagick"),
+    ("exiftool", "libimage-exiftool-perl"),
+    ("ffprobe", "ffmpeg"),
+    ("free", "procps"),
+    ("gs", "ghostscript"),
+    ("identify", "imagemagick"),
+    ("ip", "iproute2"),
+    ("kill", "procps"),
+    ("lsb_release", "lsb-release"),
+    ("mysql", "default-mysql-client"),
+    ("mysqldump", "default-mysql-client"),
+    ("nc", "netcat-openbsd"),
+    ("node", "nodejs"),
+    ("pdftoppm", "poppler-utils"),
+    ("pdftotext", "poppler-utils"),
+    ("pg_dump", "postgresql-client"),
+    ("pg_restore", "postgresql-client"),
+    ("pgrep", "procps"),
+    ("ping", "iputils-ping"),
+    ("pkill", "procps"),
+    ("ps", "procps"),
+    ("psql", "postgresql-client"),
+    ("scp", "openssh-client"),
+    ("semanage", "policycoreutils-python-utils"),
+    ("ssh", "openssh-client"),
+    ("tesseract", "tesseract-ocr"),
+    ("xz", "xz-utils"),
+];
+
+/// The Debian package that provides `command` when [`PACKAGE_OF`] knows one.
+pub fn package_of(command: &str) -> Option<&'static str> {
+    PACKAGE_OF
+        .binary_search_by_key(&command, |(c, _)| c)
+        .ok()
+        .map(|i| PACKAGE_OF[i].1)
+}
+
 /// The command name of a program as [`spawned_programs`] gives it (`/usr/bin/git` → `git`).
 pub fn command_name(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
@@ -185,6 +227,14 @@ pub fn command_name(program: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_package_table_is_sorted_and_names_only_other_packages() {
+        assert!(PACKAGE_OF.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(PACKAGE_OF.iter().all(|(c, p)| c != p));
+        assert_eq!(package_of("kill"), Some("procps"));
+        assert_eq!(package_of("ffmpeg"), None);
+    }
 
     #[test]
     fn literal_programs_however_command_is_qualified() {

@@ -516,7 +516,7 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
 /// ([`crate::spawn::DEBIAN_SLIM_HAS`]), and an image on a base of the user's own is taken to
 /// have what its owner put there.
 fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
-    use crate::spawn::{command_name, DEBIAN_SLIM_HAS};
+    use crate::spawn::{command_name, package_of, DEBIAN_SLIM_HAS};
     let mut notes = Vec::new();
     for (img, reach) in images.iter().zip(reach) {
         if img.runtime == Runtime::Custom {
@@ -524,7 +524,10 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
         }
         let has = |program: &String| {
             let name = command_name(program);
-            img.extras.packages.iter().any(|p| p == name)
+            img.extras
+                .packages
+                .iter()
+                .any(|p| p == name || Some(p.as_str()) == package_of(name))
                 || (img.runtime == Runtime::DebianSlim && DEBIAN_SLIM_HAS.contains(&name))
         };
         let mut lacking: Vec<&str> = Vec::new();
@@ -546,15 +549,25 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
             lacking.iter().partition(|p| DEBIAN_SLIM_HAS.contains(p));
         let mut fixes = Vec::new();
         if !packaged.is_empty() {
-            fixes.push(format!(
-                "add the Debian {} {} to `runtime-packages`",
-                if packaged.len() == 1 {
-                    "package that provides"
-                } else {
-                    "packages that provide"
-                },
-                ticked(&packaged)
-            ));
+            // The packages known by name first (`procps` for `kill`), then the others'.
+            let (known, unknown): (Vec<&str>, Vec<&str>) =
+                packaged.iter().partition(|p| package_of(p).is_some());
+            let mut what: Vec<String> = known
+                .iter()
+                .filter_map(|p| package_of(p).map(|pkg| format!("`{pkg}` (for `{p}`)")))
+                .collect();
+            if !unknown.is_empty() {
+                what.push(format!(
+                    "the Debian {} {}",
+                    if unknown.len() == 1 {
+                        "package that provides"
+                    } else {
+                        "packages that provide"
+                    },
+                    ticked(&unknown)
+                ));
+            }
+            fixes.push(format!("add {} to `runtime-packages`", what.join(" and ")));
         }
         if !slim.is_empty() {
             fixes.push(format!(
