@@ -211,7 +211,8 @@ const PACKAGE_OF: &[(&str, &str)] = &[
     ("xz", "xz-utils"),
 ];
 
-/// The Debian package that provides `command` when [`PACKAGE_OF`] knows one.
+/// The Debian package that provides `command` when the table of commands whose package is
+/// named otherwise knows one.
 pub fn package_of(command: &str) -> Option<&'static str> {
     PACKAGE_OF
         .binary_search_by_key(&command, |(c, _)| c)
