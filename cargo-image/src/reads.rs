@@ -414,40 +414,24 @@ fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<usize> {
 }
 
 /// Every string literal of `source` outside comments, with the offset of its opening
-/// quote (raw strings are not told apart: their `#` are read as code).
+/// quote (raw strings are not told apart: their `#` are read as code). A char literal
+/// (`'"'`) opens no string; lifetimes have no closing `'`.
 pub(crate) fn literals(source: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let bytes = source.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            // A char literal: `'"'` must not open a string (lifetimes have no closing `'`).
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 3,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') && bytes.get(i + 3) == Some(&b'\'') => i += 4,
-            b'"' => {
-                let start = i + 1;
-                let mut end = start;
-                while end < bytes.len() && bytes[end] != b'"' {
-                    end += if bytes[end] == b'\\' { 2 } else { 1 };
-                }
-                let end = end.min(bytes.len());
-                out.push((i, &source[start..end]));
-                i = end + 1;
-            }
-            _ => i += 1,
+        let last = skip_literal(bytes, i);
+        if bytes[i] == b'"' {
+            // Up to the closing quote, or the end of an unterminated literal.
+            let end = if last > i && bytes[last] == b'"' {
+                last
+            } else {
+                bytes.len()
+            };
+            out.push((i, &source[i + 1..end]));
         }
+        i = last + 1;
     }
     out
 }
@@ -507,6 +491,19 @@ mod tests {
         assert_eq!(super::program_code(gated), gated);
     }
 
+    /// The non-blank lines of `source`'s program code, trimmed; its offsets and line count
+    /// asserted to be the source's.
+    fn kept_lines(source: &str) -> Vec<String> {
+        let code = super::program_code(source);
+        assert_eq!(code.len(), source.len(), "offsets are the source's");
+        assert_eq!(code.lines().count(), source.lines().count());
+        code.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
     #[test]
     fn program_code_leaves_out_test_modules_wherever_they_stand() {
         // garage's `db/lib.rs`: a declaration near the top, the library below it; and an
@@ -515,16 +512,8 @@ mod tests {
                       #[cfg(test)]\nmod tests {\n    const A: &str = \"}\";\n    \
                       const B: char = '}';\n    // }\n    fn t() { let _ = \"x\"; }\n}\n\
                       fn serve() { std::process::Command::new(\"git\"); }\n";
-        let code = super::program_code(source);
-        assert_eq!(code.len(), source.len(), "offsets are the source's");
-        assert_eq!(code.lines().count(), source.lines().count());
-        let kept: Vec<&str> = code
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
         assert_eq!(
-            kept,
+            kept_lines(source),
             [
                 "mod config;",
                 "fn serve() { std::process::Command::new(\"git\"); }"
@@ -566,15 +555,8 @@ struct S {
 #[cfg(any(unix, windows))]
 fn both() { Command::new("git"); }
 "#;
-        let code = super::program_code(source);
-        assert_eq!(code.len(), source.len());
-        let kept: Vec<&str> = code
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
         assert_eq!(
-            kept,
+            kept_lines(source),
             [
                 "#[cfg(unix)]",
                 "fn stop() { Command::new(\"kill\"); }",
