@@ -314,9 +314,10 @@ fn never_in_a_linux_build(predicate: &str) -> bool {
     )
 }
 
-/// The end of the item (or statement, field, match arm) starting at `start`: past its
-/// `;` (or a statement's, field's or arm's `,`), or its `{ .. }` block; before the `}` of the block around it. Parentheses
-/// and brackets nest; strings, characters and comments are skipped.
+/// The end of the item (or statement, field, match arm) starting at `start`: past its `;`
+/// (or a statement's, field's or arm's `,`), or its `{ .. }` block; before the `}` of the
+/// block around it. Parentheses and brackets nest; strings, characters and comments are
+/// skipped.
 fn item_end(source: &str, start: usize) -> usize {
     // An item's commas are its generics' (`-> Result<(), E>`), not its end.
     const ITEMS: &[&str] = &[

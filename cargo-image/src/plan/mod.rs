@@ -655,10 +655,7 @@ fn submodules_note(missing: &[String]) -> Option<String> {
              reads it fails; {fix}"
         )),
         _ => {
-            let mut named = ticked(missing.iter().take(NAMED));
-            if missing.len() > NAMED {
-                named.push_str(&format!(", {} more", missing.len() - NAMED));
-            }
+            let named = ticked_at_most(missing, NAMED);
             Some(format!(
                 "{} git submodules are not checked out (their directories are empty): {named}; \
                  a build that reads one fails; {fix}",
@@ -679,13 +676,7 @@ fn tests_left_out_note(left_out: &BTreeMap<String, String>) -> Option<String> {
     }
     let rules: Vec<String> = by_rule
         .iter()
-        .map(|(rule, paths)| {
-            let mut named = ticked(paths.iter().take(NAMED));
-            if paths.len() > NAMED {
-                named.push_str(&format!(", {} more", paths.len() - NAMED));
-            }
-            format!("{named} by the rule `{rule}`")
-        })
+        .map(|(rule, paths)| format!("{} by the rule `{rule}`", ticked_at_most(paths, NAMED)))
         .collect();
     let first = left_out.keys().next()?;
     let dir = first.rsplit_once('/').map_or("", |(d, _)| d);
@@ -696,6 +687,15 @@ fn tests_left_out_note(left_out: &BTreeMap<String, String>) -> Option<String> {
          on a line after it",
         rules.join("; ")
     ))
+}
+
+/// The first `at_most` of `names` in backticks, then how many more there are.
+fn ticked_at_most<S: std::fmt::Display>(names: &[S], at_most: usize) -> String {
+    let mut named = ticked(names.iter().take(at_most));
+    if names.len() > at_most {
+        named.push_str(&format!(", {} more", names.len() - at_most));
+    }
+    named
 }
 
 /// Names in backticks, joined with `, `, for a note.
