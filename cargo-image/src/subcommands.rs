@@ -6,8 +6,11 @@
 //! program started with no arguments, as an image without `args` starts it, prints its
 //! usage and exits; the planner says so before a build, with the subcommands to pick from.
 //!
-//! Lines are read, not Rust parsed: a derive split over several lines, or a subcommand
-//! renamed with `#[command(name = ..)]`, is not seen as written.
+//! Subcommands are named as clap names them: after the variant, kebab-cased with acronyms
+//! kept whole (`ExportHTTPConfig` → `export-http-config`), or as the enum's `rename_all`
+//! or the variant's own `name = ".."` (lldap's `#[clap(name = "export_graphql_schema")]`)
+//! say; `skip` and `external_subcommand` variants are none. Lines are read, not Rust
+//! parsed: a derive split over several lines is not seen as written.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +32,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
     let lines: Vec<&str> = code.lines().map(str::trim).collect();
     let mut facts = CliFacts::default();
     let mut parser = false;
+    let mut rename = Rename::Kebab;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -42,12 +46,17 @@ pub fn cli_facts(source: &str) -> CliFacts {
             }
             if attribute.starts_with("#[derive(") {
                 parser |= attribute.contains("Parser") || attribute.contains("StructOpt");
+            } else if let Some(how) = cli_attribute(&attribute)
+                .and_then(|a| string_value(a, "rename_all"))
+                .and_then(Rename::from_clap)
+            {
+                rename = how;
             }
         } else if !(line.is_empty() || line.starts_with("//")) {
             let item = without_visibility(line);
             if let Some(rest) = item.strip_prefix("enum ") {
                 let name = ident(rest);
-                let (variants, end) = enum_variants(&lines, i);
+                let (variants, end) = enum_variants(&lines, i, rename);
                 if parser {
                     facts.needs.insert(name.clone(), name.clone());
                 }
@@ -59,6 +68,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 }
             }
             parser = false;
+            rename = Rename::Kebab;
         }
         i += 1;
     }
@@ -126,14 +136,31 @@ fn ident(text: &str) -> String {
         .collect()
 }
 
-/// The variants of the enum whose declaration is on line `start` (kebab-cased), and the
-/// line its body closes on.
-fn enum_variants(lines: &[&str], start: usize) -> (Vec<String>, usize) {
+/// The subcommands the variants of the enum declared on line `start` become (see the
+/// module's doc), and the line its body closes on.
+fn enum_variants(lines: &[&str], start: usize, rename: Rename) -> (Vec<String>, usize) {
     let mut variants = Vec::new();
     let mut depth = 0i32;
+    // The variant's own attributes so far (over as many lines as they take).
+    let mut attributes = String::new();
+    let mut open = false;
     for (i, line) in lines.iter().enumerate().skip(start) {
-        if depth == 1 && line.starts_with(|c: char| c.is_ascii_uppercase()) {
-            variants.push(kebab(&ident(line)));
+        if depth == 1 && (open || line.starts_with("#[")) {
+            attributes.push_str(line);
+            open = unbalanced(&attributes);
+        } else if depth == 1 && line.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let own = cli_attribute(&attributes);
+            let skipped = own.is_some_and(|a| {
+                a.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|word| word == "skip" || word == "external_subcommand")
+            });
+            if !skipped {
+                let named = own.and_then(|a| string_value(a, "name"));
+                variants.push(named.unwrap_or_else(|| rename.apply(&ident(line))));
+            }
+            attributes.clear();
+        } else if depth == 1 && !line.starts_with("//") {
+            attributes.clear();
         }
         depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
         if depth <= 0 && i > start {
@@ -141,6 +168,105 @@ fn enum_variants(lines: &[&str], start: usize) -> (Vec<String>, usize) {
         }
     }
     (variants, lines.len())
+}
+
+/// The arguments of the clap (or structopt) attributes among `attributes`, one after
+/// another: what `name`, `rename_all` or `skip` may be set in.
+fn cli_attribute(attributes: &str) -> Option<&str> {
+    ["#[command(", "#[clap(", "#[structopt("]
+        .iter()
+        .filter_map(|a| attributes.find(a).map(|at| &attributes[at + a.len()..]))
+        .next()
+}
+
+/// The string `key = "value"` sets in an attribute's arguments (`name` is not matched
+/// inside `bin_name`).
+fn string_value(arguments: &str, key: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(at) = arguments[from..].find(key).map(|at| from + at) {
+        from = at + key.len();
+        let before = arguments[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = arguments[from..].trim_start();
+        if let Some(value) = rest.strip_prefix('=').map(str::trim_start) {
+            let value = value.strip_prefix('"')?;
+            return value.find('"').map(|end| value[..end].to_string());
+        }
+    }
+    None
+}
+
+/// How clap names a subcommand after its variant: `rename_all` on the enum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rename {
+    Kebab,
+    Snake,
+    ScreamingSnake,
+    Lower,
+    Upper,
+    Verbatim,
+}
+
+impl Rename {
+    /// The `rename_all = ".."` value clap accepts, when it is one we name (camel and
+    /// Pascal case are rare on a command line: those keep the default).
+    fn from_clap(value: String) -> Option<Self> {
+        Some(match value.as_str() {
+            "kebab-case" | "kebab" => Self::Kebab,
+            "snake_case" | "snake" => Self::Snake,
+            "SCREAMING_SNAKE_CASE" | "screaming_snake" | "SCREAMING_SNAKE" => Self::ScreamingSnake,
+            "lower" | "lowercase" => Self::Lower,
+            "UPPER" | "UPPERCASE" => Self::Upper,
+            "verbatim" | "identity" => Self::Verbatim,
+            _ => return None,
+        })
+    }
+
+    fn apply(self, variant: &str) -> String {
+        let words = words(variant);
+        match self {
+            Self::Kebab => words.join("-"),
+            Self::Snake => words.join("_"),
+            Self::ScreamingSnake => words.join("_").to_ascii_uppercase(),
+            Self::Lower => variant.to_ascii_lowercase(),
+            Self::Upper => variant.to_ascii_uppercase(),
+            Self::Verbatim => variant.to_string(),
+        }
+    }
+}
+
+/// A variant's words, lower-cased, split as clap's case conversion (heck) splits them: at
+/// a lower-to-upper step, and before the last capital of a run that a lower-case letter
+/// follows, so acronyms stay whole (`ExportHTTPConfig` → export, http, config;
+/// `GraphQLSchema` → graph, ql, schema). A digit belongs to the letters before it
+/// (`Upgrade2Db` → upgrade2, db).
+fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    // The case of the last letter, which digits carry on.
+    let mut lower = None;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '_' || c == '-' {
+            words.extend((!word.is_empty()).then(|| std::mem::take(&mut word)));
+            lower = None;
+            continue;
+        }
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+        let boundary =
+            c.is_uppercase() && (lower == Some(true) || (lower == Some(false) && next_lower));
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphabetic() {
+            lower = Some(c.is_lowercase());
+        }
+        word.extend(c.to_lowercase());
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words
 }
 
 /// The type of the struct's (declared on line `start`) subcommand field, unless it is an
@@ -168,22 +294,6 @@ fn required_field(lines: &[&str], start: usize) -> Option<String> {
         }
     }
     None
-}
-
-/// `GenerateConfig` → `generate-config`, as clap names a subcommand after its variant.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -240,6 +350,60 @@ mod tests {
         );
         let optional = cli_facts(&source("Option<Command>"));
         assert_eq!(required_subcommand(&[&optional]), None);
+    }
+
+    /// lldap's shape (and acronyms clap keeps whole): subcommands named as clap names them.
+    #[test]
+    fn subcommands_are_named_as_clap_names_them() {
+        let source = |rename_all: &str| {
+            format!(
+                "#[derive(Parser)]\n{rename_all}enum Command {{\n    \
+                 #[clap(name = \"export_graphql_schema\")]\n    ExportGraphQLSchema,\n    \
+                 #[command(\n        about = \"Run\",\n        name = \"serve\",\n    )]\n    \
+                 Run(RunOpts),\n    /// Checks the HTTP health\n    HealthCheck,\n    \
+                 ExportHTTPConfig,\n    Upgrade2Db,\n    #[command(skip)]\n    Hidden,\n    \
+                 #[command(external_subcommand)]\n    Other(Vec<String>),\n    \
+                 #[command(bin_name = \"x\")]\n    Status,\n}}\n\
+                 fn main() {{ Command::parse(); }}\n"
+            )
+        };
+        let subcommands = |rename_all: &str| {
+            required_subcommand(&[&cli_facts(&source(rename_all))])
+                .map(|(_, list)| list)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            subcommands(""),
+            [
+                "export_graphql_schema",
+                "serve",
+                "health-check",
+                "export-http-config",
+                "upgrade2-db",
+                "status"
+            ]
+        );
+        assert_eq!(
+            subcommands("#[command(rename_all = \"snake_case\")]\n"),
+            [
+                "export_graphql_schema",
+                "serve",
+                "health_check",
+                "export_http_config",
+                "upgrade2_db",
+                "status"
+            ]
+        );
+        assert_eq!(
+            subcommands("#[clap(rename_all = \"lower\")]\n")[2..4],
+            ["healthcheck", "exporthttpconfig"]
+        );
+        // Digits after a capital, as clap 4 names them (checked against its `--help`).
+        let kebab = |v: &str| super::Rename::Kebab.apply(v);
+        assert_eq!(
+            ["V2Api", "Abc2D", "HTTP2Server", "GraphQL"].map(kebab),
+            ["v2-api", "abc2-d", "http2-server", "graph-ql"]
+        );
     }
 
     /// Two programs of a package, each with a `Command` enum (the example's `products` and
