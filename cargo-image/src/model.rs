@@ -320,6 +320,42 @@ pub fn cksum(data: &[u8]) -> u32 {
     !crc
 }
 
+/// The offline query data sqlx's query macros read, by the sqlx versions `resolved` holds:
+/// `.sqlx/` (0.7+); `sqlx-data.json` (0.5 and 0.6), and only with sqlx's `offline`
+/// feature on (without it they always ask a database). Both when no sqlx is resolved.
+pub fn sqlx_data_names(resolved: &[Resolved]) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    let mut any = false;
+    for sqlx in resolved.iter().filter(|r| r.name == "sqlx") {
+        any = true;
+        if version_key(&sqlx.version) >= vec![0, 7] {
+            names.push(".sqlx");
+        } else if sqlx.features.iter().any(|f| f == "offline") {
+            names.push("sqlx-data.json");
+        }
+    }
+    if !any {
+        names = vec![".sqlx", "sqlx-data.json"];
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A resolved sqlx older than 0.7 without its `offline` feature: its version. Its query
+/// macros never read `sqlx-data.json`, so a build with no database fails however the
+/// data is committed.
+pub fn sqlx_without_offline(resolved: &[Resolved]) -> Option<&str> {
+    resolved
+        .iter()
+        .find(|r| {
+            r.name == "sqlx"
+                && version_key(&r.version) < vec![0, 7]
+                && !r.features.iter().any(|f| f == "offline")
+        })
+        .map(|r| r.version.as_str())
+}
+
 /// The numeric components of a version, for ordering: `1.100` above `1.96`, `0.39.1` →
 /// [0, 39, 1]; a pre-release or build suffix ends the component it is on
 /// (`300.5.5+3.5.5` → [300, 5, 5]).

@@ -691,7 +691,14 @@ fn from_metadata(
         &rules,
     ));
     let missing_submodules = missing_submodules(&context_dir, &root);
-    let sqlx_online = sqlx_online(&context_dir, &root, &packages, &sqlx_users, &rules);
+    let sqlx_online = sqlx_online(
+        &context_dir,
+        &root,
+        &packages,
+        &sqlx_users,
+        &rules,
+        &crate::model::sqlx_data_names(&resolved),
+    );
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
         .files
@@ -1394,8 +1401,9 @@ fn sqlx_data(context: &Path, dir: &str, rules: &IgnoreRules) -> Vec<String> {
 
 /// The packages among `sqlx_users` whose library or binaries call a query macro
 /// (`query!`, `query_as!`, `query_file!` …: each checks its query against a database
-/// while compiling) with no offline query data the build can read, beside the package or
-/// at the workspace root; sorted. realworld-axum-sqlx (sqlx 0.5, no `sqlx-data.json`)
+/// while compiling) with no offline query data the build can read and their sqlx reads
+/// (`readable`: `.sqlx/` or `sqlx-data.json`, by version and features), beside the
+/// package or at the workspace root; sorted. realworld-axum-sqlx (sqlx 0.5, no `sqlx-data.json`)
 /// failed minutes into its build.
 fn sqlx_online(
     context: &Path,
@@ -1403,6 +1411,7 @@ fn sqlx_online(
     packages: &[Package],
     sqlx_users: &BTreeSet<String>,
     rules: &IgnoreRules,
+    readable: &[&str],
 ) -> Vec<String> {
     const MACROS: [&str; 6] = [
         "query!(",
@@ -1412,12 +1421,17 @@ fn sqlx_online(
         "query_file_as!(",
         "query_file_scalar!(",
     ];
-    if !sqlx_data(context, root, rules).is_empty() {
+    let readable_in = |dir: &str| {
+        sqlx_data(context, dir, rules)
+            .iter()
+            .any(|path| readable.iter().any(|name| path.ends_with(name)))
+    };
+    if readable_in(root) {
         return Vec::new();
     }
     let mut out = Vec::new();
     for p in packages.iter().filter(|p| sqlx_users.contains(&p.name)) {
-        if !sqlx_data(context, &p.dir, rules).is_empty() {
+        if readable_in(&p.dir) {
             continue;
         }
         let calls = p

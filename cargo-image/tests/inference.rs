@@ -658,6 +658,70 @@ fn sqlx_query_macros_without_offline_data_are_noted() {
     }
 }
 
+/// sqlx 0.5/0.6 read `sqlx-data.json`, and only with their `offline` feature on; 0.7+ read
+/// `.sqlx/` only. Data the resolved sqlx does not read leaves the build asking a database,
+/// and the note then names what is missing (realworld-axum-sqlx: 0.5, feature off).
+#[test]
+fn sqlx_offline_data_counts_only_where_its_version_reads_it() {
+    let note = |version: &str, features: &str, data: &str| -> Vec<String> {
+        Fixture::new("sqlxversions")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/db", |p| {
+                p.dep(
+                    "sqlx",
+                    &format!("{{ path = \"../../stub/sqlx\"{features} }}"),
+                )
+                .source(
+                    "src/lib.rs",
+                    "pub fn one() { let _ = sqlx::query!(\"SELECT 1\"); }\n",
+                )
+            })
+            .file(
+                "stub/sqlx/Cargo.toml",
+                &format!(
+                    "[package]\nname = \"sqlx\"\nversion = \"{version}\"\nedition = \"2021\"\n\n\
+                     [features]\noffline = []\n"
+                ),
+            )
+            .file("stub/sqlx/src/lib.rs", "")
+            .file(data, "{}\n")
+            .package("crates/api", |p| p.main().dep_path("db", "../db"))
+            .build()
+            .plan()
+            .1
+            .notes
+    };
+    let offline = ", features = [\"offline\"]";
+    // Read: no note.
+    for (version, features, data) in [
+        ("0.6.3", offline, "sqlx-data.json"),
+        ("0.8.6", "", ".sqlx/query-0a1b.json"),
+    ] {
+        let notes = note(version, features, data);
+        assert!(notes.is_empty(), "{version} {features} {data}: {notes:?}");
+    }
+    // Not read: the build would fail, and the note says why.
+    let notes = note("0.6.3", "", "sqlx-data.json");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("sqlx 0.6.3 reads `sqlx-data.json` only with its `offline` feature")
+            && notes[0].contains("features = [\"offline\"]"),
+        "{notes:?}"
+    );
+    for (version, features, data) in [
+        ("0.8.6", "", "sqlx-data.json"),
+        ("0.6.3", offline, ".sqlx/query-0a1b.json"),
+    ] {
+        let notes = note(version, features, data);
+        assert_eq!(notes.len(), 1, "{version} {features} {data}: {notes:?}");
+        assert!(
+            notes[0].contains("holds no offline query data they read")
+                && !notes[0].contains("only with its `offline` feature"),
+            "{notes:?}"
+        );
+    }
+}
+
 /// A submodule that was not checked out (a clone without `--recursive`) is said by every
 /// command, before a build fails on it: lemmy's build script reads one.
 #[test]

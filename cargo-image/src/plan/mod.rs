@@ -726,12 +726,22 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .iter()
         .any(|name| wcfg.build_env.contains_key(*name));
     if !ws.sqlx_online.is_empty() && !database_at_build {
+        let data = match crate::model::sqlx_without_offline(&ws.resolved) {
+            Some(version) => format!(
+                "sqlx {version} reads `sqlx-data.json` only with its `offline` feature, \
+                 which this build leaves off: add `features = [\"offline\"]` to the sqlx \
+                 dependency, run `cargo sqlx prepare --workspace` against your database and \
+                 commit the `sqlx-data.json` it writes"
+            ),
+            None => "run `cargo sqlx prepare --workspace` against your database and commit \
+                     the `.sqlx/` it writes (`sqlx-data.json` with sqlx 0.5/0.6)"
+                .to_string(),
+        };
         notes.push(format!(
             "sqlx's query macros in {} check each query against a database while compiling, \
-             and the build context holds no offline query data: the build will fail; run \
-             `cargo sqlx prepare --workspace` against your database and commit the `.sqlx/` \
-             it writes (`sqlx-data.json` with sqlx 0.5/0.6), or give the build a database \
-             with `build-env = {{ DATABASE_URL = \"…\" }}`",
+             and the build context holds no offline query data they read: the build will \
+             fail; {data}, or give the build a database with \
+             `build-env = {{ DATABASE_URL = \"…\" }}`",
             ticked(&ws.sqlx_online)
         ));
     }
