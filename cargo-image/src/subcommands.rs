@@ -150,8 +150,11 @@ fn enum_variants(lines: &[&str], start: usize, rename: Rename) -> (Vec<String>, 
             open = unbalanced(&attributes);
         } else if depth == 1 && line.starts_with(|c: char| c.is_ascii_uppercase()) {
             let own = cli_attribute(&attributes);
+            // Words outside string literals (`about = "skip it"` skips nothing).
             let skipped = own.is_some_and(|a| {
-                a.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                a.split('"')
+                    .step_by(2)
+                    .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
                     .any(|word| word == "skip" || word == "external_subcommand")
             });
             if !skipped {
@@ -210,16 +213,23 @@ enum Rename {
 }
 
 impl Rename {
-    /// The `rename_all = ".."` value clap accepts, when it is one we name (camel and
+    /// The `rename_all = ".."` value, compared as clap compares it (case, `_` and `-`
+    /// aside: `"snake_case"`, `"SCREAMING_SNAKE_CASE"`), when it is one we name (camel and
     /// Pascal case are rare on a command line: those keep the default).
     fn from_clap(value: String) -> Option<Self> {
-        Some(match value.as_str() {
-            "kebab-case" | "kebab" => Self::Kebab,
-            "snake_case" | "snake" => Self::Snake,
-            "SCREAMING_SNAKE_CASE" | "screaming_snake" | "SCREAMING_SNAKE" => Self::ScreamingSnake,
-            "lower" | "lowercase" => Self::Lower,
-            "UPPER" | "UPPERCASE" => Self::Upper,
-            "verbatim" | "identity" => Self::Verbatim,
+        let style: String = value
+            .chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let style = style.strip_suffix("case").unwrap_or(&style);
+        Some(match style {
+            "kebab" => Self::Kebab,
+            "snake" => Self::Snake,
+            "screamingsnake" => Self::ScreamingSnake,
+            "lower" => Self::Lower,
+            "upper" => Self::Upper,
+            "verbatim" => Self::Verbatim,
             _ => return None,
         })
     }
@@ -361,7 +371,7 @@ mod tests {
                  #[clap(name = \"export_graphql_schema\")]\n    ExportGraphQLSchema,\n    \
                  #[command(\n        about = \"Run\",\n        name = \"serve\",\n    )]\n    \
                  Run(RunOpts),\n    /// Checks the HTTP health\n    HealthCheck,\n    \
-                 ExportHTTPConfig,\n    Upgrade2Db,\n    #[command(skip)]\n    Hidden,\n    \
+                 ExportHTTPConfig,\n    #[command(about = \"skip it\")]\n    Upgrade2Db,\n    #[command(skip)]\n    Hidden,\n    \
                  #[command(external_subcommand)]\n    Other(Vec<String>),\n    \
                  #[command(bin_name = \"x\")]\n    Status,\n}}\n\
                  fn main() {{ Command::parse(); }}\n"
@@ -395,8 +405,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            subcommands("#[clap(rename_all = \"lower\")]\n")[2..4],
-            ["healthcheck", "exporthttpconfig"]
+            subcommands("#[clap(rename_all = \"lower\")]\n")[2..5],
+            ["healthcheck", "exporthttpconfig", "upgrade2db"]
+        );
+        assert_eq!(
+            subcommands("#[clap(rename_all = \"SCREAMING_SNAKE_CASE\")]\n")[2..5],
+            ["HEALTH_CHECK", "EXPORT_HTTP_CONFIG", "UPGRADE2_DB"]
         );
         // Digits after a capital, as clap 4 names them (checked against its `--help`).
         let kebab = |v: &str| super::Rename::Kebab.apply(v);
