@@ -1045,6 +1045,8 @@ fn source_reads(
     // directory its `include_str!`s read in an error message.
     let mut compiled: BTreeSet<String> = BTreeSet::new();
     let mut subcommands = BTreeMap::new();
+    let mut package_clis: BTreeMap<String, Vec<(String, crate::subcommands::CliFacts)>> =
+        BTreeMap::new();
     let mut env_reads = BTreeMap::new();
     let mut loopbacks = BTreeMap::new();
     let mut spawns = BTreeMap::new();
@@ -1215,6 +1217,7 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
+        package_clis.insert(p.name.clone(), clis);
         env.retain(|var, read| {
             read.how == crate::build_env::How::BuildScript
                 || build_sets.as_ref().is_some_and(|set| !set.contains(var))
@@ -1252,6 +1255,37 @@ fn source_reads(
             }
         }
     }
+    // A command line a library declares and parses in a function (kellnr's
+    // `settings::parse_cli()`) is that of a program whose own file calls the function:
+    // the program's package's files and the library's together.
+    for p in packages {
+        let bins: Vec<String> = p
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Bin)
+            .filter_map(|t| std::fs::read_to_string(context.join(&t.src_path)).ok())
+            .collect();
+        if subcommands.contains_key(&p.name) || bins.is_empty() {
+            continue;
+        }
+        let libraries = p.deps.iter().filter(|d| {
+            d.kind == crate::model::DepKind::Normal
+                && package_clis.get(&d.package).is_some_and(|clis| {
+                    clis.iter()
+                        .flat_map(|(_, f)| &f.parsing_fns)
+                        .any(|f| bins.iter().any(|text| text.contains(&format!("{f}("))))
+                })
+        });
+        let clis: Vec<(String, crate::subcommands::CliFacts)> = std::iter::once(&p.name)
+            .chain(libraries.map(|l| &l.package))
+            .filter_map(|name| package_clis.get(name))
+            .flatten()
+            .cloned()
+            .collect();
+        if let Some(need) = needs_subcommand(p, &clis) {
+            subcommands.insert(p.name.clone(), need);
+        }
+    }
     // Compile-time reads (every `found` key among them) are not run-time ones
     // (`sqlx::migrate!` embeds what it reads).
     at_run_time.retain(|path, _| {
@@ -1278,7 +1312,7 @@ fn needs_subcommand(
     clis: &[(String, crate::subcommands::CliFacts)],
 ) -> Option<(String, crate::model::NeedsSubcommand)> {
     let facts: Vec<&crate::subcommands::CliFacts> = clis.iter().map(|(_, f)| f).collect();
-    let (parser, subcommands) = crate::subcommands::required_subcommand(&facts)?;
+    let (parser, declared, subcommands) = crate::subcommands::required_subcommand(&facts)?;
     let parsed_in = |t: &&&Target| {
         clis.iter()
             .any(|(file, f)| *file == t.src_path && f.parsed.contains(&parser))
@@ -1293,10 +1327,7 @@ fn needs_subcommand(
         None if bins.len() == 1 => bins[0],
         None => return None,
     };
-    let file = clis
-        .iter()
-        .find(|(_, f)| f.needs.contains_key(&parser))
-        .map(|(file, _)| file.clone())?;
+    let file = clis[declared].0.clone();
     Some((
         bin.name.clone(),
         crate::model::NeedsSubcommand {

@@ -1,21 +1,23 @@
 //! Whether a program's command line needs a subcommand, read from its Rust sources: a
 //! clap `#[derive(Parser)]` on an enum (rauthy's `Args { Serve(..), .. }`), or on a struct
 //! whose `#[command(subcommand)]` field is not an `Option` (kanidmd's, garage's
-//! structopt `Opt`), parsed by the program (`Args::parse()`, `Opt::from_args()`,
-//! `Opt::from_clap(..)`). Such a
+//! structopt `Opt`; an `Option` one in a file that prints the usage without it, as
+//! kellnr's), parsed by the program (`Args::parse()`, `Opt::from_args()`,
+//! `Opt::from_clap(..)`, `Self::parse()` in `impl Args`, paw's `#[paw::main]` argument; in
+//! a library, [`CliFacts::parsing_fns`] say which of its functions parse). Such a
 //! program started with no arguments, as an image without `args` starts it, prints its
 //! usage and exits; the planner says so before a build, with the subcommands to pick from.
 //!
 //! Subcommands are named as clap names them: after the variant, kebab-cased with acronyms
 //! kept whole (`ExportHTTPConfig` → `export-http-config`), or as the enum's `rename_all`
 //! or the variant's own `name = ".."` (lldap's `#[clap(name = "export_graphql_schema")]`)
-//! say; `skip` and `external_subcommand` variants are none. Lines are read, not Rust
+//! say; `skip`, `external_subcommand` and `flatten` variants are none. Lines are read, not Rust
 //! parsed: a derive split over several lines is not seen as written.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one source file says about derived command lines.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CliFacts {
     /// Types deriving clap's `Parser` (or structopt's `StructOpt`) that need a subcommand,
     /// each with the enum that lists the subcommands (the type itself, for an enum).
@@ -24,6 +26,9 @@ pub struct CliFacts {
     pub enums: BTreeMap<String, Vec<String>>,
     /// Types whose command line the file parses (`Args::parse()`, `Opt::from_args()`).
     pub parsed: BTreeSet<String>,
+    /// The functions those parse calls are made in (kellnr's `settings::parse_cli`): a
+    /// program that calls one parses that command line.
+    pub parsing_fns: BTreeSet<String>,
 }
 
 /// The [`CliFacts`] of one source file (its test modules left out).
@@ -31,6 +36,11 @@ pub fn cli_facts(source: &str) -> CliFacts {
     let code = crate::reads::program_code(source);
     let lines: Vec<&str> = code.lines().map(str::trim).collect();
     let mut facts = CliFacts::default();
+    // A file that prints its usage itself (kellnr's `None => Cli::command().print_help()`)
+    // needs an `Option` subcommand as much as clap needs a required one.
+    let prints_usage = ["print_help()", "print_long_help()"]
+        .iter()
+        .any(|call| code.contains(call));
     let mut parser = false;
     let mut rename = Rename::Kebab;
     let mut i = 0;
@@ -63,7 +73,10 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 facts.enums.insert(name, variants);
                 i = end;
             } else if let Some(rest) = item.strip_prefix("struct ") {
-                if let Some(ty) = parser.then(|| required_field(&lines, i)).flatten() {
+                if let Some(ty) = parser
+                    .then(|| required_field(&lines, i, prints_usage))
+                    .flatten()
+                {
                     facts.needs.insert(ident(rest), ty);
                 }
             }
@@ -87,29 +100,95 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .next()
                 .unwrap_or("");
+            // `Self::parse()` in an `impl Args` (sozu's `Args::load`).
+            let name = if name == "Self" {
+                enclosing_impl(&code[..at]).unwrap_or_default()
+            } else {
+                name.to_string()
+            };
             if name.starts_with(|c: char| c.is_ascii_uppercase()) {
-                facts.parsed.insert(name.to_string());
+                facts.parsed.insert(name);
+                if let Some(f) = code[..at].rfind("fn ") {
+                    facts.parsing_fns.insert(ident(&code[f + 3..]));
+                }
             }
+        }
+    }
+    // paw's `#[paw::main] fn main(args: Args)` parses its argument's type.
+    if let Some(at) = code.find("#[paw::main]") {
+        let after = &code[at..];
+        if let Some(ty) = after
+            .find("fn main(")
+            .and_then(|f| after[f..].split_once(':'))
+            .map(|(_, rest)| ident(rest.trim_start()))
+        {
+            facts.parsed.insert(ty);
         }
     }
     facts
 }
 
-/// The subcommands of the command line `facts` (a package's files) parse, when it needs one:
-/// the parsed type and its subcommands (empty when the enum is not among the files).
-pub fn required_subcommand(facts: &[&CliFacts]) -> Option<(String, Vec<String>)> {
-    let parsed = facts.iter().flat_map(|f| &f.parsed);
-    let (ty, list, declared) = parsed
-        .filter_map(|p| facts.iter().find_map(|f| f.needs.get(p).map(|e| (p, e, f))))
-        .next()?;
+/// The type of the last `impl` block opened before the end of `code`: `Args` for
+/// `impl Args {` and `impl clap::Parser for Args {`.
+fn enclosing_impl(code: &str) -> Option<String> {
+    let line = code
+        .lines()
+        .map(str::trim_start)
+        .rfind(|l| l.starts_with("impl ") || l.starts_with("impl<"))?;
+    let head = line.split('{').next()?.split(" where ").next()?;
+    let ty = head.rsplit_once(" for ").map_or_else(
+        || {
+            // `impl<T: X> Args<T>`: past the generics.
+            let rest = head.strip_prefix("impl").unwrap_or(head);
+            let rest = match rest.strip_prefix('<') {
+                Some(generics) => {
+                    let mut depth = 1;
+                    let end = generics
+                        .char_indices()
+                        .find(|(_, c)| {
+                            depth += match c {
+                                '<' => 1,
+                                '>' => -1,
+                                _ => 0,
+                            };
+                            depth == 0
+                        })
+                        .map_or(generics.len(), |(i, _)| i + 1);
+                    &generics[end..]
+                }
+                None => rest,
+            };
+            rest.trim().to_string()
+        },
+        |(_, ty)| ty.trim().to_string(),
+    );
+    let ty = ty.rsplit("::").next().unwrap_or(&ty);
+    Some(ident(ty))
+}
+
+/// The command line `facts` (a package's files) parse, when it needs a subcommand: the
+/// parsed type, the index in `facts` of the file declaring it, and its subcommands (empty
+/// when the enum is not among the files). A type is looked up in the file that parses it
+/// first: crates.io's `main.rs` parses its own `Command`, and an admin module declares
+/// another.
+pub fn required_subcommand(facts: &[&CliFacts]) -> Option<(String, usize, Vec<String>)> {
+    let (ty, list, declared) = facts
+        .iter()
+        .enumerate()
+        .flat_map(|(at, f)| f.parsed.iter().map(move |p| (at, p)))
+        .find_map(|(at, p)| {
+            std::iter::once(at)
+                .chain(0..facts.len())
+                .find_map(|i| facts[i].needs.get(p).map(|e| (p, e, i)))
+        })?;
     // The enum beside the parser first: two programs of a package may each have a
     // `Command` (the example's `products` and `products-admin`).
-    let variants = std::iter::once(*declared)
-        .chain(facts.iter().copied())
-        .find_map(|f| f.enums.get(list))
+    let variants = std::iter::once(declared)
+        .chain(0..facts.len())
+        .find_map(|i| facts[i].enums.get(list))
         .cloned()
         .unwrap_or_default();
-    Some((ty.clone(), variants))
+    Some((ty.clone(), declared, variants))
 }
 
 /// Whether an attribute's text so far leaves a bracket or parenthesis open.
@@ -155,7 +234,7 @@ fn enum_variants(lines: &[&str], start: usize, rename: Rename) -> (Vec<String>, 
                 a.split('"')
                     .step_by(2)
                     .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-                    .any(|word| word == "skip" || word == "external_subcommand")
+                    .any(|word| matches!(word, "skip" | "external_subcommand" | "flatten"))
             });
             if !skipped {
                 let named = own.and_then(|a| string_value(a, "name"));
@@ -280,8 +359,8 @@ fn words(name: &str) -> Vec<String> {
 }
 
 /// The type of the struct's (declared on line `start`) subcommand field, unless it is an
-/// `Option` (then none is needed).
-fn required_field(lines: &[&str], start: usize) -> Option<String> {
+/// `Option` (then none is needed, unless the file prints its usage: `prints_usage`).
+fn required_field(lines: &[&str], start: usize, prints_usage: bool) -> Option<String> {
     let mut depth = 0i32;
     let mut subcommand = false;
     for (i, line) in lines.iter().enumerate().skip(start) {
@@ -295,7 +374,10 @@ fn required_field(lines: &[&str], start: usize) -> Option<String> {
                 subcommand = true;
             } else if subcommand && !line.starts_with("#[") && !line.starts_with("//") {
                 let ty = line.split_once(':')?.1.trim().trim_end_matches(',');
-                return (!ty.starts_with("Option<")).then(|| ident(ty));
+                return match ty.strip_prefix("Option<") {
+                    Some(inner) => prints_usage.then(|| ident(inner)),
+                    None => Some(ident(ty)),
+                };
             }
         }
         depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
@@ -325,6 +407,7 @@ mod tests {
             required_subcommand(&[&args, &main]),
             Some((
                 "Args".to_string(),
+                0,
                 vec![
                     "serve".to_string(),
                     "generate-config".into(),
@@ -355,6 +438,7 @@ mod tests {
             required_subcommand(&[&required]),
             Some((
                 "Opt".to_string(),
+                0,
                 vec!["server".to_string(), "status".into()]
             ))
         );
@@ -379,7 +463,7 @@ mod tests {
         };
         let subcommands = |rename_all: &str| {
             required_subcommand(&[&cli_facts(&source(rename_all))])
-                .map(|(_, list)| list)
+                .map(|(_, _, list)| list)
                 .unwrap_or_default()
         };
         assert_eq!(
@@ -420,6 +504,56 @@ mod tests {
         );
     }
 
+    /// crates.io's shape: `main.rs` parses its own `Command`, and an admin module (first in
+    /// the file order) declares another; sozu's `Self::parse()` in `impl Args`, and paw's
+    /// `#[paw::main]` argument; kellnr's `Option` subcommand whose absence prints usage.
+    #[test]
+    fn the_parsed_command_line_is_found_where_it_is_parsed() {
+        let admin = cli_facts("#[derive(clap::Parser)]\npub enum Command {\n    Cleanup,\n}\n");
+        let main = cli_facts(
+            "mod admin;\n#[derive(clap::Parser)]\nenum Command {\n    Server,\n    \
+             #[command(flatten)]\n    Admin(admin::Command),\n    Migrate,\n}\n\
+             fn main() { match Command::parse() { _ => {} } }\n",
+        );
+        assert_eq!(
+            required_subcommand(&[&admin, &main]),
+            Some((
+                "Command".to_string(),
+                1,
+                vec!["server".to_string(), "migrate".into()]
+            ))
+        );
+        let args = "#[derive(Parser)]\nstruct Args {\n    #[clap(subcommand)]\n    cmd: Sub,\n}\n\
+                    #[derive(Subcommand)]\nenum Sub {\n    Start,\n}\n";
+        for parse in [
+            "impl Args {\n    fn load() -> Self {\n        Self::parse()\n    }\n}\n",
+            "impl<T: Copy> paw::ParseArgs for Args {\n    fn parse_args() -> Self {\n        \
+             Self::from_arg_matches(&m)\n    }\n}\n",
+            "#[paw::main]\nfn main(args: Args) {}\n",
+        ] {
+            let facts = cli_facts(&format!("{args}{parse}"));
+            assert_eq!(
+                required_subcommand(&[&facts]).map(|(ty, _, list)| (ty, list)),
+                Some(("Args".to_string(), vec!["start".to_string()])),
+                "{parse}"
+            );
+        }
+        let optional = |none: &str| {
+            cli_facts(&format!(
+                "#[derive(Parser)]\nstruct Cli {{\n    #[command(subcommand)]\n    \
+                 command: Option<Command>,\n}}\n#[derive(Subcommand)]\nenum Command {{\n    \
+                 Start,\n}}\nfn main() {{\n    match Cli::parse().command {{\n        \
+                 None => {{ {none} }}\n        Some(Command::Start) => {{}}\n    }}\n}}\n"
+            ))
+        };
+        let usage = optional("Cli::command().print_help().ok();");
+        assert_eq!(
+            required_subcommand(&[&usage]).map(|(_, _, list)| list),
+            Some(vec!["start".to_string()])
+        );
+        assert_eq!(required_subcommand(&[&optional("serve();")]), None);
+    }
+
     /// Two programs of a package, each with a `Command` enum (the example's `products` and
     /// `products-admin`): the parser's subcommands are those of the enum in its own file.
     #[test]
@@ -432,7 +566,11 @@ mod tests {
         );
         assert_eq!(
             required_subcommand(&[&admin, &main]),
-            Some(("Cli".to_string(), vec!["list".to_string(), "health".into()]))
+            Some((
+                "Cli".to_string(),
+                1,
+                vec!["list".to_string(), "health".into()]
+            ))
         );
     }
 }

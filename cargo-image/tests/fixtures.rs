@@ -1326,6 +1326,54 @@ fn a_program_that_needs_a_subcommand_is_said_unless_args_give_one() {
     assert!(said.is_empty(), "{said:?}");
 }
 
+/// A command line a library declares and parses in a function (kellnr's
+/// `settings::parse_cli()`), its subcommand an `Option` whose absence prints the usage: said
+/// for the program that calls the function, not for another program that depends on the
+/// library without calling it (kellnr's migration tool).
+#[test]
+fn a_command_line_parsed_in_a_library_is_said_for_the_program_calling_it() {
+    let notes = |call: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("libcli")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/settings", |p| {
+                p.source(
+                    "src/lib.rs",
+                    "#[derive(clap::Parser)]\npub struct Cli {\n    #[command(subcommand)]\n    \
+                     pub command: Option<Command>,\n}\n#[derive(clap::Subcommand)]\n\
+                     pub enum Command {\n    Start,\n    Config,\n}\n\
+                     pub fn parse_cli() -> Option<Command> {\n    let cli = Cli::parse();\n    \
+                     if cli.command.is_none() {\n        Cli::command().print_help().ok();\n    }\n    \
+                     cli.command\n}\n",
+                )
+            })
+            .package("crates/server", |p| {
+                p.dep_path("settings", "../settings")
+                    .source("src/main.rs", &format!("fn main() {{\n    {call}\n}}\n"))
+            })
+            .package("crates/migrate", |p| {
+                p.dep_path("settings", "../settings").source(
+                    "src/main.rs",
+                    "fn main() {\n    let _ = settings::Command::Start;\n}\n",
+                )
+            })
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+    };
+    let said = notes("let _ = settings::parse_cli();");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with(
+            "`server` needs a subcommand (its command line `Cli`, in crates/settings/src/lib.rs: \
+             `start`, `config`)"
+        ) && said[0].contains("set `args = [\"start\"]`"),
+        "{said:?}"
+    );
+    let said = notes("let _ = settings::Command::Config;");
+    assert!(said.is_empty(), "{said:?}");
+}
+
 /// Among several programs of the package nothing else needs, the dev image runs the one
 /// `cargo run` starts (`default-run`: nushell's `nu`, not its test program `chop`, which
 /// comes first by name).
