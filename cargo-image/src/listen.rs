@@ -31,6 +31,16 @@ fn is_loopback(literal: &str) -> bool {
         })
 }
 
+/// Whether the bind of `literal` (`rest` is the code from it on) only asks the system for a
+/// free port: port 0, or a statement that takes the listener's `.local_addr()` and drops it
+/// (ord's `TcpListener::bind("127.0.0.1:9000").ok().map(|l| l.local_addr().unwrap().port())`
+/// picks ports for programs it starts; its server listens elsewhere).
+fn port_probe(rest: &str, literal: &str) -> bool {
+    let statement = &rest[..rest.find(';').unwrap_or(rest.len())];
+    literal.ends_with(":0")
+        || (statement.contains(".local_addr()") && statement.contains(".port()"))
+}
+
 /// The loopback addresses `source` listens on (its test modules left out), in order.
 pub fn loopback_listens(source: &str) -> Vec<Loopback> {
     let code = program_code(source);
@@ -63,7 +73,8 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
                 .any(|w| lower.contains(w));
             (listens, Some(name.to_string()))
         } else {
-            (line.contains("bind") || line.contains("listen"), None)
+            let binds = line.contains("bind") || line.contains("listen");
+            (binds && !port_probe(&code[at..], literal), None)
         };
         if listens && !out.iter().any(|l| l.literal == literal) {
             out.push(Loopback {
@@ -84,6 +95,28 @@ mod tests {
             .into_iter()
             .map(|l| (l.literal, l.option))
             .collect()
+    }
+
+    /// ord's shape: binds that only pick a free port for another program listen on
+    /// nothing; a listener kept in a statement that also reads its address still does.
+    #[test]
+    fn a_port_probe_is_not_a_listener() {
+        let probes = r#"
+fn ports() {
+    let a = TcpListener::bind("127.0.0.1:9000")
+        .ok()
+        .map(|listener| listener.local_addr().unwrap().port());
+    let b = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+}
+"#;
+        assert_eq!(said(probes), []);
+        let server = r#"
+fn serve() {
+    let listener = TcpListener::bind("127.0.0.1:8080")?;
+    println!("on {}", listener.local_addr()?.port());
+}
+"#;
+        assert_eq!(said(server), [("127.0.0.1:8080".to_string(), None)]);
     }
 
     #[test]
