@@ -63,6 +63,11 @@ pub struct Workspace {
     /// user's `.dockerignore` keeps it), for the note on crates that ask git.
     #[serde(default)]
     pub git_available: bool,
+    /// The rule of the user's `.dockerignore` that leaves the repository's `.git` out of
+    /// the build context (static-web-server's, sozu's, docs.rs's): `git = true` is refused
+    /// until it goes, and the note on crates that ask git says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ignored_by: Option<String>,
     /// The `git+ssh://` sources of the resolved packages (repository URLs without the
     /// commit), sorted: fetching them needs the caller's SSH agent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -583,8 +583,14 @@ fn from_metadata(
     let dockerignore = std::fs::read_to_string(&dockerignore_path)
         .ok()
         .and_then(|text| ignore::users_rules(&text));
-    let git_dir = match config.git {
-        Some(true) => Some(git_dir(&workspace_dir, &context_dir, &root_manifest_path)?),
+    let found_git = git_dir(&workspace_dir, &context_dir, &root_manifest_path);
+    let git_ignored_by = found_git.as_ref().ok().and_then(|git| {
+        let users = IgnoreRules::parse(dockerignore.as_deref()?);
+        users.excluding_rule(git).map(str::to_string)
+    });
+    let git_dir = match (config.git, &found_git) {
+        (Some(true), Ok(git)) => Some(git.clone()),
+        (Some(true), Err(e)) => return Err(e.clone()),
         _ => None,
     };
     let rules = IgnoreRules::parse(&ignore::render(
@@ -792,8 +798,8 @@ fn from_metadata(
             vendor_dirs,
             patch_dirs,
             links,
-            git_available: git_dir.is_some()
-                || self::git_dir(&workspace_dir, &context_dir, &root_manifest_path).is_ok(),
+            git_available: git_dir.is_some() || found_git.is_ok(),
+            git_ignored_by,
             git_dir,
             ssh_sources: ssh_sources(metadata),
             compile_reads,

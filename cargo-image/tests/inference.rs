@@ -1281,4 +1281,27 @@ fn asking_git_while_compiling_is_noted() {
     );
     assert!(note(false, "").is_empty());
     assert!(note(true, "[workspace.metadata.image]\ngit = true\n").is_empty());
+    // The user's .dockerignore leaves `.git` out (static-web-server's, sozu's): `git = true`
+    // alone would be refused, so the note names the rule to drop too.
+    let (_, plan) = Fixture::new("gitignored")
+        .root_package("app", |p| {
+            p.main().source(
+                "build.rs",
+                "fn main() {\n    let _ = std::process::Command::new(\"git\").arg(\"describe\");\n}\n",
+            )
+        })
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(".dockerignore", "target\n.git\n")
+        .build()
+        .plan();
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].ends_with(
+            "set `git = true` under [workspace.metadata.image] in Cargo.toml to give its \
+             compile steps git and the `.git`, and drop the rule `.git` from your \
+             .dockerignore, which leaves the `.git` out of the build context"
+        ),
+        "{:?}",
+        plan.notes
+    );
 }

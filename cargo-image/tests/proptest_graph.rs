@@ -167,6 +167,7 @@ fn workspace(g: &Graph) -> Workspace {
         links: BTreeMap::new(),
         git_dir: None,
         git_available: false,
+        git_ignored_by: None,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
         run_reads: BTreeMap::new(),

@@ -417,11 +417,18 @@ fn git_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String> {
         1 => format!(" and `{}`", more[0].0),
         n => format!(" and {n} more crates"),
     };
+    let rule = match &ws.git_ignored_by {
+        Some(rule) => format!(
+            ", and drop the rule `{rule}` from your .dockerignore, which leaves the `.git` out \
+             of the build context"
+        ),
+        None => String::new(),
+    };
     Some(format!(
         "`{name}`{others} {} git while compiling ({file}: {how}), and the image build has no \
          repository: a version string falls back without the commit, or the build fails; set \
          `git = true` under [workspace.metadata.image] in {} to give its compile steps git and \
-         the `.git`",
+         the `.git`{rule}",
         if more.is_empty() { "asks" } else { "ask" },
         ws.in_root("Cargo.toml")
     ))
