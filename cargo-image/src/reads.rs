@@ -32,7 +32,12 @@ pub enum Base {
 /// what it is relative to. In a build script every such literal counts; elsewhere only a
 /// macro's first argument (`name!("../x")`) or an attribute's value (`#[folder = "../x"]`),
 /// since a literal in ordinary code is read when the program runs, not when it compiles.
+/// Test modules and items under a `#[cfg]` no Linux build enables are left out.
 pub fn upward_literals(source: &str, build_script: bool) -> Vec<(String, Base)> {
+    // Not in test modules: sozu's certificate tests `include_str!` another member's PEM
+    // files, which no image build reads.
+    let source = program_code(source);
+    let source = source.as_ref();
     let mut out = Vec::new();
     for (at, literal) in literals(source) {
         let (literal, spelled) = match in_manifest_dir(literal) {
@@ -625,6 +630,20 @@ fn main() {
                 ("../../migrations".to_string(), Base::Package),
                 ("../web/dist".to_string(), Base::Package),
             ]
+        );
+    }
+
+    /// sozu's certificate tests read another member's PEM files: no image build compiles
+    /// them (nor what only another system compiles).
+    #[test]
+    fn test_modules_read_nothing_for_the_image() {
+        let source = "pub fn parse() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn cert() {\n        \
+                      let pem = include_str!(\"../../lib/assets/cert.pem\");\n    }\n}\n\n\
+                      #[cfg(windows)]\nconst ICON: &[u8] = include_bytes!(\"../../res/app.ico\");\n\
+                      const LOGO: &[u8] = include_bytes!(\"../../res/logo.png\");\n";
+        assert_eq!(
+            paths(source, false),
+            [("../../res/logo.png".to_string(), Base::File)]
         );
     }
 
