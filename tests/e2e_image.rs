@@ -973,7 +973,8 @@ fn assert_error(run: &Run, fragments: &[&str]) {
 }
 
 /// Scenario 14: a service as real ones are (catalog-exporter): it reads its configuration
-/// file from its working directory (`files`, `workdir`), writes into a volume as the
+/// file from its working directory (`files`, `workdir`) and writes a log there (the
+/// directory is its user's, as rustypaste's `./upload` needs), writes into a volume as the
 /// non-root user on distroless, links the system's zlib (`link-packages`, a dynamically
 /// linked binary beside static ones) which `runtime-packages` unpacks into the image, gets
 /// its arguments from `CMD` and stops on its `STOPSIGNAL`. A `files` edit rebuilds the
@@ -1025,6 +1026,8 @@ fn s14_service_runtime_keys() {
         let export = json(&body);
         assert_eq!(export["title"], expected_title, "{export}");
         assert_eq!(export["path"], "/data/catalog.json.z", "{export}");
+        // It wrote in its working directory too, which its user owns.
+        assert_eq!(export["log"], "exports.log", "{export}");
         assert!(export["bytes"].as_u64().unwrap_or(0) > 0, "{export}");
         // The volume was written by the non-root user; STOPSIGNAL ends it cleanly (a
         // SIGKILL after the grace period would exit 137).

@@ -28,6 +28,7 @@ pub mod image;
 pub mod init;
 pub mod listen;
 pub mod model;
+pub mod own_dockerfile;
 pub mod plan;
 pub mod read;
 pub mod reads;

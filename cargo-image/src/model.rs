@@ -36,6 +36,9 @@ pub struct Workspace {
     /// `dockerfile-append`: the file's context-relative path and its text.
     #[serde(default)]
     pub dockerfile_append: Option<(String, String)>,
+    /// The workspace's own `Dockerfile` (not ours: no marker), its last stage's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_dockerfile: Option<crate::own_dockerfile::OwnDockerfile>,
     /// The resolved dependency graph (`cargo metadata`'s resolve), for inferring system
     /// packages: every package with its enabled features and normal/build edges.
     #[serde(default)]

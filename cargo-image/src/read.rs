@@ -746,6 +746,12 @@ fn from_metadata(
             root_manifest_path.display().to_string(),
         )?;
     }
+    // A Dockerfile of the project's own where ours would go: its runtime settings, for the
+    // note on what the generated images lack.
+    let own_dockerfile = std::fs::read_to_string(workspace_dir.join("Dockerfile"))
+        .ok()
+        .filter(|text| !text.contains(crate::artifacts::MARKER))
+        .map(|text| crate::own_dockerfile::last_stage("Dockerfile", &text));
     let dockerfile_append = match &config.dockerfile_append {
         Some(file) => {
             let path = workspace_dir.join(file);
@@ -794,6 +800,7 @@ fn from_metadata(
             rust_version,
             dockerignore,
             dockerfile_append,
+            own_dockerfile,
             resolved,
             vendor_dirs,
             patch_dirs,

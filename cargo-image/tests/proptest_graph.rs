@@ -168,6 +168,7 @@ fn workspace(g: &Graph) -> Workspace {
         git_dir: None,
         git_available: false,
         git_ignored_by: None,
+        own_dockerfile: None,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
         run_reads: BTreeMap::new(),

@@ -1035,6 +1035,45 @@ pub fn fill_template(template: &str, bin: &str, version: &str) -> Result<String,
     Ok(filled)
 }
 
+/// Whether the image's user gets to own its `workdir`, as it owns its home: a program
+/// writes where it starts (rustypaste's `./upload`, a SQLite file), which a directory of
+/// root's refuses with "Permission denied". Not a directory the system lays out
+/// (`/usr/local/bin`, `/etc`, `/`): the program must not rewrite those.
+pub fn user_owns_workdir(dir: &str) -> bool {
+    const SYSTEM: [&str; 27] = [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/var/cache",
+        "/var/run",
+        "/var/tmp",
+        "/usr/share",
+    ];
+    let dir = dir.trim_end_matches('/');
+    let dir = if dir.is_empty() { "/" } else { dir };
+    !(SYSTEM.contains(&dir) || dir.starts_with("/usr/") || dir.starts_with("/etc/"))
+}
+
 /// The home directory an image adds for a numeric user its base has none for: the name
 /// the `rootfs` stage gives the user (`nonroot` for 65532, else `user<UID>`). Distroless
 /// has `/home/nonroot` for 65532; an image of the user's own is used as it is; a named
@@ -1376,6 +1415,30 @@ mod tests {
             assert_eq!(single_unit(given).as_deref(), Some(written), "{given}");
         }
         assert_eq!(single_unit("1.2.3s"), None);
+    }
+
+    #[test]
+    fn the_user_owns_its_working_directory_unless_the_system_lays_it_out() {
+        for dir in [
+            "/app",
+            "/srv/app",
+            "/var/lib/app",
+            "/home/nonroot/work",
+            "/data/",
+        ] {
+            assert!(super::user_owns_workdir(dir), "{dir}");
+        }
+        for dir in [
+            "/",
+            "/etc",
+            "/usr/local/bin",
+            "/usr/share/app",
+            "/etc/app",
+            "/var/lib/",
+            "/tmp",
+        ] {
+            assert!(!super::user_owns_workdir(dir), "{dir}");
+        }
     }
 
     /// An image adds its user's home where its base has none for that user: scratch and

@@ -33,8 +33,9 @@ mod stages;
 
 pub use graph::{closure, copy_paths, group_layers, leaves_of, order_layers};
 pub use image::{
-    docker_reference, fill_tag, fill_template, is_image_reference, provided_packages, Extras,
-    Healthcheck, Libc, PackagesBy, Runtime, Timing, DEFAULT_USER, LIBC_SONAMES,
+    docker_reference, fill_tag, fill_template, is_image_reference, provided_packages,
+    user_owns_workdir, Extras, Healthcheck, Libc, PackagesBy, Runtime, Timing, DEFAULT_USER,
+    LIBC_SONAMES,
 };
 pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
@@ -345,6 +346,84 @@ pub struct ImagePlan {
     /// `+` in a tag), said once per command by the driver.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// A note on what the workspace's own Dockerfile gives the image of its last stage that the
+/// generated image of the same program lacks (rustypaste's `ENV SERVER__ADDRESS=0.0.0.0:8000`,
+/// `EXPOSE 8000`, `WORKDIR /app`: without them it listens on loopback and writes where its
+/// volume is not), with the keys that carry them over. The program is the one its
+/// `ENTRYPOINT` or `CMD` names, else the only image's.
+fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
+    let own = ws.own_dockerfile.as_ref()?;
+    let img = images
+        .iter()
+        .find(|i| own.programs.contains(&i.bin))
+        .or_else(|| (images.len() == 1).then(|| &images[0]))?;
+    let pkg = ws.package(&img.package)?;
+    let mut lacks: Vec<String> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    let env: Vec<&(String, String)> = own
+        .env
+        .iter()
+        .filter(|(k, v)| img.env.get(k) != Some(v))
+        .collect();
+    if !env.is_empty() {
+        lacks.extend(env.iter().map(|(k, v)| format!("`ENV {k}={v}`")));
+        let mut all: BTreeMap<&String, &String> = img.env.iter().collect();
+        all.extend(env.iter().map(|(k, v)| (k, v)));
+        let pairs: Vec<String> = all.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
+        keys.push(format!("`env = {{ {} }}`", pairs.join(", ")));
+    }
+    let ports: Vec<u16> = own
+        .ports
+        .iter()
+        .filter(|p| !img.ports.contains(p))
+        .copied()
+        .collect();
+    if !ports.is_empty() {
+        lacks.extend(ports.iter().map(|p| format!("`EXPOSE {p}`")));
+        let all: Vec<String> = img.ports.iter().chain(&ports).map(u16::to_string).collect();
+        keys.push(format!("`ports = [{}]`", all.join(", ")));
+    }
+    let workdir = img.extras.workdir.as_ref().or(img.home.as_ref());
+    if let Some(dir) = own.workdir.as_ref().filter(|d| Some(*d) != workdir) {
+        lacks.push(format!("`WORKDIR {dir}`"));
+        keys.push(format!("`workdir = {dir:?}`"));
+    }
+    let volumes: Vec<&String> = own
+        .volumes
+        .iter()
+        .filter(|v| !img.extras.volumes.contains(v))
+        .collect();
+    if !volumes.is_empty() {
+        lacks.extend(volumes.iter().map(|v| format!("`VOLUME {v}`")));
+        let all: Vec<String> = img
+            .extras
+            .volumes
+            .iter()
+            .chain(volumes.iter().copied())
+            .map(|v| format!("{v:?}"))
+            .collect();
+        keys.push(format!("`volumes = [{}]`", all.join(", ")));
+    }
+    if lacks.is_empty() {
+        return None;
+    }
+    let bins = pkg.targets.iter().filter(|t| t.kind == TargetKind::Bin);
+    let table = if bins.count() == 1 {
+        "[package.metadata.image]".to_string()
+    } else {
+        format!("[package.metadata.image.bin.{}]", img.bin)
+    };
+    Some(format!(
+        "your own {} gives `{}`'s image {}, which the generated image lacks: if it needs \
+         them, set {} under {table} in {}",
+        ws.in_root(&own.path),
+        img.bin,
+        lacks.join(", "),
+        keys.join(", "),
+        crate::skeleton::manifest_path(pkg),
+    ))
 }
 
 /// A note for each image whose program needs a subcommand, one of which serves (`serve`,
@@ -780,6 +859,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
+    notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));

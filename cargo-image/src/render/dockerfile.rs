@@ -715,10 +715,15 @@ fn extras_stage(out: &mut String, i: &ImagePlan) {
             sh_quote(dest)
         ));
     }
-    if let Some(dir) = &x.workdir {
-        steps.push(format!("mkdir -p {}", sh_quote(&format!("/extras{dir}"))));
-    }
     let owner = i.user.clone();
+    if let Some(dir) = &x.workdir {
+        let path = sh_quote(&format!("/extras{dir}"));
+        steps.push(if crate::plan::user_owns_workdir(dir) {
+            format!("mkdir -p {path} && chown {owner} {path}")
+        } else {
+            format!("mkdir -p {path}")
+        });
+    }
     for v in &x.volumes {
         let path = sh_quote(&format!("/extras{v}"));
         steps.push(format!("mkdir -p {path} && chown {owner} {path}"));

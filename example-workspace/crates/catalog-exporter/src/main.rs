@@ -1,10 +1,11 @@
 //! `catalog-exporter`: on `GET /export`, writes the seed catalog as a zlib-compressed JSON
-//! snapshot into its data directory and answers with what it wrote.
+//! snapshot into its data directory, notes it in `exports.log` where it runs (its working
+//! directory, as services keep state where they start), and answers with what it wrote.
 //!
 //! ```text
 //! catalog-exporter --config config/default.toml   # title, port, data-dir
 //! GET /health   -> ok
-//! GET /export   -> {"title":…,"path":"/data/catalog.json.z","bytes":…,"zlib":"1.3.1"}
+//! GET /export   -> {"title":…,"path":"/data/catalog.json.z","bytes":…,"zlib":"1.3.1","log":"exports.log"}
 //! ```
 //!
 //! Plain std networking (one thread per connection): the point of this crate is the
@@ -84,11 +85,19 @@ fn export(config: &Config) -> Result<String, String> {
     let packed = compress(&json)?;
     let path = format!("{}/catalog.json.z", config.data_dir);
     std::fs::write(&path, &packed).map_err(|e| format!("writing {path}: {e}"))?;
+    let log = "exports.log";
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("opening {log}: {e}"))?;
+    writeln!(file, "{path} {}", packed.len()).map_err(|e| format!("writing {log}: {e}"))?;
     Ok(serde_json::json!({
         "title": config.title,
         "path": path,
         "bytes": packed.len(),
         "zlib": zlib_version(),
+        "log": log,
     })
     .to_string())
 }

@@ -1,0 +1,204 @@
+//! What a workspace's own Dockerfile (one we did not generate) gives the image of its last
+//! stage: environment, ports, working directory, volumes, and the program it starts. A
+//! project moving to generated images had its runtime settings there (rustypaste's
+//! `ENV SERVER__ADDRESS=0.0.0.0:8000`, `EXPOSE 8000`, `WORKDIR /app`), and an image without
+//! them does not serve as the project documents; the planner names the ones the generated
+//! image lacks, with the keys that carry them over.
+//!
+//! Instructions are read, not evaluated: a value with a `$` (an `ARG` or `ENV` expansion)
+//! is left out, as are `PATH` and `HOME`, which every base sets for itself.
+
+use serde::{Deserialize, Serialize};
+
+/// The last stage's runtime settings, in the order written.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct OwnDockerfile {
+    /// The file, relative to the workspace root.
+    pub path: String,
+    pub env: Vec<(String, String)>,
+    pub ports: Vec<u16>,
+    pub workdir: Option<String>,
+    pub volumes: Vec<String>,
+    /// The file names of the programs `ENTRYPOINT` and `CMD` name (`rustypaste` for
+    /// `CMD ["./rustypaste"]`): which binary's image the stage is.
+    pub programs: Vec<String>,
+}
+
+/// The settings of the last stage of Dockerfile `text` (at `path`).
+pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
+    let mut out = OwnDockerfile {
+        path: path.to_string(),
+        ..OwnDockerfile::default()
+    };
+    for line in instructions(text) {
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let rest = rest.trim();
+        match word.to_ascii_uppercase().as_str() {
+            "FROM" => {
+                out = OwnDockerfile {
+                    path: path.to_string(),
+                    ..OwnDockerfile::default()
+                }
+            }
+            "ENV" => {
+                for (name, value) in env_pairs(rest) {
+                    if !value.contains('$') && !matches!(name.as_str(), "PATH" | "HOME") {
+                        out.env.retain(|(n, _)| *n != name);
+                        out.env.push((name, value));
+                    }
+                }
+            }
+            "EXPOSE" => {
+                for port in rest.split_whitespace() {
+                    let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
+                    if let (Ok(n), "tcp") = (number.parse::<u16>(), protocol) {
+                        if n > 0 && !out.ports.contains(&n) {
+                            out.ports.push(n);
+                        }
+                    }
+                }
+            }
+            "WORKDIR" if rest.starts_with('/') && !rest.contains('$') => {
+                out.workdir =
+                    Some(rest.trim_end_matches('/').to_string()).filter(|d| !d.is_empty());
+            }
+            "VOLUME" => {
+                for volume in words(rest) {
+                    if volume.starts_with('/')
+                        && !volume.contains('$')
+                        && !out.volumes.contains(&volume)
+                    {
+                        out.volumes.push(volume);
+                    }
+                }
+            }
+            "ENTRYPOINT" | "CMD" => {
+                if let Some(program) = words(rest).first() {
+                    let name = program.rsplit('/').next().unwrap_or(program).to_string();
+                    if !name.is_empty() && !out.programs.contains(&name) {
+                        out.programs.push(name);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The instructions of `text`, one per entry: comments and blank lines dropped, lines
+/// continued with `\` joined.
+fn instructions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(part) => {
+                current.push_str(part);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                out.push(std::mem::take(&mut current).trim().to_string());
+            }
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// An exec-form JSON list's strings, or the shell form's words.
+fn words(rest: &str) -> Vec<String> {
+    if rest.starts_with('[') {
+        if let Ok(list) = serde_json::from_str::<Vec<String>>(rest) {
+            return list;
+        }
+    }
+    rest.split_whitespace().map(str::to_string).collect()
+}
+
+/// `ENV` pairs: `A=1 B="two words"`, or the legacy `ENV NAME the rest`.
+fn env_pairs(rest: &str) -> Vec<(String, String)> {
+    let first = rest.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        let value = rest[first.len()..].trim();
+        return if first.is_empty() || value.is_empty() {
+            Vec::new()
+        } else {
+            vec![(first.to_string(), unquote(value))]
+        };
+    }
+    let mut pairs = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let name: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        if name.is_empty() || chars.next() != Some('=') {
+            break;
+        }
+        let mut value = String::new();
+        let mut quote = None;
+        while let Some(c) = chars.peek().copied() {
+            match (quote, c) {
+                (None, c) if c.is_whitespace() => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => {
+                    chars.next();
+                    value.extend(chars.peek().copied());
+                }
+                _ => value.push(c),
+            }
+            chars.next();
+        }
+        pairs.push((name, value));
+    }
+    pairs
+}
+
+/// A legacy `ENV` value without its surrounding quotes.
+fn unquote(value: &str) -> String {
+    for q in ['"', '\''] {
+        if let Some(inner) = value.strip_prefix(q).and_then(|v| v.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_stage;
+
+    /// rustypaste's shape: a builder stage, then the runtime stage's settings.
+    #[test]
+    fn the_last_stage_settings_are_read() {
+        let text = "FROM rust:1.93-alpine AS builder\nWORKDIR /build\nENV CARGO_HOME=/cargo\n\
+                    EXPOSE 9999\nRUN cargo build --release\n\n\
+                    FROM scratch\n# the service\nWORKDIR /app/\n\
+                    ENV SERVER__ADDRESS=0.0.0.0:8000 \\\n    GREETING=\"hello world\" PATH=/bin\n\
+                    ENV LEGACY_NAME some value\nENV FROM_ARG=$VERSION\n\
+                    expose 8000 8000/tcp 53/udp $PORT\nVOLUME [\"/app/upload\", \"/data\"]\n\
+                    VOLUME /cache\nUSER 1000:1000\nCMD [\"./rustypaste\"]\n";
+        let own = last_stage("Dockerfile", text);
+        assert_eq!(
+            own.env,
+            [
+                ("SERVER__ADDRESS".to_string(), "0.0.0.0:8000".to_string()),
+                ("GREETING".into(), "hello world".into()),
+                ("LEGACY_NAME".into(), "some value".into()),
+            ]
+        );
+        assert_eq!(own.ports, [8000]);
+        assert_eq!(own.workdir.as_deref(), Some("/app"));
+        assert_eq!(own.volumes, ["/app/upload", "/data", "/cache"]);
+        assert_eq!(own.programs, ["rustypaste"]);
+    }
+}
