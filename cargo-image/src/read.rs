@@ -1281,12 +1281,26 @@ fn source_reads(
         if subcommands.contains_key(&p.name) || bins.is_empty() {
             continue;
         }
+        // The library named in the program's file (`settings::`, `use settings`), and one
+        // of its parsing functions called there (a whole word: `renew(` is not `new(`).
+        let calls = |library: &str, f: &str| {
+            let krate = library.replace('-', "_");
+            bins.iter().any(|text| {
+                (text.contains(&format!("{krate}::")) || text.contains(&format!("use {krate}")))
+                    && text.match_indices(&format!("{f}(")).any(|(at, _)| {
+                        !text[..at]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    })
+            })
+        };
         let libraries = p.deps.iter().filter(|d| {
             d.kind == crate::model::DepKind::Normal
                 && package_clis.get(&d.package).is_some_and(|clis| {
                     clis.iter()
                         .flat_map(|(_, f)| &f.parsing_fns)
-                        .any(|f| bins.iter().any(|text| text.contains(&format!("{f}("))))
+                        .any(|f| calls(&d.package, f))
                 })
         });
         let clis: Vec<(String, crate::subcommands::CliFacts)> = std::iter::once(&p.name)
