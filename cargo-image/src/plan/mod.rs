@@ -359,7 +359,6 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         .iter()
         .find(|i| own.programs.contains(&i.bin))
         .or_else(|| (images.len() == 1).then(|| &images[0]))?;
-    let pkg = ws.package(&img.package)?;
     let mut lacks: Vec<String> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
     let env: Vec<&(String, String)> = own
@@ -409,20 +408,14 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
     if lacks.is_empty() {
         return None;
     }
-    let bins = pkg.targets.iter().filter(|t| t.kind == TargetKind::Bin);
-    let table = if bins.count() == 1 {
-        "[package.metadata.image]".to_string()
-    } else {
-        format!("[package.metadata.image.bin.{}]", img.bin)
-    };
     Some(format!(
         "your own {} gives `{}`'s image {}, which the generated image lacks: if it needs \
-         them, set {} under {table} in {}",
+         them, set {} under {}",
         ws.in_root(&own.path),
         img.bin,
         lacks.join(", "),
         keys.join(", "),
-        crate::skeleton::manifest_path(pkg),
+        image_table(ws, img),
     ))
 }
 
@@ -455,22 +448,16 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         if need.subcommands.len() > SHOWN {
             listed.push_str(", …");
         }
-        let bins = pkg.targets.iter().filter(|t| t.kind == TargetKind::Bin);
-        let table = if bins.count() == 1 {
-            "[package.metadata.image]".to_string()
-        } else {
-            format!("[package.metadata.image.bin.{}]", img.bin)
-        };
         notes.push(format!(
             "`{}` needs a subcommand (its command line `{}`, in {}: {listed}), and its image \
              starts it with none, so it prints its usage and exits: if the image is to serve, set \
-             `args = [\"{}\"]` under {table} in {} (a command-line tool is run with one \
+             `args = [\"{}\"]` under {} (a command-line tool is run with one \
              instead: `docker run IMAGE <subcommand>`)",
             img.bin,
             need.parser,
             need.file,
             service,
-            crate::skeleton::manifest_path(pkg),
+            image_table(ws, img),
         ));
     }
     notes
