@@ -19,6 +19,7 @@
 
 pub mod artifacts;
 pub mod build_env;
+pub mod cfg;
 pub mod cli;
 pub mod config;
 pub mod drive;

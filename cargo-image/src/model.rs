@@ -191,6 +191,10 @@ pub struct Package {
     /// The first source that asks git while compiling, and how ([`crate::build_env::git_use`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_use: Option<(String, String)>,
+    /// `compile_error!`s under a `#[cfg]` naming a feature ([`crate::cfg::feature_guards`]),
+    /// by source file (its build script's too).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub feature_guards: BTreeMap<String, Vec<crate::cfg::FeatureGuard>>,
 }
 
 /// Where a package's compile reads an environment variable.

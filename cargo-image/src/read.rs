@@ -539,6 +539,7 @@ fn from_metadata(
             loopback: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
+            feature_guards: BTreeMap::new(),
             name,
         });
     }
@@ -679,6 +680,7 @@ fn from_metadata(
         mut loopbacks,
         mut spawns,
         mut git_uses,
+        mut guards,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
@@ -688,6 +690,7 @@ fn from_metadata(
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         p.git_use = git_uses.remove(&p.name);
+        p.feature_guards = guards.remove(&p.name).unwrap_or_default();
     }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -1064,6 +1067,7 @@ fn source_reads(
     let mut loopbacks = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
+    let mut guards = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1160,10 +1164,15 @@ fn source_reads(
         let mut loopback = BTreeMap::new();
         let mut spawned = BTreeMap::new();
         let mut git_use = None;
+        let mut guarded = BTreeMap::new();
         for (file, build_script) in files {
             let Ok(text) = std::fs::read_to_string(context.join(&file)) else {
                 continue;
             };
+            let found = crate::cfg::feature_guards(&text);
+            if !found.is_empty() {
+                guarded.insert(file.clone(), found);
+            }
             if !build_script {
                 clis.push((file.clone(), crate::subcommands::cli_facts(&text)));
                 let binds = crate::listen::loopback_listens(&text);
@@ -1247,6 +1256,9 @@ fn source_reads(
         if let Some(git) = git_use {
             git_uses.insert(p.name.clone(), git);
         }
+        if !guarded.is_empty() {
+            guards.insert(p.name.clone(), guarded);
+        }
         // askama's (and rinja's) template directories, relative to the package:
         // `[general] dirs = ["../shared/templates"]` in its askama.toml.
         for config in ["askama.toml", "rinja.toml"] {
@@ -1329,6 +1341,7 @@ fn source_reads(
         loopbacks,
         spawns,
         git_uses,
+        guards,
     }
 }
 
@@ -1379,6 +1392,8 @@ struct SourceReads {
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the first source that asks git while compiling, and how.
     git_uses: BTreeMap<String, (String, String)>,
+    /// Per package, its feature guards ([`Package::feature_guards`]).
+    guards: BTreeMap<String, BTreeMap<String, Vec<crate::cfg::FeatureGuard>>>,
     run: BTreeMap<String, CompileRead>,
     missing: BTreeMap<String, CompileRead>,
 }
@@ -1950,6 +1965,7 @@ mod tests {
             loopback: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
+            feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];
         let reads = source_reads(dir.path(), "", &[package], &dirs, &IgnoreRules::default());

@@ -257,66 +257,10 @@ pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
 }
 
 /// Whether a `cfg` predicate is false in every Linux image's program build (gnu or musl,
-/// any architecture, not a test): `test`, another system (`windows`, `not(unix)`,
-/// `target_os = "macos"`, `target_env = "msvc"`, wasm), and `any`/`all` of such.
+/// any architecture, any features, not a test): `test`, another system (`windows`,
+/// `not(unix)`, `target_os = "macos"`, `target_env = "msvc"`, wasm), and `any`/`all` of such.
 fn never_in_a_linux_build(predicate: &str) -> bool {
-    let p: String = predicate.chars().filter(|c| !c.is_whitespace()).collect();
-    let value = |key: &str| {
-        p.strip_prefix(key)
-            .and_then(|v| v.strip_prefix("=\""))
-            .and_then(|v| v.strip_suffix('"'))
-            .map(str::to_string)
-    };
-    let parts = |inner: &str| -> Vec<String> {
-        let mut out = vec![String::new()];
-        let mut depth = 0i32;
-        for c in inner.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                ',' if depth == 0 => {
-                    out.push(String::new());
-                    continue;
-                }
-                _ => {}
-            }
-            if let Some(last) = out.last_mut() {
-                last.push(c);
-            }
-        }
-        out.retain(|s| !s.is_empty());
-        out
-    };
-    if let Some(inner) = p.strip_prefix("any(").and_then(|r| r.strip_suffix(')')) {
-        let parts = parts(inner);
-        return !parts.is_empty() && parts.iter().all(|q| never_in_a_linux_build(q));
-    }
-    if let Some(inner) = p.strip_prefix("all(").and_then(|r| r.strip_suffix(')')) {
-        return parts(inner).iter().any(|q| never_in_a_linux_build(q));
-    }
-    if let Some(v) = value("target_os") {
-        return v != "linux";
-    }
-    if let Some(v) = value("target_family") {
-        return v == "windows" || v == "wasm";
-    }
-    if let Some(v) = value("target_arch") {
-        return v.starts_with("wasm");
-    }
-    if let Some(v) = value("target_env") {
-        return !matches!(v.as_str(), "gnu" | "musl" | "");
-    }
-    if let Some(v) = value("target_vendor") {
-        return v != "unknown";
-    }
-    matches!(
-        p.as_str(),
-        "test"
-            | "windows"
-            | "not(unix)"
-            | "not(target_family=\"unix\")"
-            | "not(target_os=\"linux\")"
-    )
+    crate::cfg::eval(predicate, None) == Some(false)
 }
 
 /// The end of the item (or statement, field, match arm) starting at `start`: past its `;`

@@ -128,7 +128,7 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (at, literal) in literals(&code) {
         let lead = code[..at].trim_end();
-        if !lead.ends_with("Command::new(") || !is_process_command(&code, lead) {
+        if !lead.ends_with("::new(") || !is_process_command(&code, lead) {
             continue;
         }
         let name = literal.rsplit('/').next().unwrap_or(literal);
@@ -148,11 +148,14 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
     out
 }
 
-/// Whether the `Command::new(` that `lead` ends with is a process's (std's, tokio's), not
-/// clap's: by its qualification when it has one, else by what the file imports.
+/// Whether the `…::new(` that `lead` ends with makes a process's `Command` (std's, tokio's),
+/// not clap's: by its qualification when it has one, else by what the file imports. A name
+/// the file imports `Command` as (`use clap::{Command as ClapCommand}`, sccache-dist's
+/// subcommands) is judged by that import; any other type's `new` is not a process.
 fn is_process_command(code: &str, lead: &str) -> bool {
-    let path = lead.strip_suffix("Command::new(").unwrap_or(lead);
-    let qualifier: String = path
+    let path: String = lead
+        .strip_suffix("::new(")
+        .unwrap_or(lead)
         .chars()
         .rev()
         .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
@@ -160,18 +163,49 @@ fn is_process_command(code: &str, lead: &str) -> bool {
         .into_iter()
         .rev()
         .collect();
+    let (qualifier, name) = match path.rfind("::") {
+        Some(i) => (&path[..i + 2], &path[i + 2..]),
+        None => ("", path.as_str()),
+    };
+    let words = |item: &str| -> Vec<String> {
+        item.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    // Each `use` of the file, to its `;`.
+    let uses: Vec<&str> = code
+        .match_indices("use ")
+        .filter(|(i, _)| {
+            *i == 0 || !code[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        })
+        .map(|(i, _)| {
+            let item = &code[i + 4..];
+            &item[..item.find(';').unwrap_or(item.len())]
+        })
+        .collect();
+    if name != "Command" {
+        // An alias: the `use` that brings `Command` in as `name` decides.
+        return qualifier.is_empty()
+            && uses.iter().any(|item| {
+                let w = words(item);
+                w.windows(3)
+                    .any(|t| t[0] == "Command" && t[1] == "as" && t[2] == name)
+                    && item.contains("process")
+                    && !item.contains("clap")
+            });
+    }
     if !qualifier.is_empty() {
         return !(qualifier.starts_with("clap::") || qualifier.ends_with("builder::"));
     }
-    // Each `use` of the file, to its `;`, that brings a `Command` in.
+    // The `use`s that bring a `Command` in under its own name.
     let imports_from = |root: &str| {
-        code.match_indices("use ").any(|(i, _)| {
-            let item = &code[i + 4..];
-            let item = &item[..item.find(';').unwrap_or(item.len())];
+        uses.iter().any(|item| {
+            let w = words(item);
             item.contains(root)
-                && item
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|w| w == "Command")
+                && w.iter()
+                    .enumerate()
+                    .any(|(i, x)| x == "Command" && w.get(i + 1).map(String::as_str) != Some("as"))
         })
     };
     imports_from("process") || !imports_from("clap")
@@ -275,6 +309,14 @@ use std::process::{Child, Command, Stdio};
 fn run() -> Child { Command::new("atuin").stdout(Stdio::piped()).spawn().unwrap() }
 "#;
         assert_eq!(spawned_programs(both), ["atuin"]);
+        // sccache-dist's subcommands, through an alias of clap's `Command`.
+        let aliased = r#"
+use clap::{Arg, ArgGroup, Command as ClapCommand, ValueEnum};
+use std::process::Command as Process;
+fn cli() -> ClapCommand { ClapCommand::new("sccache-dist").subcommand(ClapCommand::new("auth")) }
+fn run() { Process::new("bwrap").status(); Builder::new("server"); }
+"#;
+        assert_eq!(spawned_programs(aliased), ["bwrap"]);
     }
 
     #[test]

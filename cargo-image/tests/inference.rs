@@ -1305,3 +1305,65 @@ fn asking_git_while_compiling_is_noted() {
         plan.notes
     );
 }
+
+/// A `compile_error!` under a feature `cfg` that the build's features set off is said
+/// before the build (vaultwarden's build script wants one database feature, and has none by
+/// default), with the image's table and a feature to choose; not once `features` turns one
+/// on. A dependency's guard that the features an image asks for set off names the workspace
+/// table, a guard other features leave quiet says nothing.
+#[test]
+fn a_compile_error_the_features_set_off_is_noted() {
+    let guard = "fn main() {\n    #[cfg(not(any(feature = \"sqlite\",\n        \
+                 feature = \"postgres\")))]\n    compile_error!(\"enable one database backend\");\n}\n";
+    let store = "#[cfg(all(feature = \"fast\", feature = \"small\"))]\n\
+                 compile_error!(\"`fast` and `small` cannot be on together\");\n\
+                 #[cfg(feature = \"never\")]\ncompile_error!(\"not reached\");\n\
+                 pub fn get() {}\n";
+    let notes = |api: &str, store_features: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("guards")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/store", |p| {
+                p.toml("[features]\nfast = []\nsmall = []\nnever = []\n")
+                    .source("src/lib.rs", store)
+            })
+            .package("crates/api", |p| {
+                p.dep(
+                    "store",
+                    &format!("{{ path = \"../store\"{store_features} }}"),
+                )
+                .toml(&format!("[features]\nsqlite = []\npostgres = []\n{api}"))
+                .source("build.rs", guard)
+                .source("src/main.rs", "fn main() { store::get(); }\n")
+            })
+            .build()
+            .plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("compile_error!"))
+            .collect()
+    };
+    assert_eq!(
+        notes("", ""),
+        [
+            "crates/api/build.rs:4 stops the build with `compile_error!(\"enable one database \
+          backend\")` under `cfg(not(any(feature = \"sqlite\", feature = \"postgres\")))`, \
+          which the features the build of `api` turns on meet: the build will fail; turn one \
+          of `sqlite`, `postgres` on, e.g. `features = [\"sqlite\"]` in \
+          [package.metadata.image] in crates/api/Cargo.toml"
+        ]
+    );
+    let chosen = "[package.metadata.image]\nfeatures = [\"postgres\"]\n";
+    assert!(notes(chosen, "").is_empty());
+    // Through the dependency's features: the guard that both set off, not the other.
+    assert_eq!(
+        notes(chosen, ", features = [\"fast\", \"small\"]"),
+        [
+            "crates/store/src/lib.rs:2 stops the build with `compile_error!(\"`fast` and \
+          `small` cannot be on together\")` under `cfg(all(feature = \"fast\", feature = \
+          \"small\"))`, which the features the build of `api` turns on meet: the build will \
+          fail; the features that meet it come from `features` in [workspace.metadata.image] \
+          in Cargo.toml or from the manifests that depend on `store`: change them so that it \
+          no longer holds"
+        ]
+    );
+}

@@ -664,6 +664,100 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
     notes
 }
 
+/// A note for each `compile_error!` under a feature `cfg` ([`crate::cfg::feature_guards`])
+/// that the features cargo resolves for the images set off in a package an image compiles:
+/// the build fails where it reaches it, minutes in (vaultwarden's build script asks for a
+/// database feature, and it has none by default). The fix names the image's table; a
+/// guard that lists features to choose from (`not(any(feature = ..))`) gets the first as an
+/// example.
+fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for p in &ws.packages {
+        let Some(on) = ws
+            .resolved
+            .iter()
+            .find(|r| r.name == p.name && r.version == p.version)
+            .map(|r| r.features.as_slice())
+        else {
+            continue;
+        };
+        let users: Vec<&ImagePlan> = images
+            .iter()
+            .filter(|img| {
+                closure(
+                    ws,
+                    std::iter::once(img.package.as_str()),
+                    &[DepKind::Normal, DepKind::Build],
+                )
+                .contains(&p.name)
+            })
+            .collect();
+        let Some(first) = users.first() else {
+            continue;
+        };
+        for (file, guard) in p
+            .feature_guards
+            .iter()
+            .flat_map(|(file, guards)| guards.iter().map(move |g| (file, g)))
+            .filter(|(_, g)| crate::cfg::eval(&g.predicate, Some(on)) == Some(true))
+        {
+            let choices: Vec<&str> = guard
+                .predicate
+                .strip_prefix("not(")
+                .map(|rest| {
+                    rest.split("feature = \"")
+                        .skip(1)
+                        .filter_map(|f| f.split('"').next())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let own = first.package == p.name;
+            let example = |f: &str| {
+                if own {
+                    format!("features = [\"{f}\"]")
+                } else {
+                    format!("features = [\"{}/{f}\"]", p.name)
+                }
+            };
+            let table = if own {
+                image_table(ws, first)
+            } else {
+                format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml"))
+            };
+            let fix = match choices.first() {
+                Some(f) if choices.len() == 1 => {
+                    format!("turn it on with `{}` in {table}", example(f))
+                }
+                Some(f) => format!(
+                    "turn one of {} on, e.g. `{}` in {table}",
+                    ticked(&choices),
+                    example(f)
+                ),
+                None => format!(
+                    "the features that meet it come from `features` in {table} or from the \
+                     manifests that depend on `{}`: change them so that it no longer holds",
+                    p.name
+                ),
+            };
+            let message: String = guard.message.chars().take(100).collect();
+            let cut = if message.len() < guard.message.len() {
+                "…"
+            } else {
+                ""
+            };
+            notes.push(format!(
+                "{file}:{} stops the build with `compile_error!(\"{message}{cut}\")` under \
+                 `cfg({})`, which the features the build of {} turns on meet: the build will \
+                 fail; {fix}",
+                guard.line,
+                guard.predicate,
+                ticked(users.iter().map(|i| &i.stage)),
+            ));
+        }
+    }
+    notes
+}
+
 /// One note for the environment variables the images' local crates read while compiling
 /// ([`crate::build_env`]) that nothing in the build sets: not `build-env`, `build-args`,
 /// `.cargo/config.toml`'s `[env]`, nor an argument the Dockerfile declares. kanidm's build
@@ -848,6 +942,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(subcommand_notes(ws, &images));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
+    notes.extend(feature_guard_notes(ws, &images));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
     notes.extend(spawn_notes(ws, &images, &reach));
