@@ -119,4 +119,9 @@ fn adopt_init_then_cargo_xtask_image_in_a_fresh_repository() {
     assert_eq!(body, "hello from hello-service 0.1.0");
     // Non-root, as every image.
     assert_eq!(inspect(&tag, "{{.Config.User}}").trim(), "65532:65532");
+    // No `ports` key: the port its code binds on every interface is exposed.
+    assert_eq!(
+        inspect(&tag, "{{json .Config.ExposedPorts}}").trim(),
+        r#"{"8080/tcp":{}}"#
+    );
 }

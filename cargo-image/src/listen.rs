@@ -86,6 +86,259 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
     out
 }
 
+/// A port a source names for listening: a number, or the constant that holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PortRef {
+    Number(u16),
+    Const(String),
+}
+
+/// What a source says about the ports its program listens on ([`listen_facts`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListenFacts {
+    /// Ports given with the unspecified address, which only a listener uses
+    /// (`"0.0.0.0:8080"`, `("0.0.0.0", 8080)`, `([0, 0, 0, 0], PORT)`,
+    /// `(Ipv4Addr::UNSPECIFIED, 8080)`), each with the code that names it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public: Vec<(PortRef, String)>,
+    /// Defaults of a port a server takes from its command line or environment (clap's
+    /// `default_value_t = 8080` on a field `port` or `http_port`; `env::var("PORT")` and a
+    /// number it falls back to): a client's port looks the same, so these count only for a
+    /// program whose code also binds or listens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defaults: Vec<(PortRef, String)>,
+    /// Whether it binds or listens (`TcpListener::bind`, `.bind(`, `serve(`, `.listen(`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listens: bool,
+    /// Integer constants it defines (`const CONTROL_PORT: u16 = 7835;`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consts: Vec<(String, u16)>,
+}
+
+impl ListenFacts {
+    pub fn is_empty(&self) -> bool {
+        self.public.is_empty()
+            && self.defaults.is_empty()
+            && !self.listens
+            && self.consts.is_empty()
+    }
+}
+
+/// A server's port by its name: `port`, or one that says it serves (`http_port`,
+/// `SERVER_PORT`), not a database's or another service's it connects to.
+fn server_port_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "port"
+        || (name.ends_with("_port")
+            && ["http", "server", "listen", "web", "api", "bind", "app"]
+                .iter()
+                .any(|w| name.contains(w)))
+}
+
+/// The port a token names: digits, or a constant's name (`CONTROL_PORT`).
+fn port_ref(token: &str) -> Option<PortRef> {
+    let token = token.trim().trim_matches('"');
+    if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+        return token.parse().ok().filter(|p| *p != 0).map(PortRef::Number);
+    }
+    let name = token.rsplit("::").next().unwrap_or(token);
+    (name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+    .then(|| PortRef::Const(name.to_string()))
+}
+
+/// The token after a `,` that follows `rest`'s leading closing parentheses: the port of
+/// `(ADDR, PORT)` once ADDR is read.
+fn after_comma(rest: &str) -> Option<&str> {
+    let rest = rest
+        .trim_start_matches(|c: char| c == ')' || c.is_whitespace())
+        .strip_prefix(',')?
+        .trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// What `source` (its test modules and other systems' code left out) says about the ports
+/// its program listens on. Lines are read, not Rust parsed: a port computed or read from a
+/// configuration file is not seen.
+pub fn listen_facts(source: &str) -> ListenFacts {
+    let code = program_code(source);
+    let mut facts = ListenFacts::default();
+    // Each found with its place in the code without whitespace, to keep source order.
+    let mut found: Vec<(usize, PortRef, String)> = Vec::new();
+    let mut public = |at: usize, port: Option<PortRef>, why: &str| {
+        if let Some(port) = port {
+            found.push((at, port, why.to_string()));
+        }
+    };
+    let flat_at = |at: usize| code[..at].chars().filter(|c| !c.is_whitespace()).count();
+    let lits = literals(&code);
+    for (at, literal) in &lits {
+        let after = code.get(at + literal.len() + 2..).unwrap_or("");
+        for host in ["0.0.0.0", "[::]"] {
+            if let Some(port) = literal.strip_prefix(host).and_then(|r| r.strip_prefix(':')) {
+                public(flat_at(*at), port_ref(port), &format!("\"{literal}\""));
+            } else if *literal == host || (host == "[::]" && *literal == "::") {
+                if let Some(token) = after_comma(after) {
+                    public(
+                        flat_at(*at),
+                        port_ref(token),
+                        &format!("(\"{literal}\", {token})"),
+                    );
+                }
+            }
+        }
+    }
+    let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    for pattern in [
+        "[0,0,0,0]",
+        "Ipv4Addr::UNSPECIFIED",
+        "Ipv6Addr::UNSPECIFIED",
+    ] {
+        for (at, _) in flat.match_indices(pattern) {
+            if let Some(token) = after_comma(&flat[at + pattern.len()..]) {
+                public(at, port_ref(token), &format!("({pattern}, {token})"));
+            }
+        }
+    }
+    found.sort_by_key(|(at, _, _)| *at);
+    for (_, port, why) in found {
+        push_unique(&mut facts.public, port, &why);
+    }
+    let lines: Vec<&str> = code.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if [
+            "TcpListener::bind",
+            ".bind(",
+            "::bind(",
+            "serve(",
+            ".listen(",
+            "bind_rustls",
+        ]
+        .iter()
+        .any(|w| trimmed.contains(w))
+            && !trimmed.starts_with("//")
+        {
+            facts.listens = true;
+        }
+        // `const NAME: u16 = 7835;`
+        if let Some(rest) = trimmed
+            .split_once("const ")
+            .filter(|(before, _)| {
+                before.is_empty() || before.trim_end().ends_with("pub") || before.ends_with(") ")
+            })
+            .map(|(_, rest)| rest)
+        {
+            if let Some((name, value)) = rest.split_once(':').and_then(|(name, rest)| {
+                let value = rest.split_once('=')?.1.trim().trim_end_matches(';').trim();
+                Some((name.trim(), value))
+            }) {
+                if let (Some(PortRef::Const(_)), Some(PortRef::Number(port))) =
+                    (port_ref(name), port_ref(value))
+                {
+                    facts.consts.push((name.to_string(), port));
+                }
+            }
+        }
+        // clap: `#[arg(long, default_value_t = 8080)]` (on one line or several) above
+        // `port: u16`.
+        if trimmed.starts_with("#[") {
+            let end = attribute_end(&lines, n);
+            let attr = lines[n..=end]
+                .iter()
+                .map(|l| l.trim())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !attr.contains("default_value") {
+                continue;
+            }
+            let mut next = end + 1;
+            while let Some(l) = lines.get(next).map(|l| l.trim()) {
+                if l.starts_with("#[") {
+                    next = attribute_end(&lines, next) + 1;
+                } else if l.is_empty() || l.starts_with("//") {
+                    next += 1;
+                } else {
+                    break;
+                }
+            }
+            let field = lines.get(next).map_or("", |l| l.trim());
+            let name = field
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("pub ")
+                .trim();
+            let value = attr
+                .split("default_value")
+                .nth(1)
+                .and_then(|v| v.split_once('='))
+                .map(|(_, v)| {
+                    let v = v.trim_start();
+                    let end = v
+                        .get(1..)
+                        .and_then(|rest| rest.find([',', ')', '"']))
+                        .map_or(v.len(), |e| e + 1);
+                    &v[..end]
+                });
+            if let Some(port) = value.filter(|_| server_port_name(name)).and_then(port_ref) {
+                push_unique(&mut facts.defaults, port, &format!("{name}: {attr}"));
+            }
+        }
+    }
+    // `env::var("PORT")` and the number it falls back to, in one statement.
+    for (at, literal) in &lits {
+        if !server_port_name(literal) || !code[..*at].trim_end().ends_with("var(") {
+            continue;
+        }
+        let statement = &code[*at..];
+        let statement = &statement[..statement.find(';').unwrap_or(statement.len())];
+        let fallback = statement.find("unwrap_or").and_then(|i| {
+            let rest = &statement[i..];
+            let digits: String = rest
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            port_ref(&digits)
+        });
+        if let Some(port) = fallback {
+            push_unique(&mut facts.defaults, port, &format!("var(\"{literal}\")"));
+        }
+    }
+    facts
+}
+
+/// The line where the attribute opening line `n` closes (its brackets balance).
+fn attribute_end(lines: &[&str], n: usize) -> usize {
+    let mut depth = 0i32;
+    for (i, line) in lines.iter().enumerate().skip(n) {
+        for c in line.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ => {}
+            }
+        }
+        if depth <= 0 {
+            return i;
+        }
+    }
+    lines.len().saturating_sub(1).max(n)
+}
+
+fn push_unique(list: &mut Vec<(PortRef, String)>, port: PortRef, why: &str) {
+    if !list.iter().any(|(p, _)| *p == port) {
+        list.push((port, why.to_string()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +403,80 @@ struct Serve {
             said(cli),
             [("127.0.0.1".to_string(), Some("interface".to_string()))]
         );
+    }
+
+    fn ports(list: &[(PortRef, String)]) -> Vec<PortRef> {
+        list.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// The shapes real servers use: microbin's clap default beside its `[0, 0, 0, 0]`
+    /// address, bore's constant, actix's tuple, axum's parsed string, `PORT` from the
+    /// environment; not a client's port, a database's, or port 0.
+    #[test]
+    fn ports_on_every_interface_and_server_port_defaults() {
+        let server = r#"
+pub const CONTROL_PORT: u16 = 7835;
+#[derive(Parser)]
+struct Args {
+    #[arg(long, env = "MICROBIN_PORT", default_value_t = 8080)]
+    port: u16,
+    #[arg(long, default_value = "5432")]
+    db_port: u16,
+    /// Port to use
+    #[arg(
+        short = 'p',
+        long = "port",
+        default_value = "8081",
+        env = "MINISERVE_PORT"
+    )]
+    #[serde(default)]
+    pub port: u16,
+    #[clap(long, default_value = "9090")]
+    pub http_port: u16,
+}
+async fn main() {
+    let a = SocketAddr::from(([0, 0, 0, 0], CONTROL_PORT));
+    HttpServer::new(app).bind(("0.0.0.0", 8000))?.run().await;
+    let b: SocketAddr = "0.0.0.0:3000".parse()?;
+    let c = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4000);
+    let d = TcpListener::bind("[::]:0").await?;
+    let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
+    let redis = env::var("REDIS_PORT").unwrap_or("6379".into());
+}
+"#;
+        let facts = listen_facts(server);
+        assert_eq!(
+            ports(&facts.public),
+            [
+                PortRef::Const("CONTROL_PORT".into()),
+                PortRef::Number(8000),
+                PortRef::Number(3000),
+                PortRef::Number(4000)
+            ]
+        );
+        assert_eq!(
+            ports(&facts.defaults),
+            [
+                PortRef::Number(8080),
+                PortRef::Number(8081),
+                PortRef::Number(9090),
+                PortRef::Number(5000)
+            ]
+        );
+        assert!(facts.listens);
+        assert_eq!(facts.consts, [("CONTROL_PORT".to_string(), 7835)]);
+        let client = r#"
+#[derive(Parser)]
+struct Cli {
+    #[arg(long, default_value_t = 6379)]
+    port: u16,
+}
+fn main() { let s = TcpStream::connect(("127.0.0.1", 6379)); }
+"#;
+        let facts = listen_facts(client);
+        assert!(!facts.listens && facts.public.is_empty());
+        assert_eq!(ports(&facts.defaults), [PortRef::Number(6379)]);
+        assert!(listen_facts("fn f() { let s = \"0.0.0.0").is_empty());
     }
 
     #[test]

@@ -185,6 +185,10 @@ pub struct Package {
     /// Loopback addresses its program code listens on ([`crate::listen`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub loopback: BTreeMap<String, Vec<crate::listen::Loopback>>,
+    /// What its program code says about the ports it listens on ([`crate::listen`]), by
+    /// source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub listen: BTreeMap<String, crate::listen::ListenFacts>,
     /// Programs its program code starts ([`crate::spawn`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spawns: BTreeMap<String, Vec<String>>,

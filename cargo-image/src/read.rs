@@ -537,6 +537,7 @@ fn from_metadata(
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            listen: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
             feature_guards: BTreeMap::new(),
@@ -678,6 +679,7 @@ fn from_metadata(
         subcommands,
         mut env_reads,
         mut loopbacks,
+        mut listens,
         mut spawns,
         mut git_uses,
         mut guards,
@@ -688,6 +690,7 @@ fn from_metadata(
         }
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
+        p.listen = listens.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         p.git_use = git_uses.remove(&p.name);
         p.feature_guards = guards.remove(&p.name).unwrap_or_default();
@@ -1065,6 +1068,7 @@ fn source_reads(
         BTreeMap::new();
     let mut env_reads = BTreeMap::new();
     let mut loopbacks = BTreeMap::new();
+    let mut listens = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
     let mut guards = BTreeMap::new();
@@ -1162,6 +1166,7 @@ fn source_reads(
         let mut env: BTreeMap<String, crate::model::EnvRead> = BTreeMap::new();
         let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
         let mut loopback = BTreeMap::new();
+        let mut listen = BTreeMap::new();
         let mut spawned = BTreeMap::new();
         let mut git_use = None;
         let mut guarded = BTreeMap::new();
@@ -1178,6 +1183,10 @@ fn source_reads(
                 let binds = crate::listen::loopback_listens(&text);
                 if !binds.is_empty() {
                     loopback.insert(file.clone(), binds);
+                }
+                let facts = crate::listen::listen_facts(&text);
+                if !facts.is_empty() {
+                    listen.insert(file.clone(), facts);
                 }
                 let programs = crate::spawn::spawned_programs(&text);
                 if !programs.is_empty() {
@@ -1249,6 +1258,9 @@ fn source_reads(
         }
         if !loopback.is_empty() {
             loopbacks.insert(p.name.clone(), loopback);
+        }
+        if !listen.is_empty() {
+            listens.insert(p.name.clone(), listen);
         }
         if !spawned.is_empty() {
             spawns.insert(p.name.clone(), spawned);
@@ -1339,6 +1351,7 @@ fn source_reads(
         subcommands,
         env_reads,
         loopbacks,
+        listens,
         spawns,
         git_uses,
         guards,
@@ -1388,6 +1401,8 @@ struct SourceReads {
     env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
     /// Per package, the loopback addresses its files listen on ([`Package::loopback`]).
     loopbacks: BTreeMap<String, BTreeMap<String, Vec<crate::listen::Loopback>>>,
+    /// Per package, what its files say about the ports they listen on ([`Package::listen`]).
+    listens: BTreeMap<String, BTreeMap<String, crate::listen::ListenFacts>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the first source that asks git while compiling, and how.
@@ -1963,6 +1978,7 @@ mod tests {
             needs_subcommand: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
+            listen: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
             feature_guards: BTreeMap::new(),

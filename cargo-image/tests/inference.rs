@@ -1367,3 +1367,60 @@ fn a_compile_error_the_features_set_off_is_noted() {
         ]
     );
 }
+
+/// With no `ports` key, an image's ports come from its program: the server's clap default
+/// (its code binds), a constant paired with the unspecified address in a library it links;
+/// not the client's `--port` default (its code never binds), nor another binary's own
+/// file. `args` naming a public address come first; `ports = []` exposes none. The dev
+/// image runs the program with ports.
+#[test]
+fn ports_are_read_from_the_program_when_no_key_sets_them() {
+    let server = "#[derive(clap::Parser)]\nstruct Args {\n    /// Where to listen\n    \
+                  #[arg(\n        long,\n        default_value_t = 8080,\n    )]\n    \
+                  port: u16,\n}\nfn main() {\n    \
+                  let l = std::net::TcpListener::bind((\"0.0.0.0\", 8080));\n    \
+                  net::control();\n}\n";
+    let net = "pub const CONTROL: u16 = 7835;\npub fn control() {\n    \
+               let a = std::net::SocketAddr::from(([0, 0, 0, 0], CONTROL));\n}\n";
+    let client = "#[derive(clap::Parser)]\nstruct Cli {\n    \
+                  #[arg(long, default_value_t = 6379)]\n    port: u16,\n}\n\
+                  fn main() { let s = std::net::TcpStream::connect((\"db\", 6379)); }\n";
+    let plan = |server_config: &str| {
+        Fixture::new("ports")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/net", |p| p.source("src/lib.rs", net))
+            .package("crates/cli", |p| p.source("src/main.rs", client))
+            .package("crates/server", |p| {
+                p.dep_path("net", "../net")
+                    .toml(server_config)
+                    .source("src/main.rs", server)
+            })
+            .build()
+            .plan()
+            .1
+    };
+    let found = plan("");
+    let ports = |bin: &str| {
+        let img = found.images.iter().find(|i| i.bin == bin).unwrap();
+        (img.ports.clone(), img.ports_inferred_from.clone())
+    };
+    assert_eq!(
+        ports("server"),
+        (
+            vec![8080, 7835],
+            vec![
+                "crates/server/src/main.rs: (\"0.0.0.0\", 8080)".to_string(),
+                "crates/net/src/lib.rs: ([0,0,0,0], CONTROL)".to_string(),
+            ]
+        )
+    );
+    assert_eq!(ports("cli"), (vec![], vec![]));
+    assert_eq!(found.dev.bin, "server");
+    let with_args = plan("[package.metadata.image]\nargs = [\"--bind\", \"[::]:9000\"]\n");
+    let server = with_args.images.iter().find(|i| i.bin == "server").unwrap();
+    assert_eq!(server.ports, [9000, 8080, 7835]);
+    assert_eq!(server.ports_inferred_from[0], "args: \"[::]:9000\"");
+    let none = plan("[package.metadata.image]\nports = []\n");
+    let server = none.images.iter().find(|i| i.bin == "server").unwrap();
+    assert!(server.ports.is_empty() && server.ports_inferred_from.is_empty());
+}

@@ -148,6 +148,7 @@ fn workspace(g: &Graph) -> Workspace {
                 env_reads: Default::default(),
                 loopback: Default::default(),
                 spawns: Default::default(),
+                listen: Default::default(),
                 feature_guards: Default::default(),
                 git_use: None,
             }

@@ -136,7 +136,14 @@ pub(super) fn plan_images(
     let mut skipped = Vec::new();
     let mut other_targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (pkg, bin) in &all_bins {
-        let cfg = image_config(ws, pkg, &bin.name);
+        let mut cfg = image_config(ws, pkg, &bin.name);
+        let inferred = match cfg.ports {
+            None => inferred_ports(ws, pkg, &bin.name, cfg.args.as_deref().unwrap_or_default()),
+            Some(_) => Vec::new(),
+        };
+        if !inferred.is_empty() {
+            cfg.ports = Some(inferred.iter().map(|(port, _)| *port).collect());
+        }
         let selected = if opts.bins.is_empty() {
             let windows = windows_only(pkg, bin);
             if let (Some((feature, dep)), None) = (windows, cfg.skip) {
@@ -205,12 +212,13 @@ pub(super) fn plan_images(
             ));
         }
         if selected {
-            images.push(plan_image(ws, pkg, &bin.name, &cfg, opts).map_err(|m| {
-                Error::InvalidConfig {
+            let mut image =
+                plan_image(ws, pkg, &bin.name, &cfg, opts).map_err(|m| Error::InvalidConfig {
                     manifest: skeleton::manifest_path(pkg),
                     message: m,
-                }
-            })?);
+                })?;
+            image.ports_inferred_from = inferred.into_iter().map(|(_, why)| why).collect();
+            images.push(image);
         }
     }
     for (target, bins) in &other_targets {
@@ -279,6 +287,89 @@ pub(super) fn plan_images(
         }
     }
     Ok(images)
+}
+
+/// The ports the program of binary `bin` of `pkg` listens on: those its `args` give
+/// (`--bind 0.0.0.0:7878`, `--port 8080`), then by its code (its package's and the local
+/// libraries it links, not another binary's own file; [`crate::listen`]): ports given with
+/// the unspecified address, then, when that code binds or listens somewhere, the defaults
+/// of a server port option or variable; each with what names it (`src/server.rs:
+/// ([0,0,0,0], CONTROL_PORT)`). A constant resolves through the same code's `const`s; one
+/// it cannot resolve is left out.
+pub(super) fn inferred_ports(
+    ws: &Workspace,
+    pkg: &Package,
+    bin: &str,
+    args: &[String],
+) -> Vec<(u16, String)> {
+    use crate::listen::PortRef;
+    let mut out: Vec<(u16, String)> = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        let port = ["0.0.0.0:", "[::]:"]
+            .iter()
+            .find_map(|host| value.strip_prefix(host))
+            .or_else(|| match arg.split_once('=') {
+                Some(("--port", v)) => Some(v),
+                _ => None,
+            })
+            .or_else(|| (i > 0 && args[i - 1] == "--port").then_some(arg.as_str()))
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p != 0);
+        if let Some(port) = port {
+            if !out.iter().any(|(m, _)| *m == port) {
+                out.push((port, format!("args: \"{arg}\"")));
+            }
+        }
+    }
+    let reach = super::graph::closure(
+        ws,
+        std::iter::once(pkg.name.as_str()),
+        &[crate::model::DepKind::Normal],
+    );
+    // The program's own package first: its ports lead (the healthcheck probes the first).
+    let packages = std::iter::once(pkg).chain(
+        ws.packages
+            .iter()
+            .filter(|p| p.name != pkg.name && reach.contains(&p.name)),
+    );
+    let files: Vec<(&String, &crate::listen::ListenFacts)> = packages
+        .flat_map(|p| p.listen.iter().map(move |(file, facts)| (p, file, facts)))
+        .filter(|(p, file, _)| {
+            !p.targets.iter().any(|t| {
+                t.kind == TargetKind::Bin
+                    && t.src_path == **file
+                    && !(p.name == pkg.name && t.name == bin)
+            })
+        })
+        .map(|(_, file, facts)| (file, facts))
+        .collect();
+    let resolve = |port: &PortRef| match port {
+        PortRef::Number(n) => Some(*n),
+        PortRef::Const(name) => files
+            .iter()
+            .flat_map(|(_, f)| &f.consts)
+            .find(|(c, _)| c == name)
+            .map(|(_, n)| *n),
+    };
+    let listens = files.iter().any(|(_, f)| f.listens);
+    let found = files
+        .iter()
+        .flat_map(|(file, f)| f.public.iter().map(move |p| (file, p)))
+        .chain(
+            files
+                .iter()
+                .filter(|_| listens)
+                .flat_map(|(file, f)| f.defaults.iter().map(move |p| (file, p))),
+        );
+    for (file, (port, why)) in found {
+        if let Some(n) = resolve(port) {
+            if !out.iter().any(|(m, _)| *m == n) {
+                out.push((n, format!("{file}: {why}")));
+            }
+        }
+    }
+    out
 }
 
 /// Resolves one binary's configuration `cfg` into its image.
@@ -382,6 +473,7 @@ fn plan_image(
         user,
         home,
         ports,
+        ports_inferred_from: Vec::new(),
         env,
         labels,
         healthcheck,

@@ -333,6 +333,10 @@ pub struct ImagePlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home: Option<String>,
     pub ports: Vec<u16>,
+    /// Where `ports` came from when no `ports` key sets them: the code that names each
+    /// ([`image::inferred_ports`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports_inferred_from: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub healthcheck: Option<Healthcheck>,
