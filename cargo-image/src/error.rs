@@ -14,6 +14,14 @@ pub enum Error {
     NoWorkspace { message: String },
     /// `cargo metadata` failed; carries cargo's own message.
     Metadata { manifest: String, message: String },
+    /// `cargo metadata` failed on a path inside a git submodule that is not checked out
+    /// (rustdesk-server's `libs/hbb_common`, cloned without `--recursive`).
+    MissingSubmodule {
+        manifest: String,
+        message: String,
+        /// The submodules' paths, relative to the manifest's directory.
+        submodules: Vec<String>,
+    },
     /// The workspace has no `Cargo.lock`.
     MissingLockfile { workspace: String },
     /// A config table has an unknown key, a wrong type or a bad value.
@@ -90,6 +98,24 @@ impl fmt::Display for Error {
                 "`{path}` ({what}) is left out of the build context by the rule `{rule}` in \
                  `{dockerignore}`, but the build needs it; remove that rule, or add `!{path}` \
                  on a line after it"
+            ),
+            Error::MissingSubmodule {
+                manifest,
+                message,
+                submodules,
+            } => write!(
+                f,
+                "`cargo metadata` failed for `{manifest}`: {}; the git submodule{} {} {} not \
+                 checked out (a clone without `--recursive`): run `git submodule update --init \
+                 --recursive` in the repository",
+                message.trim(),
+                if submodules.len() == 1 { "" } else { "s" },
+                submodules
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if submodules.len() == 1 { "is" } else { "are" },
             ),
             // A source cargo could not reach (qdrant's and rustdesk-server's git
             // dependencies on a machine without github.com) is no fault of the manifest.

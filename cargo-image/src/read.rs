@@ -56,12 +56,29 @@ pub fn read_with_features(manifest_path: &Path, features: &[String]) -> Result<L
         });
     }
     let shown = manifest_path.display().to_string();
-    let metadata_err = |e: cargo_metadata::Error| Error::Metadata {
-        manifest: shown.clone(),
-        message: match e {
+    let manifest_dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let metadata_err = |e: cargo_metadata::Error| {
+        let message = match e {
             cargo_metadata::Error::CargoMetadata { stderr } => from_first_error(&stderr),
             other => other.to_string(),
-        },
+        };
+        // A path cargo could not read inside a submodule the clone left empty.
+        let submodules: Vec<String> = missing_submodules(manifest_dir, "")
+            .into_iter()
+            .filter(|s| message.contains(&format!("/{s}/")))
+            .collect();
+        if submodules.is_empty() {
+            Error::Metadata {
+                manifest: shown.clone(),
+                message,
+            }
+        } else {
+            Error::MissingSubmodule {
+                manifest: shown.clone(),
+                message,
+                submodules,
+            }
+        }
     };
     // First without resolving, to find the workspace root and check for Cargo.lock before
     // anything could create one.

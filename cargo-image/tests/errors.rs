@@ -205,6 +205,34 @@ fn missing_lockfile_is_not_created() {
     assert!(!built.root.join("Cargo.lock").exists());
 }
 
+/// A member in a git submodule the clone left out (rustdesk-server's `libs/hbb_common`,
+/// cloned without `--recursive`): cargo's error, and the submodule with the command that
+/// fetches it.
+#[test]
+fn a_member_in_a_submodule_not_checked_out_names_the_submodule() {
+    let built = Fixture::new("submodule")
+        .virtual_workspace(&["crates/app", "libs/common"])
+        .package("crates/app", |p| p.main())
+        .file(
+            ".gitmodules",
+            "[submodule \"libs/common\"]\n\tpath = libs/common\n\turl = https://example.com/common\n",
+        )
+        .no_lockfile()
+        .build();
+    let err = load_err(&built, &fixed_options());
+    let Error::MissingSubmodule { submodules, .. } = &err else {
+        panic!("expected MissingSubmodule, got {err:?}");
+    };
+    assert_eq!(submodules, &["libs/common"]);
+    let said = err.to_string();
+    assert!(
+        said.contains("libs/common/Cargo.toml")
+            && said.contains("the git submodule `libs/common` is not checked out")
+            && said.contains("git submodule update --init --recursive"),
+        "{said}"
+    );
+}
+
 /// A workspace pinning a toolchain this machine lacks is read with the caller's: when that
 /// fails too, the error is the second run's (meilisearch's: a git dependency on a host
 /// this machine cannot reach; a manifest cargo cannot parse), not the pin that made the
