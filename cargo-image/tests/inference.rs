@@ -1424,3 +1424,45 @@ fn ports_are_read_from_the_program_when_no_key_sets_them() {
     let server = none.images.iter().find(|i| i.bin == "server").unwrap();
     assert!(server.ports.is_empty() && server.ports_inferred_from.is_empty());
 }
+
+/// An absolute path the image's `args` or `env` name that nothing lays out is said, with
+/// `volumes` and `files` as the fixes (oxigraph's `serve --location /data`); not once a
+/// volume, a file or a system directory holds it.
+#[test]
+fn paths_the_args_name_that_the_image_lacks_are_noted() {
+    let notes = |config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("named-paths")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/db", |p| {
+                p.toml(&format!("[package.metadata.image]\n{config}"))
+                    .source("src/main.rs", "fn main() {}\n")
+            })
+            .file("conf/db.toml", "")
+            .build()
+            .plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("args or env"))
+            .collect()
+    };
+    assert_eq!(
+        notes(
+            "args = [\"serve\", \"--location\", \"/data\", \"--config=/etc/db/db.toml\", \
+             \"--log\", \"/dev/stderr\", \"--tmp\", \"/tmp/db\"]\n\
+             env = { CACHE = \"/var/cache/db/\", URL = \"http://db:80/x\" }\n"
+        ),
+        [
+            "`db`'s args or env name `/data`, `/etc/db/db.toml`, `/var/cache/db`, which its \
+          image does not have: the program fails there when it runs (its user \
+          `65532:65532` may not create it). Under [package.metadata.image] in \
+          crates/db/Cargo.toml: a directory it writes goes in `volumes = [\"/data\"]` \
+          (created, owned by its user); a file it reads, in `files = { \"<path in the \
+          build context>\" = \"/data\" }`"
+        ]
+    );
+    assert!(notes(
+        "args = [\"--location\", \"/data/db\", \"--config\", \"/etc/db/db.toml\"]\n\
+         volumes = [\"/data\"]\nfiles = { \"conf/db.toml\" = \"/etc/db/db.toml\" }\n"
+    )
+    .is_empty());
+}

@@ -762,6 +762,64 @@ fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for each image whose `args` or `env` name an absolute path the image does not
+/// have: oxigraph's `serve --location /data` writes its database where only root may
+/// create a directory, and a `--config /etc/app/config.toml` nothing copies is missing.
+/// Not a path under what the image lays out (`files`, `volumes`, `workdir`, the home, the
+/// binary's directory), nor under a system directory that exists in every runtime or
+/// comes with packages (`/tmp`, `/dev`, `/proc`, `/sys`, `/usr`, `/lib`, `/bin`,
+/// `/etc/ssl`, `/home`). (A root user, who could create it, is refused already.)
+fn named_path_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    const PRESENT: [&str; 12] = [
+        "/tmp", "/dev", "/proc", "/sys", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc/ssl",
+        "/run", "/home",
+    ];
+    let mut notes = Vec::new();
+    for img in images {
+        let laid_out: Vec<&str> = img
+            .extras
+            .files
+            .values()
+            .chain(&img.extras.volumes)
+            .chain(img.extras.workdir.iter())
+            .chain(img.home.iter())
+            .map(String::as_str)
+            .chain(PRESENT)
+            .collect();
+        let named: Vec<&str> = img
+            .extras
+            .args
+            .iter()
+            .chain(img.env.values())
+            .map(|v| v.split_once('=').map_or(v.as_str(), |(_, path)| path))
+            .filter(|v| {
+                v.starts_with('/')
+                    && v.len() > 1
+                    && !v.contains(|c: char| c.is_whitespace() || matches!(c, ':' | '$' | '*'))
+            })
+            .map(|v| v.trim_end_matches('/'))
+            .filter(|v| !laid_out.iter().any(|dir| crate::model::is_within(v, dir)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let Some(first) = named.first() else {
+            continue;
+        };
+        notes.push(format!(
+            "`{}`'s args or env name {}, which its image does not have: the program fails \
+             there when it runs (its user `{}` may not create it). Under {}: \
+             a directory it writes goes in `volumes = [\"{first}\"]` (created, owned by its \
+             user); a file it reads, in `files = {{ \"<path in the build context>\" = \
+             \"{first}\" }}`",
+            img.stage,
+            ticked(&named),
+            img.user,
+            image_table(ws, img),
+        ));
+    }
+    notes
+}
+
 /// One note for the environment variables the images' local crates read while compiling
 /// ([`crate::build_env`]) that nothing in the build sets: not `build-env`, `build-args`,
 /// `.cargo/config.toml`'s `[env]`, nor an argument the Dockerfile declares. kanidm's build
@@ -947,6 +1005,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
+    notes.extend(named_path_notes(ws, &images));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
     notes.extend(spawn_notes(ws, &images, &reach));
