@@ -6,7 +6,8 @@
 //! image lacks, with the keys that carry them over.
 //!
 //! Instructions are read, not evaluated: a value with a `$` (an `ARG` or `ENV` expansion)
-//! is left out, as are `PATH` and `HOME`, which every base sets for itself.
+//! is left out, as are `PATH` and `HOME`, which every base sets for itself, and
+//! `DEBIAN_FRONTEND`, which only apt reads (vaultwarden's).
 
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +43,9 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             }
             "ENV" => {
                 for (name, value) in env_pairs(rest) {
-                    if !value.contains('$') && !matches!(name.as_str(), "PATH" | "HOME") {
+                    if !value.contains('$')
+                        && !matches!(name.as_str(), "PATH" | "HOME" | "DEBIAN_FRONTEND")
+                    {
                         out.env.retain(|(n, _)| *n != name);
                         out.env.push((name, value));
                     }
@@ -59,8 +62,9 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 }
             }
             "WORKDIR" if rest.starts_with('/') && !rest.contains('$') => {
-                out.workdir =
-                    Some(rest.trim_end_matches('/').to_string()).filter(|d| !d.is_empty());
+                // `WORKDIR /` counts: vaultwarden's relative `data/` is `/data` from there.
+                let dir = rest.trim_end_matches('/');
+                out.workdir = Some(if dir.is_empty() { "/" } else { dir }.to_string());
             }
             "VOLUME" => {
                 for volume in words(rest) {
@@ -200,5 +204,14 @@ mod tests {
         assert_eq!(own.workdir.as_deref(), Some("/app"));
         assert_eq!(own.volumes, ["/app/upload", "/data", "/cache"]);
         assert_eq!(own.programs, ["rustypaste"]);
+        // vaultwarden's: the root directory is a working directory too; apt's variable
+        // is no program's.
+        let own = last_stage(
+            "Dockerfile",
+            "FROM debian:bookworm-slim\nENV DEBIAN_FRONTEND=noninteractive ROCKET_PORT=80\n\
+             WORKDIR /\n",
+        );
+        assert_eq!(own.workdir.as_deref(), Some("/"));
+        assert_eq!(own.env, [("ROCKET_PORT".to_string(), "80".to_string())]);
     }
 }

@@ -1466,3 +1466,56 @@ fn paths_the_args_name_that_the_image_lacks_are_noted() {
     )
     .is_empty());
 }
+
+/// `workdir = "/"` is a working directory like any other (vaultwarden's relative `data/`
+/// is its `/data` volume only from `/`): accepted, written, and left root's.
+#[test]
+fn the_root_directory_is_a_working_directory() {
+    let (_, plan) = Fixture::new("root-workdir")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/vault", |p| {
+            p.toml("[package.metadata.image]\nworkdir = \"/\"\nvolumes = [\"/data\"]\n")
+                .source("src/main.rs", "fn main() {}\n")
+        })
+        .build()
+        .plan();
+    assert_eq!(plan.images[0].extras.workdir.as_deref(), Some("/"));
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(dockerfile.contains("\nWORKDIR /\n"), "{dockerfile}");
+    assert!(
+        dockerfile.contains("chown 65532:65532 /extras/data"),
+        "{dockerfile}"
+    );
+    assert!(
+        !dockerfile.contains("chown 65532:65532 /extras \\"),
+        "{dockerfile}"
+    );
+    assert!(
+        !dockerfile.contains("chown 65532:65532 /extras/ "),
+        "{dockerfile}"
+    );
+}
+
+/// A `time` 0.3 before 0.3.35 in the resolve fails to compile on Rust 1.80 and later
+/// (rathole's first build): said before the build when the builder is such a `rust`
+/// image, not with an older one, a fixed `time`, or a builder whose Rust is unknown.
+#[test]
+fn an_old_time_crate_with_a_newer_builder_is_noted() {
+    let said = |time: &str, builder: Option<&str>| -> bool {
+        let ws = with_graph(vec![
+            node("svc", "0.1.0", &[], &[1]),
+            node("time", time, &[], &[]),
+        ]);
+        let mut opts = fixed_options();
+        opts.builder = builder.map(String::from);
+        let plan = cargo_image::plan::plan(&ws, &opts).unwrap();
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with(&format!("Cargo.lock holds `time` {time}, which Rust 1.80")))
+    };
+    assert!(said("0.3.29", Some("rust:1.95.0-slim-bookworm")));
+    assert!(said("0.3.34", Some("rust:slim")));
+    assert!(!said("0.3.29", Some("rust:1.79-slim-bookworm")));
+    assert!(!said("0.3.35", Some("rust:1.95.0-slim-bookworm")));
+    assert!(!said("0.3.29", Some("ghcr.io/acme/builder:1.95")));
+}

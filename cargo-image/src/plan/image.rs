@@ -945,8 +945,9 @@ fn plan_extras(
         }
         files.insert(join(root, rel), dest);
     }
+    // `/` too: vaultwarden's relative `data/` is its `/data` volume only from there.
     let workdir = match &cfg.workdir {
-        Some(dir) if !is_image_path(dir) => {
+        Some(dir) if dir != "/" && !is_image_path(dir) => {
             return Err(format!(
                 "key `workdir`: `{dir}` must be an absolute path, e.g. \"/app\""
             ))

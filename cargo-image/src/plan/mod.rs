@@ -820,6 +820,41 @@ fn named_path_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note when Cargo.lock holds a `time` 0.3 before 0.3.35 and the builder's Rust is 1.80
+/// or later, which cannot compile it (E0282, "type annotations needed for `Box<_>`"):
+/// rathole's lockfile failed its first build so. The builder's Rust is read from an
+/// official `rust` image's tag (`latest` and other words are today's Rust); another image's
+/// is not known, and says nothing.
+fn old_time_note(ws: &Workspace, builder: &str) -> Option<String> {
+    let old = ws.resolved.iter().find(|r| {
+        let mut v = r
+            .version
+            .split('.')
+            .map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+        r.name == "time" && v.next() == Some(0) && v.next() == Some(3) && v.next() < Some(35)
+    })?;
+    let image = builder.rsplit('/').next().unwrap_or(builder);
+    let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
+    if name != "rust" || builder.contains('/') && !builder.starts_with("docker.io/library/") {
+        return None;
+    }
+    let mut v = tag.split(['.', '-']).map(|n| n.parse::<u32>().ok());
+    let new = match (v.next().flatten(), v.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (1, 80),
+        (Some(_), None) => return None,
+        _ => true,
+    };
+    new.then(|| {
+        format!(
+            "Cargo.lock holds `time` {}, which Rust 1.80 and later cannot compile (E0282, \
+             type annotations needed for `Box<_>`), and the builder `{builder}` is newer: the \
+             build will fail; run `cargo update -p time` (0.3.35 or later), or set `builder` \
+             in [workspace.metadata.image] to a Rust before 1.80 (\"rust:1.79-slim-bookworm\")",
+            old.version
+        )
+    })
+}
+
 /// One note for the environment variables the images' local crates read while compiling
 /// ([`crate::build_env`]) that nothing in the build sets: not `build-env`, `build-args`,
 /// `.cargo/config.toml`'s `[env]`, nor an argument the Dockerfile declares. kanidm's build
@@ -1065,15 +1100,17 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         message: e.message,
     })?;
     let dev = plan_dev(ws, &images, dev_profile).map_err(invalid)?;
+    let builder = opts
+        .builder
+        .clone()
+        .or_else(|| wcfg.builder.clone())
+        .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version));
+    notes.extend(old_time_note(ws, &builder));
     let appended = plan_appended(ws.dockerfile_append.as_ref(), &images).map_err(invalid)?;
     let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
     Ok(Plan {
         workspace_root: ws.root.clone(),
-        builder: opts
-            .builder
-            .clone()
-            .or_else(|| wcfg.builder.clone())
-            .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version)),
+        builder,
         skeleton,
         masked_members: masked_members(ws),
         manifests: manifests(ws),
