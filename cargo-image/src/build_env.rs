@@ -193,6 +193,11 @@ pub fn git_use(source: &str, build_script: bool) -> Option<&'static str> {
         "vergen_gix",
         ".git_sha(",
         ".git_describe(",
+        // vergen 8's `EmitBuilder::builder().all_git()`; before 8, `vergen(config)` emits
+        // git's instructions with the `git` feature, which rathole tunes through
+        // `config.git_mut()`.
+        ".all_git(",
+        ".git_mut(",
     ];
     if vergen.iter().any(|v| code.contains(v)) {
         return Some("vergen's git instructions");
@@ -266,6 +271,10 @@ fn main() {
             "a program running git does so at run time"
         );
         let vergen = "fn main() { let git = GitclBuilder::all_git()?; Emitter::default().add_instructions(&git)?.emit() }";
+        let vergen7 = "fn main() { let mut config = Config::default();\n    \
+                       *config.git_mut().semver_kind_mut() = SemverKind::Lightweight;\n    \
+                       vergen(config) }";
+        assert_eq!(git_use(vergen7, true), Some("vergen's git instructions"));
         assert_eq!(git_use(vergen, true), Some("vergen's git instructions"));
         assert_eq!(
             git_use(
