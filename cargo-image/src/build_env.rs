@@ -205,6 +205,26 @@ pub fn git_use(source: &str, build_script: bool) -> Option<&'static str> {
     code.contains("shadow_rs").then_some("shadow-rs")
 }
 
+/// The paths a build script watches by a literal (`println!("cargo:rerun-if-changed=.git")`,
+/// the `cargo::` form too), as written, relative to its package; not one built by
+/// `format!` or from a variable.
+pub fn watched_paths(source: &str) -> Vec<String> {
+    let code = crate::reads::program_code(source);
+    let mut out: Vec<String> = Vec::new();
+    for (_, literal) in crate::reads::literals(&code) {
+        let Some(path) = ["cargo:rerun-if-changed=", "cargo::rerun-if-changed="]
+            .iter()
+            .find_map(|prefix| literal.strip_prefix(prefix))
+        else {
+            continue;
+        };
+        if !path.is_empty() && !path.contains(['{', '}', '\\']) && !out.iter().any(|p| p == path) {
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,10 +195,31 @@ pub struct Package {
     /// The first source that asks git while compiling, and how ([`crate::build_env::git_use`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_use: Option<(String, String)>,
+    /// Paths its build script watches (`cargo:rerun-if-changed=.git`) that the compile
+    /// steps may not see: a `.dockerignore` rule leaves them out, or they are in the
+    /// repository's `.git` (bound only with `git = true`); each with the script. Cargo
+    /// counts a missing path as changed, so every build re-runs the script and recompiles
+    /// the package (vaultwarden's `.git`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unseen_watches: Vec<UnseenWatch>,
     /// `compile_error!`s under a `#[cfg]` naming a feature ([`crate::cfg::feature_guards`]),
     /// by source file (its build script's too).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub feature_guards: BTreeMap<String, Vec<crate::cfg::FeatureGuard>>,
+}
+
+/// A path a build script watches that the build context leaves out ([`Package::unseen_watches`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UnseenWatch {
+    /// The build script, context-relative.
+    pub script: String,
+    /// The path as the script names it (relative to its package).
+    pub path: String,
+    /// The path, context-relative.
+    pub in_context: String,
+    /// The `.dockerignore` rule that leaves it out; `None`: in `.git`, which only
+    /// `git = true` brings.
+    pub rule: Option<String>,
 }
 
 /// Where a package's compile reads an environment variable.

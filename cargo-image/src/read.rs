@@ -557,6 +557,7 @@ fn from_metadata(
             listen: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
+            unseen_watches: Vec::new(),
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -700,6 +701,7 @@ fn from_metadata(
         mut spawns,
         mut git_uses,
         mut guards,
+        mut watches,
     } = source_reads(&context_dir, &root, &packages, &dirs, &rules);
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
@@ -711,6 +713,7 @@ fn from_metadata(
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         p.git_use = git_uses.remove(&p.name);
         p.feature_guards = guards.remove(&p.name).unwrap_or_default();
+        p.unseen_watches = watches.remove(&p.name).unwrap_or_default();
     }
     compile_reads.extend(sqlx_offline_data(
         &context_dir,
@@ -1089,6 +1092,7 @@ fn source_reads(
     let mut spawns = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
     let mut guards = BTreeMap::new();
+    let mut watches: BTreeMap<String, Vec<crate::model::UnseenWatch>> = BTreeMap::new();
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1223,6 +1227,33 @@ fn source_reads(
                 build_sets = build_sets
                     .zip(crate::build_env::rustc_env_set(&text))
                     .map(|(a, b)| a.union(&b).cloned().collect());
+                for path in crate::build_env::watched_paths(&text) {
+                    let Some(in_context) = resolve(&p.dir, &path) else {
+                        continue;
+                    };
+                    // On disk but left out: a path no checkout has is the project's own
+                    // re-run everywhere, not the image build's.
+                    if !context.join(&in_context).exists() {
+                        continue;
+                    }
+                    // `.git`: the generated block leaves it out; `git = true` brings it
+                    // (refused while a rule of the user's leaves it out).
+                    let in_git = is_within(&in_context, &crate::model::join(root, ".git"));
+                    let rule = (!in_git)
+                        .then(|| rules.excluding_rule(&in_context).map(str::to_string))
+                        .flatten();
+                    if rule.is_some() || in_git {
+                        let list = watches.entry(p.name.clone()).or_default();
+                        if !list.iter().any(|w| w.in_context == in_context) {
+                            list.push(crate::model::UnseenWatch {
+                                script: file.clone(),
+                                path,
+                                in_context,
+                                rule,
+                            });
+                        }
+                    }
+                }
             }
             let file_dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             for (literal, base) in upward_literals(&text, build_script) {
@@ -1372,6 +1403,7 @@ fn source_reads(
         spawns,
         git_uses,
         guards,
+        watches,
     }
 }
 
@@ -1424,6 +1456,8 @@ struct SourceReads {
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the first source that asks git while compiling, and how.
     git_uses: BTreeMap<String, (String, String)>,
+    /// Per package, the watched paths the context leaves out ([`Package::unseen_watches`]).
+    watches: BTreeMap<String, Vec<crate::model::UnseenWatch>>,
     /// Per package, its feature guards ([`Package::feature_guards`]).
     guards: BTreeMap<String, BTreeMap<String, Vec<crate::cfg::FeatureGuard>>>,
     run: BTreeMap<String, CompileRead>,
@@ -1998,6 +2032,7 @@ mod tests {
             listen: BTreeMap::new(),
             spawns: BTreeMap::new(),
             git_use: None,
+            unseen_watches: Vec::new(),
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

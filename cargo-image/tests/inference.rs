@@ -1519,3 +1519,53 @@ fn an_old_time_crate_with_a_newer_builder_is_noted() {
     assert!(!said("0.3.35", Some("rust:1.95.0-slim-bookworm")));
     assert!(!said("0.3.29", Some("ghcr.io/acme/builder:1.95")));
 }
+
+/// A build script watching a path the compile steps do not see re-runs, and recompiles
+/// its package, on every image build (cargo counts a missing path as changed;
+/// vaultwarden's `rerun-if-changed=.git`): said with `git = true` for `.git`, with the
+/// rule for a path the user's `.dockerignore` leaves out; not a path no checkout has, not
+/// once `git = true` gives `.git`.
+#[test]
+fn a_build_script_watching_what_the_build_cannot_see_is_noted() {
+    let build_rs = "fn main() {\n    println!(\"cargo:rerun-if-changed=.git/HEAD\");\n    \
+                    println!(\"cargo::rerun-if-changed=assets\");\n    \
+                    println!(\"cargo:rerun-if-changed=generated.rs\");\n    \
+                    println!(\"cargo:rerun-if-changed={}\", std::env::var(\"X\").unwrap());\n}\n";
+    let notes = |workspace: &str, dockerignore: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("watch")
+            .root_package("vault", |p| {
+                p.source("build.rs", build_rs)
+                    .source("src/main.rs", "fn main() {}\n")
+                    .source("assets/logo.svg", "<svg/>")
+            })
+            .workspace_toml(workspace)
+            .file(".dockerignore", dockerignore)
+            .git_root()
+            .build()
+            .plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("rerun-if-changed"))
+            .collect()
+    };
+    assert_eq!(
+        notes("", ""),
+        [
+            "build.rs re-runs when `.git/HEAD` changes (`rerun-if-changed`), which the compile \
+          steps do not see (the repository's `.git` reaches them only with `git = true`): \
+          cargo counts a missing path as changed, so every image build re-runs it and \
+          recompiles `vault` (and what depends on it), even after an edit to nothing it \
+          reads; set `git = true` under [workspace.metadata.image] in Cargo.toml (they then \
+          re-run after a commit only)"
+        ]
+    );
+    let git = "[workspace.metadata.image]\ngit = true\n";
+    assert!(notes(git, "").is_empty());
+    let said = notes(git, "assets/\n");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("build.rs re-runs when `assets` changes (`rerun-if-changed`), which the rule `assets/` in .dockerignore leaves out")
+            && said[0].ends_with("drop that rule, or add `!assets` on a line after it"),
+        "{said:?}"
+    );
+}

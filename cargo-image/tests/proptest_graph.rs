@@ -150,6 +150,7 @@ fn workspace(g: &Graph) -> Workspace {
                 spawns: Default::default(),
                 listen: Default::default(),
                 feature_guards: Default::default(),
+                unseen_watches: Default::default(),
                 git_use: None,
             }
         })

@@ -820,6 +820,58 @@ fn named_path_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for each compiled package whose build script watches a path the build context
+/// leaves out (`cargo:rerun-if-changed=.git`, vaultwarden's): cargo counts a missing path as
+/// changed, so every build re-runs the script and recompiles the package and what depends
+/// on it (vaultwarden: 6 minutes after an edit to its README). `.git` is given by
+/// `git = true` (and said no more once it is set); another path, by dropping the rule.
+fn unseen_watch_notes(ws: &Workspace, compiled: &BTreeSet<String>) -> Vec<String> {
+    let git_dir = ws.in_root(".git");
+    let in_git = |w: &&crate::model::UnseenWatch| crate::model::is_within(&w.in_context, &git_dir);
+    let git = ws.config.git == Some(true);
+    let mut notes = Vec::new();
+    for p in ws.packages.iter().filter(|p| compiled.contains(&p.name)) {
+        // `.git` reaches the compile steps with `git = true`.
+        let watches: Vec<&crate::model::UnseenWatch> = p
+            .unseen_watches
+            .iter()
+            .filter(|w| !(git && in_git(w)))
+            .collect();
+        let Some(first) = watches.first() else {
+            continue;
+        };
+        let (why, fix) = match watches.iter().find_map(|w| w.rule.as_ref().map(|r| (w, r))) {
+            Some((w, rule)) => (
+                format!("the rule `{rule}` in .dockerignore leaves out of the build context"),
+                format!(
+                    "drop that rule, or add `!{}` on a line after it",
+                    w.in_context
+                ),
+            ),
+            None => (
+                "the compile steps do not see (the repository's `.git` reaches them only \
+                 with `git = true`)"
+                    .to_string(),
+                format!(
+                    "set `git = true` under [workspace.metadata.image] in {} (they then \
+                     re-run after a commit only)",
+                    ws.in_root("Cargo.toml")
+                ),
+            ),
+        };
+        notes.push(format!(
+            "{} re-runs when {} change{} (`rerun-if-changed`), which {why}: cargo counts a \
+             missing path as changed, so every image build re-runs it and recompiles `{}` \
+             (and what depends on it), even after an edit to nothing it reads; {fix}",
+            first.script,
+            ticked(watches.iter().map(|w| &w.path)),
+            if watches.len() == 1 { "s" } else { "" },
+            p.name,
+        ));
+    }
+    notes
+}
+
 /// A note when Cargo.lock holds a `time` 0.3 before 0.3.35 and the builder's Rust is 1.80
 /// or later, which cannot compile it (E0282, "type annotations needed for `Box<_>`"):
 /// rathole's lockfile failed its first build so. The builder's Rust is read from an
@@ -1041,6 +1093,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
     notes.extend(named_path_notes(ws, &images));
+    notes.extend(unseen_watch_notes(ws, &compiled));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
     notes.extend(spawn_notes(ws, &images, &reach));
