@@ -167,6 +167,11 @@ fn is_process_command(code: &str, lead: &str) -> bool {
         Some(i) => (&path[..i + 2], &path[i + 2..]),
         None => ("", path.as_str()),
     };
+    // Most `X::new("..")` are no `Command` at all (`Regex::new`): decided before the
+    // file's imports are read.
+    if name != "Command" && !(qualifier.is_empty() && code.contains("Command as")) {
+        return false;
+    }
     let words = |item: &str| -> Vec<String> {
         item.split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|w| !w.is_empty())
