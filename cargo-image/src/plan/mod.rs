@@ -334,7 +334,7 @@ pub struct ImagePlan {
     pub home: Option<String>,
     pub ports: Vec<u16>,
     /// Where `ports` came from when no `ports` key sets them: the code that names each
-    /// ([`image::inferred_ports`]).
+    /// (`plan::image::inferred_ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports_inferred_from: Vec<String>,
     pub env: BTreeMap<String, String>,
