@@ -59,13 +59,7 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
                 .map(str::trim)
                 .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("///"))
                 .unwrap_or("");
-            let name = field
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("pub ")
-                .trim();
+            let name = field_name(field);
             // Not `host` or `addr`: a client's `--host` (mini-redis's) names where it connects.
             let lower = name.to_ascii_lowercase();
             let listens = ["bind", "listen", "interface"]
@@ -267,14 +261,7 @@ pub fn listen_facts(source: &str) -> ListenFacts {
                     break;
                 }
             }
-            let field = lines.get(next).map_or("", |l| l.trim());
-            let name = field
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("pub ")
-                .trim();
+            let name = field_name(lines.get(next).map_or("", |l| l.trim()));
             let value = attr
                 .split("default_value")
                 .nth(1)
@@ -313,6 +300,16 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         }
     }
     facts
+}
+
+/// The name a struct field's line declares (`pub port: u16,` → `port`).
+fn field_name(line: &str) -> &str {
+    line.split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("pub ")
+        .trim()
 }
 
 /// The line where the attribute opening line `n` closes (its brackets balance).
