@@ -194,6 +194,21 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         "Ipv6Addr::UNSPECIFIED",
     ] {
         for (at, _) in flat.match_indices(pattern) {
+            // Only in a socket address made or bound right there (`SocketAddr::from((`,
+            // `.bind((`, warp's `serve(routes).run((`): hickory's
+            // `IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8)` pairs it with a
+            // prefix length.
+            let mut from = at.saturating_sub(48);
+            while !flat.is_char_boundary(from) {
+                from += 1;
+            }
+            let before = flat[from..at].to_ascii_lowercase();
+            if !["socketaddr", "bind(", "listen(", "serve(", ".run(("]
+                .iter()
+                .any(|w| before.contains(w))
+            {
+                continue;
+            }
             if let Some(token) = after_comma(&flat[at + pattern.len()..]) {
                 public(at, port_ref(token), &format!("({pattern}, {token})"));
             }
@@ -436,6 +451,10 @@ async fn main() {
     HttpServer::new(app).bind(("0.0.0.0", 8000))?.run().await;
     let b: SocketAddr = "0.0.0.0:3000".parse()?;
     let c = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4000);
+    const FILTERS: [IpNet; 2] = [
+        IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8), // Loopback
+        IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8),       // Reserved range
+    ];
     let d = TcpListener::bind("[::]:0").await?;
     let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
     let redis = env::var("REDIS_PORT").unwrap_or("6379".into());

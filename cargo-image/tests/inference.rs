@@ -1354,6 +1354,9 @@ fn a_compile_error_the_features_set_off_is_noted() {
     );
     let chosen = "[package.metadata.image]\nfeatures = [\"postgres\"]\n";
     assert!(notes(chosen, "").is_empty());
+    // Without default features the build turns on others than the resolve counts: not
+    // known, not said.
+    assert!(notes("[package.metadata.image]\ndefault-features = false\n", "").is_empty());
     // Through the dependency's features: the guard that both set off, not the other.
     assert_eq!(
         notes(chosen, ", features = [\"fast\", \"small\"]"),
@@ -1496,15 +1499,18 @@ fn the_root_directory_is_a_working_directory() {
     );
 }
 
-/// A `time` 0.3 before 0.3.35 in the resolve fails to compile on Rust 1.80 and later
-/// (rathole's first build): said before the build when the builder is such a `rust`
-/// image, not with an older one, a fixed `time`, or a builder whose Rust is unknown.
+/// A `time` 0.3 before 0.3.35 with its parser (`formatting`, `parsing`) fails to compile
+/// on Rust 1.80 and later (rathole's first build): said before the build when the builder
+/// is such a `rust` image, not with an older one, a fixed `time`, a builder whose Rust is
+/// unknown, a `time` without those features, or one the images do not compile (a
+/// dev-dependency's: no edge from them).
 #[test]
 fn an_old_time_crate_with_a_newer_builder_is_noted() {
-    let said = |time: &str, builder: Option<&str>| -> bool {
+    let noted = |time: &str, features: &[&str], edge: bool, builder: Option<&str>| -> bool {
+        let deps: &[usize] = if edge { &[1] } else { &[] };
         let ws = with_graph(vec![
-            node("svc", "0.1.0", &[], &[1]),
-            node("time", time, &[], &[]),
+            node("svc", "0.1.0", &[], deps),
+            node("time", time, features, &[]),
         ]);
         let mut opts = fixed_options();
         opts.builder = builder.map(String::from);
@@ -1513,11 +1519,30 @@ fn an_old_time_crate_with_a_newer_builder_is_noted() {
             .iter()
             .any(|n| n.starts_with(&format!("Cargo.lock holds `time` {time}, which Rust 1.80")))
     };
+    let said = |time: &str, builder: Option<&str>| noted(time, &["formatting"], true, builder);
     assert!(said("0.3.29", Some("rust:1.95.0-slim-bookworm")));
     assert!(said("0.3.34", Some("rust:slim")));
+    assert!(noted(
+        "0.3.31",
+        &["parsing"],
+        true,
+        Some("rust:1.95.0-slim-bookworm")
+    ));
     assert!(!said("0.3.29", Some("rust:1.79-slim-bookworm")));
     assert!(!said("0.3.35", Some("rust:1.95.0-slim-bookworm")));
     assert!(!said("0.3.29", Some("ghcr.io/acme/builder:1.95")));
+    assert!(!noted(
+        "0.3.31",
+        &["std"],
+        true,
+        Some("rust:1.95.0-slim-bookworm")
+    ));
+    assert!(!noted(
+        "0.3.31",
+        &["formatting"],
+        false,
+        Some("rust:1.95.0-slim-bookworm")
+    ));
 }
 
 /// A build script watching a path the compile steps do not see re-runs, and recompiles
@@ -1568,4 +1593,41 @@ fn a_build_script_watching_what_the_build_cannot_see_is_noted() {
             && said[0].ends_with("drop that rule, or add `!assets` on a line after it"),
         "{said:?}"
     );
+}
+
+/// A server port's default (clap's, with the variable it reads) gives way to what the
+/// image sets: the variable in `env`, the port in `args` (`-p 3200`); a program that binds
+/// it on loopback only exposes nothing (the loopback note says why).
+#[test]
+fn a_port_default_gives_way_to_env_and_args() {
+    let web = |host: &str| {
+        format!(
+            "#[derive(clap::Parser)]\nstruct Args {{\n    \
+             #[arg(short, long, env = \"WEB_PORT\", default_value_t = 3000)]\n    port: u16,\n}}\n\
+             fn main() {{\n    let l = std::net::TcpListener::bind((\"{host}\", args.port));\n}}\n"
+        )
+    };
+    let ports = |host: &str, config: &str| {
+        let (_, plan) = Fixture::new("port-default")
+            .root_package("web", |p| {
+                p.toml(&format!("[package.metadata.image]\n{config}"))
+                    .source("src/main.rs", &web(host))
+            })
+            .build()
+            .plan();
+        let img = &plan.images[0];
+        (img.ports.clone(), img.ports_inferred_from.clone())
+    };
+    let (found, from) = ports("::", "");
+    assert_eq!(found, [3000]);
+    assert!(from[0].starts_with("src/main.rs: port: #[arg("), "{from:?}");
+    assert_eq!(
+        ports("::", "env = { WEB_PORT = \"3100\" }\n"),
+        (vec![3100], vec!["env: WEB_PORT=3100".to_string()])
+    );
+    assert_eq!(
+        ports("::", "args = [\"-p\", \"3200\"]\n"),
+        (vec![3200], vec!["args: \"3200\"".to_string()])
+    );
+    assert_eq!(ports("127.0.0.1", ""), (vec![], vec![]));
 }

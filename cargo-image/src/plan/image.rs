@@ -138,7 +138,13 @@ pub(super) fn plan_images(
     for (pkg, bin) in &all_bins {
         let mut cfg = image_config(ws, pkg, &bin.name);
         let inferred = match cfg.ports {
-            None => inferred_ports(ws, pkg, &bin.name, cfg.args.as_deref().unwrap_or_default()),
+            None => inferred_ports(
+                ws,
+                pkg,
+                &bin.name,
+                cfg.args.as_deref().unwrap_or_default(),
+                cfg.env.as_ref(),
+            ),
             Some(_) => Vec::new(),
         };
         if !inferred.is_empty() {
@@ -301,11 +307,13 @@ pub(super) fn inferred_ports(
     pkg: &Package,
     bin: &str,
     args: &[String],
+    env: Option<&BTreeMap<String, String>>,
 ) -> Vec<(u16, String)> {
     use crate::listen::PortRef;
     let mut out: Vec<(u16, String)> = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        let previous = i.checked_sub(1).map(|j| args[j].as_str());
         let port = ["0.0.0.0:", "[::]:"]
             .iter()
             .find_map(|host| value.strip_prefix(host))
@@ -313,7 +321,8 @@ pub(super) fn inferred_ports(
                 Some(("--port", v)) => Some(v),
                 _ => None,
             })
-            .or_else(|| (i > 0 && args[i - 1] == "--port").then_some(arg.as_str()))
+            .or_else(|| matches!(previous, Some("--port" | "-p")).then_some(arg.as_str()))
+            .or_else(|| arg.strip_prefix("-p").filter(|v| !v.is_empty()))
             .and_then(|p| p.parse::<u16>().ok())
             .filter(|p| *p != 0);
         if let Some(port) = port {
@@ -352,20 +361,48 @@ pub(super) fn inferred_ports(
             .find(|(c, _)| c == name)
             .map(|(_, n)| *n),
     };
-    let listens = files.iter().any(|(_, f)| f.listens);
-    let found = files
+    let from_args = out.len();
+    for (file, (port, why)) in files
         .iter()
         .flat_map(|(file, f)| f.public.iter().map(move |p| (file, p)))
-        .chain(
-            files
-                .iter()
-                .filter(|_| listens)
-                .flat_map(|(file, f)| f.defaults.iter().map(move |p| (file, p))),
-        );
-    for (file, (port, why)) in found {
+    {
         if let Some(n) = resolve(port) {
             if !out.iter().any(|(m, _)| *m == n) {
                 out.push((n, format!("{file}: {why}")));
+            }
+        }
+    }
+    // A default counts for a program that binds somewhere, not on loopback only (that is
+    // said as such), and not once `args` give the port; the variable it reads
+    // (`env = "MINISERVE_PORT"`, `var("PORT")`), set in `env`, overrides it.
+    let listens = files.iter().any(|(_, f)| f.listens);
+    let loopback_only = out.len() == from_args
+        && ws
+            .packages
+            .iter()
+            .filter(|p| reach.contains(&p.name))
+            .any(|p| !p.loopback.is_empty());
+    if !listens || from_args > 0 || loopback_only {
+        return out;
+    }
+    for (file, (port, why)) in files
+        .iter()
+        .flat_map(|(file, f)| f.defaults.iter().map(move |p| (file, p)))
+    {
+        let variable = why
+            .split_once("env = \"")
+            .or_else(|| why.split_once("var(\""))
+            .and_then(|(_, rest)| rest.split('"').next());
+        let port = match variable.and_then(|v| env?.get(v).map(|value| (v, value))) {
+            Some((v, value)) => match value.parse::<u16>() {
+                Ok(n) if n != 0 => Some((n, format!("env: {v}={value}"))),
+                _ => None,
+            },
+            None => resolve(port).map(|n| (n, format!("{file}: {why}"))),
+        };
+        if let Some((n, why)) = port {
+            if !out.iter().any(|(m, _)| *m == n) {
+                out.push((n, why));
             }
         }
     }

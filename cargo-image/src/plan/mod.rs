@@ -699,6 +699,14 @@ fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         let Some(first) = users.first() else {
             continue;
         };
+        // The resolve counts default features; an image that leaves them off builds
+        // with others, which it does not say (static-web-server's TLS guards).
+        if users.iter().any(|img| {
+            ws.package(&img.package)
+                .is_some_and(|q| image_config(ws, q, &img.bin).default_features == Some(false))
+        }) {
+            continue;
+        }
         for (file, guard) in p
             .feature_guards
             .iter()
@@ -872,18 +880,44 @@ fn unseen_watch_notes(ws: &Workspace, compiled: &BTreeSet<String>) -> Vec<String
     notes
 }
 
-/// A note when Cargo.lock holds a `time` 0.3 before 0.3.35 and the builder's Rust is 1.80
-/// or later, which cannot compile it (E0282, "type annotations needed for `Box<_>`"):
+/// A note when the images' build compiles a `time` 0.3 before 0.3.35 with its `formatting`
+/// or `parsing` feature and the builder's Rust is 1.80 or later, which cannot compile it
+/// (E0282, "type annotations needed for `Box<_>`"):
 /// rathole's lockfile failed its first build so. The builder's Rust is read from an
 /// official `rust` image's tag (`latest` and other words are today's Rust); another image's
 /// is not known, and says nothing.
-fn old_time_note(ws: &Workspace, builder: &str) -> Option<String> {
-    let old = ws.resolved.iter().find(|r| {
+fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<String> {
+    // Only a `time` the images' build compiles (not a dev-dependency's), with the parser
+    // its `formatting` or `parsing` feature brings, where the error is.
+    let graph = &ws.resolved;
+    let mut seen: BTreeSet<usize> = graph
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            images.iter().any(|img| img.package == n.name) && ws.package(&n.name).is_some()
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut queue: Vec<usize> = seen.iter().copied().collect();
+    while let Some(i) = queue.pop() {
+        for &d in &graph[i].deps {
+            if seen.insert(d) {
+                queue.push(d);
+            }
+        }
+    }
+    let old = seen.iter().map(|&i| &graph[i]).find(|r| {
         let mut v = r
             .version
             .split('.')
             .map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
-        r.name == "time" && v.next() == Some(0) && v.next() == Some(3) && v.next() < Some(35)
+        r.name == "time"
+            && v.next() == Some(0)
+            && v.next() == Some(3)
+            && v.next() < Some(35)
+            && r.features
+                .iter()
+                .any(|f| f == "formatting" || f == "parsing")
     })?;
     let image = builder.rsplit('/').next().unwrap_or(builder);
     let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
@@ -1158,7 +1192,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .clone()
         .or_else(|| wcfg.builder.clone())
         .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version));
-    notes.extend(old_time_note(ws, &builder));
+    notes.extend(old_time_note(ws, &images, &builder));
     let appended = plan_appended(ws.dockerfile_append.as_ref(), &images).map_err(invalid)?;
     let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
     Ok(Plan {
@@ -1728,7 +1762,7 @@ fn crate_stages(
     (layers, leaves)
 }
 
-/// The dev image: `dev.bin` (default: the first image with ports, else the first that is its
+/// The dev image: `dev.bin` (default: the first image with ports, not a test's, else the first that is its
 /// package's `default-run`, else the first named as a server, else the first of a package
 /// no other one needs, else the first image),
 /// built with the dev profile.
@@ -1762,17 +1796,20 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
             // A server by its name: `…server`, `…-daemon`, or `Xd` beside a program `X`
             // (atuin-server beside atuin, kanidmd beside kanidm); not a test's.
             let bins: Vec<&str> = images.iter().map(|i| i.bin.as_str()).collect();
+            let test = |image: &ImagePlan| {
+                ["test", "mock", "fake", "bench"]
+                    .iter()
+                    .any(|t| image.bin.contains(t))
+            };
             let server = |image: &ImagePlan| {
                 let name = image.bin.as_str();
                 let daemon_of = name.strip_suffix('d').is_some_and(|x| bins.contains(&x));
-                (name.ends_with("server") || name.ends_with("-daemon") || daemon_of)
-                    && !["test", "mock", "fake", "bench"]
-                        .iter()
-                        .any(|t| name.contains(t))
+                (name.ends_with("server") || name.ends_with("-daemon") || daemon_of) && !test(image)
             };
+            // Not a test's server (hickory-dns's conformance `test-server`).
             images
                 .iter()
-                .find(|i| !i.ports.is_empty())
+                .find(|i| !i.ports.is_empty() && !test(i))
                 .or_else(|| {
                     images
                         .iter()
