@@ -87,6 +87,18 @@ pub enum PortRef {
     Const(String),
 }
 
+/// A server port's default in a source ([`ListenFacts::defaults`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortDefault {
+    pub port: PortRef,
+    /// The code that gives it.
+    pub why: String,
+    /// The environment variable that overrides it (clap's `env = "MINISERVE_PORT"`, the
+    /// `PORT` of `env::var("PORT")`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+}
+
 /// What a source says about the ports its program listens on ([`listen_facts`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListenFacts {
@@ -100,7 +112,7 @@ pub struct ListenFacts {
     /// number it falls back to): a client's port looks the same, so these count only for a
     /// program whose code also binds or listens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub defaults: Vec<(PortRef, String)>,
+    pub defaults: Vec<PortDefault>,
     /// Whether it binds or listens (`TcpListener::bind`, `.bind(`, `serve(`, `.listen(`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub listens: bool,
@@ -290,7 +302,17 @@ pub fn listen_facts(source: &str) -> ListenFacts {
                     &v[..end]
                 });
             if let Some(port) = value.filter(|_| server_port_name(name)).and_then(port_ref) {
-                push_unique(&mut facts.defaults, port, &format!("{name}: {attr}"));
+                let variable = attr
+                    .split_once("env = \"")
+                    .or_else(|| attr.split_once("env=\""))
+                    .and_then(|(_, rest)| rest.split('"').next())
+                    .map(str::to_string);
+                push_default(
+                    &mut facts.defaults,
+                    port,
+                    format!("{name}: {attr}"),
+                    variable,
+                );
             }
         }
     }
@@ -311,7 +333,12 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             port_ref(&digits)
         });
         if let Some(port) = fallback {
-            push_unique(&mut facts.defaults, port, &format!("var(\"{literal}\")"));
+            push_default(
+                &mut facts.defaults,
+                port,
+                format!("var(\"{literal}\")"),
+                Some(literal.to_string()),
+            );
         }
     }
     facts
@@ -343,6 +370,16 @@ fn attribute_end(lines: &[&str], n: usize) -> usize {
         }
     }
     lines.len().saturating_sub(1).max(n)
+}
+
+fn push_default(list: &mut Vec<PortDefault>, port: PortRef, why: String, variable: Option<String>) {
+    if !list.iter().any(|d| d.port == port) {
+        list.push(PortDefault {
+            port,
+            why,
+            variable,
+        });
+    }
 }
 
 fn push_unique(list: &mut Vec<(PortRef, String)>, port: PortRef, why: &str) {
@@ -470,8 +507,27 @@ async fn main() {
                 PortRef::Number(4000)
             ]
         );
+        let defaults: Vec<(PortRef, String)> = facts
+            .defaults
+            .iter()
+            .map(|d| (d.port.clone(), d.why.clone()))
+            .collect();
+        let variables: Vec<Option<&str>> = facts
+            .defaults
+            .iter()
+            .map(|d| d.variable.as_deref())
+            .collect();
         assert_eq!(
-            ports(&facts.defaults),
+            variables,
+            [
+                Some("MICROBIN_PORT"),
+                Some("MINISERVE_PORT"),
+                None,
+                Some("PORT")
+            ]
+        );
+        assert_eq!(
+            ports(&defaults),
             [
                 PortRef::Number(8080),
                 PortRef::Number(8081),
@@ -491,7 +547,7 @@ fn main() { let s = TcpStream::connect(("127.0.0.1", 6379)); }
 "#;
         let facts = listen_facts(client);
         assert!(!facts.listens && facts.public.is_empty());
-        assert_eq!(ports(&facts.defaults), [PortRef::Number(6379)]);
+        assert_eq!(facts.defaults[0].port, PortRef::Number(6379));
         assert!(listen_facts("fn f() { let s = \"0.0.0.0").is_empty());
     }
 

@@ -1314,7 +1314,9 @@ fn asking_git_while_compiling_is_noted() {
 #[test]
 fn a_compile_error_the_features_set_off_is_noted() {
     let guard = "fn main() {\n    #[cfg(not(any(feature = \"sqlite\",\n        \
-                 feature = \"postgres\")))]\n    compile_error!(\"enable one database backend\");\n}\n";
+                 feature = \"postgres\")))]\n    compile_error!(\"enable one database backend\");\n    \
+                 #[cfg(not(any(feature = \"tls-ring\", feature = \"tls-native\")))]\n    \
+                 compile_error!(\"no TLS: build with --features tls.\");\n}\n";
     let store = "#[cfg(all(feature = \"fast\", feature = \"small\"))]\n\
                  compile_error!(\"`fast` and `small` cannot be on together\");\n\
                  #[cfg(feature = \"never\")]\ncompile_error!(\"not reached\");\n\
@@ -1331,7 +1333,10 @@ fn a_compile_error_the_features_set_off_is_noted() {
                     "store",
                     &format!("{{ path = \"../store\"{store_features} }}"),
                 )
-                .toml(&format!("[features]\nsqlite = []\npostgres = []\n{api}"))
+                .toml(&format!(
+                    "[features]\nsqlite = []\npostgres = []\ntls = [\"tls-ring\"]\n\
+                     tls-ring = []\ntls-native = []\n{api}"
+                ))
                 .source("build.rs", guard)
                 .source("src/main.rs", "fn main() { store::get(); }\n")
             })
@@ -1349,10 +1354,16 @@ fn a_compile_error_the_features_set_off_is_noted() {
           backend\")` under `cfg(not(any(feature = \"sqlite\", feature = \"postgres\")))`, \
           which the features the build of `api` turns on meet: the build will fail; turn one \
           of `sqlite`, `postgres` on, e.g. `features = [\"sqlite\"]` in \
+          [package.metadata.image] in crates/api/Cargo.toml",
+            // The feature the message asks for, which the package has, is the example.
+            "crates/api/build.rs:6 stops the build with `compile_error!(\"no TLS: build with \
+          --features tls.\")` under `cfg(not(any(feature = \"tls-ring\", feature = \
+          \"tls-native\")))`, which the features the build of `api` turns on meet: the build \
+          will fail; turn one of `tls-ring`, `tls-native` on, e.g. `features = [\"tls\"]` in \
           [package.metadata.image] in crates/api/Cargo.toml"
         ]
     );
-    let chosen = "[package.metadata.image]\nfeatures = [\"postgres\"]\n";
+    let chosen = "[package.metadata.image]\nfeatures = [\"postgres\", \"tls\"]\n";
     assert!(notes(chosen, "").is_empty());
     // Without default features the build turns on others than the resolve counts: not
     // known, not said.

@@ -337,20 +337,11 @@ pub(super) fn inferred_ports(
         &[crate::model::DepKind::Normal],
     );
     // The program's own package first: its ports lead (the healthcheck probes the first).
-    let packages = std::iter::once(pkg).chain(
-        ws.packages
-            .iter()
-            .filter(|p| p.name != pkg.name && reach.contains(&p.name)),
-    );
-    let files: Vec<(&String, &crate::listen::ListenFacts)> = packages
-        .flat_map(|p| p.listen.iter().map(move |(file, facts)| (p, file, facts)))
-        .filter(|(p, file, _)| {
-            !p.targets.iter().any(|t| {
-                t.kind == TargetKind::Bin
-                    && t.src_path == **file
-                    && !(p.name == pkg.name && t.name == bin)
-            })
-        })
+    let mut files: Vec<(&Package, &String, &crate::listen::ListenFacts)> =
+        super::code_of(ws, &pkg.name, bin, &reach, |p| &p.listen).collect();
+    files.sort_by_key(|(p, _, _)| p.name != pkg.name);
+    let files: Vec<(&String, &crate::listen::ListenFacts)> = files
+        .into_iter()
         .map(|(_, file, facts)| (file, facts))
         .collect();
     let resolve = |port: &PortRef| match port {
@@ -385,20 +376,20 @@ pub(super) fn inferred_ports(
     if !listens || from_args > 0 || loopback_only {
         return out;
     }
-    for (file, (port, why)) in files
+    for (file, default) in files
         .iter()
-        .flat_map(|(file, f)| f.defaults.iter().map(move |p| (file, p)))
+        .flat_map(|(file, f)| f.defaults.iter().map(move |d| (file, d)))
     {
-        let variable = why
-            .split_once("env = \"")
-            .or_else(|| why.split_once("var(\""))
-            .and_then(|(_, rest)| rest.split('"').next());
-        let port = match variable.and_then(|v| env?.get(v).map(|value| (v, value))) {
+        let set = default
+            .variable
+            .as_deref()
+            .and_then(|v| env?.get(v).map(|value| (v, value)));
+        let port = match set {
             Some((v, value)) => match value.parse::<u16>() {
                 Ok(n) if n != 0 => Some((n, format!("env: {v}={value}"))),
                 _ => None,
             },
-            None => resolve(port).map(|n| (n, format!("{file}: {why}"))),
+            None => resolve(&default.port).map(|n| (n, format!("{file}: {}", default.why))),
         };
         if let Some((n, why)) = port {
             if !out.iter().any(|(m, _)| *m == n) {

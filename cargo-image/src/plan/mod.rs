@@ -513,18 +513,29 @@ fn image_code<'a, T: 'a>(
     reach: &'a BTreeSet<String>,
     facts: impl Fn(&'a crate::model::Package) -> &'a BTreeMap<String, T> + 'a,
 ) -> impl Iterator<Item = (&'a String, &'a T)> + 'a {
+    code_of(ws, &img.package, &img.bin, reach, facts).map(|(_, file, t)| (file, t))
+}
+
+/// [`image_code`] for binary `bin` of `package`, before its image is planned, with each
+/// file's package.
+fn code_of<'a, T: 'a>(
+    ws: &'a Workspace,
+    package: &'a str,
+    bin: &'a str,
+    reach: &'a BTreeSet<String>,
+    facts: impl Fn(&'a crate::model::Package) -> &'a BTreeMap<String, T> + 'a,
+) -> impl Iterator<Item = (&'a crate::model::Package, &'a String, &'a T)> + 'a {
     ws.packages
         .iter()
         .filter(|p| reach.contains(&p.name))
         .flat_map(move |p| facts(p).iter().map(move |(file, t)| (p, file, t)))
-        .filter(|(p, file, _)| {
+        .filter(move |(p, file, _)| {
             !p.targets.iter().any(|t| {
                 t.kind == TargetKind::Bin
                     && t.src_path == **file
-                    && !(p.name == img.package && t.name == img.bin)
+                    && !(p.name == package && t.name == bin)
             })
         })
-        .map(|(_, file, t)| (file, t))
 }
 
 /// The table (and manifest) where `img`'s own keys go: `[package.metadata.image]`, or
@@ -736,14 +747,27 @@ fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             } else {
                 format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml"))
             };
+            // The example: the feature the message itself asks for when the package has
+            // it (vaultwarden's "--features sqlite", beside `sqlite_system` in the guard),
+            // else the guard's first.
+            let asked = guard
+                .message
+                .split("--features")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(|f| f.trim_matches(|c: char| !(c.is_alphanumeric() || "-_".contains(c))))
+                .filter(|f| p.features.iter().any(|g| g == f));
             let fix = match choices.first() {
                 Some(f) if choices.len() == 1 => {
-                    format!("turn it on with `{}` in {table}", example(f))
+                    format!(
+                        "turn it on with `{}` in {table}",
+                        example(asked.unwrap_or(f))
+                    )
                 }
                 Some(f) => format!(
                     "turn one of {} on, e.g. `{}` in {table}",
                     ticked(&choices),
-                    example(f)
+                    example(asked.unwrap_or(f))
                 ),
                 None => format!(
                     "the features that meet it come from `features` in {table} or from the \
