@@ -103,23 +103,6 @@ fn parts(inner: &str) -> Vec<String> {
     out
 }
 
-/// The index of the `close` that matches the `open` at `at` (string contents are not
-/// looked into: a predicate's strings hold no brackets that matter).
-fn matching(text: &str, at: usize, open: char, close: char) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text[at..].char_indices() {
-        if c == open {
-            depth += 1;
-        } else if c == close {
-            depth = depth.checked_sub(1)?;
-            if depth == 0 {
-                return Some(at + i);
-            }
-        }
-    }
-    None
-}
-
 /// A `compile_error!` under a `#[cfg]` that names a feature.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureGuard {
@@ -147,7 +130,7 @@ pub fn feature_guards(source: &str) -> Vec<FeatureGuard> {
             continue;
         }
         let open = attr + "#[cfg".len();
-        let Some(close) = matching(before, open, '(', ')') else {
+        let Some(close) = crate::reads::closing(before, open, b'(', b')') else {
             continue;
         };
         // Between the attribute and the macro: only other attributes.
@@ -157,8 +140,8 @@ pub fn feature_guards(source: &str) -> Vec<FeatureGuard> {
             .trim_start();
         while rest.starts_with("#[") {
             let from = before.len() - rest.len() + 1;
-            rest =
-                matching(before, from, '[', ']').map_or("x", |end| before[end + 1..].trim_start());
+            rest = crate::reads::closing(before, from, b'[', b']')
+                .map_or("x", |end| before[end + 1..].trim_start());
         }
         let predicate = &before[open + 1..close];
         if !rest.is_empty() || !predicate.contains("feature") {

@@ -343,7 +343,7 @@ fn skip_literal(bytes: &[u8], mut i: usize) -> usize {
 
 /// The offset of the `close` that closes the `open` at `at`, past strings, characters and
 /// comments; `None` when the file ends first.
-fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<usize> {
+pub(crate) fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<usize> {
     let bytes = source.as_bytes();
     let mut depth = 0usize;
     let mut i = at;
