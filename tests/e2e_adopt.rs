@@ -20,14 +20,19 @@ fn main() {
     let listener = std::net::TcpListener::bind("0.0.0.0:8080").expect("binding 8080");
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        let mut request = [0u8; 1024];
-        let _ = stream.read(&mut request);
+        // The whole request head is read before answering: closing a socket with unread
+        // bytes resets it, and a reset can drop the answer still in flight.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+            head.push(byte[0]);
+        }
         let body = concat!("hello from ", env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
-        let _ = write!(
-            stream,
+        let answer = format!(
             "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         );
+        let _ = stream.write_all(answer.as_bytes());
     }
 }
 "#;

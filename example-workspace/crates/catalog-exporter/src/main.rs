@@ -103,9 +103,16 @@ fn export(config: &Config) -> Result<String, String> {
 }
 
 fn respond(mut stream: TcpStream, config: &Config) {
+    // The whole head is read before answering: closing a socket with unread request bytes
+    // resets the connection, and the reset can drop the answer still in flight.
+    let mut reader = BufReader::new(&stream);
     let mut request_line = String::new();
-    if BufReader::new(&stream).read_line(&mut request_line).is_err() {
+    if reader.read_line(&mut request_line).is_err() {
         return;
+    }
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header.trim_end() != "" {
+        header.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let (status, body) = match path {
@@ -116,11 +123,11 @@ fn respond(mut stream: TcpStream, config: &Config) {
         },
         _ => ("404 Not Found", "not found".to_string()),
     };
-    let _ = write!(
-        stream,
+    let answer = format!(
         "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
+    let _ = stream.write_all(answer.as_bytes());
 }
 
 extern "C" fn stop(_: libc::c_int) {
