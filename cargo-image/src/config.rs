@@ -33,7 +33,8 @@ macro_rules! image_config {
             pub features: Option<Vec<String>>,
             /// `false`: the binary's package is built without its default features.
             pub default_features: Option<bool>,
-            pub ports: Option<Vec<u16>>,
+            /// `EXPOSE`d ports: a number (TCP) or `"53/udp"`, `"8080/tcp"`.
+            pub ports: Option<Vec<Port>>,
             /// `uid[:gid]` or a user name the runtime image knows; never root.
             pub user: Option<String>,
             pub env: Option<BTreeMap<String, String>>,
@@ -101,6 +102,71 @@ macro_rules! image_config {
 image_config! {
     /// Keys accepted at every level: a binary's table has exactly these.
     pub struct ImageConfig {}
+}
+
+/// One of `ports`: `8080` or `"8080/tcp"` (TCP), `"53/udp"`. A DNS or QUIC server needs
+/// UDP, which a bare number cannot say; the text form is Docker's own (`EXPOSE 53/udp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Port {
+    pub number: u16,
+    pub udp: bool,
+}
+
+impl Port {
+    pub fn tcp(number: u16) -> Port {
+        Port { number, udp: false }
+    }
+}
+
+impl std::fmt::Display for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.udp {
+            true => write!(f, "{}/udp", self.number),
+            false => write!(f, "{}", self.number),
+        }
+    }
+}
+
+impl Serialize for Port {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.udp {
+            true => s.collect_str(self),
+            false => s.serialize_u16(self.number),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Port, D::Error> {
+        struct Visitor;
+        const EXPECTED: &str = "a port: 8080, \"8080/tcp\" or \"53/udp\"";
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Port;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Port, E> {
+                u16::try_from(v)
+                    .map(Port::tcp)
+                    .map_err(|_| E::custom(format!("{v} is not a port; use 1-65535")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Port, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(-1))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Port, E> {
+                let (number, protocol) = v.split_once('/').unwrap_or((v, "tcp"));
+                match (
+                    number.parse::<u16>(),
+                    protocol.to_ascii_lowercase().as_str(),
+                ) {
+                    (Ok(number), "tcp") => Ok(Port::tcp(number)),
+                    (Ok(number), "udp") => Ok(Port { number, udp: true }),
+                    _ => Err(E::custom(format!("`{v}` is not {EXPECTED}"))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `healthcheck = "none"`, `{ http = "/health", port = 8080 }` or `{ cmd = [...] }`.
@@ -457,6 +523,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ports") || err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn ports_are_numbers_or_docker_s_number_slash_protocol() {
+        let (ws, _) = parse_manifest_tables(
+            "[workspace.metadata.image]\nports = [8080, \"8443/tcp\", \"53/udp\"]\n",
+            true,
+        )
+        .unwrap();
+        let ports = ws.unwrap().common().ports.unwrap();
+        let shown: Vec<String> = ports.iter().map(Port::to_string).collect();
+        assert_eq!(shown, ["8080", "8443", "53/udp"]);
+        assert_eq!(
+            ports[2],
+            Port {
+                number: 53,
+                udp: true
+            }
+        );
+        // Written back as the user writes them: TCP as a number.
+        let json = serde_json::to_string(&ports).unwrap();
+        assert_eq!(json, r#"[8080,8443,"53/udp"]"#);
+        for bad in [
+            "\"53/sctp\"",
+            "\"udp\"",
+            "\"/udp\"",
+            "-1",
+            "65536",
+            "\"70000/udp\"",
+        ] {
+            let text = format!("[workspace.metadata.image]\nports = [{bad}]\n");
+            let err = parse_manifest_tables(&text, true).unwrap_err();
+            let message = error_message(&text, &err);
+            assert!(message.contains("is not a port"), "{bad}: {message}");
+            assert!(message.contains("ports"), "{bad}: {message}");
+        }
     }
 
     #[test]

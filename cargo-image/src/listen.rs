@@ -107,6 +107,9 @@ pub struct ListenFacts {
     /// `(Ipv4Addr::UNSPECIFIED, 8080)`), each with the code that names it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public: Vec<(PortRef, String)>,
+    /// The same bound by a UDP socket (`UdpSocket::bind("0.0.0.0:53")`): a DNS server's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub udp: Vec<(PortRef, String)>,
     /// Defaults of a port a server takes from its command line or environment (clap's
     /// `default_value_t = 8080` on a field `port` or `http_port`; `env::var("PORT")` and a
     /// number it falls back to): a client's port looks the same, so these count only for a
@@ -124,6 +127,7 @@ pub struct ListenFacts {
 impl ListenFacts {
     pub fn is_empty(&self) -> bool {
         self.public.is_empty()
+            && self.udp.is_empty()
             && self.defaults.is_empty()
             && !self.listens
             && self.consts.is_empty()
@@ -174,14 +178,29 @@ fn after_comma(rest: &str) -> Option<&str> {
 pub fn listen_facts(source: &str) -> ListenFacts {
     let code = program_code(source);
     let mut facts = ListenFacts::default();
-    // Each found with its place in the code without whitespace, to keep source order.
-    let mut found: Vec<(usize, PortRef, String)> = Vec::new();
+    let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    // The 48 characters of code before a place in `flat`, lower case: the call an address
+    // is made for.
+    let before = |at: usize| {
+        let mut from = at.saturating_sub(48);
+        while !flat.is_char_boundary(from) {
+            from += 1;
+        }
+        flat[from..at].to_ascii_lowercase()
+    };
+    // Each found with its place in the code without whitespace, to keep source order, and
+    // whether a UDP socket binds it (`UdpSocket::bind("0.0.0.0:53")`).
+    let mut found: Vec<(usize, PortRef, String, bool)> = Vec::new();
     let mut public = |at: usize, port: Option<PortRef>, why: &str| {
         if let Some(port) = port {
-            found.push((at, port, why.to_string()));
+            found.push((at, port, why.to_string(), before(at).contains("udpsocket")));
         }
     };
-    let flat_at = |at: usize| code[..at].chars().filter(|c| !c.is_whitespace()).count();
+    let flat_at = |at: usize| {
+        (code[..at].chars().filter(|c| !c.is_whitespace()))
+            .map(char::len_utf8)
+            .sum::<usize>()
+    };
     let lits = literals(&code);
     for (at, literal) in &lits {
         let after = code.get(at + literal.len() + 2..).unwrap_or("");
@@ -199,7 +218,6 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             }
         }
     }
-    let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     for pattern in [
         "[0,0,0,0]",
         "Ipv4Addr::UNSPECIFIED",
@@ -210,11 +228,7 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             // `.bind((`, warp's `serve(routes).run((`): hickory's
             // `IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8)` pairs it with a
             // prefix length.
-            let mut from = at.saturating_sub(48);
-            while !flat.is_char_boundary(from) {
-                from += 1;
-            }
-            let before = flat[from..at].to_ascii_lowercase();
+            let before = before(at);
             if !["socketaddr", "bind(", "listen(", "serve(", ".run(("]
                 .iter()
                 .any(|w| before.contains(w))
@@ -226,9 +240,14 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             }
         }
     }
-    found.sort_by_key(|(at, _, _)| *at);
-    for (_, port, why) in found {
-        push_unique(&mut facts.public, port, &why);
+    found.sort_by_key(|(at, _, _, _)| *at);
+    for (_, port, why, udp) in found {
+        let list = if udp {
+            &mut facts.udp
+        } else {
+            &mut facts.public
+        };
+        push_unique(list, port, &why);
     }
     let lines: Vec<&str> = code.lines().collect();
     for (n, line) in lines.iter().enumerate() {
@@ -562,5 +581,25 @@ fn host() { let l = TcpListener::bind("localhost.example.com:80"); }
 mod tests { fn t() { let l = TcpListener::bind("127.0.0.1:0"); } }
 "#;
         assert!(said(source).is_empty(), "{:?}", said(source));
+    }
+
+    #[test]
+    fn a_udp_socket_s_port_is_udp() {
+        let source = r#"
+async fn main() {
+    let dns = tokio::net::UdpSocket::bind("0.0.0.0:5353").await?;
+    let api = TcpListener::bind(("0.0.0.0", 8053)).await?;
+    let quic = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], QUIC_PORT)))?;
+}
+"#;
+        let facts = listen_facts(source);
+        let numbers = |list: &[(PortRef, String)]| -> Vec<PortRef> {
+            list.iter().map(|(p, _)| p.clone()).collect()
+        };
+        assert_eq!(numbers(&facts.public), [PortRef::Number(8053)]);
+        assert_eq!(
+            numbers(&facts.udp),
+            [PortRef::Number(5353), PortRef::Const("QUIC_PORT".into())]
+        );
     }
 }

@@ -18,6 +18,8 @@ pub struct OwnDockerfile {
     pub path: String,
     pub env: Vec<(String, String)>,
     pub ports: Vec<u16>,
+    /// `EXPOSE 53/udp`.
+    pub udp_ports: Vec<u16>,
     pub workdir: Option<String>,
     pub volumes: Vec<String>,
     /// The file names of the programs `ENTRYPOINT` and `CMD` name (`rustypaste` for
@@ -54,9 +56,14 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             "EXPOSE" => {
                 for port in rest.split_whitespace() {
                     let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
-                    if let (Ok(n), "tcp") = (number.parse::<u16>(), protocol) {
-                        if n > 0 && !out.ports.contains(&n) {
-                            out.ports.push(n);
+                    let list = match protocol.to_ascii_lowercase().as_str() {
+                        "tcp" => &mut out.ports,
+                        "udp" => &mut out.udp_ports,
+                        _ => continue,
+                    };
+                    if let Ok(n) = number.parse::<u16>() {
+                        if n > 0 && !list.contains(&n) {
+                            list.push(n);
                         }
                     }
                 }

@@ -230,9 +230,15 @@ fn typed_value(key: &'static str) -> BoxedStrategy<Value> {
         "profile" => s(&["release", "dev", "dist", "bench"]),
         "static" | "skip" | "tzdata" | "strip" | "infer-packages" | "default-features" => b(),
         "max-layers" => i(),
-        "ports" => prop::collection::vec(integer(), 0..3)
-            .prop_map(|v| Value::Array(v.into_iter().map(Value::Integer).collect()))
-            .boxed(),
+        "ports" => prop::collection::vec(
+            prop_oneof![
+                3 => integer().prop_map(Value::Integer),
+                1 => string_from(&["53/udp", "8080/tcp", "8080", "53/UDP"]).prop_map(Value::String),
+            ],
+            0..3,
+        )
+        .prop_map(Value::Array)
+        .boxed(),
         "features" => strings(&["turbo", "svc/turbo", "worker/fast", "other/x"], 2),
         "tags" => strings(
             &["{bin}:{version}", "{bin}:latest", "registry.local/{bin}:v1"],

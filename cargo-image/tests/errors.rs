@@ -793,6 +793,16 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
         ),
         ("ports = [0]", "key `ports`: 0 is not a port"),
         ("ports = [8080, 8080]", "8080 is listed twice"),
+        ("ports = [\"53/udp\", \"53/udp\"]", "53/udp is listed twice"),
+        ("ports = [70000]", "70000 is not a port; use 1-65535"),
+        (
+            "ports = [\"53/sctp\"]",
+            "`53/sctp` is not a port: 8080, \"8080/tcp\" or \"53/udp\"",
+        ),
+        (
+            "ports = [\"53/udp\"]\nhealthcheck = \"/health\"",
+            "an HTTP healthcheck needs a port (or a TCP port in `ports`)",
+        ),
         ("max-layers = 500", "above 100"),
         ("runtime = \"\"", "neither a runtime keyword"),
         ("runtime = \"My Image\"", "neither a runtime keyword"),

@@ -342,7 +342,8 @@ metrics = []
 [package.metadata.image.bin.api]
 runtime = "scratch"
 features = ["http", "common/tracing"]
-ports = [8080]
+# HTTP/1.1 and HTTP/2 over TCP, HTTP/3 over QUIC (UDP).
+ports = [8080, "8443/tcp", "8443/udp"]
 healthcheck = { http = "/health" }
 
 [package.metadata.image.bin.worker]

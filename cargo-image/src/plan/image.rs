@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{ImagePlan, PlanOptions};
-use crate::config::{HealthcheckConfig, HealthcheckSpec, ImageConfig, WorkspaceConfig};
+use crate::config::{HealthcheckConfig, HealthcheckSpec, ImageConfig, Port, WorkspaceConfig};
 use crate::error::Error;
 use crate::model::{is_env_name, join, Package, Target, TargetKind, Workspace};
 use crate::skeleton;
@@ -308,9 +308,10 @@ pub(super) fn inferred_ports(
     bin: &str,
     args: &[String],
     env: Option<&BTreeMap<String, String>>,
-) -> Vec<(u16, String)> {
+) -> Vec<(Port, String)> {
     use crate::listen::PortRef;
     let mut out: Vec<(u16, String)> = Vec::new();
+    let mut udp: Vec<(u16, String)> = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
         let previous = i.checked_sub(1).map(|j| args[j].as_str());
@@ -353,13 +354,17 @@ pub(super) fn inferred_ports(
             .map(|(_, n)| *n),
     };
     let from_args = out.len();
-    for (file, (port, why)) in files
-        .iter()
-        .flat_map(|(file, f)| f.public.iter().map(move |p| (file, p)))
-    {
+    for (file, (port, why), list) in files.iter().flat_map(|(file, f)| {
+        let tcp = f.public.iter().map(move |p| (file, p, false));
+        tcp.chain(f.udp.iter().map(move |p| (file, p, true)))
+    }) {
+        let (list, why) = match list {
+            true => (&mut udp, format!("{file}: {why} (UdpSocket)")),
+            false => (&mut out, format!("{file}: {why}")),
+        };
         if let Some(n) = resolve(port) {
-            if !out.iter().any(|(m, _)| *m == n) {
-                out.push((n, format!("{file}: {why}")));
+            if !list.iter().any(|(m, _)| *m == n) {
+                list.push((n, why));
             }
         }
     }
@@ -368,13 +373,23 @@ pub(super) fn inferred_ports(
     // (`env = "MINISERVE_PORT"`, `var("PORT")`), set in `env`, overrides it.
     let listens = files.iter().any(|(_, f)| f.listens);
     let loopback_only = out.len() == from_args
+        && udp.is_empty()
         && ws
             .packages
             .iter()
             .filter(|p| reach.contains(&p.name))
             .any(|p| !p.loopback.is_empty());
+    // TCP first, as `EXPOSE` lists them.
+    let tagged = |tcp: Vec<(u16, String)>, udp: Vec<(u16, String)>| -> Vec<(Port, String)> {
+        let tcp = tcp.into_iter().map(|(n, why)| (Port::tcp(n), why));
+        tcp.chain(
+            udp.into_iter()
+                .map(|(number, why)| (Port { number, udp: true }, why)),
+        )
+        .collect()
+    };
     if !listens || from_args > 0 || loopback_only {
-        return out;
+        return tagged(out, udp);
     }
     for (file, default) in files
         .iter()
@@ -397,7 +412,7 @@ pub(super) fn inferred_ports(
             }
         }
     }
-    out
+    tagged(out, udp)
 }
 
 /// Resolves one binary's configuration `cfg` into its image.
@@ -437,16 +452,18 @@ fn plan_image(
         ));
     }
     let home = user_home(&runtime, uid);
-    let ports = cfg.ports.clone().unwrap_or_default();
     let mut seen = BTreeSet::new();
-    for port in &ports {
-        if *port == 0 {
+    for port in cfg.ports.iter().flatten() {
+        if port.number == 0 {
             return Err("key `ports`: 0 is not a port; use 1-65535".into());
         }
         if !seen.insert(port) {
             return Err(format!("key `ports`: {port} is listed twice"));
         }
     }
+    let (udp, tcp): (Vec<Port>, Vec<Port>) = cfg.ports.iter().flatten().partition(|p| p.udp);
+    let ports: Vec<u16> = tcp.iter().map(|p| p.number).collect();
+    let udp_ports: Vec<u16> = udp.iter().map(|p| p.number).collect();
     let healthcheck = plan_healthcheck(cfg, &runtime, &keyword, &ports)?;
     let (tags, notes) = plan_tags(cfg, bin, &pkg.version)?;
     let mut labels = BTreeMap::new();
@@ -501,6 +518,7 @@ fn plan_image(
         user,
         home,
         ports,
+        udp_ports,
         ports_inferred_from: Vec::new(),
         env,
         labels,
@@ -635,7 +653,7 @@ fn plan_healthcheck(
                 }
                 (Some(path), None) => {
                     let port = s.port.or(ports.first().copied()).ok_or_else(|| {
-                        "key `healthcheck.port`: an HTTP healthcheck needs a port (or `ports`)"
+                        "key `healthcheck.port`: an HTTP healthcheck needs a port (or a TCP port in `ports`)"
                             .to_string()
                     })?;
                     if !path.starts_with('/') {

@@ -332,7 +332,11 @@ pub struct ImagePlan {
     /// Debian slim would start it in `/`, which only root may write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home: Option<String>,
+    /// TCP ports: the healthcheck's and the dev image's.
     pub ports: Vec<u16>,
+    /// `ports` given as `"53/udp"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub udp_ports: Vec<u16>,
     /// Where `ports` came from when no `ports` key sets them: the code that names each
     /// (`plan::image::inferred_ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -350,6 +354,15 @@ pub struct ImagePlan {
     /// `+` in a tag), said once per command by the driver.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl ImagePlan {
+    /// Every port as `EXPOSE` and compose write it: `8080`, then `53/udp`.
+    pub fn exposed(&self) -> Vec<String> {
+        let tcp = self.ports.iter().map(u16::to_string);
+        tcp.chain(self.udp_ports.iter().map(|p| format!("{p}/udp")))
+            .collect()
+    }
 }
 
 /// A note on what the workspace's own Dockerfile gives the image of its last stage that the
@@ -377,15 +390,21 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         let pairs: Vec<String> = all.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
         keys.push(format!("`env = {{ {} }}`", pairs.join(", ")));
     }
-    let ports: Vec<u16> = own
+    let tcp: Vec<u16> = own
         .ports
         .iter()
         .filter(|p| !img.ports.contains(p))
         .copied()
         .collect();
-    if !ports.is_empty() {
-        lacks.extend(ports.iter().map(|p| format!("`EXPOSE {p}`")));
-        let all: Vec<String> = img.ports.iter().chain(&ports).map(u16::to_string).collect();
+    let udp: Vec<u16> = (own.udp_ports.iter())
+        .filter(|p| !img.udp_ports.contains(p))
+        .copied()
+        .collect();
+    if !tcp.is_empty() || !udp.is_empty() {
+        lacks.extend(tcp.iter().map(|p| format!("`EXPOSE {p}`")));
+        lacks.extend(udp.iter().map(|p| format!("`EXPOSE {p}/udp`")));
+        let mut all: Vec<String> = img.ports.iter().chain(&tcp).map(u16::to_string).collect();
+        all.extend((img.udp_ports.iter().chain(&udp)).map(|p| format!("\"{p}/udp\"")));
         keys.push(format!("`ports = [{}]`", all.join(", ")));
     }
     let workdir = img.extras.workdir.as_ref().or(img.home.as_ref());
@@ -1833,7 +1852,7 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
             // Not a test's server (hickory-dns's conformance `test-server`).
             images
                 .iter()
-                .find(|i| !i.ports.is_empty() && !test(i))
+                .find(|i| !i.exposed().is_empty() && !test(i))
                 .or_else(|| {
                     images
                         .iter()

@@ -20,7 +20,7 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str) -> String {
     let mut services: Vec<_> = plan
         .images
         .iter()
-        .filter(|i| !i.ports.is_empty() || i.bin == plan.dev.bin)
+        .filter(|i| !i.exposed().is_empty() || i.bin == plan.dev.bin)
         .collect();
     services.sort_by(|a, b| a.bin.cmp(&b.bin));
     let mut volumes = Vec::new();
@@ -36,10 +36,13 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str) -> String {
             q(&i.bin)
         )
         .unwrap();
-        if !i.ports.is_empty() {
+        let exposed = i.exposed();
+        if !exposed.is_empty() {
             writeln!(out, "    ports:").unwrap();
-            for p in &i.ports {
-                writeln!(out, "      - {}", q(&format!("{p}:{p}"))).unwrap();
+            for p in &exposed {
+                // `53:53/udp`: the protocol goes after the container's port.
+                let host = p.split('/').next().unwrap_or(p);
+                writeln!(out, "      - {}", q(&format!("{host}:{p}"))).unwrap();
             }
         }
         if !i.env.is_empty() {

@@ -838,9 +838,9 @@ fn env_line(out: &mut String, i: &ImagePlan, home: Option<&String>) {
 }
 
 fn expose_line(out: &mut String, i: &ImagePlan) {
-    if !i.ports.is_empty() {
-        let ports: Vec<String> = i.ports.iter().map(u16::to_string).collect();
-        writeln!(out, "EXPOSE {}", ports.join(" ")).unwrap();
+    let exposed = i.exposed();
+    if !exposed.is_empty() {
+        writeln!(out, "EXPOSE {}", exposed.join(" ")).unwrap();
     }
 }
 
