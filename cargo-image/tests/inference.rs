@@ -198,6 +198,40 @@ fn bundled_libsodium_needs_make() {
     }
 }
 
+/// odbc-sys links the system's unixODBC (SQLPage's build failed on `-lodbc`) unless a
+/// feature vendors it or links iODBC; boring-sys2 patches BoringSSL with `git apply` on
+/// every build (redlib), and the slim builder has no git.
+#[test]
+fn odbc_links_unixodbc_and_boring_sys2_runs_git() {
+    for (features, expected) in [
+        (&["odbc_version_3_80"][..], true),
+        (&["static"][..], true),
+        (&["vendored-unix-odbc", "static"][..], false),
+        (&["iodbc"][..], false),
+    ] {
+        let ws = with_graph(vec![
+            node("odbc-sys", "0.31.0", features, &[]),
+            node("svc", "0.1.0", &[], &[0]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        assert!(build.is_empty(), "{build:?}");
+        assert_eq!(
+            link.contains_key("unixodbc-dev"),
+            expected,
+            "{features:?}: {link:?}"
+        );
+    }
+    let ws = with_graph(vec![
+        node("boring-sys2", "5.0.0-alpha.13", &[], &[]),
+        node("svc", "0.1.0", &[], &[0]),
+    ]);
+    let (build, _) = infer_from_graph(&ws, ["svc"].into_iter());
+    assert_eq!(
+        pairs(&build),
+        [("git".into(), "boring-sys2 5.0.0-alpha.13".into())]
+    );
+}
+
 /// Both jemalloc crates (jemallocator 0.5's `jemalloc-sys`, and `tikv-jemalloc-sys`, as
 /// it was renamed) run jemalloc's configure and `make`, which a slim builder lacks (a real
 /// service, pgcat, failed with `failed to execute command: No such file or directory`).
