@@ -1,9 +1,13 @@
 //! What a workspace's own Dockerfile (one we did not generate) gives the image of its last
-//! stage: environment, ports, working directory, volumes, and the program it starts. A
+//! stage: environment, ports, working directory, volumes, stop signal, healthcheck, and the
+//! program it starts. A
 //! project moving to generated images had its runtime settings there (rustypaste's
 //! `ENV SERVER__ADDRESS=0.0.0.0:8000`, `EXPOSE 8000`, `WORKDIR /app`), and an image without
 //! them does not serve as the project documents; the planner names the ones the generated
 //! image lacks, with the keys that carry them over.
+//!
+//! Its `STOPSIGNAL` and `HEALTHCHECK` are read too, and the features every stage's
+//! `cargo build` or `cargo install` asks for (the build is in a builder stage).
 //!
 //! Instructions are read, not evaluated: a value with a `$` (an `ARG` or `ENV` expansion)
 //! is left out, as are `PATH` and `HOME`, which every base sets for itself, and
@@ -25,6 +29,83 @@ pub struct OwnDockerfile {
     /// The file names of the programs `ENTRYPOINT` and `CMD` name (`rustypaste` for
     /// `CMD ["./rustypaste"]`): which binary's image the stage is.
     pub programs: Vec<String>,
+    /// `STOPSIGNAL SIGINT` (pgcat's graceful drain; SIGTERM closes its clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `HEALTHCHECK CMD ...`'s command, as words (not `HEALTHCHECK NONE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub healthcheck: Vec<String>,
+    /// What the file's `cargo build` or `cargo install` runs, in any stage: the build is
+    /// in a builder stage, not the last (websocat's `--features=workaround1,seqpacket`).
+    #[serde(default, skip_serializing_if = "CargoFlags::is_empty")]
+    pub cargo: CargoFlags,
+}
+
+/// The feature flags of a Dockerfile's `cargo build` / `cargo install` commands.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CargoFlags {
+    /// `--features a,b`, `--features=a`, `-F a`, in the order written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_default_features: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_features: bool,
+}
+
+impl CargoFlags {
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty() && !self.no_default_features && !self.all_features
+    }
+
+    /// Reads the flags of each `cargo build` / `cargo install` in a `RUN` line.
+    fn read(&mut self, run: &str) {
+        let words: Vec<&str> = run
+            .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut in_cargo = false;
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i].trim_matches(|c| c == '"' || c == '\'');
+            if word == "cargo" {
+                in_cargo = matches!(words.get(i + 1), Some(&"build" | &"install"));
+            } else if in_cargo {
+                let value = match word {
+                    "--features" | "-F" => {
+                        i += 1;
+                        words.get(i).copied()
+                    }
+                    _ => word
+                        .strip_prefix("--features=")
+                        .or_else(|| word.strip_prefix("-F").filter(|v| !v.is_empty())),
+                };
+                if let Some(first) = value {
+                    // `--features "tls metrics"`: one quoted word across spaces.
+                    let mut value = first.to_string();
+                    if let Some(q) = first.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                        while (value.len() == 1 || !value.ends_with(q)) && i + 1 < words.len() {
+                            i += 1;
+                            value.push(',');
+                            value.push_str(words[i]);
+                        }
+                    }
+                    let value = value.trim_matches(|c| c == '"' || c == '\'');
+                    for feature in value
+                        .split(',')
+                        .filter(|f| !f.is_empty() && !f.contains('$'))
+                    {
+                        if !self.features.iter().any(|f| f == feature) {
+                            self.features.push(feature.to_string());
+                        }
+                    }
+                }
+                self.no_default_features |= word == "--no-default-features";
+                self.all_features |= word == "--all-features";
+            }
+            i += 1;
+        }
+    }
 }
 
 /// The settings of the last stage of Dockerfile `text` (at `path`).
@@ -33,6 +114,8 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
         path: path.to_string(),
         ..OwnDockerfile::default()
     };
+    // ARG defaults, which `$NAME` in a RUN line expands to.
+    let mut args: Vec<(String, String)> = Vec::new();
     for line in instructions(text) {
         let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
         let rest = rest.trim();
@@ -40,8 +123,40 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             "FROM" => {
                 out = OwnDockerfile {
                     path: path.to_string(),
+                    cargo: std::mem::take(&mut out.cargo),
                     ..OwnDockerfile::default()
                 }
+            }
+            // `ARG CARGO_OPTS="--features=..."` then `cargo build $CARGO_OPTS` (websocat's):
+            // the default is what a plain `docker build` runs.
+            "ARG" => {
+                for (name, value) in env_pairs(rest) {
+                    args.retain(|(n, _)| *n != name);
+                    args.push((name, value));
+                }
+            }
+            "RUN" => {
+                let mut run = rest.to_string();
+                for (name, value) in &args {
+                    run = run
+                        .replace(&format!("${{{name}}}"), value)
+                        .replace(&format!("${name}"), value);
+                }
+                out.cargo.read(&run);
+            }
+            "STOPSIGNAL" if !rest.is_empty() && !rest.contains('$') => {
+                out.stop_signal = Some(rest.to_string());
+            }
+            "HEALTHCHECK" => {
+                // Options first (`--interval=30s`), then `CMD ...` or `NONE`.
+                let command = (rest.split_whitespace())
+                    .skip_while(|w| w.starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.healthcheck = match command.split_once(char::is_whitespace) {
+                    Some((cmd, command)) if cmd.eq_ignore_ascii_case("CMD") => words(command),
+                    _ => Vec::new(),
+                };
             }
             "ENV" => {
                 for (name, value) in env_pairs(rest) {
@@ -220,5 +335,29 @@ mod tests {
         );
         assert_eq!(own.workdir.as_deref(), Some("/"));
         assert_eq!(own.env, [("ROCKET_PORT".to_string(), "80".to_string())]);
+    }
+
+    /// What the stop signal, healthcheck and cargo flags are read as.
+    #[test]
+    fn stop_signal_healthcheck_and_cargo_flags_are_read() {
+        let text = "FROM rust:1 AS build\nARG OPTS=\"--features=extra\"\n\
+                    RUN cargo fetch && cargo build --release --features \"tls metrics\" \\\n\
+                    \x20   --no-default-features && cargo test --features=nope\n\
+                    RUN cargo install --path . -Fjson --all-features ${OPTS}\n\
+                    FROM scratch\nSTOPSIGNAL SIGINT\n\
+                    HEALTHCHECK --interval=30s --timeout=3s CMD [\"/bin/probe\", \"http://127.0.0.1/\"]\n";
+        let own = last_stage("Dockerfile", text);
+        assert_eq!(own.stop_signal.as_deref(), Some("SIGINT"));
+        assert_eq!(own.healthcheck, ["/bin/probe", "http://127.0.0.1/"]);
+        assert_eq!(own.cargo.features, ["tls", "metrics", "json", "extra"]);
+        assert!(own.cargo.no_default_features && own.cargo.all_features);
+        let none = last_stage(
+            "Dockerfile",
+            "FROM x\nHEALTHCHECK NONE\nRUN cargo test -F x\n",
+        );
+        assert!(
+            none.healthcheck.is_empty() && none.cargo.is_empty(),
+            "{none:?}"
+        );
     }
 }

@@ -1055,7 +1055,29 @@ fn defined_features_and_custom_profiles_are_accepted() {
         .build();
     let (_, plan) = built.plan();
     assert_eq!(plan.build.profile, "dist");
-    assert_eq!(plan.build.features, ["svc/turbo"]);
+    // Bare: the root package's own.
+    assert_eq!(plan.build.features, ["turbo"]);
+
+    // An edition 2018 root package (resolver 1, websocat's), where cargo reads
+    // `--features svc/turbo` as a feature of a dependency `svc`: the resolve is read with
+    // the plan's features, so a wrong form fails loading.
+    let built = Fixture::new("resolver1")
+        .root_package("svc", |p| {
+            p.main().package_key("edition", "\"2018\"").toml(
+                "[features]\nturbo = []\n\n[package.metadata.image]\nfeatures = [\"svc/turbo\"]\n",
+            )
+        })
+        .build();
+    let path = built.root.join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    assert!(manifest.contains("resolver = \"2\""), "{manifest}");
+    std::fs::write(
+        &path,
+        manifest.replace("resolver = \"2\"", "resolver = \"1\""),
+    )
+    .unwrap();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.build.features, ["turbo"]);
 }
 
 /// A `[patch]` package nothing enables still reaches the build (cargo reads it to load the

@@ -894,7 +894,7 @@ fn a_windows_program_gets_no_image_unless_asked() {
     let (_, plan) = built.plan();
     let stages: Vec<&str> = plan.images.iter().map(|i| i.stage.as_str()).collect();
     assert_eq!(stages, ["svc", "svc-tool"]);
-    assert_eq!(plan.build.features, ["svc/tool"]);
+    assert_eq!(plan.build.features, ["tool"]);
     // Two notes: this one, and that `svc-tool`'s feature `tool` is off by default.
     assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
     let windows: Vec<&String> = plan

@@ -264,7 +264,8 @@ pub struct Build {
     pub profile: String,
     /// The directory under `target/<triple>/` the profile writes to.
     pub profile_dir: String,
-    /// Features as `package/feature`, sorted: every image's (what the resolve is read with).
+    /// Features as `package/feature` (the root package's bare, see `image_features`),
+    /// sorted: every image's (what the resolve is read with).
     pub features: Vec<String>,
     /// Binaries built, sorted.
     pub bins: Vec<String>,
@@ -290,7 +291,7 @@ pub struct Build {
 /// Binaries that share their features, built by one cargo command.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FeatureGroup {
-    /// Features as `package/feature`, sorted.
+    /// Features as `package/feature` (the root package's bare), sorted.
     pub features: Vec<String>,
     /// Packages built without their default features (`default-features = false`), sorted:
     /// the command selects them with `--package` (with `--workspace`,
@@ -428,6 +429,64 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
             .collect();
         keys.push(format!("`volumes = [{}]`", all.join(", ")));
     }
+    let default_signal = |s: &str| s.trim_start_matches("SIG").eq_ignore_ascii_case("TERM");
+    if let Some(signal) =
+        own.stop_signal
+            .as_ref()
+            .filter(|own| match img.extras.stop_signal.as_ref() {
+                Some(set) => !set.eq_ignore_ascii_case(own),
+                None => !default_signal(own),
+            })
+    {
+        lacks.push(format!("`STOPSIGNAL {signal}`"));
+        keys.push(format!("`stop-signal = {signal:?}`"));
+    }
+    if !own.healthcheck.is_empty() && img.healthcheck.is_none() {
+        lacks.push(format!("`HEALTHCHECK CMD {}`", own.healthcheck.join(" ")));
+        keys.push(match local_url(&own.healthcheck) {
+            // `curl -f http://localhost:8080/settings`: the static probe does it without
+            // curl, which distroless and scratch lack.
+            Some((port, path)) => format!("`healthcheck = {{ http = {path:?}, port = {port} }}`"),
+            None => {
+                let words: Vec<String> = own.healthcheck.iter().map(|w| format!("{w:?}")).collect();
+                format!(
+                    "`healthcheck = {{ cmd = [{}] }}` (a program the image holds)",
+                    words.join(", ")
+                )
+            }
+        });
+    }
+    if let Some(pkg) = ws.package(&img.package) {
+        let cfg = image::image_config(ws, pkg, &img.bin);
+        let set = cfg.features.unwrap_or_default();
+        // `json` and `paste/json` are one feature of package `paste`.
+        let own_name = format!("{}/", pkg.name);
+        let bare = |f: &str| f.strip_prefix(own_name.as_str()).unwrap_or(f).to_string();
+        let set_bare: BTreeSet<String> = set.iter().map(|f| bare(f)).collect();
+        let missing: Vec<&String> = (own.cargo.features.iter())
+            .filter(|f| !set_bare.contains(&bare(f)))
+            .collect();
+        if !missing.is_empty() {
+            let listed: Vec<&str> = missing.iter().map(|f| f.as_str()).collect();
+            lacks.push(format!("`--features {}`", listed.join(",")));
+            let all: Vec<String> = (set.iter().chain(missing.iter().copied()))
+                .map(|f| format!("{f:?}"))
+                .collect();
+            keys.push(format!("`features = [{}]`", all.join(", ")));
+        }
+        if own.cargo.no_default_features && cfg.default_features != Some(false) {
+            lacks.push("`--no-default-features`".into());
+            keys.push("`default-features = false`".into());
+        }
+        if own.cargo.all_features {
+            lacks.push("`--all-features`".into());
+            keys.push(format!(
+                "`features` listing `{}`'s features: {}",
+                pkg.name,
+                ticked(&pkg.features)
+            ));
+        }
+    }
     if lacks.is_empty() {
         return None;
     }
@@ -440,6 +499,26 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         keys.join(", "),
         image_table(ws, img),
     ))
+}
+
+/// The port and path of the `http://` URL on the container's own host in a healthcheck
+/// command (`wget --spider http://localhost:8080/settings`): 80 when it names none.
+fn local_url(words: &[String]) -> Option<(u16, String)> {
+    words.iter().find_map(|w| {
+        let rest = w
+            .trim_matches(|c| c == '"' || c == '\'')
+            .strip_prefix("http://")?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && !port.contains(']') => {
+                (host, port.parse().ok()?)
+            }
+            _ => (authority, 80),
+        };
+        ["localhost", "127.0.0.1", "0.0.0.0", "[::1]"]
+            .contains(&host)
+            .then(|| (port, if path.is_empty() { "/" } else { path }.to_string()))
+    })
 }
 
 /// A note for each image whose program needs a subcommand, one of which serves (`serve`,
@@ -1394,11 +1473,17 @@ fn image_features(ws: &Workspace, images: &[ImagePlan]) -> Result<Vec<ImageFeatu
             .filter(|t| t.kind == TargetKind::Bin && t.name == img.bin)
             .flat_map(|t| t.required_features.iter().cloned());
         let no_default = (cfg.default_features == Some(false)).then(|| img.package.clone());
+        // The root package's own features go bare: cargo reads `pkg/feat` in the root
+        // package's directory as a feature of its dependency `pkg` under resolver 1 (an
+        // edition 2018 package: websocat's `websocat/workaround1` failed "does not have a
+        // dependency named `websocat`"); a bare feature is that package's under both.
+        let root_package = |name: &str| ws.package(name).is_some_and(|p| p.dir == ws.root);
         for f in cfg.features.unwrap_or_default().into_iter().chain(required) {
-            features.insert(if f.contains('/') {
-                f
-            } else {
-                format!("{}/{f}", img.package)
+            features.insert(match f.split_once('/') {
+                Some((p, feat)) if root_package(p) => feat.to_string(),
+                Some(_) => f,
+                None if root_package(&img.package) => f,
+                None => format!("{}/{f}", img.package),
             });
         }
         out.push((img.bin.clone(), features.into_iter().collect(), no_default));
