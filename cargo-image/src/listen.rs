@@ -335,6 +335,36 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             }
         }
     }
+    // clap's builder: `Arg::new("port")` (clap 2's `Arg::with_name`), and in its chain, up
+    // to the next argument, `.default_value("8080")` and `.env("PORT")` (redlib's).
+    for (at, literal) in &lits {
+        let before = code[..*at].trim_end();
+        if !server_port_name(literal)
+            || !(before.ends_with("Arg::new(") || before.ends_with("Arg::with_name("))
+        {
+            continue;
+        }
+        let chain = &code[at + literal.len() + 2..];
+        let end = ["Arg::new(", "Arg::with_name(", ";"]
+            .iter()
+            .filter_map(|w| chain.find(w))
+            .min()
+            .unwrap_or(chain.len());
+        let chain = &chain[..end];
+        let call = |method: &str| {
+            let rest = chain.split_once(method)?.1.trim_start().strip_prefix('"')?;
+            rest.split_once('"').map(|(value, _)| value.to_string())
+        };
+        if let Some(port) = call(".default_value(").as_deref().and_then(port_ref) {
+            let variable = call(".env(");
+            push_default(
+                &mut facts.defaults,
+                port,
+                format!("Arg::new(\"{literal}\").default_value(..)"),
+                variable,
+            );
+        }
+    }
     // `env::var("PORT")` and the number it falls back to, in one statement.
     for (at, literal) in &lits {
         if !server_port_name(literal) || !code[..*at].trim_end().ends_with("var(") {
@@ -601,5 +631,34 @@ async fn main() {
             numbers(&facts.udp),
             [PortRef::Number(5353), PortRef::Const("QUIC_PORT".into())]
         );
+    }
+
+    /// clap's builder API: the port argument's default and variable, not another
+    /// argument's default (redlib's `hsts`, after it).
+    #[test]
+    fn a_builder_api_port_default_is_read() {
+        let source = r#"
+fn main() {
+    let matches = Command::new("redlib")
+        .arg(Arg::new("address").long("address").default_value("[::]"))
+        .arg(
+            Arg::new("port")
+                .short('p')
+                .env("PORT")
+                .default_value("8080")
+                .num_args(1),
+        )
+        .arg(Arg::new("hsts").long("hsts").default_value("604800"))
+        .get_matches();
+    app.listen(&listener).await;
+}
+"#;
+        let facts = listen_facts(source);
+        assert!(facts.listens);
+        assert_eq!(facts.defaults.len(), 1, "{:?}", facts.defaults);
+        assert_eq!(facts.defaults[0].port, PortRef::Number(8080));
+        assert_eq!(facts.defaults[0].variable.as_deref(), Some("PORT"));
+        let client = "fn main() { Arg::with_name(\"db_port\").default_value(\"5432\"); }";
+        assert!(listen_facts(client).defaults.is_empty());
     }
 }
