@@ -1031,6 +1031,23 @@ fn files_a_program_opens_at_run_time_and_its_image_lacks_are_noted() {
         ),
         "{note}"
     );
+    // The project's own Dockerfile runs `api` in /srv/api (pgcat's /etc/pgcat): the file
+    // goes there, as the note on that Dockerfile says to set `workdir`.
+    std::fs::write(
+        built.root.join("Dockerfile"),
+        "FROM scratch\nWORKDIR /srv/api\nCMD [\"/api\"]\n",
+    )
+    .unwrap();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].contains(
+            "add `files = { \"configuration\" = \"/srv/api/configuration\" }` and `workdir = \
+             \"/srv/api\"`"
+        ) && plan.notes[1].contains("`workdir = \"/srv/api\"`"),
+        "{:?}",
+        plan.notes
+    );
 }
 
 /// A path program code embeds at compile time that the build context lacks fails the

@@ -1492,9 +1492,18 @@ pub(super) fn run_time_notes(
             .strip_prefix(ws.root.as_str())
             .unwrap_or(path)
             .trim_start_matches('/');
-        let (workdir, set_workdir) = match &first.extras.workdir {
-            Some(dir) => (dir.trim_end_matches('/').to_string(), String::new()),
-            None => ("/app".to_string(), " and `workdir = \"/app\"`".to_string()),
+        // The working directory the project's own Dockerfile gives this program, when it
+        // has one, so that this note and its note agree (pgcat's `/etc/pgcat`).
+        let own_workdir = (ws.own_dockerfile.as_ref())
+            .filter(|o| o.programs.contains(&first.bin) || images.len() == 1)
+            .and_then(|o| o.workdir.clone());
+        let (workdir, set_workdir) = match (&first.extras.workdir, own_workdir) {
+            (Some(dir), _) => (dir.trim_end_matches('/').to_string(), String::new()),
+            (None, own) => {
+                let dir = own.unwrap_or_else(|| "/app".to_string());
+                let set = format!(" and `workdir = {dir:?}`");
+                (dir.trim_end_matches('/').to_string(), set)
+            }
         };
         let one_package = lacking.iter().all(|img| img.package == first.package);
         let table = match ws.package(&first.package) {
