@@ -1490,6 +1490,29 @@ fn ports_are_read_from_the_program_when_no_key_sets_them() {
     assert!(server.ports.is_empty() && server.ports_inferred_from.is_empty());
 }
 
+/// Read from code, TLS's port goes after plain HTTP's (the first is the healthcheck's, a
+/// plain HTTP probe: SQLPage's 443 serves only with a certificate), unless `args` give it;
+/// a UDP socket's port is UDP.
+#[test]
+fn inferred_tls_ports_go_last_and_a_udp_socket_s_port_is_udp() {
+    let server = "fn main() {\n    let tls = std::env::args().count() > 1;\n    \
+                  let addr = if tls {\n        std::net::SocketAddr::from(([0, 0, 0, 0], 443))\n    \
+                  } else {\n        std::net::SocketAddr::from(([0, 0, 0, 0], 8080))\n    };\n    \
+                  let l = std::net::TcpListener::bind(addr);\n    \
+                  let dns = std::net::UdpSocket::bind(\"0.0.0.0:5353\");\n}\n";
+    let image = |config: &str| {
+        let (_, plan) = Fixture::new("tlsports")
+            .root_package("svc", |p| p.toml(config).source("src/main.rs", server))
+            .build()
+            .plan();
+        let img = plan.images[0].clone();
+        (img.ports, img.udp_ports)
+    };
+    assert_eq!(image(""), (vec![8080, 443], vec![5353]));
+    let args = "[package.metadata.image]\nargs = [\"--bind\", \"0.0.0.0:443\"]\n";
+    assert_eq!(image(args), (vec![443, 8080], vec![5353]));
+}
+
 /// An absolute path the image's `args` or `env` name that nothing lays out is said, with
 /// `volumes` and `files` as the fixes (oxigraph's `serve --location /data`); not once a
 /// volume, a file or a system directory holds it.

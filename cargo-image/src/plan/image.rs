@@ -379,8 +379,11 @@ pub(super) fn inferred_ports(
             .iter()
             .filter(|p| reach.contains(&p.name))
             .any(|p| !p.loopback.is_empty());
-    // TCP first, as `EXPOSE` lists them.
-    let tagged = |tcp: Vec<(u16, String)>, udp: Vec<(u16, String)>| -> Vec<(Port, String)> {
+    // TCP first, as `EXPOSE` lists them. Of those read from code, TLS's 443 and 8443 go
+    // last: the first port is the healthcheck's, whose probe speaks plain HTTP, and TLS
+    // is the mode a certificate turns on (SQLPage's 443 with `https_domain`, else 8080).
+    let tagged = |mut tcp: Vec<(u16, String)>, udp: Vec<(u16, String)>| -> Vec<(Port, String)> {
+        tcp[from_args..].sort_by_key(|(n, _)| matches!(n, 443 | 8443));
         let tcp = tcp.into_iter().map(|(n, why)| (Port::tcp(n), why));
         tcp.chain(
             udp.into_iter()
