@@ -107,6 +107,14 @@ pub struct Workspace {
     /// `test` target cannot run them (it fails rather than run the skeleton's stand-in).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tests_left_out: BTreeMap<String, String>,
+    /// What the directories holding the packages' sources contain in the build context:
+    /// every ancestor of a package's sources below the context root, with its entries the
+    /// effective `.dockerignore` keeps (context-relative, sorted). The planner binds such a
+    /// directory whole where everything in it is bound anyway (kellnr's `crates/`: one
+    /// line for sixteen packages). Empty when the rules re-include paths (`!rule`), whose
+    /// effect on a directory's entries this listing would not show.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context_dirs: BTreeMap<String, Vec<String>>,
 }
 
 /// A path local sources read at compile time outside their package directory.
@@ -175,6 +183,10 @@ pub struct Package {
     /// others (`default` itself not among them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_features: Vec<String>,
+    /// Its program code detaches into the background unless a flag says otherwise
+    /// (spotifyd: `Daemonize::new` unless `--no-daemon`), see [`crate::subcommands`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detaches: Option<Detaches>,
     /// Binaries whose command line needs a subcommand ([`crate::subcommands`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub needs_subcommand: BTreeMap<String, NeedsSubcommand>,
@@ -239,6 +251,17 @@ pub struct NeedsSubcommand {
     pub file: String,
     /// Its subcommands, as typed (`serve`, `generate-config`); empty when not found.
     pub subcommands: Vec<String>,
+}
+
+/// A program that forks into the background by default: as a container's main process it
+/// ends at once, and the container with it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Detaches {
+    /// The file that detaches and the call it makes (`src/main.rs`, `Daemonize::new`).
+    pub file: String,
+    pub call: String,
+    /// The flag its command line declares to stay in the foreground (`--no-daemon`).
+    pub flag: String,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

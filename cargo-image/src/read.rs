@@ -558,6 +558,7 @@ fn from_metadata(
             spawns: BTreeMap::new(),
             git_use: None,
             unseen_watches: Vec::new(),
+            detaches: None,
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -690,6 +691,7 @@ fn from_metadata(
         }
         p.sources = package_sources(&context_dir, p, &dirs, &rules);
     }
+    let context_dirs = context_dirs(&context_dir, &packages, &rules);
     let SourceReads {
         compile: mut compile_reads,
         run: run_reads,
@@ -699,6 +701,7 @@ fn from_metadata(
         mut loopbacks,
         mut listens,
         mut spawns,
+        mut detaches,
         mut git_uses,
         mut guards,
         mut watches,
@@ -711,6 +714,7 @@ fn from_metadata(
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
         p.listen = listens.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
+        p.detaches = detaches.remove(&p.name);
         p.git_use = git_uses.remove(&p.name);
         p.feature_guards = guards.remove(&p.name).unwrap_or_default();
         p.unseen_watches = watches.remove(&p.name).unwrap_or_default();
@@ -841,6 +845,7 @@ fn from_metadata(
             missing_submodules,
             sqlx_online,
             tests_left_out,
+            context_dirs,
         },
         workspace_dir,
         context_dir,
@@ -1027,6 +1032,49 @@ fn package_sources(
     out.into_iter().collect()
 }
 
+/// Every ancestor directory (below the context root) of the packages' directories and
+/// sources, with the entries the rules keep in the context: what the planner needs to
+/// bind a directory whole where all it holds is bound anyway. An excluded directory
+/// counts as kept when a re-including rule (`!**/.env.example`, in our own block) brings
+/// back a file under it.
+fn context_dirs(
+    context: &Path,
+    packages: &[Package],
+    rules: &IgnoreRules,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let kept = |path: &str| {
+        !rules.excluded(path)
+            || (rules.has_negations()
+                && context.join(path).is_dir()
+                && files_under(context, path)
+                    .iter()
+                    .any(|f| !rules.excluded(f)))
+    };
+    for p in packages {
+        for path in p.sources.iter().chain(std::iter::once(&p.dir)) {
+            let mut dir = path.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                dir = parent;
+                if out.contains_key(dir) {
+                    continue;
+                }
+                let Ok(entries) = std::fs::read_dir(context.join(dir)) else {
+                    continue;
+                };
+                let mut kept: Vec<String> = entries
+                    .flatten()
+                    .map(|e| crate::model::join(dir, &e.file_name().to_string_lossy()))
+                    .filter(|e| kept(e))
+                    .collect();
+                kept.sort();
+                out.insert(dir.to_string(), kept);
+            }
+        }
+    }
+    out
+}
+
 /// Names at the top of a workspace that are its sources, builds, tooling or documents,
 /// never what a program opens when it runs: a literal naming one is not noted.
 const NOT_RUN_TIME: &[&str] = &[
@@ -1090,6 +1138,7 @@ fn source_reads(
     let mut loopbacks = BTreeMap::new();
     let mut listens = BTreeMap::new();
     let mut spawns = BTreeMap::new();
+    let mut detaches = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
     let mut guards = BTreeMap::new();
     let mut watches: BTreeMap<String, Vec<crate::model::UnseenWatch>> = BTreeMap::new();
@@ -1296,6 +1345,22 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
+        // A call that detaches, and a flag declared to keep it from doing so: it does by
+        // default (a program with a `--daemon` flag instead stays in the foreground).
+        let call = clis
+            .iter()
+            .find_map(|(file, f)| f.daemon_call.as_ref().map(|c| (file, c)));
+        let flag = clis.iter().find_map(|(_, f)| f.foreground_flags.first());
+        if let (Some((file, call)), Some(flag)) = (call, flag) {
+            detaches.insert(
+                p.name.clone(),
+                crate::model::Detaches {
+                    file: file.clone(),
+                    call: call.clone(),
+                    flag: flag.clone(),
+                },
+            );
+        }
         package_clis.insert(p.name.clone(), clis);
         env.retain(|var, read| {
             read.how == crate::build_env::How::BuildScript
@@ -1401,6 +1466,7 @@ fn source_reads(
         loopbacks,
         listens,
         spawns,
+        detaches,
         git_uses,
         guards,
         watches,
@@ -1454,6 +1520,8 @@ struct SourceReads {
     listens: BTreeMap<String, BTreeMap<String, crate::listen::ListenFacts>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Per package, how it detaches by default ([`Package::detaches`]).
+    detaches: BTreeMap<String, crate::model::Detaches>,
     /// Per package, the first source that asks git while compiling, and how.
     git_uses: BTreeMap<String, (String, String)>,
     /// Per package, the watched paths the context leaves out ([`Package::unseen_watches`]).
@@ -2033,6 +2101,7 @@ mod tests {
             spawns: BTreeMap::new(),
             git_use: None,
             unseen_watches: Vec::new(),
+            detaches: None,
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

@@ -363,6 +363,24 @@ pub(crate) fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<us
     None
 }
 
+/// Whether `word` (a path like `Daemonize::new(`) is written in `source`'s code, outside
+/// comments, strings and chars, not as the tail of a longer name (`my_Daemonize::new(`).
+pub(crate) fn in_code(source: &str, word: &str) -> bool {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let last = skip_literal(bytes, i);
+        if last == i
+            && bytes[i..].starts_with(word.as_bytes())
+            && !(i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+        {
+            return true;
+        }
+        i = last + 1;
+    }
+    false
+}
+
 /// Every string literal of `source` outside comments, with the offset of its opening
 /// quote (raw strings are not told apart: their `#` are read as code). A char literal
 /// (`'"'`) opens no string; lifetimes have no closing `'`.

@@ -29,7 +29,35 @@ pub struct CliFacts {
     /// The functions those parse calls are made in (kellnr's `settings::parse_cli`): a
     /// program that calls one parses that command line.
     pub parsing_fns: BTreeSet<String>,
+    /// Flags of derived command lines that keep a program in the foreground
+    /// (spotifyd's `#[arg(long)] no_daemon: bool`, `--no-daemon`): a program declaring
+    /// one detaches by default.
+    pub foreground_flags: BTreeSet<String>,
+    /// The call that detaches the process into the background (`Daemonize::new`,
+    /// `unistd::daemon`), if the file makes one.
+    pub daemon_call: Option<String>,
 }
+
+/// Fields of a derived command line that ask a program to stay in the foreground: one is
+/// declared only where the default is to detach.
+const FOREGROUND_FIELDS: &[&str] = &[
+    "no_daemon",
+    "no_daemonize",
+    "nodaemon",
+    "no_detach",
+    "foreground",
+    "no_fork",
+    "no_background",
+];
+
+/// Calls that fork a process into the background and end the parent: a container's main
+/// process doing so ends the container.
+const DAEMON_CALLS: &[&str] = &[
+    "Daemonize::new",
+    "unistd::daemon",
+    "libc::daemon",
+    "fork::daemon",
+];
 
 /// The [`CliFacts`] of one source file (its test modules left out).
 pub fn cli_facts(source: &str) -> CliFacts {
@@ -43,6 +71,8 @@ pub fn cli_facts(source: &str) -> CliFacts {
         .any(|call| code.contains(call));
     let mut parser = false;
     let mut rename = Rename::Kebab;
+    // The attributes over the item on the next line (a field's `#[arg(long)]`).
+    let mut attributes_above = String::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -54,6 +84,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 i += 1;
                 attribute.push_str(lines[i]);
             }
+            attributes_above.push_str(&attribute);
             if attribute.starts_with("#[derive(") {
                 parser |= attribute.contains("Parser") || attribute.contains("StructOpt");
             } else if let Some(how) = cli_attribute(&attribute)
@@ -64,6 +95,10 @@ pub fn cli_facts(source: &str) -> CliFacts {
             }
         } else if !(line.is_empty() || line.starts_with("//")) {
             let item = without_visibility(line);
+            if let Some(flag) = foreground_flag(item, &attributes_above) {
+                facts.foreground_flags.insert(flag);
+            }
+            attributes_above.clear();
             if let Some(rest) = item.strip_prefix("enum ") {
                 let name = ident(rest);
                 let (variants, end) = enum_variants(&lines, i, rename);
@@ -114,6 +149,10 @@ pub fn cli_facts(source: &str) -> CliFacts {
             }
         }
     }
+    facts.daemon_call = DAEMON_CALLS
+        .iter()
+        .find(|call| crate::reads::in_code(&code, &format!("{call}(")))
+        .map(|call| call.to_string());
     // paw's `#[paw::main] fn main(args: Args)` parses its argument's type.
     if let Some(at) = code.find("#[paw::main]") {
         let after = &code[at..];
@@ -195,6 +234,29 @@ pub fn required_subcommand(facts: &[&CliFacts]) -> Option<(String, usize, Vec<St
 fn unbalanced(attribute: &str) -> bool {
     let count = |c: char| attribute.matches(c).count();
     count('[') != count(']') || count('(') != count(')')
+}
+
+/// The long flag a `bool` field among [`FOREGROUND_FIELDS`] becomes, given the attributes
+/// above it: clap's `#[arg(long)]` (or `#[clap(long)]`, structopt's) makes `no_daemon`
+/// `--no-daemon`, `long = "fg"` makes `--fg`; a field without `long` is no such flag.
+fn foreground_flag(item: &str, attributes: &str) -> Option<String> {
+    let (name, ty) = item.split_once(':')?;
+    let name = name.trim();
+    if !FOREGROUND_FIELDS.contains(&name) || ty.trim().trim_end_matches(',') != "bool" {
+        return None;
+    }
+    let arguments = ["#[arg(", "#[clap(", "#[structopt("]
+        .iter()
+        .filter_map(|a| attributes.find(a).map(|at| &attributes[at + a.len()..]))
+        .find(|a| {
+            // Words outside string literals (`help = "long running"` is no flag).
+            a.split('"')
+                .step_by(2)
+                .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+                .any(|w| w == "long")
+        })?;
+    let long = string_value(arguments, "long").unwrap_or_else(|| name.replace('_', "-"));
+    Some(format!("--{long}"))
 }
 
 /// `line` without a leading `pub`, `pub(crate)` and the like.
@@ -391,6 +453,47 @@ fn required_field(lines: &[&str], start: usize, prints_usage: bool) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::{cli_facts, required_subcommand};
+
+    /// spotifyd's shape: `Daemonize::new()` in `main.rs`, and a `no_daemon` flag on the
+    /// derived command line; a flag's own name, `long = ".."`, wins over the field's.
+    #[test]
+    fn a_foreground_flag_and_a_daemon_call_are_read() {
+        let config = cli_facts(
+            "#[derive(Parser)]\npub struct CliConfig {\n    /// Prints more\n    \
+             #[arg(short, long, global = true)]\n    pub verbose: u8,\n\n    \
+             /// If set, starts without detaching\n    #[arg(long)]\n    pub no_daemon: bool,\n    \
+             #[clap(\n        long = \"fg\",\n    )]\n    foreground: bool,\n}\n",
+        );
+        assert_eq!(
+            config.foreground_flags.iter().collect::<Vec<_>>(),
+            ["--fg", "--no-daemon"]
+        );
+        assert_eq!(config.daemon_call, None);
+        let main = cli_facts(
+            "use daemonize::Daemonize;\nfn main() {\n    let d = Daemonize::new();\n    \
+             d.start().unwrap();\n}\n",
+        );
+        assert_eq!(main.daemon_call.as_deref(), Some("Daemonize::new"));
+        let nix = cli_facts("fn main() {\n    nix::unistd::daemon(false, false).unwrap();\n}\n");
+        assert_eq!(nix.daemon_call.as_deref(), Some("unistd::daemon"));
+    }
+
+    /// Not a foreground flag: a field no `long` makes a flag (a config struct's), one of
+    /// another type, `long` only inside a help string, a `--daemon` opt-in; and no call in
+    /// a comment, a string or another function's name.
+    #[test]
+    fn lookalikes_are_no_foreground_flag_or_daemon_call() {
+        let facts = cli_facts(
+            "#[derive(Deserialize)]\nstruct Config {\n    no_daemon: bool,\n}\n\
+             #[derive(Parser)]\nstruct Args {\n    #[arg(long)]\n    foreground: Option<String>,\n    \
+             #[arg(help = \"a long option\")]\n    no_fork: bool,\n    #[arg(long)]\n    \
+             daemon: bool,\n}\n\
+             // Daemonize::new() is not called here\n\
+             fn f() { let s = \"libc::daemon(0, 0)\"; my_Daemonize::new(); }\n",
+        );
+        assert!(facts.foreground_flags.is_empty(), "{facts:?}");
+        assert_eq!(facts.daemon_call, None);
+    }
 
     /// rauthy's shape: a `Parser` enum, parsed in another file.
     #[test]

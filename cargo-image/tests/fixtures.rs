@@ -817,13 +817,15 @@ fn patch_snapshots() {
     // The patch must keep its version in the skeleton, or it would no longer match `1`.
     assert!(plan.skeleton.files["patched/itoa/Cargo.toml"].contains("1.0.99"));
     // A patch nothing enables is no package of the resolve, but cargo reads it to load
-    // the workspace: the build gets it whole, beside the skeleton and in the binds.
+    // the workspace: the build gets it whole, beside the skeleton and in the binds (here
+    // in `patched/`'s, bound whole as it holds the two patches only).
     assert!(loaded.workspace.package("ryu").is_none());
     assert_eq!(plan.patch_dirs, ["patched/ryu"]);
+    assert_eq!(plan.whole_dirs, ["crates", "patched"]);
     let dockerfile = cargo_image::render::dockerfile::render(&plan);
     assert!(
         dockerfile.contains("COPY patched/ryu /app/patched/ryu")
-            && dockerfile.contains("source=patched/ryu,target=/app/patched/ryu,rw"),
+            && dockerfile.contains("source=patched,target=/app/patched,rw"),
         "{dockerfile}"
     );
 }
@@ -1515,4 +1517,105 @@ fn a_toolchain_file_the_dockerignore_excludes_stays_out() {
             !excluded
         );
     }
+}
+
+/// The incremental step binds a directory as one line when the build context holds
+/// nothing else in it (a `crates/` of members: kellnr's sixteen lines became one), and
+/// each member where it holds more: a README there, or a file a `!rule` brings back from
+/// an excluded directory, would otherwise re-run the step when edited.
+#[test]
+fn a_directory_of_members_only_is_bound_whole() {
+    let built = Fixture::new("whole-dirs")
+        .virtual_workspace(&["crates/a", "crates/b"])
+        .package("crates/a", |p| p.main().dep("b", "{ path = \"../b\" }"))
+        .package("crates/b", |p| p.lib())
+        .build();
+    let binds = |built: &Built| {
+        let (_, plan) = built.plan();
+        let dockerfile = cargo_image::render::dockerfile::render(&plan);
+        let binds: Vec<String> = dockerfile
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("--mount=type=bind,source=crates"))
+            .filter(|l| l.ends_with(",rw \\"))
+            .map(|l| format!("crates{}", l.split(',').next().unwrap_or("")))
+            .collect();
+        (plan.whole_dirs, binds)
+    };
+    assert_eq!(
+        binds(&built),
+        (vec!["crates".into()], vec!["crates".into()])
+    );
+
+    built.write("crates/README.md", "the members\n");
+    let per_member = (vec![], vec!["crates/a".into(), "crates/b".into()]);
+    assert_eq!(binds(&built), per_member);
+
+    // Left out of the context by the user's rule: nothing else is in `crates/` there.
+    built.write(".dockerignore", "crates/README.md\ncrates/notes\n");
+    built.write("crates/notes/todo.txt", "later\n");
+    assert_eq!(
+        binds(&built),
+        (vec!["crates".into()], vec!["crates".into()])
+    );
+
+    // A re-included file under an excluded directory is in the context after all.
+    built.write(
+        ".dockerignore",
+        "crates/README.md\ncrates/notes\n!crates/notes/todo.txt\n",
+    );
+    assert_eq!(binds(&built), per_member);
+}
+
+/// A program that detaches into the background unless a flag says otherwise (spotifyd's
+/// `Daemonize::new()` unless `--no-daemon`) would end its container at once: said with the
+/// flag, and the image's own args kept before it; not when the args give the flag, nor
+/// for a program whose flag asks it to detach (`--daemon`: the foreground is its default).
+#[test]
+fn a_program_that_detaches_by_default_is_said_unless_args_keep_it_in_front() {
+    let notes = |config: &str, field: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("detach")
+            .root_package("player", |p| {
+                p.source(
+                    "src/main.rs",
+                    &format!(
+                        "use clap::Parser;\nuse daemonize::Daemonize;\n\n#[derive(Parser)]\n\
+                         struct Cli {{\n    /// Stay attached\n    #[arg(long)]\n    {field}: bool,\n}}\n\n\
+                         fn main() {{\n    let cli = Cli::parse();\n    Daemonize::new().start().unwrap();\n}}\n"
+                    ),
+                )
+                .toml(config)
+            })
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("detaches"))
+            .collect()
+    };
+    let said = notes("", "no_daemon");
+    assert_eq!(
+        said,
+        [
+            "`player` detaches into the background unless started with `--no-daemon` (src/main.rs \
+          calls `Daemonize::new`): as the container's main process it would fork and end, and \
+          the container with it; set `args = [\"--no-daemon\"]` under [package.metadata.image] \
+          in Cargo.toml"
+        ]
+    );
+    let said = notes(
+        "[package.metadata.image]\nargs = [\"--config\", \"/etc/player.conf\"]\n",
+        "no_daemon",
+    );
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("set `args = [\"--config\", \"/etc/player.conf\", \"--no-daemon\"]`"),
+        "{said:?}"
+    );
+    let said = notes(
+        "[package.metadata.image]\nargs = [\"--no-daemon\"]\n",
+        "no_daemon",
+    );
+    assert!(said.is_empty(), "{said:?}");
+    assert!(notes("", "daemon").is_empty());
 }

@@ -151,6 +151,7 @@ fn workspace(g: &Graph) -> Workspace {
                 listen: Default::default(),
                 feature_guards: Default::default(),
                 unseen_watches: Default::default(),
+                detaches: None,
                 git_use: None,
             }
         })
@@ -179,6 +180,7 @@ fn workspace(g: &Graph) -> Workspace {
         missing_submodules: Vec::new(),
         sqlx_online: Vec::new(),
         tests_left_out: BTreeMap::new(),
+        context_dirs: BTreeMap::new(),
     }
 }
 

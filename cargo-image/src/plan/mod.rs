@@ -132,6 +132,11 @@ pub struct Plan {
     pub build: Build,
     /// Directories of every local package (touched before the dev and test builds).
     pub local_dirs: Vec<String>,
+    /// Directories the incremental step binds as one, sorted: all the build context holds
+    /// in them is bound anyway (a `crates/` of members only), so one line binds the same
+    /// files as one per member.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub whole_dirs: Vec<String>,
     /// `build-files` the sources asked for (paths read at compile time outside their
     /// package, see [`crate::reads`]) that `build-files` did not list: path → why.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -563,6 +568,53 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// A note for each image whose program detaches into the background by default
+/// ([`crate::model::Package::detaches`]) and is not given the flag that keeps it in the
+/// foreground: as the container's main process it would fork and end, and the container
+/// with it (spotifyd: `Daemonize::new` unless `--no-daemon`; its official image passes the
+/// flag). The flag is not added for the user: it is read from field names, not run.
+fn detach_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    images
+        .iter()
+        .filter_map(|img| {
+            let pkg = ws.package(&img.package)?;
+            let d = pkg.detaches.as_ref()?;
+            // Another program's own file detaching is not this program's doing.
+            let others = pkg
+                .targets
+                .iter()
+                .any(|t| t.kind == TargetKind::Bin && t.name != img.bin && t.src_path == d.file);
+            let given = img
+                .extras
+                .args
+                .iter()
+                .chain(img.extras.entrypoint.iter().flatten())
+                .any(|a| *a == d.flag || a.starts_with(&format!("{}=", d.flag)));
+            if others || given {
+                return None;
+            }
+            let args: Vec<String> = img
+                .extras
+                .args
+                .iter()
+                .chain(std::iter::once(&d.flag))
+                .map(|a| format!("{a:?}"))
+                .collect();
+            Some(format!(
+                "`{}` detaches into the background unless started with `{}` ({} calls `{}`): \
+                 as the container's main process it would fork and end, and the container with \
+                 it; set `args = [{}]` under {}",
+                img.bin,
+                d.flag,
+                d.file,
+                d.call,
+                args.join(", "),
+                image_table(ws, img),
+            ))
+        })
+        .collect()
 }
 
 /// A note for the images' crates that ask git while compiling ([`crate::build_env::git_use`])
@@ -1245,6 +1297,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
+    notes.extend(detach_notes(ws, &images));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
@@ -1317,18 +1370,21 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(old_time_note(ws, &images, &builder));
     let appended = plan_appended(ws.dockerfile_append.as_ref(), &images).map_err(invalid)?;
     let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
+    let local_dirs = local_dirs(ws, &build_files.all());
+    let manifests = manifests(ws);
     Ok(Plan {
         workspace_root: ws.root.clone(),
         builder,
         skeleton,
         masked_members: masked_members(ws),
-        manifests: manifests(ws),
         vendor_dirs: ws.vendor_dirs.clone(),
         patch_dirs: ws.patch_dirs.clone(),
         layers,
         leaves,
         build,
-        local_dirs: local_dirs(ws, &build_files.all()),
+        whole_dirs: whole_dirs(ws, &local_dirs, &manifests),
+        local_dirs,
+        manifests,
         inferred_build_files: build_files.inferred,
         build_env: wcfg.build_env.clone(),
         build_args,
@@ -1981,6 +2037,37 @@ fn local_dirs(ws: &Workspace, build_files: &[String]) -> Vec<String> {
     local_dirs.sort();
     local_dirs.dedup();
     local_dirs
+}
+
+/// The directories whose every entry in the build context is bound anyway (a listed path,
+/// inside one, or such a directory itself), deepest decided first, sorted; below the
+/// workspace root only.
+fn whole_dirs(ws: &Workspace, local_dirs: &[String], manifests: &[String]) -> Vec<String> {
+    let bound: Vec<&String> = local_dirs
+        .iter()
+        .chain(manifests)
+        .chain(&ws.vendor_dirs)
+        .chain(&ws.patch_dirs)
+        .chain(ws.links.keys())
+        .collect();
+    let mut whole: BTreeSet<&str> = BTreeSet::new();
+    let mut dirs: Vec<(&String, &Vec<String>)> = ws.context_dirs.iter().collect();
+    // Deeper directories first: a parent may count on a child decided whole.
+    dirs.sort_by_key(|(d, _)| std::cmp::Reverse(d.matches('/').count()));
+    for (dir, entries) in dirs {
+        // Never the workspace root or a directory above it: our own files are written
+        // there, so binding it whole would change the Dockerfile once they exist.
+        if crate::model::is_within(&ws.root, dir) {
+            continue;
+        }
+        let covered = |e: &String| {
+            whole.contains(e.as_str()) || bound.iter().any(|b| crate::model::is_within(e, b))
+        };
+        if !entries.is_empty() && entries.iter().all(covered) {
+            whole.insert(dir);
+        }
+    }
+    whole.into_iter().map(str::to_string).collect()
 }
 
 /// The members whose versions the skeleton masks, sorted.

@@ -488,7 +488,7 @@ fn incremental_cache_workspace(plan: &Plan) -> u32 {
 fn incremental_binds(plan: &Plan) -> Vec<String> {
     // `local_dirs` holds every package's copy paths, so the layers' paths among them. A
     // symlink to a package is bound too (BuildKit binds what it points to): cargo finds
-    // the package through it.
+    // the package through it. A whole directory replaces the paths inside it.
     let mut paths: Vec<String> = plan
         .local_dirs
         .iter()
@@ -496,6 +496,7 @@ fn incremental_binds(plan: &Plan) -> Vec<String> {
         .chain(&plan.vendor_dirs)
         .chain(&plan.patch_dirs)
         .chain(plan.skeleton.links.keys())
+        .chain(&plan.whole_dirs)
         .cloned()
         .collect();
     paths.sort();
