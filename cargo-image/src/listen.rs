@@ -365,9 +365,22 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             );
         }
     }
-    // `env::var("PORT")` and the number it falls back to, in one statement.
+    // `env::var("PORT")` (or a helper of the project's named for it: crates.io's
+    // `var_parsed("PORT")?`, `env_var(..)`) and the number it falls back to, in one
+    // statement.
     for (at, literal) in &lits {
-        if !server_port_name(literal) || !code[..*at].trim_end().ends_with("var(") {
+        let called = code[..*at]
+            .trim_end()
+            .strip_suffix('(')
+            .map(|b| {
+                let start = b
+                    .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .map_or(0, |i| i + 1);
+                &b[start..]
+            })
+            .unwrap_or("");
+        let reads_env = called == "var" || called.starts_with("var_") || called.ends_with("_var");
+        if !server_port_name(literal) || !reads_env {
             continue;
         }
         let statement = &code[*at..];
@@ -660,5 +673,20 @@ fn main() {
         assert_eq!(facts.defaults[0].variable.as_deref(), Some("PORT"));
         let client = "fn main() { Arg::with_name(\"db_port\").default_value(\"5432\"); }";
         assert!(listen_facts(client).defaults.is_empty());
+    }
+
+    /// crates.io's shape: the project's own helper reading the variable, named for it.
+    #[test]
+    fn a_port_variable_read_through_a_helper_and_its_fallback() {
+        let facts = listen_facts(
+            "fn from_env() -> Result<Self> {\n    let port = var_parsed(\"PORT\")?.unwrap_or(8888);\n    \
+             let pool = env_var(\"DB_POOL\").unwrap_or(10);\n    let n = invariant(\"PORT\").unwrap_or(1);\n}\n",
+        );
+        let found: Vec<_> = facts
+            .defaults
+            .iter()
+            .map(|d| (&d.port, &d.variable))
+            .collect();
+        assert_eq!(found, [(&PortRef::Number(8888), &Some("PORT".to_string()))]);
     }
 }
