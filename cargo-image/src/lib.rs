@@ -34,6 +34,7 @@ pub mod plan;
 pub mod read;
 pub mod reads;
 pub mod render;
+pub mod signals;
 pub mod skeleton;
 pub mod spawn;
 pub mod stand_in;

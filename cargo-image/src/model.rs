@@ -201,6 +201,10 @@ pub struct Package {
     /// source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub listen: BTreeMap<String, crate::listen::ListenFacts>,
+    /// What its program code says about the signals it handles ([`crate::signals`]), by
+    /// source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signals: BTreeMap<String, crate::signals::SignalFacts>,
     /// Programs its program code starts ([`crate::spawn`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spawns: BTreeMap<String, Vec<String>>,

@@ -559,6 +559,7 @@ fn from_metadata(
             git_use: None,
             unseen_watches: Vec::new(),
             detaches: None,
+            signals: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -700,6 +701,7 @@ fn from_metadata(
         mut env_reads,
         mut loopbacks,
         mut listens,
+        mut signals,
         mut spawns,
         mut detaches,
         mut git_uses,
@@ -713,6 +715,7 @@ fn from_metadata(
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
         p.listen = listens.remove(&p.name).unwrap_or_default();
+        p.signals = signals.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         p.detaches = detaches.remove(&p.name);
         p.git_use = git_uses.remove(&p.name);
@@ -1137,6 +1140,7 @@ fn source_reads(
     let mut env_reads = BTreeMap::new();
     let mut loopbacks = BTreeMap::new();
     let mut listens = BTreeMap::new();
+    let mut signals = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut detaches = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
@@ -1237,6 +1241,7 @@ fn source_reads(
         let mut build_sets: Option<BTreeSet<String>> = Some(BTreeSet::new());
         let mut loopback = BTreeMap::new();
         let mut listen = BTreeMap::new();
+        let mut signal = BTreeMap::new();
         let mut spawned = BTreeMap::new();
         let mut git_use = None;
         let mut guarded = BTreeMap::new();
@@ -1257,6 +1262,10 @@ fn source_reads(
                 let facts = crate::listen::listen_facts(&text);
                 if !facts.is_empty() {
                     listen.insert(file.clone(), facts);
+                }
+                let facts = crate::signals::signal_facts(&text);
+                if !facts.is_empty() {
+                    signal.insert(file.clone(), facts);
                 }
                 let programs = crate::spawn::spawned_programs(&text);
                 if !programs.is_empty() {
@@ -1375,6 +1384,9 @@ fn source_reads(
         if !listen.is_empty() {
             listens.insert(p.name.clone(), listen);
         }
+        if !signal.is_empty() {
+            signals.insert(p.name.clone(), signal);
+        }
         if !spawned.is_empty() {
             spawns.insert(p.name.clone(), spawned);
         }
@@ -1465,6 +1477,7 @@ fn source_reads(
         env_reads,
         loopbacks,
         listens,
+        signals,
         spawns,
         detaches,
         git_uses,
@@ -1518,6 +1531,8 @@ struct SourceReads {
     loopbacks: BTreeMap<String, BTreeMap<String, Vec<crate::listen::Loopback>>>,
     /// Per package, what its files say about the ports they listen on ([`Package::listen`]).
     listens: BTreeMap<String, BTreeMap<String, crate::listen::ListenFacts>>,
+    /// Per package, the signals its files handle ([`Package::signals`]).
+    signals: BTreeMap<String, BTreeMap<String, crate::signals::SignalFacts>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, how it detaches by default ([`Package::detaches`]).
@@ -2102,6 +2117,7 @@ mod tests {
             git_use: None,
             unseen_watches: Vec::new(),
             detaches: None,
+            signals: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

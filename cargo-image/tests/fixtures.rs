@@ -1619,3 +1619,72 @@ fn a_program_that_detaches_by_default_is_said_unless_args_keep_it_in_front() {
     assert!(said.is_empty(), "{said:?}");
     assert!(notes("", "daemon").is_empty());
 }
+
+/// A program that waits for Ctrl-C and handles no SIGTERM (rathole's, dufs's
+/// `tokio::signal::ctrl_c()`) ignores `docker stop` as a container's main process: its
+/// stop signal is SIGINT, said in the plan and written as `STOPSIGNAL`, and the note on an
+/// own Dockerfile's `STOPSIGNAL SIGINT` goes. Not when it handles SIGTERM too, when a
+/// crate it is built on does (actix-web's server), or when `stop-signal` is set.
+#[test]
+fn a_program_that_stops_on_ctrl_c_only_gets_sigint() {
+    let fixture = |main: &str, config: &str| {
+        Fixture::new("ctrl-c")
+            .root_package("relay", |p| p.source("src/main.rs", main).toml(config))
+            .build()
+    };
+    let ctrl_c = "#[tokio::main]\nasync fn main() {\n    tokio::select! {\n        \
+                  _ = serve() => {}\n        _ = tokio::signal::ctrl_c() => {}\n    }\n}\n";
+    let built = fixture(ctrl_c, "");
+    built.write(
+        "Dockerfile",
+        "FROM scratch\nSTOPSIGNAL SIGINT\nENTRYPOINT [\"/relay\"]\n",
+    );
+    let (loaded, plan) = built.plan();
+    let image = &plan.images[0];
+    assert_eq!(image.extras.stop_signal.as_deref(), Some("SIGINT"));
+    assert_eq!(
+        image.stop_signal_inferred_from.as_deref(),
+        Some("src/main.rs stops on `ctrl_c()` and handles no SIGTERM")
+    );
+    assert!(cargo_image::render::dockerfile::render(&plan).contains("\nSTOPSIGNAL SIGINT\n"));
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("STOPSIGNAL")),
+        "{:?}",
+        plan.notes
+    );
+
+    // Built on actix-web, whose server handles SIGTERM itself.
+    let mut ws = loaded.workspace.clone();
+    let node = |name: &str, deps: Vec<usize>| cargo_image::model::Resolved {
+        name: name.into(),
+        version: "1.0.0".into(),
+        features: Vec::new(),
+        deps,
+    };
+    ws.resolved = vec![
+        node("actix-server", vec![]),
+        node("actix-web", vec![0]),
+        node("relay", vec![1]),
+    ];
+    let plan = cargo_image::plan::plan(&ws, &fixed_options()).unwrap();
+    assert_eq!(plan.images[0].extras.stop_signal, None);
+    assert_eq!(plan.images[0].stop_signal_inferred_from, None);
+
+    let both = ctrl_c.replace(
+        "tokio::select! {",
+        "let mut term = signal(SignalKind::terminate()).unwrap();\n    tokio::select! {",
+    );
+    let (_, plan) = fixture(&both, "").plan();
+    assert_eq!(plan.images[0].extras.stop_signal, None);
+
+    let (_, plan) = fixture(
+        ctrl_c,
+        "[package.metadata.image]\nstop-signal = \"SIGQUIT\"\n",
+    )
+    .plan();
+    assert_eq!(
+        plan.images[0].extras.stop_signal.as_deref(),
+        Some("SIGQUIT")
+    );
+    assert_eq!(plan.images[0].stop_signal_inferred_from, None);
+}

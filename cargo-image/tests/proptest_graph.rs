@@ -152,6 +152,7 @@ fn workspace(g: &Graph) -> Workspace {
                 feature_guards: Default::default(),
                 unseen_watches: Default::default(),
                 detaches: None,
+                signals: Default::default(),
                 git_use: None,
             }
         })

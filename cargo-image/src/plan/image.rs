@@ -150,6 +150,13 @@ pub(super) fn plan_images(
         if !inferred.is_empty() {
             cfg.ports = Some(inferred.iter().map(|(port, _)| *port).collect());
         }
+        let stop_inferred = match cfg.stop_signal {
+            None => inferred_stop_signal(ws, pkg, &bin.name),
+            Some(_) => None,
+        };
+        if stop_inferred.is_some() {
+            cfg.stop_signal = Some("SIGINT".into());
+        }
         let selected = if opts.bins.is_empty() {
             let windows = windows_only(pkg, bin);
             if let (Some((feature, dep)), None) = (windows, cfg.skip) {
@@ -224,6 +231,7 @@ pub(super) fn plan_images(
                     message: m,
                 })?;
             image.ports_inferred_from = inferred.into_iter().map(|(_, why)| why).collect();
+            image.stop_signal_inferred_from = stop_inferred;
             images.push(image);
         }
     }
@@ -523,6 +531,7 @@ fn plan_image(
         ports,
         udp_ports,
         ports_inferred_from: Vec::new(),
+        stop_signal_inferred_from: None,
         env,
         labels,
         healthcheck,
@@ -1063,6 +1072,47 @@ fn plan_extras(
         stop_signal,
         shared_libs: false,
     })
+}
+
+/// Crates that handle SIGTERM in the programs built on them (actix-web's server and
+/// ntex's, Rocket, pingora, tokio-graceful-shutdown): such a program stops on `docker stop`
+/// as it is, and actix's takes SIGINT for a stop without the graceful drain.
+const HANDLE_SIGTERM: &[&str] = &[
+    "actix-server",
+    "ntex",
+    "ntex-server",
+    "rocket",
+    "pingora-core",
+    "tokio-graceful-shutdown",
+];
+
+/// SIGINT's reason, for a program whose code waits for Ctrl-C and handles no SIGTERM,
+/// nor does a crate it is built on ([`HANDLE_SIGTERM`]; the `ctrlc` crate with its
+/// `termination` feature): as a container's main process it ignores `docker stop`'s
+/// SIGTERM and is killed ten seconds later, without its shutdown (rathole, dufs). A wait in
+/// another binary's own file is not this program's.
+fn inferred_stop_signal(ws: &Workspace, pkg: &Package, bin: &str) -> Option<String> {
+    if pkg.signals.values().any(|f| f.terminate) {
+        return None;
+    }
+    let other_bins_file = |file: &str| {
+        pkg.targets
+            .iter()
+            .any(|t| t.kind == TargetKind::Bin && t.name != bin && t.src_path == file)
+    };
+    let (file, call) = pkg
+        .signals
+        .iter()
+        .filter(|(file, _)| !other_bins_file(file))
+        .find_map(|(file, f)| f.ctrl_c.as_ref().map(|c| (file, c)))?;
+    let framework = super::reached(ws, |name| name == pkg.name)
+        .into_iter()
+        .map(|i| &ws.resolved[i])
+        .any(|r| {
+            HANDLE_SIGTERM.contains(&r.name.as_str())
+                || (r.name == "ctrlc" && r.features.iter().any(|f| f == "termination"))
+        });
+    (!framework).then(|| format!("{file} stops on `{call}` and handles no SIGTERM"))
 }
 
 /// Whether `name` is a Debian package name (lowercase letters, digits, `+ - .`).

@@ -347,6 +347,10 @@ pub struct ImagePlan {
     /// (`plan::image::inferred_ports`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports_inferred_from: Vec<String>,
+    /// Why the stop signal is SIGINT when no `stop-signal` key sets it: the code that waits
+    /// for Ctrl-C and handles no SIGTERM (`plan::image::inferred_stop_signal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal_inferred_from: Option<String>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub healthcheck: Option<Healthcheck>,
@@ -1054,22 +1058,14 @@ fn unseen_watch_notes(ws: &Workspace, compiled: &BTreeSet<String>) -> Vec<String
     notes
 }
 
-/// A note when the images' build compiles a `time` 0.3 before 0.3.35 with its `formatting`
-/// or `parsing` feature and the builder's Rust is 1.80 or later, which cannot compile it
-/// (E0282, "type annotations needed for `Box<_>`"):
-/// rathole's lockfile failed its first build so. The builder's Rust is read from an
-/// official `rust` image's tag (`latest` and other words are today's Rust); another image's
-/// is not known, and says nothing.
-fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<String> {
-    // Only a `time` the images' build compiles (not a dev-dependency's), with the parser
-    // its `formatting` or `parsing` feature brings, where the error is.
+/// The resolved crates the local packages `from` names reach over normal and build edges
+/// (themselves included), as indexes into [`Workspace::resolved`].
+pub(crate) fn reached(ws: &Workspace, from: impl Fn(&str) -> bool) -> BTreeSet<usize> {
     let graph = &ws.resolved;
     let mut seen: BTreeSet<usize> = graph
         .iter()
         .enumerate()
-        .filter(|(_, n)| {
-            images.iter().any(|img| img.package == n.name) && ws.package(&n.name).is_some()
-        })
+        .filter(|(_, n)| from(&n.name) && ws.package(&n.name).is_some())
         .map(|(i, _)| i)
         .collect();
     let mut queue: Vec<usize> = seen.iter().copied().collect();
@@ -1080,6 +1076,20 @@ fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<
             }
         }
     }
+    seen
+}
+
+/// A note when the images' build compiles a `time` 0.3 before 0.3.35 with its `formatting`
+/// or `parsing` feature and the builder's Rust is 1.80 or later, which cannot compile it
+/// (E0282, "type annotations needed for `Box<_>`"):
+/// rathole's lockfile failed its first build so. The builder's Rust is read from an
+/// official `rust` image's tag (`latest` and other words are today's Rust); another image's
+/// is not known, and says nothing.
+fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<String> {
+    // Only a `time` the images' build compiles (not a dev-dependency's), with the parser
+    // its `formatting` or `parsing` feature brings, where the error is.
+    let graph = &ws.resolved;
+    let seen = reached(ws, |name| images.iter().any(|img| img.package == name));
     let old = seen.iter().map(|&i| &graph[i]).find(|r| {
         let mut v = r
             .version

@@ -152,11 +152,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // PID 1 in a container gets no default signal action: stop on the image's STOPSIGNAL.
+    // Stops on Ctrl-C, as many services do, and handles no SIGTERM: PID 1 in a container
+    // gets no default signal action, so its image stops it with SIGINT (the planner reads
+    // this handler and says so; no `stop-signal` key).
     // SAFETY: installing a handler that only calls an async-signal-safe function.
     unsafe {
         libc::signal(libc::SIGINT, stop as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, stop as *const () as libc::sighandler_t);
     }
     let listener = match TcpListener::bind(("0.0.0.0", config.port)) {
         Ok(l) => l,
