@@ -9,7 +9,7 @@
 //! Lines are read, not Rust parsed: an address kept in a constant, built from
 //! `[127, 0, 0, 1]`, or read from a configuration file is not seen.
 
-use crate::reads::{literals, program_code};
+use crate::reads::{closing, code_offsets, literals, program_code};
 
 /// One loopback address a source listens on.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -403,7 +403,163 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             );
         }
     }
+    for (port, why) in settings_port_defaults(&code) {
+        push_default(&mut facts.defaults, port, why, None);
+    }
     facts
+}
+
+/// Fields that hold the address a server binds: a struct with one of these and a `port`
+/// is a server's settings. A database client's names where it connects (`host`,
+/// `address`: kellnr's `Postgresql`), and is not one.
+const BIND_FIELDS: &[&str] = &[
+    "bind",
+    "bind_addr",
+    "bind_address",
+    "addrs",
+    "listen",
+    "listen_addr",
+    "listen_address",
+    "ip",
+    "interface",
+    "interfaces",
+];
+
+/// The port defaults of server settings structs (see [`BIND_FIELDS`]): a `port` field's
+/// `#[default(8536)]` (smart-default; lemmy's `Settings`), `#[default(default_port())]` or
+/// `#[serde(default = "default_port")]` with `fn default_port() -> u16 { 5000 }` in the
+/// file (dufs), or `port: 8000` in the file's `impl Default for` the struct (kellnr's
+/// `Local`).
+fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
+    let mut out = Vec::new();
+    for at in code_offsets(code, "struct ") {
+        let rest = &code[at + "struct ".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let Some(open) = rest
+            .find(['{', ';', '('])
+            .filter(|&i| rest.as_bytes()[i] == b'{')
+        else {
+            continue;
+        };
+        let open = at + "struct ".len() + open;
+        let Some(close) = closing(code, open, b'{', b'}') else {
+            continue;
+        };
+        let fields = struct_fields(&code[open + 1..close]);
+        if !fields
+            .iter()
+            .any(|(f, _)| BIND_FIELDS.contains(&f.as_str()))
+        {
+            continue;
+        }
+        for (field, attributes) in fields.iter().filter(|(f, _)| server_port_name(f)) {
+            let found = attribute_default(code, attributes)
+                .or_else(|| impl_default_field(code, &name, field));
+            if let Some((port, how)) = found {
+                out.push((port, format!("{name}::{field}: {how}")));
+            }
+        }
+    }
+    out
+}
+
+/// The fields of a struct's body, each with the attributes above it (joined).
+fn struct_fields(body: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut attributes = String::new();
+    let mut depth = 0i32;
+    for line in body.lines().map(str::trim) {
+        if depth > 0 || line.starts_with("#[") {
+            depth += line.matches('[').count() as i32 - line.matches(']').count() as i32;
+            attributes.push_str(line);
+            attributes.push(' ');
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        // `pub(crate) port: u16` as `port: u16`.
+        let line = match line.strip_prefix("pub(") {
+            Some(rest) => rest
+                .split_once(')')
+                .map_or(line, |(_, after)| after.trim_start()),
+            None => line,
+        };
+        let name = field_name(line);
+        if line.contains(':')
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            fields.push((name.to_string(), std::mem::take(&mut attributes)));
+        } else {
+            attributes.clear();
+        }
+    }
+    fields
+}
+
+/// The port a field's attributes default it to: a number, or a function of the file
+/// returning one (`fn default_port() -> u16 { 5000 }`), with the attribute as written.
+fn attribute_default(code: &str, attributes: &str) -> Option<(PortRef, String)> {
+    let value = if let Some(at) = attributes.find("#[default(") {
+        let open = at + "#[default".len();
+        let close = closing(attributes, open, b'(', b')')?;
+        attributes[open + 1..close].trim()
+    } else {
+        let (_, rest) = attributes.split_once("default = \"")?;
+        rest.split('"').next()?
+    };
+    if let Some(port) = port_number(value) {
+        return Some((port, format!("#[default({value})]")));
+    }
+    let function = value.strip_suffix("()").unwrap_or(value);
+    let function = function.rsplit("::").next().unwrap_or(function);
+    let port = function_value(code, function)?;
+    Some((port, format!("{function}() returns it")))
+}
+
+/// The number `fn NAME() -> u16 { N }` in `code` returns.
+fn function_value(code: &str, name: &str) -> Option<PortRef> {
+    let at = code.find(&format!("fn {name}()"))?;
+    let open = at + code[at..].find('{')?;
+    let close = closing(code, open, b'{', b'}')?;
+    port_number(code[open + 1..close].trim())
+}
+
+/// `port: N` in the file's `impl Default for STRUCT`.
+fn impl_default_field(code: &str, name: &str, field: &str) -> Option<(PortRef, String)> {
+    let at = code.find(&format!("impl Default for {name} "))?;
+    let open = at + code[at..].find('{')?;
+    let close = closing(code, open, b'{', b'}')?;
+    let body = &code[open + 1..close];
+    let (before, rest) = body.split_once(&format!("{field}:"))?;
+    if before
+        .bytes()
+        .next_back()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return None;
+    }
+    let value = rest.split([',', '}']).next()?.trim();
+    let port = port_number(value)?;
+    Some((port, format!("`{field}: {value}` in impl Default")))
+}
+
+/// A literal port: digits, with an integer type suffix or not (`5000u16`).
+fn port_number(text: &str) -> Option<PortRef> {
+    let text = text.trim();
+    let digits = ["u16", "u32", "u64", "usize", "i32", "i64"]
+        .iter()
+        .find_map(|t| text.strip_suffix(t))
+        .unwrap_or(text)
+        .trim_end_matches('_');
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    port_ref(digits)
 }
 
 /// The name a struct field's line declares (`pub port: u16,` → `port`).
@@ -673,6 +829,53 @@ fn main() {
         assert_eq!(facts.defaults[0].variable.as_deref(), Some("PORT"));
         let client = "fn main() { Arg::with_name(\"db_port\").default_value(\"5432\"); }";
         assert!(listen_facts(client).defaults.is_empty());
+    }
+
+    /// Server settings structs (a bind address beside the port): lemmy's smart-default
+    /// `#[default(8536)]`, dufs's `default_port()` function, kellnr's `impl Default`; a
+    /// database client's settings (a `host` or `address` where it connects) are none.
+    #[test]
+    fn port_defaults_of_server_settings_structs() {
+        let ports = |source: &str| -> Vec<(PortRef, String)> { settings_port_defaults(source) };
+        let lemmy = "#[derive(SmartDefault)]\npub struct Settings {\n  \
+                     #[default(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)))]\n  pub bind: IpAddr,\n  \
+                     /// Port where lemmy should listen\n  #[default(8536)]\n  pub port: u16,\n}\n\
+                     pub struct DatabaseConfig {\n  #[default(\"localhost\")]\n  pub host: String,\n  \
+                     #[default(5432)]\n  pub(super) port: i32,\n}\n";
+        assert_eq!(
+            ports(lemmy),
+            [(
+                PortRef::Number(8536),
+                "Settings::port: #[default(8536)]".to_string()
+            )]
+        );
+        let dufs = "pub struct Args {\n    #[serde(default = \"default_addrs\")]\n    \
+                    pub addrs: Vec<BindAddr>,\n    #[serde(default = \"default_port\")]\n    \
+                    #[default(default_port())]\n    pub(crate) port: u16,\n}\n\
+                    fn default_port() -> u16 {\n    5000\n}\n";
+        assert_eq!(
+            ports(dufs),
+            [(
+                PortRef::Number(5000),
+                "Args::port: default_port() returns it".to_string()
+            )]
+        );
+        let kellnr = "pub struct Local {\n    /// IP address to bind to\n    pub ip: IpAddr,\n    \
+                      #[arg(short = 'p')]\n    pub port: u16,\n}\n\n\
+                      impl Default for Local {\n    fn default() -> Self {\n        \
+                      Self {\n            ip: default_ip(),\n            port: 8000,\n        }\n    }\n}\n\
+                      pub struct Postgresql {\n    pub address: String,\n    pub port: u16,\n}\n\
+                      impl Default for Postgresql {\n    fn default() -> Self {\n        \
+                      Self { address: default_pg_address(), port: 5432 }\n    }\n}\n";
+        assert_eq!(
+            ports(kellnr),
+            [(
+                PortRef::Number(8000),
+                "Local::port: `port: 8000` in impl Default".to_string()
+            )]
+        );
+        // In a comment or a string, a struct is none.
+        assert!(ports("// struct S { bind: X, #[default(80)] port: u16 }\nlet s = \"struct T { ip: u8, port: u16 }\";").is_empty());
     }
 
     /// crates.io's shape: the project's own helper reading the variable, named for it.

@@ -366,7 +366,13 @@ pub(crate) fn closing(source: &str, at: usize, open: u8, close: u8) -> Option<us
 /// Whether `word` (a path like `Daemonize::new(`) is written in `source`'s code, outside
 /// comments, strings and chars, not as the tail of a longer name (`my_Daemonize::new(`).
 pub(crate) fn in_code(source: &str, word: &str) -> bool {
+    !code_offsets(source, word).is_empty()
+}
+
+/// The offsets where `word` is written in `source`'s code, as [`in_code`] finds it.
+pub(crate) fn code_offsets(source: &str, word: &str) -> Vec<usize> {
     let bytes = source.as_bytes();
+    let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let last = skip_literal(bytes, i);
@@ -374,11 +380,11 @@ pub(crate) fn in_code(source: &str, word: &str) -> bool {
             && bytes[i..].starts_with(word.as_bytes())
             && !(i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
         {
-            return true;
+            out.push(i);
         }
         i = last + 1;
     }
-    false
+    out
 }
 
 /// Every string literal of `source` outside comments, with the offset of its opening
