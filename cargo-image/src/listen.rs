@@ -409,6 +409,73 @@ pub fn listen_facts(source: &str) -> ListenFacts {
     facts
 }
 
+/// Keys of a configuration file that give the address a server listens on.
+const LISTEN_KEYS: &[&str] = &[
+    "address",
+    "addr",
+    "bind",
+    "bind_address",
+    "bind_addr",
+    "listen",
+    "listen_address",
+    "listen_addr",
+    "inet",
+    "http_address",
+    "server_address",
+];
+
+/// Words of a section that names where a program connects, not where it listens.
+const CLIENT_SECTIONS: &[&str] = &[
+    "db", "database", "postgres", "mysql", "redis", "sql", "cache", "smtp", "mail", "upstream",
+    "proxy", "client",
+];
+
+/// The first line of a configuration file (TOML, YAML, JSON, INI) that gives a listen
+/// address on loopback with a port (rustypaste's `[server] address = "127.0.0.1:8000"`,
+/// vigil's `inet = "[::1]:8080"`), with its 1-based number: shipped into an image, it makes
+/// a service that answers only its own container. A key under a section naming a client
+/// (`[database]`) or another key (`database_url`) is where it connects: not said.
+pub fn config_loopback(text: &str) -> Option<(usize, String)> {
+    let mut section = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.starts_with("//") {
+            continue;
+        }
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            section = trimmed.to_ascii_lowercase();
+            continue;
+        }
+        // A YAML mapping at the top level (`application:`) is a section too.
+        if !line.starts_with([' ', '\t']) && trimmed.ends_with(':') {
+            section = trimmed.to_ascii_lowercase();
+            continue;
+        }
+        let Some(split) = trimmed.find(['=', ':']) else {
+            continue;
+        };
+        let key = trimmed[..split]
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_ascii_lowercase();
+        let value = &trimmed[split + 1..];
+        let loopback = ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|host| {
+            value
+                .match_indices(host)
+                .any(|(at, _)| value[at + host.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        });
+        let client = CLIENT_SECTIONS.iter().any(|w| {
+            section
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| word == *w)
+        });
+        if loopback && LISTEN_KEYS.contains(&key.as_str()) && !client {
+            return Some((n + 1, trimmed.to_string()));
+        }
+    }
+    None
+}
+
 /// Fields that hold the address a server binds: a struct with one of these and a `port`
 /// is a server's settings. A database client's names where it connects (`host`,
 /// `address`: kellnr's `Postgresql`), and is not one.
@@ -876,6 +943,30 @@ fn main() {
         );
         // In a comment or a string, a struct is none.
         assert!(ports("// struct S { bind: X, #[default(80)] port: u16 }\nlet s = \"struct T { ip: u8, port: u16 }\";").is_empty());
+    }
+
+    /// rustypaste's and vigil's shipped configuration listen on loopback; a database's
+    /// address, a URL and a commented line do not count.
+    #[test]
+    fn a_configuration_file_s_loopback_listen_address() {
+        let rustypaste = "[config]\nrefresh_rate = \"1s\"\n\n[server]\n\
+                          #address = \"0.0.0.0:8000\"\naddress = \"127.0.0.1:8000\"\n";
+        assert_eq!(
+            config_loopback(rustypaste),
+            Some((6, "address = \"127.0.0.1:8000\"".to_string()))
+        );
+        let vigil = "[server]\n\nlog_level = \"error\"\ninet = \"[::1]:8080\"\n";
+        assert_eq!(config_loopback(vigil).map(|(n, _)| n), Some(4));
+        let yaml = "application:\n  address: localhost:3000\n";
+        assert_eq!(config_loopback(yaml).map(|(n, _)| n), Some(2));
+        for client in [
+            "[database]\naddress = \"127.0.0.1:5432\"\n",
+            "[server]\ndatabase_url = \"postgres://u@127.0.0.1:5432/db\"\n",
+            "[server]\naddress = \"0.0.0.0:8000\"\n",
+            "redis:\n  addr: 127.0.0.1:6379\n",
+        ] {
+            assert_eq!(config_loopback(client), None, "{client}");
+        }
     }
 
     /// crates.io's shape: the project's own helper reading the variable, named for it.

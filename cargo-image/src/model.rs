@@ -115,6 +115,11 @@ pub struct Workspace {
     /// effect on a directory's entries this listing would not show.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context_dirs: BTreeMap<String, Vec<String>>,
+    /// Run-time reads (`run_reads` keys) whose configuration listens on loopback, with the
+    /// place (`config.toml:5: address = "127.0.0.1:8000"`): shipped as they are, the
+    /// service answers only its own container.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub run_loopbacks: BTreeMap<String, String>,
 }
 
 /// A path local sources read at compile time outside their package directory.

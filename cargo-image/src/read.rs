@@ -730,6 +730,7 @@ fn from_metadata(
         &rules,
     ));
     let missing_submodules = missing_submodules(&context_dir, &root);
+    let run_loopbacks = run_loopbacks(&context_dir, &run_reads);
     let sqlx_online = sqlx_online(
         &context_dir,
         &root,
@@ -849,6 +850,7 @@ fn from_metadata(
             sqlx_online,
             tests_left_out,
             context_dirs,
+            run_loopbacks,
         },
         workspace_dir,
         context_dir,
@@ -1033,6 +1035,37 @@ fn package_sources(
     let all: Vec<String> = out.iter().cloned().collect();
     out.retain(|x| !all.iter().any(|y| y != x && is_within(x, y)));
     out.into_iter().collect()
+}
+
+/// For each run-time read that is a configuration file, or a directory holding some, the
+/// first line that listens on loopback ([`crate::listen::config_loopback`]), as
+/// `file:line: text`.
+fn run_loopbacks(
+    context: &Path,
+    run_reads: &BTreeMap<String, crate::model::CompileRead>,
+) -> BTreeMap<String, String> {
+    const CONFIG: &[&str] = &[
+        ".toml", ".yaml", ".yml", ".json", ".cfg", ".conf", ".ini", ".ron",
+    ];
+    let mut out = BTreeMap::new();
+    for path in run_reads.keys() {
+        let mut files = if context.join(path).is_dir() {
+            files_under(context, path)
+        } else {
+            vec![path.clone()]
+        };
+        files.retain(|f| CONFIG.iter().any(|e| f.ends_with(e)));
+        // A directory of data, not of settings, is not read through.
+        files.truncate(64);
+        let found = files.iter().find_map(|f| {
+            let text = std::fs::read_to_string(context.join(f)).ok()?;
+            crate::listen::config_loopback(&text).map(|(n, line)| format!("{f}:{n}: {line}"))
+        });
+        if let Some(found) = found {
+            out.insert(path.clone(), found);
+        }
+    }
+    out
 }
 
 /// Every ancestor directory (below the context root) of the packages' directories and

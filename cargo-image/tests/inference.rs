@@ -1716,3 +1716,46 @@ fn a_port_default_gives_way_to_env_and_args() {
     );
     assert_eq!(ports("127.0.0.1", ""), (vec![], vec![]));
 }
+
+/// A configuration the program reads at run time that listens on loopback (rustypaste's
+/// `[server] address = "127.0.0.1:8000"`, vigil's `inet = "[::1]:8080"`) makes a service
+/// only its own container reaches: said for its image whether the file is shipped or not,
+/// with the line; not for a database's address, nor once the file listens on 0.0.0.0.
+#[test]
+fn a_run_time_configuration_listening_on_loopback_is_said() {
+    let config = |text: &str, files: &str| {
+        let built = Fixture::new("loopconf")
+            .root_package("paste", |p| {
+                p.source(
+                    "src/main.rs",
+                    "fn main() {\n    let text = std::fs::read_to_string(\"config.toml\").unwrap();\n    \
+                     let listener = std::net::TcpListener::bind(address(&text)).unwrap();\n}\n",
+                )
+                .toml(files)
+            })
+            .file("config.toml", text)
+            .build();
+        let (_, plan) = built.plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("loopback"))
+            .collect::<Vec<_>>()
+    };
+    let said = config("[server]\naddress = \"127.0.0.1:8000\"\n", "");
+    assert_eq!(
+        said,
+        [
+            "`paste` may read `config.toml`, which listens on loopback (config.toml:2: `address = \
+          \"127.0.0.1:8000\"`): in a container it answers only the container itself, and a \
+          published port reaches nothing; listen on `0.0.0.0` in the copy its image gets (or \
+          set the override its `env` reads)"
+        ]
+    );
+    let shipped = "[package.metadata.image]\nfiles = { \"config.toml\" = \"/app/config.toml\" }\nworkdir = \"/app\"\n";
+    assert_eq!(
+        config("[server]\naddress = \"127.0.0.1:8000\"\n", shipped).len(),
+        1
+    );
+    assert!(config("[server]\naddress = \"0.0.0.0:8000\"\n", shipped).is_empty());
+    assert!(config("[database]\naddress = \"127.0.0.1:5432\"\n", shipped).is_empty());
+}

@@ -182,6 +182,7 @@ fn workspace(g: &Graph) -> Workspace {
         sqlx_online: Vec::new(),
         tests_left_out: BTreeMap::new(),
         context_dirs: BTreeMap::new(),
+        run_loopbacks: BTreeMap::new(),
     }
 }
 

@@ -1578,6 +1578,44 @@ pub(super) fn run_time_notes(
             },
         ));
     }
+    notes.extend(run_loopback_notes(ws, images, reach));
+    notes
+}
+
+/// A note for each run-time configuration that listens on loopback
+/// ([`Workspace::run_loopbacks`]), for the images of the programs that read it, shipped or
+/// not: a service configured so answers only its own container (rustypaste's `address =
+/// "127.0.0.1:8000"`), while a healthcheck run inside passes.
+fn run_loopback_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (path, place) in &ws.run_loopbacks {
+        let Some(read) = ws.run_reads.get(path) else {
+            continue;
+        };
+        let readers = reaching(images, reach, &read.readers);
+        if readers.is_empty() {
+            continue;
+        }
+        let in_root = |p: &'_ str| -> String {
+            p.strip_prefix(ws.root.as_str())
+                .unwrap_or(p)
+                .trim_start_matches('/')
+                .to_string()
+        };
+        let (at, line) = place.split_once(": ").unwrap_or((place, ""));
+        notes.push(format!(
+            "{} may read `{}`, which listens on loopback ({}: `{line}`): in a container it \
+             answers only the container itself, and a published port reaches nothing; listen \
+             on `0.0.0.0` in the copy its image gets (or set the override its `env` reads)",
+            super::ticked(readers.iter().map(|img| &img.bin)),
+            in_root(path),
+            in_root(at),
+        ));
+    }
     notes
 }
 
