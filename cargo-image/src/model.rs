@@ -188,10 +188,14 @@ pub struct Package {
     /// others (`default` itself not among them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_features: Vec<String>,
-    /// Its program code detaches into the background unless a flag says otherwise
-    /// (spotifyd: `Daemonize::new` unless `--no-daemon`), see [`crate::subcommands`].
+    /// The calls its program code makes that detach into the background
+    /// (`Daemonize::new`), by source file, when its command line declares a flag that keeps
+    /// it in the foreground: it detaches by default ([`crate::subcommands`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub daemon_calls: BTreeMap<String, String>,
+    /// That flag (spotifyd's `--no-daemon`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detaches: Option<Detaches>,
+    pub foreground_flag: Option<String>,
     /// Binaries whose command line needs a subcommand ([`crate::subcommands`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub needs_subcommand: BTreeMap<String, NeedsSubcommand>,
@@ -260,17 +264,6 @@ pub struct NeedsSubcommand {
     pub file: String,
     /// Its subcommands, as typed (`serve`, `generate-config`); empty when not found.
     pub subcommands: Vec<String>,
-}
-
-/// A program that forks into the background by default: as a container's main process it
-/// ends at once, and the container with it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Detaches {
-    /// The file that detaches and the call it makes (`src/main.rs`, `Daemonize::new`).
-    pub file: String,
-    pub call: String,
-    /// The flag its command line declares to stay in the foreground (`--no-daemon`).
-    pub flag: String,
 }
 
 /// A compilation target of a package (lib, bin, test, ...), explicit or auto-discovered.

@@ -558,7 +558,8 @@ fn from_metadata(
             spawns: BTreeMap::new(),
             git_use: None,
             unseen_watches: Vec::new(),
-            detaches: None,
+            daemon_calls: BTreeMap::new(),
+            foreground_flag: None,
             signals: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
@@ -717,7 +718,10 @@ fn from_metadata(
         p.listen = listens.remove(&p.name).unwrap_or_default();
         p.signals = signals.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
-        p.detaches = detaches.remove(&p.name);
+        if let Some((calls, flag)) = detaches.remove(&p.name) {
+            p.daemon_calls = calls;
+            p.foreground_flag = Some(flag);
+        }
         p.git_use = git_uses.remove(&p.name);
         p.feature_guards = guards.remove(&p.name).unwrap_or_default();
         p.unseen_watches = watches.remove(&p.name).unwrap_or_default();
@@ -1387,21 +1391,15 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
-        // A call that detaches, and a flag declared to keep it from doing so: it does by
+        // Calls that detach, and a flag declared to keep it from doing so: it does by
         // default (a program with a `--daemon` flag instead stays in the foreground).
-        let call = clis
+        let calls: BTreeMap<String, String> = clis
             .iter()
-            .find_map(|(file, f)| f.daemon_call.as_ref().map(|c| (file, c)));
+            .filter_map(|(file, f)| f.daemon_call.clone().map(|c| (file.clone(), c)))
+            .collect();
         let flag = clis.iter().find_map(|(_, f)| f.foreground_flags.first());
-        if let (Some((file, call)), Some(flag)) = (call, flag) {
-            detaches.insert(
-                p.name.clone(),
-                crate::model::Detaches {
-                    file: file.clone(),
-                    call: call.clone(),
-                    flag: flag.clone(),
-                },
-            );
+        if let (false, Some(flag)) = (calls.is_empty(), flag) {
+            detaches.insert(p.name.clone(), (calls, flag.clone()));
         }
         package_clis.insert(p.name.clone(), clis);
         env.retain(|var, read| {
@@ -1568,8 +1566,9 @@ struct SourceReads {
     signals: BTreeMap<String, BTreeMap<String, crate::signals::SignalFacts>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    /// Per package, how it detaches by default ([`Package::detaches`]).
-    detaches: BTreeMap<String, crate::model::Detaches>,
+    /// Per package, the calls that detach it by default and the flag that keeps it in the
+    /// foreground ([`Package::daemon_calls`]).
+    detaches: BTreeMap<String, (BTreeMap<String, String>, String)>,
     /// Per package, the first source that asks git while compiling, and how.
     git_uses: BTreeMap<String, (String, String)>,
     /// Per package, the watched paths the context leaves out ([`Package::unseen_watches`]).
@@ -2149,7 +2148,8 @@ mod tests {
             spawns: BTreeMap::new(),
             git_use: None,
             unseen_watches: Vec::new(),
-            detaches: None,
+            daemon_calls: BTreeMap::new(),
+            foreground_flag: None,
             signals: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };

@@ -151,7 +151,8 @@ fn workspace(g: &Graph) -> Workspace {
                 listen: Default::default(),
                 feature_guards: Default::default(),
                 unseen_watches: Default::default(),
-                detaches: None,
+                daemon_calls: Default::default(),
+                foreground_flag: None,
                 signals: Default::default(),
                 git_use: None,
             }

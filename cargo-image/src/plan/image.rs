@@ -1086,25 +1086,27 @@ const HANDLE_SIGTERM: &[&str] = &[
     "tokio-graceful-shutdown",
 ];
 
-/// SIGINT's reason, for a program whose code waits for Ctrl-C and handles no SIGTERM,
-/// nor does a crate it is built on ([`HANDLE_SIGTERM`]; the `ctrlc` crate with its
-/// `termination` feature): as a container's main process it ignores `docker stop`'s
-/// SIGTERM and is killed ten seconds later, without its shutdown (rathole, dufs). A wait in
-/// another binary's own file is not this program's.
+/// SIGINT's reason, for a program whose code (its package's and the local libraries it
+/// links, not another binary's own file) waits for Ctrl-C and handles no SIGTERM, nor does
+/// a crate it is built on ([`HANDLE_SIGTERM`]; the `ctrlc` crate with its `termination`
+/// feature): as a container's main process it ignores `docker stop`'s SIGTERM and is
+/// killed ten seconds later, without its shutdown (rathole, dufs).
 fn inferred_stop_signal(ws: &Workspace, pkg: &Package, bin: &str) -> Option<String> {
-    if pkg.signals.values().any(|f| f.terminate) {
+    let reach = super::graph::closure(
+        ws,
+        std::iter::once(pkg.name.as_str()),
+        &[crate::model::DepKind::Normal],
+    );
+    let files: Vec<(&String, &crate::signals::SignalFacts)> =
+        super::code_of(ws, &pkg.name, bin, &reach, |p| &p.signals)
+            .map(|(_, file, f)| (file, f))
+            .collect();
+    if files.iter().any(|(_, f)| f.terminate) {
         return None;
     }
-    let other_bins_file = |file: &str| {
-        pkg.targets
-            .iter()
-            .any(|t| t.kind == TargetKind::Bin && t.name != bin && t.src_path == file)
-    };
-    let (file, call) = pkg
-        .signals
+    let (file, call) = files
         .iter()
-        .filter(|(file, _)| !other_bins_file(file))
-        .find_map(|(file, f)| f.ctrl_c.as_ref().map(|c| (file, c)))?;
+        .find_map(|(file, f)| f.ctrl_c.as_ref().map(|c| (*file, c)))?;
     let framework = super::reached(ws, |name| name == pkg.name)
         .into_iter()
         .map(|i| &ws.resolved[i])

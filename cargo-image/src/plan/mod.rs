@@ -574,46 +574,41 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
-/// A note for each image whose program detaches into the background by default
-/// ([`crate::model::Package::detaches`]) and is not given the flag that keeps it in the
-/// foreground: as the container's main process it would fork and end, and the container
-/// with it (spotifyd: `Daemonize::new` unless `--no-daemon`; its official image passes the
-/// flag). The flag is not added for the user: it is read from field names, not run.
-fn detach_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+/// A note for each image whose program detaches into the background by default (a call in
+/// its code, [`crate::model::Package::daemon_calls`], in a package whose command line
+/// declares a flag to stay in the foreground) and is not given that flag: as the
+/// container's main process it would fork and end, and the container with it (spotifyd:
+/// `Daemonize::new` unless `--no-daemon`; its official image passes the flag). The flag
+/// is not added for the user: it is read from field names, not run.
+fn detach_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
     images
         .iter()
-        .filter_map(|img| {
-            let pkg = ws.package(&img.package)?;
-            let d = pkg.detaches.as_ref()?;
-            // Another program's own file detaching is not this program's doing.
-            let others = pkg
-                .targets
-                .iter()
-                .any(|t| t.kind == TargetKind::Bin && t.name != img.bin && t.src_path == d.file);
+        .zip(reach)
+        .filter_map(|(img, reach)| {
+            let (file, call) = image_code(ws, img, reach, |p| &p.daemon_calls).next()?;
+            let flag = code_of(ws, &img.package, &img.bin, reach, |p| &p.daemon_calls)
+                .find_map(|(p, _, _)| p.foreground_flag.as_ref())?;
             let given = img
                 .extras
                 .args
                 .iter()
                 .chain(img.extras.entrypoint.iter().flatten())
-                .any(|a| *a == d.flag || a.starts_with(&format!("{}=", d.flag)));
-            if others || given {
+                .any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+            if given {
                 return None;
             }
             let args: Vec<String> = img
                 .extras
                 .args
                 .iter()
-                .chain(std::iter::once(&d.flag))
+                .chain(std::iter::once(flag))
                 .map(|a| format!("{a:?}"))
                 .collect();
             Some(format!(
-                "`{}` detaches into the background unless started with `{}` ({} calls `{}`): \
-                 as the container's main process it would fork and end, and the container with \
-                 it; set `args = [{}]` under {}",
+                "`{}` detaches into the background unless started with `{flag}` ({file} calls \
+                 `{call}`): as the container's main process it would fork and end, and the \
+                 container with it; set `args = [{}]` under {}",
                 img.bin,
-                d.flag,
-                d.file,
-                d.call,
                 args.join(", "),
                 image_table(ws, img),
             ))
@@ -1307,7 +1302,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
-    notes.extend(detach_notes(ws, &images));
+    notes.extend(detach_notes(ws, &images, &reach));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
