@@ -549,12 +549,7 @@ fn struct_fields(body: &str) -> Vec<(String, String)> {
             continue;
         }
         // `pub(crate) port: u16` as `port: u16`.
-        let line = match line.strip_prefix("pub(") {
-            Some(rest) => rest
-                .split_once(')')
-                .map_or(line, |(_, after)| after.trim_start()),
-            None => line,
-        };
+        let line = crate::subcommands::without_visibility(line);
         let name = field_name(line);
         if line.contains(':')
             && !name.is_empty()

@@ -330,6 +330,14 @@ impl Workspace {
     pub fn in_root(&self, rel: &str) -> String {
         join(&self.root, rel)
     }
+
+    /// A context-relative path as relative to the workspace root ([`Self::in_root`]'s
+    /// inverse), for what the user reads.
+    pub fn from_root<'a>(&self, path: &'a str) -> &'a str {
+        path.strip_prefix(self.root.as_str())
+            .unwrap_or(path)
+            .trim_start_matches('/')
+    }
 }
 
 /// Joins two `/`-separated relative paths, where "" means "here".

@@ -260,7 +260,7 @@ fn foreground_flag(item: &str, attributes: &str) -> Option<String> {
 }
 
 /// `line` without a leading `pub`, `pub(crate)` and the like.
-fn without_visibility(line: &str) -> &str {
+pub(crate) fn without_visibility(line: &str) -> &str {
     match line.strip_prefix("pub") {
         Some(rest) if rest.starts_with('(') => rest
             .split_once(')')

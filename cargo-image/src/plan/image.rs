@@ -1543,10 +1543,7 @@ pub(super) fn run_time_notes(
         let Some(first) = lacking.first() else {
             continue;
         };
-        let rel = path
-            .strip_prefix(ws.root.as_str())
-            .unwrap_or(path)
-            .trim_start_matches('/');
+        let rel = ws.from_root(path);
         // The working directory the project's own Dockerfile gives this program, when it
         // has one, so that this note and its note agree (pgcat's `/etc/pgcat`).
         let own_workdir = (ws.own_dockerfile.as_ref())
@@ -1602,20 +1599,14 @@ fn run_loopback_notes(
         if readers.is_empty() {
             continue;
         }
-        let in_root = |p: &'_ str| -> String {
-            p.strip_prefix(ws.root.as_str())
-                .unwrap_or(p)
-                .trim_start_matches('/')
-                .to_string()
-        };
         let (at, line) = place.split_once(": ").unwrap_or((place, ""));
         notes.push(format!(
             "{} may read `{}`, which listens on loopback ({}: `{line}`): in a container it \
              answers only the container itself, and a published port reaches nothing; listen \
              on `0.0.0.0` in the copy its image gets (or set the override its `env` reads)",
             super::ticked(readers.iter().map(|img| &img.bin)),
-            in_root(path),
-            in_root(at),
+            ws.from_root(path),
+            ws.from_root(at),
         ));
     }
     notes
