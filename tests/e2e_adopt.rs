@@ -1,6 +1,7 @@
 //! End-to-end: a new user adopts cargo-image. A fresh one-package HTTP service outside
 //! this repository runs `cargo image init` (path dependency on this checkout), then
-//! `cargo xtask image` there, with no `--manifest-path`; the image runs and answers.
+//! `cargo xtask image` there, with no `--manifest-path`; the image runs, answers, and stops
+//! on `docker stop` at once although the program handles no signal (our init).
 //! Real engine, real cargo: the user's xtask is compiled as the user would compile it.
 //!
 //! Set `CARGO_IMAGE_E2E_SKIP=1` to skip it on a machine without an engine.
@@ -9,7 +10,7 @@ mod e2e;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::*;
 
@@ -129,4 +130,15 @@ fn adopt_init_then_cargo_xtask_image_in_a_fresh_repository() {
         inspect(&tag, "{{json .Config.ExposedPorts}}").trim(),
         r#"{"8080/tcp":{}}"#
     );
+    // It listens and handles no signal: the image runs it under our init, so `docker
+    // stop`'s SIGTERM ends it at once (as PID 1 it would ignore it until the timeout).
+    assert_eq!(
+        inspect(&tag, "{{json .Config.Entrypoint}}"),
+        r#"["/usr/local/bin/cargo-image-init","/usr/local/bin/hello-service"]"#
+    );
+    let asked = Instant::now();
+    docker_ok(&["stop", "--time", "30", &container]);
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(10), "docker stop took {took:?}");
+    assert_eq!(inspect(&container, "{{.State.ExitCode}}"), "143");
 }

@@ -1087,7 +1087,8 @@ fn s14_service_runtime_keys() {
 /// `catalog-exporter-debug` user stage, carrying `products-admin`) and on debian-slim
 /// (`products-admin`), through the image's own glibc and NSS configuration. Docker's
 /// embedded DNS answers for the API's container name. Also `products-admin`'s
-/// `entrypoint` (tini, a runtime package) with its default `args`, and `tzdata`.
+/// init (`init = true`: our static init before the program) with its default `args`, and
+/// `tzdata`.
 #[test]
 fn s15_dns_by_container_name_in_every_runtime_kind() {
     let Some(s) = scenario("s15") else { return };
@@ -1153,7 +1154,7 @@ fn s15_dns_by_container_name_in_every_runtime_kind() {
         "ping",
     );
     assert!(on_cc.contains(": answers {\"status\":\"ok\""), "{on_cc}");
-    // On debian-slim through its entrypoint: tini, then products-admin.
+    // On debian-slim through its entrypoint: our init, then products-admin.
     let on_debian = cli(None, &s.tag("products-admin", VERSION), "ping");
     assert!(
         on_debian.contains(": answers {\"status\":\"ok\""),
@@ -1161,11 +1162,12 @@ fn s15_dns_by_container_name_in_every_runtime_kind() {
     );
     let _ = docker(&["rm", "-f", &api]);
 
-    // The entrypoint and default arguments as configured, and time zone data for TZ.
+    // The init before the program, the default arguments as configured, and time zone
+    // data for TZ.
     let admin = s.tag("products-admin", VERSION);
     assert_eq!(
         inspect(&admin, "{{json .Config.Entrypoint}}"),
-        r#"["/usr/bin/tini","--","/usr/local/bin/products-admin"]"#
+        r#"["/usr/local/bin/cargo-image-init","/usr/local/bin/products-admin"]"#
     );
     assert_eq!(inspect(&admin, "{{json .Config.Cmd}}"), r#"["info"]"#);
     let info = s.run_once(&["-e", "TZ=Europe/Paris", &admin]);

@@ -209,18 +209,22 @@ impl UploadWatch {
 }
 
 /// A one-binary workspace in git (SOURCE_DATE_EPOCH comes from its commit) whose program
-/// prints its version and architecture. `dep` adds a crates.io dependency (itoa).
+/// prints its version and architecture. `dep` adds a crates.io dependency (itoa); without
+/// it the image has `init = true`.
 fn tiny_workspace(name: &str, dep: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("src")).unwrap();
     let deps = if dep { "itoa = \"1\"\n" } else { "" };
+    // Without the dependency, the program runs under our init: its aarch64 system calls
+    // (clone, execve, wait4) then run under QEMU wherever the arm64 image runs.
+    let init = if dep { "" } else { "init = true\n" };
     std::fs::write(
         root.join("Cargo.toml"),
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\n\
              description = \"multi-platform test, with a comma, and \\\"quotes\\\"\"\n\n\
-             [dependencies]\n{deps}\n[package.metadata.image]\nruntime = \"scratch\"\n"
+             [dependencies]\n{deps}\n[package.metadata.image]\nruntime = \"scratch\"\n{init}"
         ),
     )
     .unwrap();

@@ -65,6 +65,9 @@ macro_rules! image_config {
             pub stop_signal: Option<String>,
             /// Time zone data in the image (zoneinfo on scratch too).
             pub tzdata: Option<bool>,
+            /// `true`: a small init runs the program as its child (signals passed on,
+            /// orphans reaped); unset, for a program that listens and handles no signal.
+            pub init: Option<bool>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
@@ -93,6 +96,7 @@ macro_rules! image_config {
                     entrypoint: self.entrypoint.clone(),
                     stop_signal: self.stop_signal.clone(),
                     tzdata: self.tzdata,
+                    init: self.init,
                 }
             }
         }
@@ -497,6 +501,7 @@ impl ImageConfig {
                 .clone()
                 .or_else(|| self.stop_signal.clone()),
             tzdata: over.tzdata.or(self.tzdata),
+            init: over.init.or(self.init),
         }
     }
 }

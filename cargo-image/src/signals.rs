@@ -4,7 +4,8 @@
 //! signal-hook's `TERM_SIGNALS`). A container's main process gets no default action for a signal it does
 //! not handle: `docker stop`'s SIGTERM is ignored, and the container is killed ten seconds
 //! later, without the shutdown the program makes on Ctrl-C (rathole, dufs). The planner
-//! makes such a program's stop signal SIGINT.
+//! makes such a program's stop signal SIGINT, and runs a program that listens and handles
+//! no signal at all under our init (`templates/init.rs`), as whose child SIGTERM ends it.
 //!
 //! Lines are read, not Rust parsed: a handler installed by a framework (actix-web's server,
 //! Rocket) is not in the program's code; the planner looks for those in the resolved graph.

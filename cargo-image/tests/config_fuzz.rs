@@ -43,7 +43,7 @@ const CASES: u32 = 128;
 const HADOLINT_CAP: usize = 40;
 
 /// Keys every level takes.
-const COMMON_KEYS: [&str; 20] = [
+const COMMON_KEYS: [&str; 21] = [
     "runtime",
     "static",
     "features",
@@ -64,6 +64,7 @@ const COMMON_KEYS: [&str; 20] = [
     "entrypoint",
     "stop-signal",
     "tzdata",
+    "init",
 ];
 
 /// Keys only the workspace table takes, minus `context` and `dockerfile-append`, which
@@ -228,7 +229,9 @@ fn typed_value(key: &'static str) -> BoxedStrategy<Value> {
         "stop-signal" => s(&["SIGINT", "SIGTERM", "9"]),
         "builder" => s(&["rust:1.85-slim-bookworm", "rust:latest"]),
         "profile" => s(&["release", "dev", "dist", "bench"]),
-        "static" | "skip" | "tzdata" | "strip" | "infer-packages" | "default-features" => b(),
+        "static" | "skip" | "tzdata" | "init" | "strip" | "infer-packages" | "default-features" => {
+            b()
+        }
         "max-layers" => i(),
         "ports" => prop::collection::vec(
             prop_oneof![

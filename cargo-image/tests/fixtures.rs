@@ -952,8 +952,8 @@ fn example_workspace_snapshots() {
             (name, a.contents)
         })
         .collect();
-    // The Dockerfile, .dockerignore, compose.yaml and the six files of `.cargo-image/`.
-    assert_eq!(files.len(), 9, "{:?}", files.keys());
+    // The Dockerfile, .dockerignore, compose.yaml and the eight files of `.cargo-image/`.
+    assert_eq!(files.len(), 11, "{:?}", files.keys());
     insta::assert_snapshot!("example__plan", plan_json(&plan));
     insta::assert_snapshot!("example__dockerfile", files["Dockerfile"]);
     insta::assert_snapshot!("example__skeleton_sh", files["skeleton.sh"]);
@@ -1618,6 +1618,98 @@ fn a_program_that_detaches_by_default_is_said_unless_args_keep_it_in_front() {
     );
     assert!(said.is_empty(), "{said:?}");
     assert!(notes("", "daemon").is_empty());
+}
+
+/// A program that listens and handles no signal at all (bore's, an axum service serving
+/// without graceful shutdown) would ignore `docker stop` as a container's main process:
+/// its image runs it under our init, said in the plan, built in a stage of its own and
+/// named first in `ENTRYPOINT`. Not when it stops on Ctrl-C (SIGINT is its stop signal),
+/// when a crate it is built on handles signals, when it listens on no port, or when the
+/// user chose: `init = false`, an `entrypoint`, a `stop-signal`. `init = true` gives it to
+/// any program, before the user's own entrypoint.
+#[test]
+fn a_listening_program_that_handles_no_signal_runs_under_the_init() {
+    let fixture = |main: &str, config: &str| {
+        Fixture::new("no-signal")
+            .root_package("tunnel", |p| p.source("src/main.rs", main).toml(config))
+            .build()
+    };
+    let plain = "fn main() {\n    let listener = std::net::TcpListener::bind(\"0.0.0.0:7835\").unwrap();\n    \
+                 for stream in listener.incoming() {\n        drop(stream);\n    }\n}\n";
+    let built = fixture(plain, "");
+    let (loaded, plan) = built.plan();
+    let image = &plan.images[0];
+    assert!(image.extras.init, "{image:?}");
+    assert_eq!(
+        image.init_inferred_from.as_deref(),
+        Some(
+            "`tunnel` listens on port 7835 and no code of it handles a signal: as PID 1 it \
+             would ignore `docker stop`"
+        )
+    );
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    for line in [
+        "\n# Static programs for runtimes without a shell: the init.\n\
+         FROM base AS cargo-image-programs\n",
+        "RUN --mount=type=bind,from=cargo-image-tools,target=/usr/local/share/cargo-image/src \\\n    \
+         cargo-image init && cargo-image clamp-times /out\n",
+        "\nCOPY --from=cargo-image-programs /out/init/ /\n",
+        "\nENTRYPOINT [\"/usr/local/bin/cargo-image-init\", \"/usr/local/bin/tunnel\"]\n",
+    ] {
+        assert!(dockerfile.contains(line), "{line}\n{dockerfile}");
+    }
+    let used = cargo_image::render::tools::used(&plan);
+    assert!(used.contains(&"init.rs") && used.contains(&"rt.rs") && !used.contains(&"probe.rs"));
+
+    // Built on actix-web, whose server handles SIGTERM itself.
+    let mut ws = loaded.workspace.clone();
+    let node = |name: &str, deps: Vec<usize>| cargo_image::model::Resolved {
+        name: name.into(),
+        version: "1.0.0".into(),
+        features: Vec::new(),
+        deps,
+    };
+    ws.resolved = vec![
+        node("actix-server", vec![]),
+        node("actix-web", vec![0]),
+        node("tunnel", vec![1]),
+    ];
+    let plan = cargo_image::plan::plan(&ws, &fixed_options()).unwrap();
+    assert!(!plan.images[0].extras.init);
+    assert_eq!(plan.images[0].init_inferred_from, None);
+
+    let ctrl_c = plain.replace(
+        "fn main() {",
+        "fn main() {\n    ctrlc::set_handler(|| std::process::exit(0)).unwrap();",
+    );
+    let (_, plan) = fixture(&ctrl_c, "").plan();
+    assert!(!plan.images[0].extras.init);
+    assert_eq!(plan.images[0].extras.stop_signal.as_deref(), Some("SIGINT"));
+
+    let quiet = plain.replace("0.0.0.0:7835", "/run/tunnel.sock");
+    let (_, plan) = fixture(&quiet, "").plan();
+    assert!(plan.images[0].ports.is_empty() && !plan.images[0].extras.init);
+
+    for chosen in [
+        "init = false",
+        "entrypoint = [\"/usr/bin/tini\", \"--\", \"/usr/local/bin/tunnel\"]",
+        "stop-signal = \"SIGQUIT\"",
+    ] {
+        let (_, plan) = fixture(plain, &format!("[package.metadata.image]\n{chosen}\n")).plan();
+        assert!(!plan.images[0].extras.init, "{chosen}");
+        assert_eq!(plan.images[0].init_inferred_from, None, "{chosen}");
+    }
+
+    let (_, plan) = fixture(
+        &quiet,
+        "[package.metadata.image]\ninit = true\nentrypoint = [\"/usr/local/bin/tunnel\", \"serve\"]\n",
+    )
+    .plan();
+    assert!(plan.images[0].extras.init);
+    assert_eq!(plan.images[0].init_inferred_from, None);
+    assert!(cargo_image::render::dockerfile::render(&plan).contains(
+        "\nENTRYPOINT [\"/usr/local/bin/cargo-image-init\", \"/usr/local/bin/tunnel\", \"serve\"]\n"
+    ));
 }
 
 /// A program that waits for Ctrl-C and handles no SIGTERM (rathole's, dufs's

@@ -4,8 +4,12 @@
 //! connection, a silent server, a malformed URL) is not. The probe has no std and no libc,
 //! so only running it shows that its system calls, start-up code and parsing work.
 //!
-//! The source has code for x86_64 and aarch64 Linux only; on any other host the test says
-//! so and passes.
+//! The init (`templates/init.rs`), built the same way, runs real programs here: it exits
+//! as its child did, passes SIGTERM on (to a program with no handler, which then ends at
+//! once, and to a shell's trap), and reaps the orphans reparented to it.
+//!
+//! The sources have code for x86_64 and aarch64 Linux only; on any other host the tests
+//! say so and pass.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,7 +19,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cargo_image::render::scripts::PROBE_RS;
+use cargo_image::render::scripts::{INIT_RS, PROBE_RS, RT_RS};
 
 /// How long a test server or the test itself waits before it calls something stuck: far
 /// beyond the probe's own five-second timeouts, so only a real hang reaches it.
@@ -40,12 +44,15 @@ fn host_triple() -> String {
         .to_string()
 }
 
-/// Compiles the probe into `dir` with the flags of the `probe)` case of the `cargo-image`
-/// script (`render/scripts.rs`), minus the cross linker, which a host build does not need.
-fn compile(dir: &Path, triple: &str) -> PathBuf {
-    let src = dir.join("probe.rs");
-    let bin = dir.join("cargo-image-probe");
-    std::fs::write(&src, PROBE_RS).expect("write the probe source");
+/// Compiles `source` (the probe's or the init's, beside the `rt.rs` module they share)
+/// into `dir` as `cargo-image-<name>`, with
+/// the flags of the `probe | init)` case of the `cargo-image` script
+/// (`templates/cargo-image.sh`), minus the cross linker, which a host build does not need.
+fn compile(dir: &Path, triple: &str, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.rs"));
+    let bin = dir.join(format!("cargo-image-{name}"));
+    std::fs::write(&src, source).expect("write the source");
+    std::fs::write(dir.join("rt.rs"), RT_RS).expect("write rt.rs");
     let out = Command::new("rustc")
         .args([
             "--edition",
@@ -65,7 +72,7 @@ fn compile(dir: &Path, triple: &str) -> PathBuf {
         .expect("run rustc");
     assert!(
         out.status.success(),
-        "compiling the probe for {triple} failed:\n{}",
+        "compiling the {name} for {triple} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     bin
@@ -205,21 +212,28 @@ fn assert_unhealthy(run: &Run, case: &str, why: &str) {
     );
 }
 
-/// One compile, then every case in turn (each names itself in its failure message).
-#[test]
-fn probe_tells_healthy_from_unhealthy() {
+/// The host's triple when the static programs have system calls for it, else `None`, said.
+fn supported_host() -> Option<String> {
     let triple = host_triple();
     let supported = (triple.starts_with("x86_64-") || triple.starts_with("aarch64-"))
         && triple.contains("-linux-");
     if !supported {
         eprintln!(
-            "skipped: the probe has system calls for x86_64 and aarch64 Linux only; \
-             this host is {triple}"
+            "skipped: the probe and the init have system calls for x86_64 and aarch64 \
+             Linux only; this host is {triple}"
         );
-        return;
     }
+    supported.then_some(triple)
+}
+
+/// One compile, then every case in turn (each names itself in its failure message).
+#[test]
+fn probe_tells_healthy_from_unhealthy() {
+    let Some(triple) = supported_host() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("create a temporary directory");
-    let bin = compile(dir.path(), &triple);
+    let bin = compile(dir.path(), &triple, "probe", PROBE_RS);
 
     ok_answer_is_healthy_and_request_is_well_formed(&bin);
     no_path_asks_for_the_root(&bin);
@@ -382,5 +396,103 @@ fn malformed_urls_are_unhealthy(bin: &Path) {
     assert!(
         rx.recv_timeout(Duration::from_millis(500)).is_err(),
         "a malformed URL reached the server"
+    );
+}
+
+/// The init runs its program as its child and exits as it did: its status, 126/127 for a
+/// program that cannot run, 128 + the signal that ended it. SIGTERM reaches the child: a
+/// program with no handler ends at once (as PID 1 it would have ignored it), a shell's
+/// trap runs. An orphan reparented to it is reaped, not left a zombie. Its environment
+/// and arguments reach the program unchanged.
+#[test]
+fn init_passes_signals_on_reaps_orphans_and_exits_as_its_child_did() {
+    let Some(triple) = supported_host() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let init = compile(dir.path(), &triple, "init", INIT_RS);
+    let start = |args: &[&str]| {
+        Command::new(&init)
+            .args(args)
+            .env("CARGO_IMAGE_INIT_TEST", "passed on")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the init")
+    };
+    let finish = |child: std::process::Child, case: &str| {
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || tx.send(child.wait_with_output()));
+        match rx.recv_timeout(STUCK) {
+            Ok(out) => out.expect("wait for the init"),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("{case}: the init still runs after {STUCK:?}");
+            }
+        }
+    };
+    let code = |args: &[&str], case: &str| finish(start(args), case).status.code();
+
+    assert_eq!(code(&["/bin/sh", "-c", "exit 3"], "exit 3"), Some(3));
+    let out = finish(
+        start(&[
+            "/bin/sh",
+            "-c",
+            "echo \"$0 $1 $CARGO_IMAGE_INIT_TEST\"",
+            "a b",
+            "c",
+        ]),
+        "arguments",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a b c passed on\n");
+    let out = finish(start(&["/nonexistent/program"]), "missing program");
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot run /nonexistent/program"),
+        "{out:?}"
+    );
+    assert_eq!(code(&["/etc/hostname"], "not executable"), Some(126));
+    assert_eq!(code(&[], "no program"), Some(2));
+
+    let term = |script: &str, case: &str| {
+        let child = start(&["/bin/sh", "-c", script]);
+        // Time for the shell to start and set its trap.
+        thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success(), "{case}: kill failed");
+        let out = finish(child, case);
+        (out.status.code(), sent.elapsed())
+    };
+    // `exec sleep`: no shell in between, a program without a handler.
+    let (status, took) = term("exec sleep 30", "no handler");
+    assert_eq!(status, Some(128 + 15), "no handler");
+    assert!(took < Duration::from_secs(10), "no handler: took {took:?}");
+    let (status, _) = term("trap 'exit 7' TERM; while :; do sleep 0.05; done", "trap");
+    assert_eq!(status, Some(7), "trap");
+
+    // The subshell ends at once, leaving its `sleep 0.5` to us: the shell lists our
+    // children while it runs, and again after it has ended.
+    let script = "list() { for f in /proc/[0-9]*/stat; do read -r l <\"$f\" 2>/dev/null \\
+                  || continue; set -- $l; [ \"$4\" = \"$PPID\" ] && echo \"$2 $3\"; done; \\
+                  echo --; }; (sleep 0.5 &); sleep 0.2; list; sleep 0.8; list";
+    let out = finish(start(&["/bin/sh", "-c", script]), "orphan");
+    assert!(out.status.success(), "{out:?}");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (running, after) = listed.split_once("--\n").expect("two lists");
+    assert!(
+        running.contains("(sleep) S"),
+        "the orphan is not the init's child: {listed}"
+    );
+    assert!(
+        !after.contains("(sleep)"),
+        "the orphan was left a zombie: {listed}"
     );
 }

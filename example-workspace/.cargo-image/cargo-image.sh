@@ -203,10 +203,11 @@ rootfs)
     cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt
     "$0" clamp-times /rootfs
     ;;
-probe)
-    mkdir -p /out/probe/usr/local/bin
+probe | init)
+    # The health probe or the init (probe.rs, init.rs), into /out/probe or /out/init.
     # no_std, no libc: linked without start files or libraries, as a non-PIE static binary,
     # for the first target the builder has a standard library for (`core` is all it uses).
+    mkdir -p "/out/$1/usr/local/bin"
     libcs="gnu"
     target="$(rust_target "${libcs%% *}")"
     cross_env "$target"
@@ -214,7 +215,7 @@ probe)
     rustc ${linker:+-C linker=$linker} --edition 2021 -C opt-level=s -C panic=abort -C strip=symbols \
         -C relocation-model=static -C target-feature=+crt-static \
         -C link-arg=-nostartfiles -C link-arg=-nostdlib --target "$target" \
-        -o /out/probe/usr/local/bin/cargo-image-probe /usr/local/share/cargo-image/probe.rs
+        -o "/out/$1/usr/local/bin/cargo-image-$1" "/usr/local/share/cargo-image/src/$1.rs"
     ;;
 copy)
     # Copy sources from the bind-mounted context. `cp` without -p gives them fresh mtimes:
@@ -277,7 +278,7 @@ watch)
     done
     ;;
 *)
-    echo "usage: cargo-image check-target|fetch|build|build-online|install [BIN...]|rootfs UID:GID...|probe|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
+    echo "usage: cargo-image check-target|fetch|build|build-online|install [BIN...]|rootfs UID:GID...|probe|init|copy PATH...|copy-context|build-dev|test-deps|test|watch [BIN]" >&2
     exit 2
     ;;
 esac

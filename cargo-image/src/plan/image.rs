@@ -157,6 +157,17 @@ pub(super) fn plan_images(
         if stop_inferred.is_some() {
             cfg.stop_signal = Some("SIGINT".into());
         }
+        // An entrypoint or a stop signal of the user's says they chose how it runs (tini
+        // of their own, a signal they know it handles).
+        let init_inferred = match (&cfg.init, &cfg.entrypoint, &cfg.stop_signal, &cfg.ports) {
+            (None, None, None, Some(ports)) if !ports.is_empty() => {
+                inferred_init(ws, pkg, &bin.name, ports)
+            }
+            _ => None,
+        };
+        if init_inferred.is_some() {
+            cfg.init = Some(true);
+        }
         let selected = if opts.bins.is_empty() {
             let windows = windows_only(pkg, bin);
             if let (Some((feature, dep)), None) = (windows, cfg.skip) {
@@ -232,6 +243,7 @@ pub(super) fn plan_images(
                 })?;
             image.ports_inferred_from = inferred.into_iter().map(|(_, why)| why).collect();
             image.stop_signal_inferred_from = stop_inferred;
+            image.init_inferred_from = init_inferred;
             images.push(image);
         }
     }
@@ -532,6 +544,7 @@ fn plan_image(
         udp_ports,
         ports_inferred_from: Vec::new(),
         stop_signal_inferred_from: None,
+        init_inferred_from: None,
         env,
         labels,
         healthcheck,
@@ -858,6 +871,9 @@ pub struct Extras {
     pub args: Vec<String>,
     pub entrypoint: Option<Vec<String>>,
     pub stop_signal: Option<String>,
+    /// Our init (`templates/init.rs`) is the entrypoint and runs the program as its child.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
     /// A dynamically linked binary: the shared libraries it needs that the runtime lacks
     /// are copied from the builder (ELF `NEEDED`, recursively).
     #[serde(default)]
@@ -1070,6 +1086,7 @@ fn plan_extras(
         args: cfg.args.clone().unwrap_or_default(),
         entrypoint,
         stop_signal,
+        init: cfg.init == Some(true),
         shared_libs: false,
     })
 }
@@ -1115,6 +1132,40 @@ fn inferred_stop_signal(ws: &Workspace, pkg: &Package, bin: &str) -> Option<Stri
                 || (r.name == "ctrlc" && r.features.iter().any(|f| f == "termination"))
         });
     (!framework).then(|| format!("{file} stops on `{call}` and handles no SIGTERM"))
+}
+
+/// Why a program that listens on `ports` gets our init: no code of it (its package's and
+/// the local libraries it links) handles a signal, nor does a crate it is built on
+/// ([`HANDLE_SIGTERM`], `ctrlc`, signal-hook). As a container's main process it would
+/// ignore `docker stop`'s SIGTERM and be killed ten seconds later (bore, an axum service
+/// serving without graceful shutdown); as the init's child SIGTERM ends it at once. A
+/// handler this reading misses costs nothing: the init passes every signal on.
+fn inferred_init(ws: &Workspace, pkg: &Package, bin: &str, ports: &[Port]) -> Option<String> {
+    let reach = super::graph::closure(
+        ws,
+        std::iter::once(pkg.name.as_str()),
+        &[crate::model::DepKind::Normal],
+    );
+    if super::code_of(ws, &pkg.name, bin, &reach, |p| &p.signals).any(|(_, _, f)| !f.is_empty()) {
+        return None;
+    }
+    let handled = super::reached(ws, |name| name == pkg.name)
+        .into_iter()
+        .map(|i| &ws.resolved[i])
+        .any(|r| {
+            HANDLE_SIGTERM.contains(&r.name.as_str())
+                || ["ctrlc", "signal-hook", "signal-hook-tokio", "async-signals"]
+                    .contains(&r.name.as_str())
+        });
+    let ports: Vec<String> = ports.iter().map(|p| p.to_string()).collect();
+    (!handled).then(|| {
+        format!(
+            "`{bin}` listens on {} {} and no code of it handles a signal: as PID 1 it \
+             would ignore `docker stop`",
+            if ports.len() == 1 { "port" } else { "ports" },
+            ports.join(", ")
+        )
+    })
 }
 
 /// Whether `name` is a Debian package name (lowercase letters, digits, `+ - .`).

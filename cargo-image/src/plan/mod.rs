@@ -351,13 +351,17 @@ pub struct ImagePlan {
     /// for Ctrl-C and handles no SIGTERM (`plan::image::inferred_stop_signal`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal_inferred_from: Option<String>,
+    /// Why the image runs the program under our init when no `init` key asks for it: it
+    /// listens and handles no signal (`plan::image::inferred_init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_inferred_from: Option<String>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub healthcheck: Option<Healthcheck>,
     /// Tags, with placeholders filled in.
     pub tags: Vec<String>,
     /// What the image gets beside the binary (`runtime-packages`, `files`, `workdir`,
-    /// `volumes`, `args`, `entrypoint`, `stop-signal`, `tzdata`).
+    /// `volumes`, `args`, `entrypoint`, `stop-signal`, `tzdata`, `init`).
     #[serde(default, skip_serializing_if = "Extras::is_empty")]
     pub extras: Extras,
     /// What the planner changed to make a name Docker accepts (a lowercased repository, a

@@ -10,7 +10,7 @@ use super::ImagePlan;
 
 /// Names of the stages the renderer uses for itself (and `scratch`, which BuildKit reserves
 /// for the empty image); a binary with one of these names gets `<bin>-runtime` as its stage.
-pub const INTERNAL_STAGES: [&str; 14] = [
+pub const INTERNAL_STAGES: [&str; 13] = [
     "scratch",
     "cargo-image-tools",
     "base",
@@ -21,7 +21,6 @@ pub const INTERNAL_STAGES: [&str; 14] = [
     "build-incremental",
     "build",
     "rootfs",
-    "probe",
     "dev-deps",
     "dev",
     "test",

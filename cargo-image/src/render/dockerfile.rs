@@ -8,8 +8,8 @@
 //! beside the others on top of that chain), `build-layers` (their binaries gathered) and
 //! `build-incremental` (one cargo run on the builder image, over cache mounts
 //! for the registry and the target dir), `build` (the one of those two that the
-//! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `probe` (what shell-less runtimes
-//! need), one runtime stage per binary, and `dev`, `test-run`/`test`.
+//! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `cargo-image-programs` (what
+//! shell-less runtimes need: users, certificates, the health probe, the init), one runtime stage per binary, and `dev`, `test-run`/`test`.
 //!
 //! Needs BuildKit (`RUN --mount`, `COPY --chmod`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
@@ -21,7 +21,7 @@ use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
 use crate::render::quote::{dq, env_value, sh_quote, words};
-use crate::render::scripts::{self, ARCH_FILE, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
+use crate::render::scripts::{self, ARCH_FILE, INIT_BIN, MASK_LOCK_PATH, PROBE_BIN, SCRIPT_PATH};
 use crate::render::tools;
 
 /// The global build argument choosing how workspace crates compile: `incremental` (the
@@ -543,26 +543,43 @@ fn runtime_support(out: &mut String, plan: &Plan) {
         words(&users)
     )
     .unwrap();
-    if plan
+    // Both in one step: each compiles in a second, and a stage apiece would cost the
+    // Dockerfile five more lines.
+    let probe = plan
         .images
         .iter()
-        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })))
-    {
+        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })));
+    let init = plan.images.iter().any(|i| i.extras.init);
+    let mut what = Vec::new();
+    let mut runs = Vec::new();
+    if probe {
+        what.push("the HEALTHCHECK probe");
+        runs.push("cargo-image probe");
+    }
+    if init {
+        what.push("the init");
+        runs.push("cargo-image init");
+    }
+    if !runs.is_empty() {
+        // The whole tools directory: each source has `rt.rs` as a module beside it.
         writeln!(
             out,
-            "# A static HTTP probe for HEALTHCHECK: runtime images have no shell or curl."
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "FROM base AS probe\n\
+            "# Static programs for runtimes without a shell: {}.\n\
+             FROM base AS {PROGRAMS_STAGE}\n\
              ARG SOURCE_DATE_EPOCH\n\
-             RUN {} \\\n    cargo-image probe && cargo-image clamp-times /out\n",
-            tool_mount(tools::PROBE, scripts::PROBE_SRC_PATH)
+             RUN --mount=type=bind,from={},target={} \\\n    {} && cargo-image clamp-times /out\n",
+            what.join(", "),
+            tools::STAGE,
+            scripts::PROGRAMS_SRC_DIR,
+            runs.join(" && "),
         )
         .unwrap();
     }
 }
+
+/// The stage that compiles the probe and the init (a `cargo-image-` name: no binary's
+/// stage takes it).
+const PROGRAMS_STAGE: &str = "cargo-image-programs";
 
 fn runtime(out: &mut String, i: &ImagePlan) {
     let link = if matches!(i.runtime, Runtime::Scratch | Runtime::DistrolessStatic) {
@@ -617,7 +634,10 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         .unwrap();
     }
     if matches!(i.healthcheck, Some(Healthcheck::Http { .. })) {
-        writeln!(out, "COPY --from=probe /out/probe/ /").unwrap();
+        writeln!(out, "COPY --from={PROGRAMS_STAGE} /out/probe/ /").unwrap();
+    }
+    if x.init {
+        writeln!(out, "COPY --from={PROGRAMS_STAGE} /out/init/ /").unwrap();
     }
     writeln!(out, "COPY --from=build /out/{bin}/ /", bin = i.bin).unwrap();
     env_line(out, i, home_env);
@@ -659,10 +679,14 @@ fn runtime(out: &mut String, i: &ImagePlan) {
         .map(|(k, v)| format!("{}={}", env_value(k), env_value(v)))
         .collect();
     labels.push("org.opencontainers.image.revision=\"${REVISION}\"".to_string());
-    let entrypoint = match &x.entrypoint {
-        Some(e) => json_list(e),
-        None => json_list(&[format!("/usr/local/bin/{}", i.bin)]),
+    let mut entrypoint = match &x.entrypoint {
+        Some(e) => e.clone(),
+        None => vec![format!("/usr/local/bin/{}", i.bin)],
     };
+    if x.init {
+        entrypoint.insert(0, INIT_BIN.to_string());
+    }
+    let entrypoint = json_list(&entrypoint);
     writeln!(
         out,
         "ARG REVISION=unknown\n{}\nENTRYPOINT {entrypoint}",

@@ -1,6 +1,6 @@
 //! The files the Dockerfile writes into its builder stages: the `cargo-image` script (the
 //! one place the cargo command lines live), the awk program that masks member versions in
-//! `Cargo.lock`, and the source of the static HTTP health probe.
+//! `Cargo.lock`, and the sources of the static HTTP health probe and of the init.
 //!
 //! Each is a real file under `templates/`, compiled in with `include_str!`, so that its own
 //! linter and tests read it as it is. The `cargo-image` script (`templates/cargo-image.sh`)
@@ -18,9 +18,13 @@ pub const SCRIPT_PATH: &str = "/usr/local/bin/cargo-image";
 /// Where the target architecture is recorded in the `base` stage.
 pub const ARCH_FILE: &str = "/usr/local/share/cargo-image/arch";
 pub const MASK_LOCK_PATH: &str = "/usr/local/share/cargo-image/mask-lock.awk";
-pub const PROBE_SRC_PATH: &str = "/usr/local/share/cargo-image/probe.rs";
+/// Where the programs stage mounts `.cargo-image/`, whose `probe.rs` and `init.rs` it
+/// compiles (beside their shared `rt.rs`); not over the `arch` file of its parent dir.
+pub const PROGRAMS_SRC_DIR: &str = "/usr/local/share/cargo-image/src";
 /// Where the probe lands in runtime images.
 pub const PROBE_BIN: &str = "/usr/local/bin/cargo-image-probe";
+/// Where the init lands in runtime images (their entrypoint, before the program).
+pub const INIT_BIN: &str = "/usr/local/bin/cargo-image-init";
 
 /// Masks the versions of workspace members in `Cargo.lock` to 0.0.0, as the skeleton's
 /// manifests are masked. Reads the file twice: first to learn which `[[package]]` blocks
@@ -33,6 +37,14 @@ pub const MASK_LOCK_AWK: &str = include_str!("../../templates/mask-lock.awk");
 /// a few kilobytes, where std with a static glibc weighs over a megabyte (more than the
 /// rest of a scratch image).
 pub const PROBE_RS: &str = include_str!("../../templates/probe.rs");
+
+/// What the probe and the init share (`#[path = "rt.rs"] mod rt;`): start-up code, system
+/// calls for x86_64 and aarch64 Linux.
+pub const RT_RS: &str = include_str!("../../templates/rt.rs");
+
+/// A minimal init for programs that handle no signal: runs the program as its child, passes
+/// signals on, reaps orphans, exits as the child did. `no_std` like the probe.
+pub const INIT_RS: &str = include_str!("../../templates/init.rs");
 
 /// The `cargo-image` script as a template (`@@NAME@@` markers, filled by `template::fill`): a shell
 /// script that shellcheck lints as it is.
@@ -248,7 +260,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("SHIPPED", &words_of(b.bins.iter().map(String::as_str))),
             ("DYNAMIC_BINS", &b.dynamic_bins.join(" ")),
             ("PROFILE_DIR", &b.profile_dir),
-            ("PROBE_SRC_PATH", PROBE_SRC_PATH),
+            ("PROGRAMS_SRC_DIR", PROGRAMS_SRC_DIR),
             ("DRIVER_DIR", crate::plan::DRIVER_DIR),
             ("DEV_PROFILE", &sh_quote(&plan.dev.profile)),
             ("DEV_PROFILE_DIR", &plan.dev.profile_dir),

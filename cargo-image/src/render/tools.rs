@@ -1,6 +1,6 @@
 //! The generated files beside the Dockerfile, in `.cargo-image/`: the programs its stages
 //! run (the `cargo-image` script, the Cargo.lock masker, the package and shared-library
-//! scripts, the health probe's source) and this workspace's skeleton as a script. They
+//! scripts, the sources of the health probe and the init) and this workspace's skeleton as a script. They
 //! reach the build through the normal context, in the `cargo-image-tools` stage, so the
 //! Dockerfile stays short enough to read in a review, and each program is a file that its
 //! own linter (shellcheck, awk, rustc) can check.
@@ -28,6 +28,9 @@ pub const MASK_LOCK: &str = "mask-lock.awk";
 pub const PACKAGES: &str = "packages.sh";
 pub const LIBS: &str = "libs.sh";
 pub const PROBE: &str = "probe.rs";
+pub const INIT: &str = "init.rs";
+/// What the probe and the init share (a module of each).
+pub const RT: &str = "rt.rs";
 
 /// `packages.sh`: Debian packages, installed in the builder or unpacked for a runtime.
 pub const PACKAGES_SH: &str = include_str!("../../templates/packages.sh");
@@ -54,10 +57,12 @@ pub fn files(plan: &Plan) -> Vec<ToolFile> {
     };
     vec![
         file(SCRIPT, scripts::cargo_image_script(plan), true),
+        file(INIT, scripts::INIT_RS.to_string(), false),
         file(LIBS, LIBS_SH.to_string(), true),
         file(MASK_LOCK, scripts::MASK_LOCK_AWK.to_string(), false),
         file(PACKAGES, PACKAGES_SH.to_string(), true),
         file(PROBE, scripts::PROBE_RS.to_string(), false),
+        file(RT, scripts::RT_RS.to_string(), false),
         file(SKELETON, skeleton_script(plan), true),
     ]
 }
@@ -71,12 +76,19 @@ pub fn used(plan: &Plan) -> Vec<&'static str> {
     if plan.images.iter().any(|i| i.extras.shared_libs) {
         names.push(LIBS);
     }
-    if plan
+    let probe = plan
         .images
         .iter()
-        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })))
-    {
+        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })));
+    let init = plan.images.iter().any(|i| i.extras.init);
+    if probe {
         names.push(PROBE);
+    }
+    if init {
+        names.push(INIT);
+    }
+    if probe || init {
+        names.push(RT);
     }
     names
 }
