@@ -199,6 +199,9 @@ pub struct Package {
     /// Binaries whose command line needs a subcommand ([`crate::subcommands`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub needs_subcommand: BTreeMap<String, NeedsSubcommand>,
+    /// Binaries whose command line requires arguments, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub needs_arguments: BTreeMap<String, NeedsArguments>,
     /// Environment variables its compile reads that neither cargo nor its own build script
     /// sets ([`crate::build_env`]), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -253,6 +256,16 @@ pub struct EnvRead {
     /// The first source file that reads it.
     pub file: String,
     pub how: crate::build_env::How,
+}
+
+/// A program whose derived command line requires arguments ([`crate::subcommands::RequiredArg`]):
+/// started with none, it prints its usage and exits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NeedsArguments {
+    /// The type it parses (`Cli`) and the file that declares it.
+    pub parser: String,
+    pub file: String,
+    pub args: Vec<crate::subcommands::RequiredArg>,
 }
 
 /// A program whose derived command line needs a subcommand: started with no arguments,

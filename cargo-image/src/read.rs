@@ -552,6 +552,7 @@ fn from_metadata(
             default_run: p.default_run.clone(),
             default_features: default_features(p),
             needs_subcommand: BTreeMap::new(),
+            needs_arguments: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
             listen: BTreeMap::new(),
@@ -699,6 +700,7 @@ fn from_metadata(
         run: run_reads,
         missing: missing_reads,
         subcommands,
+        arguments,
         mut env_reads,
         mut loopbacks,
         mut listens,
@@ -712,6 +714,9 @@ fn from_metadata(
     for p in &mut packages {
         if let Some((bin, need)) = subcommands.get(&p.name) {
             p.needs_subcommand.insert(bin.clone(), need.clone());
+        }
+        if let Some((bin, need)) = arguments.get(&p.name) {
+            p.needs_arguments.insert(bin.clone(), need.clone());
         }
         p.env_reads = env_reads.remove(&p.name).unwrap_or_default();
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
@@ -1172,6 +1177,7 @@ fn source_reads(
     // directory its `include_str!`s read in an error message.
     let mut compiled: BTreeSet<String> = BTreeSet::new();
     let mut subcommands = BTreeMap::new();
+    let mut arguments = BTreeMap::new();
     let mut package_clis: BTreeMap<String, Vec<(String, crate::subcommands::CliFacts)>> =
         BTreeMap::new();
     let mut env_reads = BTreeMap::new();
@@ -1391,6 +1397,9 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
+        if let Some(need) = needs_arguments(p, &clis) {
+            arguments.insert(p.name.clone(), need);
+        }
         // Calls that detach, and a flag declared to keep it from doing so: it does by
         // default (a program with a `--daemon` flag instead stays in the foreground).
         let calls: BTreeMap<String, String> = clis
@@ -1492,6 +1501,9 @@ fn source_reads(
         if let Some(need) = needs_subcommand(p, &clis) {
             subcommands.insert(p.name.clone(), need);
         }
+        if let Some(need) = needs_arguments(p, &clis) {
+            arguments.insert(p.name.clone(), need);
+        }
     }
     // Compile-time reads (every `found` key among them) are not run-time ones
     // (`sqlx::migrate!` embeds what it reads).
@@ -1505,6 +1517,7 @@ fn source_reads(
         run: outermost(at_run_time),
         missing,
         subcommands,
+        arguments,
         env_reads,
         loopbacks,
         listens,
@@ -1518,30 +1531,17 @@ fn source_reads(
 }
 
 /// The binary of `p` whose command line needs a subcommand, by the facts of its files
-/// (`clis`): the one whose own file parses it, else the package's only binary.
+/// (`clis`).
 fn needs_subcommand(
     p: &Package,
     clis: &[(String, crate::subcommands::CliFacts)],
 ) -> Option<(String, crate::model::NeedsSubcommand)> {
     let facts: Vec<&crate::subcommands::CliFacts> = clis.iter().map(|(_, f)| f).collect();
     let (parser, declared, subcommands) = crate::subcommands::required_subcommand(&facts)?;
-    let parsed_in = |t: &&&Target| {
-        clis.iter()
-            .any(|(file, f)| *file == t.src_path && f.parsed.contains(&parser))
-    };
-    let bins: Vec<&Target> = p
-        .targets
-        .iter()
-        .filter(|t| t.kind == TargetKind::Bin)
-        .collect();
-    let bin = match bins.iter().find(parsed_in) {
-        Some(bin) => *bin,
-        None if bins.len() == 1 => bins[0],
-        None => return None,
-    };
+    let bin = parsing_bin(p, clis, &parser)?;
     let file = clis[declared].0.clone();
     Some((
-        bin.name.clone(),
+        bin,
         crate::model::NeedsSubcommand {
             parser,
             file,
@@ -1550,12 +1550,49 @@ fn needs_subcommand(
     ))
 }
 
+/// The binary of `p` whose command line requires arguments, by the facts of its files.
+fn needs_arguments(
+    p: &Package,
+    clis: &[(String, crate::subcommands::CliFacts)],
+) -> Option<(String, crate::model::NeedsArguments)> {
+    let facts: Vec<&crate::subcommands::CliFacts> = clis.iter().map(|(_, f)| f).collect();
+    let (parser, declared, args) = crate::subcommands::required_arguments(&facts)?;
+    let bin = parsing_bin(p, clis, &parser)?;
+    let file = clis[declared].0.clone();
+    Some((bin, crate::model::NeedsArguments { parser, file, args }))
+}
+
+/// The binary of `p` that parses the command line `parser`: the one whose own file parses
+/// it, else the package's only binary.
+fn parsing_bin(
+    p: &Package,
+    clis: &[(String, crate::subcommands::CliFacts)],
+    parser: &str,
+) -> Option<String> {
+    let parsed_in = |t: &&&Target| {
+        clis.iter()
+            .any(|(file, f)| *file == t.src_path && f.parsed.contains(parser))
+    };
+    let bins: Vec<&Target> = p
+        .targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Bin)
+        .collect();
+    match bins.iter().find(parsed_in) {
+        Some(bin) => Some(bin.name.clone()),
+        None if bins.len() == 1 => Some(bins[0].name.clone()),
+        None => None,
+    }
+}
+
 /// What [`source_reads`] finds, each path with its readers ([`Workspace`]'s
 /// `compile_reads`, `run_reads` and `missing_reads`).
 struct SourceReads {
     compile: BTreeMap<String, CompileRead>,
     /// Per package, the binary whose command line needs a subcommand.
     subcommands: BTreeMap<String, (String, crate::model::NeedsSubcommand)>,
+    /// Per package, the binary whose command line requires arguments.
+    arguments: BTreeMap<String, (String, crate::model::NeedsArguments)>,
     /// Per package, the environment variables its compile reads ([`Package::env_reads`]).
     env_reads: BTreeMap<String, BTreeMap<String, crate::model::EnvRead>>,
     /// Per package, the loopback addresses its files listen on ([`Package::loopback`]).
@@ -2142,6 +2179,7 @@ mod tests {
             default_run: None,
             default_features: Vec::new(),
             needs_subcommand: BTreeMap::new(),
+            needs_arguments: BTreeMap::new(),
             env_reads: BTreeMap::new(),
             loopback: BTreeMap::new(),
             listen: BTreeMap::new(),

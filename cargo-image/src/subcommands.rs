@@ -1,4 +1,5 @@
-//! Whether a program's command line needs a subcommand, read from its Rust sources: a
+//! Whether a program's command line needs a subcommand (or arguments: [`RequiredArg`]),
+//! read from its Rust sources: a
 //! clap `#[derive(Parser)]` on an enum (rauthy's `Args { Serve(..), .. }`), or on a struct
 //! whose `#[command(subcommand)]` field is not an `Option` (kanidmd's, garage's
 //! structopt `Opt`; an `Option` one in a file that prints the usage without it, as
@@ -36,6 +37,22 @@ pub struct CliFacts {
     /// The call that detaches the process into the background (`Daemonize::new`,
     /// `unistd::daemon`), if the file makes one.
     pub daemon_call: Option<String>,
+    /// Types deriving `Parser` that cannot parse an empty command line, with the arguments
+    /// they require (each a [`RequiredArg`]).
+    pub required_args: BTreeMap<String, Vec<RequiredArg>>,
+}
+
+/// An argument a derived command line cannot start without: a field that no default,
+/// `Option`, `Vec` or `bool` makes optional (realworld's `#[clap(long, env)] database_url:
+/// String`), or a required `ArgGroup`, any one of whose members does (rathole's `<CONFIG>`
+/// or `--genkey`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RequiredArg {
+    /// As the usage shows it: `<CONFIG>`, `--database-url`; a group's members.
+    pub names: Vec<String>,
+    /// The environment variable that gives it instead (`env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 /// Fields of a derived command line that ask a program to stay in the foreground: one is
@@ -98,7 +115,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
             if let Some(flag) = foreground_flag(item, &attributes_above) {
                 facts.foreground_flags.insert(flag);
             }
-            attributes_above.clear();
+            let above = std::mem::take(&mut attributes_above);
             if let Some(rest) = item.strip_prefix("enum ") {
                 let name = ident(rest);
                 let (variants, end) = enum_variants(&lines, i, rename);
@@ -113,6 +130,14 @@ pub fn cli_facts(source: &str) -> CliFacts {
                     .flatten()
                 {
                     facts.needs.insert(ident(rest), ty);
+                }
+                let required = if parser {
+                    required_args(&lines, i, &above)
+                } else {
+                    Vec::new()
+                };
+                if !required.is_empty() {
+                    facts.required_args.insert(ident(rest), required);
                 }
             }
             parser = false;
@@ -205,21 +230,37 @@ fn enclosing_impl(code: &str) -> Option<String> {
     Some(ident(ty))
 }
 
-/// The command line `facts` (a package's files) parse, when it needs a subcommand: the
-/// parsed type, the index in `facts` of the file declaring it, and its subcommands (empty
-/// when the enum is not among the files). A type is looked up in the file that parses it
-/// first: crates.io's `main.rs` parses its own `Command`, and an admin module declares
-/// another.
-pub fn required_subcommand(facts: &[&CliFacts]) -> Option<(String, usize, Vec<String>)> {
-    let (ty, list, declared) = facts
+/// The first command line `facts` (a package's files) parse for which `get` gives
+/// something, with the index in `facts` of the file declaring it. A type is looked up in
+/// the file that parses it first: crates.io's `main.rs` parses its own `Command`, and an
+/// admin module declares another.
+fn parsed_with<'a, T>(
+    facts: &[&'a CliFacts],
+    get: impl Fn(&'a CliFacts, &str) -> Option<&'a T>,
+) -> Option<(&'a String, &'a T, usize)> {
+    facts
         .iter()
         .enumerate()
         .flat_map(|(at, f)| f.parsed.iter().map(move |p| (at, p)))
         .find_map(|(at, p)| {
             std::iter::once(at)
                 .chain(0..facts.len())
-                .find_map(|i| facts[i].needs.get(p).map(|e| (p, e, i)))
-        })?;
+                .find_map(|i| get(facts[i], p).map(|e| (p, e, i)))
+        })
+}
+
+/// The command line `facts` parse, when it requires arguments ([`RequiredArg`]): the
+/// parsed type, the index in `facts` of the file declaring it, and those arguments.
+pub fn required_arguments(facts: &[&CliFacts]) -> Option<(String, usize, Vec<RequiredArg>)> {
+    let (ty, args, declared) = parsed_with(facts, |f, p| f.required_args.get(p))?;
+    Some((ty.clone(), declared, args.clone()))
+}
+
+/// The command line `facts` (a package's files) parse, when it needs a subcommand: the
+/// parsed type, the index in `facts` of the file declaring it, and its subcommands (empty
+/// when the enum is not among the files).
+pub fn required_subcommand(facts: &[&CliFacts]) -> Option<(String, usize, Vec<String>)> {
+    let (ty, list, declared) = parsed_with(facts, |f, p| f.needs.get(p))?;
     // The enum beside the parser first: two programs of a package may each have a
     // `Command` (the example's `products` and `products-admin`).
     let variants = std::iter::once(declared)
@@ -450,9 +491,173 @@ fn required_field(lines: &[&str], start: usize, prints_usage: bool) -> Option<St
     None
 }
 
+/// The arguments the parser struct declared on line `start` (its own attributes `above`)
+/// requires: each field that clap makes required, and each required `ArgGroup`.
+fn required_args(lines: &[&str], start: usize, above: &str) -> Vec<RequiredArg> {
+    // (id, as shown, env, required) of every field.
+    let mut fields: Vec<(String, String, Option<String>, bool)> = Vec::new();
+    let mut depth = 0i32;
+    let mut attributes = String::new();
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        if depth == 1 && (unbalanced(&attributes) || line.starts_with("#[")) {
+            attributes.push_str(line);
+            attributes.push(' ');
+        } else if depth == 1 && !(line.is_empty() || line.starts_with("//")) {
+            fields.extend(arg_field(without_visibility(line), &attributes));
+            attributes.clear();
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        if depth <= 0 && i > start {
+            break;
+        }
+    }
+    let mut required: Vec<RequiredArg> = fields
+        .iter()
+        .filter(|f| f.3)
+        .map(|(_, shown, env, _)| RequiredArg {
+            names: vec![shown.clone()],
+            env: env.clone(),
+        })
+        .collect();
+    // `ArgGroup::new("cmds").required(true).args(&["CONFIG", "genkey"])`.
+    for group in above.split("ArgGroup::new(").skip(1) {
+        let group = group.split(")]").next().unwrap_or(group);
+        let compact: String = group.chars().filter(|c| !c.is_whitespace()).collect();
+        if !compact.contains(".required(true)") {
+            continue;
+        }
+        let Some(members) = compact.split_once(".args(").map(|(_, m)| m) else {
+            continue;
+        };
+        let members = members.split(')').next().unwrap_or(members);
+        let names: Vec<String> = members
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|id| {
+                fields
+                    .iter()
+                    .find(|f| f.0 == id)
+                    .map_or_else(|| id.to_string(), |f| f.1.clone())
+            })
+            .collect();
+        if !names.is_empty() {
+            required.push(RequiredArg { names, env: None });
+        }
+    }
+    required
+}
+
+/// One field of a parser struct, given its attributes: its id (`name = ".."` or the
+/// field's), how the usage shows it (`--database-url`, `<CONFIG>`), the variable that
+/// gives it (`env`), and whether clap requires it. None for a subcommand, a flattened
+/// struct or a skipped field.
+fn arg_field(item: &str, attributes: &str) -> Option<(String, String, Option<String>, bool)> {
+    let (name, ty) = item.split_once(':')?;
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let ty = ty.trim().trim_end_matches(',').trim();
+    // Every clap attribute's arguments, one after another.
+    let arguments: String = ["#[arg(", "#[clap(", "#[structopt(", "#[command("]
+        .iter()
+        .flat_map(|a| {
+            attributes
+                .match_indices(a)
+                .map(|(at, _)| &attributes[at + a.len()..])
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Words outside string literals.
+    let words: Vec<&str> = arguments
+        .split('"')
+        .step_by(2)
+        .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.contains(&w);
+    if has("subcommand") || has("flatten") || has("skip") {
+        return None;
+    }
+    let id = string_value(&arguments, "name")
+        .or_else(|| string_value(&arguments, "id"))
+        .unwrap_or_else(|| name.to_string());
+    let shown = if has("long") {
+        let long = string_value(&arguments, "long").unwrap_or_else(|| name.replace('_', "-"));
+        format!("--{long}")
+    } else if has("short") {
+        format!("-{}", name.chars().next().unwrap_or('?'))
+    } else {
+        let value = string_value(&arguments, "value_name").unwrap_or_else(|| id.to_uppercase());
+        format!("<{value}>")
+    };
+    let env = has("env")
+        .then(|| string_value(&arguments, "env").unwrap_or_else(|| name.to_ascii_uppercase()));
+    let compact: String = arguments.chars().filter(|c| !c.is_whitespace()).collect();
+    let optional = ty.starts_with("Option<")
+        || ty.starts_with("Vec<")
+        || ty == "bool"
+        || words.iter().any(|w| {
+            w.starts_with("default_value")
+                || ["default_values", "Count", "from_occurrences", "SetTrue"].contains(w)
+        });
+    let required =
+        compact.contains("required=true") || (!optional && !compact.contains("required=false"));
+    Some((id, shown, env, required))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{cli_facts, required_subcommand};
+    use super::{cli_facts, required_subcommand, RequiredArg};
+
+    /// rathole's shape (a positional `CONFIG` or `--genkey`, one of which a required
+    /// `ArgGroup` asks for) and realworld's (`#[clap(long, env)]` fields of type `String`);
+    /// not arguments that a default, `Option`, `Vec`, `bool`, a count or `required =
+    /// false` makes optional, nor subcommands, flattened structs or skipped fields.
+    #[test]
+    fn required_arguments_of_a_derived_command_line() {
+        let rathole = cli_facts(
+            "#[derive(Parser, Debug, Default, Clone)]\n#[clap(about, version)]\n\
+             #[clap(group(\n            ArgGroup::new(\"cmds\")\n                \
+             .required(true)\n                .args(&[\"CONFIG\", \"genkey\"]),\n        ))]\n\
+             pub struct Cli {\n    /// The path to the configuration file\n    \
+             #[clap(parse(from_os_str), name = \"CONFIG\")]\n    \
+             pub config_path: Option<std::path::PathBuf>,\n    #[clap(long, short, group = \"mode\")]\n    \
+             pub server: bool,\n    #[clap(long, arg_enum, value_name = \"CURVE\")]\n    \
+             pub genkey: Option<Option<KeypairType>>,\n}\nfn main() {\n    let args = Cli::parse();\n}\n",
+        );
+        let want = |names: &[&str], env: Option<&str>| RequiredArg {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            env: env.map(String::from),
+        };
+        assert_eq!(
+            rathole.required_args.get("Cli"),
+            Some(&vec![want(&["<CONFIG>", "--genkey"], None)])
+        );
+        let realworld = cli_facts(
+            "#[derive(clap::Parser)]\npub struct Config {\n    /// The connection URL\n    \
+             #[clap(long, env)]\n    pub database_url: String,\n    #[clap(long, env = \"APP_KEY\")]\n    \
+             pub hmac_key: String,\n    #[clap(long, env, default_value_t = 8080)]\n    pub port: u16,\n    \
+             #[arg(short, long, action = clap::ArgAction::Count)]\n    verbose: u8,\n    \
+             #[arg(long)]\n    tags: Vec<String>,\n    #[arg(long, required = false)]\n    \
+             mode: String,\n    #[command(subcommand)]\n    command: Option<Command>,\n    \
+             #[command(flatten)]\n    log: LogArgs,\n    #[arg(skip)]\n    cache: Cache,\n    \
+             input: PathBuf,\n}\n",
+        );
+        assert_eq!(
+            realworld.required_args.get("Config"),
+            Some(&vec![
+                want(&["--database-url"], Some("DATABASE_URL")),
+                want(&["--hmac-key"], Some("APP_KEY")),
+                want(&["<INPUT>"], None),
+            ])
+        );
+        // Not a parser: a settings struct with the same fields.
+        let settings =
+            cli_facts("#[derive(Deserialize)]\nstruct Settings {\n    config: PathBuf,\n}\n");
+        assert!(settings.required_args.is_empty(), "{settings:?}");
+    }
 
     /// spotifyd's shape: `Daemonize::new()` in `main.rs`, and a `no_daemon` flag on the
     /// derived command line; a flag's own name, `long = ".."`, wins over the field's.

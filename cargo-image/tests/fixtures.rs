@@ -1329,6 +1329,70 @@ fn a_program_that_needs_a_subcommand_is_said_unless_args_give_one() {
     assert!(said.is_empty(), "{said:?}");
 }
 
+/// A program whose derived command line requires arguments would print its usage and exit
+/// in an image that gives none: a service's (realworld's `#[clap(long, env)]` URL and key),
+/// and anyone's configuration file (rathole's `<CONFIG>` or `--genkey`, a required group).
+/// Not once `args` or `env` give them, nor a command-line tool's other arguments.
+#[test]
+fn a_program_that_requires_arguments_is_said_unless_the_image_gives_them() {
+    let notes = |fields: &str, main: &str, config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("reqargs")
+            .root_package("relay", |p| {
+                p.source(
+                    "src/main.rs",
+                    &format!(
+                        "#[derive(clap::Parser)]\npub struct Config {{\n{fields}}}\n\nfn main() {{\n    \
+                         let config = Config::parse();\n{main}}}\n"
+                    ),
+                )
+                .toml(config)
+            })
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("cannot start without"))
+            .collect()
+    };
+    let service = "    #[clap(long, env)]\n    database_url: String,\n    #[clap(long, default_value_t = 8080)]\n    port: u16,\n";
+    let serve = "    let l = std::net::TcpListener::bind((\"0.0.0.0\", 8080)).unwrap();\n";
+    let said = notes(service, serve, "");
+    assert_eq!(
+        said,
+        [
+            "`relay` cannot start without `--database-url` (or the variable `DATABASE_URL`) (its \
+          command line `Config`, in src/main.rs), and its image gives none, so it prints its \
+          usage and exits: pass the variables when it runs (`docker run -e`, compose's \
+          `environment`), or set `args` under [package.metadata.image] in Cargo.toml"
+        ],
+    );
+    for given in [
+        "args = [\"--database-url\", \"postgres://db/app\"]",
+        "env = { DATABASE_URL = \"postgres://db/app\" }",
+    ] {
+        let said = notes(
+            service,
+            serve,
+            &format!("[package.metadata.image]\n{given}\n"),
+        );
+        assert!(said.is_empty(), "{given}: {said:?}");
+    }
+    // A tool's input is given when it runs: not said. Its configuration file is.
+    assert!(notes("    input: std::path::PathBuf,\n", "", "").is_empty());
+    let said = notes(
+        "    #[arg(short, long)]\n    config: std::path::PathBuf,\n",
+        "",
+        "",
+    );
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("`relay` cannot start without `--config` (its command line")
+            && said[0].ends_with("(with `files` copying the configuration file in)"),
+        "{said:?}"
+    );
+}
+
 /// A command line a library declares and parses in a function (kellnr's
 /// `settings::parse_cli()`), its subcommand an `Option` whose absence prints the usage: said
 /// for the program that calls the function, not for another program that depends on the

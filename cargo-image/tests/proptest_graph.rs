@@ -145,6 +145,7 @@ fn workspace(g: &Graph) -> Workspace {
                 default_run: None,
                 default_features: Vec::new(),
                 needs_subcommand: Default::default(),
+                needs_arguments: Default::default(),
                 env_reads: Default::default(),
                 loopback: Default::default(),
                 spawns: Default::default(),

@@ -578,6 +578,78 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for each image whose program requires arguments ([`crate::model::NeedsArguments`])
+/// and gets none (no `args`, no `entrypoint`, no `env` setting the variable an argument
+/// may come from): it would print its usage and exit (rathole's `<CONFIG>`, realworld's
+/// `--database-url`). Said for a program that listens (it has ports) and for a
+/// configuration file's argument: a command-line tool (ripgrep's `<PATTERN>`) is run with
+/// its arguments.
+fn argument_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for img in images {
+        let Some(need) = ws
+            .package(&img.package)
+            .and_then(|p| p.needs_arguments.get(&img.bin))
+        else {
+            continue;
+        };
+        if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
+            continue;
+        }
+        let config = |a: &crate::subcommands::RequiredArg| {
+            a.names
+                .iter()
+                .any(|n| n.to_ascii_lowercase().contains("conf"))
+        };
+        let missing: Vec<&crate::subcommands::RequiredArg> = need
+            .args
+            .iter()
+            .filter(|a| !a.env.as_ref().is_some_and(|v| img.env.contains_key(v)))
+            .filter(|a| !img.ports.is_empty() || !img.udp_ports.is_empty() || config(a))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let listed: Vec<String> = missing
+            .iter()
+            .map(|a| {
+                let names: Vec<String> = a.names.iter().map(|n| format!("`{n}`")).collect();
+                match &a.env {
+                    Some(var) => format!("{} (or the variable `{var}`)", names.join(" or ")),
+                    None => names.join(" or "),
+                }
+            })
+            .collect();
+        // Variables are often secrets (realworld's HMAC key): given at run time, not baked in.
+        let mut fixes = Vec::new();
+        if missing.iter().any(|a| a.env.is_some()) {
+            fixes.push(
+                "pass the variables when it runs (`docker run -e`, compose's `environment`)"
+                    .to_string(),
+            );
+        }
+        fixes.push(format!(
+            "set `args` under {}{}",
+            image_table(ws, img),
+            if missing.iter().any(|a| config(a)) {
+                " (with `files` copying the configuration file in)"
+            } else {
+                ""
+            }
+        ));
+        notes.push(format!(
+            "`{}` cannot start without {} (its command line `{}`, in {}), and its image \
+             gives none, so it prints its usage and exits: {}",
+            img.bin,
+            listed.join(", "),
+            need.parser,
+            need.file,
+            fixes.join(", or "),
+        ));
+    }
+    notes
+}
+
 /// A note for each image whose program detaches into the background by default (a call in
 /// its code, [`crate::model::Package::daemon_calls`], in a package whose command line
 /// declares a flag to stay in the foreground) and is not given that flag: as the
@@ -1306,6 +1378,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
+    notes.extend(argument_notes(ws, &images));
     notes.extend(detach_notes(ws, &images, &reach));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
