@@ -1684,6 +1684,24 @@ fn a_program_that_detaches_by_default_is_said_unless_args_keep_it_in_front() {
     assert!(notes("", "daemon").is_empty());
 }
 
+/// `ws` with a resolve in which its package `pkg` is built on actix-web (whose server,
+/// actix-server, handles SIGTERM).
+fn on_actix_web(ws: &cargo_image::model::Workspace, pkg: &str) -> cargo_image::model::Workspace {
+    let node = |name: &str, deps: Vec<usize>| cargo_image::model::Resolved {
+        name: name.into(),
+        version: "1.0.0".into(),
+        features: Vec::new(),
+        deps,
+    };
+    let mut ws = ws.clone();
+    ws.resolved = vec![
+        node("actix-server", vec![]),
+        node("actix-web", vec![0]),
+        node(pkg, vec![1]),
+    ];
+    ws
+}
+
 /// A program that listens and handles no signal at all (bore's, an axum service serving
 /// without graceful shutdown) would ignore `docker stop` as a container's main process:
 /// its image runs it under our init, said in the plan, built in a stage of its own and
@@ -1726,19 +1744,9 @@ fn a_listening_program_that_handles_no_signal_runs_under_the_init() {
     assert!(used.contains(&"init.rs") && used.contains(&"rt.rs") && !used.contains(&"probe.rs"));
 
     // Built on actix-web, whose server handles SIGTERM itself.
-    let mut ws = loaded.workspace.clone();
-    let node = |name: &str, deps: Vec<usize>| cargo_image::model::Resolved {
-        name: name.into(),
-        version: "1.0.0".into(),
-        features: Vec::new(),
-        deps,
-    };
-    ws.resolved = vec![
-        node("actix-server", vec![]),
-        node("actix-web", vec![0]),
-        node("tunnel", vec![1]),
-    ];
-    let plan = cargo_image::plan::plan(&ws, &fixed_options()).unwrap();
+    let plan =
+        cargo_image::plan::plan(&on_actix_web(&loaded.workspace, "tunnel"), &fixed_options())
+            .unwrap();
     assert!(!plan.images[0].extras.init);
     assert_eq!(plan.images[0].init_inferred_from, None);
 
@@ -1810,19 +1818,8 @@ fn a_program_that_stops_on_ctrl_c_only_gets_sigint() {
     );
 
     // Built on actix-web, whose server handles SIGTERM itself.
-    let mut ws = loaded.workspace.clone();
-    let node = |name: &str, deps: Vec<usize>| cargo_image::model::Resolved {
-        name: name.into(),
-        version: "1.0.0".into(),
-        features: Vec::new(),
-        deps,
-    };
-    ws.resolved = vec![
-        node("actix-server", vec![]),
-        node("actix-web", vec![0]),
-        node("relay", vec![1]),
-    ];
-    let plan = cargo_image::plan::plan(&ws, &fixed_options()).unwrap();
+    let plan = cargo_image::plan::plan(&on_actix_web(&loaded.workspace, "relay"), &fixed_options())
+        .unwrap();
     assert_eq!(plan.images[0].extras.stop_signal, None);
     assert_eq!(plan.images[0].stop_signal_inferred_from, None);
 
