@@ -559,13 +559,16 @@ fn arg_field(item: &str, attributes: &str) -> Option<(String, String, Option<Str
         return None;
     }
     let ty = ty.trim().trim_end_matches(',').trim();
-    // Every clap attribute's arguments, one after another.
-    let arguments: String = ["#[arg(", "#[clap(", "#[structopt(", "#[command("]
+    // Every clap attribute's arguments, one after another, also those `cfg_attr` applies
+    // (static-web-server's `#[cfg_attr(not(target_family = "wasm"), arg(long, ..))]`).
+    let arguments: String = ["arg(", "clap(", "structopt(", "command("]
         .iter()
         .flat_map(|a| {
-            attributes
-                .match_indices(a)
-                .map(|(at, _)| &attributes[at + a.len()..])
+            attributes.match_indices(a).filter_map(|(at, _)| {
+                let before = attributes[..at].chars().next_back();
+                let own = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                own.then(|| &attributes[at + a.len()..])
+            })
         })
         .collect::<Vec<_>>()
         .join(" ");
@@ -613,8 +616,9 @@ mod tests {
 
     /// rathole's shape (a positional `CONFIG` or `--genkey`, one of which a required
     /// `ArgGroup` asks for) and realworld's (`#[clap(long, env)]` fields of type `String`);
-    /// not arguments that a default, `Option`, `Vec`, `bool`, a count or `required =
-    /// false` makes optional, nor subcommands, flattened structs or skipped fields.
+    /// not arguments that a default (static-web-server's, under `cfg_attr`), `Option`,
+    /// `Vec`, `bool`, a count or `required = false` makes optional, nor subcommands,
+    /// flattened structs or skipped fields.
     #[test]
     fn required_arguments_of_a_derived_command_line() {
         let rathole = cli_facts(
@@ -643,6 +647,8 @@ mod tests {
              #[arg(long)]\n    tags: Vec<String>,\n    #[arg(long, required = false)]\n    \
              mode: String,\n    #[command(subcommand)]\n    command: Option<Command>,\n    \
              #[command(flatten)]\n    log: LogArgs,\n    #[arg(skip)]\n    cache: Cache,\n    \
+             #[cfg_attr(\n        not(target_family = \"wasm\"),\n        arg(long, short = 'n', \
+             default_value = \"1\")\n    )]\n    threads_multiplier: usize,\n    \
              input: PathBuf,\n}\n",
         );
         assert_eq!(
