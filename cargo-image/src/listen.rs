@@ -235,7 +235,10 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             {
                 continue;
             }
-            if let Some(token) = after_comma(&flat[at + pattern.len()..]) {
+            // wastebin's `SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8088)`.
+            let rest = &flat[at + pattern.len()..];
+            let rest = rest.strip_prefix(".into()").unwrap_or(rest);
+            if let Some(token) = after_comma(rest) {
                 public(at, port_ref(token), &format!("({pattern}, {token})"));
             }
         }
@@ -768,6 +771,7 @@ async fn main() {
     HttpServer::new(app).bind(("0.0.0.0", 8000))?.run().await;
     let b: SocketAddr = "0.0.0.0:3000".parse()?;
     let c = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 4000);
+    let e = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 8088);
     const FILTERS: [IpNet; 2] = [
         IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8), // Loopback
         IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8),       // Reserved range
@@ -784,7 +788,8 @@ async fn main() {
                 PortRef::Const("CONTROL_PORT".into()),
                 PortRef::Number(8000),
                 PortRef::Number(3000),
-                PortRef::Number(4000)
+                PortRef::Number(4000),
+                PortRef::Number(8088)
             ]
         );
         let defaults: Vec<(PortRef, String)> = facts
