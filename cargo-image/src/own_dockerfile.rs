@@ -29,6 +29,11 @@ pub struct OwnDockerfile {
     /// The file names of the programs `ENTRYPOINT` and `CMD` name (`rustypaste` for
     /// `CMD ["./rustypaste"]`): which binary's image the stage is.
     pub programs: Vec<String>,
+    /// `ENTRYPOINT`'s and `CMD`'s words (w4/bin's `ENTRYPOINT ["/pastebin", "0.0.0.0:8000"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
     /// `STOPSIGNAL SIGINT` (pgcat's graceful drain; SIGTERM closes its clients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -199,17 +204,45 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 }
             }
             "ENTRYPOINT" | "CMD" => {
-                if let Some(program) = words(rest).first() {
+                let command = words(rest);
+                if let Some(program) = command.first() {
                     let name = program.rsplit('/').next().unwrap_or(program).to_string();
                     if !name.is_empty() && !out.programs.contains(&name) {
                         out.programs.push(name);
                     }
+                }
+                if word.eq_ignore_ascii_case("ENTRYPOINT") {
+                    out.entrypoint = command;
+                } else {
+                    out.cmd = command;
                 }
             }
             _ => {}
         }
     }
     out
+}
+
+impl OwnDockerfile {
+    /// The program the stage starts (its file name) and the arguments it gets: after the
+    /// `ENTRYPOINT`'s program, its words and `CMD`'s; else after `CMD`'s. None when a word
+    /// needs a shell's expansion (`$PORT`).
+    pub fn program_args(&self) -> Option<(String, Vec<String>)> {
+        let command: Vec<&String> = if self.entrypoint.is_empty() {
+            self.cmd.iter().collect()
+        } else {
+            self.entrypoint.iter().chain(&self.cmd).collect()
+        };
+        let (program, args) = command.split_first()?;
+        if command.iter().any(|w| w.contains('$')) {
+            return None;
+        }
+        let name = program.rsplit('/').next().unwrap_or(program);
+        Some((
+            name.to_string(),
+            args.iter().map(|a| a.to_string()).collect(),
+        ))
+    }
 }
 
 /// The instructions of `text`, one per entry: comments and blank lines dropped, lines

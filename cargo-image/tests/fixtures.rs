@@ -1507,6 +1507,44 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
          features = [\"tls\", \"metrics\", \"json\"]\ndefault-features = false\n"
     );
     assert_eq!(notes(own, &carried), Vec::<String>::new());
+    // The arguments its program gets (w4/bin's listen address), and a healthcheck whose
+    // port a shell's `${PORT:-8888}` gives (atuin's): our probe on that port.
+    let own = "FROM scratch\nCOPY paste /usr/local/bin/\nEXPOSE 8000\n\
+               HEALTHCHECK CMD curl -fsS -o /dev/null \"http://localhost:${PORT:-8888}/healthz\"\n\
+               ENTRYPOINT [\"/usr/local/bin/paste\", \"0.0.0.0:8000\"]\nCMD [\"--verbose\"]\n";
+    let said = notes(own, "");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("the arguments `0.0.0.0:8000 --verbose`")
+            && said[0].contains(
+                "set `ports = [8000]`, `args = [\"0.0.0.0:8000\", \"--verbose\"]`, \
+                 `healthcheck = { http = \"/healthz\", port = 8888 }` under"
+            ),
+        "{said:?}"
+    );
+    let carried = "[package.metadata.image.bin.paste]\nports = [8000]\n\
+                   args = [\"0.0.0.0:9000\"]\nhealthcheck = { http = \"/healthz\", port = 8888 }\n";
+    assert_eq!(notes(own, carried), Vec::<String>::new());
+    // The only image's program renamed in the Dockerfile (w4/bin's `bin` as `/pastebin`)
+    // gets them too; a wrapper's arguments (an entrypoint script's, tini's) are not its.
+    let only = |dockerfile: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("owndockerfileone")
+            .root_package("bin", |p| p.main())
+            .file("Dockerfile", dockerfile)
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+    };
+    let renamed = only("FROM scratch\nENTRYPOINT [\"/pastebin\", \"0.0.0.0:8000\"]\n");
+    assert!(
+        renamed.len() == 1 && renamed[0].contains("set `args = [\"0.0.0.0:8000\"]`"),
+        "{renamed:?}"
+    );
+    for wrapper in ["/docker-entrypoint.sh\", \"serve", "tini\", \"--\", \"/bin"] {
+        let said = only(&format!("FROM scratch\nENTRYPOINT [\"{wrapper}\"]\n"));
+        assert_eq!(said, Vec::<String>::new(), "{wrapper}");
+    }
     // SIGTERM is every image's stop signal already.
     let sigterm = "FROM scratch\nSTOPSIGNAL SIGTERM\nCMD [\"/paste\"]\n";
     assert_eq!(notes(sigterm, ""), Vec::<String>::new());

@@ -442,6 +442,24 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
             .collect();
         keys.push(format!("`volumes = [{}]`", all.join(", ")));
     }
+    // w4/bin's `ENTRYPOINT ["/pastebin", "0.0.0.0:8000"]` (its binary `bin`, renamed):
+    // without them it listens on loopback. The program is the image's, or, for the only
+    // image, one that is no wrapper whose arguments are another command line (a script,
+    // tini).
+    let given = !img.extras.args.is_empty() || img.extras.entrypoint.is_some();
+    let wrapper = |p: &str| {
+        p.contains('.')
+            || ["sh", "bash", "tini", "dumb-init", "gosu", "su-exec", "env"].contains(&p)
+    };
+    if let Some((_, args)) = own.program_args().filter(|(program, args)| {
+        (*program == img.bin || (images.len() == 1 && !wrapper(program)))
+            && !args.is_empty()
+            && !given
+    }) {
+        lacks.push(format!("the arguments `{}`", args.join(" ")));
+        let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        keys.push(format!("`args = [{}]`", quoted.join(", ")));
+    }
     let default_signal = |s: &str| s.trim_start_matches("SIG").eq_ignore_ascii_case("TERM");
     if let Some(signal) =
         own.stop_signal
@@ -461,7 +479,12 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
             // curl, which distroless and scratch lack.
             Some((port, path)) => format!("`healthcheck = {{ http = {path:?}, port = {port} }}`"),
             None => {
-                let words: Vec<String> = own.healthcheck.iter().map(|w| format!("{w:?}")).collect();
+                // Exec form: no shell strips the quotes or expands `${PORT:-8888}`.
+                let words: Vec<String> = own
+                    .healthcheck
+                    .iter()
+                    .map(|w| format!("{:?}", shell_word(w)))
+                    .collect();
                 format!(
                     "`healthcheck = {{ cmd = [{}] }}` (a program the image holds)",
                     words.join(", ")
@@ -518,9 +541,8 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
 /// command (`wget --spider http://localhost:8080/settings`): 80 when it names none.
 fn local_url(words: &[String]) -> Option<(u16, String)> {
     words.iter().find_map(|w| {
-        let rest = w
-            .trim_matches(|c| c == '"' || c == '\'')
-            .strip_prefix("http://")?;
+        let word = shell_word(w);
+        let rest = word.strip_prefix("http://")?;
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) if !host.is_empty() && !port.contains(']') => {
@@ -532,6 +554,28 @@ fn local_url(words: &[String]) -> Option<(u16, String)> {
             .contains(&host)
             .then(|| (port, if path.is_empty() { "/" } else { path }.to_string()))
     })
+}
+
+/// A word of a shell-form command as the shell would pass it, for the common cases: its
+/// quotes dropped and each `${NAME:-default}` (or `${NAME-default}`) given its default, as
+/// when the variable is unset (atuin's `"http://localhost:${ATUIN_PORT:-8888}/healthz"`).
+fn shell_word(word: &str) -> String {
+    let mut out = word.trim_matches(|c| c == '"' || c == '\'').to_string();
+    while let Some(start) = out.find("${") {
+        let Some(end) = out[start..].find('}').map(|e| start + e) else {
+            break;
+        };
+        let inner = &out[start + 2..end];
+        let Some(default) = inner
+            .split_once(":-")
+            .or_else(|| inner.split_once('-'))
+            .map(|(_, d)| d.to_string())
+        else {
+            break;
+        };
+        out.replace_range(start..=end, &default);
+    }
+    out
 }
 
 /// A note for each image whose program needs a subcommand, one of which serves (`serve`,
