@@ -6,8 +6,11 @@
 //! such a service answers only itself: a published port reaches nothing, while its
 //! healthcheck, run inside, passes. The planner says so for the images that compile it.
 //!
-//! Lines are read, not Rust parsed: an address kept in a constant, built from
-//! `[127, 0, 0, 1]`, or read from a configuration file is not seen.
+//! Addresses built in code count too, in a socket address of a file that listens
+//! (`SocketAddr::from(([127, 0, 0, 1], 3000))`, `Ipv4Addr::LOCALHOST`, w4/bin's argh default).
+//!
+//! Lines are read, not Rust parsed: an address kept in a constant or read from a
+//! configuration file is not seen.
 
 use crate::reads::{closing, code_offsets, literals, program_code};
 
@@ -73,6 +76,78 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
         if listens && !out.iter().any(|l| l.literal == literal) {
             out.push(Loopback {
                 literal: literal.to_string(),
+                option,
+            });
+        }
+    }
+    for bind in built_loopbacks(&code) {
+        if !out.iter().any(|l| l.literal == bind.literal) {
+            out.push(bind);
+        }
+    }
+    out
+}
+
+/// Loopback addresses built in code rather than written as text: axum's
+/// `SocketAddr::from(([127, 0, 0, 1], 3000))`, `(Ipv4Addr::LOCALHOST, port)`, w4/bin's
+/// argh default `"SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 8820)"` on its
+/// `bind_addr`. Counted in a socket address, in a file that listens, in a statement that
+/// does not connect (a client's address of a local server is no listener), and not on
+/// port 0 (a free port asked for).
+fn built_loopbacks(code: &str) -> Vec<Loopback> {
+    let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = Vec::new();
+    if !["bind(", "listen(", "serve(", ".run("]
+        .iter()
+        .any(|w| flat.contains(w))
+    {
+        return out;
+    }
+    for (pattern, host) in [
+        ("[127,0,0,1]", "127.0.0.1"),
+        ("Ipv4Addr::LOCALHOST", "127.0.0.1"),
+        ("Ipv4Addr::new(127,0,0,1)", "127.0.0.1"),
+        ("Ipv6Addr::LOCALHOST", "[::1]"),
+    ] {
+        for (at, _) in flat.match_indices(pattern) {
+            let start = flat[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
+            let end = flat[at..].find(';').map_or(flat.len(), |i| at + i);
+            let statement = flat[start..end].to_ascii_lowercase();
+            if !statement.contains("socketaddr") || statement.contains("connect") {
+                continue;
+            }
+            let rest = &flat[at + pattern.len()..];
+            let rest = rest.strip_prefix(".into()").unwrap_or(rest);
+            let Some(port) = after_comma(rest).filter(|p| !p.is_empty() && *p != "0") else {
+                continue;
+            };
+            // The default of an attribute: the option is the field after it (read from the
+            // code as written, whose spaces tell `pub` from the name).
+            let option = flat[start..at]
+                .contains("default")
+                .then(|| flat[at..].find(")]").map(|end| at + end + 2))
+                .flatten()
+                .map(|after| {
+                    let mut seen = 0;
+                    let from = code
+                        .char_indices()
+                        .find(|(_, c)| {
+                            let here = seen == after;
+                            if !c.is_whitespace() {
+                                seen += c.len_utf8();
+                            }
+                            here && !c.is_whitespace()
+                        })
+                        .map_or(code.len(), |(i, _)| i);
+                    let field = code[from..]
+                        .lines()
+                        .map(str::trim)
+                        .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("//"))
+                        .unwrap_or("");
+                    crate::subcommands::without_visibility(field_name(field)).to_string()
+                });
+            out.push(Loopback {
+                literal: format!("{host}:{port}"),
                 option,
             });
         }
@@ -680,6 +755,35 @@ mod tests {
             .into_iter()
             .map(|l| (l.literal, l.option))
             .collect()
+    }
+
+    /// Loopback addresses built in code: axum's tutorial shape, `Ipv4Addr::LOCALHOST`, and
+    /// w4/bin's argh default (the option its field is); not a client's address of a local
+    /// server, port 0, nor any in a file that listens on nothing.
+    #[test]
+    fn loopback_addresses_built_in_code() {
+        let axum = "async fn main() {\n    let addr = SocketAddr::from(([127, 0, 0, 1], 3000));\n    \
+                    axum::Server::bind(&addr).serve(app).await;\n    \
+                    let admin = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), ADMIN_PORT);\n    \
+                    let upstream = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], 5432)));\n    \
+                    let free = SocketAddr::from(([127, 0, 0, 1], 0));\n}\n";
+        assert_eq!(
+            said(axum),
+            [
+                ("127.0.0.1:3000".to_string(), None),
+                ("127.0.0.1:ADMIN_PORT".to_string(), None)
+            ]
+        );
+        let argh = "#[derive(FromArgs)]\nstruct BinArgs {\n    /// socket address to bind to\n    \
+                    #[argh(\n        positional,\n        default = \"SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 8820)\"\n    )]\n    \
+                    pub bind_addr: SocketAddr,\n}\nfn main() {\n    HttpServer::new(app).bind(args.bind_addr)?.run();\n}\n";
+        assert_eq!(
+            said(argh),
+            [("127.0.0.1:8820".to_string(), Some("bind_addr".to_string()))]
+        );
+        let client = "fn main() {\n    let addr = SocketAddr::from(([127, 0, 0, 1], 3000));\n    \
+                      let stream = TcpStream::connect(addr);\n}\n";
+        assert_eq!(said(client), []);
     }
 
     /// ord's shape: binds that only pick a free port for another program listen on
