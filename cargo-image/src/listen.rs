@@ -70,7 +70,12 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
                 .any(|w| lower.contains(w));
             (listens, Some(name.to_string()))
         } else {
-            let binds = line.contains("bind") || line.contains("listen");
+            // The config crate's `.set_default("host", "127.0.0.1")` (atuin's server
+            // settings; a `"db.host"` is a client's).
+            let config_default = ["host", "address", "interface"]
+                .iter()
+                .any(|k| line.contains(&format!("set_default(\"{k}\",")));
+            let binds = line.contains("bind") || line.contains("listen") || config_default;
             (binds && !port_probe(&code[at..], literal), None)
         };
         if listens && !out.iter().any(|l| l.literal == literal) {
@@ -481,6 +486,22 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             );
         }
     }
+    // The config crate's `.set_default("port", 8888)` (atuin's server settings; a
+    // `"db.port"` is a client's).
+    for (at, literal) in &lits {
+        if !server_port_name(literal) || !code[..*at].trim_end().ends_with("set_default(") {
+            continue;
+        }
+        let after = code.get(at + literal.len() + 2..).unwrap_or("");
+        if let Some(port) = after_comma(after).and_then(port_ref) {
+            push_default(
+                &mut facts.defaults,
+                port,
+                format!("set_default(\"{literal}\", ..)"),
+                None,
+            );
+        }
+    }
     for (port, why) in settings_port_defaults(&code) {
         push_default(&mut facts.defaults, port, why, None);
     }
@@ -755,6 +776,20 @@ mod tests {
             .into_iter()
             .map(|l| (l.literal, l.option))
             .collect()
+    }
+
+    /// The config crate's defaults of a server's settings (atuin's): its host is a
+    /// loopback address, its port a server port's default; a database's are not.
+    #[test]
+    fn config_crate_defaults_of_a_server() {
+        let settings = "fn new() -> Result<Settings> {\n    let builder = Config::builder()\n        \
+                        .set_default(\"host\", \"127.0.0.1\")?\n        .set_default(\"port\", 8888)?\n        \
+                        .set_default(\"db.host\", \"127.0.0.1\")?\n        .set_default(\"db_port\", 5432)?;\n}\n";
+        assert_eq!(said(settings), [("127.0.0.1".to_string(), None)]);
+        let facts = listen_facts(settings);
+        assert_eq!(facts.defaults.len(), 1, "{:?}", facts.defaults);
+        assert_eq!(facts.defaults[0].port, PortRef::Number(8888));
+        assert_eq!(facts.defaults[0].why, "set_default(\"port\", ..)");
     }
 
     /// Loopback addresses built in code: axum's tutorial shape, `Ipv4Addr::LOCALHOST`, and
