@@ -266,6 +266,9 @@ pub struct NeedsArguments {
     pub parser: String,
     pub file: String,
     pub args: Vec<crate::subcommands::RequiredArg>,
+    /// Configuration-file options defaulting to an absolute path: as shown, and the path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_defaults: Vec<(String, String)>,
 }
 
 /// A program whose derived command line needs a subcommand: started with no arguments,

@@ -1556,10 +1556,18 @@ fn needs_arguments(
     clis: &[(String, crate::subcommands::CliFacts)],
 ) -> Option<(String, crate::model::NeedsArguments)> {
     let facts: Vec<&crate::subcommands::CliFacts> = clis.iter().map(|(_, f)| f).collect();
-    let (parser, declared, args) = crate::subcommands::required_arguments(&facts)?;
+    let (parser, declared) = crate::subcommands::needing_arguments(&facts)?;
     let bin = parsing_bin(p, clis, &parser)?;
-    let file = clis[declared].0.clone();
-    Some((bin, crate::model::NeedsArguments { parser, file, args }))
+    let (file, f) = &clis[declared];
+    Some((
+        bin,
+        crate::model::NeedsArguments {
+            args: f.required_args.get(&parser).cloned().unwrap_or_default(),
+            config_defaults: f.config_defaults.get(&parser).cloned().unwrap_or_default(),
+            parser,
+            file: file.clone(),
+        },
+    ))
 }
 
 /// The binary of `p` that parses the command line `parser`: the one whose own file parses

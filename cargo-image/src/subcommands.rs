@@ -40,6 +40,10 @@ pub struct CliFacts {
     /// Types deriving `Parser` that cannot parse an empty command line, with the arguments
     /// they require (each a [`RequiredArg`]).
     pub required_args: BTreeMap<String, Vec<RequiredArg>>,
+    /// Types deriving `Parser` whose configuration-file option defaults to an absolute
+    /// path (hickory-dns's `--config`, `default_value = "/etc/named.toml"`): the option as
+    /// shown and the path.
+    pub config_defaults: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// An argument a derived command line cannot start without: a field that no default,
@@ -131,13 +135,16 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 {
                     facts.needs.insert(ident(rest), ty);
                 }
-                let required = if parser {
+                let (required, configs) = if parser {
                     required_args(&lines, i, &above)
                 } else {
-                    Vec::new()
+                    Default::default()
                 };
                 if !required.is_empty() {
                     facts.required_args.insert(ident(rest), required);
+                }
+                if !configs.is_empty() {
+                    facts.config_defaults.insert(ident(rest), configs);
                 }
             }
             parser = false;
@@ -249,11 +256,15 @@ fn parsed_with<'a, T>(
         })
 }
 
-/// The command line `facts` parse, when it requires arguments ([`RequiredArg`]): the
-/// parsed type, the index in `facts` of the file declaring it, and those arguments.
-pub fn required_arguments(facts: &[&CliFacts]) -> Option<(String, usize, Vec<RequiredArg>)> {
-    let (ty, args, declared) = parsed_with(facts, |f, p| f.required_args.get(p))?;
-    Some((ty.clone(), declared, args.clone()))
+/// The command line `facts` parse when it needs something to start: required arguments
+/// ([`CliFacts::required_args`]) or a configuration file at an absolute path
+/// ([`CliFacts::config_defaults`]). The parsed type and the index in `facts` of the file
+/// declaring it, whose facts hold both.
+pub fn needing_arguments(facts: &[&CliFacts]) -> Option<(String, usize)> {
+    let (ty, _, declared) = parsed_with(facts, |f, p| {
+        (f.required_args.contains_key(p) || f.config_defaults.contains_key(p)).then_some(&())
+    })?;
+    Some((ty.clone(), declared))
 }
 
 /// The command line `facts` (a package's files) parse, when it needs a subcommand: the
@@ -493,9 +504,12 @@ fn required_field(lines: &[&str], start: usize, prints_usage: bool) -> Option<St
 
 /// The arguments the parser struct declared on line `start` (its own attributes `above`)
 /// requires: each field that clap makes required, and each required `ArgGroup`.
-fn required_args(lines: &[&str], start: usize, above: &str) -> Vec<RequiredArg> {
-    // (id, as shown, env, required) of every field.
-    let mut fields: Vec<(String, String, Option<String>, bool)> = Vec::new();
+fn required_args(
+    lines: &[&str],
+    start: usize,
+    above: &str,
+) -> (Vec<RequiredArg>, Vec<(String, String)>) {
+    let mut fields: Vec<ArgField> = Vec::new();
     let mut depth = 0i32;
     let mut attributes = String::new();
     for (i, line) in lines.iter().enumerate().skip(start) {
@@ -513,10 +527,20 @@ fn required_args(lines: &[&str], start: usize, above: &str) -> Vec<RequiredArg> 
     }
     let mut required: Vec<RequiredArg> = fields
         .iter()
-        .filter(|f| f.3)
-        .map(|(_, shown, env, _)| RequiredArg {
-            names: vec![shown.clone()],
-            env: env.clone(),
+        .filter(|f| f.required)
+        .map(|f| RequiredArg {
+            names: vec![f.shown.clone()],
+            env: f.env.clone(),
+        })
+        .collect();
+    let configs = fields
+        .iter()
+        .filter_map(|f| {
+            let path = f.default.as_ref().filter(|d| d.starts_with('/'))?;
+            let named = [&f.id, &f.shown]
+                .iter()
+                .any(|n| n.to_ascii_lowercase().contains("conf"));
+            named.then(|| (f.shown.clone(), path.clone()))
         })
         .collect();
     // `ArgGroup::new("cmds").required(true).args(&["CONFIG", "genkey"])`.
@@ -537,22 +561,34 @@ fn required_args(lines: &[&str], start: usize, above: &str) -> Vec<RequiredArg> 
             .map(|id| {
                 fields
                     .iter()
-                    .find(|f| f.0 == id)
-                    .map_or_else(|| id.to_string(), |f| f.1.clone())
+                    .find(|f| f.id == id)
+                    .map_or_else(|| id.to_string(), |f| f.shown.clone())
             })
             .collect();
         if !names.is_empty() {
             required.push(RequiredArg { names, env: None });
         }
     }
-    required
+    (required, configs)
 }
 
-/// One field of a parser struct, given its attributes: its id (`name = ".."` or the
-/// field's), how the usage shows it (`--database-url`, `<CONFIG>`), the variable that
-/// gives it (`env`), and whether clap requires it. None for a subcommand, a flattened
+/// One field of a parser struct ([`arg_field`]).
+struct ArgField {
+    /// `name = ".."` or the field's name.
+    id: String,
+    /// As the usage shows it: `--database-url`, `<CONFIG>`.
+    shown: String,
+    /// The variable that gives it (`env`).
+    env: Option<String>,
+    /// Whether clap requires it.
+    required: bool,
+    /// Its `default_value` string, if any.
+    default: Option<String>,
+}
+
+/// One field of a parser struct, given its attributes. None for a subcommand, a flattened
 /// struct or a skipped field.
-fn arg_field(item: &str, attributes: &str) -> Option<(String, String, Option<String>, bool)> {
+fn arg_field(item: &str, attributes: &str) -> Option<ArgField> {
     let (name, ty) = item.split_once(':')?;
     let name = name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -607,7 +643,13 @@ fn arg_field(item: &str, attributes: &str) -> Option<(String, String, Option<Str
         });
     let required =
         compact.contains("required=true") || (!optional && !compact.contains("required=false"));
-    Some((id, shown, env, required))
+    Some(ArgField {
+        id,
+        shown,
+        env,
+        required,
+        default: string_value(&arguments, "default_value"),
+    })
 }
 
 #[cfg(test)]
@@ -658,6 +700,23 @@ mod tests {
                 want(&["--hmac-key"], Some("APP_KEY")),
                 want(&["<INPUT>"], None),
             ])
+        );
+        // hickory-dns's configuration file, defaulting to an absolute path; not a relative
+        // one, nor another option's absolute default.
+        let hickory = cli_facts(
+            "#[derive(Debug, Parser)]\nstruct Cli {\n    /// Path to configuration file\n    \
+             #[clap(\n        short = 'c',\n        long = \"config\",\n        \
+             default_value = \"/etc/named.toml\",\n    )]\n    config: PathBuf,\n    \
+             #[clap(long, default_value = \"/var/named\")]\n    zonedir: PathBuf,\n    \
+             #[clap(long, default_value = \"conf.d\")]\n    conf_dir: PathBuf,\n}\n",
+        );
+        assert!(hickory.required_args.is_empty(), "{hickory:?}");
+        assert_eq!(
+            hickory.config_defaults.get("Cli"),
+            Some(&vec![(
+                "--config".to_string(),
+                "/etc/named.toml".to_string()
+            )])
         );
         // Not a parser: a settings struct with the same fields.
         let settings =

@@ -1378,6 +1378,50 @@ fn a_program_that_requires_arguments_is_said_unless_the_image_gives_them() {
         );
         assert!(said.is_empty(), "{given}: {said:?}");
     }
+    // A configuration file read from an absolute path by default (hickory-dns's): said
+    // unless `files` or a volume holds it, or `args` point elsewhere.
+    let config = "    #[arg(short, long, default_value = \"/etc/relay/relay.toml\")]\n    \
+                  config: std::path::PathBuf,\n";
+    let reads = |toml: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("configdefault")
+            .root_package("relay", |p| {
+                p.source(
+                    "src/main.rs",
+                    &format!(
+                        "#[derive(clap::Parser)]\npub struct Config {{\n{config}}}\n\n\
+                         fn main() {{\n    let config = Config::parse();\n}}\n"
+                    ),
+                )
+                .toml(toml)
+            })
+            .file("deploy/relay.toml", "listen = \"0.0.0.0:7000\"\n")
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("reads its configuration"))
+            .collect()
+    };
+    assert_eq!(
+        reads(""),
+        [
+            "`relay` reads its configuration from `/etc/relay/relay.toml` by default (its \
+          `--config` option, src/main.rs), which its image does not hold: if it needs one, \
+          copy it in with `files = { \"<your relay.toml>\" = \"/etc/relay/relay.toml\" }`, \
+          or give `--config` another path in `args`, under [package.metadata.image] in \
+          Cargo.toml"
+        ]
+    );
+    for given in [
+        "files = { \"deploy/relay.toml\" = \"/etc/relay/relay.toml\" }",
+        "files = { \"deploy\" = \"/etc/relay\" }",
+        "volumes = [\"/etc/relay\"]",
+        "args = [\"--config\", \"/data/relay.toml\"]",
+    ] {
+        let said = reads(&format!("[package.metadata.image]\n{given}\n"));
+        assert!(said.is_empty(), "{given}: {said:?}");
+    }
     // A tool's input is given when it runs: not said. Its configuration file is.
     assert!(notes("    input: std::path::PathBuf,\n", "", "").is_empty());
     let said = notes(

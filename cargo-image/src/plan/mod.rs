@@ -370,6 +370,18 @@ pub struct ImagePlan {
     pub notes: Vec<String>,
 }
 
+impl Plan {
+    /// Whether an image has our static HTTP probe (an HTTP healthcheck).
+    pub fn uses_probe(&self) -> bool {
+        (self.images.iter()).any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })))
+    }
+
+    /// Whether an image runs its program under our init.
+    pub fn uses_init(&self) -> bool {
+        self.images.iter().any(|i| i.extras.init)
+    }
+}
+
 impl ImagePlan {
     /// Every port as `EXPOSE` and compose write it: `8080`, then `53/udp`.
     pub fn exposed(&self) -> Vec<String> {
@@ -690,6 +702,42 @@ fn argument_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             need.file,
             fixes.join(", or "),
         ));
+    }
+    notes
+}
+
+/// A note for each image whose program reads a configuration file at an absolute path by
+/// default (hickory-dns's `--config`, `/etc/named.toml`, which it fails to start without)
+/// that the image does not lay out (no `files` entry or volume holds it) and whose `args`
+/// give nothing: the file is needed, or another path in `args`.
+fn config_default_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for img in images {
+        let Some(need) = ws
+            .package(&img.package)
+            .and_then(|p| p.needs_arguments.get(&img.bin))
+        else {
+            continue;
+        };
+        if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
+            continue;
+        }
+        let laid_out = |path: &str| {
+            (img.extras.files.values().chain(&img.extras.volumes))
+                .any(|d| path == d || path.starts_with(&format!("{}/", d.trim_end_matches('/'))))
+        };
+        for (option, path) in need.config_defaults.iter().filter(|(_, p)| !laid_out(p)) {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            notes.push(format!(
+                "`{}` reads its configuration from `{path}` by default (its `{option}` option, \
+                 {}), which its image does not hold: if it needs one, copy it in with `files = \
+                 {{ \"<your {name}>\" = \"{path}\" }}`, or give `{option}` another path in `args`, \
+                 under {}",
+                img.bin,
+                need.file,
+                image_table(ws, img),
+            ));
+        }
     }
     notes
 }
@@ -1423,6 +1471,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
     notes.extend(argument_notes(ws, &images));
+    notes.extend(config_default_notes(ws, &images));
     notes.extend(detach_notes(ws, &images, &reach));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));

@@ -9,7 +9,8 @@
 //! `build-incremental` (one cargo run on the builder image, over cache mounts
 //! for the registry and the target dir), `build` (the one of those two that the
 //! `CARGO_IMAGE_BUILD` argument names), `rootfs` and `cargo-image-programs` (what
-//! shell-less runtimes need: users, certificates, the health probe, the init), one runtime stage per binary, and `dev`, `test-run`/`test`.
+//! shell-less runtimes need: users, certificates, the health probe, the init), one runtime
+//! stage per binary, and `dev`, `test-run`/`test`.
 //!
 //! Needs BuildKit (`RUN --mount`, `COPY --chmod`), but no `# syntax=` line: the frontend built
 //! into Docker 23+ has all of it, and a syntax line would pull an image.
@@ -545,11 +546,7 @@ fn runtime_support(out: &mut String, plan: &Plan) {
     .unwrap();
     // Both in one step: each compiles in a second, and a stage apiece would cost the
     // Dockerfile five more lines.
-    let probe = plan
-        .images
-        .iter()
-        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })));
-    let init = plan.images.iter().any(|i| i.extras.init);
+    let (probe, init) = (plan.uses_probe(), plan.uses_init());
     let mut what = Vec::new();
     let mut runs = Vec::new();
     if probe {

@@ -1,7 +1,7 @@
 //! The generated files beside the Dockerfile, in `.cargo-image/`: the programs its stages
 //! run (the `cargo-image` script, the Cargo.lock masker, the package and shared-library
-//! scripts, the sources of the health probe and the init) and this workspace's skeleton as a script. They
-//! reach the build through the normal context, in the `cargo-image-tools` stage, so the
+//! scripts, the sources of the health probe and the init) and this workspace's skeleton
+//! as a script. They reach the build through the normal context, in the `cargo-image-tools` stage, so the
 //! Dockerfile stays short enough to read in a review, and each program is a file that its
 //! own linter (shellcheck, awk, rustc) can check.
 //!
@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use crate::model::join;
-use crate::plan::{Healthcheck, Plan};
+use crate::plan::Plan;
 use crate::render::quote::{sh_quote, words};
 use crate::render::scripts;
 
@@ -76,11 +76,7 @@ pub fn used(plan: &Plan) -> Vec<&'static str> {
     if plan.images.iter().any(|i| i.extras.shared_libs) {
         names.push(LIBS);
     }
-    let probe = plan
-        .images
-        .iter()
-        .any(|i| matches!(i.healthcheck, Some(Healthcheck::Http { .. })));
-    let init = plan.images.iter().any(|i| i.extras.init);
+    let (probe, init) = (plan.uses_probe(), plan.uses_init());
     if probe {
         names.push(PROBE);
     }
