@@ -634,6 +634,21 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// The images whose program's command line needs something to start
+/// ([`crate::model::NeedsArguments`]) and that give it no `args` or `entrypoint`.
+fn started_without_arguments<'a>(
+    ws: &'a Workspace,
+    images: &'a [ImagePlan],
+) -> impl Iterator<Item = (&'a ImagePlan, &'a crate::model::NeedsArguments)> {
+    images
+        .iter()
+        .filter(|img| img.extras.args.is_empty() && img.extras.entrypoint.is_none())
+        .filter_map(|img| {
+            let need = ws.package(&img.package)?.needs_arguments.get(&img.bin)?;
+            Some((img, need))
+        })
+}
+
 /// A note for each image whose program requires arguments ([`crate::model::NeedsArguments`])
 /// and gets none (no `args`, no `entrypoint`, no `env` setting the variable an argument
 /// may come from): it would print its usage and exit (rathole's `<CONFIG>`, realworld's
@@ -642,16 +657,7 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
 /// its arguments.
 fn argument_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     let mut notes = Vec::new();
-    for img in images {
-        let Some(need) = ws
-            .package(&img.package)
-            .and_then(|p| p.needs_arguments.get(&img.bin))
-        else {
-            continue;
-        };
-        if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
-            continue;
-        }
+    for (img, need) in started_without_arguments(ws, images) {
         let config = |a: &crate::subcommands::RequiredArg| {
             a.names
                 .iter()
@@ -712,16 +718,7 @@ fn argument_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
 /// give nothing: the file is needed, or another path in `args`.
 fn config_default_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     let mut notes = Vec::new();
-    for img in images {
-        let Some(need) = ws
-            .package(&img.package)
-            .and_then(|p| p.needs_arguments.get(&img.bin))
-        else {
-            continue;
-        };
-        if !img.extras.args.is_empty() || img.extras.entrypoint.is_some() {
-            continue;
-        }
+    for (img, need) in started_without_arguments(ws, images) {
         let laid_out = |path: &str| {
             (img.extras.files.values().chain(&img.extras.volumes))
                 .any(|d| path == d || path.starts_with(&format!("{}/", d.trim_end_matches('/'))))
