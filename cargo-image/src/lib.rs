@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod drive;
 pub mod error;
+mod fields;
 pub mod ignore;
 pub mod image;
 pub mod init;

@@ -12,6 +12,7 @@
 //! Lines are read, not Rust parsed: an address kept in a constant or read from a
 //! configuration file is not seen.
 
+use crate::fields::{attribute_field, offset_in, struct_body, struct_fields};
 use crate::reads::{closing, code_offsets, literals, program_code};
 
 /// One loopback address a source listens on.
@@ -56,19 +57,14 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
         let end = code[at..].find('\n').map_or(code.len(), |i| at + i);
         let line = code[start..end].to_ascii_lowercase();
         let (listens, option) = if line.contains("default_value") {
-            // The field the attribute sits on: the next line that is not an attribute.
-            let field = code[end..]
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("///"))
-                .unwrap_or("");
-            let name = field_name(field);
+            // The field the attribute sits on.
+            let name = attribute_field(&code, at).map_or("", |(_, field)| field);
             // Not `host` or `addr`: a client's `--host` (mini-redis's) names where it connects.
             let lower = name.to_ascii_lowercase();
             let listens = ["bind", "listen", "interface"]
                 .iter()
                 .any(|w| lower.contains(w));
-            (listens, Some(name.to_string()))
+            (listens, (!name.is_empty()).then(|| name.to_string()))
         } else {
             // The config crate's `.set_default("host", "127.0.0.1")` (atuin's server
             // settings; a `"db.host"` is a client's).
@@ -108,54 +104,48 @@ fn built_loopbacks(code: &str) -> Vec<Loopback> {
     {
         return out;
     }
-    for (pattern, host) in [
-        ("[127,0,0,1]", "127.0.0.1"),
-        ("Ipv4Addr::LOCALHOST", "127.0.0.1"),
-        ("Ipv4Addr::new(127,0,0,1)", "127.0.0.1"),
-        ("Ipv6Addr::LOCALHOST", "[::1]"),
-    ] {
-        for (at, _) in flat.match_indices(pattern) {
-            let start = flat[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
-            let end = flat[at..].find(';').map_or(flat.len(), |i| at + i);
-            let statement = flat[start..end].to_ascii_lowercase();
-            if !statement.contains("socketaddr") || statement.contains("connect") {
-                continue;
-            }
-            let rest = &flat[at + pattern.len()..];
-            let rest = rest.strip_prefix(".into()").unwrap_or(rest);
-            let Some(port) = after_comma(rest).filter(|p| !p.is_empty() && *p != "0") else {
-                continue;
-            };
-            // The default of an attribute: the option is the field after it (read from the
-            // code as written, whose spaces tell `pub` from the name).
-            let option = flat[start..at]
-                .contains("default")
-                .then(|| flat[at..].find(")]").map(|end| at + end + 2))
-                .flatten()
-                .map(|after| {
-                    let mut seen = 0;
-                    let from = code
-                        .char_indices()
-                        .find(|(_, c)| {
-                            let here = seen == after;
-                            if !c.is_whitespace() {
-                                seen += c.len_utf8();
-                            }
-                            here && !c.is_whitespace()
-                        })
-                        .map_or(code.len(), |(i, _)| i);
-                    let field = code[from..]
-                        .lines()
-                        .map(str::trim)
-                        .find(|l| !l.is_empty() && !l.starts_with("#[") && !l.starts_with("//"))
-                        .unwrap_or("");
-                    crate::subcommands::without_visibility(field_name(field)).to_string()
-                });
-            out.push(Loopback {
-                literal: format!("{host}:{port}"),
-                option,
-            });
+    let loopbacks = [
+        "[127,0,0,1]",
+        "Ipv4Addr::LOCALHOST",
+        "Ipv4Addr::new(127,0,0,1)",
+        "Ipv6Addr::LOCALHOST",
+    ];
+    for (at, pattern, port) in address_ports(&flat, &loopbacks) {
+        let host = if pattern.starts_with("Ipv6") {
+            "[::1]"
+        } else {
+            "127.0.0.1"
+        };
+        let start = flat[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
+        let end = flat[at..].find(';').map_or(flat.len(), |i| at + i);
+        let statement = flat[start..end].to_ascii_lowercase();
+        if !statement.contains("socketaddr") || statement.contains("connect") {
+            continue;
         }
+        if port.is_empty() || port == "0" {
+            continue;
+        }
+        // The default of an attribute: the option is the field it sits on, found from
+        // the same place in the code as written.
+        let option = flat[start..at].contains("default").then(|| {
+            let mut seen = 0;
+            let code_at = code
+                .char_indices()
+                .find(|(_, c)| {
+                    let here = seen == at;
+                    if !c.is_whitespace() {
+                        seen += c.len_utf8();
+                    }
+                    here && !c.is_whitespace()
+                })
+                .map_or(code.len(), |(i, _)| i);
+            attribute_field(code, code_at).map_or("", |(_, field)| field)
+        });
+        let option = option.filter(|o| !o.is_empty()).map(str::to_string);
+        out.push(Loopback {
+            literal: format!("{host}:{port}"),
+            option,
+        });
     }
     out
 }
@@ -252,6 +242,22 @@ fn after_comma(rest: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
+/// Each place in `flat` (code without whitespace) where one of `addresses` is paired with
+/// a port, `(ADDR, PORT)` or wastebin's `(Ipv4Addr::UNSPECIFIED.into(), 8088)`: the place,
+/// the address as written and the port's token. The callers judge the context.
+fn address_ports<'a>(
+    flat: &'a str,
+    addresses: &'a [&'a str],
+) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+    addresses.iter().flat_map(move |pattern| {
+        flat.match_indices(pattern).filter_map(move |(at, _)| {
+            let rest = &flat[at + pattern.len()..];
+            let rest = rest.strip_prefix(".into()").unwrap_or(rest);
+            after_comma(rest).map(|port| (at, *pattern, port))
+        })
+    })
+}
+
 /// What `source` (its test modules and other systems' code left out) says about the ports
 /// its program listens on. Lines are read, not Rust parsed: a port computed or read from a
 /// configuration file is not seen.
@@ -298,29 +304,22 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             }
         }
     }
-    for pattern in [
+    let unspecified = [
         "[0,0,0,0]",
         "Ipv4Addr::UNSPECIFIED",
         "Ipv6Addr::UNSPECIFIED",
-    ] {
-        for (at, _) in flat.match_indices(pattern) {
-            // Only in a socket address made or bound right there (`SocketAddr::from((`,
-            // `.bind((`, warp's `serve(routes).run((`): hickory's
-            // `IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8)` pairs it with a
-            // prefix length.
-            let before = before(at);
-            if !["socketaddr", "bind(", "listen(", "serve(", ".run(("]
-                .iter()
-                .any(|w| before.contains(w))
-            {
-                continue;
-            }
-            // wastebin's `SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 8088)`.
-            let rest = &flat[at + pattern.len()..];
-            let rest = rest.strip_prefix(".into()").unwrap_or(rest);
-            if let Some(token) = after_comma(rest) {
-                public(at, port_ref(token), &format!("({pattern}, {token})"));
-            }
+    ];
+    for (at, pattern, token) in address_ports(&flat, &unspecified) {
+        // Only in a socket address made or bound right there (`SocketAddr::from((`,
+        // `.bind((`, warp's `serve(routes).run((`): hickory's
+        // `IpNet::new_assert(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8)` pairs it with a
+        // prefix length.
+        let before = before(at);
+        if ["socketaddr", "bind(", "listen(", "serve(", ".run(("]
+            .iter()
+            .any(|w| before.contains(w))
+        {
+            public(at, port_ref(token), &format!("({pattern}, {token})"));
         }
     }
     found.sort_by_key(|(at, _, _, _)| *at);
@@ -332,8 +331,7 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         };
         push_unique(list, port, &why);
     }
-    let lines: Vec<&str> = code.lines().collect();
-    for (n, line) in lines.iter().enumerate() {
+    for line in code.lines() {
         let trimmed = line.trim();
         if [
             "TcpListener::bind",
@@ -371,26 +369,14 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         // clap: `#[arg(long, default_value_t = 8080)]` (on one line or several) above
         // `port: u16`.
         if trimmed.starts_with("#[") {
-            let end = attribute_end(&lines, n);
-            let attr = lines[n..=end]
-                .iter()
-                .map(|l| l.trim())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let at = offset_in(&code, trimmed) + "#[".len();
+            let Some((attr, name)) = attribute_field(&code, at) else {
+                continue;
+            };
+            let attr = attr.lines().map(str::trim).collect::<Vec<_>>().join(" ");
             if !attr.contains("default_value") {
                 continue;
             }
-            let mut next = end + 1;
-            while let Some(l) = lines.get(next).map(|l| l.trim()) {
-                if l.starts_with("#[") {
-                    next = attribute_end(&lines, next) + 1;
-                } else if l.is_empty() || l.starts_with("//") {
-                    next += 1;
-                } else {
-                    break;
-                }
-            }
-            let name = field_name(lines.get(next).map_or("", |l| l.trim()));
             let value = attr
                 .split("default_value")
                 .nth(1)
@@ -604,25 +590,16 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
             .chars()
             .take_while(|c| c.is_alphanumeric() || *c == '_')
             .collect();
-        let Some(open) = rest
-            .find(['{', ';', '('])
-            .filter(|&i| rest.as_bytes()[i] == b'{')
-        else {
+        let Some(body) = struct_body(code, at) else {
             continue;
         };
-        let open = at + "struct ".len() + open;
-        let Some(close) = closing(code, open, b'{', b'}') else {
-            continue;
-        };
-        let fields = struct_fields(&code[open + 1..close]);
-        if !fields
-            .iter()
-            .any(|(f, _)| BIND_FIELDS.contains(&f.as_str()))
-        {
+        let fields = struct_fields(body);
+        if !fields.iter().any(|f| BIND_FIELDS.contains(&f.name)) {
             continue;
         }
-        for (field, attributes) in fields.iter().filter(|(f, _)| server_port_name(f)) {
-            let found = attribute_default(code, attributes)
+        for f in fields.iter().filter(|f| server_port_name(f.name)) {
+            let field = f.name;
+            let found = attribute_default(code, &f.attributes)
                 .or_else(|| impl_default_field(code, &name, field));
             if let Some((port, how)) = found {
                 out.push((port, format!("{name}::{field}: {how}")));
@@ -630,36 +607,6 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
         }
     }
     out
-}
-
-/// The fields of a struct's body, each with the attributes above it (joined).
-fn struct_fields(body: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    let mut attributes = String::new();
-    let mut depth = 0i32;
-    for line in body.lines().map(str::trim) {
-        if depth > 0 || line.starts_with("#[") {
-            depth += line.matches('[').count() as i32 - line.matches(']').count() as i32;
-            attributes.push_str(line);
-            attributes.push(' ');
-            continue;
-        }
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        // `pub(crate) port: u16` as `port: u16`.
-        let line = crate::subcommands::without_visibility(line);
-        let name = field_name(line);
-        if line.contains(':')
-            && !name.is_empty()
-            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
-        {
-            fields.push((name.to_string(), std::mem::take(&mut attributes)));
-        } else {
-            attributes.clear();
-        }
-    }
-    fields
 }
 
 /// The port a field's attributes default it to: a number, or a function of the file
@@ -721,34 +668,6 @@ fn port_number(text: &str) -> Option<PortRef> {
         return None;
     }
     port_ref(digits)
-}
-
-/// The name a struct field's line declares (`pub port: u16,` → `port`).
-fn field_name(line: &str) -> &str {
-    line.split(':')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("pub ")
-        .trim()
-}
-
-/// The line where the attribute opening line `n` closes (its brackets balance).
-fn attribute_end(lines: &[&str], n: usize) -> usize {
-    let mut depth = 0i32;
-    for (i, line) in lines.iter().enumerate().skip(n) {
-        for c in line.chars() {
-            match c {
-                '[' => depth += 1,
-                ']' => depth -= 1,
-                _ => {}
-            }
-        }
-        if depth <= 0 {
-            return i;
-        }
-    }
-    lines.len().saturating_sub(1).max(n)
 }
 
 fn push_default(list: &mut Vec<PortDefault>, port: PortRef, why: String, variable: Option<String>) {

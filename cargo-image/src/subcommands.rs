@@ -17,6 +17,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::fields::{offset_in, struct_body, struct_fields, without_visibility, Field};
+
 /// What one source file says about derived command lines.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CliFacts {
@@ -129,22 +131,21 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 facts.enums.insert(name, variants);
                 i = end;
             } else if let Some(rest) = item.strip_prefix("struct ") {
-                if let Some(ty) = parser
-                    .then(|| required_field(&lines, i, prints_usage))
-                    .flatten()
-                {
-                    facts.needs.insert(ident(rest), ty);
-                }
-                let (required, configs) = if parser {
-                    required_args(&lines, i, &above)
-                } else {
-                    Default::default()
-                };
-                if !required.is_empty() {
-                    facts.required_args.insert(ident(rest), required);
-                }
-                if !configs.is_empty() {
-                    facts.config_defaults.insert(ident(rest), configs);
+                let body = parser
+                    .then(|| struct_body(&code, offset_in(&code, line)))
+                    .flatten();
+                if let Some(body) = body {
+                    let fields = struct_fields(body);
+                    if let Some(ty) = subcommand_type(&fields, prints_usage) {
+                        facts.needs.insert(ident(rest), ty);
+                    }
+                    let (required, configs) = required_args(&fields, &above);
+                    if !required.is_empty() {
+                        facts.required_args.insert(ident(rest), required);
+                    }
+                    if !configs.is_empty() {
+                        facts.config_defaults.insert(ident(rest), configs);
+                    }
                 }
             }
             parser = false;
@@ -301,25 +302,21 @@ fn foreground_flag(item: &str, attributes: &str) -> Option<String> {
         .iter()
         .filter_map(|a| attributes.find(a).map(|at| &attributes[at + a.len()..]))
         .find(|a| {
-            // Words outside string literals (`help = "long running"` is no flag).
-            a.split('"')
-                .step_by(2)
-                .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-                .any(|w| w == "long")
+            // `help = "long running"` is no flag.
+            code_words(a).any(|w| w == "long")
         })?;
     let long = string_value(arguments, "long").unwrap_or_else(|| name.replace('_', "-"));
     Some(format!("--{long}"))
 }
 
-/// `line` without a leading `pub`, `pub(crate)` and the like.
-pub(crate) fn without_visibility(line: &str) -> &str {
-    match line.strip_prefix("pub") {
-        Some(rest) if rest.starts_with('(') => rest
-            .split_once(')')
-            .map_or(line, |(_, after)| after.trim_start()),
-        Some(rest) if rest.starts_with(' ') => rest.trim_start(),
-        _ => line,
-    }
+/// The words of attribute arguments outside their string literals: `long` in
+/// `long, help = "a long option"`, but not the `long` of the help text.
+fn code_words(arguments: &str) -> impl Iterator<Item = &str> {
+    arguments
+        .split('"')
+        .step_by(2)
+        .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
 }
 
 /// The identifier `text` starts with.
@@ -343,12 +340,9 @@ fn enum_variants(lines: &[&str], start: usize, rename: Rename) -> (Vec<String>, 
             open = unbalanced(&attributes);
         } else if depth == 1 && line.starts_with(|c: char| c.is_ascii_uppercase()) {
             let own = cli_attribute(&attributes);
-            // Words outside string literals (`about = "skip it"` skips nothing).
+            // `about = "skip it"` skips nothing.
             let skipped = own.is_some_and(|a| {
-                a.split('"')
-                    .step_by(2)
-                    .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-                    .any(|word| matches!(word, "skip" | "external_subcommand" | "flatten"))
+                code_words(a).any(|word| matches!(word, "skip" | "external_subcommand" | "flatten"))
             });
             if !skipped {
                 let named = own.and_then(|a| string_value(a, "name"));
@@ -472,59 +466,23 @@ fn words(name: &str) -> Vec<String> {
     words
 }
 
-/// The type of the struct's (declared on line `start`) subcommand field, unless it is an
-/// `Option` (then none is needed, unless the file prints its usage: `prints_usage`).
-fn required_field(lines: &[&str], start: usize, prints_usage: bool) -> Option<String> {
-    let mut depth = 0i32;
-    let mut subcommand = false;
-    for (i, line) in lines.iter().enumerate().skip(start) {
-        if depth == 1 {
-            if line.starts_with("#[")
-                && line.contains("subcommand")
-                && ["#[command(", "#[clap(", "#[structopt("]
-                    .iter()
-                    .any(|a| line.starts_with(a))
-            {
-                subcommand = true;
-            } else if subcommand && !line.starts_with("#[") && !line.starts_with("//") {
-                let ty = line.split_once(':')?.1.trim().trim_end_matches(',');
-                return match ty.strip_prefix("Option<") {
-                    Some(inner) => prints_usage.then(|| ident(inner)),
-                    None => Some(ident(ty)),
-                };
-            }
-        }
-        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-        if depth <= 0 && i > start {
-            return None;
-        }
+/// The type of a parser struct's subcommand field (`#[command(subcommand)]`), unless it
+/// is an `Option` (then none is needed, unless the file prints its usage: `prints_usage`).
+fn subcommand_type(fields: &[Field], prints_usage: bool) -> Option<String> {
+    let field = fields.iter().find(|f| {
+        cli_attribute(&f.attributes).is_some_and(|a| code_words(a).any(|w| w == "subcommand"))
+    })?;
+    match field.ty.strip_prefix("Option<") {
+        Some(inner) => prints_usage.then(|| ident(inner)),
+        None => Some(ident(field.ty)),
     }
-    None
 }
 
-/// The arguments the parser struct declared on line `start` (its own attributes `above`)
-/// requires: each field that clap makes required, and each required `ArgGroup`.
-fn required_args(
-    lines: &[&str],
-    start: usize,
-    above: &str,
-) -> (Vec<RequiredArg>, Vec<(String, String)>) {
-    let mut fields: Vec<ArgField> = Vec::new();
-    let mut depth = 0i32;
-    let mut attributes = String::new();
-    for (i, line) in lines.iter().enumerate().skip(start) {
-        if depth == 1 && (unbalanced(&attributes) || line.starts_with("#[")) {
-            attributes.push_str(line);
-            attributes.push(' ');
-        } else if depth == 1 && !(line.is_empty() || line.starts_with("//")) {
-            fields.extend(arg_field(without_visibility(line), &attributes));
-            attributes.clear();
-        }
-        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
-        if depth <= 0 && i > start {
-            break;
-        }
-    }
+/// The arguments a parser struct (its `fields`, its own attributes `above`) requires:
+/// each field that clap makes required, and each required `ArgGroup`; with the options
+/// that default to a configuration file's absolute path.
+fn required_args(fields: &[Field], above: &str) -> (Vec<RequiredArg>, Vec<(String, String)>) {
+    let fields: Vec<ArgField> = fields.iter().filter_map(arg_field).collect();
     let mut required: Vec<RequiredArg> = fields
         .iter()
         .filter(|f| f.required)
@@ -586,15 +544,10 @@ struct ArgField {
     default: Option<String>,
 }
 
-/// One field of a parser struct, given its attributes. None for a subcommand, a flattened
-/// struct or a skipped field.
-fn arg_field(item: &str, attributes: &str) -> Option<ArgField> {
-    let (name, ty) = item.split_once(':')?;
-    let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return None;
-    }
-    let ty = ty.trim().trim_end_matches(',').trim();
+/// One field of a parser struct, as clap reads its attributes. None for a subcommand, a
+/// flattened struct or a skipped field.
+fn arg_field(field: &Field) -> Option<ArgField> {
+    let (name, ty, attributes) = (field.name, field.ty, &field.attributes);
     // Every clap attribute's arguments, one after another, also those `cfg_attr` applies
     // (static-web-server's `#[cfg_attr(not(target_family = "wasm"), arg(long, ..))]`).
     let arguments: String = ["arg(", "clap(", "structopt(", "command("]
@@ -608,13 +561,7 @@ fn arg_field(item: &str, attributes: &str) -> Option<ArgField> {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    // Words outside string literals.
-    let words: Vec<&str> = arguments
-        .split('"')
-        .step_by(2)
-        .flat_map(|code| code.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> = code_words(&arguments).collect();
     let has = |w: &str| words.contains(&w);
     if has("subcommand") || has("flatten") || has("skip") {
         return None;
