@@ -102,6 +102,12 @@ pub struct Workspace {
     /// their compile needs a database. Sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sqlx_online: Vec<String>,
+    /// The SQLite database a `.env` names for sqlx's query macros in packages without
+    /// offline data (rustdesk-server's committed `DATABASE_URL=sqlite://./db_v2.sqlite3`):
+    /// unless the build is given a database otherwise, the plan binds its file where the
+    /// queries compile and gives the compile steps its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqlx_database: Option<SqlxDatabase>,
     /// Test targets' sources a `.dockerignore` rule leaves out of the context (zero2prod's
     /// `tests/`), context-relative, with the rule: the images build without them, but the
     /// `test` target cannot run them (it fails rather than run the skeleton's stand-in).
@@ -120,6 +126,20 @@ pub struct Workspace {
     /// service answers only its own container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub run_loopbacks: BTreeMap<String, String>,
+}
+
+/// A SQLite database that sqlx's query macros check queries against while compiling,
+/// named by a `.env` ([`Workspace::sqlx_database`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SqlxDatabase {
+    /// `DATABASE_URL` as the `.env` gives it (`sqlite://./db_v2.sqlite3`).
+    pub url: String,
+    /// The `.env` that gives it, context-relative.
+    pub env_file: String,
+    /// The database file, context-relative.
+    pub file: String,
+    /// The packages whose query macros read it.
+    pub readers: BTreeSet<String>,
 }
 
 /// A path local sources read at compile time outside their package directory.

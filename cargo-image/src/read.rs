@@ -14,7 +14,8 @@ use crate::config::{parse_manifest_tables, workspace_strings, PackageConfig, Wor
 use crate::error::Error;
 use crate::ignore::{self, IgnoreRules};
 use crate::model::{
-    version_key, CompileRead, DepKind, LocalDep, Package, Target, TargetKind, Workspace,
+    version_key, CompileRead, DepKind, LocalDep, Package, SqlxDatabase, Target, TargetKind,
+    Workspace,
 };
 
 /// Files cargo reads before compiling anything, at the workspace root (and the context
@@ -748,6 +749,16 @@ fn from_metadata(
         &rules,
         &crate::model::sqlx_data_names(&resolved),
     );
+    // A `.env` naming a SQLite database in the context (rustdesk-server's committed
+    // `DATABASE_URL=sqlite://./db_v2.sqlite3`): the build checks the queries against it.
+    let sqlx_database = sqlx_dotenv_database(&context_dir, &root, &packages, &sqlx_online, &rules);
+    let sqlx_online: Vec<String> = match &sqlx_database {
+        Some(db) => sqlx_online
+            .into_iter()
+            .filter(|p| !db.readers.contains(p))
+            .collect(),
+        None => sqlx_online,
+    };
     // `files` of every level: each must be in the build context.
     let mut file_keys: Vec<(String, String)> = config
         .files
@@ -857,6 +868,7 @@ fn from_metadata(
             missing_reads,
             missing_submodules,
             sqlx_online,
+            sqlx_database,
             tests_left_out,
             context_dirs,
             run_loopbacks,
@@ -1751,6 +1763,84 @@ fn sqlx_online(
         }
     }
     out
+}
+
+/// The SQLite database a `.env` names for sqlx's query macros in the `online` packages
+/// (those with no offline data): the `.env` in the package directory, else at the
+/// workspace root (the macros load the package's, then search up from where cargo runs
+/// rustc, the root). Its `DATABASE_URL=sqlite://PATH` must name a file in the context,
+/// relative to the root (where cargo runs rustc, the path's base); an absolute path, a
+/// server's URL or an in-memory database is none. The `.env` itself stays out of the
+/// context (it may hold secrets): the plan gives the build its `DATABASE_URL` instead.
+fn sqlx_dotenv_database(
+    context: &Path,
+    root: &str,
+    packages: &[Package],
+    online: &[String],
+    rules: &IgnoreRules,
+) -> Option<SqlxDatabase> {
+    let mut found: Option<SqlxDatabase> = None;
+    for p in packages.iter().filter(|p| online.contains(&p.name)) {
+        let Some(env_file) = [p.dir.as_str(), root]
+            .iter()
+            .map(|dir| crate::model::join(dir, ".env"))
+            .find(|path| context.join(path).is_file())
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(context.join(&env_file)).unwrap_or_default();
+        let Some(url) = dotenv_value(&text, "DATABASE_URL") else {
+            continue;
+        };
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|path| path.split('?').next().unwrap_or(path))
+            .filter(|path| {
+                !(path.is_empty() || path.starts_with('/') || path.starts_with(":memory:"))
+            });
+        let Some(file) = path.and_then(|path| crate::reads::resolve(root, path)) else {
+            continue;
+        };
+        if !context.join(&file).is_file() || rules.excluded(&file) {
+            continue;
+        }
+        match &mut found {
+            // Two `.env`s naming different databases: the first package's counts, the
+            // others keep their note.
+            Some(db) if db.url != url || db.file != file => {}
+            Some(db) => {
+                db.readers.insert(p.name.clone());
+            }
+            None => {
+                found = Some(SqlxDatabase {
+                    url,
+                    env_file,
+                    file,
+                    readers: BTreeSet::from([p.name.clone()]),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The value a `.env` gives `key` (`KEY=value`, `export KEY="value"`), as dotenv reads it.
+fn dotenv_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (name, value) = line.split_once('=')?;
+        if name.trim() != key {
+            return None;
+        }
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.split(*q).next()))
+            .unwrap_or_else(|| value.split(" #").next().unwrap_or(value).trim());
+        (!value.is_empty()).then(|| value.to_string())
+    })
 }
 
 /// `build.target` of the cargo configuration in package directory `dir` (not the

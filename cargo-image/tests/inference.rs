@@ -692,6 +692,96 @@ fn sqlx_query_macros_without_offline_data_are_noted() {
     }
 }
 
+/// A `.env` naming a SQLite database in the context (rustdesk-server commits
+/// `DATABASE_URL=sqlite://./db_v2.sqlite3` beside the database) gives the build that
+/// database: its file is bound where the queries compile, relative to the workspace root
+/// (where cargo runs rustc) and the URL is the compile steps' `DATABASE_URL`; the `.env`
+/// itself stays out of the context. Not a server's URL, an absolute or in-memory path, a
+/// file the context lacks, nor over the user's own `build-env`.
+#[test]
+fn a_dotenv_sqlite_database_is_given_to_the_query_macros() {
+    let built = |env_dir: &str, url: &str, db: Option<&str>, build_env: &str| {
+        let mut fixture = Fixture::new("sqlxenv")
+            .virtual_workspace(&["crates/*"])
+            .workspace_toml(build_env)
+            .package("crates/db", |p| {
+                p.dep_path("sqlx", "../../stub/sqlx").source(
+                    "src/lib.rs",
+                    "pub fn one() { let _ = sqlx::query!(\"SELECT 1\"); }\n",
+                )
+            })
+            .package("crates/api", |p| p.main().dep_path("db", "../db"))
+            .file(
+                "stub/sqlx/Cargo.toml",
+                "[package]\nname = \"sqlx\"\nversion = \"0.8.6\"\nedition = \"2021\"\n",
+            )
+            .file("stub/sqlx/src/lib.rs", "")
+            .file(
+                &format!("{env_dir}.env"),
+                &format!("# local settings\nexport RUST_LOG=debug\nDATABASE_URL=\"{url}\"\n"),
+            );
+        if let Some(db) = db {
+            fixture = fixture.file(db, "SQLite format 3\0");
+        }
+        fixture.build().plan().1
+    };
+    for env_dir in ["", "crates/db/"] {
+        let plan = built(
+            env_dir,
+            "sqlite://./data/dev.db?mode=rwc",
+            Some("data/dev.db"),
+            "",
+        );
+        assert!(plan.notes.is_empty(), "{env_dir}: {:?}", plan.notes);
+        assert_eq!(
+            plan.build_env.get("DATABASE_URL").map(String::as_str),
+            Some("sqlite://./data/dev.db?mode=rwc")
+        );
+        assert!(
+            plan.inferred_build_env["DATABASE_URL"].starts_with(&format!(
+                "{env_dir}.env: sqlx's query macros in `db` check their queries against \
+                 `data/dev.db`"
+            )),
+            "{:?}",
+            plan.inferred_build_env
+        );
+        assert!(
+            plan.inferred_build_files.contains_key("data/dev.db"),
+            "{plan:?}"
+        );
+        let dockerfile = cargo_image::render::dockerfile::render(&plan);
+        assert!(
+            dockerfile.contains("DATABASE_URL=\"sqlite://./data/dev.db?mode=rwc\"")
+                && dockerfile.contains("source=data/dev.db,target=/app/data/dev.db"),
+            "{dockerfile}"
+        );
+        assert!(!dockerfile.contains(".env"), "{dockerfile}");
+    }
+    for (url, db, build_env) in [
+        ("postgres://localhost/app", None, ""),
+        ("sqlite:///var/lib/app/dev.db", None, ""),
+        ("sqlite::memory:", None, ""),
+        ("sqlite://./data/dev.db", None, ""),
+        (
+            "sqlite://./data/dev.db",
+            Some("data/dev.db"),
+            "[workspace.metadata.image]\nbuild-env = { DATABASE_URL = \"sqlite://./other.db\" }\n",
+        ),
+    ] {
+        let plan = built("", url, db, build_env);
+        assert!(plan.inferred_build_env.is_empty(), "{url}: {plan:?}");
+        assert!(
+            !plan.inferred_build_files.contains_key("data/dev.db"),
+            "{url}"
+        );
+        let noted = plan
+            .notes
+            .iter()
+            .any(|n| n.starts_with("sqlx's query macros in `db`"));
+        assert_eq!(noted, build_env.is_empty(), "{url}: {:?}", plan.notes);
+    }
+}
+
 /// sqlx 0.5/0.6 read `sqlx-data.json`, and only with their `offline` feature on; 0.7+ read
 /// `.sqlx/` only. Data the resolved sqlx does not read leaves the build asking a database,
 /// and the note then names what is missing (realworld-axum-sqlx: 0.5, feature off).

@@ -182,6 +182,7 @@ fn workspace(g: &Graph) -> Workspace {
         missing_reads: BTreeMap::new(),
         missing_submodules: Vec::new(),
         sqlx_online: Vec::new(),
+        sqlx_database: None,
         tests_left_out: BTreeMap::new(),
         context_dirs: BTreeMap::new(),
         run_loopbacks: BTreeMap::new(),

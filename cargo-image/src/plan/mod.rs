@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::build_env::How;
 use crate::config::WorkspaceConfig;
 use crate::error::Error;
-use crate::model::{is_env_name, join, DepKind, TargetKind, Workspace};
+use crate::model::{is_env_name, join, CompileRead, DepKind, SqlxDatabase, TargetKind, Workspace};
 use crate::skeleton::{self, Skeleton};
 
 mod graph;
@@ -141,8 +141,13 @@ pub struct Plan {
     /// package, see [`crate::reads`]) that `build-files` did not list: path → why.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inferred_build_files: BTreeMap<String, String>,
-    /// `build-env`: the environment of every compile step.
+    /// `build-env`: the environment of every compile step, with what the sources asked
+    /// for ([`Plan::inferred_build_env`]).
     pub build_env: BTreeMap<String, String>,
+    /// Variables of `build_env` that `build-env` did not set and the workspace asked for:
+    /// name → why (sqlx's `DATABASE_URL` from a `.env` naming a SQLite database).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inferred_build_env: BTreeMap<String, String>,
     /// `build-args`: build arguments every compile step declares, sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_args: Vec<BuildArg>,
@@ -1416,9 +1421,28 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .into_iter()
         .chain(tests_left_out_note(&ws.tests_left_out))
         .collect();
-    let database_at_build = ["DATABASE_URL", "SQLX_OFFLINE_DIR"]
-        .iter()
-        .any(|name| wcfg.build_env.contains_key(*name));
+    let database_at_build = ["DATABASE_URL", "SQLX_OFFLINE_DIR"].iter().any(|name| {
+        wcfg.build_env.contains_key(*name)
+            || (wcfg.build_args.iter().flatten()).any(|arg| arg.split('=').next() == Some(*name))
+    });
+    // A `.env`'s SQLite database for sqlx's query macros ([`Workspace::sqlx_database`]):
+    // its file is bound as a compile read; the build gets its URL, not the `.env`.
+    let mut build_env = wcfg.build_env.clone();
+    let mut inferred_build_env = BTreeMap::new();
+    let sqlx_database = ws.sqlx_database.as_ref().filter(|_| !database_at_build);
+    if let Some(db) = sqlx_database {
+        build_env.insert("DATABASE_URL".to_string(), db.url.clone());
+        inferred_build_env.insert(
+            "DATABASE_URL".to_string(),
+            format!(
+                "{}: sqlx's query macros in {} check their queries against `{}` while \
+                 compiling; the `.env` itself stays out of the build context",
+                db.env_file,
+                ticked(&db.readers),
+                db.file
+            ),
+        );
+    }
     if !ws.sqlx_online.is_empty() && !database_at_build {
         let data = match crate::model::sqlx_without_offline(&ws.resolved) {
             Some(version) => format!(
@@ -1511,7 +1535,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
 
     // Crate layers, and what every compile step sees beside the packages' own sources.
     let max_layers = max_layers(wcfg).map_err(invalid)?;
-    let build_files = build_files(ws).map_err(invalid)?;
+    let build_files = build_files(ws, sqlx_database).map_err(invalid)?;
     check_bound_names(ws, &mut notes)?;
     check_build_env(wcfg).map_err(invalid)?;
     let build_args = build_args(wcfg).map_err(invalid)?;
@@ -1558,7 +1582,8 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         local_dirs,
         manifests,
         inferred_build_files: build_files.inferred,
-        build_env: wcfg.build_env.clone(),
+        build_env,
+        inferred_build_env,
         build_args,
         git,
         ssh,
@@ -1826,7 +1851,9 @@ impl BuildFiles {
     }
 }
 
-fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
+/// `build-files`, and the paths the sources read at compile time that it does not hold,
+/// with `sqlx_database`'s file when the build uses it.
+fn build_files(ws: &Workspace, sqlx_database: Option<&SqlxDatabase>) -> Result<BuildFiles, String> {
     let mut every: Vec<String> = Vec::new();
     for file in ws.config.build_files.iter().flatten() {
         let rel = file.trim_end_matches('/');
@@ -1843,7 +1870,24 @@ fn build_files(ws: &Workspace) -> Result<BuildFiles, String> {
     every.dedup();
     let mut inferred = BTreeMap::new();
     let mut read_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (path, read) in &ws.compile_reads {
+    let sqlx_read = sqlx_database.map(|db| {
+        let read = CompileRead {
+            why: format!(
+                "sqlx's query macros in {} check their queries against this SQLite database \
+                 ({}: DATABASE_URL={})",
+                ticked(&db.readers),
+                db.env_file,
+                db.url
+            ),
+            readers: db.readers.clone(),
+        };
+        (db.file.clone(), read)
+    });
+    for (path, read) in ws
+        .compile_reads
+        .iter()
+        .chain(sqlx_read.iter().map(|(p, r)| (p, r)))
+    {
         if every.iter().any(|f| crate::model::is_within(path, f)) {
             continue;
         }
