@@ -1226,22 +1226,41 @@ fn unseen_watch_notes(ws: &Workspace, compiled: &BTreeSet<String>) -> Vec<String
 /// The resolved crates the local packages `from` names reach over normal and build edges
 /// (themselves included), as indexes into [`Workspace::resolved`].
 pub(crate) fn reached(ws: &Workspace, from: impl Fn(&str) -> bool) -> BTreeSet<usize> {
+    reach(ws, from, &[]).into_keys().collect()
+}
+
+/// The resolved crates that the local packages `from` accepts reach (themselves too), not
+/// through the crates named in `skip`, each with the crate it was first reached from:
+/// breadth first, so following those back gives a shortest path (for a reason said in a
+/// note); `None` for a start.
+pub(crate) fn reach(
+    ws: &Workspace,
+    from: impl Fn(&str) -> bool,
+    skip: &[String],
+) -> BTreeMap<usize, Option<usize>> {
     let graph = &ws.resolved;
-    let mut seen: BTreeSet<usize> = graph
+    let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    let mut queue: std::collections::VecDeque<usize> = graph
         .iter()
         .enumerate()
         .filter(|(_, n)| from(&n.name) && ws.package(&n.name).is_some())
         .map(|(i, _)| i)
         .collect();
-    let mut queue: Vec<usize> = seen.iter().copied().collect();
-    while let Some(i) = queue.pop() {
+    for &i in &queue {
+        parent.insert(i, None);
+    }
+    while let Some(i) = queue.pop_front() {
         for &d in &graph[i].deps {
-            if seen.insert(d) {
-                queue.push(d);
+            if skip.contains(&graph[d].name) {
+                continue;
+            }
+            if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(d) {
+                e.insert(Some(i));
+                queue.push_back(d);
             }
         }
     }
-    seen
+    parent
 }
 
 /// A note when the images' build compiles a `time` 0.3 before 0.3.35 with its `formatting`

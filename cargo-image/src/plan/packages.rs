@@ -174,32 +174,8 @@ pub fn infer_from_graph<'a>(
     let graph = &ws.resolved;
     let roots: BTreeSet<&str> = roots.collect();
     let local: BTreeSet<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
-    // Breadth first, remembering how each crate was reached (for the reason); not through
-    // the crates named `skip`.
-    let reach = |skip: &[String]| {
-        let mut parent: BTreeMap<usize, Option<usize>> = BTreeMap::new();
-        let mut queue: std::collections::VecDeque<usize> = graph
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| roots.contains(n.name.as_str()) && local.contains(n.name.as_str()))
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &queue {
-            parent.insert(i, None);
-        }
-        while let Some(i) = queue.pop_front() {
-            for &d in &graph[i].deps {
-                if skip.contains(&graph[d].name) {
-                    continue;
-                }
-                if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(d) {
-                    e.insert(Some(i));
-                    queue.push_back(d);
-                }
-            }
-        }
-        parent
-    };
+    // How each crate was reached (for the reason); not through the crates named `skip`.
+    let reach = |skip: &[String]| super::reach(ws, |name| roots.contains(name), skip);
     let parent = reach(&[]);
     let reached: BTreeSet<&str> = parent.keys().map(|&i| graph[i].name.as_str()).collect();
     let (mut build, mut link) = (BTreeMap::new(), BTreeMap::new());
