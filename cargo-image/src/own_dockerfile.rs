@@ -6,8 +6,9 @@
 //! them does not serve as the project documents; the planner names the ones the generated
 //! image lacks, with the keys that carry them over.
 //!
-//! Its `STOPSIGNAL` and `HEALTHCHECK` are read too, and the features every stage's
-//! `cargo build` or `cargo install` asks for (the build is in a builder stage).
+//! Its `STOPSIGNAL` and `HEALTHCHECK` are read too, the files it copies in from the
+//! build context (a healthcheck script), and the features every stage's `cargo build` or
+//! `cargo install` asks for (the build is in a builder stage).
 //!
 //! Instructions are read, not evaluated: a value with a `$` (an `ARG` or `ENV` expansion)
 //! is left out, as are `PATH` and `HOME`, which every base sets for itself, and
@@ -40,6 +41,11 @@ pub struct OwnDockerfile {
     /// `HEALTHCHECK CMD ...`'s command, as words (not `HEALTHCHECK NONE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub healthcheck: Vec<String>,
+    /// Files the stage copies in from the build context (`COPY docker/healthcheck.sh /`,
+    /// no `--from`): source → the path it lands at (vaultwarden's `/healthcheck.sh`, which
+    /// its `HEALTHCHECK` runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<(String, String)>,
     /// What the file's `cargo build` or `cargo install` runs, in any stage: the build is
     /// in a builder stage, not the last (websocat's `--features=workaround1,seqpacket`).
     #[serde(default, skip_serializing_if = "CargoFlags::is_empty")]
@@ -148,6 +154,28 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                         .replace(&format!("${name}"), value);
                 }
                 out.cargo.read(&run);
+            }
+            "COPY" | "ADD" => {
+                let mut parts = words(rest);
+                if parts.iter().any(|w| w.starts_with("--from")) {
+                    continue;
+                }
+                parts.retain(|w| !w.starts_with("--"));
+                let Some(dest) = parts.pop() else {
+                    continue;
+                };
+                let into_dir = dest.ends_with('/') || parts.len() > 1;
+                for src in parts.iter().filter(|s| !s.contains(['$', '*', '?'])) {
+                    let file = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+                    // `COPY conf/ /etc/app/` copies the directory's entries.
+                    let to = if into_dir && !src.ends_with('/') {
+                        format!("{}/{file}", dest.trim_end_matches('/'))
+                    } else {
+                        dest.clone()
+                    };
+                    out.copies
+                        .push((src.trim_start_matches("./").to_string(), to));
+                }
             }
             "STOPSIGNAL" if !rest.is_empty() && !rest.contains('$') => {
                 out.stop_signal = Some(rest.to_string());
@@ -381,6 +409,22 @@ mod tests {
                     HEALTHCHECK --interval=30s --timeout=3s CMD [\"/bin/probe\", \"http://127.0.0.1/\"]\n";
         let own = last_stage("Dockerfile", text);
         assert_eq!(own.stop_signal.as_deref(), Some("SIGINT"));
+        let copies = last_stage(
+            "Dockerfile",
+            "FROM x\nCOPY a.sh /old\nFROM debian\nCOPY --from=build /b /b\n\
+             COPY docker/healthcheck.sh ./docker/start.sh /\nCOPY --chmod=0755 run.sh /usr/bin/run\n\
+             ADD conf/ /etc/app/\nCOPY *.toml /etc/\n",
+        )
+        .copies;
+        assert_eq!(
+            copies,
+            [
+                ("docker/healthcheck.sh".into(), "/healthcheck.sh".into()),
+                ("docker/start.sh".into(), "/start.sh".into()),
+                ("run.sh".into(), "/usr/bin/run".into()),
+                ("conf/".into(), "/etc/app/".into()),
+            ]
+        );
         assert_eq!(own.healthcheck, ["/bin/probe", "http://127.0.0.1/"]);
         assert_eq!(own.cargo.features, ["tls", "metrics", "json", "extra"]);
         assert!(own.cargo.no_default_features && own.cargo.all_features);

@@ -1589,6 +1589,34 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
         let said = only(&format!("FROM scratch\nENTRYPOINT [\"{wrapper}\"]\n"));
         assert_eq!(said, Vec::<String>::new(), "{wrapper}");
     }
+    // A healthcheck script the Dockerfile copies in from the context (vaultwarden's
+    // `COPY docker/healthcheck.sh docker/start.sh /`): `files` carries it, and on a
+    // runtime without a shell it needs one (or an HTTP check our probe runs).
+    let own = "FROM debian:bookworm-slim\nCOPY --from=build /paste /paste\n\
+               COPY docker/healthcheck.sh docker/start.sh /\n\
+               HEALTHCHECK --interval=60s CMD [\"/healthcheck.sh\"]\nCMD [\"/paste\"]\n";
+    let said = notes(own, "");
+    assert!(
+        said.len() == 1
+            && said[0].contains(
+                "set `healthcheck = { cmd = [\"/healthcheck.sh\"] }` with `files = { \
+                 \"docker/healthcheck.sh\" = \"/healthcheck.sh\" }` and `runtime = \
+                 \"debian-slim\"` (a script needs a shell), or an HTTP check"
+            ),
+        "{said:?}"
+    );
+    let on_debian = notes(
+        own,
+        "[package.metadata.image.bin.paste]\nruntime = \"debian-slim\"\n",
+    );
+    assert!(
+        on_debian.len() == 1
+            && on_debian[0].contains(
+                "set `healthcheck = { cmd = [\"/healthcheck.sh\"] }` with `files = { \
+                 \"docker/healthcheck.sh\" = \"/healthcheck.sh\" }` under"
+            ),
+        "{on_debian:?}"
+    );
     // SIGTERM is every image's stop signal already.
     let sigterm = "FROM scratch\nSTOPSIGNAL SIGTERM\nCMD [\"/paste\"]\n";
     assert_eq!(notes(sigterm, ""), Vec::<String>::new());

@@ -502,10 +502,35 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
                     .iter()
                     .map(|w| format!("{:?}", shell_word(w)))
                     .collect();
-                format!(
-                    "`healthcheck = {{ cmd = [{}] }}` (a program the image holds)",
-                    words.join(", ")
-                )
+                // vaultwarden's `/healthcheck.sh`, copied in from `docker/`: the
+                // generated image holds it only through `files`, and a script only runs
+                // where a shell is.
+                let program = own.healthcheck.first().map(String::as_str).unwrap_or("");
+                let copied = own.copies.iter().find(|(_, to)| to == program);
+                match copied {
+                    Some((src, to)) => {
+                        let shell = !matches!(
+                            img.runtime,
+                            Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc
+                        );
+                        let script = src.ends_with(".sh") && !shell;
+                        format!(
+                            "`healthcheck = {{ cmd = [{}] }}` with `files = {{ {src:?} = {to:?} }}`{}",
+                            words.join(", "),
+                            if script {
+                                " and `runtime = \"debian-slim\"` (a script needs a shell), or \
+                                 an HTTP check the image's probe runs without one, \
+                                 `healthcheck = { http = \"/…\", port = … }`"
+                            } else {
+                                ""
+                            }
+                        )
+                    }
+                    None => format!(
+                        "`healthcheck = {{ cmd = [{}] }}` (a program the image holds)",
+                        words.join(", ")
+                    ),
+                }
             }
         });
     }
