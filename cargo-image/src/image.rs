@@ -316,6 +316,9 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         plan = crate::plan::plan(&loaded.workspace, &plan_opts)?;
     }
 
+    // The notes of the plan built, before the build: vaultwarden's "the build will fail"
+    // was said by `plan` only, and its build failed six minutes later.
+    crate::tasks::print_notes(&plan);
     let ca = ca_bundle(&loaded, &plan, &opts.ca_certs)?;
     let dockerfile = render::dockerfile::render(&plan);
     let revision = git_revision(&loaded.workspace_dir);

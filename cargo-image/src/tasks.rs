@@ -12,6 +12,13 @@ use crate::read::{read, Loaded};
 /// Reads and plans a workspace.
 pub fn load(manifest_path: &std::path::Path, opts: &PlanOptions) -> Result<(Loaded, Plan)> {
     let (loaded, plan) = read_and_plan(manifest_path, opts)?;
+    print_notes(&plan);
+    Ok((loaded, plan))
+}
+
+/// The plan's notes on stderr, each as `note: …`: what every command says before it
+/// writes or builds (a build the notes say will fail should not cost minutes first).
+pub fn print_notes(plan: &Plan) {
     for note in plan
         .notes
         .iter()
@@ -19,7 +26,6 @@ pub fn load(manifest_path: &std::path::Path, opts: &PlanOptions) -> Result<(Load
     {
         eprintln!("note: {note}");
     }
-    Ok((loaded, plan))
 }
 
 /// Reads and plans; when the build enables features, reads once more with the graph

@@ -1295,14 +1295,24 @@ fn listening_on_loopback_is_noted() {
         notes,
         [
             "`server` listens on `127.0.0.1:{port}` (crates/kv/src/bin/server.rs), which a \
-             published port does not reach (the container answers only itself; its \
-             healthcheck, run inside, still passes): listen on `0.0.0.0` in the code, or read \
-             the address from the environment and set it in `env`",
+             published port does not reach (the container answers only itself): listen on \
+             `0.0.0.0` in the code, or read the address from the environment and set it in \
+             `env`",
             "`site` listens on `127.0.0.1` (the default of its `interface` option, \
              crates/site/src/main.rs), which a published port does not reach (the container \
-             answers only itself; its healthcheck, run inside, still passes): give that option \
-             `0.0.0.0` in `args` under [package.metadata.image] in crates/site/Cargo.toml",
+             answers only itself): give that option `0.0.0.0` in `args` under \
+             [package.metadata.image] in crates/site/Cargo.toml",
         ]
+    );
+    // With a healthcheck, that it passes all the same.
+    let notes = note("[package.metadata.image]\nports = [1111]\nhealthcheck = { http = \"/\" }\n");
+    assert!(
+        notes.len() == 2
+            && notes[1].contains(
+                "(the container answers only itself; its healthcheck, run inside, still passes)"
+            )
+            && !notes[0].contains("healthcheck"),
+        "{notes:?}"
     );
     let notes =
         note("[package.metadata.image]\nargs = [\"serve\", \"--interface\", \"0.0.0.0\"]\n");
