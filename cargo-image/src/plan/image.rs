@@ -1314,9 +1314,20 @@ pub fn user_owns_workdir(dir: &str) -> bool {
         "/var/tmp",
         "/usr/share",
     ];
+    // An application's own directory under `/usr/src` or `/usr/local` (sonic's
+    // `WORKDIR /usr/src/sonic`, where it writes `./data/store`), not one of the
+    // hierarchy's own (`/usr/local/bin`).
+    const LOCAL: [&str; 11] = [
+        "bin", "sbin", "lib", "lib64", "libexec", "include", "share", "etc", "games", "man", "src",
+    ];
     let dir = dir.trim_end_matches('/');
     let dir = if dir.is_empty() { "/" } else { dir };
-    !(SYSTEM.contains(&dir) || dir.starts_with("/usr/") || dir.starts_with("/etc/"))
+    let application = ["/usr/src/", "/usr/local/"].iter().any(|prefix| {
+        dir.strip_prefix(prefix)
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|first| !first.is_empty() && !LOCAL.contains(&first))
+    });
+    application || !(SYSTEM.contains(&dir) || dir.starts_with("/usr/") || dir.starts_with("/etc/"))
 }
 
 /// The home directory an image adds for a numeric user its base has none for: the name
@@ -1708,6 +1719,8 @@ mod tests {
             "/var/lib/app",
             "/home/nonroot/work",
             "/data/",
+            "/usr/src/sonic",
+            "/usr/local/app/data",
         ] {
             assert!(super::user_owns_workdir(dir), "{dir}");
         }
@@ -1715,6 +1728,10 @@ mod tests {
             "/",
             "/etc",
             "/usr/local/bin",
+            "/usr/local/share/app",
+            "/usr/src",
+            "/usr/src/",
+            "/usr/local",
             "/usr/share/app",
             "/etc/app",
             "/var/lib/",
