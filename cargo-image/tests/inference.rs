@@ -1503,13 +1503,13 @@ fn a_compile_error_the_features_set_off_is_noted() {
         [
             "crates/api/build.rs:4 stops the build with `compile_error!(\"enable one database \
           backend\")` under `cfg(not(any(feature = \"sqlite\", feature = \"postgres\")))`, \
-          which the features the build of `api` turns on meet: the build will fail; turn one \
+          and that condition holds for the features the build of `api` turns on: the build will fail; turn one \
           of `sqlite`, `postgres` on, e.g. `features = [\"sqlite\"]` in \
           [package.metadata.image] in crates/api/Cargo.toml",
             // The feature the message asks for, which the package has, is the example.
             "crates/api/build.rs:6 stops the build with `compile_error!(\"no TLS: build with \
           --features tls.\")` under `cfg(not(any(feature = \"tls-ring\", feature = \
-          \"tls-native\")))`, which the features the build of `api` turns on meet: the build \
+          \"tls-native\")))`, and that condition holds for the features the build of `api` turns on: the build \
           will fail; turn one of `tls-ring`, `tls-native` on, e.g. `features = [\"tls\"]` in \
           [package.metadata.image] in crates/api/Cargo.toml"
         ]
@@ -1525,7 +1525,7 @@ fn a_compile_error_the_features_set_off_is_noted() {
         [
             "crates/store/src/lib.rs:2 stops the build with `compile_error!(\"`fast` and \
           `small` cannot be on together\")` under `cfg(all(feature = \"fast\", feature = \
-          \"small\"))`, which the features the build of `api` turns on meet: the build will \
+          \"small\"))`, and that condition holds for the features the build of `api` turns on: the build will \
           fail; the features that meet it come from `features` in [workspace.metadata.image] \
           in Cargo.toml or from the manifests that depend on `store`: change them so that it \
           no longer holds"

@@ -1133,8 +1133,8 @@ fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             };
             notes.push(format!(
                 "{file}:{} stops the build with `compile_error!(\"{message}{cut}\")` under \
-                 `cfg({})`, which the features the build of {} turns on meet: the build will \
-                 fail; {fix}",
+                 `cfg({})`, and that condition holds for the features the build of {} turns \
+                 on: the build will fail; {fix}",
                 guard.line,
                 guard.predicate,
                 ticked(users.iter().map(|i| &i.stage)),
