@@ -653,13 +653,7 @@ fn plan_healthcheck(
             if s.port == Some(0) {
                 return Err("key `healthcheck.port`: 0 is not a port; use 1-65535".into());
             }
-            if let (Some(cmd), true) = (
-                &s.cmd,
-                matches!(
-                    runtime,
-                    Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc
-                ),
-            ) {
+            if let (Some(cmd), true) = (&s.cmd, runtime.without_shell()) {
                 let program = cmd.first().map(String::as_str).unwrap_or("");
                 if !program.starts_with('/')
                     || program.starts_with("/bin/")
@@ -803,6 +797,15 @@ impl Runtime {
             .find(|(k, _)| *k == keyword)
             .map(|(_, r)| r.clone())
             .unwrap_or(Runtime::Custom)
+    }
+
+    /// Whether the runtime has no shell and no tools: scratch and distroless (an image of
+    /// the user's own is taken to have what it needs).
+    pub fn without_shell(&self) -> bool {
+        matches!(
+            self,
+            Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc
+        )
     }
 
     /// The keyword that names this runtime; `None` for an image used as it is.

@@ -509,11 +509,7 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
                 let copied = own.copies.iter().find(|(_, to)| to == program);
                 match copied {
                     Some((src, to)) => {
-                        let shell = !matches!(
-                            img.runtime,
-                            Runtime::Scratch | Runtime::DistrolessStatic | Runtime::DistrolessCc
-                        );
-                        let script = src.ends_with(".sh") && !shell;
+                        let script = src.ends_with(".sh") && img.runtime.without_shell();
                         format!(
                             "`healthcheck = {{ cmd = [{}] }}` with `files = {{ {src:?} = {to:?} }}`{}",
                             words.join(", "),
