@@ -988,7 +988,10 @@ fn resolved_graph(metadata: &Metadata) -> Vec<crate::model::Resolved> {
 /// when no other package is nested in it; otherwise its entries outside the others' (for a
 /// root package: the context's root), walking down only into directories that hold another
 /// package. Paths the rules exclude are left out (they are not in the context), and so are
-/// `target/` and the generated files, which no compile reads. A target whose source lies
+/// `target/`, the generated files and version-control data, which no compile reads: a
+/// `.git` the user's rules keep in the context (vaultwarden's `!.git`) is bound with
+/// `git = true` only, with git, not as the root package's sources (every compile step
+/// would take it, and the notes say it has no repository). A target whose source lies
 /// outside the package directory brings its directory (or, when that holds a package, the
 /// file).
 fn package_sources(
@@ -1012,6 +1015,7 @@ fn package_sources(
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let path = join(&dir, &name);
+                let vcs = matches!(name.as_str(), ".git" | ".hg" | ".svn");
                 let generated = dir == p.dir
                     && matches!(
                         name.as_str(),
@@ -1024,6 +1028,7 @@ fn package_sources(
                             | ".cargo-image"
                     );
                 if generated
+                    || vcs
                     || path == crate::plan::DRIVER_DIR
                     || rules.excluded(&path)
                     || others.iter().any(|o| **o == path)

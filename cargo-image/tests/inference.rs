@@ -1455,6 +1455,42 @@ fn asking_git_while_compiling_is_noted() {
         "{:?}",
         plan.notes
     );
+    // The user's .dockerignore keeps `.git` in the context (vaultwarden's `*` then `!.git`):
+    // it is still not the root package's sources, so no compile step binds it or copies it
+    // into a layer until `git = true` (with git), and the note stays true.
+    let fixture = |workspace_toml: &str| {
+        Fixture::new("gitkept")
+            .root_package("app", |p| {
+                p.main().source(
+                    "build.rs",
+                    "fn main() {\n    let _ = std::process::Command::new(\"git\").arg(\"describe\");\n}\n",
+                )
+            })
+            .workspace_toml(workspace_toml)
+            .file(".git/HEAD", "ref: refs/heads/main\n")
+            .file(
+                ".dockerignore",
+                "*\n!.git\n!src\n!build.rs\n!Cargo.toml\n!Cargo.lock\n",
+            )
+            .build()
+    };
+    let (_, plan) = fixture("").plan();
+    assert_eq!(plan.local_dirs, ["Cargo.toml", "build.rs", "src"]);
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(!dockerfile.contains(".git"), "{dockerfile}");
+    assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+    assert!(
+        plan.notes[0].starts_with("`app` asks git while compiling (build.rs: runs `git`)"),
+        "{:?}",
+        plan.notes
+    );
+    let (_, plan) = fixture("[workspace.metadata.image]\ngit = true\n").plan();
+    assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(
+        dockerfile.contains("--mount=type=bind,source=.git,target=/app/.git"),
+        "{dockerfile}"
+    );
 }
 
 /// A `compile_error!` under a feature `cfg` that the build's features set off is said
