@@ -462,6 +462,48 @@ fn root_package_cache_ids_ignore_new_top_level_files() {
     assert_eq!(ids, incremental_cache_ids(&after["Dockerfile"]));
 }
 
+/// Turning a feature on (or an image's own feature set, a second cargo command) keeps the
+/// incremental cache ids: cargo keys what it compiled by features itself, and a new id is
+/// an empty target dir (vaultwarden, after turning on one database feature: 16 minutes).
+#[test]
+fn cache_ids_outlast_a_feature_change() {
+    let built = Fixture::new("featured")
+        .root_package("svc", |p| {
+            p.main()
+                .source("src/bin/admin.rs", "fn main() {}\n")
+                .toml("[features]\nextra = []\nfast = []\n")
+        })
+        .build();
+    let ids = |built: &Built| {
+        let (_, plan) = built.plan();
+        (
+            incremental_cache_ids(&cargo_image::render::dockerfile::render(&plan)),
+            plan.build,
+        )
+    };
+    let manifest = built.read("Cargo.toml");
+    let (before, build) = ids(&built);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert!(build.features.is_empty() && build.groups.is_empty());
+    built.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[package.metadata.image]\nfeatures = [\"extra\"]\n"),
+    );
+    let (after, build) = ids(&built);
+    assert_eq!(build.features, ["extra"], "the premise");
+    assert_eq!(before, after);
+    built.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[package.metadata.image]\nfeatures = [\"extra\"]\n\
+             [package.metadata.image.bin.admin]\nfeatures = [\"fast\"]\n"
+        ),
+    );
+    let (after, build) = ids(&built);
+    assert_eq!(build.groups.len(), 2, "the premise: {:?}", build.groups);
+    assert_eq!(before, after);
+}
+
 /// Real-project hazards: a root package reading files beside `src/`, `build-files` for a
 /// member's build script, a `[[bin]]` outside its package, the user's `.dockerignore`
 /// leaving out `tests/` and a secret, `build-env` with a literal `$`, `git = true` and

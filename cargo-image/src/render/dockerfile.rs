@@ -466,6 +466,11 @@ fn incremental_cache_workspace(plan: &Plan) -> u32 {
     keyed.tests_left_out.clear();
     keyed.dev.bin.clear();
     keyed.dev.poll_seconds = 0;
+    // Nor by the features the images ask for: cargo keys what it compiled by features
+    // itself, and a new id is an empty target dir (vaultwarden, after turning on one
+    // database feature: a 16-minute cold compile on 2 cores).
+    keyed.build.features.clear();
+    keyed.build.groups.clear();
     let script = scripts::cargo_image_script(&keyed);
     cksum(
         format!(
