@@ -46,10 +46,52 @@ pub struct OwnDockerfile {
     /// its `HEALTHCHECK` runs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copies: Vec<(String, String)>,
+    /// What the stage copies from another image or from a stage that compiles nothing of
+    /// the workspace (vaultwarden's `COPY --from=vault /web-vault ./web-vault`, `vault`
+    /// being its pinned `web-vault` image): the generated image holds none of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_copies: Vec<ForeignCopy>,
     /// What the file's `cargo build` or `cargo install` runs, in any stage: the build is
     /// in a builder stage, not the last (websocat's `--features=workaround1,seqpacket`).
     #[serde(default, skip_serializing_if = "CargoFlags::is_empty")]
     pub cargo: CargoFlags,
+}
+
+/// A `COPY --from` of the last stage that brings something other than the workspace's
+/// build output.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ForeignCopy {
+    /// The instruction as written.
+    pub instruction: String,
+    /// Where it copies from: an image reference (a stage that only names an image is that
+    /// image), or the name of a stage that runs commands but compiles nothing of ours (a
+    /// web front end's `npm run build`).
+    pub from: String,
+    /// Whether `from` is such a stage (else an image).
+    pub stage: bool,
+    /// The sources, as written.
+    pub sources: Vec<String>,
+    /// The destination, absolute (a relative one is taken from the stage's `WORKDIR`).
+    pub dest: String,
+}
+
+/// A stage of the file, for resolving `COPY --from`.
+#[derive(Default)]
+struct Stage {
+    name: String,
+    /// The `FROM` image or stage, its `ARG`s expanded.
+    base: String,
+    runs: bool,
+    /// A `RUN` compiles Rust (`cargo`, `xx-cargo`, `cross`).
+    compiles: bool,
+}
+
+/// Whether a word of a `RUN` line starts a cargo build: `cargo`, tonistiigi/xx's
+/// `xx-cargo` (vaultwarden's), `cross`.
+fn is_cargo(word: &str) -> bool {
+    let word = word.trim_matches(|c| c == '"' || c == '\'');
+    let name = word.rsplit('/').next().unwrap_or(word);
+    matches!(name, "cargo" | "xx-cargo" | "cross")
 }
 
 /// The feature flags of a Dockerfile's `cargo build` / `cargo install` commands.
@@ -79,7 +121,7 @@ impl CargoFlags {
         let mut i = 0;
         while i < words.len() {
             let word = words[i].trim_matches(|c| c == '"' || c == '\'');
-            if word == "cargo" {
+            if is_cargo(word) {
                 in_cargo = matches!(words.get(i + 1), Some(&"build" | &"install"));
             } else if in_cargo {
                 let value = match word {
@@ -127,6 +169,18 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
     };
     // ARG defaults, which `$NAME` in a RUN line expands to.
     let mut args: Vec<(String, String)> = Vec::new();
+    let expand = |text: &str, args: &[(String, String)]| {
+        let mut text = text.to_string();
+        for (name, value) in args {
+            text = text
+                .replace(&format!("${{{name}}}"), value)
+                .replace(&format!("${name}"), value);
+        }
+        text
+    };
+    let mut stages: Vec<Stage> = Vec::new();
+    // The last stage's `COPY --from`s: from, the instruction, sources, destination.
+    let mut from_copies: Vec<(String, String, Vec<String>, String)> = Vec::new();
     for line in instructions(text) {
         let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
         let rest = rest.trim();
@@ -136,7 +190,21 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                     path: path.to_string(),
                     cargo: std::mem::take(&mut out.cargo),
                     ..OwnDockerfile::default()
-                }
+                };
+                from_copies.clear();
+                let parts: Vec<&str> = (rest.split_whitespace())
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
+                stages.push(Stage {
+                    base: expand(parts.first().copied().unwrap_or(""), &args),
+                    name: match parts[..] {
+                        [_, as_, name, ..] if as_.eq_ignore_ascii_case("AS") => {
+                            name.to_ascii_lowercase()
+                        }
+                        _ => String::new(),
+                    },
+                    ..Stage::default()
+                });
             }
             // `ARG CARGO_OPTS="--features=..."` then `cargo build $CARGO_OPTS` (websocat's):
             // the default is what a plain `docker build` runs.
@@ -147,20 +215,41 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 }
             }
             "RUN" => {
-                let mut run = rest.to_string();
-                for (name, value) in &args {
-                    run = run
-                        .replace(&format!("${{{name}}}"), value)
-                        .replace(&format!("${name}"), value);
-                }
+                let run = expand(rest, &args);
                 out.cargo.read(&run);
+                if let Some(stage) = stages.last_mut() {
+                    stage.runs = true;
+                    stage.compiles |= run
+                        .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
+                        .any(is_cargo);
+                }
             }
             "COPY" | "ADD" => {
                 let mut parts = words(rest);
-                if parts.iter().any(|w| w.starts_with("--from")) {
+                let from = parts
+                    .iter()
+                    .find_map(|w| w.strip_prefix("--from="))
+                    .map(|f| expand(f, &args));
+                parts.retain(|w| !w.starts_with("--"));
+                // A stage that copies files in has content of its own (a stage of assets).
+                if let Some(stage) = stages.last_mut() {
+                    stage.runs = true;
+                }
+                if let Some(from) = from {
+                    if let Some(dest) = parts.pop() {
+                        let dest = match (dest.starts_with('/'), out.workdir.as_deref()) {
+                            (false, Some(dir)) => format!(
+                                "{}/{}",
+                                dir.trim_end_matches('/'),
+                                dest.trim_start_matches("./")
+                            ),
+                            (false, None) => format!("/{}", dest.trim_start_matches("./")),
+                            (true, _) => dest,
+                        };
+                        from_copies.push((from, format!("{word} {rest}"), parts, dest));
+                    }
                     continue;
                 }
-                parts.retain(|w| !w.starts_with("--"));
                 let Some(dest) = parts.pop() else {
                     continue;
                 };
@@ -248,7 +337,69 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             _ => {}
         }
     }
+    // The program the stage starts is the workspace's build, wherever it comes from
+    // (feroxbuster's Dockerfile downloads its release binary in a stage of its own).
+    let name = |path: &str| {
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .map(str::to_string)
+    };
+    let program = |path: &str| name(path).is_some_and(|n| out.programs.contains(&n));
+    out.foreign_copies = from_copies
+        .into_iter()
+        .filter(|(_, _, sources, dest)| !program(dest) && !sources.iter().any(|s| program(s)))
+        .filter_map(|(from, instruction, sources, dest)| {
+            let (from, stage) = foreign_source(&stages, &from)?;
+            Some(ForeignCopy {
+                instruction,
+                from,
+                stage,
+                sources,
+                dest,
+            })
+        })
+        .collect();
     out
+}
+
+/// Where a `COPY --from=name` brings files from when it is not the workspace's build: the
+/// image a stage that runs nothing names (followed through stages it is built on), a
+/// stage that runs commands none of which compiles Rust (`true`), or an image named
+/// directly. None for a stage that compiles, or one built on a stage that does.
+fn foreign_source(stages: &[Stage], from: &str) -> Option<(String, bool)> {
+    let by_name = |name: &str| -> Option<usize> {
+        let lower = name.to_ascii_lowercase();
+        match name.parse::<usize>() {
+            Ok(i) if i + 1 < stages.len() => Some(i),
+            _ => stages[..stages.len().saturating_sub(1)]
+                .iter()
+                .position(|s| !s.name.is_empty() && s.name == lower),
+        }
+    };
+    // An image named directly has a registry, tag or digest (`nginx:1`): a bare word no
+    // stage defines is more likely a stage of another file than `docker.io/library/word`.
+    let Some(mut i) = by_name(from) else {
+        return (!from.contains('$') && from.contains(['/', ':', '@']))
+            .then(|| (from.to_string(), false));
+    };
+    let named = i;
+    let mut runs = false;
+    loop {
+        let stage = &stages[i];
+        if stage.compiles {
+            return None;
+        }
+        runs |= stage.runs;
+        match by_name(&stage.base).filter(|b| *b < i) {
+            Some(base) => i = base,
+            None if runs => return Some((stages[named].name.clone(), true)),
+            None => {
+                return (!stage.base.contains('$') && !stage.base.eq_ignore_ascii_case("scratch"))
+                    .then(|| (stage.base.clone(), false))
+            }
+        }
+    }
 }
 
 impl OwnDockerfile {
@@ -396,6 +547,73 @@ mod tests {
         );
         assert_eq!(own.workdir.as_deref(), Some("/"));
         assert_eq!(own.env, [("ROCKET_PORT".to_string(), "80".to_string())]);
+    }
+
+    /// The last stage's `COPY --from`s that bring something other than the workspace's
+    /// build: from an image (named directly, or by a stage that only names one, its `ARG`
+    /// expanded), or from a stage that compiles nothing of ours (a front end's, assets);
+    /// not from a stage that compiles, nor one built on it. Relative destinations are
+    /// taken from the `WORKDIR`.
+    #[test]
+    fn copies_from_other_images_and_stages_are_read() {
+        let text = "ARG WEB=docker.io/web-vault@sha256:abc
+                    FROM --platform=linux/amd64 ${WEB} AS vault
+                    FROM node:20 AS Front
+RUN npm ci && npm run build
+                    FROM rust:1 AS chef
+RUN cargo install cargo-chef
+                    FROM chef AS build
+RUN xx-cargo build --release
+                    FROM build AS stripped
+RUN strip target/release/app
+                    FROM alpine AS assets
+COPY static /static
+                    FROM debian:trixie-slim
+COPY --from=0 /web-vault /web-vault
+WORKDIR /app
+                    COPY --from=vault /web-vault ./web-vault
+                    COPY --from=front /src/dist /srv/dist
+                    COPY --from=stripped /app/target/release/app /usr/bin/
+                    COPY --from=build /app/target/release/app .
+                    COPY --link --from=nginx:1 /etc/nginx/mime.types /etc/nginx/fastcgi.conf /etc/
+                    COPY --from=assets /static static
+";
+        let own = last_stage("Dockerfile", text);
+        let read: Vec<(&str, bool, Vec<&str>, &str)> = (own.foreign_copies.iter())
+            .map(|c| {
+                let sources = c.sources.iter().map(String::as_str).collect();
+                (c.from.as_str(), c.stage, sources, c.dest.as_str())
+            })
+            .collect();
+        let web = "docker.io/web-vault@sha256:abc";
+        assert_eq!(
+            read,
+            [
+                (web, false, vec!["/web-vault"], "/web-vault"),
+                (web, false, vec!["/web-vault"], "/app/web-vault"),
+                ("front", true, vec!["/src/dist"], "/srv/dist"),
+                (
+                    "nginx:1",
+                    false,
+                    vec!["/etc/nginx/mime.types", "/etc/nginx/fastcgi.conf"],
+                    "/etc/"
+                ),
+                ("assets", true, vec!["/static"], "/app/static"),
+            ]
+        );
+        assert_eq!(
+            own.foreign_copies[1].instruction,
+            "COPY --from=vault /web-vault ./web-vault"
+        );
+        // `xx-cargo build` is a cargo build: its flags count.
+        let own = last_stage(
+            "Dockerfile",
+            "FROM rust AS build
+ARG DB=sqlite,mysql
+RUN xx-cargo build --features ${DB}
+",
+        );
+        assert_eq!(own.cargo.features, ["sqlite", "mysql"]);
     }
 
     /// What the stop signal, healthcheck and cargo flags are read as.

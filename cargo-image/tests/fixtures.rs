@@ -1659,6 +1659,66 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
             ),
         "{on_debian:?}"
     );
+    // Files from another image (vaultwarden's web vault, from a stage that only names its
+    // pinned image) or from a stage compiling nothing of ours (a front end; one named as a
+    // stage of ours, renamed): no key brings them, a stage of the user's own in
+    // `dockerfile-append` does; not what the stage that compiles gives, and not once the
+    // appended stages copy it.
+    let own = "FROM docker.io/vaultwarden/web-vault@sha256:ba8b AS vault\n\
+               FROM node:20 AS front\nRUN npm ci && npm run build\n\
+               FROM rust:1 AS build\nRUN cargo build --release\n\
+               FROM python:3 AS test\nRUN pytest --html=/report.html\n\
+               FROM debian:trixie-slim\nWORKDIR /\nCOPY --from=vault /web-vault ./web-vault\n\
+               COPY --from=front /src/dist /srv/dist\nCOPY --from=build /target/release/paste .\n\
+               COPY --from=test /report.html /srv/\nCMD [\"/paste\"]\n";
+    let said = notes(own, "[package.metadata.image.bin.paste]\nworkdir = \"/\"\n");
+    assert_eq!(
+        said,
+        [
+            "your own Dockerfile copies into `paste`'s image `COPY --from=vault /web-vault \
+             ./web-vault` (from image `docker.io/vaultwarden/web-vault@sha256:ba8b`), `COPY \
+             --from=front /src/dist /srv/dist` (from its stage `front`), `COPY --from=test \
+             /report.html /srv/` (from its stage `test`), which the generated image lacks and \
+             no key gives: if it needs them, add to a file of yours that `dockerfile-append` \
+             names under [workspace.metadata.image] in Cargo.toml: the stages `front`, `test` \
+             (as `own-test`: the generated file has a `test`) from it, then `FROM paste AS \
+             paste-full` and `COPY --from=docker.io/vaultwarden/web-vault@sha256:ba8b \
+             /web-vault /web-vault` and `COPY --from=front /src/dist /srv/dist` and `COPY \
+             --from=own-test /report.html /srv/`; then build that stage (`cargo xtask \
+             image --target paste-full`)"
+        ]
+    );
+    let appended = |append: &str| {
+        let (_, plan) = Fixture::new("owndockerfileappend")
+            .root_package("paste", |p| {
+                p.bin("paste")
+                    .bin("paste-admin")
+                    .toml("[package.metadata.image.bin.paste]\nworkdir = \"/\"\n")
+            })
+            .workspace_toml("[workspace.metadata.image]\ndockerfile-append = \"full.Dockerfile\"\n")
+            .file("Dockerfile", own)
+            .file("full.Dockerfile", append)
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+    };
+    let web = "FROM paste AS paste-full\n\
+               COPY --from=docker.io/vaultwarden/web-vault@sha256:ba8b /web-vault /web-vault\n";
+    let said = appended(web);
+    assert!(
+        said.len() == 1
+            && said[0].contains("`COPY --from=front /src/dist /srv/dist` (from its stage")
+            && !said[0].contains("COPY --from=vault")
+            && said[0].contains("add to your `dockerfile-append` file, full.Dockerfile: the"),
+        "{said:?}"
+    );
+    let all = format!(
+        "FROM node:20 AS front\nRUN npm ci && npm run build\n\
+         FROM python:3 AS own-test\nRUN pytest --html=/report.html\n{web}\
+         COPY --from=front /src/dist /srv/dist\nCOPY --from=own-test /report.html /srv/\n"
+    );
+    assert_eq!(appended(&all), Vec::<String>::new());
     // SIGTERM is every image's stop signal already.
     let sigterm = "FROM scratch\nSTOPSIGNAL SIGTERM\nCMD [\"/paste\"]\n";
     assert_eq!(notes(sigterm, ""), Vec::<String>::new());

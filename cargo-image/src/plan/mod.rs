@@ -402,11 +402,7 @@ impl ImagePlan {
 /// volume is not), with the keys that carry them over. The program is the one its
 /// `ENTRYPOINT` or `CMD` names, else the only image's.
 fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
-    let own = ws.own_dockerfile.as_ref()?;
-    let img = images
-        .iter()
-        .find(|i| own.programs.contains(&i.bin))
-        .or_else(|| (images.len() == 1).then(|| &images[0]))?;
+    let (own, img) = own_dockerfile_image(ws, images)?;
     let mut lacks: Vec<String> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
     let env: Vec<&(String, String)> = own
@@ -572,6 +568,111 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         lacks.join(", "),
         keys.join(", "),
         image_table(ws, img),
+    ))
+}
+
+/// The workspace's own Dockerfile and the image of the program its last stage starts
+/// (`ENTRYPOINT` or `CMD`), else the only image.
+fn own_dockerfile_image<'a>(
+    ws: &'a Workspace,
+    images: &'a [ImagePlan],
+) -> Option<(&'a crate::own_dockerfile::OwnDockerfile, &'a ImagePlan)> {
+    let own = ws.own_dockerfile.as_ref()?;
+    let img = images
+        .iter()
+        .find(|i| own.programs.contains(&i.bin))
+        .or_else(|| (images.len() == 1).then(|| &images[0]))?;
+    Some((own, img))
+}
+
+/// A note on what the workspace's own Dockerfile copies into its last stage from another
+/// image or from a stage that compiles nothing of the workspace (vaultwarden's
+/// `COPY --from=vault /web-vault ./web-vault`: without its web vault the service exits
+/// unless `WEB_VAULT_ENABLED=false`). No key brings files from an image; a stage of the
+/// user's own in `dockerfile-append`, built on the generated one, does.
+fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
+    let (own, img) = own_dockerfile_image(ws, images)?;
+    // Not once the user's own stages copy it (by what and from where; a stage renamed
+    // as below counts).
+    let appended = ws.dockerfile_append.as_ref().map(|(_, text)| text.as_str());
+    let copied = |c: &&crate::own_dockerfile::ForeignCopy| {
+        appended.is_some_and(|text| {
+            (text.contains(&format!("--from={}", c.from))
+                || text.contains(&format!("--from=own-{}", c.from)))
+                && c.sources.iter().all(|s| text.contains(s.as_str()))
+        })
+    };
+    let foreign: Vec<&crate::own_dockerfile::ForeignCopy> =
+        own.foreign_copies.iter().filter(|c| !copied(c)).collect();
+    if foreign.is_empty() {
+        return None;
+    }
+    let said: Vec<String> = (foreign.iter())
+        .map(|c| {
+            let from = if c.stage {
+                format!("its stage `{}`", c.from)
+            } else {
+                format!("image `{}`", c.from)
+            };
+            format!("`{}` (from {from})", c.instruction)
+        })
+        .collect();
+    let stages: BTreeSet<&str> = (foreign.iter())
+        .filter(|c| c.stage)
+        .map(|c| c.from.as_str())
+        .collect();
+    // A stage of theirs named as one of ours (feroxbuster's `build`) is refused in the
+    // appended file: renamed (`own-build`: `build-custom` would take a prefix of ours,
+    // `test-`), in its `COPY --from` too.
+    let renamed = |stage: &str| {
+        if stages::generated_stage(stage, images) {
+            format!("own-{stage}")
+        } else {
+            stage.to_string()
+        }
+    };
+    let stage_list: Vec<String> = (stages.iter())
+        .map(|s| match renamed(s) {
+            new if new != *s => format!("`{s}` (as `{new}`: the generated file has a `{s}`)"),
+            _ => format!("`{s}`"),
+        })
+        .collect();
+    let target = format!("{}-full", img.stage);
+    let copies: Vec<String> = (foreign.iter())
+        .map(|c| {
+            let from = if c.stage {
+                renamed(&c.from)
+            } else {
+                c.from.clone()
+            };
+            format!("`COPY --from={from} {} {}`", c.sources.join(" "), c.dest)
+        })
+        .collect();
+    let file = match &ws.dockerfile_append {
+        Some((path, _)) => format!("your `dockerfile-append` file, {}", ws.in_root(path)),
+        None => format!(
+            "a file of yours that `dockerfile-append` names under [workspace.metadata.image] \
+             in {}",
+            ws.in_root("Cargo.toml")
+        ),
+    };
+    Some(format!(
+        "your own {} copies into `{}`'s image {}, which the generated image lacks and no key \
+         gives: if it needs them, add to {file}: {}`FROM {} AS {target}` and {}; then build \
+         that stage (`cargo xtask image --target {target}`)",
+        ws.in_root(&own.path),
+        img.bin,
+        said.join(", "),
+        match stage_list.len() {
+            0 => String::new(),
+            n => format!(
+                "the stage{} {} from it, then ",
+                if n == 1 { "" } else { "s" },
+                stage_list.join(", ")
+            ),
+        },
+        img.stage,
+        copies.join(" and "),
     ))
 }
 
@@ -1541,6 +1642,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(config_default_notes(ws, &images));
     notes.extend(detach_notes(ws, &images, &reach));
     notes.extend(own_dockerfile_note(ws, &images));
+    notes.extend(own_dockerfile_copies_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
     notes.extend(named_path_notes(ws, &images));

@@ -106,6 +106,13 @@ pub fn declared_stages(text: &str) -> Vec<String> {
     stages
 }
 
+/// Whether the generated Dockerfile has a stage named `stage`: one of ours, or an image's.
+pub(super) fn generated_stage(stage: &str, images: &[ImagePlan]) -> bool {
+    INTERNAL_STAGES.contains(&stage)
+        || INTERNAL_PREFIXES.iter().any(|p| stage.starts_with(p))
+        || images.iter().any(|i| i.stage == stage)
+}
+
 /// `dockerfile-append` (the file's path and text), checked: none of its stages may take a
 /// name the generated Dockerfile has, ours or an image's.
 pub(super) fn plan_appended(
@@ -117,13 +124,10 @@ pub(super) fn plan_appended(
     };
     let stages = declared_stages(text);
     for stage in &stages {
-        let generated = INTERNAL_STAGES.contains(&stage.as_str())
-            || INTERNAL_PREFIXES.iter().any(|p| stage.starts_with(p))
-            || images.iter().any(|i| i.stage == *stage);
-        if generated {
+        if generated_stage(stage, images) {
             return Err(format!(
                 "key `dockerfile-append`: `{path}` declares the stage `{stage}`, which \
-                 the generated Dockerfile has; rename it (e.g. `{stage}-custom`)"
+                 the generated Dockerfile has; rename it (e.g. `own-{stage}`)"
             ));
         }
     }
