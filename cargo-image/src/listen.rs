@@ -192,6 +192,93 @@ pub struct ListenFacts {
     /// Integer constants it defines (`const CONTROL_PORT: u16 = 7835;`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consts: Vec<(String, u16)>,
+    /// How it lets the environment override its configuration's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_override: Option<EnvOverride>,
+}
+
+/// How a program lets its environment override its configuration's keys: the `config`
+/// crate's `Environment` source (sonic's `Environment::with_prefix("SONIC")
+/// .separator("__").prefix_separator("_")`: `[channel] inet` is `SONIC_CHANNEL__INET`) or
+/// figment's `Env::prefixed("APP_").split("__")`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnvOverride {
+    /// What every variable starts with, its separator included (`SONIC_`); empty for none.
+    pub prefix: String,
+    /// Between a section and its key (`__`); empty when keys are not split, which leaves
+    /// only the top level reachable.
+    pub separator: String,
+    /// The call that sets it up, for the note (`config::Environment`, `figment::Env`).
+    pub source: String,
+}
+
+impl EnvOverride {
+    /// The variable that overrides `key` in `section` (a dotted path, empty at the top).
+    pub fn variable(&self, section: &str, key: &str) -> Option<String> {
+        let mut parts: Vec<&str> = section.split('.').filter(|s| !s.is_empty()).collect();
+        if !parts.is_empty() && self.separator.is_empty() {
+            return None;
+        }
+        parts.push(key);
+        Some(format!("{}{}", self.prefix, parts.join(&self.separator)).to_ascii_uppercase())
+    }
+}
+
+/// The [`EnvOverride`] that code without whitespace (`flat`) sets up, if any. The
+/// `config` crate's prefix separator defaults to its separator when that is set, else `_`.
+fn env_override(flat: &str) -> Option<EnvOverride> {
+    // The string literal `call("...")` gives within `text`.
+    let arg = |text: &str, call: &str| -> Option<String> {
+        let open = format!("{call}(\"");
+        let rest = &text[text.find(&open)? + open.len()..];
+        Some(rest[..rest.find('"')?].to_string())
+    };
+    // The chain of calls from `at` to the end of its statement.
+    let chain = |at: usize| -> &str {
+        let rest = &flat[at..];
+        &rest[..rest.find(';').unwrap_or(rest.len())]
+    };
+    let config = [
+        "Environment::with_prefix(",
+        "Environment::default()",
+        "Environment::new()",
+    ]
+    .iter()
+    .filter_map(|start| flat.find(start))
+    .min();
+    if let Some(at) = config {
+        let chain = chain(at);
+        let prefix = arg(chain, "Environment::with_prefix")
+            .or_else(|| arg(chain, ".prefix"))
+            .unwrap_or_default();
+        let separator = arg(chain, ".separator").unwrap_or_default();
+        let prefix_separator = arg(chain, ".prefix_separator").unwrap_or_else(|| {
+            if separator.is_empty() {
+                "_".to_string()
+            } else {
+                separator.clone()
+            }
+        });
+        return Some(EnvOverride {
+            prefix: if prefix.is_empty() {
+                prefix
+            } else {
+                format!("{prefix}{prefix_separator}")
+            },
+            separator,
+            source: "config::Environment".into(),
+        });
+    }
+    let at = ["Env::prefixed(", "Env::raw()"]
+        .iter()
+        .filter_map(|start| flat.find(start))
+        .min()?;
+    let chain = chain(at);
+    Some(EnvOverride {
+        prefix: arg(chain, "Env::prefixed").unwrap_or_default(),
+        separator: arg(chain, ".split").unwrap_or_default(),
+        source: "figment::providers::Env".into(),
+    })
 }
 
 impl ListenFacts {
@@ -201,6 +288,7 @@ impl ListenFacts {
             && self.defaults.is_empty()
             && !self.listens
             && self.consts.is_empty()
+            && self.env_override.is_none()
     }
 }
 
@@ -322,6 +410,7 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             public(at, port_ref(token), &format!("({pattern}, {token})"));
         }
     }
+    facts.env_override = env_override(&flat);
     found.sort_by_key(|(at, _, _, _)| *at);
     for (_, port, why, udp) in found {
         let list = if udp {
@@ -515,12 +604,29 @@ const CLIENT_SECTIONS: &[&str] = &[
     "proxy", "client",
 ];
 
+/// A configuration file's line that listens on loopback ([`config_loopback`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigLoopback {
+    /// The file, relative to the build context (set by the reader of the file).
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// The line, trimmed.
+    pub text: String,
+    /// The section it is in (`server`, `a.b` for `[a.b]`, a YAML mapping's key), empty at
+    /// the top level.
+    pub section: String,
+    pub key: String,
+    /// The address, unquoted (`[::1]:1491`).
+    pub value: String,
+}
+
 /// The first line of a configuration file (TOML, YAML, JSON, INI) that gives a listen
 /// address on loopback with a port (rustypaste's `[server] address = "127.0.0.1:8000"`,
-/// vigil's `inet = "[::1]:8080"`), with its 1-based number: shipped into an image, it makes
-/// a service that answers only its own container. A key under a section naming a client
-/// (`[database]`) or another key (`database_url`) is where it connects: not said.
-pub fn config_loopback(text: &str) -> Option<(usize, String)> {
+/// vigil's `inet = "[::1]:8080"`): shipped into an image, it makes a service that answers
+/// only its own container. A key under a section naming a client (`[database]`) or another
+/// key (`database_url`) is where it connects: not said.
+pub fn config_loopback(text: &str) -> Option<ConfigLoopback> {
     let mut section = String::new();
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim();
@@ -555,7 +661,22 @@ pub fn config_loopback(text: &str) -> Option<(usize, String)> {
                 .any(|word| word == *w)
         });
         if loopback && LISTEN_KEYS.contains(&key.as_str()) && !client {
-            return Some((n + 1, trimmed.to_string()));
+            let section = section.trim_matches(|c| c == '[' || c == ']' || c == ':');
+            return Some(ConfigLoopback {
+                file: String::new(),
+                line: n + 1,
+                text: trimmed.to_string(),
+                section: section.trim().trim_matches('"').to_string(),
+                value: value
+                    .trim()
+                    .trim_end_matches(',')
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string(),
+                key: trimmed[..split]
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string(),
+            });
         }
     }
     None
@@ -1011,12 +1132,27 @@ fn main() {
                           #address = \"0.0.0.0:8000\"\naddress = \"127.0.0.1:8000\"\n";
         assert_eq!(
             config_loopback(rustypaste),
-            Some((6, "address = \"127.0.0.1:8000\"".to_string()))
+            Some(ConfigLoopback {
+                file: String::new(),
+                line: 6,
+                text: "address = \"127.0.0.1:8000\"".to_string(),
+                section: "server".into(),
+                key: "address".into(),
+                value: "127.0.0.1:8000".into(),
+            })
         );
-        let vigil = "[server]\n\nlog_level = \"error\"\ninet = \"[::1]:8080\"\n";
-        assert_eq!(config_loopback(vigil).map(|(n, _)| n), Some(4));
+        let vigil = "[Server.Http]\n\nlog_level = \"error\"\ninet = '[::1]:8080'\n";
+        let found = config_loopback(vigil).unwrap();
+        assert_eq!(
+            (found.line, found.section.as_str(), found.value.as_str()),
+            (4, "server.http", "[::1]:8080")
+        );
         let yaml = "application:\n  address: localhost:3000\n";
-        assert_eq!(config_loopback(yaml).map(|(n, _)| n), Some(2));
+        let found = config_loopback(yaml).unwrap();
+        assert_eq!(
+            (found.line, found.section.as_str(), found.key.as_str()),
+            (2, "application", "address")
+        );
         for client in [
             "[database]\naddress = \"127.0.0.1:5432\"\n",
             "[server]\ndatabase_url = \"postgres://u@127.0.0.1:5432/db\"\n",
@@ -1025,6 +1161,47 @@ fn main() {
         ] {
             assert_eq!(config_loopback(client), None, "{client}");
         }
+    }
+
+    /// The environment overrides of a configuration: the `config` crate's (sonic's prefix
+    /// and separators, rustypaste's separator without a prefix, a prefix alone whose
+    /// separator is `_`, none for nested keys without a separator) and figment's.
+    #[test]
+    fn a_configuration_s_environment_override_is_read() {
+        let var = |code: &str, section: &str, key: &str| {
+            listen_facts(code)
+                .env_override
+                .and_then(|o| o.variable(section, key))
+        };
+        let sonic = "let conf = Config::builder()\n    .add_source(File::from(path))\n    \
+                     .add_source(\n        config::Environment::with_prefix(\"SONIC\")\n            \
+                     .separator(\"__\")\n            .prefix_separator(\"_\"),\n    )\n    .build()?;\n";
+        assert_eq!(
+            var(sonic, "channel", "inet").as_deref(),
+            Some("SONIC_CHANNEL__INET")
+        );
+        let rustypaste = "config.add_source(Environment::default().separator(\"__\"));\n";
+        assert_eq!(
+            var(rustypaste, "server", "address").as_deref(),
+            Some("SERVER__ADDRESS")
+        );
+        let prefixed = "let env = Environment::with_prefix(\"APP\").separator(\"__\");\n";
+        assert_eq!(
+            var(prefixed, "server", "address").as_deref(),
+            Some("APP__SERVER__ADDRESS")
+        );
+        let flat = "let env = Environment::with_prefix(\"app\");\n";
+        assert_eq!(var(flat, "", "bind").as_deref(), Some("APP_BIND"));
+        assert_eq!(var(flat, "server", "bind"), None);
+        let figment = "Figment::new().merge(Toml::file(\"App.toml\")).merge(Env::prefixed(\"APP_\").split(\"__\"));\n";
+        assert_eq!(
+            var(figment, "server.http", "listen").as_deref(),
+            Some("APP_SERVER__HTTP__LISTEN")
+        );
+        assert_eq!(
+            listen_facts("let v = std::env::var(\"X\");\n").env_override,
+            None
+        );
     }
 
     /// crates.io's shape: the project's own helper reading the variable, named for it.

@@ -122,10 +122,10 @@ pub struct Workspace {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub context_dirs: BTreeMap<String, Vec<String>>,
     /// Run-time reads (`run_reads` keys) whose configuration listens on loopback, with the
-    /// place (`config.toml:5: address = "127.0.0.1:8000"`): shipped as they are, the
+    /// line (`config.toml:5: address = "127.0.0.1:8000"`): shipped as they are, the
     /// service answers only its own container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub run_loopbacks: BTreeMap<String, String>,
+    pub run_loopbacks: BTreeMap<String, crate::listen::ConfigLoopback>,
 }
 
 /// A SQLite database that sqlx's query macros check queries against while compiling,

@@ -1064,12 +1064,11 @@ fn package_sources(
 }
 
 /// For each run-time read that is a configuration file, or a directory holding some, the
-/// first line that listens on loopback ([`crate::listen::config_loopback`]), as
-/// `file:line: text`.
+/// first line that listens on loopback ([`crate::listen::config_loopback`]), with its file.
 fn run_loopbacks(
     context: &Path,
     run_reads: &BTreeMap<String, crate::model::CompileRead>,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, crate::listen::ConfigLoopback> {
     const CONFIG: &[&str] = &[
         ".toml", ".yaml", ".yml", ".json", ".cfg", ".conf", ".ini", ".ron",
     ];
@@ -1085,7 +1084,11 @@ fn run_loopbacks(
         files.truncate(64);
         let found = files.iter().find_map(|f| {
             let text = std::fs::read_to_string(context.join(f)).ok()?;
-            crate::listen::config_loopback(&text).map(|(n, line)| format!("{f}:{n}: {line}"))
+            let found = crate::listen::config_loopback(&text)?;
+            Some(crate::listen::ConfigLoopback {
+                file: f.clone(),
+                ..found
+            })
         });
         if let Some(found) = found {
             out.insert(path.clone(), found);

@@ -1894,4 +1894,53 @@ fn a_run_time_configuration_listening_on_loopback_is_said() {
     );
     assert!(config("[server]\naddress = \"0.0.0.0:8000\"\n", shipped).is_empty());
     assert!(config("[database]\naddress = \"127.0.0.1:5432\"\n", shipped).is_empty());
+
+    // A program whose code lets the environment override its configuration (sonic's
+    // `config::Environment::with_prefix("SONIC").separator("__").prefix_separator("_")`):
+    // the variable is named, with a public address; quiet once the image's `env` sets it.
+    let with_env = |env: &str| {
+        let (_, plan) = Fixture::new("loopenv")
+            .virtual_workspace(&["server"])
+            .package("server", |p| {
+                p.main()
+                    .toml(env)
+                    .source(
+                        "src/config.rs",
+                        "pub fn read() -> Config {\n    Config::builder()\n        \
+                         .add_source(config::File::with_name(\"config.cfg\"))\n        \
+                         .add_source(\n            config::Environment::with_prefix(\"SONIC\")\n                \
+                         .separator(\"__\")\n                .prefix_separator(\"_\"),\n        )\n        \
+                         .build()\n}\n",
+                    )
+                    .source(
+                        "src/main.rs",
+                        "mod config;\nfn main() {\n    let path = \"config.cfg\";\n    \
+                         let c = std::fs::read_to_string(path);\n    \
+                         let l = std::net::TcpListener::bind(c.inet);\n}\n",
+                    )
+            })
+            .file(
+                "config.cfg",
+                "[server]\nlog_level = \"error\"\n\n[channel]\ninet = \"[::1]:1491\"\n",
+            )
+            .build()
+            .plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("loopback"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        with_env(""),
+        [
+            "`server` may read `config.cfg`, which listens on loopback (config.cfg:5: `inet = \
+             \"[::1]:1491\"`): in a container it answers only the container itself, and a \
+             published port reaches nothing; listen on `0.0.0.0` in the copy its image gets, \
+             or override it from the environment, as its code lets (server/src/config.rs): \
+             `SONIC_CHANNEL__INET = \"0.0.0.0:1491\"` in `env` under [package.metadata.image] \
+             in server/Cargo.toml"
+        ]
+    );
+    let set = "[package.metadata.image]\nenv = { SONIC_CHANNEL__INET = \"0.0.0.0:1491\" }\n";
+    assert_eq!(with_env(set), Vec::<String>::new());
 }

@@ -1649,29 +1649,72 @@ pub(super) fn run_time_notes(
 /// A note for each run-time configuration that listens on loopback
 /// ([`Workspace::run_loopbacks`]), for the images of the programs that read it, shipped or
 /// not: a service configured so answers only its own container (rustypaste's `address =
-/// "127.0.0.1:8000"`), while a healthcheck run inside passes.
+/// "127.0.0.1:8000"`), while a healthcheck run inside passes. When the program's code lets
+/// the environment override its configuration ([`crate::listen::EnvOverride`]), the
+/// variable is named with a public address (sonic's `SONIC_CHANNEL__INET`), and an image
+/// whose `env` sets it is not said.
 fn run_loopback_notes(
     ws: &Workspace,
     images: &[ImagePlan],
     reach: &[BTreeSet<String>],
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    for (path, place) in &ws.run_loopbacks {
+    for (path, found) in &ws.run_loopbacks {
         let Some(read) = ws.run_reads.get(path) else {
             continue;
         };
-        let readers = reaching(images, reach, &read.readers);
+        // Each reader with the variable its code would take instead (not for JSON, whose
+        // nesting the line reader does not follow).
+        let readers: Vec<(&ImagePlan, Option<(&String, String)>)> = images
+            .iter()
+            .zip(reach)
+            .filter(|(_, reached)| read.readers.iter().any(|r| reached.contains(r)))
+            .map(|(img, reached)| {
+                let over = super::image_code(ws, img, reached, |p| &p.listen)
+                    .find_map(|(file, f)| f.env_override.as_ref().map(|o| (file, o)))
+                    .filter(|_| !found.file.ends_with(".json"))
+                    .and_then(|(file, o)| Some((file, o.variable(&found.section, &found.key)?)));
+                (img, over)
+            })
+            .filter(|(img, over)| !over.as_ref().is_some_and(|(_, v)| img.env.contains_key(v)))
+            .collect();
         if readers.is_empty() {
             continue;
         }
-        let (at, line) = place.split_once(": ").unwrap_or((place, ""));
+        let public = ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .fold(found.value.clone(), |v, host| {
+                v.replacen(host, "0.0.0.0", 1)
+            });
+        let fix = match (&readers[0].1, readers.len()) {
+            (Some((file, var)), 1) => format!(
+                ", or override it from the environment, as its code lets ({}): `{var} = \
+                 {public:?}` in `env` under {}",
+                ws.from_root(file),
+                super::image_table(ws, readers[0].0)
+            ),
+            (Some((file, var)), _)
+                if readers
+                    .iter()
+                    .all(|(_, o)| o.as_ref().map(|(_, v)| v) == Some(var)) =>
+            {
+                format!(
+                    ", or override it from the environment, as their code lets ({}): `{var} = \
+                     {public:?}` in each image's `env`",
+                    ws.from_root(file)
+                )
+            }
+            _ => " (or set the override its `env` reads)".to_string(),
+        };
         notes.push(format!(
-            "{} may read `{}`, which listens on loopback ({}: `{line}`): in a container it \
+            "{} may read `{}`, which listens on loopback ({}:{}: `{}`): in a container it \
              answers only the container itself, and a published port reaches nothing; listen \
-             on `0.0.0.0` in the copy its image gets (or set the override its `env` reads)",
-            super::ticked(readers.iter().map(|img| &img.bin)),
+             on `0.0.0.0` in the copy its image gets{fix}",
+            super::ticked(readers.iter().map(|(img, _)| &img.bin)),
             ws.from_root(path),
-            ws.from_root(at),
+            ws.from_root(&found.file),
+            found.line,
+            found.text,
         ));
     }
     notes
