@@ -27,6 +27,9 @@ pub struct OwnDockerfile {
     pub udp_ports: Vec<u16>,
     pub workdir: Option<String>,
     pub volumes: Vec<String>,
+    /// `USER` (the last one); none runs as root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The file names of the programs `ENTRYPOINT` and `CMD` name (`rustypaste` for
     /// `CMD ["./rustypaste"]`): which binary's image the stage is.
     pub programs: Vec<String>,
@@ -266,6 +269,7 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                         .push((src.trim_start_matches("./").to_string(), to));
                 }
             }
+            "USER" if !rest.is_empty() => out.user = Some(rest.to_string()),
             "STOPSIGNAL" if !rest.is_empty() && !rest.contains('$') => {
                 out.stop_signal = Some(rest.to_string());
             }
@@ -403,6 +407,26 @@ fn foreign_source(stages: &[Stage], from: &str) -> Option<(String, bool)> {
 }
 
 impl OwnDockerfile {
+    /// Whether the stage runs its program as root: no `USER`, or `USER root` / `0`.
+    pub fn runs_as_root(&self) -> bool {
+        self.user_id().as_deref() == Some("0")
+    }
+
+    /// The user id the stage runs its program as: `0` for root (no `USER`), the number
+    /// of `USER 1000:1000`, `65532` for distroless's `nonroot`; none for another name,
+    /// whose number the base image's `/etc/passwd` holds, or an `ARG`'s.
+    pub fn user_id(&self) -> Option<String> {
+        let Some(user) = &self.user else {
+            return Some("0".into());
+        };
+        match user.split(':').next().unwrap_or(user) {
+            "root" => Some("0".into()),
+            "nonroot" => Some("65532".into()),
+            id if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => Some(id.into()),
+            _ => None,
+        }
+    }
+
     /// The program the stage starts (its file name) and the arguments it gets: after the
     /// `ENTRYPOINT`'s program, its words and `CMD`'s; else after `CMD`'s. None when a word
     /// needs a shell's expansion (`$PORT`).
@@ -538,6 +562,8 @@ mod tests {
         assert_eq!(own.workdir.as_deref(), Some("/app"));
         assert_eq!(own.volumes, ["/app/upload", "/data", "/cache"]);
         assert_eq!(own.programs, ["rustypaste"]);
+        assert_eq!(own.user.as_deref(), Some("1000:1000"));
+        assert!(!own.runs_as_root());
         // vaultwarden's: the root directory is a working directory too; apt's variable
         // is no program's.
         let own = last_stage(
@@ -546,6 +572,8 @@ mod tests {
              WORKDIR /\n",
         );
         assert_eq!(own.workdir.as_deref(), Some("/"));
+        assert!(own.runs_as_root());
+        assert!(last_stage("Dockerfile", "FROM x\nUSER root:root\n").runs_as_root());
         assert_eq!(own.env, [("ROCKET_PORT".to_string(), "80".to_string())]);
     }
 

@@ -1536,7 +1536,7 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
     let own = "FROM rust:1 AS build\nWORKDIR /src\nRUN cargo build --release\n\n\
                FROM scratch\nWORKDIR /app\nCOPY --from=build /src/target/release/paste .\n\
                ENV SERVER__ADDRESS=0.0.0.0:8000\nEXPOSE 8000\nVOLUME /app/upload\n\
-               CMD [\"./paste\"]\n";
+               USER nonroot\nCMD [\"./paste\"]\n";
     let notes = |dockerfile: &str, config: &str| -> Vec<String> {
         let (_, plan) = Fixture::new("owndockerfile")
             .root_package("paste", |p| p.bin("paste").bin("paste-admin").toml(config))
@@ -1719,6 +1719,36 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
          COPY --from=front /src/dist /srv/dist\nCOPY --from=own-test /report.html /srv/\n"
     );
     assert_eq!(appended(&all), Vec::<String>::new());
+    // Another user than ours (root, vaultwarden's: no `USER`; a uid) with volumes: what
+    // the old image wrote there is that user's, which is said with the chown that fixes
+    // it; not for the same uid, nor without volumes.
+    let user = |line: &str, volume: &str| {
+        let said = notes(
+            &format!("FROM debian:trixie-slim\n{volume}{line}CMD [\"/paste\"]\n"),
+            "",
+        );
+        said.into_iter()
+            .filter(|n| n.contains(" runs `paste` as "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        user("", "VOLUME /data\n"),
+        [
+            "your own Dockerfile runs `paste` as root (no `USER`), the generated image as \
+             65532:65532: what the old image wrote into `/data` is not that user's, and the \
+             program cannot write it; before the switch, chown it once: `docker run --rm -u 0 \
+             -v VOLUME:/data debian:bookworm-slim chown -R 65532:65532 /data`"
+        ]
+    );
+    let uid = user("USER 1000:1000\n", "VOLUME /data /cache\n");
+    assert!(
+        uid.len() == 1
+            && uid[0].contains("as `USER 1000:1000`")
+            && uid[0].ends_with("-v VOLUME1:/cache -v VOLUME2:/data debian:bookworm-slim chown -R 65532:65532 /cache /data`"),
+        "{uid:?}"
+    );
+    assert_eq!(user("USER 65532\n", "VOLUME /data\n"), Vec::<String>::new());
+    assert_eq!(user("", ""), Vec::<String>::new());
     // SIGTERM is every image's stop signal already.
     let sigterm = "FROM scratch\nSTOPSIGNAL SIGTERM\nCMD [\"/paste\"]\n";
     assert_eq!(notes(sigterm, ""), Vec::<String>::new());

@@ -676,6 +676,52 @@ fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<St
     ))
 }
 
+/// A note when the workspace's own Dockerfile runs the program as another user than the
+/// generated image (as root, for vaultwarden: no `USER`) and the image keeps data in
+/// volumes (its `VOLUME /data`): what the old image wrote there is that user's, and the
+/// program as 65532 cannot write it (`Permission denied` on its database) until it is
+/// chowned once. A user named otherwise than root or `nonroot` counts as another.
+fn own_dockerfile_user_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
+    let (own, img) = own_dockerfile_image(ws, images)?;
+    let mut volumes: Vec<&String> = own.volumes.iter().chain(&img.extras.volumes).collect();
+    volumes.sort();
+    volumes.dedup();
+    let ours = img.user.split(':').next().unwrap_or(&img.user);
+    if own.user_id().as_deref() == Some(ours) || volumes.is_empty() {
+        return None;
+    }
+    let mounts: String = volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                " -v VOLUME{}:{v}",
+                if volumes.len() == 1 {
+                    String::new()
+                } else {
+                    (i + 1).to_string()
+                }
+            )
+        })
+        .collect();
+    let paths: Vec<&str> = volumes.iter().map(|v| v.as_str()).collect();
+    Some(format!(
+        "your own {} runs `{}` as {}, the generated image as {}: what the old image \
+         wrote into {} is not that user's, and the program cannot write it; before the \
+         switch, chown it once: `docker run --rm -u 0{mounts} debian:bookworm-slim chown -R {} {}`",
+        ws.in_root(&own.path),
+        img.bin,
+        match &own.user {
+            Some(user) => format!("`USER {user}`"),
+            None => "root (no `USER`)".to_string(),
+        },
+        img.user,
+        ticked(&paths),
+        img.user,
+        paths.join(" "),
+    ))
+}
+
 /// The port and path of the `http://` URL on the container's own host in a healthcheck
 /// command (`wget --spider http://localhost:8080/settings`): 80 when it names none.
 fn local_url(words: &[String]) -> Option<(u16, String)> {
@@ -1643,6 +1689,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(detach_notes(ws, &images, &reach));
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(own_dockerfile_copies_note(ws, &images));
+    notes.extend(own_dockerfile_user_note(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
     notes.extend(named_path_notes(ws, &images));
