@@ -604,9 +604,10 @@ const CLIENT_SECTIONS: &[&str] = &[
     "proxy", "client",
 ];
 
-/// A configuration file's line that listens on loopback ([`config_loopback`]).
+/// A line of a configuration file ([`config_entries`]): one that listens on loopback
+/// ([`config_loopback`]), one that sets a secret ([`config_secrets`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ConfigLoopback {
+pub struct ConfigEntry {
     /// The file, relative to the build context (set by the reader of the file).
     pub file: String,
     /// 1-based.
@@ -626,60 +627,88 @@ pub struct ConfigLoopback {
 /// vigil's `inet = "[::1]:8080"`): shipped into an image, it makes a service that answers
 /// only its own container. A key under a section naming a client (`[database]`) or another
 /// key (`database_url`) is where it connects: not said.
-pub fn config_loopback(text: &str) -> Option<ConfigLoopback> {
-    let mut section = String::new();
-    for (n, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.starts_with("//") {
-            continue;
-        }
-        if trimmed.starts_with('[') && trimmed.ends_with(']') {
-            section = trimmed.to_ascii_lowercase();
-            continue;
-        }
-        // A YAML mapping at the top level (`application:`) is a section too.
-        if !line.starts_with([' ', '\t']) && trimmed.ends_with(':') {
-            section = trimmed.to_ascii_lowercase();
-            continue;
-        }
-        let Some(split) = trimmed.find(['=', ':']) else {
-            continue;
-        };
-        let key = trimmed[..split]
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'')
-            .to_ascii_lowercase();
-        let value = &trimmed[split + 1..];
+pub fn config_loopback(text: &str) -> Option<ConfigEntry> {
+    config_entries(text).find(|e| {
         let loopback = ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|host| {
-            value
+            e.value
                 .match_indices(host)
-                .any(|(at, _)| value[at + host.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                .any(|(at, _)| e.value[at + host.len()..].starts_with(|c: char| c.is_ascii_digit()))
         });
         let client = CLIENT_SECTIONS.iter().any(|w| {
-            section
+            (e.section.to_ascii_lowercase())
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .any(|word| word == *w)
         });
-        if loopback && LISTEN_KEYS.contains(&key.as_str()) && !client {
-            let section = section.trim_matches(|c| c == '[' || c == ']' || c == ':');
-            return Some(ConfigLoopback {
-                file: String::new(),
-                line: n + 1,
-                text: trimmed.to_string(),
-                section: section.trim().trim_matches('"').to_string(),
-                value: value
-                    .trim()
-                    .trim_end_matches(',')
-                    .trim_matches(|c| c == '"' || c == '\'')
-                    .to_string(),
-                key: trimmed[..split]
-                    .trim()
-                    .trim_matches(|c| c == '"' || c == '\'')
-                    .to_string(),
-            });
+        loopback && LISTEN_KEYS.contains(&e.key.to_ascii_lowercase().as_str()) && !client
+    })
+}
+
+/// The `key = value` (or `key: value`) lines of a configuration file (TOML, YAML, JSON,
+/// INI), with the section each is in: a `[section]` header, or a YAML mapping at the top
+/// level (`application:`); comments skipped.
+pub fn config_entries(text: &str) -> impl Iterator<Item = ConfigEntry> + '_ {
+    let mut section = String::new();
+    text.lines().enumerate().filter_map(move |(n, line)| {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.starts_with("//") {
+            return None;
         }
-    }
-    None
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            section = trimmed
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_ascii_lowercase();
+            return None;
+        }
+        if !line.starts_with([' ', '\t']) && trimmed.ends_with(':') {
+            section = trimmed
+                .trim_end_matches(':')
+                .trim_matches('"')
+                .to_ascii_lowercase();
+            return None;
+        }
+        let split = trimmed.find(['=', ':'])?;
+        let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+        Some(ConfigEntry {
+            file: String::new(),
+            line: n + 1,
+            text: trimmed.to_string(),
+            section: section.trim().to_string(),
+            key: unquote(&trimmed[..split]),
+            value: unquote(trimmed[split + 1..].trim().trim_end_matches(',')),
+        })
+    })
+}
+
+/// The lines of a configuration file that set a secret to a literal (sonic's
+/// `auth_password = "SecretPassword"`): a key naming a password, secret, token or API key,
+/// with a value that is no number, boolean, `${VAR}` reference, path or URL. Shipped in an
+/// image, the secret is anyone's who can pull it.
+pub fn config_secrets(text: &str) -> Vec<ConfigEntry> {
+    const SECRET: &[&str] = &[
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+    ];
+    const NOT: &[&str] = &[
+        "_file", "_path", "_dir", "_env", "_url", "_ttl", "_length", "_len",
+    ];
+    config_entries(text)
+        .filter(|e| {
+            let key = e.key.to_ascii_lowercase();
+            let value = e.value.as_str();
+            SECRET.iter().any(|w| key.contains(w))
+                && !NOT.iter().any(|w| key.ends_with(w))
+                && !value.is_empty()
+                && !value.starts_with(['$', '/', '{', '['])
+                && !value.contains("://")
+                && value.parse::<f64>().is_err()
+                && !matches!(value, "true" | "false" | "null" | "~")
+        })
+        .collect()
 }
 
 /// Fields that hold the address a server binds: a struct with one of these and a `port`
@@ -1132,7 +1161,7 @@ fn main() {
                           #address = \"0.0.0.0:8000\"\naddress = \"127.0.0.1:8000\"\n";
         assert_eq!(
             config_loopback(rustypaste),
-            Some(ConfigLoopback {
+            Some(ConfigEntry {
                 file: String::new(),
                 line: 6,
                 text: "address = \"127.0.0.1:8000\"".to_string(),
@@ -1152,6 +1181,21 @@ fn main() {
         assert_eq!(
             (found.line, found.section.as_str(), found.key.as_str()),
             (2, "application", "address")
+        );
+        // Secrets set to literals; not a path, a reference, a number or an empty value.
+        let sonic = "[channel]\ninet = \"[::1]:1491\"\nauth_password = \"SecretPassword\"\n\
+                     token_ttl = 3600\napi_key_file = \"/run/key\"\nsecret = \"${SECRET}\"\n\
+                     # password = \"x\"\ntoken = \"\"\nsmtp:\n  password: hunter2\n";
+        let found: Vec<(usize, String, String)> = config_secrets(sonic)
+            .into_iter()
+            .map(|e| (e.line, e.section, e.key))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (3, "channel".to_string(), "auth_password".to_string()),
+                (10, "smtp".into(), "password".into())
+            ]
         );
         for client in [
             "[database]\naddress = \"127.0.0.1:5432\"\n",

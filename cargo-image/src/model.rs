@@ -125,7 +125,11 @@ pub struct Workspace {
     /// line (`config.toml:5: address = "127.0.0.1:8000"`): shipped as they are, the
     /// service answers only its own container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub run_loopbacks: BTreeMap<String, crate::listen::ConfigLoopback>,
+    pub run_loopbacks: BTreeMap<String, crate::listen::ConfigEntry>,
+    /// Paths `files` ships (context paths) whose configuration sets secrets to literals
+    /// (sonic's `auth_password`), with the lines: anyone who pulls the image reads them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shipped_secrets: BTreeMap<String, Vec<crate::listen::ConfigEntry>>,
 }
 
 /// A SQLite database that sqlx's query macros check queries against while compiling,

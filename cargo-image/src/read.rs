@@ -790,9 +790,13 @@ fn from_metadata(
         }
         excluded(&path, &format!("listed in `{key}`"))
     };
+    let shipped: BTreeSet<String> = (file_keys.iter())
+        .map(|(src, _)| crate::model::join(&root, src.trim_end_matches('/')))
+        .collect();
     for (src, manifest) in file_keys {
         in_context("files", &src, manifest)?;
     }
+    let shipped_secrets = shipped_secrets(&context_dir, &shipped);
     for file in config.build_files.iter().flatten() {
         in_context(
             "build-files",
@@ -872,6 +876,7 @@ fn from_metadata(
             tests_left_out,
             context_dirs,
             run_loopbacks,
+            shipped_secrets,
         },
         workspace_dir,
         context_dir,
@@ -1068,33 +1073,69 @@ fn package_sources(
 fn run_loopbacks(
     context: &Path,
     run_reads: &BTreeMap<String, crate::model::CompileRead>,
-) -> BTreeMap<String, crate::listen::ConfigLoopback> {
-    const CONFIG: &[&str] = &[
-        ".toml", ".yaml", ".yml", ".json", ".cfg", ".conf", ".ini", ".ron",
-    ];
+) -> BTreeMap<String, crate::listen::ConfigEntry> {
     let mut out = BTreeMap::new();
     for path in run_reads.keys() {
-        let mut files = if context.join(path).is_dir() {
-            files_under(context, path)
-        } else {
-            vec![path.clone()]
-        };
-        files.retain(|f| CONFIG.iter().any(|e| f.ends_with(e)));
-        // A directory of data, not of settings, is not read through.
-        files.truncate(64);
-        let found = files.iter().find_map(|f| {
-            let text = std::fs::read_to_string(context.join(f)).ok()?;
-            let found = crate::listen::config_loopback(&text)?;
-            Some(crate::listen::ConfigLoopback {
-                file: f.clone(),
-                ..found
-            })
-        });
+        let found = config_files(context, path)
+            .into_iter()
+            .find_map(|(f, text)| {
+                let found = crate::listen::config_loopback(&text)?;
+                Some(crate::listen::ConfigEntry { file: f, ..found })
+            });
         if let Some(found) = found {
             out.insert(path.clone(), found);
         }
     }
     out
+}
+
+/// For each path `files` ships (context paths) that is a configuration file, or a
+/// directory holding some, the lines that set a secret to a literal
+/// ([`crate::listen::config_secrets`]), with their files.
+fn shipped_secrets(
+    context: &Path,
+    shipped: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<crate::listen::ConfigEntry>> {
+    let mut out = BTreeMap::new();
+    for path in shipped {
+        let found: Vec<crate::listen::ConfigEntry> = config_files(context, path)
+            .into_iter()
+            .flat_map(|(f, text)| {
+                crate::listen::config_secrets(&text)
+                    .into_iter()
+                    .map(move |e| crate::listen::ConfigEntry {
+                        file: f.clone(),
+                        ..e
+                    })
+            })
+            .collect();
+        if !found.is_empty() {
+            out.insert(path.clone(), found);
+        }
+    }
+    out
+}
+
+/// The configuration files (by extension) at context path `path`, or under it (the first
+/// 64: a directory of data, not of settings, is not read through), with their text.
+fn config_files(context: &Path, path: &str) -> Vec<(String, String)> {
+    const CONFIG: &[&str] = &[
+        ".toml", ".yaml", ".yml", ".json", ".cfg", ".conf", ".ini", ".ron",
+    ];
+    let mut files = if context.join(path).is_dir() {
+        files_under(context, path)
+    } else {
+        vec![path.to_string()]
+    };
+    files.retain(|f| CONFIG.iter().any(|e| f.ends_with(e)));
+    files.truncate(64);
+    files
+        .into_iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(context.join(&f)).ok()?;
+            Some((f, text))
+        })
+        .collect()
 }
 
 /// Every ancestor directory (below the context root) of the packages' directories and

@@ -1816,6 +1816,49 @@ fn a_build_script_watching_what_the_build_cannot_see_is_noted() {
     );
 }
 
+/// A configuration that `files` ships with a secret set to a literal (sonic's
+/// `[channel] auth_password`) is said for the image shipping it, with the variable the
+/// program's code lets override it at run time; not a secret left to a reference, nor a
+/// configuration no image ships.
+#[test]
+fn a_shipped_configuration_holding_a_secret_is_said() {
+    let notes = |config: &str, files: &str| {
+        let (_, plan) = Fixture::new("shipsecret")
+            .root_package("search", |p| {
+                p.toml(files).source(
+                    "src/main.rs",
+                    "fn main() {\n    let c = config::Config::builder()\n        \
+                     .add_source(config::File::with_name(\"config.cfg\"))\n        \
+                     .add_source(config::Environment::with_prefix(\"SEARCH\").separator(\"__\"));\n}\n",
+                )
+            })
+            .file("config.cfg", config)
+            .build()
+            .plan();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("to a literal"))
+            .collect::<Vec<_>>()
+    };
+    let secret = "[channel]\ninet = \"0.0.0.0:1491\"\nauth_password = \"SecretPassword\"\n";
+    let shipped = "[package.metadata.image]\nfiles = { \"config.cfg\" = \"/etc/search.cfg\" }\n";
+    assert_eq!(
+        notes(secret, shipped),
+        [
+            "`search`'s image ships `config.cfg` (`files`), which sets `auth_password` \
+             (config.cfg:3) to a literal: anyone who can pull the image reads it; keep it out \
+             of the shipped copy and give it at run time: `SEARCH__CHANNEL__AUTH_PASSWORD` in \
+             the container's environment when it runs (`docker run -e`, compose's \
+             `environment:`; its code lets it override the file: src/main.rs), or the file \
+             mounted when the container runs (`docker run -v`, a compose secret) instead of \
+             shipping it"
+        ]
+    );
+    assert!(notes(secret, "").is_empty());
+    let reference = "[channel]\nauth_password = \"${SEARCH_PASSWORD}\"\n";
+    assert!(notes(reference, shipped).is_empty());
+}
+
 /// A server port's default (clap's, with the variable it reads) gives way to what the
 /// image sets: the variable in `env`, the port in `args` (`-p 3200`); a program that binds
 /// it on loopback only exposes nothing (the loopback note says why).

@@ -186,6 +186,7 @@ fn workspace(g: &Graph) -> Workspace {
         tests_left_out: BTreeMap::new(),
         context_dirs: BTreeMap::new(),
         run_loopbacks: BTreeMap::new(),
+        shipped_secrets: BTreeMap::new(),
     }
 }
 

@@ -1643,6 +1643,63 @@ pub(super) fn run_time_notes(
         ));
     }
     notes.extend(run_loopback_notes(ws, images, reach));
+    notes.extend(shipped_secret_notes(ws, images, reach));
+    notes
+}
+
+/// A note for each image whose `files` ship a configuration that sets a secret to a
+/// literal ([`Workspace::shipped_secrets`]: sonic's `auth_password`): anyone who can pull
+/// the image reads it. The fix is at run time, not in `env` (an `ENV` is in the image
+/// too): the variable the program's code lets override it, when it lets one, or the file
+/// mounted when the container runs.
+fn shipped_secret_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (img, reached) in images.iter().zip(reach) {
+        for src in img.extras.files.keys() {
+            let Some(secrets) = ws.shipped_secrets.get(src) else {
+                continue;
+            };
+            let over = super::image_code(ws, img, reached, |p| &p.listen)
+                .find_map(|(file, f)| f.env_override.as_ref().map(|o| (file, o)));
+            let keys: Vec<String> = secrets
+                .iter()
+                .map(|e| format!("`{}` ({}:{})", e.key, ws.from_root(&e.file), e.line))
+                .collect();
+            let variables: Vec<String> = match over {
+                Some((_, o)) if !secrets.iter().any(|e| e.file.ends_with(".json")) => secrets
+                    .iter()
+                    .filter_map(|e| o.variable(&e.section, &e.key))
+                    .map(|v| format!("`{v}`"))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let env = match (over, variables.is_empty()) {
+                (Some((file, _)), false) => format!(
+                    "{} in the container's environment when it runs (`docker run -e`, \
+                     compose's `environment:`; its code lets it override the file: {}), or ",
+                    variables.join(", "),
+                    ws.from_root(file)
+                ),
+                _ => String::new(),
+            };
+            notes.push(format!(
+                "`{}`'s image ships `{}` (`files`), which sets {} to a literal: anyone who can \
+                 pull the image reads it; keep it out of the shipped copy and give it at run \
+                 time: {env}the file mounted when the container runs (`docker run -v`, a \
+                 compose secret) instead of shipping it",
+                img.bin,
+                ws.from_root(src),
+                match keys.len() {
+                    n if n > 3 => format!("{}, {} more", keys[..3].join(", "), n - 3),
+                    _ => keys.join(", "),
+                },
+            ));
+        }
+    }
     notes
 }
 
