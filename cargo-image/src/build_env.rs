@@ -174,14 +174,16 @@ pub fn rustc_env_set(build_script: &str) -> Option<BTreeSet<String>> {
 /// `Command::new("git")`, vergen's git instructions or shadow-rs. The image build has no
 /// `.git` unless `git = true` gives it one: the crate fails, or quietly falls back.
 pub fn git_use(source: &str, build_script: bool) -> Option<&'static str> {
-    let code = program_code(source);
+    let with_strings = program_code(source);
+    // Names looked for as code, not as a string or a comment that mentions them.
+    let code = crate::reads::blanked(&with_strings, true);
     if code.contains("git_version!(") {
         return Some("`git_version!`");
     }
     if !build_script {
         return None;
     }
-    if code.contains("Command::new(\"git\")") {
+    if with_strings.contains("Command::new(\"git\")") {
         return Some("runs `git`");
     }
     let vergen = [
@@ -306,6 +308,12 @@ fn main() {
         let cargo_only =
             "fn main() { vergen::EmitBuilder::builder().build_timestamp().emit().unwrap(); }";
         assert_eq!(git_use(cargo_only, true), None);
+        // A scanner's own source names what it looks for in strings and comments (ours:
+        // `code.contains("git_version!(")`, said of cargo-image when planning this
+        // repository): no use of git.
+        let scanner = "/// Finds `git_version!(` and `shadow_rs`.\n\
+                       fn find(code: &str) -> bool { code.contains(\"git_version!(\") || code.contains(\"shadow_rs\") }";
+        assert_eq!(git_use(scanner, true), None);
     }
 
     #[test]

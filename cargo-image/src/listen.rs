@@ -13,7 +13,7 @@
 //! configuration file is not seen.
 
 use crate::fields::{attribute_field, offset_in, struct_body, struct_fields};
-use crate::reads::{closing, code_offsets, literals, program_code};
+use crate::reads::{blanked, closing, code_offsets, literals, program_code};
 
 /// One loopback address a source listens on.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -81,7 +81,7 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
             });
         }
     }
-    for bind in built_loopbacks(&code) {
+    for bind in built_loopbacks(&blanked(&code, false)) {
         if !out.iter().any(|l| l.literal == bind.literal) {
             out.push(bind);
         }
@@ -350,7 +350,7 @@ fn address_ports<'a>(
 /// its program listens on. Lines are read, not Rust parsed: a port computed or read from a
 /// configuration file is not seen.
 pub fn listen_facts(source: &str) -> ListenFacts {
-    let code = program_code(source);
+    let code = blanked(&program_code(source), false);
     let mut facts = ListenFacts::default();
     let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     // The 48 characters of code before a place in `flat`, lower case: the call an address
@@ -1042,6 +1042,18 @@ fn main() { let s = TcpStream::connect(("127.0.0.1", 6379)); }
         assert!(!facts.listens && facts.public.is_empty());
         assert_eq!(facts.defaults[0].port, PortRef::Number(6379));
         assert!(listen_facts("fn f() { let s = \"0.0.0.0").is_empty());
+    }
+
+    /// A doc comment's example is no code (ours, on `built_loopbacks`, was said of
+    /// cargo-image when planning this repository), nor a port beside an unspecified
+    /// address in a comment.
+    #[test]
+    fn comments_are_not_listens() {
+        let source = "//! (`SocketAddr::from(([127, 0, 0, 1], 3000))`)\n\
+                      /// `TcpListener::bind(([0, 0, 0, 0], 8080))`\n\
+                      fn serve() { let l = TcpListener::bind(addr); }\n";
+        assert!(said(source).is_empty(), "{:?}", said(source));
+        assert!(listen_facts(source).public.is_empty());
     }
 
     #[test]

@@ -336,9 +336,65 @@ fn skip_literal(bytes: &[u8], mut i: usize) -> usize {
                 i += if bytes[i] == b'\\' { 2 } else { 1 };
             }
         }
+        // A raw string (`r#"..."#`, `br"..."`): quotes inside are its text, up to a quote
+        // with as many `#` (a test's source in `r#"..."#` holds code, strings and braces).
+        b'r' if raw_quote(bytes, i).is_some() => {
+            let (quote, hashes) = raw_quote(bytes, i).unwrap_or((i, 0));
+            let mut j = quote + 1;
+            i = bytes.len();
+            while j < bytes.len() {
+                if bytes[j] == b'"'
+                    && bytes.len() > j + hashes
+                    && bytes[j + 1..=j + hashes].iter().all(|b| *b == b'#')
+                {
+                    i = j + hashes;
+                    break;
+                }
+                j += 1;
+            }
+        }
         _ => {}
     }
     i.min(bytes.len().saturating_sub(1))
+}
+
+/// Where the opening quote of a raw string starting at `bytes[at] == b'r'` is, with its
+/// number of `#`: `r"`, `r#"`, `br"` (not the `r` ending a name, `for"` is no raw string).
+fn raw_quote(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let before = match at.checked_sub(1).map(|b| bytes[b]) {
+        Some(b'b') => at.checked_sub(2).map(|b| bytes[b]),
+        other => other,
+    };
+    if before.is_some_and(ident) {
+        return None;
+    }
+    let hashes = bytes[at + 1..].iter().take_while(|b| **b == b'#').count();
+    (bytes.get(at + 1 + hashes) == Some(&b'"')).then_some((at + 1 + hashes, hashes))
+}
+
+/// `source` with its comments blanked to spaces (and, with `strings`, its string literals
+/// too, quotes and all), newlines and offsets kept: what scans of code read, not a doc
+/// comment's example (`SocketAddr::from(([127, 0, 0, 1], 3000))` in ours) nor a
+/// string naming what another scan looks for (`"git_version!("`).
+pub(crate) fn blanked(source: &str, strings: bool) -> String {
+    let mut bytes = source.as_bytes().to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        let last = skip_literal(source.as_bytes(), i);
+        let comment = bytes[i] == b'/' && last > i;
+        let string = bytes[i] == b'"' || (bytes[i] == b'r' && last > i);
+        if comment || (strings && string) {
+            for b in &mut bytes[i..=last] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        i = last + 1;
+    }
+    // Whole characters were blanked (a comment's or string's every byte), so this holds.
+    String::from_utf8(bytes).unwrap_or_else(|_| source.to_string())
 }
 
 /// The offset of the `close` that closes the `open` at `at`, past strings, characters and
@@ -388,15 +444,22 @@ pub(crate) fn code_offsets(source: &str, word: &str) -> Vec<usize> {
 }
 
 /// Every string literal of `source` outside comments, with the offset of its opening
-/// quote (raw strings are not told apart: their `#` are read as code). A char literal
-/// (`'"'`) opens no string; lifetimes have no closing `'`.
+/// quote (a raw string's text too, between its quotes). A char literal (`'"'`) opens no
+/// string; lifetimes have no closing `'`.
 pub(crate) fn literals(source: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let bytes = source.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let last = skip_literal(bytes, i);
-        if bytes[i] == b'"' {
+        if let Some((quote, hashes)) = (bytes[i] == b'r')
+            .then(|| raw_quote(bytes, i))
+            .flatten()
+            .filter(|_| last > i)
+        {
+            let end = (last + 1).saturating_sub(hashes + 1).max(quote + 1);
+            out.push((quote, &source[quote + 1..end]));
+        } else if bytes[i] == b'"' {
             // Up to the closing quote, or the end of an unterminated literal.
             let end = if last > i && bytes[last] == b'"' {
                 last
@@ -453,6 +516,32 @@ mod tests {
 
     fn paths(source: &str, build_script: bool) -> Vec<(String, Base)> {
         upward_literals(source, build_script)
+    }
+
+    #[test]
+    fn comments_and_strings_are_blanked_and_raw_strings_are_one_literal() {
+        let source = "let a = \"x // y\"; // say \"z\"\n/* é */ let b = r#\"q \"{\" }\"#; f(&b)\n";
+        let code = super::blanked(source, false);
+        assert_eq!(code.len(), source.len());
+        assert_eq!(
+            code,
+            "let a = \"x // y\";           \n         let b = r#\"q \"{\" }\"#; f(&b)\n"
+        );
+        let bare = super::blanked(source, true);
+        assert_eq!(
+            bare.split_whitespace().collect::<Vec<_>>(),
+            ["let", "a", "=", ";", "let", "b", "=", ";", "f(&b)"]
+        );
+        // The raw string's quotes and brace are its text: the block closes where it does.
+        let block = "fn t() { let s = r#\"mod m { fn f() { \"#; g(); }\nfn after() {}";
+        assert_eq!(
+            super::closing(block, 7, b'{', b'}'),
+            block.find("g(); }").map(|g| g + 5)
+        );
+        assert_eq!(
+            super::literals(r##"f(r"a\b", br#"c"d"#, "e")"##),
+            [(3, "a\\b"), (13, "c\"d"), (21, "e")]
+        );
     }
 
     #[test]
