@@ -224,6 +224,13 @@ impl EnvOverride {
     }
 }
 
+/// Whether an argument or a variable's value names an address every interface answers on:
+/// `0.0.0.0`, `[::]`, or `::` alone (sshx-server's `--listen ::`, `--listen=::`).
+pub fn names_public_address(value: &str) -> bool {
+    let value = value.split_once('=').map_or(value, |(_, v)| v);
+    value.contains("0.0.0.0") || value.contains("[::]") || value == "::" || value.starts_with(":::")
+}
+
 /// The [`EnvOverride`] that code without whitespace (`flat`) sets up, if any. The
 /// `config` crate's prefix separator defaults to its separator when that is set, else `_`.
 fn env_override(flat: &str) -> Option<EnvOverride> {

@@ -72,9 +72,14 @@ pub struct ForeignCopy {
     pub from: String,
     /// Whether `from` is such a stage (else an image).
     pub stage: bool,
+    /// For a stage: it and every stage it is built on or copies from, in the file's order
+    /// (rustpad's `frontend` copies from its `wasm`): what the user's own file needs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
     /// The sources, as written.
     pub sources: Vec<String>,
-    /// The destination, absolute (a relative one is taken from the stage's `WORKDIR`).
+    /// The destination as written: a relative one is taken from the working directory,
+    /// which is where the program looks for it (rustpad's `dist`), in any image.
     pub dest: String,
 }
 
@@ -87,6 +92,8 @@ struct Stage {
     runs: bool,
     /// A `RUN` compiles Rust (`cargo`, `xx-cargo`, `cross`).
     compiles: bool,
+    /// What its `COPY --from`s name.
+    copies_from: Vec<String>,
 }
 
 /// Whether a word of a `RUN` line starts a cargo build: `cargo`, tonistiigi/xx's
@@ -237,18 +244,12 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 // A stage that copies files in has content of its own (a stage of assets).
                 if let Some(stage) = stages.last_mut() {
                     stage.runs = true;
+                    stage
+                        .copies_from
+                        .extend(from.iter().map(|f| f.to_ascii_lowercase()));
                 }
                 if let Some(from) = from {
                     if let Some(dest) = parts.pop() {
-                        let dest = match (dest.starts_with('/'), out.workdir.as_deref()) {
-                            (false, Some(dir)) => format!(
-                                "{}/{}",
-                                dir.trim_end_matches('/'),
-                                dest.trim_start_matches("./")
-                            ),
-                            (false, None) => format!("/{}", dest.trim_start_matches("./")),
-                            (true, _) => dest,
-                        };
                         from_copies.push((from, format!("{word} {rest}"), parts, dest));
                     }
                     continue;
@@ -357,6 +358,11 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             let (from, stage) = foreign_source(&stages, &from)?;
             Some(ForeignCopy {
                 instruction,
+                stages: if stage {
+                    stage_closure(&stages, &from)
+                } else {
+                    Vec::new()
+                },
                 from,
                 stage,
                 sources,
@@ -404,6 +410,35 @@ fn foreign_source(stages: &[Stage], from: &str) -> Option<(String, bool)> {
             }
         }
     }
+}
+
+/// Stage `name` and every stage it is built on or copies from, transitively, in the
+/// file's order (not the last stage, which is the image itself).
+fn stage_closure(stages: &[Stage], name: &str) -> Vec<String> {
+    let before_last = &stages[..stages.len().saturating_sub(1)];
+    let index = |n: &str| {
+        before_last
+            .iter()
+            .position(|s| !s.name.is_empty() && s.name == n)
+    };
+    let mut wanted = vec![false; before_last.len()];
+    let mut todo: Vec<usize> = index(name).into_iter().collect();
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut wanted[i], true) {
+            continue;
+        }
+        let stage = &before_last[i];
+        let base = stage.base.to_ascii_lowercase();
+        todo.extend(
+            std::iter::once(base.as_str())
+                .chain(stage.copies_from.iter().map(String::as_str))
+                .filter_map(index),
+        );
+    }
+    (before_last.iter().zip(wanted))
+        .filter(|(_, w)| *w)
+        .map(|(s, _)| s.name.clone())
+        .collect()
 }
 
 impl OwnDockerfile {
@@ -580,32 +615,27 @@ mod tests {
     /// The last stage's `COPY --from`s that bring something other than the workspace's
     /// build: from an image (named directly, or by a stage that only names one, its `ARG`
     /// expanded), or from a stage that compiles nothing of ours (a front end's, assets);
-    /// not from a stage that compiles, nor one built on it. Relative destinations are
-    /// taken from the `WORKDIR`.
+    /// not from a stage that compiles, nor one built on it, nor the program itself (the
+    /// file `CMD` starts). Destinations stay as written.
     #[test]
     fn copies_from_other_images_and_stages_are_read() {
-        let text = "ARG WEB=docker.io/web-vault@sha256:abc
-                    FROM --platform=linux/amd64 ${WEB} AS vault
-                    FROM node:20 AS Front
-RUN npm ci && npm run build
-                    FROM rust:1 AS chef
-RUN cargo install cargo-chef
-                    FROM chef AS build
-RUN xx-cargo build --release
-                    FROM build AS stripped
-RUN strip target/release/app
-                    FROM alpine AS assets
-COPY static /static
-                    FROM debian:trixie-slim
-COPY --from=0 /web-vault /web-vault
-WORKDIR /app
-                    COPY --from=vault /web-vault ./web-vault
-                    COPY --from=front /src/dist /srv/dist
-                    COPY --from=stripped /app/target/release/app /usr/bin/
-                    COPY --from=build /app/target/release/app .
-                    COPY --link --from=nginx:1 /etc/nginx/mime.types /etc/nginx/fastcgi.conf /etc/
-                    COPY --from=assets /static static
-";
+        let text = "ARG WEB=docker.io/web-vault@sha256:abc\n\
+                    FROM --platform=linux/amd64 ${WEB} AS vault\n\
+                    FROM rust:1 AS wasm\nRUN wasm-pack build --target web\n\
+                    FROM node:20 AS Front\nCOPY --from=wasm /pkg /wasm\nRUN npm ci && npm run build\n\
+                    FROM rust:1 AS chef\nRUN cargo install cargo-chef\n\
+                    FROM chef AS build\nRUN xx-cargo build --release\n\
+                    FROM build AS stripped\nRUN strip target/release/app\n\
+                    FROM alpine AS assets\nCOPY static /static\n\
+                    FROM debian:trixie-slim\nCOPY --from=0 /web-vault /web-vault\nWORKDIR /app\n\
+                    COPY --from=builder /app/app /usr/bin/app\n\
+                    COPY --from=vault /web-vault ./web-vault\n\
+                    COPY --from=front /src/dist /srv/dist\n\
+                    COPY --from=stripped /app/target/release/app /usr/bin/\n\
+                    COPY --from=build /app/target/release/app .\n\
+                    COPY --link --from=nginx:1 /etc/nginx/mime.types /etc/nginx/fastcgi.conf /etc/\n\
+                    COPY --from=assets /static static\n\
+                    COPY --from=front /out/app /usr/local/bin/app\nCMD [\"app\"]\n";
         let own = last_stage("Dockerfile", text);
         let read: Vec<(&str, bool, Vec<&str>, &str)> = (own.foreign_copies.iter())
             .map(|c| {
@@ -618,7 +648,7 @@ WORKDIR /app
             read,
             [
                 (web, false, vec!["/web-vault"], "/web-vault"),
-                (web, false, vec!["/web-vault"], "/app/web-vault"),
+                (web, false, vec!["/web-vault"], "./web-vault"),
                 ("front", true, vec!["/src/dist"], "/srv/dist"),
                 (
                     "nginx:1",
@@ -626,13 +656,17 @@ WORKDIR /app
                     vec!["/etc/nginx/mime.types", "/etc/nginx/fastcgi.conf"],
                     "/etc/"
                 ),
-                ("assets", true, vec!["/static"], "/app/static"),
+                ("assets", true, vec!["/static"], "static"),
             ]
         );
         assert_eq!(
             own.foreign_copies[1].instruction,
             "COPY --from=vault /web-vault ./web-vault"
         );
+        // The stages a stage needs come with it, in the file's order.
+        assert_eq!(own.foreign_copies[2].stages, ["wasm", "front"]);
+        assert_eq!(own.foreign_copies[4].stages, ["assets"]);
+        assert!(own.foreign_copies[0].stages.is_empty());
         // `xx-cargo build` is a cargo build: its flags count.
         let own = last_stage(
             "Dockerfile",

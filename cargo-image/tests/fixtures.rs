@@ -1681,9 +1681,9 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
              /report.html /srv/` (from its stage `test`), which the generated image lacks and \
              no key gives: if it needs them, add to a file of yours that `dockerfile-append` \
              names under [workspace.metadata.image] in Cargo.toml: the stages `front`, `test` \
-             (as `own-test`: the generated file has a `test`) from it, then `FROM paste AS \
-             paste-full` and `COPY --from=docker.io/vaultwarden/web-vault@sha256:ba8b \
-             /web-vault /web-vault` and `COPY --from=front /src/dist /srv/dist` and `COPY \
+             (as `own-test`, where the stages use it too: the generated file has a `test`) \
+             from it, then `FROM paste AS paste-full` and `COPY \
+             --from=docker.io/vaultwarden/web-vault@sha256:ba8b /web-vault ./web-vault` and `COPY --from=front /src/dist /srv/dist` and `COPY \
              --from=own-test /report.html /srv/`; then build that stage (`cargo xtask \
              image --target paste-full`)"
         ]
@@ -1704,7 +1704,7 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
         plan.notes
     };
     let web = "FROM paste AS paste-full\n\
-               COPY --from=docker.io/vaultwarden/web-vault@sha256:ba8b /web-vault /web-vault\n";
+               COPY --from=docker.io/vaultwarden/web-vault@sha256:ba8b /web-vault ./web-vault\n";
     let said = appended(web);
     assert!(
         said.len() == 1

@@ -1314,10 +1314,17 @@ fn listening_on_loopback_is_noted() {
             && !notes[0].contains("healthcheck"),
         "{notes:?}"
     );
-    let notes =
-        note("[package.metadata.image]\nargs = [\"serve\", \"--interface\", \"0.0.0.0\"]\n");
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].starts_with("`server` listens"), "{notes:?}");
+    // `0.0.0.0`, or IPv6's `::` alone (sshx-server's `--listen ::`, which answered from
+    // the host while the note said otherwise).
+    for public in ["0.0.0.0", "::", "--interface=::"] {
+        let args = match public.strip_prefix("--interface=") {
+            Some(_) => format!("\"serve\", \"{public}\""),
+            None => format!("\"serve\", \"--interface\", \"{public}\""),
+        };
+        let notes = note(&format!("[package.metadata.image]\nargs = [{args}]\n"));
+        assert_eq!(notes.len(), 1, "{public}: {notes:?}");
+        assert!(notes[0].starts_with("`server` listens"), "{notes:?}");
+    }
 }
 
 /// A program that starts another (`Command::new("ffmpeg")` in a crate it compiles) is said
@@ -1894,6 +1901,12 @@ fn a_port_default_gives_way_to_env_and_args() {
         (vec![3200], vec!["args: \"3200\"".to_string()])
     );
     assert_eq!(ports("127.0.0.1", ""), (vec![], vec![]));
+    // A loopback default that `args` replace with a public address (sshx-server's
+    // `--listen ::`): the port default counts again.
+    assert_eq!(
+        ports("127.0.0.1", "args = [\"--listen\", \"::\"]\n").0,
+        vec![3000]
+    );
 }
 
 /// A configuration the program reads at run time that listens on loopback (rustypaste's

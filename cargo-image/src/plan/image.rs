@@ -392,7 +392,12 @@ pub(super) fn inferred_ports(
     // said as such), and not once `args` give the port; the variable it reads
     // (`env = "MINISERVE_PORT"`, `var("PORT")`), set in `env`, overrides it.
     let listens = files.iter().any(|(_, f)| f.listens);
+    // Not once `args` or `env` name a public address (sshx-server's `--listen ::` over its
+    // `::1` default): its port default counts again.
+    let public = args.iter().any(|a| crate::listen::names_public_address(a))
+        || env.is_some_and(|e| e.values().any(|v| crate::listen::names_public_address(v)));
     let loopback_only = out.len() == from_args
+        && !public
         && udp.is_empty()
         && ws
             .packages

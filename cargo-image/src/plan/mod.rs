@@ -617,10 +617,13 @@ fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<St
             format!("`{}` (from {from})", c.instruction)
         })
         .collect();
-    let stages: BTreeSet<&str> = (foreign.iter())
-        .filter(|c| c.stage)
-        .map(|c| c.from.as_str())
-        .collect();
+    // Every stage the copies need, in the file's order.
+    let mut stages: Vec<&str> = Vec::new();
+    for stage in foreign.iter().flat_map(|c| &c.stages) {
+        if !stages.contains(&stage.as_str()) {
+            stages.push(stage);
+        }
+    }
     // A stage of theirs named as one of ours (feroxbuster's `build`) is refused in the
     // appended file: renamed (`own-build`: `build-custom` would take a prefix of ours,
     // `test-`), in its `COPY --from` too.
@@ -633,7 +636,9 @@ fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<St
     };
     let stage_list: Vec<String> = (stages.iter())
         .map(|s| match renamed(s) {
-            new if new != *s => format!("`{s}` (as `{new}`: the generated file has a `{s}`)"),
+            new if new != **s => format!(
+                "`{s}` (as `{new}`, where the stages use it too: the generated file has a `{s}`)"
+            ),
             _ => format!("`{s}`"),
         })
         .collect();
@@ -1051,7 +1056,7 @@ fn image_table(ws: &Workspace, img: &ImagePlan) -> String {
 fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
     let mut notes = Vec::new();
     for (img, reach) in images.iter().zip(reach) {
-        let public = |v: &String| v.contains("0.0.0.0") || v.contains("[::]");
+        let public = |v: &String| crate::listen::names_public_address(v);
         if img.extras.args.iter().any(public) || img.env.values().any(public) {
             continue;
         }
