@@ -223,3 +223,102 @@ fn libs_script_follows_runpaths() {
     );
     assert!(said.contains("libouter.so libinner.so"), "{said}");
 }
+
+/// libmariadb loads its authentication plugins itself (MySQL 8's default
+/// caching_sha2_password), from `libmariadb3/plugin` beside it: they come with it, and
+/// what they link too. Built here with the host's gcc: a program linking a stand-in
+/// `libmariadb.so.3` (through a RUNPATH, so the script finds it in this directory), whose
+/// plugin links a library of its own.
+#[test]
+fn libs_script_brings_libmariadb_plugins() {
+    let gcc = |args: &[&str], dir: &Path| {
+        Command::new("gcc")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let plugins = root.join("lib/libmariadb3/plugin");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(root.join("m.c"), "int mysql_init(void) { return 0; }\n").unwrap();
+    std::fs::write(root.join("sha.c"), "int sha(void) { return 2; }\n").unwrap();
+    std::fs::write(
+        root.join("p.c"),
+        "int sha(void);\nint plugin(void) { return sha(); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("prog.c"),
+        "int mysql_init(void);\nint main(void) { return mysql_init(); }\n",
+    )
+    .unwrap();
+    let lib = root.join("lib");
+    let lib = lib.to_str().unwrap();
+    let soname = "-Wl,-soname,libmariadb.so.3";
+    let built = gcc(&["-shared", "-fPIC", "-o", "lib/libsha.so", "sha.c"], root)
+        && gcc(
+            &[
+                "-shared",
+                "-fPIC",
+                soname,
+                "-o",
+                "lib/libmariadb.so.3",
+                "m.c",
+            ],
+            root,
+        )
+        && gcc(
+            &[
+                "-shared",
+                "-fPIC",
+                "-o",
+                "lib/libmariadb3/plugin/caching_sha2_password.so",
+                "p.c",
+                "-Llib",
+                "-lsha",
+                &format!("-Wl,--enable-new-dtags,-rpath,{lib}"),
+            ],
+            root,
+        )
+        && gcc(
+            &[
+                "-o",
+                "prog",
+                "prog.c",
+                "lib/libmariadb.so.3",
+                &format!("-Wl,--enable-new-dtags,-rpath,{lib}"),
+            ],
+            root,
+        );
+    if std::env::consts::ARCH != "x86_64" || !built {
+        eprintln!("skipped: needs x86_64, gcc and readelf");
+        return;
+    }
+    let script = root.join("libs.sh");
+    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
+    let dest = root.join("extras");
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg(&dest)
+        .arg(root.join("prog"))
+        .args(cargo_image::plan::LIBC_SONAMES)
+        .env("TARGETARCH", "amd64")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    let under_dest = |path: &Path| dest.join(path.strip_prefix("/").unwrap());
+    assert!(
+        under_dest(&plugins.join("caching_sha2_password.so")).is_file(),
+        "{said}"
+    );
+    assert!(under_dest(&root.join("lib/libsha.so")).is_file(), "{said}");
+    assert!(said.contains("libmariadb.so.3 libsha.so"), "{said}");
+}
