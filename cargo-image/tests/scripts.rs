@@ -73,6 +73,50 @@ fn libs_script_passes_shellcheck() {
     shellcheck("libs.sh", cargo_image::render::tools::LIBS_SH);
 }
 
+/// `gcc ARGS` in `dir`: whether it built.
+fn gcc(args: &[&str], dir: &Path) -> bool {
+    Command::new("gcc")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// `libs.sh DEST PROGRAM <libc sonames>` as the extras stage runs it for amd64, with the
+/// script written into `dir`: whether it succeeded, and what it printed.
+fn run_libs(dir: &Path, dest: &Path, program: &Path) -> (bool, String) {
+    let script = dir.join("libs.sh");
+    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg(dest)
+        .arg(program)
+        .args(cargo_image::plan::LIBC_SONAMES)
+        .env("TARGETARCH", "amd64")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+/// [`run_libs`] on the program `prog` gcc built in `root` (`built`), into `root/extras`,
+/// asserted to succeed: DEST and what it printed; none (skipped) off x86_64 or without gcc.
+fn run_built(root: &Path, built: bool) -> Option<(std::path::PathBuf, String)> {
+    if std::env::consts::ARCH != "x86_64" || !built {
+        eprintln!("skipped: needs x86_64, gcc and readelf");
+        return None;
+    }
+    let dest = root.join("extras");
+    let (ok, said) = run_libs(root, &dest, &root.join("prog"));
+    assert!(ok, "{said}");
+    Some((dest, said))
+}
+
 /// `libs.sh` run on this machine, as the extras stage runs it: a dynamically linked host
 /// program (`ls`, which links libselinux and, through it, libpcre2) gets its libraries
 /// copied, except what the runtime provides (libc); the glibc ones are never copied.
@@ -83,26 +127,12 @@ fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("libs.sh");
-    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
     let ls = Path::new("/usr/bin/ls");
     let needed = Command::new("readelf").arg("-d").arg(ls).output().unwrap();
     let needed = String::from_utf8_lossy(&needed.stdout).into_owned();
     let dest = dir.path().join("extras");
-    let out = Command::new("sh")
-        .arg(&script)
-        .arg(&dest)
-        .arg(ls)
-        .args(cargo_image::plan::LIBC_SONAMES)
-        .env("TARGETARCH", "amd64")
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = run_libs(dir.path(), &dest, ls);
+    assert!(ok, "{said}");
     let libdir = dest.join("usr/lib/x86_64-linux-gnu");
     if needed.contains("libselinux.so.1") {
         assert!(libdir.join("libselinux.so.1").is_file(), "{said}");
@@ -113,19 +143,8 @@ fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
         "libc was copied: {said}"
     );
     // Run again: nothing more to add (what DEST holds counts as present).
-    let again = Command::new("sh")
-        .arg(&script)
-        .arg(&dest)
-        .arg(ls)
-        .args(cargo_image::plan::LIBC_SONAMES)
-        .env("TARGETARCH", "amd64")
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&again.stdout).ends_with("amd64: none\n"),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
+    let (ok, again) = run_libs(dir.path(), &dest, ls);
+    assert!(ok && again.ends_with("amd64: none\n"), "{again}");
 }
 
 /// A library found through a RUNPATH (libpulse-simple's private libpulsecommon, in
@@ -135,14 +154,6 @@ fn libs_script_copies_what_a_binary_links_and_nothing_the_runtime_has() {
 /// library's RUNPATH names `$ORIGIN/private`.
 #[test]
 fn libs_script_follows_runpaths() {
-    let gcc = |args: &[&str], dir: &Path| {
-        Command::new("gcc")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("pub/private")).unwrap();
@@ -191,27 +202,9 @@ fn libs_script_follows_runpaths() {
         ],
         root,
     );
-    if std::env::consts::ARCH != "x86_64" || !built {
-        eprintln!("skipped: needs x86_64, gcc and readelf");
+    let Some((dest, said)) = run_built(root, built) else {
         return;
-    }
-    let script = root.join("libs.sh");
-    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
-    let dest = root.join("extras");
-    let out = Command::new("sh")
-        .arg(&script)
-        .arg(&dest)
-        .arg(root.join("prog"))
-        .args(cargo_image::plan::LIBC_SONAMES)
-        .env("TARGETARCH", "amd64")
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{said}");
+    };
     let under_dest = |path: &Path| dest.join(path.strip_prefix("/").unwrap());
     assert!(
         under_dest(&root.join("pub/libouter.so")).is_file(),
@@ -231,14 +224,6 @@ fn libs_script_follows_runpaths() {
 /// plugin links a library of its own.
 #[test]
 fn libs_script_brings_libmariadb_plugins() {
-    let gcc = |args: &[&str], dir: &Path| {
-        Command::new("gcc")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let plugins = root.join("lib/libmariadb3/plugin");
@@ -293,27 +278,9 @@ fn libs_script_brings_libmariadb_plugins() {
             ],
             root,
         );
-    if std::env::consts::ARCH != "x86_64" || !built {
-        eprintln!("skipped: needs x86_64, gcc and readelf");
+    let Some((dest, said)) = run_built(root, built) else {
         return;
-    }
-    let script = root.join("libs.sh");
-    std::fs::write(&script, cargo_image::render::tools::LIBS_SH).unwrap();
-    let dest = root.join("extras");
-    let out = Command::new("sh")
-        .arg(&script)
-        .arg(&dest)
-        .arg(root.join("prog"))
-        .args(cargo_image::plan::LIBC_SONAMES)
-        .env("TARGETARCH", "amd64")
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{said}");
+    };
     let under_dest = |path: &Path| dest.join(path.strip_prefix("/").unwrap());
     assert!(
         under_dest(&plugins.join("caching_sha2_password.so")).is_file(),

@@ -1652,6 +1652,17 @@ pub(super) fn run_time_notes(
     notes
 }
 
+/// How the code of `img`'s program lets the environment override its configuration
+/// ([`crate::listen::EnvOverride`]), with the file that sets it up.
+fn env_override<'a>(
+    ws: &'a Workspace,
+    img: &'a ImagePlan,
+    reached: &'a BTreeSet<String>,
+) -> Option<(&'a String, &'a crate::listen::EnvOverride)> {
+    super::image_code(ws, img, reached, |p| &p.listen)
+        .find_map(|(file, f)| f.env_override.as_ref().map(|o| (file, o)))
+}
+
 /// A note for each image whose `files` ship a configuration that sets a secret to a
 /// literal ([`Workspace::shipped_secrets`]: sonic's `auth_password`): anyone who can pull
 /// the image reads it. The fix is at run time, not in `env` (an `ENV` is in the image
@@ -1668,8 +1679,7 @@ fn shipped_secret_notes(
             let Some(secrets) = ws.shipped_secrets.get(src) else {
                 continue;
             };
-            let over = super::image_code(ws, img, reached, |p| &p.listen)
-                .find_map(|(file, f)| f.env_override.as_ref().map(|o| (file, o)));
+            let over = env_override(ws, img, reached);
             let keys: Vec<String> = secrets
                 .iter()
                 .map(|e| format!("`{}` ({}:{})", e.key, ws.from_root(&e.file), e.line))
@@ -1732,8 +1742,7 @@ fn run_loopback_notes(
             .zip(reach)
             .filter(|(_, reached)| read.readers.iter().any(|r| reached.contains(r)))
             .map(|(img, reached)| {
-                let over = super::image_code(ws, img, reached, |p| &p.listen)
-                    .find_map(|(file, f)| f.env_override.as_ref().map(|o| (file, o)))
+                let over = env_override(ws, img, reached)
                     .filter(|_| !found.file.ends_with(".json"))
                     .and_then(|(file, o)| Some((file, o.variable(&found.section, &found.key)?)));
                 (img, over)
