@@ -403,6 +403,10 @@ fn foreign_source(stages: &[Stage], from: &str) -> Option<(String, bool)> {
         runs |= stage.runs;
         match by_name(&stage.base).filter(|b| *b < i) {
             Some(base) => i = base,
+            // An unnamed stage (`COPY --from=0`) by its number, as the file names it.
+            None if runs && stages[named].name.is_empty() => {
+                return Some((named.to_string(), true))
+            }
             None if runs => return Some((stages[named].name.clone(), true)),
             None => {
                 return (!stage.base.contains('$') && !stage.base.eq_ignore_ascii_case("scratch"))
@@ -667,6 +671,17 @@ mod tests {
         assert_eq!(own.foreign_copies[2].stages, ["wasm", "front"]);
         assert_eq!(own.foreign_copies[4].stages, ["assets"]);
         assert!(own.foreign_copies[0].stages.is_empty());
+        let unnamed = last_stage(
+            "Dockerfile",
+            "FROM node:20\nRUN npm run build\nFROM scratch\nCOPY --from=0 /dist /dist\n",
+        );
+        assert_eq!(
+            (
+                unnamed.foreign_copies[0].from.as_str(),
+                unnamed.foreign_copies[0].stage
+            ),
+            ("0", true)
+        );
         // `xx-cargo build` is a cargo build: its flags count.
         let own = last_stage(
             "Dockerfile",
