@@ -2026,9 +2026,6 @@ fn vendor_dirs(
     Ok(out.into_iter().collect())
 }
 
-/// For each feature of `p` that enables optional dependencies, their package names:
-/// directly (`dep:x`, `x` naming an optional dependency, `x/f`) or through other features;
-/// `x?/f` enables nothing.
 /// The package's own features `default` turns on, directly or through other features,
 /// sorted (`default` itself left out).
 fn default_features(p: &cargo_metadata::Package) -> Vec<String> {
@@ -2044,6 +2041,9 @@ fn default_features(p: &cargo_metadata::Package) -> Vec<String> {
     on.into_iter().collect()
 }
 
+/// For each feature of `p` that enables optional dependencies, their package names:
+/// directly (`dep:x`, `x` naming an optional dependency, `x/f`) or through other features;
+/// `x?/f` enables nothing.
 fn feature_deps(p: &cargo_metadata::Package) -> BTreeMap<String, Vec<String>> {
     // Optional dependencies by the name features use for them (the rename, if any).
     let optional: BTreeMap<&str, &str> = p

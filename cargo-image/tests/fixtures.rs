@@ -1593,6 +1593,17 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
          features = [\"tls\", \"metrics\", \"json\"]\ndefault-features = false\n"
     );
     assert_eq!(notes(own, &carried), Vec::<String>::new());
+    // A feature `default` already turns on (shadowsocks-rust's `--features full`) is on in
+    // the generated build too; with defaults off there, it is not.
+    let own = "FROM rust:1 AS build\nRUN cargo build --release --features tls\n\
+               FROM scratch\nCOPY --from=build /target/release/paste /\nCMD [\"/paste\"]\n";
+    assert_eq!(notes(own, features), Vec::<String>::new());
+    let off = format!("{features}[package.metadata.image]\ndefault-features = false\n");
+    let said = notes(own, &off);
+    assert!(
+        said.len() == 1 && said[0].contains("`--features tls`"),
+        "{said:?}"
+    );
     // The arguments its program gets (w4/bin's listen address), and a healthcheck whose
     // port a shell's `${PORT:-8888}` gives (atuin's): our probe on that port.
     let own = "FROM scratch\nCOPY paste /usr/local/bin/\nEXPOSE 8000\n\

@@ -532,7 +532,12 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         // `json` and `paste/json` are one feature of package `paste`.
         let own_name = format!("{}/", pkg.name);
         let bare = |f: &str| f.strip_prefix(own_name.as_str()).unwrap_or(f).to_string();
-        let set_bare: BTreeSet<String> = set.iter().map(|f| bare(f)).collect();
+        let mut set_bare: BTreeSet<String> = set.iter().map(|f| bare(f)).collect();
+        // What `default` turns on is on in both builds unless either turns defaults off
+        // (shadowsocks-rust's `--features full`, which its `default` holds).
+        if cfg.default_features != Some(false) && !own.cargo.no_default_features {
+            set_bare.extend(pkg.default_features.iter().cloned());
+        }
         let missing: Vec<&String> = (own.cargo.features.iter())
             .filter(|f| !set_bare.contains(&bare(f)))
             .collect();
