@@ -1346,7 +1346,11 @@ fn source_reads(
         let mut loopback = BTreeMap::new();
         let mut listen = BTreeMap::new();
         let mut signal = BTreeMap::new();
-        let mut spawned = BTreeMap::new();
+        let mut spawned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // The package's own functions that start a program its callers name, and the
+        // program files to look for those callers in, in any file.
+        let mut spawners: Vec<String> = Vec::new();
+        let mut program_texts: Vec<(String, String)> = Vec::new();
         let mut git_use = None;
         let mut guarded = BTreeMap::new();
         for (file, build_script) in files {
@@ -1375,6 +1379,12 @@ fn source_reads(
                 if !programs.is_empty() {
                     spawned.insert(file.clone(), programs);
                 }
+                for name in crate::spawn::spawners(&text) {
+                    if !spawners.contains(&name) {
+                        spawners.push(name);
+                    }
+                }
+                program_texts.push((file.clone(), text.clone()));
             }
             if let Some(how) = crate::build_env::git_use(&text, build_script) {
                 git_use.get_or_insert((file.clone(), how.to_string()));
@@ -1487,6 +1497,14 @@ fn source_reads(
         }
         if !signal.is_empty() {
             signals.insert(p.name.clone(), signal);
+        }
+        for (file, text) in program_texts.iter().filter(|_| !spawners.is_empty()) {
+            for program in crate::spawn::wrapped_programs(text, &spawners) {
+                let list = spawned.entry(file.clone()).or_default();
+                if !list.contains(&program) {
+                    list.push(program);
+                }
+            }
         }
         if !spawned.is_empty() {
             spawns.insert(p.name.clone(), spawned);

@@ -14,7 +14,7 @@
 //! (`cmd`, `open`, `xdg-open`), which code starts under a `cfg` a Linux container never
 //! compiles or only on a desktop, are left out.
 
-use crate::reads::{literals, program_code};
+use crate::reads::{blanked, literals, program_code};
 
 /// Programs no Linux container starts: another system's (`cmd`, macOS's `open`), or a
 /// desktop's (a browser opener, the clipboard).
@@ -131,21 +131,113 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
         if !lead.ends_with("::new(") || !is_process_command(&code, lead) {
             continue;
         }
-        let name = literal.rsplit('/').next().unwrap_or(literal);
-        let name = name.strip_suffix(".exe").unwrap_or(name);
-        let plain = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
-        if plain
-            && !NOT_IN_A_CONTAINER.contains(&name)
-            && !literal.ends_with(".exe")
-            && !out.iter().any(|p| p == literal)
-        {
+        if is_program_name(literal) && !out.iter().any(|p| p == literal) {
             out.push(literal.to_string());
         }
     }
     out
+}
+
+/// The functions of `source` that start the program a parameter names: `fn run(command:
+/// &str, ..)` whose body makes `Command::new(command)` (pict-rs's `Process::run`, through
+/// which it starts `ffprobe`, `magick` and `exiftool`). [`wrapped_programs`] finds the
+/// literals their callers pass.
+pub fn spawners(source: &str) -> Vec<String> {
+    let code = blanked(&program_code(source), true);
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out: Vec<String> = Vec::new();
+    for (i, m) in code.match_indices("::new(") {
+        let lead = &code[..i + m.len()];
+        if !is_process_command(&code, lead) {
+            continue;
+        }
+        let rest = code[i + m.len()..].trim_start().trim_start_matches('&');
+        let arg: String = rest.chars().take_while(|c| ident(*c)).collect();
+        let after = rest[arg.len()..].trim_start();
+        if arg.is_empty()
+            || !arg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            || !(after.starts_with(')') || after.starts_with('.'))
+        {
+            continue;
+        }
+        // The function it stands in: the last `fn NAME` before it, if `arg` is one of
+        // its parameters.
+        let Some(at) = (code[..i].rmatch_indices("fn ").map(|(at, _)| at))
+            .find(|at| *at == 0 || !code[..*at].ends_with(ident))
+        else {
+            continue;
+        };
+        let head = &code[at + 3..i];
+        let name: String = head
+            .trim_start()
+            .chars()
+            .take_while(|c| ident(*c))
+            .collect();
+        let Some(open) = head.find('(') else {
+            continue;
+        };
+        let mut depth = 0;
+        let params: String = (head[open..].chars())
+            .take_while(|c| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth > 0
+            })
+            .collect();
+        let is_param = params.match_indices(arg.as_str()).any(|(p, _)| {
+            !params[..p].ends_with(ident)
+                && (params[p + arg.len()..].trim_start())
+                    .strip_prefix(':')
+                    .is_some_and(|t| !t.starts_with(':'))
+        });
+        if is_param && !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The programs `source` starts through one of the package's [`spawners`]: the literal a
+/// call passes first, `Process::run("ffprobe", ..)`, `run_tool("git")` or
+/// `self.exec("sh")` (another value's method of that name is not ours).
+pub fn wrapped_programs(source: &str, spawners: &[String]) -> Vec<String> {
+    let code = program_code(source);
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out: Vec<String> = Vec::new();
+    for (at, literal) in literals(&code) {
+        let Some(lead) = code[..at].trim_end().strip_suffix('(') else {
+            continue;
+        };
+        let Some(name) = spawners.iter().find(|n| lead.ends_with(n.as_str())) else {
+            continue;
+        };
+        let before = &lead[..lead.len() - name.len()];
+        let called = if let Some(method) = before.strip_suffix('.') {
+            method.ends_with("self") && !method[..method.len() - 4].ends_with(ident)
+        } else {
+            !before.ends_with(ident) && !before.trim_end().ends_with("fn")
+        };
+        if called && is_program_name(literal) && !out.iter().any(|p| p == literal) {
+            out.push(literal.to_string());
+        }
+    }
+    out
+}
+
+/// Whether a literal a program is started by names one a container might have: a plain
+/// name or path, not another system's program.
+fn is_program_name(literal: &str) -> bool {
+    let name = literal.rsplit('/').next().unwrap_or(literal);
+    let name = name.strip_suffix(".exe").unwrap_or(name);
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        && !NOT_IN_A_CONTAINER.contains(&name)
+        && !literal.ends_with(".exe")
 }
 
 /// Whether the `…::new(` that `lead` ends with makes a process's `Command` (std's, tokio's),
@@ -322,6 +414,48 @@ fn cli() -> ClapCommand { ClapCommand::new("sccache-dist").subcommand(ClapComman
 fn run() { Process::new("bwrap").status(); Builder::new("server"); }
 "#;
         assert_eq!(spawned_programs(aliased), ["bwrap"]);
+    }
+
+    #[test]
+    fn programs_started_through_the_package_s_own_function() {
+        // pict-rs's `Process::run`, its callers in other files.
+        let process = r#"
+use tokio::process::Command;
+impl Process {
+    pub(crate) async fn run<T>(command: &str, args: &[T], timeout: u64) -> Result<Self, E> {
+        let command: Arc<str> = Arc::from(String::from(command));
+        let mut cmd = Command::new(command.as_ref());
+        cmd.args(args);
+    }
+    fn exec(&self, mut program: String) { std::process::Command::new(&program).status(); }
+    fn fixed(&self, name: &str) { Command::new("git").arg(name); }
+    fn other(path: &Path) { let tool = path; Command::new(tool).status(); }
+}
+"#;
+        assert_eq!(spawners(process), ["run", "exec"]);
+        let names = spawners(process);
+        let caller = r#"
+async fn discover() {
+    let out = Process::run("ffprobe", &["-v", "quiet"], 30).await?;
+    let png = Process::run(
+        "magick",
+        &args,
+    );
+    self.exec("exiftool".into());
+    runtime.run("main");
+    router.exec("/health");
+    // Process::run("commented")
+    let dir = cwd.run("build");
+}
+fn run(step: &str) {}
+"#;
+        assert_eq!(
+            wrapped_programs(caller, &names),
+            ["ffprobe", "magick", "exiftool"]
+        );
+        // A clap `Command` built from a parameter makes no spawner.
+        let clap = "use clap::Command;\nfn cli(name: &str) -> Command { Command::new(name) }\n";
+        assert!(spawners(clap).is_empty());
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
                 i = end;
             } else if let Some(rest) = item.strip_prefix("struct ") {
                 let body = parser
-                    .then(|| struct_body(&code, offset_in(&code, line)))
+                    .then(|| struct_body(&code, offset_in(&code, item)))
                     .flatten();
                 if let Some(body) = body {
                     let fields = struct_fields(body);
@@ -738,6 +738,29 @@ mod tests {
         );
         // Not parsed anywhere: no program of these files reads it.
         assert_eq!(required_subcommand(&[&args]), None);
+    }
+
+    /// pict-rs's `pub(super) struct Args`: the visibility's parenthesis opens no tuple
+    /// struct.
+    #[test]
+    fn a_restricted_visibility_struct_is_read_whole() {
+        let args = cli_facts(
+            "#[derive(Debug, Parser)]\n#[command(author, version)]\npub(super) struct Args {\n    \
+             #[arg(short, long)]\n    config_file: Option<PathBuf>,\n\n    \
+             #[command(subcommand)]\n    command: Command,\n}\n\n\
+             #[derive(Debug, Subcommand)]\nenum Command {\n    /// Runs the server\n    \
+             Run(Run),\n    MigrateStore(MigrateStore),\n}\n\
+             pub(crate) fn configure() { let out = Args::parse().into_output(); }\n",
+        );
+        assert_eq!(
+            required_subcommand(&[&args]),
+            Some((
+                "Args".to_string(),
+                0,
+                vec!["run".to_string(), "migrate-store".into()]
+            ))
+        );
+        assert!(args.parsing_fns.contains("configure"));
     }
 
     /// kanidmd's and garage's shape: a struct whose subcommand field is required (its

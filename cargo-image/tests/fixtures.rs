@@ -502,6 +502,26 @@ fn cache_ids_outlast_a_feature_change() {
     let (after, build) = ids(&built);
     assert_eq!(build.groups.len(), 2, "the premise: {:?}", build.groups);
     assert_eq!(before, after);
+    // Nor by the binaries a build chooses (`--bin admin`).
+    built.write("Cargo.toml", &manifest);
+    let (_, one) = built
+        .load(&PlanOptions {
+            bins: vec!["admin".into()],
+            ..fixed_options()
+        })
+        .unwrap();
+    assert_eq!(one.build.bins, ["admin"], "the premise");
+    let rendered = cargo_image::render::dockerfile::render(&one);
+    assert_eq!(before, incremental_cache_ids(&rendered));
+    // Another workspace, alike but for its package's name, keeps its own.
+    let other = Fixture::new("featured")
+        .root_package("other", |p| {
+            p.main()
+                .source("src/bin/admin.rs", "fn main() {}\n")
+                .toml("[features]\nextra = []\nfast = []\n")
+        })
+        .build();
+    assert_ne!(before, ids(&other).0);
 }
 
 /// Real-project hazards: a root package reading files beside `src/`, `build-files` for a

@@ -1371,13 +1371,13 @@ fn starting_a_program_the_runtime_lacks_is_noted() {
     assert_eq!(
         notes,
         [
-            "`api` may start `ffmpeg`, `sh`, `kill` (`Command::new` in crates/media/src/lib.rs), \
+            "`api` may start `ffmpeg`, `sh`, `kill` (a process started in crates/media/src/lib.rs), \
              which its `distroless-cc` runtime does not have: the call fails with \"No such file \
              or directory\" when it runs. If it does start them, under [package.metadata.image] \
              in crates/api/Cargo.toml: add `procps` (for `kill`) and the Debian package that \
              provides `ffmpeg` to `runtime-packages`; set `runtime = \"debian-slim\"` (it has \
              `sh`)",
-            "`worker` may start `ffmpeg`, `kill` (`Command::new` in crates/media/src/lib.rs), \
+            "`worker` may start `ffmpeg`, `kill` (a process started in crates/media/src/lib.rs), \
              which its `debian-slim` runtime does not have: the call fails with \"No such file \
              or directory\" when it runs. If it does start them, under [package.metadata.image] \
              in crates/worker/Cargo.toml: add `procps` (for `kill`) and the Debian package that \
@@ -1394,6 +1394,46 @@ fn starting_a_program_the_runtime_lacks_is_noted() {
         notes[0].starts_with("`worker` may start `ffmpeg`, `kill`"),
         "{notes:?}"
     );
+}
+
+/// A program started through the package's own function (pict-rs's `Process::run`, in
+/// another file than its callers) is said where it is named.
+#[test]
+fn a_program_started_through_the_package_s_own_function_is_noted() {
+    let process = "pub struct Process;\nimpl Process {\n    \
+                   pub fn run(command: &str, args: &[&str]) -> std::io::Result<()> {\n        \
+                   std::process::Command::new(command).args(args).status().map(|_| ())\n    }\n}\n";
+    let main = "mod process;\nfn main() {\n    \
+                let _ = process::Process::run(\"exiftool\", &[\"-n\", \"-\"]);\n    \
+                let _ = process::Process::run(\"/bin/sh\", &[\"-c\", \"true\"]);\n    \
+                let _ = process::Process::run(\"ffprobe\", &[]);\n    \
+                let _ = process::Process::run(\"ffmpeg\", &[]);\n}\n";
+    let notes = |config: &str| {
+        Fixture::new("wrapped")
+            .root_package("imgsvc", |p| {
+                p.source("src/main.rs", main)
+                    .source("src/process.rs", process)
+                    .toml(config)
+            })
+            .build()
+            .plan()
+            .1
+            .notes
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "`imgsvc` may start `exiftool`, `sh`, `ffprobe`, `ffmpeg` (a process started in \
+             src/main.rs), which its `distroless-cc` runtime does not have: the call fails \
+             with \"No such file or directory\" when it runs. If it does start them, under \
+             [package.metadata.image] in Cargo.toml: add `libimage-exiftool-perl` (for \
+             `exiftool`) and `ffmpeg` (for `ffprobe`, `ffmpeg`) to `runtime-packages`; set \
+             `runtime = \"debian-slim\"` (it has `sh`)"
+        ]
+    );
+    let carried = "[package.metadata.image]\nruntime = \"debian-slim\"\n\
+                   runtime-packages = [\"libimage-exiftool-perl\", \"ffmpeg\"]\n";
+    assert_eq!(notes(carried), Vec::<String>::new());
 }
 
 /// A crate that asks git while compiling (lemmy's `git_version!`, a build script running

@@ -1141,11 +1141,22 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
         let mut fixes = Vec::new();
         if !packaged.is_empty() {
             // The packages known by name first (`procps` for `kill`), then the others'.
-            let (known, unknown): (Vec<&str>, Vec<&str>) =
-                packaged.iter().partition(|p| package_of(p).is_some());
-            let mut what: Vec<String> = known
+            // A command named as a package another command needs is that package's
+            // (`ffmpeg` beside `ffprobe`, pict-rs's): one package for both.
+            let (known, unknown): (Vec<&str>, Vec<&str>) = packaged.iter().partition(|p| {
+                package_of(p).is_some() || packaged.iter().any(|q| package_of(q) == Some(**p))
+            });
+            let mut by_package: Vec<(&str, Vec<&str>)> = Vec::new();
+            for command in known {
+                let package = package_of(command).unwrap_or(command);
+                match by_package.iter_mut().find(|(p, _)| *p == package) {
+                    Some((_, commands)) => commands.push(command),
+                    None => by_package.push((package, vec![command])),
+                }
+            }
+            let mut what: Vec<String> = by_package
                 .iter()
-                .filter_map(|p| package_of(p).map(|pkg| format!("`{pkg}` (for `{p}`)")))
+                .map(|(pkg, commands)| format!("`{pkg}` (for {})", ticked(commands)))
                 .collect();
             if !unknown.is_empty() {
                 what.push(format!(
@@ -1167,7 +1178,7 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
             ));
         }
         notes.push(format!(
-            "`{}` may start {} (`Command::new` in {}), which its `{}` runtime does not have: \
+            "`{}` may start {} (a process started in {}), which its `{}` runtime does not have: \
              the call fails with \"No such file or directory\" when it runs. If it does \
              start {}, under {}: {}",
             img.bin,

@@ -454,7 +454,8 @@ fn vendor_copy(plan: &Plan) -> String {
 }
 
 /// The workspace part of the incremental cache mounts' ids: the builder, the packages
-/// installed in it and our script, whose build commands decide what the target dir holds.
+/// installed in it, the workspace's members and our script, whose build commands decide
+/// what the target dir holds.
 /// Left out: what only the dev target's watch loop reads (the watched paths, its binary and
 /// poll interval), and the tests the test target checks for. The watched paths of a root
 /// package are every entry beside its `Cargo.toml`, so a new README, a `Dockerfile.orig`
@@ -471,11 +472,18 @@ fn incremental_cache_workspace(plan: &Plan) -> u32 {
     // database feature: a 16-minute cold compile on 2 cores).
     keyed.build.features.clear();
     keyed.build.groups.clear();
+    // Nor by the binaries chosen (`--bin`, a new binary, a `skip`): which ones a build
+    // installs changes nothing cargo has compiled. The workspace's member names keep two
+    // workspaces on one engine apart instead.
+    keyed.build.bins.clear();
+    keyed.build.dynamic_bins.clear();
+    keyed.build.musl_bins.clear();
     let script = scripts::cargo_image_script(&keyed);
     cksum(
         format!(
-            "{}\n{script}{}",
+            "{}\n{}\n{script}{}",
             plan.builder,
+            plan.masked_members.join(" "),
             [
                 &plan.build.build_packages[..],
                 &plan.build.link_packages[..]
