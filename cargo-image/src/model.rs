@@ -366,6 +366,19 @@ impl Workspace {
         self.packages.iter().find(|p| p.name == name)
     }
 
+    /// Where the workspace keys go, as notes name it: `[workspace.metadata.image] in
+    /// Cargo.toml`, or a single-package project's `[package.metadata.image]` (a root
+    /// manifest without `[workspace]`, hyperfine's), which takes them too.
+    pub fn workspace_table(&self) -> String {
+        let workspace = (self.root_manifest.parse::<toml::Table>())
+            .map_or(true, |t| t.contains_key("workspace"));
+        format!(
+            "[{}.metadata.image] in {}",
+            if workspace { "workspace" } else { "package" },
+            self.in_root("Cargo.toml")
+        )
+    }
+
     /// Joins a path relative to the workspace root onto the context-relative root.
     pub fn in_root(&self, rel: &str) -> String {
         join(&self.root, rel)

@@ -506,6 +506,26 @@ fn a_single_package_projects_table_takes_the_workspace_keys() {
     let image = &plan.images[0];
     assert_eq!(image.runtime.keyword(), Some("debian-slim"));
     assert_eq!(image.ports, [8080]);
+
+    // So a note's fix for a workspace key names that table (hyperfine's compile-time
+    // `SHELL_COMPLETIONS_DIR`), not a `[workspace.metadata.image]` it has not got.
+    std::fs::write(
+        dir.path().join("build.rs"),
+        "fn main() { let _ = std::env::var(\"SHELL_COMPLETIONS_DIR\"); }\n",
+    )
+    .unwrap();
+    let (_, plan) =
+        cargo_image::tasks::load(&dir.path().join("Cargo.toml"), &PlanOptions::default())
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    let note = plan
+        .notes
+        .iter()
+        .find(|n| n.contains("SHELL_COMPLETIONS_DIR"))
+        .unwrap_or_else(|| panic!("{:?}", plan.notes));
+    assert!(
+        note.ends_with("under [package.metadata.image] in Cargo.toml"),
+        "{note}"
+    );
 }
 
 /// A musl runtime (Alpine) implies `libc = "musl"`: the binary builds for the musl target

@@ -1632,7 +1632,7 @@ pub(super) fn run_time_notes(
             Some(p) if one_package => {
                 format!("[package.metadata.image] in {}", join(&p.dir, "Cargo.toml"))
             }
-            _ => format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml")),
+            _ => ws.workspace_table(),
         };
         notes.push(format!(
             "{} may open `{rel}` at run time ({}), which is in the workspace but not in {}: \

@@ -661,9 +661,8 @@ fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<St
     let file = match &ws.dockerfile_append {
         Some((path, _)) => format!("your `dockerfile-append` file, {}", ws.in_root(path)),
         None => format!(
-            "a file of yours that `dockerfile-append` names under [workspace.metadata.image] \
-             in {}",
-            ws.in_root("Cargo.toml")
+            "a file of yours that `dockerfile-append` names under {}",
+            ws.workspace_table()
         ),
     };
     Some(format!(
@@ -994,10 +993,9 @@ fn git_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String> {
     Some(format!(
         "`{name}`{others} {} git while compiling ({file}: {how}), and the image build has no \
          repository: a version string falls back without the commit, or the build fails; set \
-         `git = true` under [workspace.metadata.image] in {} to give its compile steps git and \
-         the `.git`{rule}",
+         `git = true` under {} to give its compile steps git and the `.git`{rule}",
         if more.is_empty() { "asks" } else { "ask" },
-        ws.in_root("Cargo.toml")
+        ws.workspace_table()
     ))
 }
 
@@ -1039,7 +1037,7 @@ fn code_of<'a, T: 'a>(
 /// the binary's table in a package with several.
 fn image_table(ws: &Workspace, img: &ImagePlan) -> String {
     let Some(p) = ws.package(&img.package) else {
-        return format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml"));
+        return ws.workspace_table();
     };
     let bins = p
         .targets
@@ -1259,7 +1257,7 @@ fn feature_guard_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             let table = if own {
                 image_table(ws, first)
             } else {
-                format!("[workspace.metadata.image] in {}", ws.in_root("Cargo.toml"))
+                ws.workspace_table()
             };
             // The example: the feature the message itself asks for when the package has
             // it (vaultwarden's "--features sqlite", beside `sqlite_system` in the guard),
@@ -1399,9 +1397,8 @@ fn unseen_watch_notes(ws: &Workspace, compiled: &BTreeSet<String>) -> Vec<String
                  with `git = true`)"
                     .to_string(),
                 format!(
-                    "set `git = true` under [workspace.metadata.image] in {} (they then \
-                     re-run after a commit only)",
-                    ws.in_root("Cargo.toml")
+                    "set `git = true` under {} (they then re-run after a commit only)",
+                    ws.workspace_table()
                 ),
             ),
         };
@@ -1498,8 +1495,9 @@ fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<
             "Cargo.lock holds `time` {}, which Rust 1.80 and later cannot compile (E0282, \
              type annotations needed for `Box<_>`), and the builder `{builder}` is newer: the \
              build will fail; run `cargo update -p time` (0.3.35 or later), or set `builder` \
-             in [workspace.metadata.image] to a Rust before 1.80 (\"rust:1.79-slim-bookworm\")",
-            old.version
+             in {} to a Rust before 1.80 (\"rust:1.79-slim-bookworm\")",
+            old.version,
+            ws.workspace_table(),
         )
     })
 }
@@ -1544,7 +1542,7 @@ fn build_env_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String>
         "the images' crates read {} while compiling, which the image build leaves unset: {} \
          with `build-args = [\"{example}\"]` (its value from `--build-arg {example}=…` or the \
          environment of the build command), or fix a value with `build-env = {{ {example} = \
-         \"…\" }}`, under [workspace.metadata.image] in {}",
+         \"…\" }}`, under {}",
         listed.join(", "),
         match (fails, unset.len()) {
             (true, 1) => "pass it",
@@ -1552,7 +1550,7 @@ fn build_env_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String>
             (false, 1) => "if a value matters, pass it",
             (false, _) => "pass those whose value matters",
         },
-        ws.in_root("Cargo.toml"),
+        ws.workspace_table(),
     ))
 }
 
