@@ -878,11 +878,13 @@ fn build_with_buildx(
     Ok(())
 }
 
-/// The summary table printed after a build.
+/// The summary table printed after a build. The size is the compressed content
+/// (`docker image inspect`'s, what a pull transfers), headed so: `docker images` on the
+/// containerd store adds the unpacked copy (mini-redis's 6.8 MB read as 26.8 MB there).
 pub fn summary(report: &ImageReport) -> String {
     let mut out = format!(
         "{:<40} {:>10} {:>7} {:>8}\n",
-        "image", "size", "layers", "build"
+        "image", "compressed", "layers", "build"
     );
     for i in &report.images {
         for (n, t) in i.tags.iter().enumerate() {
