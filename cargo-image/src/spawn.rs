@@ -140,11 +140,11 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
 
 /// The functions of `source` that start the program a parameter names: `fn run(command:
 /// &str, ..)` whose body makes `Command::new(command)` (pict-rs's `Process::run`, through
-/// which it starts `ffprobe`, `magick` and `exiftool`). [`wrapped_programs`] finds the
-/// literals their callers pass.
+/// which it starts `ffprobe`, `magick` and `exiftool`), as `Type::name` for a function of
+/// an `impl Type` block, else `name`. [`wrapped_programs`] finds the literals their callers
+/// pass.
 pub fn spawners(source: &str) -> Vec<String> {
     let code = blanked(&program_code(source), true);
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
     let mut out: Vec<String> = Vec::new();
     for (i, m) in code.match_indices("::new(") {
         let lead = &code[..i + m.len()];
@@ -152,7 +152,7 @@ pub fn spawners(source: &str) -> Vec<String> {
             continue;
         }
         let rest = code[i + m.len()..].trim_start().trim_start_matches('&');
-        let arg: String = rest.chars().take_while(|c| ident(*c)).collect();
+        let arg: String = rest.chars().take_while(|c| is_ident(*c)).collect();
         let after = rest[arg.len()..].trim_start();
         if arg.is_empty()
             || !arg.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -162,16 +162,14 @@ pub fn spawners(source: &str) -> Vec<String> {
         }
         // The function it stands in: the last `fn NAME` before it, if `arg` is one of
         // its parameters.
-        let Some(at) = (code[..i].rmatch_indices("fn ").map(|(at, _)| at))
-            .find(|at| *at == 0 || !code[..*at].ends_with(ident))
-        else {
+        let Some(at) = keyword_before(&code, "fn ", i) else {
             continue;
         };
         let head = &code[at + 3..i];
         let name: String = head
             .trim_start()
             .chars()
-            .take_while(|c| ident(*c))
+            .take_while(|c| is_ident(*c))
             .collect();
         let Some(open) = head.find('(') else {
             continue;
@@ -188,38 +186,117 @@ pub fn spawners(source: &str) -> Vec<String> {
             })
             .collect();
         let is_param = params.match_indices(arg.as_str()).any(|(p, _)| {
-            !params[..p].ends_with(ident)
+            !params[..p].ends_with(is_ident)
                 && (params[p + arg.len()..].trim_start())
                     .strip_prefix(':')
                     .is_some_and(|t| !t.starts_with(':'))
         });
-        if is_param && !name.is_empty() && !out.contains(&name) {
+        if !is_param || name.is_empty() {
+            continue;
+        }
+        let name = match impl_type(&code, at) {
+            Some(ty) => format!("{ty}::{name}"),
+            None => name,
+        };
+        if !out.contains(&name) {
             out.push(name);
         }
     }
     out
 }
 
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The last `keyword` (`"fn "`, `"impl"`) in `code` before `end` that starts a word.
+fn keyword_before(code: &str, keyword: &str, end: usize) -> Option<usize> {
+    (code[..end].rmatch_indices(keyword).map(|(at, _)| at))
+        .find(|at| *at == 0 || !code[..*at].ends_with(is_ident))
+}
+
+/// The type of the `impl` block the function at `at` is in (`Process` for `impl Process`,
+/// `Tool` for `impl<T> Runner for Tool<T>`), if it is in one.
+fn impl_type(code: &str, at: usize) -> Option<String> {
+    let start = keyword_before(code, "impl", at)?;
+    let open = start + code[start..].find('{')?;
+    let close = crate::reads::closing(code, open, b'{', b'}')?;
+    if open > at || close < at {
+        return None;
+    }
+    let mut header = code[start + 4..open].trim();
+    if header.starts_with('<') {
+        let mut depth = 0;
+        let skip = header
+            .char_indices()
+            .find(|(_, c)| {
+                depth += match c {
+                    '<' => 1,
+                    '>' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(header.len(), |(i, _)| i + 1);
+        header = header[skip..].trim_start();
+    }
+    let ty = header
+        .rsplit_once(" for ")
+        .map_or(header, |(_, ty)| ty)
+        .trim();
+    let path: String = ty
+        .chars()
+        .take_while(|c| is_ident(*c) || *c == ':')
+        .collect();
+    let ty = path.rsplit("::").next().unwrap_or("");
+    (!ty.is_empty()).then(|| ty.to_string())
+}
+
 /// The programs `source` starts through one of the package's [`spawners`]: the literal a
-/// call passes first, `Process::run("ffprobe", ..)`, `run_tool("git")` or
-/// `self.exec("sh")` (another value's method of that name is not ours).
+/// call passes first. A function of `impl Process` is called as `Process::run("ffprobe",
+/// ..)`, `Self::run(..)` or `self.run(..)`; a free one as `run_tool("git")` or
+/// `util::run_tool(..)`. Another type's function of that name (`Regex::new`) is not ours.
 pub fn wrapped_programs(source: &str, spawners: &[String]) -> Vec<String> {
     let code = program_code(source);
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
     let mut out: Vec<String> = Vec::new();
     for (at, literal) in literals(&code) {
         let Some(lead) = code[..at].trim_end().strip_suffix('(') else {
             continue;
         };
-        let Some(name) = spawners.iter().find(|n| lead.ends_with(n.as_str())) else {
-            continue;
-        };
-        let before = &lead[..lead.len() - name.len()];
-        let called = if let Some(method) = before.strip_suffix('.') {
-            method.ends_with("self") && !method[..method.len() - 4].ends_with(ident)
-        } else {
-            !before.ends_with(ident) && !before.trim_end().ends_with("fn")
-        };
+        let called = spawners.iter().any(|spawner| {
+            let (ty, name) = spawner
+                .rsplit_once("::")
+                .map_or((None, spawner.as_str()), |(t, n)| (Some(t), n));
+            let Some(before) = lead.strip_suffix(name) else {
+                return false;
+            };
+            if before.ends_with(is_ident) {
+                return false;
+            }
+            let qualifier: String = (before.strip_suffix("::").unwrap_or(""))
+                .chars()
+                .rev()
+                .take_while(|c| is_ident(*c))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            match ty {
+                Some(ty) => {
+                    qualifier == ty
+                        || qualifier == "Self"
+                        || before
+                            .strip_suffix("self.")
+                            .is_some_and(|b| !b.ends_with(is_ident))
+                }
+                None => {
+                    !before.ends_with('.')
+                        && !before.trim_end().ends_with("fn")
+                        && (qualifier.is_empty() && !before.ends_with("::")
+                            || qualifier.starts_with(|c: char| c.is_ascii_lowercase()))
+                }
+            }
+        });
         if called && is_program_name(literal) && !out.iter().any(|p| p == literal) {
             out.push(literal.to_string());
         }
@@ -432,7 +509,7 @@ impl Process {
     fn other(path: &Path) { let tool = path; Command::new(tool).status(); }
 }
 "#;
-        assert_eq!(spawners(process), ["run", "exec"]);
+        assert_eq!(spawners(process), ["Process::run", "Process::exec"]);
         let names = spawners(process);
         let caller = r#"
 async fn discover() {
@@ -453,6 +530,19 @@ fn run(step: &str) {}
             wrapped_programs(caller, &names),
             ["ffprobe", "magick", "exiftool"]
         );
+        // A constructor that wraps a program: its type's `new` only, not `Regex::new`; a
+        // free function, bare or through its module.
+        let tool = "use std::process::Command;\n\
+                    impl<T> Runner for Tool<T> {\n    \
+                    fn new(program: &str) -> Self { Self { cmd: Command::new(program) } }\n}\n\
+                    pub fn run_tool(name: &str) { let _ = Command::new(name).status(); }\n";
+        let names = spawners(tool);
+        assert_eq!(names, ["Tool::new", "run_tool"]);
+        let caller = "fn f() {\n    let re = Regex::new(\"abc\");\n    \
+                      let git = Tool::new(\"git\");\n    run_tool(\"rsync\");\n    \
+                      util::run_tool(\"tar\");\n    x.run_tool(\"no\");\n    \
+                      Other::run_tool(\"nope\");\n}\n";
+        assert_eq!(wrapped_programs(caller, &names), ["git", "rsync", "tar"]);
         // A clap `Command` built from a parameter makes no spawner.
         let clap = "use clap::Command;\nfn cli(name: &str) -> Command { Command::new(name) }\n";
         assert!(spawners(clap).is_empty());
