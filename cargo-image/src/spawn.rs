@@ -135,8 +135,31 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
             out.push(literal.to_string());
         }
     }
+    // A shell kept in a constant (hyperfine's `const DEFAULT_SHELL: &str = "sh"`, which
+    // runs every benchmarked command through it): the program starts it, whichever way
+    // the constant reaches a `Command`.
+    for (at, literal) in literals(&code) {
+        let lead = code[..at].trim_end();
+        let Some(declared) = lead.strip_suffix('=').map(str::trim_end) else {
+            continue;
+        };
+        let Some(item) = declared.rsplit_once("const ").map(|(_, item)| item) else {
+            continue;
+        };
+        let name = item.split(':').next().unwrap_or("").trim();
+        if name.contains("SHELL")
+            && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            && SHELLS.contains(&command_name(literal))
+            && !out.iter().any(|p| p == literal)
+        {
+            out.push(literal.to_string());
+        }
+    }
     out
 }
+
+/// Shells a constant may name ([`spawned_programs`]).
+const SHELLS: &[&str] = &["ash", "bash", "dash", "fish", "sh", "zsh"];
 
 /// The functions of `source` that start the program a parameter names: `fn run(command:
 /// &str, ..)` whose body makes `Command::new(command)` (pict-rs's `Process::run`, through
@@ -459,6 +482,12 @@ fn thumbnail() {
 }
 "#;
         assert_eq!(spawned_programs(source), ["ffmpeg", "sh", "/usr/bin/git"]);
+        // hyperfine's shell, in a constant; another system's is not ours, nor a constant
+        // that names no shell.
+        let constant = "#[cfg(not(windows))]\npub const DEFAULT_SHELL: &str = \"sh\";\n\
+                        #[cfg(windows)]\npub const DEFAULT_SHELL: &str = \"cmd.exe\";\n\
+                        const SHELL_NAME: &str = \"prompt\";\nconst HOST: &str = \"bash\";\n";
+        assert_eq!(spawned_programs(constant), ["sh"]);
         assert_eq!(command_name("/usr/bin/git"), "git");
     }
 
