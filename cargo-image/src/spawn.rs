@@ -247,32 +247,7 @@ fn impl_type(code: &str, at: usize) -> Option<String> {
     if open > at || close < at {
         return None;
     }
-    let mut header = code[start + 4..open].trim();
-    if header.starts_with('<') {
-        let mut depth = 0;
-        let skip = header
-            .char_indices()
-            .find(|(_, c)| {
-                depth += match c {
-                    '<' => 1,
-                    '>' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map_or(header.len(), |(i, _)| i + 1);
-        header = header[skip..].trim_start();
-    }
-    let ty = header
-        .rsplit_once(" for ")
-        .map_or(header, |(_, ty)| ty)
-        .trim();
-    let path: String = ty
-        .chars()
-        .take_while(|c| is_ident(*c) || *c == ':')
-        .collect();
-    let ty = path.rsplit("::").next().unwrap_or("");
-    (!ty.is_empty()).then(|| ty.to_string())
+    crate::subcommands::enclosing_impl(&code[..=open]).filter(|ty| !ty.is_empty())
 }
 
 /// The programs `source` starts through one of the package's [`spawners`]: the literal a

@@ -202,7 +202,7 @@ pub fn cli_facts(source: &str) -> CliFacts {
 
 /// The type of the last `impl` block opened before the end of `code`: `Args` for
 /// `impl Args {` and `impl clap::Parser for Args {`.
-fn enclosing_impl(code: &str) -> Option<String> {
+pub(crate) fn enclosing_impl(code: &str) -> Option<String> {
     let line = code
         .lines()
         .map(str::trim_start)
