@@ -1327,6 +1327,37 @@ fn listening_on_loopback_is_noted() {
     }
 }
 
+/// Many images binding one loopback address in their code (actix/examples: 62) get one
+/// note naming them; three or fewer get one each.
+#[test]
+fn many_loopback_listeners_are_said_once() {
+    let plan = |count: usize| -> Vec<String> {
+        let mut fixture = Fixture::new("loopbacks").virtual_workspace(&["crates/*"]);
+        for i in 0..count {
+            fixture = fixture.package(&format!("crates/svc{i}"), |p| {
+                p.source(
+                    "src/main.rs",
+                    "fn main() { let _ = std::net::TcpListener::bind(\"127.0.0.1:8080\"); }\n",
+                )
+            });
+        }
+        fixture.build().plan().1.notes
+    };
+    let notes = plan(4);
+    assert_eq!(
+        notes,
+        [
+            "4 images' programs listen on `127.0.0.1:8080` in their code (`svc0`, `svc1`, \
+          `svc2`, `svc3`), which a published port does not reach (each container answers \
+          only itself): listen on `0.0.0.0` in the code, or read the address from the \
+          environment and set it in `env`"
+        ]
+    );
+    let notes = plan(3);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[2].starts_with("`svc2` listens on `127.0.0.1:8080` (crates/svc2/src/main.rs)"));
+}
+
 /// A program that starts another (`Command::new("ffmpeg")` in a crate it compiles) is said
 /// for the images whose runtime lacks it, with the fix: a runtime package, or `debian-slim`
 /// for its own commands (`sh`). Not said once a runtime package is named like the program,

@@ -282,35 +282,56 @@ pub(super) fn plan_images(
             }
         }
     }
+    // Two packages with a binary of the same name: cargo builds both to the same
+    // `target/<triple>/<profile>/<name>`, so one image would ship the other's binary.
+    // Chosen by default, those images are left out with a note (actix/examples has two
+    // such pairs among 73 binaries, and the rest still build); chosen by name (`--bin`),
+    // the plan is refused.
+    let owners = |bin: &str| -> Vec<&Package> {
+        (all_bins.iter())
+            .filter(|(_, t)| t.name == bin)
+            .map(|(p, _)| *p)
+            .collect()
+    };
+    let clashing: BTreeSet<&str> = (images.iter())
+        .map(|img| img.bin.as_str())
+        .filter(|bin| owners(bin).len() > 1)
+        .collect();
+    let clashes: Vec<String> = (clashing.iter())
+        .map(|bin| {
+            let by: Vec<String> = (owners(bin).iter())
+                .map(|p| format!("`{}` ({})", p.name, skeleton::manifest_path(p)))
+                .collect();
+            format!("`{bin}` by {}", by.join(" and "))
+        })
+        .collect();
+    if !clashes.is_empty() {
+        let why = format!(
+            "defined twice: {}; cargo builds both to the same file, so one image would ship the \
+             other's binary",
+            clashes.join(", ")
+        );
+        let fix = "rename one (`[[bin]] name = \"…\"`)";
+        if let Some(chosen) = images
+            .iter()
+            .find(|img| opts.bins.contains(&img.bin) && owners(&img.bin).len() > 1)
+        {
+            return Err(Error::InvalidConfig {
+                manifest: skeleton::manifest_path(owners(&chosen.bin)[1]),
+                message: format!("binary `{}` is {why}: {fix}", chosen.bin),
+            });
+        }
+        images.retain(|img| owners(&img.bin).len() < 2);
+        skipped.push(format!("binaries {why}"));
+        notes.push(format!(
+            "binaries {why}: their images are not built; {fix} to build them"
+        ));
+    }
     if images.is_empty() {
         return Err(Error::EveryBinarySkipped {
             workspace: ws.in_root("Cargo.toml"),
             skipped,
         });
-    }
-    // Two packages with a binary of the same name: cargo builds both to the same
-    // `target/<triple>/<profile>/<name>`, so one image would ship the other's binary.
-    for img in &images {
-        let owners: Vec<&Package> = all_bins
-            .iter()
-            .filter(|(_, t)| t.name == img.bin)
-            .map(|(p, _)| *p)
-            .collect();
-        if let [first, second, ..] = owners[..] {
-            return Err(Error::InvalidConfig {
-                manifest: skeleton::manifest_path(second),
-                message: format!(
-                    "binary `{bin}` is defined by package `{}` ({}) and by package `{}` ({}): \
-                     cargo builds both to the same file, so one image would ship the other's \
-                     binary; rename one (`[[bin]] name = \"…\"`)",
-                    first.name,
-                    skeleton::manifest_path(first),
-                    second.name,
-                    skeleton::manifest_path(second),
-                    bin = img.bin,
-                ),
-            });
-        }
     }
     Ok(images)
 }

@@ -1057,7 +1057,12 @@ fn image_table(ws: &Workspace, img: &ImagePlan) -> String {
 /// the image's binary compiles count, except another binary's own file. Not said when the
 /// image's `args` or `env` name a public address.
 fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
-    let mut notes = Vec::new();
+    // More than this many images whose own code binds one loopback address get one note
+    // (actix/examples: 62 alike notes buried the rest).
+    const GROUPED: usize = 3;
+    // Each image's note, and the address when the fix is in its code (no option, no
+    // healthcheck to mention): those are grouped by address.
+    let mut said: Vec<(Option<String>, String, String)> = Vec::new();
     for (img, reach) in images.iter().zip(reach) {
         let public = |v: &String| crate::listen::names_public_address(v);
         if img.extras.args.iter().any(public) || img.env.values().any(public) {
@@ -1076,12 +1081,7 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
                     image_table(ws, img)
                 ),
             ),
-            None => (
-                file.clone(),
-                "listen on `0.0.0.0` in the code, or read the address from the environment \
-                 and set it in `env`"
-                    .to_string(),
-            ),
+            None => (file.clone(), IN_CODE_FIX.to_string()),
         };
         // Said only of an image with a healthcheck (mini-redis's server has none).
         let passes = if img.healthcheck.is_some() {
@@ -1089,14 +1089,46 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
         } else {
             ""
         };
-        notes.push(format!(
-            "`{}` listens on `{}` ({whose}), which a published port does not reach (the \
-             container answers only itself{passes}): {fix}",
-            img.bin, bind.literal
+        let groups = (bind.option.is_none() && passes.is_empty()).then(|| bind.literal.clone());
+        said.push((
+            groups,
+            img.bin.clone(),
+            format!(
+                "`{}` listens on `{}` ({whose}), which a published port does not reach (the \
+                 container answers only itself{passes}): {fix}",
+                img.bin, bind.literal
+            ),
         ));
+    }
+    let mut notes = Vec::new();
+    let mut grouped = BTreeSet::new();
+    for (address, _, note) in &said {
+        let Some(address) = address else {
+            notes.push(note.clone());
+            continue;
+        };
+        let bins: Vec<&String> = (said.iter())
+            .filter(|(a, _, _)| a.as_ref() == Some(address))
+            .map(|(_, bin, _)| bin)
+            .collect();
+        if bins.len() <= GROUPED {
+            notes.push(note.clone());
+        } else if grouped.insert(address) {
+            notes.push(format!(
+                "{} images' programs listen on `{address}` in their code ({}), which a \
+                 published port does not reach (each container answers only itself): \
+                 {IN_CODE_FIX}",
+                bins.len(),
+                ticked_at_most(&bins, 10),
+            ));
+        }
     }
     notes
 }
+
+/// The fix for a loopback address in a program's code.
+const IN_CODE_FIX: &str = "listen on `0.0.0.0` in the code, or read the address from the \
+                           environment and set it in `env`";
 
 /// A note for each image whose program may start a program its runtime lacks
 /// ([`crate::spawn`]): `Command::new("ffmpeg")` on distroless fails with "No such file or
