@@ -125,8 +125,9 @@ pub const DEBIAN_SLIM_HAS: &[&str] = &[
 /// its directories: `/usr/bin/git`), in order, each once.
 pub fn spawned_programs(source: &str) -> Vec<String> {
     let code = program_code(source);
+    let lits = literals(&code);
     let mut out: Vec<String> = Vec::new();
-    for (at, literal) in literals(&code) {
+    for &(at, literal) in &lits {
         let lead = code[..at].trim_end();
         if !lead.ends_with("::new(") || !is_process_command(&code, lead) {
             continue;
@@ -138,7 +139,7 @@ pub fn spawned_programs(source: &str) -> Vec<String> {
     // A shell kept in a constant (hyperfine's `const DEFAULT_SHELL: &str = "sh"`, which
     // runs every benchmarked command through it): the program starts it, whichever way
     // the constant reaches a `Command`.
-    for (at, literal) in literals(&code) {
+    for &(at, literal) in &lits {
         let lead = code[..at].trim_end();
         let Some(declared) = lead.strip_suffix('=').map(str::trim_end) else {
             continue;
@@ -194,20 +195,11 @@ pub fn spawners(source: &str) -> Vec<String> {
             .chars()
             .take_while(|c| is_ident(*c))
             .collect();
-        let Some(open) = head.find('(') else {
+        let Some(open) = head.find('(').map(|o| at + 3 + o) else {
             continue;
         };
-        let mut depth = 0;
-        let params: String = (head[open..].chars())
-            .take_while(|c| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth > 0
-            })
-            .collect();
+        let close = crate::reads::closing(&code, open, b'(', b')').unwrap_or(i);
+        let params = &code[open..close.min(i)];
         let is_param = params.match_indices(arg.as_str()).any(|(p, _)| {
             !params[..p].ends_with(is_ident)
                 && (params[p + arg.len()..].trim_start())
@@ -230,6 +222,11 @@ pub fn spawners(source: &str) -> Vec<String> {
 
 fn is_ident(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
+}
+
+/// The end of `text` made of characters `keep` takes (`Process` of `.. Process`).
+fn trailing(text: &str, keep: impl Fn(char) -> bool) -> &str {
+    &text[text.trim_end_matches(keep).len()..]
 }
 
 /// The last `keyword` (`"fn "`, `"impl"`) in `code` before `end` that starts a word.
@@ -271,14 +268,7 @@ pub fn wrapped_programs(source: &str, spawners: &[String]) -> Vec<String> {
             if before.ends_with(is_ident) {
                 return false;
             }
-            let qualifier: String = (before.strip_suffix("::").unwrap_or(""))
-                .chars()
-                .rev()
-                .take_while(|c| is_ident(*c))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let qualifier = trailing(before.strip_suffix("::").unwrap_or(""), is_ident);
             match ty {
                 Some(ty) => {
                     qualifier == ty
@@ -320,19 +310,12 @@ fn is_program_name(literal: &str) -> bool {
 /// the file imports `Command` as (`use clap::{Command as ClapCommand}`, sccache-dist's
 /// subcommands) is judged by that import; any other type's `new` is not a process.
 fn is_process_command(code: &str, lead: &str) -> bool {
-    let path: String = lead
-        .strip_suffix("::new(")
-        .unwrap_or(lead)
-        .chars()
-        .rev()
-        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | ':'))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let path = trailing(lead.strip_suffix("::new(").unwrap_or(lead), |c| {
+        is_ident(c) || c == ':'
+    });
     let (qualifier, name) = match path.rfind("::") {
         Some(i) => (&path[..i + 2], &path[i + 2..]),
-        None => ("", path.as_str()),
+        None => ("", path),
     };
     // Most `X::new("..")` are no `Command` at all (`Regex::new`): decided before the
     // file's imports are read.

@@ -526,9 +526,12 @@ fn a_single_package_projects_table_takes_the_workspace_keys() {
         "version = 4\n\n[[package]]\nname = \"solo\"\nversion = \"0.1.0\"\n",
     )
     .unwrap();
-    let (_, plan) =
+    let load = || {
         cargo_image::tasks::load(&dir.path().join("Cargo.toml"), &PlanOptions::default())
-            .unwrap_or_else(|e| panic!("{e:#}"));
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .1
+    };
+    let plan = load();
     assert_eq!(plan.builder, "rust:1.85.0-slim-bookworm");
     assert_eq!(plan.build_env["SQLX_OFFLINE"], "true");
     assert!(plan
@@ -546,9 +549,7 @@ fn a_single_package_projects_table_takes_the_workspace_keys() {
         "fn main() { let _ = std::env::var(\"SHELL_COMPLETIONS_DIR\"); }\n",
     )
     .unwrap();
-    let (_, plan) =
-        cargo_image::tasks::load(&dir.path().join("Cargo.toml"), &PlanOptions::default())
-            .unwrap_or_else(|e| panic!("{e:#}"));
+    let plan = load();
     let note = plan
         .notes
         .iter()

@@ -467,13 +467,16 @@ fn root_package_cache_ids_ignore_new_top_level_files() {
 /// an empty target dir (vaultwarden, after turning on one database feature: 16 minutes).
 #[test]
 fn cache_ids_outlast_a_feature_change() {
-    let built = Fixture::new("featured")
-        .root_package("svc", |p| {
-            p.main()
-                .source("src/bin/admin.rs", "fn main() {}\n")
-                .toml("[features]\nextra = []\nfast = []\n")
-        })
-        .build();
+    let featured = |package: &str| {
+        Fixture::new("featured")
+            .root_package(package, |p| {
+                p.main()
+                    .source("src/bin/admin.rs", "fn main() {}\n")
+                    .toml("[features]\nextra = []\nfast = []\n")
+            })
+            .build()
+    };
+    let built = featured("svc");
     let ids = |built: &Built| {
         let (_, plan) = built.plan();
         (
@@ -514,14 +517,7 @@ fn cache_ids_outlast_a_feature_change() {
     let rendered = cargo_image::render::dockerfile::render(&one);
     assert_eq!(before, incremental_cache_ids(&rendered));
     // Another workspace, alike but for its package's name, keeps its own.
-    let other = Fixture::new("featured")
-        .root_package("other", |p| {
-            p.main()
-                .source("src/bin/admin.rs", "fn main() {}\n")
-                .toml("[features]\nextra = []\nfast = []\n")
-        })
-        .build();
-    assert_ne!(before, ids(&other).0);
+    assert_ne!(before, ids(&featured("other")).0);
 }
 
 /// Real-project hazards: a root package reading files beside `src/`, `build-files` for a

@@ -293,8 +293,8 @@ pub(super) fn plan_images(
             .map(|(p, _)| *p)
             .collect()
     };
-    let clashing: BTreeSet<&str> = (images.iter())
-        .map(|img| img.bin.as_str())
+    let clashing: BTreeSet<String> = (images.iter())
+        .map(|img| img.bin.clone())
         .filter(|bin| owners(bin).len() > 1)
         .collect();
     let clashes: Vec<String> = (clashing.iter())
@@ -312,16 +312,13 @@ pub(super) fn plan_images(
             clashes.join(", ")
         );
         let fix = "rename one (`[[bin]] name = \"…\"`)";
-        if let Some(chosen) = images
-            .iter()
-            .find(|img| opts.bins.contains(&img.bin) && owners(&img.bin).len() > 1)
-        {
+        if let Some(chosen) = clashing.iter().find(|bin| opts.bins.contains(bin)) {
             return Err(Error::InvalidConfig {
-                manifest: skeleton::manifest_path(owners(&chosen.bin)[1]),
-                message: format!("binary `{}` is {why}: {fix}", chosen.bin),
+                manifest: skeleton::manifest_path(owners(chosen)[1]),
+                message: format!("binary `{chosen}` is {why}: {fix}"),
             });
         }
-        images.retain(|img| owners(&img.bin).len() < 2);
+        images.retain(|img| !clashing.contains(&img.bin));
         skipped.push(format!("binaries {why}"));
         notes.push(format!(
             "binaries {why}: their images are not built; {fix} to build them"
