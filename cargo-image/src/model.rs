@@ -82,9 +82,11 @@ pub struct Workspace {
     pub compile_reads: BTreeMap<String, CompileRead>,
     /// Paths in the workspace that program code names as it would open them at run time,
     /// relative to the workspace root (zero2prod's `"configuration"`, pgcat's
-    /// `"pgcat.toml"`), context-relative, with what names them (same shape as a compile
-    /// read; `readers` are the packages whose code names them). The planner notes each an
-    /// image lacks.
+    /// `"pgcat.toml"`), or else to its package's directory (actix's examples serve
+    /// `"./static/"` from theirs) or through `env!("CARGO_MANIFEST_DIR")` (`run_as`),
+    /// context-relative, with what names them
+    /// (same shape as a compile read; `readers` are the packages whose code names them).
+    /// The planner notes each an image lacks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub run_reads: BTreeMap<String, CompileRead>,
     /// Paths program code embeds at compile time by name (`include_dir!`, `include_str!`,
@@ -153,7 +155,28 @@ pub struct CompileRead {
     pub why: String,
     /// The packages whose compile reads it: their layers bind it, the others need not.
     pub readers: BTreeSet<String>,
+    /// For a run-time read the program does not look for at its workspace-relative path
+    /// under its working directory, where it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<RunAs>,
 }
+
+/// Where a program looks for a file it opens at run time, when not at the path relative to
+/// the workspace root under its working directory.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunAs {
+    /// Relative to its working directory as the code names it, found from its package's
+    /// directory (`static/root` for `basics/static-files/static/root`).
+    FromWorkdir(String),
+    /// In its package's directory as the build stage has it ([`BUILD_DIR`] and the
+    /// context-relative path), fixed when it compiled by `env!("CARGO_MANIFEST_DIR")`.
+    BuildStage,
+}
+
+/// Where the build stages put the build context: a package's `CARGO_MANIFEST_DIR` is this
+/// joined with its context-relative directory.
+pub const BUILD_DIR: &str = "/app";
 
 /// One package of the resolved graph.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

@@ -1315,7 +1315,9 @@ fn source_reads(
             }
             add_reader(&mut found, path, why, &p.name);
         };
-        let mut run_time = |path: String, why: String| {
+        // Whether it was kept: a path the package's directory gives is tried when the
+        // root's is not.
+        let mut run_time = |path: String, why: String, run_as: Option<crate::model::RunAs>| {
             // Under the workspace root or a package's directory: `xtask/src/main.rs` is
             // a source wherever it is.
             let tooling = std::iter::once(root)
@@ -1334,9 +1336,15 @@ fn source_reads(
                 || !context.join(&path).exists()
                 || rules.excluded(&path)
             {
-                return;
+                return false;
             }
-            add_reader(&mut at_run_time, path, why, &p.name);
+            let read = at_run_time.entry(path).or_insert_with(|| CompileRead {
+                why,
+                run_as,
+                ..CompileRead::default()
+            });
+            read.readers.insert(p.name.clone());
+            true
         };
         let mut clis: Vec<(String, crate::subcommands::CliFacts)> = Vec::new();
         // Variables the compile reads, and those the package's build script sets for it
@@ -1459,8 +1467,26 @@ fn source_reads(
                     add_reader(&mut missing, path, why, &p.name);
                 }
                 for literal in run_time_literals(&text) {
-                    if let Some(path) = resolve(root, &literal) {
-                        run_time(path, format!("{file} names \"{literal}\""));
+                    let why = format!("{file} names \"{literal}\"");
+                    let at_root = resolve(root, &literal)
+                        .is_some_and(|path| run_time(path, why.clone(), None));
+                    // Not there but in the package's directory, where `cargo run` in that
+                    // directory starts it (actix's examples serve `./static/` from theirs).
+                    if !at_root && p.dir != root {
+                        if let Some(path) = resolve(&p.dir, &literal) {
+                            let why = format!("{why}, found from its package's directory");
+                            let run_as = crate::model::RunAs::FromWorkdir(literal.clone());
+                            run_time(path, why, Some(run_as));
+                        }
+                    }
+                }
+                for (rel, written) in crate::reads::manifest_dir_paths(&text) {
+                    if let Some(path) = resolve(&p.dir, &rel) {
+                        let why = format!(
+                            "{file} names it as {written}, the build stage's directory \
+                             fixed as it compiled"
+                        );
+                        run_time(path, why, Some(crate::model::RunAs::BuildStage));
                     }
                 }
             }
@@ -1709,7 +1735,7 @@ fn add_reader(reads: &mut BTreeMap<String, CompileRead>, path: String, why: Stri
         .entry(path)
         .or_insert_with(|| CompileRead {
             why,
-            readers: BTreeSet::new(),
+            ..CompileRead::default()
         })
         .readers
         .insert(reader.to_string());
@@ -1761,6 +1787,7 @@ fn sqlx_offline_data(
             CompileRead {
                 why,
                 readers: readers.clone(),
+                run_as: None,
             },
         );
     }

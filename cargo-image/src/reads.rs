@@ -144,7 +144,8 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         if base_of(before, false).is_some() && !cli_attribute {
             continue;
         }
-        let path = literal.trim_start_matches("./");
+        // `"./static/root/"`: a directory's trailing `/` is the same path.
+        let path = literal.trim_start_matches("./").trim_end_matches('/');
         let plain = !path.is_empty()
             && path
                 .chars()
@@ -156,6 +157,70 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         let bare = !path.contains(['.', '/']);
         if plain && (!bare || PATH_CALLS.iter().any(|c| before.trim_end().ends_with(c))) {
             out.push(path.to_string());
+        }
+    }
+    out
+}
+
+/// The paths program code opens at run time through the package's directory as it was
+/// when it compiled, `env!("CARGO_MANIFEST_DIR")` (actix's tera example:
+/// `Tera::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/**/*"))`,
+/// `Path::new(env!("CARGO_MANIFEST_DIR")).join("static")`): each relative to the package
+/// (up to a glob's first component), with how the code spells it. That directory is the
+/// build stage's, absent from a runtime image. Not counted: the argument of a macro
+/// (`include_str!(concat!(..))` reads at compile time), a path above the package (a
+/// compile-time read, [`upward_literals`]), and test modules.
+pub fn manifest_dir_paths(source: &str) -> Vec<(String, String)> {
+    const DIR: &str = "env!(\"CARGO_MANIFEST_DIR\")";
+    let program = program_code(source);
+    let literals = literals(&program);
+    let mut out = Vec::new();
+    for (at, _) in program.match_indices(DIR) {
+        let before = program[..at].trim_end();
+        let after = &program[at + DIR.len()..];
+        // concat!(env!(..), "/rest") as a call's argument, not a macro's.
+        let concat = before.strip_suffix("concat!(").map(str::trim_end);
+        let (written, rest_at) = if let Some(lead) = concat {
+            if lead.ends_with("!(") {
+                continue;
+            }
+            let Some(comma) = after.trim_start().strip_prefix(',') else {
+                continue;
+            };
+            let at = program.len() - comma.trim_start().len();
+            let Some(end) = program[at..].find(')') else {
+                continue;
+            };
+            (&program[before.len() - "concat!(".len()..at + end + 1], at)
+        } else if !before.ends_with("!(") {
+            // Path::new(env!(..)).join("rest"), PathBuf::from(env!(..)).join("rest").
+            let closed = after.trim_start_matches([')', ' ']);
+            let Some(join) = closed.strip_prefix(".join(") else {
+                continue;
+            };
+            let at = program.len() - join.trim_start().len();
+            let Some(end) = program[at..].find(')') else {
+                continue;
+            };
+            // From the call that wraps it (`Path::new`).
+            let call = before.strip_suffix('(').unwrap_or(before);
+            let start = call
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(0, |s| s + 1);
+            (&program[start..at + end + 1], at)
+        } else {
+            continue;
+        };
+        let Some((_, rest)) = literals.iter().find(|(l, _)| *l == rest_at) else {
+            continue;
+        };
+        let path: Vec<&str> = rest
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .take_while(|c| !c.contains(NOT_IN_A_PATH))
+            .collect();
+        if !path.is_empty() && !path.contains(&"..") {
+            out.push((path.join("/"), written.to_string()));
         }
     }
     out
@@ -808,6 +873,7 @@ fn main() {
     let dir = base_path.join("configuration");
     let file = dir.join("config/app.hjson");
     let data = Path::new("data");
+    let files = Files::new("/", "./static/root/");
     let url = "postgres://localhost/db";
     println!("{}", "listening on port");
     let skipped = ["", "/etc/passwd", "../up", "{name}.toml", "-v", ".hidden"];
@@ -821,7 +887,43 @@ mod tests {
 "#;
         assert_eq!(
             run_time_literals(source),
-            ["pgcat.toml", "configuration", "config/app.hjson", "data"]
+            [
+                "pgcat.toml",
+                "configuration",
+                "config/app.hjson",
+                "data",
+                "static/root"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_compile_time_package_directory_opened_at_run_time() {
+        let source = r#"
+fn main() {
+    let tera = Tera::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/**/*"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+    let up = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let bare = env!("CARGO_MANIFEST_DIR");
+}
+#[cfg(test)]
+mod tests {
+    fn f() { let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"); }
+}
+"#;
+        assert_eq!(
+            super::manifest_dir_paths(source),
+            [
+                (
+                    "templates".to_string(),
+                    r#"concat!(env!("CARGO_MANIFEST_DIR"), "/templates/**/*")"#.to_string()
+                ),
+                (
+                    "static".to_string(),
+                    r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("static")"#.to_string()
+                ),
+            ]
         );
     }
 

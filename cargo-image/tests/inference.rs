@@ -1140,6 +1140,66 @@ fn files_a_program_opens_at_run_time_and_its_image_lacks_are_noted() {
     );
 }
 
+/// A program started from its own package's directory (actix's examples: `cd
+/// basics/static-files && cargo run`) opens `"./static/root/"` there, not at the workspace
+/// root: found only there, the note carries it to that path under the working directory
+/// (`/app/static/root`, not `/app/basics/...`). A literal the root has is read from the
+/// root, as before; one neither has says nothing. A path through
+/// `env!("CARGO_MANIFEST_DIR")` (actix's tera example) is the build stage's directory,
+/// fixed in the binary: carried to that very path. A package's several files make one
+/// note (actix's TLS examples' `cert.pem` and `key.pem`).
+#[test]
+fn a_run_time_path_found_from_the_package_directory_goes_where_the_program_looks() {
+    let built = Fixture::new("pkgrelative")
+        .virtual_workspace(&["basics/*"])
+        .package("basics/static-files", |p| {
+            p.source(
+                "src/main.rs",
+                "fn main() {\n    let files = Files::new(\"/\", \"./static/root/\");\n    \
+                 let conf = std::fs::read_to_string(\"app.toml\");\n    \
+                 let gone = std::path::Path::new(\"./missing/dir\");\n}\n",
+            )
+        })
+        .file(
+            "basics/static-files/static/root/index.html",
+            "<html></html>\n",
+        )
+        .file("basics/static-files/app.toml", "name = \"pkg\"\n")
+        .file("app.toml", "name = \"root\"\n")
+        .package("basics/tera", |p| {
+            p.source(
+                "src/main.rs",
+                "fn main() {\n    let t = Tera::new(concat!(env!(\"CARGO_MANIFEST_DIR\"), \
+                 \"/templates/**/*\"));\n}\n",
+            )
+        })
+        .file("basics/tera/templates/index.html", "{{ name }}\n")
+        .build();
+    let (_, plan) = built.plan();
+    assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
+    // One package's two files: one note, one `files` table.
+    assert_eq!(
+        plan.notes[0],
+        "`static-files` may open these at run time, which are in the workspace but not in \
+         its image: `app.toml` (basics/static-files/src/main.rs names \"app.toml\"), \
+         `basics/static-files/static/root` (basics/static-files/src/main.rs names \
+         \"static/root\", found from its package's directory); if it does, add `files = { \
+         \"app.toml\" = \"/app/app.toml\", \"basics/static-files/static/root\" = \
+         \"/app/static/root\" }` and `workdir = \"/app\"` under [package.metadata.image] in \
+         basics/static-files/Cargo.toml"
+    );
+    // The path the binary holds is the build stage's: it goes there, whatever the
+    // working directory.
+    assert_eq!(
+        plan.notes[1],
+        "`tera` may open `basics/tera/templates` at run time (basics/tera/src/main.rs names it \
+         as concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/templates/**/*\"), the build stage's \
+         directory fixed as it compiled), which is in the workspace but not in its image: if \
+         it does, add `files = { \"basics/tera/templates\" = \"/app/basics/tera/templates\" }` \
+         under [package.metadata.image] in basics/tera/Cargo.toml"
+    );
+}
+
 /// A path program code embeds at compile time that the build context lacks fails the
 /// compile minutes into a build: kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`,
 /// which its npm build fills. Said first, for the images that compile it: missing, or left

@@ -289,3 +289,13 @@ fn libs_script_brings_libmariadb_plugins() {
     assert!(under_dest(&root.join("lib/libsha.so")).is_file(), "{said}");
     assert!(said.contains("libmariadb.so.3 libsha.so"), "{said}");
 }
+
+/// The script works in the build context's directory, the one the notes give as a
+/// package's compile-time `CARGO_MANIFEST_DIR` (`model::BUILD_DIR`): a note that named
+/// another would ship files where no program looks.
+#[test]
+fn the_script_builds_in_the_build_directory_the_notes_name() {
+    let dir = cargo_image::model::BUILD_DIR;
+    let script = cargo_image::render::scripts::CARGO_IMAGE_TEMPLATE;
+    assert!(script.contains(&format!("\ncd {dir}\n")), "{script}");
+}

@@ -1616,8 +1616,12 @@ pub(super) fn run_time_notes(
     images: &[ImagePlan],
     reach: &[BTreeSet<String>],
 ) -> Vec<String> {
-    use crate::model::is_within;
-    let mut notes = Vec::new();
+    use crate::model::{is_within, RunAs, BUILD_DIR};
+    // Per image set (named, and how many), manifest and `workdir` advice: the paths, where
+    // they go, and why.
+    type Group = (String, usize, String, String);
+    type Entry = (String, String, String);
+    let mut groups: Vec<(Group, Vec<Entry>)> = Vec::new();
     for (path, read) in &ws.run_reads {
         let lacking: Vec<&ImagePlan> = reaching(images, reach, &read.readers)
             .into_iter()
@@ -1637,12 +1641,23 @@ pub(super) fn run_time_notes(
         let own_workdir = (ws.own_dockerfile.as_ref())
             .filter(|o| o.programs.contains(&first.bin) || images.len() == 1)
             .and_then(|o| o.workdir.clone());
-        let (workdir, set_workdir) = match (&first.extras.workdir, own_workdir) {
-            (Some(dir), _) => (dir.trim_end_matches('/').to_string(), String::new()),
-            (None, own) => {
-                let dir = own.unwrap_or_else(|| "/app".to_string());
-                let set = format!(" and `workdir = {dir:?}`");
-                (dir.trim_end_matches('/').to_string(), set)
+        let workdir = |dir: &str, run_as: &str| format!("{}/{run_as}", dir.trim_end_matches('/'));
+        let (target, set_workdir) = match (&read.run_as, &first.extras.workdir, own_workdir) {
+            // Where the program looks for it: the build stage's path, fixed as it compiled.
+            (Some(RunAs::BuildStage), _, _) => (join(BUILD_DIR, path), String::new()),
+            (run_as, dir, own) => {
+                // As the code names it, from the working directory.
+                let run_as = match run_as {
+                    Some(RunAs::FromWorkdir(name)) => name.as_str(),
+                    _ => rel,
+                };
+                match (dir, own) {
+                    (Some(dir), _) => (workdir(dir, run_as), String::new()),
+                    (None, own) => {
+                        let dir = own.unwrap_or_else(|| "/app".to_string());
+                        (workdir(&dir, run_as), format!(" and `workdir = {dir:?}`"))
+                    }
+                }
             }
         };
         let one_package = lacking.iter().all(|img| img.package == first.package);
@@ -1652,19 +1667,47 @@ pub(super) fn run_time_notes(
             }
             _ => ws.workspace_table(),
         };
-        notes.push(format!(
-            "{} may open `{rel}` at run time ({}), which is in the workspace but not in {}: \
-             if it does, add `files = {{ \"{rel}\" = \"{workdir}/{rel}\" }}`{set_workdir} under \
-             {table}",
-            super::ticked(lacking.iter().map(|img| &img.bin)),
-            read.why,
-            if lacking.len() == 1 {
-                "its image"
-            } else {
-                "their images"
-            },
-        ));
+        let bins = super::ticked(lacking.iter().map(|img| &img.bin));
+        let key = (bins, lacking.len(), table, set_workdir);
+        let entry = (rel.to_string(), target, read.why.clone());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, entries)) => entries.push(entry),
+            None => groups.push((key, vec![entry])),
+        }
     }
+    // One note per image set and manifest: a package's six files (actix's TLS examples'
+    // `cert.pem` and `key.pem`) are one `files` table to add.
+    let mut notes: Vec<String> = groups
+        .into_iter()
+        .map(|((bins, count, table, set_workdir), entries)| {
+            let files = entries
+                .iter()
+                .map(|(rel, target, _)| format!("\"{rel}\" = \"{target}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (whose, they) = match count {
+                1 => ("its image", "it does"),
+                _ => ("their images", "they do"),
+            };
+            match &entries[..] {
+                [(rel, _, why)] => format!(
+                    "{bins} may open `{rel}` at run time ({why}), which is in the workspace \
+                     but not in {whose}: if {they}, add `files = {{ {files} }}`{set_workdir} \
+                     under {table}"
+                ),
+                _ => format!(
+                    "{bins} may open these at run time, which are in the workspace but not in \
+                     {whose}: {}; if {they}, add `files = {{ {files} }}`{set_workdir} under \
+                     {table}",
+                    entries
+                        .iter()
+                        .map(|(rel, _, why)| format!("`{rel}` ({why})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        })
+        .collect();
     notes.extend(run_loopback_notes(ws, images, reach));
     notes.extend(shipped_secret_notes(ws, images, reach));
     notes

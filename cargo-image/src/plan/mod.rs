@@ -2126,6 +2126,7 @@ fn build_files(ws: &Workspace, sqlx_database: Option<&SqlxDatabase>) -> Result<B
                 db.url
             ),
             readers: db.readers.clone(),
+            run_as: None,
         };
         (db.file.clone(), read)
     });

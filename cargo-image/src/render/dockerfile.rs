@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{cksum, is_within, join};
+use crate::model::{cksum, is_within, join, BUILD_DIR};
 use crate::plan::{
     CaSource, Healthcheck, ImagePlan, PackagesBy, Plan, Runtime, Timing, CA_CONTEXT_PATH,
 };
@@ -195,7 +195,7 @@ fn base(out: &mut String, plan: &Plan) {
         "# The toolchain and our script, on the build platform, compiling for TARGETARCH.\n\
          FROM {} AS base\n\
          ENV {BASE_ENV}{build_env}\n\
-         WORKDIR /app\n\
+         WORKDIR {BUILD_DIR}\n\
          COPY --from={stage} /{script} {SCRIPT_PATH}\n\
          ARG TARGETARCH\n\
          RUN mkdir -p {arch_dir} && echo \"${{TARGETARCH:-$(uname -m)}}\" >{ARCH_FILE} && cargo-image check-target\n",
@@ -264,7 +264,7 @@ fn arg_line<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 fn git_mount(plan: &Plan) -> Option<String> {
     plan.git
         .as_ref()
-        .map(|git| writable_bind(git, &join("/app", git)))
+        .map(|git| writable_bind(git, &join(BUILD_DIR, git)))
 }
 
 /// A crate layer's step: copy sources from the bind-mounted context, then build.
@@ -357,7 +357,7 @@ fn deps_and_build(out: &mut String, plan: &Plan, workspace: u32) {
     mounts.extend(
         incremental_binds(plan)
             .iter()
-            .map(|p| writable_bind(p, &join("/app", p))),
+            .map(|p| writable_bind(p, &join(BUILD_DIR, p))),
     );
     mounts.extend(git_mount(plan));
     // The step runs on the builder image itself, with our script bind-mounted from
@@ -440,7 +440,7 @@ fn vendor_copy(plan: &Plan) -> String {
         out.push_str("# The vendored crates (cargo vendor): the sources cargo reads instead of a registry.\n");
     }
     for dir in &plan.vendor_dirs {
-        writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
+        writeln!(out, "COPY {dir} {}", join(BUILD_DIR, dir)).unwrap();
     }
     if !plan.patch_dirs.is_empty() {
         out.push_str(
@@ -448,7 +448,7 @@ fn vendor_copy(plan: &Plan) -> String {
         );
     }
     for dir in &plan.patch_dirs {
-        writeln!(out, "COPY {dir} {}", join("/app", dir)).unwrap();
+        writeln!(out, "COPY {dir} {}", join(BUILD_DIR, dir)).unwrap();
     }
     out
 }
