@@ -164,8 +164,9 @@ pub struct Plan {
     /// The user's own `.dockerignore` rules, kept after our block.
     pub dockerignore: Option<String>,
     /// What the workspace's state may break, said by every command: a git submodule that is
-    /// not checked out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// not checked out. Always in `plan`'s JSON, `[]` when there are none, so that a script
+    /// reading `.notes[]` needs no guard.
+    #[serde(default)]
     pub notes: Vec<String>,
     /// Test targets' sources the `.dockerignore` leaves out (context-relative, sorted): the
     /// `test` target fails when the context lacks one, since the skeleton's stand-in in
