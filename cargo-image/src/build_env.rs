@@ -116,19 +116,7 @@ pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
             Some("env") => Some((literal, How::Env)),
             Some("option_env") => Some((literal, How::OptionEnv)),
             _ if build_script => {
-                // The function called: `env::var`, `std::env::var_os`, or `var` imported.
-                let callee = lead.trim_end().strip_suffix('(').map(|c| {
-                    c.trim_end()
-                        .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
-                        .next()
-                        .unwrap_or("")
-                });
-                let var_call = callee.is_some_and(|c| {
-                    ["env::var", "env::var_os"].iter().any(|f| c.ends_with(f))
-                        || c == "var"
-                        || c == "var_os"
-                });
-                if var_call {
+                if callee(lead).is_some_and(is_var_call) {
                     Some((literal, How::BuildScript))
                 } else {
                     cargo_instruction(literal, "rerun-if-env-changed")
@@ -144,6 +132,55 @@ pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
             {
                 out.push((name.to_string(), how));
             }
+        }
+    }
+    out
+}
+
+/// The function a call whose arguments start after `lead` names, with its path
+/// (`std::env::var`), if `lead` ends a call's opening.
+fn callee(lead: &str) -> Option<&str> {
+    lead.trim_end().strip_suffix('(').map(|c| {
+        c.trim_end()
+            .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
+            .next()
+            .unwrap_or("")
+    })
+}
+
+/// `env::var`, `std::env::var_os`, or `var` imported.
+fn is_var_call(callee: &str) -> bool {
+    ["env::var", "env::var_os"]
+        .iter()
+        .any(|f| callee.ends_with(f))
+        || callee == "var"
+        || callee == "var_os"
+}
+
+/// The variables program code (not a build script) reads from its environment when it
+/// runs, in order of appearance: an upper-case name as the first argument of `env::var`,
+/// `env::var_os`, dotenvy's `var`, or a function of the project's whose name says `env`
+/// (rust-web-app's `get_env("SERVICE_DB_URL")`, `get_env_parse(..)`). On a laptop
+/// `.cargo/config.toml`'s `[env]` gives them to `cargo run`; an image has only its `env`.
+/// Not seen: a name built at run time, clap's `env = "X"` (a fallback the command line
+/// covers).
+pub fn run_env_reads(source: &str) -> Vec<String> {
+    let code = program_code(source);
+    let mut out: Vec<String> = Vec::new();
+    for (at, literal) in literals(&code) {
+        let Some(callee) = callee(&code[..at]) else {
+            continue;
+        };
+        let name = callee.rsplit("::").next().unwrap_or(callee);
+        let reads = matches!(name, "var" | "var_os") || name.to_ascii_lowercase().contains("env");
+        let upper = !literal.bytes().any(|b| b.is_ascii_lowercase());
+        if reads
+            && upper
+            && is_env_name(literal)
+            && macro_called(&code[..at]).is_none()
+            && !out.iter().any(|n| n == literal)
+        {
+            out.push(literal.to_string());
         }
     }
     out
@@ -230,6 +267,36 @@ pub fn watched_paths(source: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_env_reads_are_upper_case_names_an_env_reading_call_takes() {
+        let source = r#"
+use std::env;
+fn main() {
+    let db = get_env("SERVICE_DB_URL")?;
+    let ttl: u64 = lib_utils::envs::get_env_parse("SERVICE_TOKEN_DURATION_SEC")?;
+    let port = env::var("PORT").unwrap_or_default();
+    let home = std::env::var_os("HOME");
+    let again = env::var("PORT");
+    let built = env!("GIT_VERSION");
+    let lower = env::var("not_a_name");
+    let arg = matches.get_one::<String>("CONFIG");
+    let url = dotenvy::var("DATABASE_URL");
+}
+#[cfg(test)]
+mod tests { fn t() { std::env::var("ONLY_IN_TESTS").unwrap(); } }
+"#;
+        assert_eq!(
+            run_env_reads(source),
+            [
+                "SERVICE_DB_URL",
+                "SERVICE_TOKEN_DURATION_SEC",
+                "PORT",
+                "HOME",
+                "DATABASE_URL"
+            ]
+        );
+    }
 
     #[test]
     fn program_macros_and_build_script_calls() {

@@ -264,6 +264,10 @@ pub struct Package {
     /// source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub signals: BTreeMap<String, crate::signals::SignalFacts>,
+    /// The variables its program code reads from its environment when it runs
+    /// ([`crate::build_env::run_env_reads`]), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub run_env: BTreeMap<String, Vec<String>>,
     /// Programs its program code starts ([`crate::spawn`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spawns: BTreeMap<String, Vec<String>>,

@@ -563,6 +563,7 @@ fn from_metadata(
             daemon_calls: BTreeMap::new(),
             foreground_flag: None,
             signals: BTreeMap::new(),
+            run_env: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -706,6 +707,7 @@ fn from_metadata(
         mut loopbacks,
         mut listens,
         mut signals,
+        mut run_envs,
         mut spawns,
         mut detaches,
         mut git_uses,
@@ -723,6 +725,7 @@ fn from_metadata(
         p.loopback = loopbacks.remove(&p.name).unwrap_or_default();
         p.listen = listens.remove(&p.name).unwrap_or_default();
         p.signals = signals.remove(&p.name).unwrap_or_default();
+        p.run_env = run_envs.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         if let Some((calls, flag)) = detaches.remove(&p.name) {
             p.daemon_calls = calls;
@@ -1245,6 +1248,7 @@ fn source_reads(
     let mut loopbacks = BTreeMap::new();
     let mut listens = BTreeMap::new();
     let mut signals = BTreeMap::new();
+    let mut run_envs = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut detaches = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
@@ -1354,6 +1358,7 @@ fn source_reads(
         let mut loopback = BTreeMap::new();
         let mut listen = BTreeMap::new();
         let mut signal = BTreeMap::new();
+        let mut run_env = BTreeMap::new();
         let mut spawned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // The package's own functions that start a program its callers name, and the
         // program files to look for those callers in, in any file.
@@ -1382,6 +1387,10 @@ fn source_reads(
                 let facts = crate::signals::signal_facts(&text);
                 if !facts.is_empty() {
                     signal.insert(file.clone(), facts);
+                }
+                let vars = crate::build_env::run_env_reads(&text);
+                if !vars.is_empty() {
+                    run_env.insert(file.clone(), vars);
                 }
                 let programs = crate::spawn::spawned_programs(&text);
                 if !programs.is_empty() {
@@ -1524,6 +1533,9 @@ fn source_reads(
         if !signal.is_empty() {
             signals.insert(p.name.clone(), signal);
         }
+        if !run_env.is_empty() {
+            run_envs.insert(p.name.clone(), run_env);
+        }
         for (file, text) in program_texts.iter().filter(|_| !spawners.is_empty()) {
             for program in crate::spawn::wrapped_programs(text, &spawners) {
                 let list = spawned.entry(file.clone()).or_default();
@@ -1627,6 +1639,7 @@ fn source_reads(
         loopbacks,
         listens,
         signals,
+        run_envs,
         spawns,
         detaches,
         git_uses,
@@ -1714,6 +1727,8 @@ struct SourceReads {
     listens: BTreeMap<String, BTreeMap<String, crate::listen::ListenFacts>>,
     /// Per package, the signals its files handle ([`Package::signals`]).
     signals: BTreeMap<String, BTreeMap<String, crate::signals::SignalFacts>>,
+    /// Per package, the variables its files read when it runs ([`Package::run_env`]).
+    run_envs: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the calls that detach it by default and the flag that keeps it in the
@@ -2381,6 +2396,7 @@ mod tests {
             daemon_calls: BTreeMap::new(),
             foreground_flag: None,
             signals: BTreeMap::new(),
+            run_env: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

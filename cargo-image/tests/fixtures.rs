@@ -1975,8 +1975,8 @@ fn on_actix_web(ws: &cargo_image::model::Workspace, pkg: &str) -> cargo_image::m
 /// without graceful shutdown) would ignore `docker stop` as a container's main process:
 /// its image runs it under our init, said in the plan, built in a stage of its own and
 /// named first in `ENTRYPOINT`. Not when it stops on Ctrl-C (SIGINT is its stop signal),
-/// when a crate it is built on handles signals, when it listens on no port, or when the
-/// user chose: `init = false`, an `entrypoint`, a `stop-signal`. `init = true` gives it to
+/// when a crate it is built on handles signals, when it listens on nothing (a loopback
+/// address its code binds counts), or when the user chose: `init = false`, an `entrypoint`, a `stop-signal`. `init = true` gives it to
 /// any program, before the user's own entrypoint.
 #[test]
 fn a_listening_program_that_handles_no_signal_runs_under_the_init() {
@@ -2030,6 +2030,19 @@ fn a_listening_program_that_handles_no_signal_runs_under_the_init() {
     let quiet = plain.replace("0.0.0.0:7835", "/run/tunnel.sock");
     let (_, plan) = fixture(&quiet, "").plan();
     assert!(plan.images[0].ports.is_empty() && !plan.images[0].extras.init);
+
+    // On loopback (rust-web-app's `127.0.0.1:8080`): no port to publish, but run with
+    // host networking it still ignores `docker stop`.
+    let loopback = plain.replace("0.0.0.0:7835", "127.0.0.1:8080");
+    let (_, plan) = fixture(&loopback, "").plan();
+    assert!(plan.images[0].ports.is_empty() && plan.images[0].extras.init);
+    assert_eq!(
+        plan.images[0].init_inferred_from.as_deref(),
+        Some(
+            "`tunnel` listens on `127.0.0.1:8080` and no code of it handles a signal: as PID 1 \
+             it would ignore `docker stop`"
+        )
+    );
 
     for chosen in [
         "init = false",

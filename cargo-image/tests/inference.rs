@@ -1200,6 +1200,59 @@ fn a_run_time_path_found_from_the_package_directory_goes_where_the_program_looks
     );
 }
 
+/// `.cargo/config.toml`'s `[env]` gives `cargo run` the variables a service reads when it
+/// starts (rust-web-app's `SERVICE_DB_URL` through its own `get_env`); its image has none
+/// of them, and it stops with `MissingEnv`. Each image whose code reads some gets one note
+/// naming them. Not named: a variable the image's `env` sets, one `[env]` does not give, one
+/// only a compile reads (`env!`), and code the image does not reach.
+#[test]
+fn run_time_variables_only_cargo_config_env_gives_are_noted() {
+    let built = Fixture::new("cargoenv")
+        .virtual_workspace(&["crates/*"])
+        .package("crates/lib-core", |p| {
+            p.source(
+                "src/lib.rs",
+                "pub fn get_env(name: &'static str) -> Result<String, String> {\n    \
+                 std::env::var(name).map_err(|_| name.to_string())\n}\n\
+                 pub fn db() -> String { get_env(\"SERVICE_DB_URL\").unwrap() }\n\
+                 pub const BUILT: &str = env!(\"SERVICE_BUILD\");\n",
+            )
+        })
+        .package("crates/web-server", |p| {
+            p.source(
+                "src/main.rs",
+                "fn main() {\n    let _ = lib_core::db();\n    \
+                 let key = std::env::var(\"SERVICE_TOKEN_KEY\");\n    \
+                 let port = std::env::var_os(\"PORT\");\n    \
+                 let folder = std::env::var(\"SERVICE_WEB_FOLDER\");\n}\n",
+            )
+            .dep_path("lib-core", "../lib-core")
+            .toml("[package.metadata.image]\nenv = { SERVICE_WEB_FOLDER = \"/app/web\" }\n")
+        })
+        .package("crates/tool", |p| p.main())
+        .file(
+            ".cargo/config.toml",
+            "[env]\nSERVICE_DB_URL = \"postgres://localhost/app\"\nSERVICE_TOKEN_KEY = \"dev\"\n\
+             SERVICE_WEB_FOLDER = \"web/\"\nSERVICE_BUILD = \"dev\"\n",
+        )
+        .build();
+    let (_, plan) = built.plan();
+    let said: Vec<&String> = plan.notes.iter().filter(|n| n.contains("[env]")).collect();
+    assert_eq!(
+        said,
+        [
+            "`web-server` reads `SERVICE_DB_URL`, `SERVICE_TOKEN_KEY` from its environment when \
+             it runs (crates/lib-core/src/lib.rs names `SERVICE_DB_URL`), which \
+             .cargo/config.toml's [env] gives `cargo run` but not its image: set those that \
+             are not secrets in `env` under [package.metadata.image] in \
+             crates/web-server/Cargo.toml, and give the others when the container runs \
+             (`docker run -e NAME=…`, compose's `environment`)"
+        ],
+        "{:?}",
+        plan.notes
+    );
+}
+
 /// A path program code embeds at compile time that the build context lacks fails the
 /// compile minutes into a build: kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`,
 /// which its npm build fills. Said first, for the images that compile it: missing, or left

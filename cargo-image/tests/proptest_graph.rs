@@ -155,6 +155,7 @@ fn workspace(g: &Graph) -> Workspace {
                 daemon_calls: Default::default(),
                 foreground_flag: None,
                 signals: Default::default(),
+                run_env: Default::default(),
                 git_use: None,
             }
         })

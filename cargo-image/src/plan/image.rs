@@ -159,9 +159,9 @@ pub(super) fn plan_images(
         }
         // An entrypoint or a stop signal of the user's says they chose how it runs (tini
         // of their own, a signal they know it handles).
-        let init_inferred = match (&cfg.init, &cfg.entrypoint, &cfg.stop_signal, &cfg.ports) {
-            (None, None, None, Some(ports)) if !ports.is_empty() => {
-                inferred_init(ws, pkg, &bin.name, ports)
+        let init_inferred = match (&cfg.init, &cfg.entrypoint, &cfg.stop_signal) {
+            (None, None, None) => {
+                inferred_init(ws, pkg, &bin.name, cfg.ports.as_deref().unwrap_or_default())
             }
             _ => None,
         };
@@ -1160,12 +1160,13 @@ fn inferred_stop_signal(ws: &Workspace, pkg: &Package, bin: &str) -> Option<Stri
     (!framework).then(|| format!("{file} stops on `{call}` and handles no SIGTERM"))
 }
 
-/// Why a program that listens on `ports` gets our init: no code of it (its package's and
-/// the local libraries it links) handles a signal, nor does a crate it is built on
-/// ([`HANDLE_SIGTERM`], `ctrlc`, signal-hook). As a container's main process it would
-/// ignore `docker stop`'s SIGTERM and be killed ten seconds later (bore, an axum service
-/// serving without graceful shutdown); as the init's child SIGTERM ends it at once. A
-/// handler this reading misses costs nothing: the init passes every signal on.
+/// Why a program that listens on `ports`, or on a loopback address its code binds, gets
+/// our init: no code of it (its package's and the local libraries it links) handles a
+/// signal, nor does a crate it is built on ([`HANDLE_SIGTERM`], `ctrlc`, signal-hook). As a
+/// container's main process it would ignore `docker stop`'s SIGTERM and be killed ten
+/// seconds later (bore, an axum service serving without graceful shutdown; rust-web-app's
+/// `127.0.0.1:8080`, run with host networking); as the init's child SIGTERM ends it at
+/// once. A handler this reading misses costs nothing: the init passes every signal on.
 fn inferred_init(ws: &Workspace, pkg: &Package, bin: &str, ports: &[Port]) -> Option<String> {
     let reach = super::graph::closure(
         ws,
@@ -1175,6 +1176,23 @@ fn inferred_init(ws: &Workspace, pkg: &Package, bin: &str, ports: &[Port]) -> Op
     if super::code_of(ws, &pkg.name, bin, &reach, |p| &p.signals).any(|(_, _, f)| !f.is_empty()) {
         return None;
     }
+    // What it listens on: its ports, else the loopback address its code binds.
+    let listens = match ports {
+        [] => {
+            let loopback = super::code_of(ws, &pkg.name, bin, &reach, |p| &p.loopback)
+                .find_map(|(_, _, binds)| binds.first())?;
+            format!("`{}`", loopback.literal)
+        }
+        [port] => format!("port {port}"),
+        _ => format!(
+            "ports {}",
+            ports
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let handled = super::reached(ws, |name| name == pkg.name)
         .into_iter()
         .map(|i| &ws.resolved[i])
@@ -1183,13 +1201,10 @@ fn inferred_init(ws: &Workspace, pkg: &Package, bin: &str, ports: &[Port]) -> Op
                 || ["ctrlc", "signal-hook", "signal-hook-tokio", "async-signals"]
                     .contains(&r.name.as_str())
         });
-    let ports: Vec<String> = ports.iter().map(|p| p.to_string()).collect();
     (!handled).then(|| {
         format!(
-            "`{bin}` listens on {} {} and no code of it handles a signal: as PID 1 it \
-             would ignore `docker stop`",
-            if ports.len() == 1 { "port" } else { "ports" },
-            ports.join(", ")
+            "`{bin}` listens on {listens} and no code of it handles a signal: as PID 1 it \
+             would ignore `docker stop`"
         )
     })
 }
@@ -1710,6 +1725,54 @@ pub(super) fn run_time_notes(
         .collect();
     notes.extend(run_loopback_notes(ws, images, reach));
     notes.extend(shipped_secret_notes(ws, images, reach));
+    notes.extend(cargo_env_notes(ws, images, reach));
+    notes
+}
+
+/// A note for each image whose code reads, when it runs, a variable that
+/// `.cargo/config.toml`'s `[env]` gives every `cargo run` ([`Package::run_env`]), and whose
+/// `env` does not set it: on a laptop the program starts; in its image it stops at once
+/// (rust-web-app's `MissingEnv("SERVICE_DB_URL")`). The fix is `env` for what is not a
+/// secret, and the container's environment when it runs for what is: the `[env]` table is
+/// there for development, its values often dev-only passwords.
+fn cargo_env_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
+    let Some((config, text)) = super::packages::cargo_config(ws) else {
+        return Vec::new();
+    };
+    let Some(given) = (text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned())
+    else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    for (img, reached) in images.iter().zip(reach) {
+        // Each variable with the first file that reads it.
+        let mut read: BTreeMap<&String, &String> = BTreeMap::new();
+        for (file, vars) in super::image_code(ws, img, reached, |p| &p.run_env) {
+            for var in vars {
+                if given.contains_key(var) && !img.env.contains_key(var) {
+                    read.entry(var).or_insert(file);
+                }
+            }
+        }
+        let Some((first, file)) = read.first_key_value() else {
+            continue;
+        };
+        let vars = super::ticked(read.keys());
+        notes.push(format!(
+            "`{}` reads {vars} from its environment when it runs ({} names `{first}`), which \
+             {config}'s [env] gives `cargo run` but not its image: set those that are not \
+             secrets in `env` under {}, and give the others when the container runs (`docker \
+             run -e NAME=…`, compose's `environment`)",
+            img.bin,
+            ws.from_root(file),
+            super::image_table(ws, img),
+        ));
+    }
     notes
 }
 
