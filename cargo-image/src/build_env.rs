@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::is_env_name;
-use crate::reads::{literals, macro_called, program_code};
+use crate::reads::{callee, literals, macro_called, program_code};
 
 /// How a variable is read.
 #[derive(
@@ -135,17 +135,6 @@ pub fn env_reads(source: &str, build_script: bool) -> Vec<(String, How)> {
         }
     }
     out
-}
-
-/// The function a call whose arguments start after `lead` names, with its path
-/// (`std::env::var`), if `lead` ends a call's opening.
-fn callee(lead: &str) -> Option<&str> {
-    lead.trim_end().strip_suffix('(').map(|c| {
-        c.trim_end()
-            .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
-            .next()
-            .unwrap_or("")
-    })
 }
 
 /// `env::var`, `std::env::var_os`, or `var` imported.

@@ -268,6 +268,10 @@ pub struct Package {
     /// ([`crate::build_env::run_env_reads`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub run_env: BTreeMap<String, Vec<String>>,
+    /// The paths its program code writes to when it runs, relative to its working
+    /// directory ([`crate::reads::written_paths`]), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub writes: BTreeMap<String, Vec<crate::reads::Written>>,
     /// Programs its program code starts ([`crate::spawn`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spawns: BTreeMap<String, Vec<String>>,

@@ -564,6 +564,7 @@ fn from_metadata(
             foreground_flag: None,
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
+            writes: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -708,6 +709,7 @@ fn from_metadata(
         mut listens,
         mut signals,
         mut run_envs,
+        mut writes,
         mut spawns,
         mut detaches,
         mut git_uses,
@@ -726,6 +728,7 @@ fn from_metadata(
         p.listen = listens.remove(&p.name).unwrap_or_default();
         p.signals = signals.remove(&p.name).unwrap_or_default();
         p.run_env = run_envs.remove(&p.name).unwrap_or_default();
+        p.writes = writes.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         if let Some((calls, flag)) = detaches.remove(&p.name) {
             p.daemon_calls = calls;
@@ -1249,6 +1252,7 @@ fn source_reads(
     let mut listens = BTreeMap::new();
     let mut signals = BTreeMap::new();
     let mut run_envs = BTreeMap::new();
+    let mut writes = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut detaches = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
@@ -1359,6 +1363,7 @@ fn source_reads(
         let mut listen = BTreeMap::new();
         let mut signal = BTreeMap::new();
         let mut run_env = BTreeMap::new();
+        let mut written = BTreeMap::new();
         let mut spawned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // The package's own functions that start a program its callers name, and the
         // program files to look for those callers in, in any file.
@@ -1391,6 +1396,10 @@ fn source_reads(
                 let vars = crate::build_env::run_env_reads(&text);
                 if !vars.is_empty() {
                     run_env.insert(file.clone(), vars);
+                }
+                let paths = crate::reads::written_paths(&text);
+                if !paths.is_empty() {
+                    written.insert(file.clone(), paths);
                 }
                 let programs = crate::spawn::spawned_programs(&text);
                 if !programs.is_empty() {
@@ -1536,6 +1545,9 @@ fn source_reads(
         if !run_env.is_empty() {
             run_envs.insert(p.name.clone(), run_env);
         }
+        if !written.is_empty() {
+            writes.insert(p.name.clone(), written);
+        }
         for (file, text) in program_texts.iter().filter(|_| !spawners.is_empty()) {
             for program in crate::spawn::wrapped_programs(text, &spawners) {
                 let list = spawned.entry(file.clone()).or_default();
@@ -1640,6 +1652,7 @@ fn source_reads(
         listens,
         signals,
         run_envs,
+        writes,
         spawns,
         detaches,
         git_uses,
@@ -1729,6 +1742,8 @@ struct SourceReads {
     signals: BTreeMap<String, BTreeMap<String, crate::signals::SignalFacts>>,
     /// Per package, the variables its files read when it runs ([`Package::run_env`]).
     run_envs: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Per package, the paths its files write to when it runs ([`Package::writes`]).
+    writes: BTreeMap<String, BTreeMap<String, Vec<crate::reads::Written>>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the calls that detach it by default and the flag that keeps it in the
@@ -2397,6 +2412,7 @@ mod tests {
             foreground_flag: None,
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
+            writes: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

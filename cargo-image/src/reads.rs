@@ -146,16 +146,8 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
         }
         // `"./static/root/"`: a directory's trailing `/` is the same path.
         let path = literal.trim_start_matches("./").trim_end_matches('/');
-        let plain = !path.is_empty()
-            && path
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-            && !path.starts_with(['/', '-', '.'])
-            && !path
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..");
         let bare = !path.contains(['.', '/']);
-        if plain && (!bare || PATH_CALLS.iter().any(|c| before.trim_end().ends_with(c))) {
+        if plain(path) && (!bare || PATH_CALLS.iter().any(|c| before.trim_end().ends_with(c))) {
             out.push(path.to_string());
         }
     }
@@ -224,6 +216,154 @@ pub fn manifest_dir_paths(source: &str) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// Whether `path` is spelled as a plain relative path below the working directory
+/// (`config/app.hjson`, `data`): no leading `/`, `-` or `.`, no empty, `.` or `..` part, only
+/// letters, digits and `._-/`.
+fn plain(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && !path.starts_with(['/', '-', '.'])
+        && !path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+}
+
+/// A path program code writes to when it runs, relative to its working directory
+/// ([`written_paths`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Written {
+    /// As the code names it, `./` and a trailing `/` dropped.
+    pub path: String,
+    /// A directory (created, or a data directory option), else a file.
+    pub dir: bool,
+    /// The code that names it: `create_dir_all("uploads")`, `data_dir`'s default.
+    pub how: String,
+    /// The variable that sets it instead, when the code lets one (clap's `env = "X"`).
+    pub env: Option<String>,
+}
+
+/// Option fields whose default names where a program keeps its data (microbin's
+/// `data_dir`, `upload_path`, `db_file`).
+const DATA_FIELD_WORDS: &[&str] = &[
+    "dir", "data", "storage", "upload", "db", "database", "store",
+];
+
+/// The paths program code writes to when it runs, relative to its working directory: in
+/// a container they live in its writable layer, gone when it is removed (microbin keeps
+/// its pastes in `microbin_data`). Found: a directory created by name
+/// (`create_dir_all("uploads")`), a file created by name (`File::create`, rusqlite's
+/// `Connection::open`), a SQLite URL (`"sqlite://data.db?mode=rwc"`), and the default of a
+/// command-line option whose field names data (`#[clap(env = "MICROBIN_DATA_DIR",
+/// default_value = "microbin_data")] data_dir`), with its variable. Not found: a path
+/// built at run time, an absolute one (its own Dockerfile's `VOLUME` business), scratch
+/// space (`tmp/`, `temp/`), test modules.
+pub fn written_paths(source: &str) -> Vec<Written> {
+    let program = program_code(source);
+    let mut out: Vec<Written> = Vec::new();
+    for (at, literal) in literals(&program) {
+        let before = &program[..at];
+        let line = before.rsplit('\n').next().unwrap_or("").trim_start();
+        let called = callee(before).map(|c| c.rsplit("::").take(2).collect::<Vec<_>>());
+        let found = if let Some(rest) = literal
+            .strip_prefix("sqlite://")
+            .or_else(|| literal.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or("");
+            Some((path, false, format!("\"{literal}\""), None))
+        } else if let Some(called) = called {
+            let dir = matches!(called[0], "create_dir_all" | "create_dir");
+            let file = matches!(called[..], ["create", "File"] | ["open", "Connection"]);
+            let name = called.iter().rev().copied().collect::<Vec<_>>().join("::");
+            (dir || file).then(|| (literal, dir, format!("{name}(\"{literal}\")"), None))
+        } else if ["#[arg(", "#[clap(", "#[structopt("]
+            .iter()
+            .any(|a| line.starts_with(a))
+            && before
+                .trim_end()
+                .strip_suffix('=')
+                .is_some_and(|b| b.trim_end().ends_with("default_value"))
+        {
+            option_field(&program[at..]).and_then(|field| {
+                let lower = field.to_ascii_lowercase();
+                DATA_FIELD_WORDS
+                    .iter()
+                    .any(|w| lower.split('_').any(|part| part == *w))
+                    .then(|| {
+                        let whole = format!("{line}{}", program[at..].lines().next().unwrap_or(""));
+                        let env = attribute_env(&whole);
+                        let dir = lower.contains("dir")
+                            || !literal.rsplit('/').next().unwrap_or("").contains('.');
+                        (
+                            literal,
+                            dir,
+                            format!("`{field}`'s default \"{literal}\""),
+                            env,
+                        )
+                    })
+            })
+        } else {
+            None
+        };
+        let Some((path, dir, how, env)) = found else {
+            continue;
+        };
+        let path = path.trim_start_matches("./").trim_end_matches('/');
+        // Scratch space, meant to go with the container (actix's multipart `./tmp`).
+        let scratch = matches!(path.split('/').next(), Some("tmp" | "temp"));
+        if plain(path) && !scratch && !out.iter().any(|w| w.path == path) {
+            out.push(Written {
+                path: path.to_string(),
+                dir,
+                how,
+                env,
+            });
+        }
+    }
+    out
+}
+
+/// The name of the field an attribute that `rest` is inside of is on: the first line
+/// after it that is not an attribute or a comment (`pub data_dir: String,`).
+fn option_field(rest: &str) -> Option<&str> {
+    let decl = rest.lines().skip(1).map(str::trim).find(|l| {
+        !(l.is_empty() || l.starts_with("#[") || l.starts_with("//") || l.starts_with(')'))
+    })?;
+    let decl = decl
+        .strip_prefix("pub(crate) ")
+        .or_else(|| decl.strip_prefix("pub "))
+        .unwrap_or(decl);
+    let (name, _) = decl.split_once(':')?;
+    let name = name.trim();
+    name.chars()
+        .all(|c| c.is_alphanumeric() || c == '_')
+        .then_some(name)
+}
+
+/// The variable a clap attribute line lets set the option (`env = "MICROBIN_DATA_DIR"`).
+fn attribute_env(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("env")?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let (name, _) = rest.split_once('"')?;
+    crate::model::is_env_name(name).then(|| name.to_string())
+}
+
+/// The function a call whose arguments start after `lead` names, with its path
+/// (`std::env::var`), if `lead` ends a call's opening.
+pub(crate) fn callee(lead: &str) -> Option<&str> {
+    lead.trim_end().strip_suffix('(').map(|c| {
+        c.trim_end()
+            .rsplit(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == ':'))
+            .next()
+            .unwrap_or("")
+    })
 }
 
 /// Characters that make a literal a template, a glob or an escape rather than a path.
@@ -922,6 +1062,77 @@ mod tests {
                 (
                     "static".to_string(),
                     r#"Path::new(env!("CARGO_MANIFEST_DIR")).join("static")"#.to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn written_paths_are_created_by_name_or_a_data_options_default() {
+        let source = r#"
+#[derive(Parser)]
+pub struct Args {
+    #[clap(long, env = "MICROBIN_DATA_DIR", default_value = "microbin_data")]
+    pub data_dir: String,
+    /// Where the pastes' database lives.
+    #[arg(long, default_value = "./db/pastes.sqlite")]
+    pub(crate) db_file: String,
+    #[arg(long, default_value = "config.toml")]
+    config: String,
+    #[arg(long, default_value = "/var/lib/app")]
+    state_dir: String,
+}
+fn main() {
+    std::fs::create_dir_all("uploads/tmp/").unwrap();
+    let f = File::create("out.log");
+    let c = rusqlite::Connection::open("cache.db");
+    let pool = SqlitePool::connect("sqlite://data/app.db?mode=rwc");
+    let mem = SqlitePool::connect("sqlite::memory:");
+    let read = std::fs::read_to_string("settings.toml");
+    std::fs::create_dir_all(format!("{}/x", dir)).unwrap();
+    std::fs::create_dir_all("./tmp").unwrap();
+}
+#[cfg(test)]
+mod tests { fn t() { std::fs::create_dir_all("fixtures").unwrap(); } }
+"#;
+        let found: Vec<(String, bool, String, Option<String>)> = super::written_paths(source)
+            .into_iter()
+            .map(|w| (w.path, w.dir, w.how, w.env))
+            .collect();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            found,
+            [
+                (
+                    s("microbin_data"),
+                    true,
+                    s("`data_dir`'s default \"microbin_data\""),
+                    Some(s("MICROBIN_DATA_DIR"))
+                ),
+                (
+                    s("db/pastes.sqlite"),
+                    false,
+                    s("`db_file`'s default \"./db/pastes.sqlite\""),
+                    None
+                ),
+                (
+                    s("uploads/tmp"),
+                    true,
+                    s("fs::create_dir_all(\"uploads/tmp/\")"),
+                    None
+                ),
+                (s("out.log"), false, s("File::create(\"out.log\")"), None),
+                (
+                    s("cache.db"),
+                    false,
+                    s("Connection::open(\"cache.db\")"),
+                    None
+                ),
+                (
+                    s("data/app.db"),
+                    false,
+                    s("\"sqlite://data/app.db?mode=rwc\""),
+                    None
                 ),
             ]
         );

@@ -1253,6 +1253,73 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
     );
 }
 
+/// What a service writes below its working directory (microbin's `data_dir` default
+/// `"microbin_data"`, a `create_dir_all("uploads")`) lands in the container's writable
+/// layer and goes with it: each image gets a note with the volume that keeps it, through
+/// the option's variable when it has one. Not noted once a volume holds it, or once `env`
+/// moves it into one; nor scratch space (`./tmp`).
+#[test]
+fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_keeps_it() {
+    let fixture = |config: &str, uploads_config: &str| {
+        Fixture::new("written")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/paste", |p| {
+                p.source(
+                    "src/main.rs",
+                    "#[derive(Parser)]\nstruct Args {\n    \
+                     #[clap(long, env = \"PASTE_DATA_DIR\", default_value = \"paste_data\")]\n    \
+                     data_dir: String,\n}\nfn main() {}\n",
+                )
+                .toml(config)
+            })
+            .package("crates/uploads", |p| {
+                p.source(
+                    "src/main.rs",
+                    "fn main() {\n    std::fs::create_dir_all(\"./uploads\").unwrap();\n    \
+                     std::fs::create_dir_all(\"./tmp\").unwrap();\n}\n",
+                )
+                .toml(uploads_config)
+            })
+            .build()
+    };
+    let (_, plan) = fixture("", "").plan();
+    let said: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains(" writes "))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "`paste` writes `paste_data` (crates/paste/src/main.rs: `data_dir`'s default \
+             \"paste_data\") relative to its working directory when it runs: in a container \
+             that is its writable layer, gone when the container is removed; keep it in a \
+             volume: set `env = { PASTE_DATA_DIR = \"/data\" }` and `volumes = [\"/data\"]` under \
+             [package.metadata.image] in crates/paste/Cargo.toml (a directory mounted there \
+             must be writable by 65532:65532)",
+            "`uploads` writes `uploads` (crates/uploads/src/main.rs: \
+             fs::create_dir_all(\"./uploads\")) relative to its working directory when it runs: \
+             in a container that is its writable layer, gone when the container is removed; \
+             keep it in a volume: set `workdir = \"/app\"` and `volumes = [\"/app/uploads\"]` \
+             under [package.metadata.image] in crates/uploads/Cargo.toml (a directory mounted \
+             there must be writable by 65532:65532)",
+        ],
+        "{:?}",
+        plan.notes
+    );
+    // The advice taken: nothing left to say.
+    let (_, plan) = fixture(
+        "[package.metadata.image]\nenv = { PASTE_DATA_DIR = \"/data\" }\nvolumes = [\"/data\"]\n",
+        "[package.metadata.image]\nworkdir = \"/app\"\nvolumes = [\"/app/uploads\"]\n",
+    )
+    .plan();
+    assert!(
+        !plan.notes.iter().any(|n| n.contains(" writes ")),
+        "{:?}",
+        plan.notes
+    );
+}
+
 /// A path program code embeds at compile time that the build context lacks fails the
 /// compile minutes into a build: kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`,
 /// which its npm build fills. Said first, for the images that compile it: missing, or left

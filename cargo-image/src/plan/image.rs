@@ -1726,6 +1726,100 @@ pub(super) fn run_time_notes(
     notes.extend(run_loopback_notes(ws, images, reach));
     notes.extend(shipped_secret_notes(ws, images, reach));
     notes.extend(cargo_env_notes(ws, images, reach));
+    notes.extend(written_notes(ws, images, reach));
+    notes
+}
+
+/// A note for each image whose code writes, when it runs, below its working directory
+/// ([`Package::writes`]: microbin's `data_dir` default `"microbin_data"`, a
+/// `create_dir_all("uploads")`, a `"sqlite://data.db"`) where no `volumes` entry keeps
+/// it: the data lives in the container's writable layer and goes with the container. The
+/// fix is a volume there: through the variable the code reads the path from when there is
+/// one (`env` pointing at `/data`), else a `workdir` and a volume under it. Not noted: a path
+/// a volume holds, or one the image's `env` moves to where a volume is.
+fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
+    use crate::model::is_within;
+    let mut notes = Vec::new();
+    for (img, reached) in images.iter().zip(reach) {
+        let volumes = &img.extras.volumes;
+        let kept = |path: &str| {
+            volumes
+                .iter()
+                .any(|v| is_within(path, v.trim_end_matches('/')))
+        };
+        let workdir = img
+            .extras
+            .workdir
+            .as_deref()
+            .map(|d| d.trim_end_matches('/'));
+        // Each path with its file, the directory to keep and the variable that moves it.
+        let mut lost: Vec<(&String, &crate::reads::Written, String)> = Vec::new();
+        for (file, written) in super::image_code(ws, img, reached, |p| &p.writes) {
+            for w in written {
+                let dir = if w.dir {
+                    w.path.clone()
+                } else {
+                    w.path
+                        .rsplit_once('/')
+                        .map_or(String::new(), |(d, _)| d.to_string())
+                };
+                let moved = w.env.as_ref().and_then(|var| img.env.get(var));
+                let at = match (moved, workdir) {
+                    (Some(value), _) if value.starts_with('/') => value.clone(),
+                    (_, Some(wd)) => join(wd, &dir),
+                    // Unknown until a `workdir` is set: kept by nothing.
+                    (_, None) => String::new(),
+                };
+                let known = lost.iter().any(|(_, l, _)| l.path == w.path);
+                if (at.is_empty() || !kept(&at)) && !known {
+                    lost.push((file, w, dir));
+                }
+            }
+        }
+        let Some((_, first, _)) = lost.first() else {
+            continue;
+        };
+        let table = super::image_table(ws, img);
+        let fix = match (&lost[..], &first.env) {
+            ([_], Some(var)) => {
+                let value = if first.dir {
+                    "/data".to_string()
+                } else {
+                    let name = first.path.rsplit('/').next().unwrap_or(&first.path);
+                    format!("/data/{name}")
+                };
+                format!("`env = {{ {var} = \"{value}\" }}` and `volumes = [\"/data\"]`")
+            }
+            _ => {
+                let wd = workdir.unwrap_or("/app");
+                let mut dirs: Vec<String> = lost.iter().map(|(_, _, d)| join(wd, d)).collect();
+                dirs.sort();
+                dirs.dedup();
+                let dirs: Vec<String> = dirs
+                    .iter()
+                    .filter(|d| !dirs.iter().any(|o| o != *d && is_within(d, o)))
+                    .map(|d| format!("\"{d}\""))
+                    .collect();
+                let set_workdir = match workdir {
+                    Some(_) => String::new(),
+                    None => format!("`workdir = \"{wd}\"` and "),
+                };
+                format!("{set_workdir}`volumes = [{}]`", dirs.join(", "))
+            }
+        };
+        let what = lost
+            .iter()
+            .map(|(f, w, _)| format!("`{}` ({}: {})", w.path, ws.from_root(f), w.how))
+            .collect::<Vec<_>>()
+            .join(", ");
+        notes.push(format!(
+            "`{}` writes {what} relative to its working directory when it runs: in a container \
+             that is its writable layer, gone when the container is removed; keep it in a \
+             volume: set {fix} under {table} (a directory mounted there must be writable by \
+             {})",
+            img.bin, img.user,
+        ));
+    }
     notes
 }
 
