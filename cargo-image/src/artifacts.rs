@@ -353,6 +353,47 @@ pub fn check_all(files: &[Artifact], regenerate: &str) -> Result<()> {
     Ok(())
 }
 
+/// A generated file git ignores and does not track, with the rule (`.gitignore:3: \`.*\``):
+/// written here but never committed, so CI's `--check` and a `docker build` in another
+/// checkout would not find it (rust-web-app's `.gitignore` ignores `.*`, `.dockerignore`
+/// with it). Nothing when git is missing or `paths` are not in a repository.
+pub fn git_ignored(paths: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    let Some(dir) = paths.first().and_then(|p| p.parent()) else {
+        return Vec::new();
+    };
+    // Tracked files are not reported (a file added with `git add -f` is fine).
+    let Ok(out) = std::process::Command::new("git")
+        .arg("-C")
+        .arg(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .args(["check-ignore", "-v", "--"])
+        .args(paths)
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            // `source:line:pattern<TAB>path`; a `!pattern` keeps the path.
+            let (rule, path) = line.split_once('\t')?;
+            let (at, pattern) = rule.rsplit_once(':')?;
+            if pattern.starts_with('!') {
+                return None;
+            }
+            let path = paths.iter().find(|p| {
+                let shown = Path::new(path);
+                *p == shown || dir.join(shown) == **p
+            })?;
+            Some((path.clone(), format!("{at}: `{pattern}`")))
+        })
+        .collect()
+}
+
 /// A minimal line diff (longest common subsequence), enough to see what changed.
 pub fn line_diff(old: &str, new: &str) -> String {
     let a: Vec<&str> = old.lines().collect();

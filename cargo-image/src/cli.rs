@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -458,8 +458,37 @@ fn report(outcome: DockerfileOutcome) -> Result<()> {
             }
         }
         DockerfileOutcome::Written(paths) => {
-            for p in paths {
+            for p in &paths {
                 eprintln!("wrote {}", p.display());
+            }
+            // One line per rule, a directory's files as the directory (`.cargo-image/`).
+            let base = paths
+                .first()
+                .and_then(|p| p.parent())
+                .unwrap_or(Path::new(""));
+            let mut by_rule: Vec<(String, Vec<String>)> = Vec::new();
+            for (path, rule) in crate::artifacts::git_ignored(&paths) {
+                let rel = path.strip_prefix(base).unwrap_or(&path).to_string_lossy();
+                let name = match rel.split_once('/') {
+                    Some((dir, _)) => format!("{dir}/"),
+                    None => rel.into_owned(),
+                };
+                match by_rule.iter_mut().find(|(r, _)| *r == rule) {
+                    Some((_, names)) if names.contains(&name) => {}
+                    Some((_, names)) => names.push(name),
+                    None => by_rule.push((rule, vec![name])),
+                }
+            }
+            for (rule, names) in by_rule {
+                eprintln!(
+                    "warning: git ignores {} ({rule}): commit {} anyway (`git add -f`) or \
+                     unignore {}, or CI's `--check` and a `docker build` in another checkout \
+                     will not find {}",
+                    names.join(", "),
+                    if names.len() == 1 { "it" } else { "them" },
+                    if names.len() == 1 { "it" } else { "them" },
+                    if names.len() == 1 { "it" } else { "them" },
+                );
             }
         }
     }

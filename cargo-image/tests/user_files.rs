@@ -115,6 +115,57 @@ fn a_symlinked_dockerfile_keeps_its_target() {
     assert!(!root.join("Dockerfile").is_symlink());
 }
 
+/// A generated file the repository's `.gitignore` ignores (rust-web-app's `.*` takes
+/// `.dockerignore`) would be written and never committed: `dockerfile` says so for each,
+/// with the rule. Once tracked (`git add -f`), or unignored by a `!` rule, nothing is said.
+#[test]
+fn generated_files_git_ignores_are_warned_about() {
+    let built = tiny();
+    let root = built.manifest.parent().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(root)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", describe(&out));
+    };
+    git(&["init", "-q"]);
+    std::fs::write(root.join(".gitignore"), "/target\n.*\n!.gitignore\n").unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-image"))
+            .args(["image", "dockerfile", "--manifest-path"])
+            .arg(&built.manifest)
+            .output()
+            .expect("running cargo-image");
+        assert!(out.status.success(), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = run();
+    let warned: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("warning: git ignores"))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "warning: git ignores .dockerignore, .cargo-image/ (.gitignore:2: `.*`): commit them \
+             anyway (`git add -f`) or unignore them, or CI's `--check` and a `docker build` in \
+             another checkout will not find them"
+        ],
+        "{said}"
+    );
+    git(&["add", "-f", ".dockerignore"]);
+    std::fs::write(
+        root.join(".gitignore"),
+        "/target\n.*\n!.gitignore\n!.cargo-image/\n",
+    )
+    .unwrap();
+    let said = run();
+    assert!(!said.contains("warning: git ignores"), "{said}");
+}
+
 /// `--manifest-path server/Cargo.toml` from the repository's root, as a user of a
 /// repository whose workspace sits in a subdirectory types it (svix's `server/`): the path
 /// is the current directory's, though cargo is run in the workspace's own directory.
