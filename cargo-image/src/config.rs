@@ -68,6 +68,9 @@ macro_rules! image_config {
             /// `true`: a small init runs the program as its child (signals passed on,
             /// orphans reaped); unset, for a program that listens and handles no signal.
             pub init: Option<bool>,
+            /// Variables the container is given when it runs, never in the image (secrets):
+            /// compose.yaml requires them from the environment of `docker compose up`.
+            pub run_env: Option<Vec<String>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
@@ -97,6 +100,7 @@ macro_rules! image_config {
                     stop_signal: self.stop_signal.clone(),
                     tzdata: self.tzdata,
                     init: self.init,
+                    run_env: self.run_env.clone(),
                 }
             }
         }
@@ -502,6 +506,7 @@ impl ImageConfig {
                 .or_else(|| self.stop_signal.clone()),
             tzdata: over.tzdata.or(self.tzdata),
             init: over.init.or(self.init),
+            run_env: over.run_env.clone().or_else(|| self.run_env.clone()),
         }
     }
 }

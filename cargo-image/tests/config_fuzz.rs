@@ -43,7 +43,7 @@ const CASES: u32 = 128;
 const HADOLINT_CAP: usize = 40;
 
 /// Keys every level takes.
-const COMMON_KEYS: [&str; 21] = [
+const COMMON_KEYS: [&str; 22] = [
     "runtime",
     "static",
     "features",
@@ -65,6 +65,7 @@ const COMMON_KEYS: [&str; 21] = [
     "stop-signal",
     "tzdata",
     "init",
+    "run-env",
 ];
 
 /// Keys only the workspace table takes, minus `context` and `dockerfile-append`, which
@@ -251,6 +252,7 @@ fn typed_value(key: &'static str) -> BoxedStrategy<Value> {
             strings(&["libssl3", "zlib1g", "clang", "libssl-dev"], 2)
         }
         "volumes" => strings(&["/data", "/var/lib/x"], 2),
+        "run-env" => strings(&["SERVICE_DB_URL", "a b", "TOKEN"], 2),
         "args" => strings(&["serve", "--port", "8080"], 3),
         "entrypoint" => strings(&["/usr/local/bin/svc", "serve"], 2),
         "ca-certificates" => strings(&["conf/app.toml"], 1),

@@ -873,6 +873,14 @@ fn bad_values_are_refused_with_the_key_and_the_fix() {
             "`MY VAR` is not a variable name",
         ),
         ("env = { \"A=B\" = \"1\" }", "`A=B` is not a variable name"),
+        (
+            "run-env = [\"DB URL\"]",
+            "key `run-env`: `DB URL` is not a variable name",
+        ),
+        (
+            "run-env = [\"TOKEN\"]\nenv = { TOKEN = \"x\" }",
+            "key `run-env`: `TOKEN` is in `env` too",
+        ),
         ("build-env = { \"1X\" = \"1\" }", "key `build-env`: `1X`"),
         ("build-packages = [\"Clang\"]", "not a Debian package name"),
         ("profile = \"fast\"", "defines no profile `fast`"),

@@ -1224,7 +1224,8 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
                 "fn main() {\n    let _ = lib_core::db();\n    \
                  let key = std::env::var(\"SERVICE_TOKEN_KEY\");\n    \
                  let port = std::env::var_os(\"PORT\");\n    \
-                 let folder = std::env::var(\"SERVICE_WEB_FOLDER\");\n}\n",
+                 let folder = std::env::var(\"SERVICE_WEB_FOLDER\");\n    \
+                 let listener = std::net::TcpListener::bind(\"0.0.0.0:8080\");\n}\n",
             )
             .dep_path("lib-core", "../lib-core")
             .toml("[package.metadata.image]\nenv = { SERVICE_WEB_FOLDER = \"/app/web\" }\n")
@@ -1245,12 +1246,43 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
              it runs (crates/lib-core/src/lib.rs names `SERVICE_DB_URL`), which \
              .cargo/config.toml's [env] gives `cargo run` but not its image: set those that \
              are not secrets in `env` under [package.metadata.image] in \
-             crates/web-server/Cargo.toml, and give the others when the container runs \
-             (`docker run -e NAME=…`, compose's `environment`)"
+             crates/web-server/Cargo.toml, and name the others in `run-env` there: the \
+             container gets them when it runs (`docker run -e NAME`; compose.yaml requires \
+             them)"
         ],
         "{:?}",
         plan.notes
     );
+    // The advice taken: the secrets in `run-env`, which compose.yaml requires from the
+    // environment of `docker compose up` and the image never holds.
+    built.write(
+        "crates/web-server/Cargo.toml",
+        &std::fs::read_to_string(built.root.join("crates/web-server/Cargo.toml"))
+            .unwrap()
+            .replace(
+                "env = {",
+                "run-env = [\"SERVICE_TOKEN_KEY\", \"SERVICE_DB_URL\"]\nenv = {",
+            ),
+    );
+    let (_, plan) = built.plan();
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("[env]")),
+        "{:?}",
+        plan.notes
+    );
+    let image = plan.images.iter().find(|i| i.bin == "web-server").unwrap();
+    assert_eq!(image.run_env, ["SERVICE_DB_URL", "SERVICE_TOKEN_KEY"]);
+    let compose = cargo_image::render::compose::render(&plan, ".", "Dockerfile");
+    assert!(
+        compose.contains(
+            "    environment:\n      \"SERVICE_WEB_FOLDER\": \"/app/web\"\n      \
+             \"SERVICE_DB_URL\": \"${SERVICE_DB_URL:?set SERVICE_DB_URL for web-server}\"\n      \
+             \"SERVICE_TOKEN_KEY\": \"${SERVICE_TOKEN_KEY:?set SERVICE_TOKEN_KEY for web-server}\"\n"
+        ),
+        "{compose}"
+    );
+    let dockerfile = cargo_image::render::dockerfile::render(&plan);
+    assert!(!dockerfile.contains("SERVICE_DB_URL"), "{dockerfile}");
 }
 
 /// What a service writes below its working directory (microbin's `data_dir` default

@@ -551,6 +551,21 @@ fn plan_image(
     for (k, v) in &env {
         check_dockerfile_word("env", &format!("the value of `{k}`"), v)?;
     }
+    let mut run_env = cfg.run_env.clone().unwrap_or_default();
+    if let Some(bad) = run_env.iter().find(|k| !is_env_name(k)) {
+        return Err(format!(
+            "key `run-env`: `{bad}` is not a variable name (letters, digits and `_`, not \
+             starting with a digit)"
+        ));
+    }
+    if let Some(both) = run_env.iter().find(|k| env.contains_key(*k)) {
+        return Err(format!(
+            "key `run-env`: `{both}` is in `env` too, which puts its value in the image; keep \
+             it in one of them"
+        ));
+    }
+    run_env.sort();
+    run_env.dedup();
     let extras = plan_extras(cfg, &runtime, &base, &ws.root)?;
     let libc = plan_libc(cfg, bin, &base)?;
     Ok(ImagePlan {
@@ -569,6 +584,7 @@ fn plan_image(
         stop_signal_inferred_from: None,
         init_inferred_from: None,
         env,
+        run_env,
         labels,
         healthcheck,
         tags,
@@ -1848,7 +1864,8 @@ fn cargo_env_notes(
         let mut read: BTreeMap<&String, &String> = BTreeMap::new();
         for (file, vars) in super::image_code(ws, img, reached, |p| &p.run_env) {
             for var in vars {
-                if given.contains_key(var) && !img.env.contains_key(var) {
+                let set = img.env.contains_key(var) || img.run_env.contains(var);
+                if given.contains_key(var) && !set {
                     read.entry(var).or_insert(file);
                 }
             }
@@ -1860,8 +1877,8 @@ fn cargo_env_notes(
         notes.push(format!(
             "`{}` reads {vars} from its environment when it runs ({} names `{first}`), which \
              {config}'s [env] gives `cargo run` but not its image: set those that are not \
-             secrets in `env` under {}, and give the others when the container runs (`docker \
-             run -e NAME=…`, compose's `environment`)",
+             secrets in `env` under {}, and name the others in `run-env` there: the container \
+             gets them when it runs (`docker run -e NAME`; compose.yaml requires them)",
             img.bin,
             ws.from_root(file),
             super::image_table(ws, img),

@@ -362,6 +362,9 @@ pub struct ImagePlan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_inferred_from: Option<String>,
     pub env: BTreeMap<String, String>,
+    /// `run-env`: variables the container gets when it runs, not the image (sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_env: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub healthcheck: Option<Healthcheck>,
     /// Tags, with placeholders filled in.

@@ -45,10 +45,16 @@ pub fn render(plan: &Plan, context: &str, dockerfile: &str) -> String {
                 writeln!(out, "      - {}", q(&format!("{host}:{p}"))).unwrap();
             }
         }
-        if !i.env.is_empty() {
+        if !i.env.is_empty() || !i.run_env.is_empty() {
             writeln!(out, "    environment:").unwrap();
             for (k, v) in &i.env {
                 writeln!(out, "      {}: {}", q(k), q(v)).unwrap();
+            }
+            // `run-env`, from the environment of `docker compose up` (or `.env` beside
+            // this file): refused when unset, rather than started without it.
+            for k in &i.run_env {
+                let from = format!("${{{k}:?set {k} for {}}}", i.bin);
+                writeln!(out, "      {}: {}", q(k), q(&from)).unwrap();
             }
         }
         // The named volume keeps the container's target/ (seeded from the image's
