@@ -345,14 +345,14 @@ fn option_field(rest: &str) -> Option<&str> {
 
 /// The variable a clap attribute line lets set the option (`env = "MICROBIN_DATA_DIR"`).
 fn attribute_env(line: &str) -> Option<String> {
-    let (_, rest) = line.split_once("env")?;
-    let rest = rest
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start()
-        .strip_prefix('"')?;
-    let (name, _) = rest.split_once('"')?;
-    crate::model::is_env_name(name).then(|| name.to_string())
+    line.match_indices("env").find_map(|(at, _)| {
+        // The word `env` (not `envfile`), then `= "NAME"`.
+        let word = !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let rest = line[at + 3..].trim_start().strip_prefix('=')?;
+        let rest = rest.trim_start().strip_prefix('"')?;
+        let (name, _) = rest.split_once('"')?;
+        (word && crate::model::is_env_name(name)).then(|| name.to_string())
+    })
 }
 
 /// The function a call whose arguments start after `lead` names, with its path
@@ -1072,7 +1072,7 @@ mod tests {
         let source = r#"
 #[derive(Parser)]
 pub struct Args {
-    #[clap(long, env = "MICROBIN_DATA_DIR", default_value = "microbin_data")]
+    #[clap(long = "data-envdir", env = "MICROBIN_DATA_DIR", default_value = "microbin_data")]
     pub data_dir: String,
     /// Where the pastes' database lives.
     #[arg(long, default_value = "./db/pastes.sqlite")]

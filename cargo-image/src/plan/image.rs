@@ -1772,19 +1772,20 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
         let mut lost: Vec<(&String, &crate::reads::Written, String)> = Vec::new();
         for (file, written) in super::image_code(ws, img, reached, |p| &p.writes) {
             for w in written {
+                // Where it is: as the code names it, or as the image's `env` moves it.
+                let moved = w.env.as_ref().and_then(|var| img.env.get(var));
+                let path = moved.map_or(w.path.as_str(), |v| v.trim_end_matches('/'));
                 let dir = if w.dir {
-                    w.path.clone()
+                    path.to_string()
                 } else {
-                    w.path
-                        .rsplit_once('/')
+                    path.rsplit_once('/')
                         .map_or(String::new(), |(d, _)| d.to_string())
                 };
-                let moved = w.env.as_ref().and_then(|var| img.env.get(var));
-                let at = match (moved, workdir) {
-                    (Some(value), _) if value.starts_with('/') => value.clone(),
-                    (_, Some(wd)) => join(wd, &dir),
+                let at = match workdir {
+                    _ if dir.starts_with('/') => dir.clone(),
+                    Some(wd) => join(wd, &dir),
                     // Unknown until a `workdir` is set: kept by nothing.
-                    (_, None) => String::new(),
+                    None => String::new(),
                 };
                 let known = lost.iter().any(|(_, l, _)| l.path == w.path);
                 if (at.is_empty() || !kept(&at)) && !known {
@@ -1808,7 +1809,13 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
             }
             _ => {
                 let wd = workdir.unwrap_or("/app");
-                let mut dirs: Vec<String> = lost.iter().map(|(_, _, d)| join(wd, d)).collect();
+                let mut dirs: Vec<String> = lost
+                    .iter()
+                    .map(|(_, _, d)| match d.starts_with('/') {
+                        true => d.clone(),
+                        false => join(wd, d),
+                    })
+                    .collect();
                 dirs.sort();
                 dirs.dedup();
                 let dirs: Vec<String> = dirs
@@ -1850,14 +1857,10 @@ fn cargo_env_notes(
     images: &[ImagePlan],
     reach: &[BTreeSet<String>],
 ) -> Vec<String> {
-    let Some((config, text)) = super::packages::cargo_config(ws) else {
+    let (config, given) = super::packages::config_env(ws);
+    if given.is_empty() {
         return Vec::new();
-    };
-    let Some(given) = (text.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned())
-    else {
-        return Vec::new();
-    };
+    }
     let mut notes = Vec::new();
     for (img, reached) in images.iter().zip(reach) {
         // Each variable with the first file that reads it.

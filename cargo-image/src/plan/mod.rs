@@ -1552,11 +1552,7 @@ fn build_env_note(ws: &Workspace, compiled: &BTreeSet<String>) -> Option<String>
             .to_string()
     }));
     set.extend(RESERVED_BUILD_ARGS.iter().map(|a| a.to_string()));
-    let config_env = cargo_config(ws)
-        .and_then(|(_, text)| text.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned())
-        .unwrap_or_default();
-    set.extend(config_env.keys().cloned());
+    set.extend(packages::config_env(ws).1.keys().cloned());
     let mut unset: BTreeMap<&String, &crate::model::EnvRead> = BTreeMap::new();
     for p in ws.packages.iter().filter(|p| compiled.contains(&p.name)) {
         for (var, read) in p.env_reads.iter().filter(|(v, _)| !set.contains(*v)) {

@@ -97,6 +97,18 @@ pub(super) fn cargo_config(ws: &Workspace) -> Option<(String, &str)> {
         })
 }
 
+/// The `[env]` table of `.cargo/config.toml` at the workspace root, with the file's path
+/// (empty when there is none): what every `cargo build` and `cargo run` there gets.
+pub(super) fn config_env(ws: &Workspace) -> (String, toml::Table) {
+    cargo_config(ws)
+        .map(|(path, text)| {
+            let env = (text.parse::<toml::Table>().ok())
+                .and_then(|t| t.get("env").and_then(|e| e.as_table()).cloned());
+            (path, env.unwrap_or_default())
+        })
+        .unwrap_or_default()
+}
+
 /// The rustflags `.cargo/config.toml` at the workspace root gives each triple, as cargo
 /// picks them (`target.<triple>.rustflags` wins over `build.rustflags`; a string is split
 /// on spaces). `target.'cfg(..)'` tables are not evaluated.
