@@ -1234,10 +1234,10 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
         .file(
             ".cargo/config.toml",
             "[env]\nSERVICE_DB_URL = \"postgres://localhost/app\"\nSERVICE_TOKEN_KEY = \"dev\"\n\
-             SERVICE_WEB_FOLDER = \"web/\"\nSERVICE_BUILD = \"dev\"\n",
+             SERVICE_WEB_FOLDER = \"web/\"\nSERVICE_BUILD = \"dev\"\nRUST_LOG = \"debug\"\n",
         )
         .build();
-    let (_, plan) = built.plan();
+    let (loaded, plan) = built.plan();
     let said: Vec<&String> = plan.notes.iter().filter(|n| n.contains("[env]")).collect();
     assert_eq!(
         said,
@@ -1252,6 +1252,32 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
         ],
         "{:?}",
         plan.notes
+    );
+    // Built on a logger that reads RUST_LOG by itself (tracing-subscriber's `env-filter`):
+    // named too, the code's own read still shown.
+    let mut ws = loaded.workspace.clone();
+    let server = ws
+        .resolved
+        .iter()
+        .position(|r| r.name == "web-server")
+        .unwrap();
+    ws.resolved.push(cargo_image::model::Resolved {
+        name: "tracing-subscriber".into(),
+        version: "0.3.19".into(),
+        features: vec!["env-filter".into()],
+        deps: Vec::new(),
+    });
+    let logger = ws.resolved.len() - 1;
+    ws.resolved[server].deps.push(logger);
+    let plan = cargo_image::plan::plan(&ws, &support::fixed_options()).unwrap();
+    let said: Vec<&String> = plan.notes.iter().filter(|n| n.contains("[env]")).collect();
+    assert!(
+        said.len() == 1
+            && said[0].starts_with(
+                "`web-server` reads `RUST_LOG`, `SERVICE_DB_URL`, `SERVICE_TOKEN_KEY` from its \
+                 environment when it runs (crates/lib-core/src/lib.rs names `SERVICE_DB_URL`)"
+            ),
+        "{said:?}"
     );
     // The advice taken: the secrets in `run-env`, which compose.yaml requires from the
     // environment of `docker compose up` and the image never holds.

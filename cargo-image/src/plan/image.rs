@@ -1863,32 +1863,61 @@ fn cargo_env_notes(
     }
     let mut notes = Vec::new();
     for (img, reached) in images.iter().zip(reach) {
-        // Each variable with the first file that reads it.
-        let mut read: BTreeMap<&String, &String> = BTreeMap::new();
+        let set = |var: &str| img.env.contains_key(var) || img.run_env.iter().any(|v| v == var);
+        // Each variable with what reads it: the first file that names it, or the logger.
+        let mut read: BTreeMap<String, String> = BTreeMap::new();
         for (file, vars) in super::image_code(ws, img, reached, |p| &p.run_env) {
-            for var in vars {
-                let set = img.env.contains_key(var) || img.run_env.contains(var);
-                if given.contains_key(var) && !set {
-                    read.entry(var).or_insert(file);
-                }
+            for var in vars.iter().filter(|v| given.contains_key(*v) && !set(v)) {
+                let by = format!("{} names `{var}`", ws.from_root(file));
+                read.entry(var.clone()).or_insert(by);
             }
         }
-        let Some((first, file)) = read.first_key_value() else {
+        // `RUST_LOG`, which the logger reads by itself: without it the program logs nothing
+        // (rust-web-app's `tracing-subscriber` filter).
+        if given.contains_key(LOG_VAR) && !set(LOG_VAR) && !read.contains_key(LOG_VAR) {
+            let logger = super::reached(ws, |name| name == img.package)
+                .into_iter()
+                .map(|i| &ws.resolved[i])
+                .find(|r| {
+                    LOGGERS.contains(&r.name.as_str())
+                        || (r.name == "tracing-subscriber"
+                            && r.features.iter().any(|f| f == "env-filter"))
+                });
+            if let Some(logger) = logger {
+                let by = format!("`{}` reads `{LOG_VAR}`", logger.name);
+                read.insert(LOG_VAR.to_string(), by);
+            }
+        }
+        // The code's own read first: it shows the user where the program asks.
+        let Some((_, by)) =
+            (read.iter().find(|(v, _)| *v != LOG_VAR)).or_else(|| read.first_key_value())
+        else {
             continue;
         };
         let vars = super::ticked(read.keys());
         notes.push(format!(
-            "`{}` reads {vars} from its environment when it runs ({} names `{first}`), which \
-             {config}'s [env] gives `cargo run` but not its image: set those that are not \
-             secrets in `env` under {}, and name the others in `run-env` there: the container \
-             gets them when it runs (`docker run -e NAME`; compose.yaml requires them)",
+            "`{}` reads {vars} from its environment when it runs ({by}), which {config}'s \
+             [env] gives `cargo run` but not its image: set those that are not secrets in \
+             `env` under {}, and name the others in `run-env` there: the container gets them \
+             when it runs (`docker run -e NAME`; compose.yaml requires them)",
             img.bin,
-            ws.from_root(file),
             super::image_table(ws, img),
         ));
     }
     notes
 }
+
+/// The variable Rust's loggers take their filter from.
+const LOG_VAR: &str = "RUST_LOG";
+
+/// Loggers that read [`LOG_VAR`] by themselves (tracing-subscriber only with its
+/// `env-filter` feature).
+const LOGGERS: &[&str] = &[
+    "env_logger",
+    "pretty_env_logger",
+    "flexi_logger",
+    "simple_logger",
+];
 
 /// How the code of `img`'s program lets the environment override its configuration
 /// ([`crate::listen::EnvOverride`]), with the file that sets it up.
