@@ -289,10 +289,18 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         {
             option_field(&program[at..]).and_then(|field| {
                 let lower = field.to_ascii_lowercase();
+                // A bare word is a path only for a field that says so (`data_dir`): rustus's
+                // `storage` default "file-storage" is a kind of storage.
+                let bare = !literal.contains(['/', '.']);
+                let says_path = ["dir", "path", "folder", "file"]
+                    .iter()
+                    .any(|w| lower.split('_').any(|part| part == *w));
                 DATA_FIELD_WORDS
                     .iter()
                     .any(|w| lower.split('_').any(|part| part == *w))
-                    .then(|| {
+                    .then_some(())
+                    .filter(|()| !bare || says_path)
+                    .map(|()| {
                         let whole = format!("{line}{}", program[at..].lines().next().unwrap_or(""));
                         let env = attribute_env(&whole);
                         let dir = lower.contains("dir")
@@ -314,7 +322,8 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         let path = path.trim_start_matches("./").trim_end_matches('/');
         // Scratch space, meant to go with the container (actix's multipart `./tmp`).
         let scratch = matches!(path.split('/').next(), Some("tmp" | "temp"));
-        if plain(path) && !scratch && !out.iter().any(|w| w.path == path) {
+        let known = out.iter().any(|w| w.path == path && w.env == env);
+        if plain(path) && !scratch && !known {
             out.push(Written {
                 path: path.to_string(),
                 dir,
@@ -1074,6 +1083,8 @@ mod tests {
 pub struct Args {
     #[clap(long = "data-envdir", env = "MICROBIN_DATA_DIR", default_value = "microbin_data")]
     pub data_dir: String,
+    #[arg(long, env = "RUSTUS_STORAGE", default_value = "file-storage")]
+    pub storage: String,
     /// Where the pastes' database lives.
     #[arg(long, default_value = "./db/pastes.sqlite")]
     pub(crate) db_file: String,

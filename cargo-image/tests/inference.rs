@@ -1315,7 +1315,9 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
 /// `"microbin_data"`, a `create_dir_all("uploads")`) lands in the container's writable
 /// layer and goes with it: each image gets a note with the volume that keeps it, through
 /// the option's variable when it has one. Not noted once a volume holds it, or once `env`
-/// moves it into one; nor scratch space (`./tmp`).
+/// moves it into one; nor scratch space (`./tmp`), nor a bare word a field that does not
+/// say path takes (rustus's `storage` default "file-storage"). Several the code lets
+/// variables move go to one volume (rustus's data and info directories).
 #[test]
 fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_keeps_it() {
     let fixture = |config: &str, uploads_config: &str| {
@@ -1326,7 +1328,11 @@ fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_kee
                     "src/main.rs",
                     "#[derive(Parser)]\nstruct Args {\n    \
                      #[clap(long, env = \"PASTE_DATA_DIR\", default_value = \"paste_data\")]\n    \
-                     data_dir: String,\n}\nfn main() {}\n",
+                     data_dir: String,\n    \
+                     #[clap(long, env = \"PASTE_INDEX_DIR\", default_value = \"./paste_data\")]\n    \
+                     index_dir: String,\n    \
+                     #[clap(long, env = \"PASTE_STORAGE\", default_value = \"file-storage\")]\n    \
+                     storage: String,\n}\nfn main() {}\n",
                 )
                 .toml(config)
             })
@@ -1350,11 +1356,12 @@ fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_kee
         said,
         [
             "`paste` writes `paste_data` (crates/paste/src/main.rs: `data_dir`'s default \
-             \"paste_data\") relative to its working directory when it runs: in a container \
+             \"paste_data\"), `paste_data` (crates/paste/src/main.rs: `index_dir`'s default \
+             \"./paste_data\") relative to its working directory when it runs: in a container \
              that is its writable layer, gone when the container is removed; keep it in a \
-             volume: set `env = { PASTE_DATA_DIR = \"/data\" }` and `volumes = [\"/data\"]` under \
-             [package.metadata.image] in crates/paste/Cargo.toml (a directory mounted there \
-             must be writable by 65532:65532)",
+             volume: set `env = { PASTE_DATA_DIR = \"/data\", PASTE_INDEX_DIR = \"/data\" }` and \
+             `volumes = [\"/data\"]` under [package.metadata.image] in crates/paste/Cargo.toml \
+             (a directory mounted there must be writable by 65532:65532)",
             "`uploads` writes `uploads` (crates/uploads/src/main.rs: \
              fs::create_dir_all(\"./uploads\")) relative to its working directory when it runs: \
              in a container that is its writable layer, gone when the container is removed; \
@@ -1367,7 +1374,8 @@ fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_kee
     );
     // The advice taken: nothing left to say.
     let (_, plan) = fixture(
-        "[package.metadata.image]\nenv = { PASTE_DATA_DIR = \"/data\" }\nvolumes = [\"/data\"]\n",
+        "[package.metadata.image]\nenv = { PASTE_DATA_DIR = \"/data\", PASTE_INDEX_DIR = \
+         \"/data/index\" }\nvolumes = [\"/data\"]\n",
         "[package.metadata.image]\nworkdir = \"/app\"\nvolumes = [\"/app/uploads\"]\n",
     )
     .plan();

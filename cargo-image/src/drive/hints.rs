@@ -125,6 +125,19 @@ pub fn hints(output: &str) -> Vec<String> {
                 .to_string(),
         );
     }
+    // Any other locked dependency whose own code the builder's rustc rejects (rustus's
+    // lockfile pinned metrics 0.23.0: "raw pointer casts of trait objects cannot extend
+    // lifetimes" on Rust 1.95): the error points into the registry's copy of it.
+    let time_said = out.iter().any(|h| h.contains("`time` crate"));
+    if let (false, Some((name, version))) = (time_said, failing_dependency(output)) {
+        out.push(format!(
+            "hint: `{name}` {version}, a dependency Cargo.lock pins, does not compile with the \
+             builder's Rust (newer rustc rejects code older ones accepted): update it (`cargo \
+             update -p {name}`, then commit Cargo.lock), or build with the Rust it was written \
+             for, e.g. `builder = \"rust:1.85-slim-bookworm\"` in [workspace.metadata.image] \
+             (your own Dockerfile or rust-toolchain.toml may say which)."
+        ));
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -167,6 +180,31 @@ fn needed_rustc(output: &str) -> Option<String> {
             (!version.is_empty() && version.contains('.')).then(|| version.to_string())
         })
         .max_by_key(|v| key(v))
+}
+
+/// The registry crate and version a rustc error points into (`--> /usr/local/cargo/
+/// registry/src/index.crates.io-…/metrics-0.23.0/src/recorder/mod.rs:137:9` after an
+/// `error[E0521]`): the dependency whose own code failed to compile.
+fn failing_dependency(output: &str) -> Option<(String, String)> {
+    let mut lines = output.lines().map(str::trim_start);
+    while let Some(line) = lines.next() {
+        if !line.starts_with("error[E") {
+            continue;
+        }
+        // Its location, on one of the next lines.
+        let at = lines
+            .by_ref()
+            .take(3)
+            .find_map(|l| l.strip_prefix("--> "))?;
+        let (_, rest) = at.split_once("/registry/src/")?;
+        let dir = rest.split('/').nth(1)?;
+        let split = dir
+            .match_indices('-')
+            .map(|(i, _)| i)
+            .find(|i| dir[i + 1..].starts_with(|c: char| c.is_ascii_digit()))?;
+        return Some((dir[..split].to_string(), dir[split + 1..].to_string()));
+    }
+    None
 }
 
 /// The first `../` path a failed build script could not find: a file outside its package
@@ -371,6 +409,28 @@ mod tests {
         );
         assert!(hints("error: could not compile `time` (lib) due to 2 previous errors\nerror[E0308]: mismatched types").is_empty());
         assert!(hints("error: could not compile `timely` (lib)\nerror[E0282]").is_empty());
+    }
+
+    #[test]
+    fn a_locked_dependency_newer_rust_rejects_names_cargo_update_and_the_builder() {
+        // The shape of rustus's build (metrics 0.23.0 on Rust 1.95), shortened.
+        let output =
+            "   Compiling metrics v0.23.0\nerror[E0521]: borrowed data escapes outside of \
+                      associated function\n   --> /usr/local/cargo/registry/src/\
+                      index.crates.io-1949cf8c6b5b557f/metrics-0.23.0/src/recorder/mod.rs:138:26\n\
+                      note: raw pointer casts of trait objects cannot extend lifetimes\n\
+                      error: could not compile `metrics` (lib) due to 1 previous error";
+        let h = hints(output);
+        assert!(
+            h.len() == 1
+                && h[0].starts_with("hint: `metrics` 0.23.0, a dependency Cargo.lock pins")
+                && h[0].contains("`cargo update -p metrics`"),
+            "{h:?}"
+        );
+        // The workspace's own code failing is the user's to fix.
+        let own = "error[E0308]: mismatched types\n --> crates/api/src/main.rs:3:5\n\
+                   error: could not compile `api` (bin \"api\") due to 1 previous error";
+        assert!(hints(own).is_empty());
     }
 
     #[test]

@@ -1787,7 +1787,9 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
                     // Unknown until a `workdir` is set: kept by nothing.
                     None => String::new(),
                 };
-                let known = lost.iter().any(|(_, l, _)| l.path == w.path);
+                let known = lost
+                    .iter()
+                    .any(|(_, l, _)| l.path == w.path && l.env == w.env);
                 if (at.is_empty() || !kept(&at)) && !known {
                     lost.push((file, w, dir));
                 }
@@ -1797,17 +1799,30 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
             continue;
         };
         let table = super::image_table(ws, img);
-        let fix = match (&lost[..], &first.env) {
-            ([_], Some(var)) => {
-                let value = if first.dir {
-                    "/data".to_string()
-                } else {
-                    let name = first.path.rsplit('/').next().unwrap_or(&first.path);
-                    format!("/data/{name}")
-                };
-                format!("`env = {{ {var} = \"{value}\" }}` and `volumes = [\"/data\"]`")
+        // Every one movable by its variable: all into one volume at /data (rustus's
+        // `RUSTUS_DATA_DIR` and `RUSTUS_INFO_DIR`, both "./data", there together).
+        let all_moved = lost.iter().all(|(_, w, _)| w.env.is_some());
+        let one_place = lost.iter().all(|(_, w, _)| w.path == first.path);
+        let fix = match all_moved {
+            true => {
+                let vars: Vec<String> = lost
+                    .iter()
+                    .filter_map(|(_, w, _)| {
+                        let name = w.path.rsplit('/').next().unwrap_or(&w.path);
+                        let value = match (w.dir, one_place) {
+                            (true, true) => "/data".to_string(),
+                            (true, false) => format!("/data/{}", w.path),
+                            (false, _) => format!("/data/{name}"),
+                        };
+                        Some(format!("{} = \"{value}\"", w.env.as_ref()?))
+                    })
+                    .collect();
+                format!(
+                    "`env = {{ {} }}` and `volumes = [\"/data\"]`",
+                    vars.join(", ")
+                )
             }
-            _ => {
+            false => {
                 let wd = workdir.unwrap_or("/app");
                 let mut dirs: Vec<String> = lost
                     .iter()
