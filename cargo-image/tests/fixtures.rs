@@ -1748,7 +1748,7 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
     assert_eq!(appended(&all), Vec::<String>::new());
     // Another user than ours (root, vaultwarden's: no `USER`; a uid) with volumes: what
     // the old image wrote there is that user's, which is said with the chown that fixes
-    // it; not for the same uid, nor without volumes.
+    // it; not for the same uid, nor without volumes of its own.
     let user = |line: &str, volume: &str| {
         let said = notes(
             &format!("FROM debian:trixie-slim\n{volume}{line}CMD [\"/paste\"]\n"),
@@ -1776,6 +1776,16 @@ fn an_own_dockerfile_s_runtime_settings_are_said() {
     );
     assert_eq!(user("USER 65532\n", "VOLUME /data\n"), Vec::<String>::new());
     assert_eq!(user("", ""), Vec::<String>::new());
+    // A volume only ours declares held nothing of the old image's (rustus's new `/data`,
+    // its old image writing under its home directory).
+    let ours_only: Vec<String> = notes(
+        "FROM debian:trixie-slim\nUSER 1000\nCMD [\"/paste\"]\n",
+        "[package.metadata.image]\nvolumes = [\"/data\"]\n",
+    )
+    .into_iter()
+    .filter(|n| n.contains(" runs `paste` as "))
+    .collect();
+    assert_eq!(ours_only, Vec::<String>::new());
     // SIGTERM is every image's stop signal already.
     let sigterm = "FROM scratch\nSTOPSIGNAL SIGTERM\nCMD [\"/paste\"]\n";
     assert_eq!(notes(sigterm, ""), Vec::<String>::new());

@@ -693,10 +693,13 @@ fn own_dockerfile_copies_note(ws: &Workspace, images: &[ImagePlan]) -> Option<St
 /// generated image (as root, for vaultwarden: no `USER`) and the image keeps data in
 /// volumes (its `VOLUME /data`): what the old image wrote there is that user's, and the
 /// program as 65532 cannot write it (`Permission denied` on its database) until it is
-/// chowned once. A user named otherwise than root or `nonroot` counts as another.
+/// chowned once. A user named otherwise than root or `nonroot` counts as another. Not for
+/// a volume only the generated image declares: the old image wrote nothing there.
 fn own_dockerfile_user_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
     let (own, img) = own_dockerfile_image(ws, images)?;
-    let mut volumes: Vec<&String> = own.volumes.iter().chain(&img.extras.volumes).collect();
+    // The old image's volumes only: one of ours alone held none of its data (rustus's
+    // new `/data`, where its old image wrote under its home directory).
+    let mut volumes: Vec<&String> = own.volumes.iter().collect();
     volumes.sort();
     volumes.dedup();
     let ours = img.user.split(':').next().unwrap_or(&img.user);
