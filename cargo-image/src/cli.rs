@@ -480,14 +480,12 @@ fn report(outcome: DockerfileOutcome) -> Result<()> {
                 }
             }
             for (rule, names) in by_rule {
+                let it = if names.len() == 1 { "it" } else { "them" };
                 eprintln!(
-                    "warning: git ignores {} ({rule}): commit {} anyway (`git add -f`) or \
-                     unignore {}, or CI's `--check` and a `docker build` in another checkout \
-                     will not find {}",
+                    "warning: git ignores {} ({rule}): commit {it} anyway (`git add -f`) or \
+                     unignore {it}, or CI's `--check` and a `docker build` in another checkout \
+                     will not find {it}",
                     names.join(", "),
-                    if names.len() == 1 { "it" } else { "them" },
-                    if names.len() == 1 { "it" } else { "them" },
-                    if names.len() == 1 { "it" } else { "them" },
                 );
             }
         }

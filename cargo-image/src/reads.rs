@@ -138,9 +138,7 @@ pub fn run_time_literals(source: &str) -> Vec<String> {
     for (at, literal) in literals(&program) {
         let before = &program[..at];
         let line = before.rsplit('\n').next().unwrap_or("").trim_start();
-        let cli_attribute = ["#[arg(", "#[clap(", "#[structopt(", "#[argh("]
-            .iter()
-            .any(|a| line.starts_with(a));
+        let cli_attribute = cli_attribute(line);
         if base_of(before, false).is_some() && !cli_attribute {
             continue;
         }
@@ -279,9 +277,7 @@ pub fn written_paths(source: &str) -> Vec<Written> {
             let file = matches!(called[..], ["create", "File"] | ["open", "Connection"]);
             let name = called.iter().rev().copied().collect::<Vec<_>>().join("::");
             (dir || file).then(|| (literal, dir, format!("{name}(\"{literal}\")"), None))
-        } else if ["#[arg(", "#[clap(", "#[structopt("]
-            .iter()
-            .any(|a| line.starts_with(a))
+        } else if cli_attribute(line)
             && before
                 .trim_end()
                 .strip_suffix('=')
@@ -333,6 +329,14 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         }
     }
     out
+}
+
+/// Whether a line opens a command-line parser's field attribute (clap, structopt, argh),
+/// where a literal is an option's default rather than a path the code builds on.
+fn cli_attribute(line: &str) -> bool {
+    ["#[arg(", "#[clap(", "#[structopt(", "#[argh("]
+        .iter()
+        .any(|a| line.starts_with(a))
 }
 
 /// The name of the field an attribute that `rest` is inside of is on: the first line

@@ -542,22 +542,12 @@ fn plan_image(
     }
     labels.extend(cfg.labels.clone().unwrap_or_default());
     let env = cfg.env.clone().unwrap_or_default();
-    if let Some(bad) = env.keys().find(|k| !is_env_name(k)) {
-        return Err(format!(
-            "key `env`: `{bad}` is not a variable name (letters, digits and `_`, not starting \
-             with a digit)"
-        ));
-    }
+    check_env_names("env", env.keys())?;
     for (k, v) in &env {
         check_dockerfile_word("env", &format!("the value of `{k}`"), v)?;
     }
     let mut run_env = cfg.run_env.clone().unwrap_or_default();
-    if let Some(bad) = run_env.iter().find(|k| !is_env_name(k)) {
-        return Err(format!(
-            "key `run-env`: `{bad}` is not a variable name (letters, digits and `_`, not \
-             starting with a digit)"
-        ));
-    }
+    check_env_names("run-env", &run_env)?;
     if let Some(both) = run_env.iter().find(|k| env.contains_key(*k)) {
         return Err(format!(
             "key `run-env`: `{both}` is in `env` too, which puts its value in the image; keep \
@@ -1554,6 +1544,22 @@ pub fn is_image_reference(reference: &str) -> bool {
                 && c.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         })
+}
+
+/// Checks that every name a key lists (`env`, `run-env`, `build-env`, `build-args`) is a
+/// variable name a Dockerfile and a shell both take.
+pub(super) fn check_env_names<S: AsRef<str>>(
+    key: &str,
+    names: impl IntoIterator<Item = S>,
+) -> Result<(), String> {
+    match names.into_iter().find(|n| !is_env_name(n.as_ref())) {
+        Some(bad) => Err(format!(
+            "key `{key}`: `{}` is not a variable name (letters, digits and `_`, not starting \
+             with a digit)",
+            bad.as_ref()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Checks a string that becomes a quoted word of a Dockerfile line (`ENV`, `LABEL`): an

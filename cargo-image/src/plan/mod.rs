@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::build_env::How;
 use crate::config::WorkspaceConfig;
 use crate::error::Error;
-use crate::model::{is_env_name, join, CompileRead, DepKind, SqlxDatabase, TargetKind, Workspace};
+use crate::model::{join, CompileRead, DepKind, SqlxDatabase, TargetKind, Workspace};
 use crate::skeleton::{self, Skeleton};
 
 mod graph;
@@ -41,8 +41,8 @@ pub use packages::{infer_from_graph, TRIPLES};
 pub use stages::{declared_stages, stage_name, Appended, INTERNAL_PREFIXES, INTERNAL_STAGES};
 
 use image::{
-    check_dockerfile_word, check_image_references, check_mount_source, image_config,
-    missing_read_notes, mount_source_problem, plan_images, run_time_notes,
+    check_dockerfile_word, check_env_names, check_image_references, check_mount_source,
+    image_config, missing_read_notes, mount_source_problem, plan_images, run_time_notes,
 };
 use packages::{cargo_config, config_rustflags, system_packages};
 use stages::{plan_appended, resolve_stage_names};
@@ -2200,13 +2200,8 @@ fn check_bound_names(ws: &Workspace, notes: &mut Vec<String>) -> Result<(), Erro
 /// `build-env`: every name must be a variable name in a Dockerfile and a shell, every
 /// value a word a Dockerfile line can carry.
 fn check_build_env(wcfg: &WorkspaceConfig) -> Result<(), String> {
+    check_env_names("build-env", wcfg.build_env.keys())?;
     for (name, value) in &wcfg.build_env {
-        if !is_env_name(name) {
-            return Err(format!(
-                "key `build-env`: `{name}` is not a variable name (letters, digits and `_`, \
-                 not starting with a digit)"
-            ));
-        }
         check_dockerfile_word("build-env", &format!("the value of `{name}`"), value)?;
     }
     Ok(())
@@ -2229,12 +2224,7 @@ fn build_args(wcfg: &WorkspaceConfig) -> Result<Vec<BuildArg>, String> {
                 ))
             }
         };
-        if !is_env_name(name) {
-            return Err(format!(
-                "key `build-args`: `{name}` is not a variable name (letters, digits and `_`, \
-                 not starting with a digit)"
-            ));
-        }
+        check_env_names("build-args", [name])?;
         if RESERVED_BUILD_ARGS.contains(&name) || name.starts_with("BUILDKIT_") {
             return Err(format!(
                 "key `build-args`: `{name}` is an argument the generated Dockerfile or BuildKit \
