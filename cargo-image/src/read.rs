@@ -1258,6 +1258,7 @@ fn source_reads(
     let mut git_uses = BTreeMap::new();
     let mut guards = BTreeMap::new();
     let mut watches: BTreeMap<String, Vec<crate::model::UnseenWatch>> = BTreeMap::new();
+    let config_paths = config_env_paths(context, root);
     for p in packages {
         let others: Vec<&String> = dirs.iter().filter(|d| **d != p.dir).collect();
         // Each source file once, with whether it is build-script code: a target's own
@@ -1541,6 +1542,21 @@ fn source_reads(
         }
         if !signal.is_empty() {
             signals.insert(p.name.clone(), signal);
+        }
+        // A variable `[env]` sets to a path in the workspace names a run-time read as a
+        // literal would (rust-web-app's `SERVICE_WEB_FOLDER = "web-folder/"`): the image
+        // needs the files as much as the variable.
+        for (file, vars) in &run_env {
+            for var in vars {
+                if let Some((config, value)) = config_paths.get(var) {
+                    if let Some(path) = resolve(root, value) {
+                        let why = format!(
+                            "{file} reads `{var}`, which {config}'s [env] sets to \"{value}\""
+                        );
+                        run_time(path, why, None);
+                    }
+                }
+            }
         }
         if !run_env.is_empty() {
             run_envs.insert(p.name.clone(), run_env);
@@ -1965,6 +1981,49 @@ fn dotenv_value(text: &str, key: &str) -> Option<String> {
             .unwrap_or_else(|| value.split(" #").next().unwrap_or(value).trim());
         (!value.is_empty()).then(|| value.to_string())
     })
+}
+
+/// The string values of the `[env]` table of the cargo configuration at the workspace
+/// root that could name a path (relative, with no `://` or spaces), by variable, with the
+/// configuration's context path: `relative = true` values too, which cargo resolves from
+/// the same directory the workspace's `cargo run` starts in.
+fn config_env_paths(context: &Path, root: &str) -> BTreeMap<String, (String, String)> {
+    let Some((config, text)) = [".cargo/config.toml", ".cargo/config"]
+        .iter()
+        .find_map(|f| {
+            let path = crate::model::join(root, f);
+            Some((
+                path.clone(),
+                std::fs::read_to_string(context.join(&path)).ok()?,
+            ))
+        })
+    else {
+        return BTreeMap::new();
+    };
+    let Some(env) = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| match t.get("env") {
+            Some(toml::Value::Table(env)) => Some(env.clone()),
+            _ => None,
+        })
+    else {
+        return BTreeMap::new();
+    };
+    env.iter()
+        .filter_map(|(var, v)| {
+            let value = match v {
+                toml::Value::String(s) => s.as_str(),
+                toml::Value::Table(t) => t.get("value")?.as_str()?,
+                _ => return None,
+            };
+            let pathish = !value.is_empty()
+                && !value.starts_with('/')
+                && !value.contains("://")
+                && !value.contains(char::is_whitespace);
+            pathish.then(|| (var.clone(), (config.clone(), value.to_string())))
+        })
+        .collect()
 }
 
 /// `build.target` of the cargo configuration in package directory `dir` (not the

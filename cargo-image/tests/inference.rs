@@ -1311,6 +1311,46 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
     assert!(!dockerfile.contains("SERVICE_DB_URL"), "{dockerfile}");
 }
 
+/// A variable `.cargo/config.toml`'s `[env]` sets to a directory of the workspace names
+/// files the program opens when it runs (rust-web-app's `SERVICE_WEB_FOLDER =
+/// "web-folder/"`): once its image has the variable it still lacks the files, so the
+/// run-time files note names them. Not for a value that names nothing in the workspace
+/// (`RUST_LOG = "info"`), nor for a variable the code does not read.
+#[test]
+fn a_cargo_config_env_value_naming_a_workspace_directory_is_a_run_time_read() {
+    let built = Fixture::new("envfolder")
+        .root_package("envfolder", |p| {
+            p.source(
+                "src/main.rs",
+                "fn main() {\n    let web = std::env::var(\"SERVICE_WEB_FOLDER\").unwrap();\n    \
+                 let log = std::env::var(\"RUST_LOG\");\n    \
+                 let _ = std::fs::read_dir(web);\n}\n",
+            )
+        })
+        .file("web-folder/index.html", "<h1>hi</h1>\n")
+        .file("assets/logo.svg", "<svg/>\n")
+        .file(
+            ".cargo/config.toml",
+            "[env]\nSERVICE_WEB_FOLDER = \"web-folder/\"\nRUST_LOG = \"info\"\n\
+             UNREAD = { value = \"assets\", relative = true }\n",
+        )
+        .build();
+    let (_, plan) = built.plan();
+    let said: Vec<&String> = plan.notes.iter().filter(|n| n.contains("at run time")).collect();
+    assert_eq!(
+        said,
+        [
+            "`envfolder` may open `web-folder` at run time (src/main.rs reads \
+             `SERVICE_WEB_FOLDER`, which .cargo/config.toml's [env] sets to \"web-folder/\"), \
+             which is in the workspace but not in its image: if it does, add `files = { \
+             \"web-folder\" = \"/app/web-folder\" }` and `workdir = \"/app\"` under \
+             [package.metadata.image] in Cargo.toml"
+        ],
+        "{:?}",
+        plan.notes
+    );
+}
+
 /// What a service writes below its working directory (microbin's `data_dir` default
 /// `"microbin_data"`, a `create_dir_all("uploads")`) lands in the container's writable
 /// layer and goes with it: each image gets a note with the volume that keeps it, through
