@@ -58,6 +58,13 @@ pub struct OwnDockerfile {
     /// in a builder stage, not the last (websocat's `--features=workaround1,seqpacket`).
     #[serde(default, skip_serializing_if = "CargoFlags::is_empty")]
     pub cargo: CargoFlags,
+    /// What the stages that compile (not the last) and the stages they are built on set
+    /// with `ENV` for the compile, in the file's order (rustus's
+    /// `JEMALLOC_SYS_WITH_MALLOC_CONF`, `CMAKE_POLICY_VERSION_MINIMUM`). Left out beyond
+    /// the last stage's exclusions: what the generated build sets itself or that only fits
+    /// the file's own toolchain ([`own_build_setting`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_env: Vec<(String, String)>,
 }
 
 /// A `COPY --from` of the last stage that brings something other than the workspace's
@@ -94,6 +101,52 @@ struct Stage {
     compiles: bool,
     /// What its `COPY --from`s name.
     copies_from: Vec<String>,
+    /// Its `ENV`s (no `$`, none of [`own_build_setting`]'s).
+    env: Vec<(String, String)>,
+}
+
+/// Whether a builder stage's variable belongs to that file's own build rather than to what
+/// the crates need: cargo's and rustup's locations, the target and its cross tools
+/// (`CARGO_TARGET_<TRIPLE>_LINKER`, `CC_<triple>`, `PKG_CONFIG_*`), `RUSTFLAGS` (the
+/// generated build picks its own for static linking), and the shell's locale and terminal.
+fn own_build_setting(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PATH",
+        "HOME",
+        "DEBIAN_FRONTEND",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_INCREMENTAL",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUST_VERSION",
+        "TARGET",
+        "CC",
+        "CXX",
+        "AR",
+        "LANG",
+        "TZ",
+        "TERM",
+        "USER",
+    ];
+    const PREFIXES: &[&str] = &[
+        "CARGO_TARGET_",
+        "CARGO_TERM_",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_REGISTRY_",
+        "CC_",
+        "CXX_",
+        "AR_",
+        "CFLAGS_",
+        "PKG_CONFIG",
+        "LC_",
+        "RUSTUP_",
+    ];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// Whether a word of a `RUN` line starts a cargo build: `cargo`, tonistiigi/xx's
@@ -286,6 +339,14 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 };
             }
             "ENV" => {
+                if let Some(stage) = stages.last_mut() {
+                    for (name, value) in env_pairs(rest) {
+                        if !value.contains('$') && !own_build_setting(&name) {
+                            stage.env.retain(|(n, _)| *n != name);
+                            stage.env.push((name, value));
+                        }
+                    }
+                }
                 for (name, value) in env_pairs(rest) {
                     if !value.contains('$')
                         && !matches!(name.as_str(), "PATH" | "HOME" | "DEBIAN_FRONTEND")
@@ -351,6 +412,7 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             .map(str::to_string)
     };
     let program = |path: &str| name(path).is_some_and(|n| out.programs.contains(&n));
+    out.build_env = build_env(&stages);
     out.foreign_copies = from_copies
         .into_iter()
         .filter(|(_, _, sources, dest)| !program(dest) && !sources.iter().any(|s| program(s)))
@@ -370,6 +432,35 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             })
         })
         .collect();
+    out
+}
+
+/// The `ENV`s a compile of the file sees: those of each stage before the last that
+/// compiles and of the stages it is built on, the latest setting of a name winning, in
+/// the order first set.
+fn build_env(stages: &[Stage]) -> Vec<(String, String)> {
+    let before_last = &stages[..stages.len().saturating_sub(1)];
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, _) in before_last.iter().enumerate().filter(|(_, s)| s.compiles) {
+        // The chain of bases: `FROM rust AS chef` … `FROM chef AS builder`.
+        let mut chain = Vec::new();
+        let mut at = Some(i);
+        while let Some(j) = at {
+            chain.push(j);
+            let base = before_last[j].base.to_ascii_lowercase();
+            at = before_last[..j]
+                .iter()
+                .rposition(|s| !s.name.is_empty() && s.name == base);
+        }
+        for j in chain.into_iter().rev() {
+            for (name, value) in &before_last[j].env {
+                match out.iter_mut().find(|(n, _)| n == name) {
+                    Some(set) => set.1 = value.clone(),
+                    None => out.push((name.clone(), value.clone())),
+                }
+            }
+        }
+    }
     out
 }
 

@@ -1543,6 +1543,52 @@ fn a_command_line_parsed_in_a_library_is_said_for_the_program_calling_it() {
     assert!(said.is_empty(), "{said:?}");
 }
 
+/// A project's own Dockerfile sets variables for its compile in a builder stage or the
+/// stage it is built on (rustus's `JEMALLOC_SYS_WITH_MALLOC_CONF`,
+/// `CMAKE_POLICY_VERSION_MINIMUM`): the generated build drops them silently unless said,
+/// with the `build-env` that carries them over. Not: cargo's and the file's own toolchain
+/// settings (`CARGO_HOME`, a cross linker), a stage that compiles nothing (a front end's
+/// `NODE_ENV`), the last stage's (the runtime note's), nor what `build-env` or `build-args`
+/// gives.
+#[test]
+fn an_own_dockerfile_s_build_environment_is_said() {
+    let own = "FROM rust:1.85 AS chef
+               ENV CARGO_HOME=/cargo JEMALLOC_SYS_WITH_MALLOC_CONF=\"background_thread:true\"\n\
+               FROM node:20 AS web\nENV NODE_ENV=production\nRUN npm ci\n\
+               FROM chef AS builder\nENV CMAKE_POLICY_VERSION_MINIMUM=3.5 \\\n    \
+               CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc\n\
+               RUN cargo build --release\n\
+               FROM scratch\nENV APP_MODE=prod\nCOPY --from=builder /target/release/paste /\n\
+               CMD [\"/paste\"]\n";
+    let notes = |config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("ownbuildenv")
+            .root_package("paste", |p| p.bin("paste"))
+            .workspace_toml(config)
+            .file("Dockerfile", own)
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("where it compiles"))
+            .collect()
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "your own Dockerfile sets `ENV JEMALLOC_SYS_WITH_MALLOC_CONF=background_thread:true`, \
+             `ENV CMAKE_POLICY_VERSION_MINIMUM=3.5` where it compiles, which the generated \
+             build does not: if the build needs them, add `build-env = { \
+             CMAKE_POLICY_VERSION_MINIMUM = \"3.5\", JEMALLOC_SYS_WITH_MALLOC_CONF = \
+             \"background_thread:true\" }` under [workspace.metadata.image] in Cargo.toml"
+        ]
+    );
+    let carried = "[workspace.metadata.image]\n\
+                   build-env = { CMAKE_POLICY_VERSION_MINIMUM = \"3.5\" }\n\
+                   build-args = [\"JEMALLOC_SYS_WITH_MALLOC_CONF\"]\n";
+    assert_eq!(notes(carried), Vec::<String>::new());
+}
+
 /// A project's own Dockerfile holds runtime settings the generated image would lack
 /// (rustypaste's `ENV SERVER__ADDRESS=0.0.0.0:8000`, `EXPOSE 8000`, `WORKDIR /app`): said for
 /// the program its `CMD` names, with the keys that carry them over; not once the keys are

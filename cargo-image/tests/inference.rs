@@ -638,8 +638,9 @@ fn sqlx_offline_data_at_the_workspace_root_is_read_by_its_users() {
 
 /// A member whose own code calls sqlx's query macros, with no offline query data in the
 /// context, is said before the build (realworld-axum-sqlx failed minutes in): not when
-/// `.sqlx/` is beside it or at the root, nor when `build-env` gives the build a database,
-/// nor for macro calls in its tests only.
+/// `.sqlx/` is beside it or at the root, nor when `build-args` or `build-env` gives the
+/// build a database, nor for macro calls in its tests only. `build-args` comes first: a
+/// URL with a password in `build-env` is written into the committed Dockerfile.
 #[test]
 fn sqlx_query_macros_without_offline_data_are_noted() {
     let note = |data: Option<&str>, build_env: &str, in_tests_only: bool| -> Vec<String> {
@@ -671,10 +672,19 @@ fn sqlx_query_macros_without_offline_data_are_noted() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(
         notes[0].starts_with("sqlx's query macros in `db` check each query against a database")
-            && notes[0].contains("cargo sqlx prepare"),
+            && notes[0].contains("cargo sqlx prepare")
+            && notes[0].contains(
+                "`build-args = [\"DATABASE_URL\"]` takes its URL from the \
+                                  environment of each build"
+            ),
         "{notes:?}"
     );
     for (data, build_env, tests_only) in [
+        (
+            None,
+            "[workspace.metadata.image]\nbuild-args = [\"DATABASE_URL\"]\n",
+            false,
+        ),
         (Some(".sqlx"), "", false),
         (Some("crates/db/.sqlx"), "", false),
         (
@@ -1336,7 +1346,11 @@ fn a_cargo_config_env_value_naming_a_workspace_directory_is_a_run_time_read() {
         )
         .build();
     let (_, plan) = built.plan();
-    let said: Vec<&String> = plan.notes.iter().filter(|n| n.contains("at run time")).collect();
+    let said: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("at run time"))
+        .collect();
     assert_eq!(
         said,
         [

@@ -580,6 +580,34 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
     ))
 }
 
+/// A note on what the workspace's own Dockerfile sets with `ENV` for its compile that
+/// `build-env` and `build-args` do not (rustus's `JEMALLOC_SYS_WITH_MALLOC_CONF` and
+/// `CMAKE_POLICY_VERSION_MINIMUM`, which its jemalloc and C builds need): the generated build
+/// compiles without them, silently, with the key that carries them over.
+fn own_dockerfile_build_env_note(ws: &Workspace) -> Option<String> {
+    let own = ws.own_dockerfile.as_ref()?;
+    let wcfg = &ws.config;
+    let arg =
+        |name: &str| (wcfg.build_args.iter().flatten()).any(|a| a.split('=').next() == Some(name));
+    let lacks: Vec<&(String, String)> = (own.build_env.iter())
+        .filter(|(k, _)| !wcfg.build_env.contains_key(k) && !arg(k))
+        .collect();
+    if lacks.is_empty() {
+        return None;
+    }
+    let mut all: BTreeMap<&String, &String> = wcfg.build_env.iter().collect();
+    all.extend(lacks.iter().map(|(k, v)| (k, v)));
+    let pairs: Vec<String> = all.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
+    Some(format!(
+        "your own {} sets {} where it compiles, which the generated build does not: if the \
+         build needs them, add `build-env = {{ {} }}` under {}",
+        own.path,
+        ticked(lacks.iter().map(|(k, v)| format!("ENV {k}={v}"))),
+        pairs.join(", "),
+        ws.workspace_table()
+    ))
+}
+
 /// The workspace's own Dockerfile and the image of the program its last stage starts
 /// (`ENTRYPOINT` or `CMD`), else the only image.
 fn own_dockerfile_image<'a>(
@@ -1705,8 +1733,10 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         notes.push(format!(
             "sqlx's query macros in {} check each query against a database while compiling, \
              and the build context holds no offline query data they read: the build will \
-             fail; {data}, or give the build a database with \
-             `build-env = {{ DATABASE_URL = \"…\" }}`",
+             fail; {data}, or give the build a database: `build-args = [\"DATABASE_URL\"]` \
+             takes its URL from the environment of each build (a password in it stays out of \
+             the committed Dockerfile), `build-env = {{ DATABASE_URL = \"…\" }}` writes it \
+             there",
             ticked(&ws.sqlx_online)
         ));
     }
@@ -1744,6 +1774,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(own_dockerfile_note(ws, &images));
     notes.extend(own_dockerfile_copies_note(ws, &images));
     notes.extend(own_dockerfile_user_note(ws, &images));
+    notes.extend(own_dockerfile_build_env_note(ws));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
     notes.extend(named_path_notes(ws, &images));
