@@ -283,6 +283,25 @@ pub fn ci_artifacts(
     Ok(files)
 }
 
+/// Why the pipelines would fail at their first step: they run `cargo xtask …` from the
+/// repository root, and the cargo configuration there has no `xtask` alias (a repository
+/// using the `cargo image` subcommand, which CI does not have). `None` when it has one.
+pub fn xtask_alias_missing(root: &std::path::Path) -> Option<String> {
+    let has_alias = [".cargo/config.toml", ".cargo/config"].iter().any(|f| {
+        let text = std::fs::read_to_string(root.join(f)).unwrap_or_default();
+        let table: toml::Table = toml::from_str(&text).unwrap_or_default();
+        table.get("alias").and_then(|a| a.get("xtask")).is_some()
+    });
+    (!has_alias).then(|| {
+        format!(
+            "the pipelines run `cargo xtask …`, and {} has no `xtask` alias: in CI they stop \
+             at `no such command: xtask`; `cargo image init` adds the xtask and its alias (a \
+             few files, committed with the pipelines)",
+            root.join(".cargo/config.toml").display()
+        )
+    })
+}
+
 /// `cargo xtask ci`: writes (or checks, or prints) the CI pipelines at the repository root.
 pub fn ci(opts: &CiOptions) -> Result<DockerfileOutcome> {
     if !opts.github && !opts.gitlab {
@@ -298,6 +317,9 @@ pub fn ci(opts: &CiOptions) -> Result<DockerfileOutcome> {
         None => repository_root(&loaded.workspace_dir)?,
     };
     let files = ci_artifacts(&loaded, &plan, &root, opts, &platforms)?;
+    if let Some(warning) = xtask_alias_missing(&root) {
+        eprintln!("warning: {warning}");
+    }
     if opts.stdout {
         return Ok(DockerfileOutcome::Printed(files[0].contents.clone()));
     }
@@ -308,4 +330,34 @@ pub fn ci(opts: &CiOptions) -> Result<DockerfileOutcome> {
         }
     }
     check_or_write(&files, opts.check, opts.force, &regenerate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xtask_alias_missing;
+
+    /// The pipelines call `cargo xtask`: a repository without the alias (one using the
+    /// `cargo image` subcommand) is warned, one with it (`.cargo/config` too) is not.
+    #[test]
+    fn a_repository_without_the_xtask_alias_is_warned() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(xtask_alias_missing(root).is_some_and(|w| w.contains("no `xtask` alias")));
+        std::fs::create_dir(root.join(".cargo")).unwrap();
+        std::fs::write(root.join(".cargo/config.toml"), "[alias]\nx = \"run\"\n").unwrap();
+        assert!(xtask_alias_missing(root).is_some());
+        std::fs::write(
+            root.join(".cargo/config"),
+            "[alias]\nxtask = \"run -p xtask --\"\n",
+        )
+        .unwrap();
+        assert_eq!(xtask_alias_missing(root), None);
+        std::fs::write(
+            root.join(".cargo/config.toml"),
+            "[alias]\nxtask = [\"run\", \"--package\", \"xtask\", \"--\"]\n",
+        )
+        .unwrap();
+        std::fs::remove_file(root.join(".cargo/config")).unwrap();
+        assert_eq!(xtask_alias_missing(root), None);
+    }
 }
