@@ -427,6 +427,10 @@ fn s5_dev_image_rebuilds_and_restarts_on_change() {
         "`docker compose` is missing: install it with `bash .ci/engine.sh install`"
     );
     let root = s.copy_example("example");
+    // compose.yaml requires catalog-exporter's secret (`run-env`) from the environment of
+    // `docker compose`, for every service of the file: a `.env` beside it gives it, as a
+    // user's would.
+    std::fs::write(root.join(".env"), "CATALOG_EXPORT_TOKEN=e2e\n").unwrap();
 
     // `cargo xtask image --target dev` builds the dev image.
     let dev_tag = format!("{}/product-api:dev", s.prefix());
@@ -450,7 +454,8 @@ fn s5_dev_image_rebuilds_and_restarts_on_change() {
     let compose_file = root.join("compose.yaml");
     let generated = std::fs::read_to_string(&compose_file).unwrap();
     assert!(
-        generated.contains("target: dev"),
+        generated.contains("target: dev")
+            && generated.contains("${CATALOG_EXPORT_TOKEN:?set CATALOG_EXPORT_TOKEN for"),
         "compose.yaml:\n{generated}"
     );
     let override_file = s.path("compose.e2e.yaml");
@@ -1010,8 +1015,15 @@ fn s14_service_runtime_keys() {
         "libz.so.1 is not in the image"
     );
 
+    // Its secret comes when it runs (`run-env`): the image holds no value for it.
+    assert!(
+        !config["Env"].to_string().contains("CATALOG_EXPORT_TOKEN"),
+        "{config}"
+    );
+    let token = format!("token-{}", s.id);
+    let env = format!("CATALOG_EXPORT_TOKEN={token}");
     let serve = |expected_title: &str| {
-        let container = s.run_detached(&["-p", "127.0.0.1::8090", &tag]);
+        let container = s.run_detached(&["-p", "127.0.0.1::8090", "-e", &env, &tag]);
         let port = published_port(&container, "8090/tcp");
         let logs = || String::from_utf8_lossy(&docker(&["logs", &container]).stderr).into_owned();
         poll_http(
@@ -1022,6 +1034,10 @@ fn s14_service_runtime_keys() {
             &logs,
         );
         let (status, body) = http_get(port, "/export").expect("GET /export");
+        assert_eq!(status, 401, "/export without the token: {body}\n{}", logs());
+        let bearer = format!("Authorization: Bearer {token}");
+        let (status, body) =
+            http_get_with(port, "/export", &[&bearer]).expect("GET /export with the token");
         assert_eq!(status, 200, "/export: {body}\n{}", logs());
         let export = json(&body);
         assert_eq!(export["title"], expected_title, "{export}");

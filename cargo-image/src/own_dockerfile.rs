@@ -339,15 +339,16 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 };
             }
             "ENV" => {
+                let pairs = env_pairs(rest);
                 if let Some(stage) = stages.last_mut() {
-                    for (name, value) in env_pairs(rest) {
-                        if !value.contains('$') && !own_build_setting(&name) {
-                            stage.env.retain(|(n, _)| *n != name);
-                            stage.env.push((name, value));
+                    for (name, value) in &pairs {
+                        if !value.contains('$') && !own_build_setting(name) {
+                            stage.env.retain(|(n, _)| n != name);
+                            stage.env.push((name.clone(), value.clone()));
                         }
                     }
                 }
-                for (name, value) in env_pairs(rest) {
+                for (name, value) in pairs {
                     if !value.contains('$')
                         && !matches!(name.as_str(), "PATH" | "HOME" | "DEBIAN_FRONTEND")
                     {

@@ -767,6 +767,11 @@ pub fn parse_port(out: &str) -> Option<u16> {
 
 /// One `GET path` on 127.0.0.1:port: (status, body), or why it failed.
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    http_get_with(port, path, &[])
+}
+
+/// `GET path` with extra header lines (`"Authorization: Bearer …"`).
+pub fn http_get_with(port: u16, path: &str, headers: &[&str]) -> Result<(u16, String), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream =
         TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
@@ -774,8 +779,10 @@ pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
     // One write: a request split over several segments meets servers that read once.
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n"
+    );
     stream
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;

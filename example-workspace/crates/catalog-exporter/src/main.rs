@@ -8,6 +8,10 @@
 //! GET /export   -> {"title":…,"path":"/data/catalog.json.z","bytes":…,"zlib":"1.3.1","log":"exports.log"}
 //! ```
 //!
+//! With `CATALOG_EXPORT_TOKEN` in its environment, `/export` answers only a request with
+//! `Authorization: Bearer <token>` (401 otherwise): a secret the container gets when it
+//! runs, never the image (`run-env`).
+//!
 //! Plain std networking (one thread per connection): the point of this crate is the
 //! runtime around it — configuration file, volume, arguments, signal, shared library.
 
@@ -20,6 +24,8 @@ struct Config {
     title: String,
     port: u16,
     data_dir: String,
+    /// `CATALOG_EXPORT_TOKEN`: the bearer token `/export` asks for, when set.
+    token: Option<String>,
 }
 
 /// Reads `key = value` lines (the subset of TOML the file uses).
@@ -47,6 +53,9 @@ fn read_config(path: &str) -> Result<Config, String> {
             .parse()
             .map_err(|e| format!("{path}: port: {e}"))?,
         data_dir: get("data-dir")?,
+        token: std::env::var("CATALOG_EXPORT_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     })
 }
 
@@ -111,12 +120,20 @@ fn respond(mut stream: TcpStream, config: &Config) {
         return;
     }
     let mut header = String::new();
+    let mut bearer = None;
     while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header.trim_end() != "" {
+        if let Some((name, value)) = header.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("authorization") {
+                bearer = value.trim().strip_prefix("Bearer ").map(str::to_string);
+            }
+        }
         header.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let allowed = config.token.is_none() || bearer == config.token;
     let (status, body) = match path {
         "/health" => ("200 OK", "ok".to_string()),
+        "/export" if !allowed => ("401 Unauthorized", "a bearer token is required".to_string()),
         "/export" => match export(config) {
             Ok(body) => ("200 OK", body),
             Err(e) => ("500 Internal Server Error", e),
@@ -167,10 +184,15 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "catalog-exporter: `{}` on port {} (zlib {})",
+        "catalog-exporter: `{}` on port {} (zlib {}; /export {})",
         config.title,
         config.port,
-        zlib_version()
+        zlib_version(),
+        if config.token.is_some() {
+            "needs the bearer token"
+        } else {
+            "open"
+        }
     );
     let config = std::sync::Arc::new(config);
     for stream in listener.incoming().flatten() {
