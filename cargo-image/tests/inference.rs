@@ -258,7 +258,8 @@ fn both_jemalloc_crates_need_make() {
 }
 
 /// Desktop and device libraries that services and daemons link (spotifyd's ALSA and
-/// PulseAudio backends, D-Bus, udev, fontconfig for plotters' fonts): found by pkg-config,
+/// PulseAudio backends, D-Bus, udev, fontconfig for plotters' fonts; hurl's libxml2 and
+/// libcurl): found by pkg-config,
 /// so each needs it and its `-dev` package, unless a feature builds or loads the library
 /// another way.
 #[test]
@@ -268,6 +269,8 @@ fn audio_dbus_udev_fontconfig_and_gtk_need_their_dev_packages() {
         ("libpulse-sys", "libpulse-dev", None),
         ("libdbus-sys", "libdbus-1-dev", Some("vendored")),
         ("libudev-sys", "libudev-dev", None),
+        ("libxml", "libxml2-dev", None),
+        ("curl-sys", "libcurl4-openssl-dev", Some("static-curl")),
         (
             "yeslogic-fontconfig-sys",
             "libfontconfig-dev",

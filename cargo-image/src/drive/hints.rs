@@ -138,6 +138,22 @@ pub fn hints(output: &str) -> Vec<String> {
              (your own Dockerfile or rust-toolchain.toml may say which)."
         ));
     }
+    // The pkg-config crate's words, when a build script probes for a system library
+    // (hurl's `libxml` for `libxml-2.0`): pkg-config itself missing, or the library.
+    if lower.contains("the pkg-config command could not be found") {
+        out.push(
+            "hint: a build script ran pkg-config, which the builder does not have: add \
+             \"pkg-config\" to `build-packages` in [workspace.metadata.image]."
+                .to_string(),
+        );
+    } else if let Some((library, by)) = missing_system_library(output) {
+        out.push(format!(
+            "hint: the build script of `{by}` asked pkg-config for the system library \
+             `{library}`, which the builder lacks: add the Debian package that ships \
+             `{library}.pc` (the library's `-dev` package; `apt-file search {library}.pc` \
+             names it) to `link-packages` in [workspace.metadata.image]."
+        ));
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -257,6 +273,18 @@ fn missing_program(output: &str) -> Option<Option<String>> {
     Some(announced)
 }
 
+/// The library and the crate of the pkg-config crate's "The system library `libxml-2.0`
+/// required by crate `libxml` was not found."
+fn missing_system_library(output: &str) -> Option<(&str, &str)> {
+    let rest = output.split("The system library `").nth(1)?;
+    let (library, rest) = rest.split_once('`')?;
+    let rest = rest.trim_start().strip_prefix("required by crate `")?;
+    let (by, rest) = rest.split_once('`')?;
+    rest.trim_start()
+        .starts_with("was not found")
+        .then_some((library, by))
+}
+
 /// The program of rustc's ``error: linker `NAME` not found``.
 fn missing_linker(output: &str) -> Option<&str> {
     let rest = output.split("linker `").nth(1)?;
@@ -281,6 +309,38 @@ mod tests {
             "failed to solve: process \"/bin/sh -c cargo-image build\" did not complete \
              successfully: exit code: 101"
         ));
+    }
+
+    /// hurl's first build: the `libxml` crate's build script found no libxml2 (the
+    /// output as the build printed it), and a builder without pkg-config.
+    #[test]
+    fn a_system_library_pkg_config_did_not_find_is_told_about_link_packages() {
+        let output = "error: failed to run custom build command for `libxml v0.3.9`\n\
+                      --- stderr\n  thread 'main' panicked at build.rs:55:10:\n  \
+                      Couldn't find libxml2 via pkg-config: \n  pkg-config exited with \
+                      status code 1\n  > PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 pkg-config --libs \
+                      --cflags libxml-2.0\n\n  The system library `libxml-2.0` required by \
+                      crate `libxml` was not found.\n  The file `libxml-2.0.pc` needs to be \
+                      installed and the PKG_CONFIG_PATH environment variable must contain its \
+                      parent directory.\n  Package libxml-2.0 was not found in the pkg-config \
+                      search path.";
+        let h = hints(output);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].starts_with(
+                "hint: the build script of `libxml` asked pkg-config for the system library \
+                 `libxml-2.0`"
+            ) && h[0].contains("`link-packages`"),
+            "{h:?}"
+        );
+        let without = "error: failed to run custom build command for `libxml v0.3.9`\n  \
+                       Could not run `PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 pkg-config --libs \
+                       --cflags libxml-2.0`\n  The pkg-config command could not be found.\n";
+        let h = hints(without);
+        assert!(
+            h.len() == 1 && h[0].contains("\"pkg-config\" to `build-packages`"),
+            "{h:?}"
+        );
     }
 
     #[test]
