@@ -232,6 +232,28 @@ fn odbc_links_unixodbc_and_boring_sys2_runs_git() {
     );
 }
 
+/// Crates that link a system library by name, with no pkg-config probe (PAM for login
+/// services, seccomp for sandboxes): the library's `-dev` package only.
+#[test]
+fn pam_and_seccomp_link_their_dev_packages_without_pkg_config() {
+    for (name, dev) in [
+        ("pam-sys", "libpam0g-dev"),
+        ("libseccomp-sys", "libseccomp-dev"),
+    ] {
+        let ws = with_graph(vec![
+            node(name, "0.5.6", &[], &[]),
+            node("svc", "0.1.0", &[], &[0]),
+        ]);
+        let (build, link) = infer_from_graph(&ws, ["svc"].into_iter());
+        assert!(build.is_empty(), "{name}: {build:?}");
+        assert_eq!(
+            pairs(&link),
+            [(dev.into(), format!("{name} 0.5.6"))],
+            "{name}"
+        );
+    }
+}
+
 /// Both jemalloc crates (jemallocator 0.5's `jemalloc-sys`, and `tikv-jemalloc-sys`, as
 /// it was renamed) run jemalloc's configure and `make`, which a slim builder lacks (a real
 /// service, pgcat, failed with `failed to execute command: No such file or directory`).
@@ -271,6 +293,8 @@ fn audio_dbus_udev_fontconfig_and_gtk_need_their_dev_packages() {
         ("libudev-sys", "libudev-dev", None),
         ("libxml", "libxml2-dev", None),
         ("curl-sys", "libcurl4-openssl-dev", Some("static-curl")),
+        ("pcap", "libpcap-dev", None),
+        ("libsystemd-sys", "libsystemd-dev", None),
         (
             "yeslogic-fontconfig-sys",
             "libfontconfig-dev",

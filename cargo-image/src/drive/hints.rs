@@ -154,6 +154,15 @@ pub fn hints(output: &str) -> Vec<String> {
              names it) to `link-packages` in [workspace.metadata.image]."
         ));
     }
+    // The linker's "cannot find -lpam" (pam-sys, libseccomp-sys link by name): the
+    // library's `-dev` package holds the `.so` it looks for.
+    if let Some(library) = missing_link_library(output) {
+        out.push(format!(
+            "hint: the linker did not find the system library `{library}` (`lib{library}.so`): \
+             add the Debian package that ships it (its `-dev` package; `apt-file search \
+             lib{library}.so` names it) to `link-packages` in [workspace.metadata.image]."
+        ));
+    }
     if let Some(linker) = missing_linker(output) {
         out.push(format!(
             "hint: the linker `{linker}` is not in the builder: add its Debian package \
@@ -285,6 +294,16 @@ fn missing_system_library(output: &str) -> Option<(&str, &str)> {
         .then_some((library, by))
 }
 
+/// The library of ld's "cannot find -lNAME" (`/usr/bin/ld: cannot find -lpam: No such file
+/// or directory`; lld's "unable to find library -lNAME").
+fn missing_link_library(output: &str) -> Option<&str> {
+    ["cannot find -l", "unable to find library -l"]
+        .iter()
+        .find_map(|needle| output.split(needle).nth(1))
+        .and_then(|rest| rest.split(|c: char| c == ':' || c.is_whitespace()).next())
+        .filter(|name| !name.is_empty())
+}
+
 /// The program of rustc's ``error: linker `NAME` not found``.
 fn missing_linker(output: &str) -> Option<&str> {
     let rest = output.split("linker `").nth(1)?;
@@ -341,6 +360,23 @@ mod tests {
             h.len() == 1 && h[0].contains("\"pkg-config\" to `build-packages`"),
             "{h:?}"
         );
+    }
+
+    /// A crate linking a system library by name that the builder lacks (pam-sys's
+    /// `-lpam`), as GNU ld and lld say it.
+    #[test]
+    fn a_library_the_linker_did_not_find_is_told_about_link_packages() {
+        for output in [
+            "  = note: /usr/bin/ld: cannot find -lpam: No such file or directory\n          \
+             collect2: error: ld returned 1 exit status\nerror: could not compile `login`",
+            "  = note: ld.lld: error: unable to find library -lpam\n",
+        ] {
+            let h = hints(output);
+            assert!(
+                h.len() == 1 && h[0].contains("system library `pam` (`libpam.so`)"),
+                "{output}: {h:?}"
+            );
+        }
     }
 
     #[test]
