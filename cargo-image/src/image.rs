@@ -437,6 +437,7 @@ async fn run(opts: &ImageOptions) -> Result<ImageReport> {
         &targets,
         build_args,
         labels,
+        &loaded.workspace.workspace_table(),
         ImageReport::default(),
     )
     .await;
@@ -598,6 +599,7 @@ async fn build_targets(
     targets: &[(String, Vec<String>)],
     build_args: HashMap<String, String>,
     labels: HashMap<String, String>,
+    config_table: &str,
     mut report: ImageReport,
 ) -> Result<ImageReport> {
     for (stage, tags) in targets {
@@ -616,6 +618,7 @@ async fn build_targets(
                 labels: labels.clone(),
                 no_cache: opts.no_cache,
                 title: format!("building {what}"),
+                config_table: config_table.to_string(),
             },
         )
         .await
@@ -653,6 +656,7 @@ async fn build_targets(
                 labels: estimate_labels,
                 no_cache: false,
                 title: "measuring the single-stage size (the build stage as an image)".into(),
+                config_table: config_table.to_string(),
             },
         )
         .await

@@ -388,6 +388,9 @@ pub struct BuildRequest<'a> {
     pub no_cache: bool,
     /// What the progress display calls this build.
     pub title: String,
+    /// Where the workspace's keys go (`[workspace.metadata.image] in Cargo.toml`), for the
+    /// hints after a failure.
+    pub config_table: String,
 }
 
 /// What a finished build reports.
@@ -514,12 +517,14 @@ async fn build_once(
         if output.is_empty() {
             return Err(BuildFailure::Build(e));
         }
-        let hints: String = super::hints::hints(&output)
+        let hints: String = super::hints::hints_for(&output, &req.config_table)
             .iter()
             .map(|h| format!("\n{h}\n"))
             .collect();
+        // The engine's message follows after `: ` (anyhow's chain): it gets a line that
+        // says what it is, not a bare colon.
         return Err(BuildFailure::Build(e.context(format!(
-            "the build failed; its output:\n{output}{hints}"
+            "the build failed; its output:\n{output}{hints}\nthe failing step"
         ))));
     }
     Ok(BuildOutcome {

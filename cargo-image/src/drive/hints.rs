@@ -14,6 +14,19 @@ pub fn unpack_race(message: &str) -> bool {
         && message.contains("does not exist")
 }
 
+/// [`hints`] naming the table the workspace's keys go in (`table`, as
+/// [`crate::model::Workspace::workspace_table`] says it): a single-package project's is
+/// `[package.metadata.image]`, where rathole's `builder` belonged.
+pub fn hints_for(output: &str, table: &str) -> Vec<String> {
+    hints(output)
+        .into_iter()
+        .map(|h| h.replace(WORKSPACE_TABLE, table))
+        .collect()
+}
+
+/// How [`hints`] name the table of the workspace's keys.
+const WORKSPACE_TABLE: &str = "[workspace.metadata.image]";
+
 /// Hints for the failed steps' `output`, one paragraph each, in a fixed order.
 pub fn hints(output: &str) -> Vec<String> {
     let lower = output.to_ascii_lowercase();
@@ -358,6 +371,20 @@ mod tests {
         let h = hints(without);
         assert!(
             h.len() == 1 && h[0].contains("\"pkg-config\" to `build-packages`"),
+            "{h:?}"
+        );
+    }
+
+    /// A single-package project's keys go in its package's table (rathole's `builder`).
+    #[test]
+    fn hints_name_the_table_the_keys_go_in() {
+        let output = "error[E0282]: type annotations needed\nerror: could not compile `time` \
+                      (lib) due to 1 previous error";
+        let h = super::hints_for(output, "[package.metadata.image] in Cargo.toml");
+        assert!(
+            h.len() == 1
+                && h[0].contains("set `builder` in [package.metadata.image] in Cargo.toml")
+                && !h[0].contains("workspace.metadata"),
             "{h:?}"
         );
     }
