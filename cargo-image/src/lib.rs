@@ -30,6 +30,7 @@ pub mod image;
 pub mod init;
 pub mod listen;
 pub mod model;
+pub mod own_compose;
 pub mod own_dockerfile;
 pub mod plan;
 pub mod read;

@@ -816,6 +816,12 @@ fn from_metadata(
         .ok()
         .filter(|text| !text.contains(crate::artifacts::MARKER))
         .map(|text| crate::own_dockerfile::last_stage("Dockerfile", &text));
+    // A compose file of the project's own: the data directories its services mount.
+    let own_compose = crate::own_compose::FILES.iter().find_map(|name| {
+        let text = std::fs::read_to_string(workspace_dir.join(name)).ok()?;
+        let volumes = crate::own_compose::data_volumes(&text);
+        (!text.contains(crate::artifacts::MARKER)).then(|| (name.to_string(), volumes))
+    });
     let dockerfile_append = match &config.dockerfile_append {
         Some(file) => {
             let path = workspace_dir.join(file);
@@ -865,6 +871,7 @@ fn from_metadata(
             dockerignore,
             dockerfile_append,
             own_dockerfile,
+            own_compose,
             resolved,
             vendor_dirs,
             patch_dirs,

@@ -178,6 +178,7 @@ fn workspace(g: &Graph) -> Workspace {
         git_available: false,
         git_ignored_by: None,
         own_dockerfile: None,
+        own_compose: None,
         ssh_sources: Vec::new(),
         compile_reads: BTreeMap::new(),
         run_reads: BTreeMap::new(),

@@ -608,6 +608,56 @@ fn own_dockerfile_build_env_note(ws: &Workspace) -> Option<String> {
     ))
 }
 
+/// A note for each image whose program the workspace's own compose file runs with data
+/// directories mounted (rustypaste's `./upload/:/app/upload`) where the generated image has
+/// no volume: what it writes there goes with its container (the uploads were gone after
+/// `docker rm`). The service is the program's when it has the binary's name or its image
+/// does (`orhunp/rustypaste:latest`), or, for the only image, when it builds the project
+/// (no `image:`).
+fn own_compose_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let Some((file, volumes)) = &ws.own_compose else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    for img in images {
+        let runs = |v: &&crate::own_compose::ComposeVolume| {
+            let image_name = v.image.as_deref().map(|i| {
+                let name = i.rsplit('/').next().unwrap_or(i);
+                name.split([':', '@']).next().unwrap_or(name)
+            });
+            v.service == img.bin
+                || image_name == Some(img.bin.as_str())
+                || (v.image.is_none() && images.len() == 1)
+        };
+        let kept =
+            |target: &str| (img.extras.volumes.iter()).any(|v| crate::model::is_within(target, v));
+        let lacks: Vec<&crate::own_compose::ComposeVolume> = volumes
+            .iter()
+            .filter(runs)
+            .filter(|v| !kept(&v.target))
+            .collect();
+        let Some(first) = lacks.first() else {
+            continue;
+        };
+        let all: Vec<String> = (img.extras.volumes.iter())
+            .chain(lacks.iter().map(|v| &v.target))
+            .map(|v| format!("{v:?}"))
+            .collect();
+        notes.push(format!(
+            "your own {file} mounts {} into service `{}`, where `{}` keeps data, and the \
+             generated image has no volume there: what it writes goes with the container; \
+             set `volumes = [{}]` under {} (each is created writable by {})",
+            ticked(lacks.iter().map(|v| &v.entry)),
+            first.service,
+            img.bin,
+            all.join(", "),
+            image_table(ws, img),
+            img.user,
+        ));
+    }
+    notes
+}
+
 /// The workspace's own Dockerfile and the image of the program its last stage starts
 /// (`ENTRYPOINT` or `CMD`), else the only image.
 fn own_dockerfile_image<'a>(
@@ -1775,6 +1825,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(own_dockerfile_copies_note(ws, &images));
     notes.extend(own_dockerfile_user_note(ws, &images));
     notes.extend(own_dockerfile_build_env_note(ws));
+    notes.extend(own_compose_notes(ws, &images));
     notes.extend(build_env_note(ws, &compiled));
     notes.extend(feature_guard_notes(ws, &images));
     notes.extend(named_path_notes(ws, &images));
