@@ -143,6 +143,11 @@ pub enum Command {
     /// Never replaces a file of yours; running it again changes nothing.
     Init(InitArgs),
     /// Print the build plan as JSON.
+    ///
+    /// Configured in Cargo.toml by `[workspace.metadata.image]`, `[package.metadata.image]`
+    /// and `[package.metadata.image.bin.NAME]`; the notes on stderr (and in the JSON's
+    /// "notes") name the keys a workspace lacks, and cargo-image's README lists every key
+    /// (https://github.com/cargo-image/cargo-image#configuration).
     Plan(PlanArgs),
     /// Write the Dockerfile, .dockerignore and compose.yaml of a workspace.
     Dockerfile {
@@ -162,6 +167,11 @@ pub enum Command {
         force: bool,
     },
     /// Build the images through the Docker engine and print a size table.
+    ///
+    /// Configured in Cargo.toml by `[workspace.metadata.image]`, `[package.metadata.image]`
+    /// and `[package.metadata.image.bin.NAME]`; `plan` names the keys a workspace lacks,
+    /// and cargo-image's README lists every key
+    /// (https://github.com/cargo-image/cargo-image#configuration).
     Image(Box<ImageArgs>),
     /// Write docker-bake.hcl (the runtime images, dev and test) at the workspace root.
     Bake(BakeArgs),
