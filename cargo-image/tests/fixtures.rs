@@ -1573,7 +1573,8 @@ fn an_own_compose_file_s_data_volumes_are_said() {
              where `paste` keeps data, and the generated image has no volume there: what it \
              writes goes with the container; set `volumes = [\"/app/upload\"]` under \
              [package.metadata.image.bin.paste] in Cargo.toml (each is created writable by \
-             65532:65532)"
+             65532:65532; a host directory mounted there, as your file does, must be writable \
+             by it too (`chown -R 65532:65532 ./upload`))"
         ]
     );
     let kept = "[package.metadata.image.bin.paste]\nvolumes = [\"/app\"]\n";

@@ -643,10 +643,26 @@ fn own_compose_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             .chain(lacks.iter().map(|v| &v.target))
             .map(|v| format!("{v:?}"))
             .collect();
+        // A host directory mounted as the file does keeps its owner (rustypaste's
+        // `./upload`, root's, refused user 65532).
+        let binds: Vec<&str> = (lacks.iter())
+            .filter_map(|v| v.entry.split(':').next())
+            .filter(|source| source.starts_with(['.', '/', '~']))
+            .map(|source| source.trim_end_matches('/'))
+            .collect();
+        let chown = match binds.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; a host directory mounted there, as your file does, must be writable by it \
+                 too (`chown -R {} {}`)",
+                img.user,
+                binds.join(" ")
+            ),
+        };
         notes.push(format!(
             "your own {file} mounts {} into service `{}`, where `{}` keeps data, and the \
              generated image has no volume there: what it writes goes with the container; \
-             set `volumes = [{}]` under {} (each is created writable by {})",
+             set `volumes = [{}]` under {} (each is created writable by {}{chown})",
             ticked(lacks.iter().map(|v| &v.entry)),
             first.service,
             img.bin,
