@@ -276,6 +276,10 @@ pub struct Package {
     /// directory ([`crate::reads::written_paths`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub writes: BTreeMap<String, Vec<crate::reads::Written>>,
+    /// The absolute paths of its own configuration and state its program code names
+    /// ([`crate::reads::system_paths`]), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub system_paths: BTreeMap<String, Vec<crate::reads::SystemPath>>,
     /// Programs its program code starts ([`crate::spawn`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spawns: BTreeMap<String, Vec<String>>,

@@ -565,6 +565,7 @@ fn from_metadata(
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
             writes: BTreeMap::new(),
+            system_paths: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
         });
@@ -710,6 +711,7 @@ fn from_metadata(
         mut signals,
         mut run_envs,
         mut writes,
+        mut systems,
         mut spawns,
         mut detaches,
         mut git_uses,
@@ -729,6 +731,7 @@ fn from_metadata(
         p.signals = signals.remove(&p.name).unwrap_or_default();
         p.run_env = run_envs.remove(&p.name).unwrap_or_default();
         p.writes = writes.remove(&p.name).unwrap_or_default();
+        p.system_paths = systems.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         if let Some((calls, flag)) = detaches.remove(&p.name) {
             p.daemon_calls = calls;
@@ -1260,6 +1263,7 @@ fn source_reads(
     let mut signals = BTreeMap::new();
     let mut run_envs = BTreeMap::new();
     let mut writes = BTreeMap::new();
+    let mut systems = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut detaches = BTreeMap::new();
     let mut git_uses = BTreeMap::new();
@@ -1371,6 +1375,7 @@ fn source_reads(
         let mut listen = BTreeMap::new();
         let mut signal = BTreeMap::new();
         let mut run_env = BTreeMap::new();
+        let mut system = BTreeMap::new();
         let mut written = BTreeMap::new();
         let mut spawned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // The package's own functions that start a program its callers name, and the
@@ -1408,6 +1413,25 @@ fn source_reads(
                 let paths = crate::reads::written_paths(&text);
                 if !paths.is_empty() {
                     written.insert(file.clone(), paths);
+                }
+                // A default configuration's namesake in the workspace, beside the
+                // package or at the root (ntpd-rs's `ntp.toml`): what to ship there.
+                let paths: Vec<crate::reads::SystemPath> = crate::reads::system_paths(&text)
+                    .into_iter()
+                    .map(|sp| match sp {
+                        crate::reads::SystemPath::Config { path, .. } => {
+                            let name = path.rsplit('/').next().unwrap_or(&path);
+                            let local = [p.dir.as_str(), root]
+                                .iter()
+                                .map(|dir| crate::model::join(dir, name))
+                                .find(|f| context.join(f).is_file() && !rules.excluded(f));
+                            crate::reads::SystemPath::Config { path, local }
+                        }
+                        other => other,
+                    })
+                    .collect();
+                if !paths.is_empty() {
+                    system.insert(file.clone(), paths);
                 }
                 let programs = crate::spawn::spawned_programs(&text);
                 if !programs.is_empty() {
@@ -1571,6 +1595,9 @@ fn source_reads(
         if !written.is_empty() {
             writes.insert(p.name.clone(), written);
         }
+        if !system.is_empty() {
+            systems.insert(p.name.clone(), system);
+        }
         for (file, text) in program_texts.iter().filter(|_| !spawners.is_empty()) {
             for program in crate::spawn::wrapped_programs(text, &spawners) {
                 let list = spawned.entry(file.clone()).or_default();
@@ -1676,6 +1703,7 @@ fn source_reads(
         signals,
         run_envs,
         writes,
+        systems,
         spawns,
         detaches,
         git_uses,
@@ -1767,6 +1795,8 @@ struct SourceReads {
     run_envs: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the paths its files write to when it runs ([`Package::writes`]).
     writes: BTreeMap<String, BTreeMap<String, Vec<crate::reads::Written>>>,
+    /// Per package, its own configuration and state paths ([`Package::system_paths`]).
+    systems: BTreeMap<String, BTreeMap<String, Vec<crate::reads::SystemPath>>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
     spawns: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the calls that detach it by default and the flag that keeps it in the
@@ -2479,6 +2509,7 @@ mod tests {
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
             writes: BTreeMap::new(),
+            system_paths: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };
         let dirs = ["svc".to_string()];

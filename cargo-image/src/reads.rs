@@ -114,6 +114,123 @@ pub fn embedded_literals(source: &str) -> Vec<(String, Base, &'static str, Strin
     out
 }
 
+/// An absolute path program code names for itself outside its working directory
+/// ([`system_paths`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SystemPath {
+    /// A configuration file under `/etc/<program>/` (ntpd-rs's `/etc/ntpd-rs/ntp.toml`,
+    /// which it reads by default and without which it runs doing nothing), with the
+    /// workspace's file of that name, which the read step looks for (its `ntp.toml`).
+    Config {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local: Option<String>,
+    },
+    /// A directory under `/var/run`, `/run`, `/var/lib`, `/var/cache`, `/var/log` or
+    /// `/var/spool` that holds what the program creates (the directory of ntpd-rs's
+    /// `/var/run/ntpd-rs/observe` socket), with the literal: no base image has it, and its
+    /// user could not create it.
+    State { dir: String, literal: String },
+}
+
+/// Directories below `/etc` that are the system's, not a program's configuration.
+const SYSTEM_ETC: &[&str] = &[
+    "ssl",
+    "pki",
+    "ca-certificates",
+    "ssh",
+    "systemd",
+    "alternatives",
+    "apt",
+    "default",
+    "security",
+    "pam.d",
+    "profile.d",
+    "sysctl.d",
+    "udev",
+    "dbus-1",
+    "fonts",
+    "X11",
+    "xdg",
+    "ld.so.conf.d",
+    "letsencrypt",
+    "cron.d",
+    "logrotate.d",
+    "init.d",
+];
+
+/// Directories below the state roots that belong to the system or to the container's
+/// runtime (`/run/secrets`, Kubernetes' `/var/run/secrets`, systemd's, the Docker socket's).
+const SYSTEM_STATE: &[&str] = &[
+    "secrets",
+    "systemd",
+    "user",
+    "dbus",
+    "docker",
+    "containerd",
+    "lock",
+    "utmp",
+    "apt",
+    "dpkg",
+    "mysqld",
+    "postgresql",
+    "redis",
+    "nginx",
+];
+
+/// The absolute paths of a program's own configuration and state its code names
+/// ([`SystemPath`]), in the source's order, without repeats. A configuration file has an
+/// extension configurations use; a state path names a file or directory inside the
+/// program's own directory (`/var/run/ntpd-rs/observe`: `/var/run/ntpd-rs`), not a file
+/// directly in the root (`/var/run/docker.sock`, which belongs to another program).
+pub fn system_paths(source: &str) -> Vec<SystemPath> {
+    const CONFIG: &[&str] = &[
+        "toml", "yaml", "yml", "json", "conf", "ini", "cfg", "hjson", "ron",
+    ];
+    const STATE_ROOTS: &[&str] = &[
+        "/var/run/",
+        "/run/",
+        "/var/lib/",
+        "/var/cache/",
+        "/var/log/",
+        "/var/spool/",
+    ];
+    let program = program_code(source);
+    let mut out: Vec<SystemPath> = Vec::new();
+    for (_, literal) in literals(&program) {
+        if literal.contains(|c: char| c.is_whitespace() || "{}$*?%".contains(c)) {
+            continue;
+        }
+        let found = if let Some(rest) = literal.strip_prefix("/etc/") {
+            let mut parts = rest.split('/');
+            let dir = parts.next().unwrap_or("");
+            let file = rest.rsplit('/').next().unwrap_or("");
+            let extension = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+            (rest.contains('/') && !SYSTEM_ETC.contains(&dir) && CONFIG.contains(&extension)).then(
+                || SystemPath::Config {
+                    path: literal.to_string(),
+                    local: None,
+                },
+            )
+        } else {
+            STATE_ROOTS.iter().find_map(|root| {
+                let rest = literal.strip_prefix(root)?;
+                let (dir, inside) = rest.split_once('/')?;
+                (!dir.is_empty() && !inside.is_empty() && !SYSTEM_STATE.contains(&dir)).then(|| {
+                    SystemPath::State {
+                        dir: format!("{root}{dir}"),
+                        literal: literal.to_string(),
+                    }
+                })
+            })
+        };
+        if let Some(path) = found.filter(|p| !out.contains(p)) {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// The string literals of program code (not a build script's) that may name a file the
 /// program opens when it runs, relative to its working directory: a literal in ordinary
 /// code or a command-line attribute (`#[arg(default_value = "pgcat.toml")]`), spelled as a
@@ -805,6 +922,43 @@ mod tests {
         assert_eq!(super::program_code(open).trim_end(), "fn a() {}");
         let plain = "mod tests {}\n#[cfg(unix)]\nfn helper() {}\n/// #[cfg(test)]\nfn doc() {}\n";
         assert_eq!(super::program_code(plain), plain);
+    }
+
+    /// ntpd-rs's default configuration and its observation socket's directory; not the
+    /// system's files (CA certificates, the Docker socket, Kubernetes' secrets, /proc),
+    /// a file directly in a state root, a pattern, nor a test's.
+    #[test]
+    fn a_program_s_own_configuration_and_state_paths_are_found() {
+        use super::{system_paths, SystemPath};
+        let source = r#"fn config() { let p = Path::new("/etc/ntpd-rs/ntp.toml"); }
+fn observe() -> PathBuf { PathBuf::from("/var/run/ntpd-rs/observe") }
+const CA: &str = "/etc/ssl/certs/ca-certificates.crt";
+const DOCKER: &str = "/var/run/docker.sock";
+const TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+const DB: &str = "/var/lib/app/app.db";
+const LOG: &str = "/var/log/app/{date}.log";
+const MOUNTS: &str = "/proc/self/mounts";
+const ALSO: &str = "/etc/ntpd-rs/ntp.toml";
+#[cfg(test)]
+mod tests { const T: &str = "/var/lib/test-only/x"; }
+"#;
+        assert_eq!(
+            system_paths(source),
+            [
+                SystemPath::Config {
+                    path: "/etc/ntpd-rs/ntp.toml".into(),
+                    local: None
+                },
+                SystemPath::State {
+                    dir: "/var/run/ntpd-rs".into(),
+                    literal: "/var/run/ntpd-rs/observe".into()
+                },
+                SystemPath::State {
+                    dir: "/var/lib/app".into(),
+                    literal: "/var/lib/app/app.db".into()
+                },
+            ]
+        );
     }
 
     #[test]

@@ -1392,6 +1392,66 @@ fn a_cargo_config_env_value_naming_a_workspace_directory_is_a_run_time_read() {
     );
 }
 
+/// A daemon's own configuration under `/etc` and state directory under `/var/run` (ntpd-rs:
+/// without `/etc/ntpd-rs/ntp.toml` it ran doing nothing, and its observation socket failed
+/// with no directory, then with one its user could not write): one note each for the
+/// package's images, naming the workspace's file of that name; none once `files` and
+/// `volumes` hold them, and none for the system's paths (the Docker socket, CA
+/// certificates).
+#[test]
+fn a_daemon_s_own_etc_configuration_and_run_directory_are_noted() {
+    let built = |config: &str| {
+        Fixture::new("sysdaemon")
+            .root_package("sysdaemon", |p| {
+                p.source(
+                    "src/lib.rs",
+                    "pub const CONFIG: &str = \"/etc/sysdaemon/daemon.toml\";\n\
+                     pub fn socket() -> std::path::PathBuf { \"/var/run/sysdaemon/ctl.sock\".into() }\n\
+                     pub const DOCKER: &str = \"/var/run/docker.sock\";\n\
+                     pub const CA: &str = \"/etc/ssl/certs/ca-certificates.crt\";\n",
+                )
+                .bin("sysdaemon")
+                .bin("sysctl-cli")
+                .toml(config)
+            })
+            .file("daemon.toml", "listen = \"0.0.0.0:123\"\n")
+            .build()
+    };
+    let (_, plan) = built("").plan();
+    let said: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("/etc/") || n.contains("/var/"))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "`sysctl-cli`, `sysdaemon` may read their configuration from \
+             `/etc/sysdaemon/daemon.toml` (src/lib.rs names it), which their images lack: \
+             ship the workspace's with `files = { \"daemon.toml\" = \
+             \"/etc/sysdaemon/daemon.toml\" }` under [package.metadata.image] in Cargo.toml, \
+             or mount one when it runs (`-v ./daemon.toml:/etc/sysdaemon/daemon.toml:ro`)",
+            "`sysctl-cli`, `sysdaemon` may keep files in `/var/run/sysdaemon` (src/lib.rs names \
+             `/var/run/sysdaemon/ctl.sock`), which their images lack and the user 65532:65532 \
+             could not create: set `volumes = [\"/var/run/sysdaemon\"]` under \
+             [package.metadata.image] in Cargo.toml (created writable by that user; other \
+             containers can mount the same volume)"
+        ],
+        "{:?}",
+        plan.notes
+    );
+    let (_, plan) = built(
+        "[package.metadata.image]\nfiles = { \"daemon.toml\" = \"/etc/sysdaemon/daemon.toml\" }\n\
+         volumes = [\"/var/run/sysdaemon\"]\n",
+    )
+    .plan();
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("/etc/sysdaemon") || n.contains("/var/run")),
+        "{:?}",
+        plan.notes
+    );
+}
+
 /// What a service writes below its working directory (microbin's `data_dir` default
 /// `"microbin_data"`, a `create_dir_all("uploads")`) lands in the container's writable
 /// layer and goes with it: each image gets a note with the volume that keeps it, through

@@ -156,6 +156,7 @@ fn workspace(g: &Graph) -> Workspace {
                 foreground_flag: None,
                 signals: Default::default(),
                 run_env: Default::default(),
+                system_paths: Default::default(),
                 writes: Default::default(),
                 git_use: None,
             }

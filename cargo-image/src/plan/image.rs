@@ -1749,6 +1749,114 @@ pub(super) fn run_time_notes(
     notes.extend(shipped_secret_notes(ws, images, reach));
     notes.extend(cargo_env_notes(ws, images, reach));
     notes.extend(written_notes(ws, images, reach));
+    notes.extend(system_path_notes(ws, images, reach));
+    notes
+}
+
+/// A note for each image whose code names its own configuration under `/etc` or its own
+/// state directory under `/var/run`, `/var/lib`, … ([`Package::system_paths`]) that the
+/// image lacks (ntpd-rs: without `/etc/ntpd-rs/ntp.toml` the daemon ran doing nothing;
+/// its `/var/run/ntpd-rs/observe` socket failed twice, with no directory and then one its
+/// user could not write). A configuration is shipped with `files` (the workspace's file
+/// of that name, when there is one) or mounted when it runs; a state directory becomes a
+/// volume, created writable by the image's user, which other containers can share (its
+/// `ntp-ctl`). Not noted once `files` or `volumes` holds the path.
+fn system_path_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
+    use crate::model::is_within;
+    use crate::reads::SystemPath;
+    // What an image lacks: configurations (file naming it, path, the workspace's file of
+    // that name) and state directories (file naming it, directory, the literal).
+    type Configs<'a> = Vec<(&'a String, &'a String, &'a Option<String>)>;
+    type States<'a> = Vec<(&'a String, &'a String, &'a String)>;
+    let mut groups: Vec<(Vec<&ImagePlan>, Configs, States)> = Vec::new();
+    for (img, reached) in images.iter().zip(reach) {
+        let volume = |path: &str| (img.extras.volumes.iter()).any(|v| is_within(path, v));
+        let shipped = |path: &str| {
+            (img.extras.files.values()).any(|dest| is_within(path, dest.trim_end_matches('/')))
+        };
+        let mut configs: Configs = Vec::new();
+        let mut states: States = Vec::new();
+        for (file, paths) in super::image_code(ws, img, reached, |p| &p.system_paths) {
+            for sp in paths {
+                match sp {
+                    SystemPath::Config { path, local } => {
+                        if !shipped(path) && !volume(path) && !configs.iter().any(|c| c.1 == path) {
+                            configs.push((file, path, local));
+                        }
+                    }
+                    SystemPath::State { dir, literal } => {
+                        if !volume(dir) && !shipped(dir) && !states.iter().any(|s| s.1 == dir) {
+                            states.push((file, dir, literal));
+                        }
+                    }
+                }
+            }
+        }
+        if configs.is_empty() && states.is_empty() {
+            continue;
+        }
+        // One note for a package's images that lack the same (ntpd-rs's three binaries).
+        let same = |(imgs, c, st): &&mut (Vec<&ImagePlan>, Configs, States)| {
+            imgs[0].package == img.package
+                && imgs[0].extras.volumes == img.extras.volumes
+                && *c == configs
+                && *st == states
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some((imgs, _, _)) => imgs.push(img),
+            None => groups.push((vec![img], configs, states)),
+        }
+    }
+    let mut notes = Vec::new();
+    for (imgs, configs, states) in groups {
+        let first = imgs[0];
+        let table = match ws.package(&first.package) {
+            Some(p) if imgs.len() > 1 => {
+                format!("[package.metadata.image] in {}", join(&p.dir, "Cargo.toml"))
+            }
+            _ => super::image_table(ws, first),
+        };
+        let bins = super::ticked(imgs.iter().map(|img| &img.bin));
+        let (their, lack) = match imgs.len() {
+            1 => ("its", "its image lacks"),
+            _ => ("their", "their images lack"),
+        };
+        for (file, path, local) in configs {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let ship = match local {
+                Some(local) => format!(
+                    "ship the workspace's with `files = {{ \"{}\" = \"{path}\" }}` under \
+                     {table}",
+                    ws.from_root(local)
+                ),
+                None => format!("ship one with `files` under {table}"),
+            };
+            notes.push(format!(
+                "{bins} may read {their} configuration from `{path}` ({} names it), which \
+                 {lack}: {ship}, or mount one when it runs (`-v ./{name}:{path}:ro`)",
+                ws.from_root(file),
+            ));
+        }
+        if let Some((file, _, literal)) = states.first() {
+            let all: Vec<String> = (first.extras.volumes.iter())
+                .chain(states.iter().map(|(_, d, _)| *d))
+                .map(|v| format!("{v:?}"))
+                .collect();
+            notes.push(format!(
+                "{bins} may keep files in {} ({} names `{literal}`), which {lack} and the \
+                 user {} could not create: set `volumes = [{}]` under {table} (created \
+                 writable by that user; other containers can mount the same volume)",
+                super::ticked(states.iter().map(|(_, d, _)| d)),
+                ws.from_root(file),
+                first.user,
+                all.join(", "),
+            ));
+        }
+    }
     notes
 }
 
