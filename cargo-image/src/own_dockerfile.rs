@@ -27,6 +27,10 @@ pub struct OwnDockerfile {
     pub udp_ports: Vec<u16>,
     pub workdir: Option<String>,
     pub volumes: Vec<String>,
+    /// Directories its `RUN mkdir` makes (atuin's `mkdir /config && chown …`, the
+    /// directory its `ENV ATUIN_CONFIG_DIR=/config` names): the program writes there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub made_dirs: Vec<String>,
     /// `USER` (the last one); none runs as root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -147,6 +151,35 @@ fn own_build_setting(name: &str) -> bool {
         "RUSTUP_",
     ];
     EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The absolute directories the `mkdir` commands of a `RUN` line make (`mkdir -p /config
+/// /data`), not one built from a `$` expansion nor a system directory's (`/tmp`, `/var/run`).
+fn made_dirs(run: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_mkdir = false;
+    for word in run.split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|') {
+        let word = word.trim_matches(|c| c == '"' || c == '\'');
+        if word.is_empty() {
+            continue;
+        }
+        if word == "mkdir" {
+            in_mkdir = true;
+        } else if in_mkdir && (word.starts_with('-') || word.bytes().all(|b| b.is_ascii_digit())) {
+            // `-p`, `-m 755`'s flag: the mode after it is not absolute, so it is skipped too.
+        } else if in_mkdir && word.starts_with('/') && !word.contains('$') {
+            let dir = word.trim_end_matches('/');
+            let system = ["/tmp", "/usr", "/proc", "/sys", "/dev"]
+                .iter()
+                .any(|s| crate::model::is_within(dir, s));
+            if !dir.is_empty() && !system && !out.iter().any(|d| d == dir) {
+                out.push(dir.to_string());
+            }
+        } else {
+            in_mkdir = false;
+        }
+    }
+    out
 }
 
 /// Whether a word of a `RUN` line starts a cargo build: `cargo`, tonistiigi/xx's
@@ -280,6 +313,11 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
             "RUN" => {
                 let run = expand(rest, &args);
                 out.cargo.read(&run);
+                for dir in made_dirs(&run) {
+                    if !out.made_dirs.contains(&dir) {
+                        out.made_dirs.push(dir);
+                    }
+                }
                 if let Some(stage) = stages.last_mut() {
                     stage.runs = true;
                     stage.compiles |= run

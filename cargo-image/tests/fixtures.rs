@@ -1583,6 +1583,44 @@ fn an_own_compose_file_s_data_volumes_are_said() {
     assert_eq!(notes("compose.yaml", &ours, ""), Vec::<String>::new());
 }
 
+/// A directory a project's own Dockerfile makes for its program to write in (atuin's
+/// `RUN useradd … && mkdir /config && chown atuin /config`, with `ENV
+/// ATUIN_CONFIG_DIR=/config`): the note carries it over as a volume, which the generated
+/// image creates owned by its user (the server stopped without: `failed to create
+/// directory /config: Permission denied`). Not a builder stage's directory, `/tmp`, nor one
+/// the image already lays out.
+#[test]
+fn an_own_dockerfile_s_made_directories_become_volumes() {
+    let own = "FROM rust:1 AS build\nRUN mkdir -p /build/out && cargo build --release\n\
+               FROM debian:bookworm-slim\nRUN useradd app && mkdir -m 700 /config /tmp/x && \
+               chown app /config\nENV APP_CONFIG_DIR=/config\n\
+               COPY --from=build /target/release/paste /usr/bin/\nCMD [\"paste\"]\n";
+    let notes = |config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("ownmkdir")
+            .root_package("paste", |p| p.bin("paste").toml(config))
+            .file("Dockerfile", own)
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.starts_with("your own Dockerfile gives"))
+            .collect()
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "your own Dockerfile gives `paste`'s image `ENV APP_CONFIG_DIR=/config`, `RUN mkdir \
+             /config`, which the generated image lacks: if it needs them, set `env = { \
+             APP_CONFIG_DIR = \"/config\" }`, `volumes = [\"/config\"]` under \
+             [package.metadata.image] in Cargo.toml"
+        ]
+    );
+    let carried = "[package.metadata.image]\nenv = { APP_CONFIG_DIR = \"/config\" }\n\
+                   volumes = [\"/config\"]\n";
+    assert_eq!(notes(carried), Vec::<String>::new());
+}
+
 /// A project's own Dockerfile sets variables for its compile in a builder stage or the
 /// stage it is built on (rustus's `JEMALLOC_SYS_WITH_MALLOC_CONF`,
 /// `CMAKE_POLICY_VERSION_MINIMUM`): the generated build drops them silently unless said,

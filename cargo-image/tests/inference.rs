@@ -1446,7 +1446,10 @@ fn a_daemon_s_own_etc_configuration_and_run_directory_are_noted() {
     )
     .plan();
     assert!(
-        !plan.notes.iter().any(|n| n.contains("/etc/sysdaemon") || n.contains("/var/run")),
+        !plan
+            .notes
+            .iter()
+            .any(|n| n.contains("/etc/sysdaemon") || n.contains("/var/run")),
         "{:?}",
         plan.notes
     );

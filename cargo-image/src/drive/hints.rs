@@ -96,7 +96,8 @@ pub fn hints(output: &str) -> Vec<String> {
         out.push(format!(
             "hint: a package's `rust-version` asks for rustc {needed}, newer than the \
              builder's: set `builder = \"rust:{needed}-slim-bookworm\"` (or newer) in \
-             [workspace.metadata.image], or raise the toolchain rust-toolchain.toml pins."
+             [workspace.metadata.image] (or pass a newer `--builder-image`), or, where \
+             rust-toolchain.toml pins an older toolchain, raise it."
         ));
     }
     // sqlx 0.5/0.6 ("`DATABASE_URL` must be set to use query macros", or "… must be set,

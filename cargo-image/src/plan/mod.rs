@@ -448,8 +448,28 @@ fn own_dockerfile_note(ws: &Workspace, images: &[ImagePlan]) -> Option<String> {
         .iter()
         .filter(|v| !img.extras.volumes.contains(v))
         .collect();
+    // A directory its `RUN mkdir` makes for the program to write in (atuin's `/config`,
+    // which its `ATUIN_CONFIG_DIR` names): in the generated image, a volume makes it, owned
+    // by the image's user (without it the server stopped: `failed to create directory
+    // `/config`: Permission denied`).
+    let laid_out = |dir: &str| {
+        (img.extras.volumes.iter())
+            .chain(img.extras.files.values())
+            .chain(img.extras.workdir.iter())
+            .chain(img.home.iter())
+            .any(|d| crate::model::is_within(dir, d.trim_end_matches('/')))
+    };
+    let made: Vec<&String> = (own.made_dirs.iter())
+        .filter(|d| !laid_out(d) && !volumes.contains(d))
+        .collect();
+    lacks.extend(made.iter().map(|d| format!("`RUN mkdir {d}`")));
+    let volumes: Vec<&String> = volumes.into_iter().chain(made).collect();
     if !volumes.is_empty() {
-        lacks.extend(volumes.iter().map(|v| format!("`VOLUME {v}`")));
+        lacks.extend(
+            (volumes.iter())
+                .filter(|v| own.volumes.contains(v))
+                .map(|v| format!("`VOLUME {v}`")),
+        );
         let all: Vec<String> = img
             .extras
             .volumes
