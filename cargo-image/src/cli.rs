@@ -147,7 +147,7 @@ pub enum Command {
     /// Configured in Cargo.toml by `[workspace.metadata.image]`, `[package.metadata.image]`
     /// and `[package.metadata.image.bin.NAME]`; the notes on stderr (and in the JSON's
     /// "notes") name the keys a workspace lacks, and cargo-image's README lists every key
-    /// (https://github.com/cargo-image/cargo-image#configuration).
+    /// (`https://github.com/cargo-image/cargo-image#configuration`).
     Plan(PlanArgs),
     /// Write the Dockerfile, .dockerignore and compose.yaml of a workspace.
     Dockerfile {
@@ -172,7 +172,7 @@ pub enum Command {
     /// Configured in Cargo.toml by `[workspace.metadata.image]`, `[package.metadata.image]`
     /// and `[package.metadata.image.bin.NAME]`; `plan` names the keys a workspace lacks,
     /// and cargo-image's README lists every key
-    /// (https://github.com/cargo-image/cargo-image#configuration).
+    /// (`https://github.com/cargo-image/cargo-image#configuration`).
     Image(Box<ImageArgs>),
     /// Write docker-bake.hcl (the runtime images, dev and test) at the workspace root.
     Bake(BakeArgs),

@@ -66,7 +66,7 @@ pub struct OwnDockerfile {
     /// with `ENV` for the compile, in the file's order (rustus's
     /// `JEMALLOC_SYS_WITH_MALLOC_CONF`, `CMAKE_POLICY_VERSION_MINIMUM`). Left out beyond
     /// the last stage's exclusions: what the generated build sets itself or that only fits
-    /// the file's own toolchain ([`own_build_setting`]).
+    /// the file's own toolchain (`own_build_setting`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_env: Vec<(String, String)>,
 }
