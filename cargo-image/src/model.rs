@@ -451,6 +451,10 @@ pub fn is_env_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// Where cargo reads its configuration in a directory, the first one there winning
+/// (`.cargo/config` is the name before cargo 1.39).
+pub const CARGO_CONFIGS: [&str; 2] = [".cargo/config.toml", ".cargo/config"];
+
 /// Whether `path` is `dir` or lies below it ("" contains everything).
 pub fn is_within(path: &str, dir: &str) -> bool {
     dir.is_empty()

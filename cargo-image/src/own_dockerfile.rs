@@ -115,9 +115,6 @@ struct Stage {
 /// generated build picks its own for static linking), and the shell's locale and terminal.
 fn own_build_setting(name: &str) -> bool {
     const EXACT: &[&str] = &[
-        "PATH",
-        "HOME",
-        "DEBIAN_FRONTEND",
         "CARGO_HOME",
         "RUSTUP_HOME",
         "CARGO_TARGET_DIR",
@@ -150,8 +147,14 @@ fn own_build_setting(name: &str) -> bool {
         "LC_",
         "RUSTUP_",
     ];
-    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+    BASE_SET.contains(&name)
+        || EXACT.contains(&name)
+        || PREFIXES.iter().any(|p| name.starts_with(p))
 }
+
+/// Variables every base sets for itself (`PATH`, `HOME`), and `DEBIAN_FRONTEND`, which
+/// only apt reads: left out of what a stage's `ENV` gives the image or the compile.
+const BASE_SET: [&str; 3] = ["PATH", "HOME", "DEBIAN_FRONTEND"];
 
 /// The absolute directories the `mkdir` commands of a `RUN` line make (`mkdir -p /config
 /// /data`), not one built from a `$` expansion nor a system directory's (`/tmp`, `/var/run`).
@@ -387,9 +390,7 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                     }
                 }
                 for (name, value) in pairs {
-                    if !value.contains('$')
-                        && !matches!(name.as_str(), "PATH" | "HOME" | "DEBIAN_FRONTEND")
-                    {
+                    if !value.contains('$') && !BASE_SET.contains(&name.as_str()) {
                         out.env.retain(|(n, _)| *n != name);
                         out.env.push((name, value));
                     }

@@ -2025,16 +2025,13 @@ fn dotenv_value(text: &str, key: &str) -> Option<String> {
 /// configuration's context path: `relative = true` values too, which cargo resolves from
 /// the same directory the workspace's `cargo run` starts in.
 fn config_env_paths(context: &Path, root: &str) -> BTreeMap<String, (String, String)> {
-    let Some((config, text)) = [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| {
-            let path = crate::model::join(root, f);
-            Some((
-                path.clone(),
-                std::fs::read_to_string(context.join(&path)).ok()?,
-            ))
-        })
-    else {
+    let Some((config, text)) = crate::model::CARGO_CONFIGS.iter().find_map(|f| {
+        let path = crate::model::join(root, f);
+        Some((
+            path.clone(),
+            std::fs::read_to_string(context.join(&path)).ok()?,
+        ))
+    }) else {
         return BTreeMap::new();
     };
     let Some(env) = text
@@ -2066,17 +2063,15 @@ fn config_env_paths(context: &Path, root: &str) -> BTreeMap<String, (String, Str
 /// `build.target` of the cargo configuration in package directory `dir` (not the
 /// workspace root's, which every package shares): a string, or an array's first entry.
 fn own_target(context: &Path, dir: &str) -> Option<String> {
-    [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| {
-            let text = std::fs::read_to_string(context.join(crate::model::join(dir, f))).ok()?;
-            let table = text.parse::<toml::Table>().ok()?;
-            match table.get("build")?.get("target")? {
-                toml::Value::String(t) => Some(t.clone()),
-                toml::Value::Array(a) => a.first()?.as_str().map(String::from),
-                _ => None,
-            }
-        })
+    crate::model::CARGO_CONFIGS.iter().find_map(|f| {
+        let text = std::fs::read_to_string(context.join(crate::model::join(dir, f))).ok()?;
+        let table = text.parse::<toml::Table>().ok()?;
+        match table.get("build")?.get("target")? {
+            toml::Value::String(t) => Some(t.clone()),
+            toml::Value::Array(a) => a.first()?.as_str().map(String::from),
+            _ => None,
+        }
+    })
 }
 
 /// The submodules `.gitmodules` lists (at the workspace root, else the context root) whose

@@ -287,7 +287,7 @@ pub fn ci_artifacts(
 /// repository root, and the cargo configuration there has no `xtask` alias (a repository
 /// using the `cargo image` subcommand, which CI does not have). `None` when it has one.
 pub fn xtask_alias_missing(root: &std::path::Path) -> Option<String> {
-    let has_alias = [".cargo/config.toml", ".cargo/config"].iter().any(|f| {
+    let has_alias = crate::model::CARGO_CONFIGS.iter().any(|f| {
         let text = std::fs::read_to_string(root.join(f)).unwrap_or_default();
         let table: toml::Table = toml::from_str(&text).unwrap_or_default();
         table.get("alias").and_then(|a| a.get("xtask")).is_some()

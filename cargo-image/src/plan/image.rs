@@ -917,6 +917,11 @@ impl Extras {
         *self == Extras::default()
     }
 
+    /// Whether one of `volumes` holds `path` (a volume written `/data/` too).
+    pub fn in_volume(&self, path: &str) -> bool {
+        (self.volumes.iter()).any(|v| crate::model::is_within(path, v.trim_end_matches('/')))
+    }
+
     /// Whether a build stage prepares files for the image (unpacked packages, `files`,
     /// the working directory, volumes owned by the runtime user).
     pub fn needs_stage(&self) -> bool {
@@ -1774,7 +1779,6 @@ fn system_path_notes(
     type States<'a> = Vec<(&'a String, &'a String, &'a String)>;
     let mut groups: Vec<(Vec<&ImagePlan>, Configs, States)> = Vec::new();
     for (img, reached) in images.iter().zip(reach) {
-        let volume = |path: &str| (img.extras.volumes.iter()).any(|v| is_within(path, v));
         let shipped = |path: &str| {
             (img.extras.files.values()).any(|dest| is_within(path, dest.trim_end_matches('/')))
         };
@@ -1784,12 +1788,18 @@ fn system_path_notes(
             for sp in paths {
                 match sp {
                     SystemPath::Config { path, local } => {
-                        if !shipped(path) && !volume(path) && !configs.iter().any(|c| c.1 == path) {
+                        if !shipped(path)
+                            && !img.extras.in_volume(path)
+                            && !configs.iter().any(|c| c.1 == path)
+                        {
                             configs.push((file, path, local));
                         }
                     }
                     SystemPath::State { dir, literal } => {
-                        if !volume(dir) && !shipped(dir) && !states.iter().any(|s| s.1 == dir) {
+                        if !img.extras.in_volume(dir)
+                            && !shipped(dir)
+                            && !states.iter().any(|s| s.1 == dir)
+                        {
                             states.push((file, dir, literal));
                         }
                     }
@@ -1871,12 +1881,6 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
     use crate::model::is_within;
     let mut notes = Vec::new();
     for (img, reached) in images.iter().zip(reach) {
-        let volumes = &img.extras.volumes;
-        let kept = |path: &str| {
-            volumes
-                .iter()
-                .any(|v| is_within(path, v.trim_end_matches('/')))
-        };
         let workdir = img
             .extras
             .workdir
@@ -1904,7 +1908,7 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
                 let known = lost
                     .iter()
                     .any(|(_, l, _)| l.path == w.path && l.env == w.env);
-                if (at.is_empty() || !kept(&at)) && !known {
+                if (at.is_empty() || !img.extras.in_volume(&at)) && !known {
                     lost.push((file, w, dir));
                 }
             }

@@ -649,12 +649,10 @@ fn own_compose_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
                 || image_name == Some(img.bin.as_str())
                 || (v.image.is_none() && images.len() == 1)
         };
-        let kept =
-            |target: &str| (img.extras.volumes.iter()).any(|v| crate::model::is_within(target, v));
         let lacks: Vec<&crate::own_compose::ComposeVolume> = volumes
             .iter()
             .filter(runs)
-            .filter(|v| !kept(&v.target))
+            .filter(|v| !img.extras.in_volume(&v.target))
             .collect();
         let Some(first) = lacks.first() else {
             continue;

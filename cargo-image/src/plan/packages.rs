@@ -88,13 +88,11 @@ pub const TRIPLES: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-lin
 /// The cargo configuration at the workspace root that the build reads, with its path:
 /// `.cargo/config.toml`, else the legacy `.cargo/config`.
 pub(super) fn cargo_config(ws: &Workspace) -> Option<(String, &str)> {
-    [".cargo/config.toml", ".cargo/config"]
-        .iter()
-        .find_map(|f| {
-            let path = ws.in_root(f);
-            let text = ws.extra_files.get(&path)?;
-            Some((path, text.as_str()))
-        })
+    crate::model::CARGO_CONFIGS.iter().find_map(|f| {
+        let path = ws.in_root(f);
+        let text = ws.extra_files.get(&path)?;
+        Some((path, text.as_str()))
+    })
 }
 
 /// The `[env]` table of `.cargo/config.toml` at the workspace root, with the file's path
