@@ -369,12 +369,18 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         }
         flat[from..at].to_ascii_lowercase()
     };
+    // A file whose code names UDP and never TCP binds UDP sockets, whatever its calls are
+    // named: statime's PTP ports go through `open_ipv4(SocketAddrV4::new(
+    // Ipv4Addr::UNSPECIFIED, EVENT_PORT), …)` beside `open_interface_udp4` (ntpd-rs).
+    let lower = flat.to_ascii_lowercase();
+    let udp_file = lower.contains("udp") && !lower.contains("tcp");
     // Each found with its place in the code without whitespace, to keep source order, and
     // whether a UDP socket binds it (`UdpSocket::bind("0.0.0.0:53")`).
     let mut found: Vec<(usize, PortRef, String, bool)> = Vec::new();
     let mut public = |at: usize, port: Option<PortRef>, why: &str| {
         if let Some(port) = port {
-            found.push((at, port, why.to_string(), before(at).contains("udpsocket")));
+            let udp = udp_file || before(at).contains("udpsocket");
+            found.push((at, port, why.to_string(), udp));
         }
     };
     // A place in `code` as its place in `flat`, counted once: counting per literal was
@@ -1101,6 +1107,26 @@ async fn main() {
             numbers(&facts.udp),
             [PortRef::Number(5353), PortRef::Const("QUIC_PORT".into())]
         );
+    }
+
+    /// ntpd-rs's statime binds its PTP ports through its own socket functions, in a file
+    /// that names UDP and never TCP; a file that names both keeps its TCP.
+    #[test]
+    fn a_port_in_a_file_of_udp_sockets_is_udp() {
+        let ptp = r#"
+use timestamped_socket::socket::{open_interface_udp4, open_ipv4};
+const EVENT_PORT: u16 = 319;
+fn open() {
+    let event = open_ipv4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, EVENT_PORT), true)?;
+}
+"#;
+        let facts = listen_facts(ptp);
+        assert!(facts.public.is_empty(), "{:?}", facts.public);
+        assert_eq!(facts.udp.len(), 1, "{:?}", facts.udp);
+        let both = format!("{ptp}\nfn api() {{ let l = TcpListener::bind((\"0.0.0.0\", 8080)); }}");
+        let facts = listen_facts(&both);
+        assert_eq!(facts.public.len(), 2, "{:?}", facts.public);
+        assert!(facts.udp.is_empty(), "{:?}", facts.udp);
     }
 
     /// clap's builder API: the port argument's default and variable, not another

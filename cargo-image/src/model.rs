@@ -190,6 +190,9 @@ pub struct Resolved {
     pub features: Vec<String>,
     /// Indexes into [`Workspace::resolved`] of its normal and build dependencies.
     pub deps: Vec<usize>,
+    /// Its manifest's `rust-version`: cargo refuses to compile it with an older rustc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust_version: Option<String>,
 }
 
 /// One local package.

@@ -195,7 +195,8 @@ fn merge_graphs(
     type Key = (String, String);
     let key = |g: &[crate::model::Resolved], i: usize| (g[i].name.clone(), g[i].version.clone());
     // Each crate's features and dependencies, from both graphs.
-    let mut nodes: BTreeMap<Key, (BTreeSet<String>, BTreeSet<Key>)> = BTreeMap::new();
+    type Node = (BTreeSet<String>, BTreeSet<Key>, Option<String>);
+    let mut nodes: BTreeMap<Key, Node> = BTreeMap::new();
     for g in [&a, &b] {
         for n in g.iter() {
             let entry = nodes
@@ -203,6 +204,9 @@ fn merge_graphs(
                 .or_default();
             entry.0.extend(n.features.iter().cloned());
             entry.1.extend(n.deps.iter().map(|&d| key(g, d)));
+            if entry.2.is_none() {
+                entry.2.clone_from(&n.rust_version);
+            }
         }
     }
     let index: BTreeMap<Key, usize> = nodes
@@ -213,11 +217,12 @@ fn merge_graphs(
     nodes
         .into_iter()
         .map(
-            |((name, version), (features, deps))| crate::model::Resolved {
+            |((name, version), (features, deps, rust_version))| crate::model::Resolved {
                 name,
                 version,
                 features: features.into_iter().collect(),
                 deps: deps.iter().map(|d| index[d]).collect(),
+                rust_version,
             },
         )
         .collect()
@@ -967,20 +972,24 @@ fn resolved_graph(metadata: &Metadata) -> Vec<crate::model::Resolved> {
         return Vec::new();
     };
     let package = |id: &cargo_metadata::PackageId| metadata.packages.iter().find(|p| &p.id == id);
-    let mut nodes: Vec<(&cargo_metadata::Node, String, String)> = resolve
+    let mut nodes: Vec<(&cargo_metadata::Node, String, String, Option<String>)> = resolve
         .nodes
         .iter()
-        .filter_map(|n| package(&n.id).map(|p| (n, p.name.to_string(), p.version.to_string())))
+        .filter_map(|n| {
+            let p = package(&n.id)?;
+            let rust_version = p.rust_version.as_ref().map(|v| v.to_string());
+            Some((n, p.name.to_string(), p.version.to_string(), rust_version))
+        })
         .collect();
     nodes.sort_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
     let index: BTreeMap<&cargo_metadata::PackageId, usize> = nodes
         .iter()
         .enumerate()
-        .map(|(i, (n, _, _))| (&n.id, i))
+        .map(|(i, (n, _, _, _))| (&n.id, i))
         .collect();
     nodes
         .iter()
-        .map(|(node, name, version)| {
+        .map(|(node, name, version, rust_version)| {
             let mut deps: Vec<usize> = node
                 .deps
                 .iter()
@@ -1000,6 +1009,7 @@ fn resolved_graph(metadata: &Metadata) -> Vec<crate::model::Resolved> {
                 version: version.clone(),
                 features,
                 deps,
+                rust_version: rust_version.clone(),
             }
         })
         .collect()

@@ -2095,6 +2095,7 @@ fn on_actix_web(ws: &cargo_image::model::Workspace, pkg: &str) -> cargo_image::m
         version: "1.0.0".into(),
         features: Vec::new(),
         deps,
+        rust_version: None,
     };
     let mut ws = ws.clone();
     ws.resolved = vec![

@@ -16,6 +16,7 @@ fn node(name: &str, version: &str, features: &[&str], deps: &[usize]) -> Resolve
         version: version.into(),
         features: features.iter().map(|f| f.to_string()).collect(),
         deps: deps.to_vec(),
+        rust_version: None,
     }
 }
 
@@ -1303,6 +1304,7 @@ fn run_time_variables_only_cargo_config_env_gives_are_noted() {
         version: "0.3.19".into(),
         features: vec!["env-filter".into()],
         deps: Vec::new(),
+        rust_version: None,
     });
     let logger = ws.resolved.len() - 1;
     ws.resolved[server].deps.push(logger);
@@ -1453,6 +1455,63 @@ fn a_daemon_s_own_etc_configuration_and_run_directory_are_noted() {
         "{:?}",
         plan.notes
     );
+}
+
+/// Ports read from library code every binary of a package links (ntpd-rs: statime's PTP
+/// ports went to `ntp-daemon`, the metrics exporter and `ntp-ctl`, a command-line tool):
+/// one note names them all, until a binary's own `ports` says which listens. A port in a
+/// binary's own file is that binary's, and not said.
+#[test]
+fn ports_every_binary_of_a_package_links_are_noted_until_each_says_its_own() {
+    let built = |lib: &str, config: &str| {
+        Fixture::new("sharedports")
+            .root_package("sharedports", |p| {
+                p.source("src/lib.rs", lib)
+                    .bin("portd")
+                    .bin("portctl")
+                    .toml(config)
+            })
+            .build()
+    };
+    let serve = "pub fn serve() { let s = std::net::TcpListener::bind(\"0.0.0.0:7000\"); }\n";
+    let shared = |plan: &cargo_image::plan::Plan| -> Vec<String> {
+        (plan.notes.iter())
+            .filter(|n| n.contains("all expose"))
+            .cloned()
+            .collect()
+    };
+    let (_, plan) = built(serve, "").plan();
+    assert_eq!(
+        shared(&plan),
+        [
+            "`portctl`, `portd` all expose `7000`, which code each of them links names \
+             (src/lib.rs: \"0.0.0.0:7000\"): the code does not tell which of them listens \
+             there, and one that does not still gets `EXPOSE`, an init and, for HTTP, a \
+             healthcheck; give each its own `ports` (`ports = []` for one that does not \
+             listen) under [package.metadata.image.bin.NAME] in Cargo.toml"
+        ],
+        "{:?}",
+        plan.notes
+    );
+    let (_, plan) = built(serve, "[package.metadata.image.bin.portctl]\nports = []\n").plan();
+    assert!(shared(&plan).is_empty(), "{:?}", plan.notes);
+    // Only the daemon's own file binds: its port is its own.
+    let (_, plan) = Fixture::new("ownport")
+        .root_package("ownport", |p| {
+            p.source("src/lib.rs", "pub fn version() {}\n")
+                .source(
+                    "src/bin/portd.rs",
+                    "fn main() { let s = std::net::TcpListener::bind(\"0.0.0.0:7000\"); }\n",
+                )
+                .bin("portctl")
+        })
+        .build()
+        .plan();
+    assert!(shared(&plan).is_empty(), "{:?}", plan.notes);
+    let ports: Vec<(&str, &Vec<u16>)> = (plan.images.iter())
+        .map(|i| (i.bin.as_str(), &i.ports))
+        .collect();
+    assert_eq!(ports, [("portctl", &vec![]), ("portd", &vec![7000])]);
 }
 
 /// What a service writes below its working directory (microbin's `data_dir` default
@@ -2186,6 +2245,55 @@ fn the_root_directory_is_a_working_directory() {
         !dockerfile.contains("chown 65532:65532 /extras/ "),
         "{dockerfile}"
     );
+}
+
+/// A crate the images compile whose `rust-version` is above the builder's Rust fails the
+/// build minutes in (cargo: "requires rustc 1.81 or newer"): said before it, naming the
+/// builder that would do; not for a builder whose Rust is unknown or new enough, a
+/// crate only a dev-dependency reaches, or a workspace that pins its toolchain (rustup
+/// in the builder installs the pin).
+#[test]
+fn a_crate_asking_for_a_newer_rust_than_the_builder_s_is_noted() {
+    let note = |builder: &str, edge: bool, pin: bool| -> Vec<String> {
+        let deps: &[usize] = if edge { &[1] } else { &[] };
+        let mut wants = node("url", "2.5.4", &[], &[]);
+        wants.rust_version = Some("1.82.0".into());
+        let mut older = node("zlib-ng", "0.1.0", &[], &[]);
+        older.rust_version = Some("1.70".into());
+        let mut ws = with_graph(vec![
+            node("svc", "0.1.0", &[], &[1, 2][..deps.len() * 2]),
+            wants,
+            older,
+        ]);
+        if pin {
+            ws.extra_files.insert(
+                "rust-toolchain.toml".into(),
+                "[toolchain]\nchannel = \"1.79\"\n".into(),
+            );
+        }
+        let mut opts = fixed_options();
+        opts.builder = Some(builder.into());
+        let plan = cargo_image::plan::plan(&ws, &opts).unwrap();
+        (plan.notes.into_iter())
+            .filter(|n| n.contains("rust-version"))
+            .collect()
+    };
+    assert_eq!(
+        note("rust:1.79-slim-bookworm", true, false),
+        [
+            "the builder `rust:1.79-slim-bookworm` has an older Rust than 1 crate the images \
+             compile asks for in `rust-version` (`url 2.5.4`: 1.82.0), so cargo will refuse to \
+             compile it: set `builder = \"rust:1.82.0-slim-bookworm\"` (or newer) in \
+             [workspace.metadata.image] in Cargo.toml, or pass that as `--builder-image`"
+        ]
+    );
+    // A tag without a patch version is that minor's newest: 1.82 has 1.82.0.
+    assert!(note("rust:1.82-slim-bookworm", true, false).is_empty());
+    assert!(note("docker.io/library/rust:1.81", true, false).len() == 1);
+    assert!(note("rust:slim", true, false).is_empty());
+    assert!(note("ghcr.io/acme/rust:1.60", true, false).is_empty());
+    assert!(note("rust:1.79-slim-bookworm", false, false).is_empty());
+    assert!(note("rust:1.79-slim-bookworm", true, true).is_empty());
 }
 
 /// A `time` 0.3 before 0.3.35 with its parser (`formatting`, `parsing`) fails to compile

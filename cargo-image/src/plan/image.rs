@@ -397,7 +397,7 @@ pub(super) fn inferred_ports(
         tcp.chain(f.udp.iter().map(move |p| (file, p, true)))
     }) {
         let (list, why) = match list {
-            true => (&mut udp, format!("{file}: {why} (UdpSocket)")),
+            true => (&mut udp, format!("{file}: {why} (UDP)")),
             false => (&mut out, format!("{file}: {why}")),
         };
         if let Some(n) = resolve(port) {

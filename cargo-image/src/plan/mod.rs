@@ -935,6 +935,56 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for a package whose images all expose the same ports, read from code they all
+/// link rather than from one program's own file (ntpd-rs: statime's PTP ports 319 and 320
+/// went to `ntp-daemon`, to the metrics exporter, and to `ntp-ctl`, a command-line tool):
+/// which of them listens there the code does not tell, and one that does not still gets
+/// `EXPOSE`, the init a server gets, and a healthcheck when the port is HTTP. Ports from
+/// `args` or `env` are the user's, and not said.
+fn shared_port_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
+    let from_code = |img: &ImagePlan| {
+        !img.ports_inferred_from.is_empty()
+            && img
+                .ports_inferred_from
+                .iter()
+                .all(|why| !why.starts_with("args:") && !why.starts_with("env:"))
+    };
+    let mut notes = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for img in images.iter().filter(|img| from_code(img)) {
+        if !seen.insert(img.package.as_str()) {
+            continue;
+        }
+        let siblings: Vec<&ImagePlan> =
+            images.iter().filter(|i| i.package == img.package).collect();
+        let same = |i: &&ImagePlan| {
+            from_code(i)
+                && i.ports == img.ports
+                && i.udp_ports == img.udp_ports
+                && i.ports_inferred_from == img.ports_inferred_from
+        };
+        if siblings.len() < 2 || !siblings.iter().all(same) {
+            continue;
+        }
+        let Some(pkg) = ws.package(&img.package) else {
+            continue;
+        };
+        let ports = (img.ports.iter().map(|p| p.to_string()))
+            .chain(img.udp_ports.iter().map(|p| format!("{p}/udp")));
+        notes.push(format!(
+            "{} all expose {}, which code each of them links names ({}): the code does not \
+             tell which of them listens there, and one that does not still gets `EXPOSE`, an \
+             init and, for HTTP, a healthcheck; give each its own `ports` (`ports = []` for one \
+             that does not listen) under [package.metadata.image.bin.NAME] in {}",
+            ticked(siblings.iter().map(|i| &i.bin)),
+            ticked(ports),
+            img.ports_inferred_from.join("; "),
+            skeleton::manifest_path(pkg),
+        ));
+    }
+    notes
+}
+
 /// The images whose program's command line needs something to start
 /// ([`crate::model::NeedsArguments`]) and that give it no `args` or `entrypoint`.
 fn started_without_arguments<'a>(
@@ -1606,6 +1656,64 @@ pub(crate) fn reach(
     parent
 }
 
+/// The tag of `builder` when it is the official Rust image (`rust:1.79-slim-bookworm`,
+/// `docker.io/library/rust`), whose tag says its Rust; `latest` when it has none.
+fn official_rust_tag(builder: &str) -> Option<&str> {
+    let image = builder.rsplit('/').next().unwrap_or(builder);
+    let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
+    let official = !builder.contains('/') || builder.starts_with("docker.io/library/");
+    (name == "rust" && official).then_some(tag)
+}
+
+/// A note when a crate the images compile asks in its `rust-version` for a newer Rust than
+/// the builder's tag names (`builder = "rust:1.79-slim-bookworm"` pinned for an old `time`,
+/// then a dependency that needs 1.81): cargo refuses it minutes into the build, where the
+/// failure's hint would say the same. Not said when a toolchain file pins the toolchain,
+/// which rustup in the builder installs whatever the image's own is.
+fn old_builder_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<String> {
+    let pinned = ws
+        .extra_files
+        .keys()
+        .any(|k| k.ends_with("rust-toolchain.toml") || k.ends_with("rust-toolchain"));
+    let has = crate::model::version_key(official_rust_tag(builder)?);
+    if pinned || has.is_empty() {
+        return None;
+    }
+    let graph = &ws.resolved;
+    let seen = reached(ws, |name| images.iter().any(|img| img.package == name));
+    // Each crate whose rust-version the builder's Rust is below, the highest first.
+    let mut above: Vec<(Vec<u64>, &crate::model::Resolved)> = seen
+        .iter()
+        .map(|&i| &graph[i])
+        .filter_map(|r| Some((crate::model::version_key(r.rust_version.as_deref()?), r)))
+        .filter(|(wants, _)| wants[..wants.len().min(has.len())] > has[..])
+        .collect();
+    above.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    let (_, top) = above.first()?;
+    let needed = top.rust_version.as_deref().unwrap_or_default();
+    // `name version`: rust-version, for the three that ask most.
+    let mut listed: Vec<String> = (above.iter().take(3))
+        .map(|(_, r)| {
+            let wants = r.rust_version.as_deref().unwrap_or_default();
+            format!("`{} {}`: {wants}", r.name, r.version)
+        })
+        .collect();
+    if above.len() > 3 {
+        listed.push(format!("{} more", above.len() - 3));
+    }
+    let (crates, ask, them) = match above.len() {
+        1 => ("1 crate".to_string(), "asks", "it"),
+        n => (format!("{n} crates"), "ask", "them"),
+    };
+    Some(format!(
+        "the builder `{builder}` has an older Rust than {crates} the images compile {ask} for \
+         in `rust-version` ({}), so cargo will refuse to compile {them}: set `builder = \
+         \"rust:{needed}-slim-bookworm\"` (or newer) in {}, or pass that as `--builder-image`",
+        listed.join(", "),
+        ws.workspace_table(),
+    ))
+}
+
 /// A note when the images' build compiles a `time` 0.3 before 0.3.35 with its `formatting`
 /// or `parsing` feature and the builder's Rust is 1.80 or later, which cannot compile it
 /// (E0282, "type annotations needed for `Box<_>`"):
@@ -1630,11 +1738,7 @@ fn old_time_note(ws: &Workspace, images: &[ImagePlan], builder: &str) -> Option<
                 .iter()
                 .any(|f| f == "formatting" || f == "parsing")
     })?;
-    let image = builder.rsplit('/').next().unwrap_or(builder);
-    let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
-    if name != "rust" || builder.contains('/') && !builder.starts_with("docker.io/library/") {
-        return None;
-    }
+    let tag = official_rust_tag(builder)?;
     let mut v = tag.split(['.', '-']).map(|n| n.parse::<u32>().ok());
     let new = match (v.next().flatten(), v.next().flatten()) {
         (Some(major), Some(minor)) => (major, minor) >= (1, 80),
@@ -1852,6 +1956,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     ));
     notes.extend(run_time_notes(ws, &images, &reach));
     notes.extend(subcommand_notes(ws, &images));
+    notes.extend(shared_port_notes(ws, &images));
     notes.extend(argument_notes(ws, &images));
     notes.extend(config_default_notes(ws, &images));
     notes.extend(detach_notes(ws, &images, &reach));
@@ -1929,6 +2034,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         .or_else(|| wcfg.builder.clone())
         .unwrap_or_else(|| format!("rust:{}-slim-bookworm", ws.rust_version));
     notes.extend(old_time_note(ws, &images, &builder));
+    notes.extend(old_builder_note(ws, &images, &builder));
     let appended = plan_appended(ws.dockerfile_append.as_ref(), &images).map_err(invalid)?;
     let ca_certificates = wcfg.ca_certificates.clone().unwrap_or_default();
     let local_dirs = local_dirs(ws, &build_files.all());
