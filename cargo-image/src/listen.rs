@@ -23,6 +23,11 @@ pub struct Loopback {
     /// The command-line option it is the default of (`default_value` on the field
     /// `interface`): `args` can change it; `None`, the code must.
     pub option: Option<String>,
+    /// The configuration key it is the default of (the config crate's
+    /// `.set_default("host", "127.0.0.1")`, atuin's server): a variable the file lets
+    /// override its keys ([`ListenFacts::env_override`]) can change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 fn is_loopback(literal: &str) -> bool {
@@ -56,7 +61,7 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
         let start = code[..at].rfind('\n').map_or(0, |i| i + 1);
         let end = code[at..].find('\n').map_or(code.len(), |i| at + i);
         let line = code[start..end].to_ascii_lowercase();
-        let (listens, option) = if line.contains("default_value") {
+        let (listens, option, key) = if line.contains("default_value") {
             // The field the attribute sits on.
             let name = attribute_field(&code, at).map_or("", |(_, field)| field);
             // Not `host` or `addr`: a client's `--host` (mini-redis's) names where it connects.
@@ -64,20 +69,23 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
             let listens = ["bind", "listen", "interface"]
                 .iter()
                 .any(|w| lower.contains(w));
-            (listens, (!name.is_empty()).then(|| name.to_string()))
+            (listens, (!name.is_empty()).then(|| name.to_string()), None)
         } else {
             // The config crate's `.set_default("host", "127.0.0.1")` (atuin's server
             // settings; a `"db.host"` is a client's).
             let config_default = ["host", "address", "interface"]
-                .iter()
-                .any(|k| line.contains(&format!("set_default(\"{k}\",")));
-            let binds = line.contains("bind") || line.contains("listen") || config_default;
-            (binds && !port_probe(&code[at..], literal), None)
+                .into_iter()
+                .find(|k| line.contains(&format!("set_default(\"{k}\",")));
+            let binds =
+                line.contains("bind") || line.contains("listen") || config_default.is_some();
+            let listens = binds && !port_probe(&code[at..], literal);
+            (listens, None, config_default.map(String::from))
         };
         if listens && !out.iter().any(|l| l.literal == literal) {
             out.push(Loopback {
                 literal: literal.to_string(),
                 option,
+                key,
             });
         }
     }
@@ -145,6 +153,7 @@ fn built_loopbacks(code: &str) -> Vec<Loopback> {
         out.push(Loopback {
             literal: format!("{host}:{port}"),
             option,
+            key: None,
         });
     }
     out

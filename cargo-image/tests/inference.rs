@@ -1700,6 +1700,44 @@ fn compile_time_environment_nothing_sets_is_noted() {
     assert!(notes.is_empty(), "{notes:?}");
 }
 
+/// A loopback host that is the config crate's default of a `host` setting, in a file whose
+/// `Environment::with_prefix("atuin")` lets variables override its keys (atuin's server):
+/// the note names the variable to set (`ATUIN_HOST`), and is gone once `env` sets it.
+#[test]
+fn a_loopback_setting_default_names_the_variable_that_overrides_it() {
+    let note = |config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("settings")
+            .root_package("syncd", |p| {
+                p.toml(config).source(
+                    "src/main.rs",
+                    "fn settings() -> Result<Settings, ConfigError> {\n    Config::builder()\n        \
+                     .set_default(\"host\", \"127.0.0.1\")?\n        \
+                     .set_default(\"port\", 8888)?\n        \
+                     .add_source(Environment::with_prefix(\"syncd\").prefix_separator(\"_\").separator(\"__\"))\n        \
+                     .build()?.try_deserialize()\n}\n\
+                     fn main() { let s = settings(); serve(s); }\n",
+                )
+            })
+            .build()
+            .plan();
+        (plan.notes.into_iter())
+            .filter(|n| n.contains("127.0.0.1"))
+            .collect()
+    };
+    assert_eq!(
+        note(""),
+        [
+            "`syncd` listens on `127.0.0.1` (the default of its `host` setting, src/main.rs), \
+             which a published port does not reach (the container answers only itself): set \
+             `env = { SYNCD_HOST = \"0.0.0.0\" }` \
+             under [package.metadata.image] in Cargo.toml (the file's config::Environment lets \
+             that variable override it)"
+        ]
+    );
+    let fixed = note("[package.metadata.image]\nenv = { SYNCD_HOST = \"0.0.0.0\" }\n");
+    assert!(fixed.is_empty(), "{fixed:?}");
+}
+
 /// A program listening on a loopback address is said for its image (mini-redis's server
 /// binds `127.0.0.1`, zola's `serve` defaults to it): a published port reaches nothing.
 /// Not said for the package's other binary (a client connecting there), for a crate the

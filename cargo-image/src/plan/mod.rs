@@ -1242,15 +1242,34 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
         else {
             continue;
         };
-        let (whose, fix) = match &bind.option {
-            Some(option) => (
+        // The variable that overrides the configuration key it is the default of, when
+        // the same file lets variables override its keys (atuin's `ATUIN_HOST`).
+        let variable = bind.key.as_ref().and_then(|key| {
+            let over = (ws.packages.iter())
+                .filter_map(|p| p.listen.get(file))
+                .find_map(|f| f.env_override.as_ref())?;
+            Some((over.variable("", key)?, over.source.clone()))
+        });
+        let (whose, fix) = match (&bind.option, variable) {
+            (Some(option), _) => (
                 format!("the default of its `{option}` option, {file}"),
                 format!(
                     "give that option `0.0.0.0` in `args` under {}",
                     image_table(ws, img)
                 ),
             ),
-            None => (file.clone(), IN_CODE_FIX.to_string()),
+            (None, Some((variable, source))) => (
+                format!(
+                    "the default of its `{}` setting, {file}",
+                    bind.key.as_deref().unwrap_or_default()
+                ),
+                format!(
+                    "set `env = {{ {variable} = \"0.0.0.0\" }}` under {} (the file's \
+                     {source} lets that variable override it)",
+                    image_table(ws, img)
+                ),
+            ),
+            (None, None) => (file.clone(), IN_CODE_FIX.to_string()),
         };
         // Said only of an image with a healthcheck (mini-redis's server has none).
         let passes = if img.healthcheck.is_some() {
