@@ -39,10 +39,11 @@ pub struct Workspace {
     /// The workspace's own `Dockerfile` (not ours: no marker), its last stage's settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_dockerfile: Option<crate::own_dockerfile::OwnDockerfile>,
-    /// The workspace's own compose file (not ours: no marker) and the data directories its
-    /// services mount, for the note on the volumes the generated images lack.
+    /// The workspace's own compose file (not ours: no marker): the data directories its
+    /// services mount and the ports they publish, for the notes on what the generated
+    /// images lack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub own_compose: Option<(String, Vec<crate::own_compose::ComposeVolume>)>,
+    pub own_compose: Option<crate::own_compose::OwnCompose>,
     /// The resolved dependency graph (`cargo metadata`'s resolve), for inferring system
     /// packages: every package with its enabled features and normal/build edges.
     #[serde(default)]

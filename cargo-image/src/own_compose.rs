@@ -3,8 +3,12 @@
 //! `./upload/:/app/upload`, and an image of the same program without a volume there loses
 //! them with its container. The planner names those the generated image lacks.
 //!
-//! Read line by line, not as YAML: the `volumes:` list of each entry under `services:`, in
-//! its short form (`- ./upload/:/app/upload`, `- data:/data:rw`) or its long form
+//! The ports its services publish too (pgcat's `- "6432:6432"`, with no `EXPOSE` in its
+//! Dockerfile and the port in its configuration file): an image without them gets no
+//! `EXPOSE`, and no published port in compose.yaml.
+//!
+//! Read line by line, not as YAML: the `volumes:` and `ports:` lists of each entry under
+//! `services:`, in its short form (`- ./upload/:/app/upload`, `- data:/data:rw`) or its long form
 //! (`- type: volume` … `target: /data`). Left out: read-only mounts (`:ro`,
 //! `read_only: true`: configuration, not data), a target whose last component has a dot
 //! (a file: `./config.toml:/app/config.toml`), and the Docker socket.
@@ -34,8 +38,51 @@ pub const FILES: &[&str] = &[
     "docker-compose.yaml",
 ];
 
-/// The data directories the services of compose file `text` mount, in the file's order.
-pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
+/// A port a service publishes: what its container listens on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ComposePort {
+    /// The compose service's name.
+    pub service: String,
+    /// The service's `image:`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The container's port.
+    pub target: u16,
+    /// `protocol: udp`, or `/udp` after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub udp: bool,
+    /// The entry as written (`6432:6432`).
+    pub entry: String,
+}
+
+/// What the services of a project's own compose file say about the program each runs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct OwnCompose {
+    /// Its name (`docker-compose.yml`).
+    pub file: String,
+    /// The data directories its services mount, in the file's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<ComposeVolume>,
+    /// The ports its services publish, in the file's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ComposePort>,
+}
+
+/// Reads compose file `file`, whose text is `text`.
+pub fn read(file: &str, text: &str) -> OwnCompose {
+    OwnCompose {
+        file: file.to_string(),
+        volumes: data_volumes(text),
+        ports: published_ports(text),
+    }
+}
+
+/// A service's `key:` list: each `- ` item with the lines of its long form after it.
+type Items<'a> = Vec<(&'a str, Vec<&'a str>)>;
+
+/// Each service of compose file `text` with its image and the items of its `key:` list
+/// (`volumes`, `ports`), in the file's order.
+fn service_lists<'a>(text: &'a str, key: &str) -> Vec<(&'a str, Option<String>, Items<'a>)> {
     let lines: Vec<(usize, &str)> = text
         .lines()
         .map(|l| l.split(" #").next().unwrap_or(l).trim_end())
@@ -66,6 +113,7 @@ pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
         }
         at = end;
     }
+    let heading = format!("{key}:");
     for (service, lines) in services {
         let Some(key_indent) = lines.first().map(|(i, _)| *i) else {
             continue;
@@ -77,7 +125,7 @@ pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
             .map(|v| unquote(v.trim()).to_string());
         let Some(list) = lines
             .iter()
-            .position(|(i, l)| *i == key_indent && *l == "volumes:")
+            .position(|(i, l)| *i == key_indent && *l == heading)
         else {
             continue;
         };
@@ -86,7 +134,7 @@ pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
             .iter()
             .position(|(i, _)| *i <= key_indent)
             .unwrap_or(items.len())];
-        // Each `- ` item with the lines of its long form.
+        let mut found: Items = Vec::new();
         let mut i = 0;
         while i < items.len() {
             let (indent, line) = items[i];
@@ -94,22 +142,67 @@ pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
                 .find(|&j| items[j].0 <= indent && items[j].1.starts_with("- "))
                 .unwrap_or(items.len());
             if let Some(item) = line.strip_prefix("- ") {
-                let found = if item.contains(": ") || item.ends_with(':') {
-                    long_form(item, &items[i + 1..end])
-                } else {
-                    let entry = unquote(item.trim());
-                    short_form(entry).map(|target| (target, entry.to_string()))
-                };
-                if let Some((target, entry)) = found {
-                    out.push(ComposeVolume {
-                        service: service.to_string(),
-                        image: image.clone(),
-                        target,
-                        entry,
-                    });
-                }
+                found.push((item, items[i + 1..end].iter().map(|(_, l)| *l).collect()));
             }
             i = end;
+        }
+        out.push((service, image, found));
+    }
+    out
+}
+
+/// The data directories the services of compose file `text` mount, in the file's order.
+pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
+    let mut out = Vec::new();
+    for (service, image, items) in service_lists(text, "volumes") {
+        for (item, rest) in items {
+            let found = if item.contains(": ") || item.ends_with(':') {
+                long_form(item, &rest)
+            } else {
+                let entry = unquote(item.trim());
+                short_form(entry).map(|target| (target, entry.to_string()))
+            };
+            if let Some((target, entry)) = found {
+                out.push(ComposeVolume {
+                    service: service.to_string(),
+                    image: image.clone(),
+                    target,
+                    entry,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The ports the services of compose file `text` publish (`- "6432:6432"`,
+/// `- 127.0.0.1:8080:80`, `- "53:53/udp"`, `- target: 80` with `protocol: udp`), in the
+/// file's order; a range (`9000-9010:9000-9010`) is left out.
+pub fn published_ports(text: &str) -> Vec<ComposePort> {
+    let mut out = Vec::new();
+    for (service, image, items) in service_lists(text, "ports") {
+        for (item, rest) in items {
+            let long = item.contains(": ") || item.ends_with(':');
+            let found = if long {
+                let fields = fields(item, &rest);
+                let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+                let target = get("target").and_then(|t| t.parse::<u16>().ok());
+                target.map(|t| (t, get("protocol") == Some("udp"), format!("target: {t}")))
+            } else {
+                let entry = unquote(item.trim());
+                let (ports, protocol) = entry.split_once('/').unwrap_or((entry, "tcp"));
+                let target = ports.rsplit(':').next().unwrap_or(ports);
+                (target.parse::<u16>().ok()).map(|t| (t, protocol == "udp", entry.to_string()))
+            };
+            if let Some((target, udp, entry)) = found.filter(|(t, _, _)| *t != 0) {
+                out.push(ComposePort {
+                    service: service.to_string(),
+                    image: image.clone(),
+                    target,
+                    udp,
+                    entry,
+                });
+            }
         }
     }
     out
@@ -129,12 +222,8 @@ fn short_form(entry: &str) -> Option<String> {
 
 /// `- type: bind` with `source:`, `target:` and `read_only:` on the lines after it: the
 /// target, and the entry as `source:target`.
-fn long_form(first: &str, rest: &[(usize, &str)]) -> Option<(String, String)> {
-    let fields: Vec<(&str, &str)> = std::iter::once(first)
-        .chain(rest.iter().map(|(_, l)| *l))
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim(), unquote(v.trim())))
-        .collect();
+fn long_form(first: &str, rest: &[&str]) -> Option<(String, String)> {
+    let fields = fields(first, rest);
     let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
     let source = get("source").unwrap_or("");
     let target = data_target(source, get("target")?, get("read_only") == Some("true"))?;
@@ -144,6 +233,15 @@ fn long_form(first: &str, rest: &[(usize, &str)]) -> Option<(String, String)> {
         format!("{source}:{target}")
     };
     Some((target, entry))
+}
+
+/// The `key: value` fields of a long-form item: its first line and the lines after it.
+fn fields<'a>(first: &'a str, rest: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    std::iter::once(first)
+        .chain(rest.iter().copied())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim(), unquote(v.trim())))
+        .collect()
 }
 
 fn data_target(source: &str, target: &str, read_only: bool) -> Option<String> {
@@ -207,5 +305,39 @@ mod tests {
             ]
         );
         assert!(data_volumes("version: '3'\n").is_empty());
+    }
+
+    /// pgcat's `"6432:6432"`, a host address before the ports, UDP, a bare container port
+    /// and the long form; not a range.
+    #[test]
+    fn the_services_published_ports_are_read() {
+        let text = "services:\n  pgcat:\n    build: .\n    ports:\n      - \"6432:6432\"\n      \
+                    - 127.0.0.1:9930:9930\n      - \"5353:53/udp\"\n      - 8080\n      \
+                    - 9000-9010:9000-9010\n    volumes:\n      - ./data:/data\n  \
+                    dns:\n    image: me/dns:1\n    ports:\n      - target: 53\n        \
+                    published: \"5300\"\n        protocol: udp\n";
+        let found: Vec<(String, Option<String>, u16, bool, String)> = super::published_ports(text)
+            .into_iter()
+            .map(|p| (p.service, p.image, p.target, p.udp, p.entry))
+            .collect();
+        let pgcat = |target: u16, udp: bool, entry: &str| {
+            ("pgcat".to_string(), None, target, udp, entry.to_string())
+        };
+        assert_eq!(
+            found,
+            [
+                pgcat(6432, false, "6432:6432"),
+                pgcat(9930, false, "127.0.0.1:9930:9930"),
+                pgcat(53, true, "5353:53/udp"),
+                pgcat(8080, false, "8080"),
+                (
+                    "dns".into(),
+                    Some("me/dns:1".into()),
+                    53,
+                    true,
+                    "target: 53".into()
+                ),
+            ]
+        );
     }
 }

@@ -824,11 +824,11 @@ fn from_metadata(
         .ok()
         .filter(|text| !text.contains(crate::artifacts::MARKER))
         .map(|text| crate::own_dockerfile::last_stage("Dockerfile", &text));
-    // A compose file of the project's own: the data directories its services mount.
+    // A compose file of the project's own: the data directories its services mount, the
+    // ports they publish.
     let own_compose = crate::own_compose::FILES.iter().find_map(|name| {
         let text = std::fs::read_to_string(workspace_dir.join(name)).ok()?;
-        let volumes = crate::own_compose::data_volumes(&text);
-        (!text.contains(crate::artifacts::MARKER)).then(|| (name.to_string(), volumes))
+        (!text.contains(crate::artifacts::MARKER)).then(|| crate::own_compose::read(name, &text))
     });
     let dockerfile_append = match &config.dockerfile_append {
         Some(file) => {

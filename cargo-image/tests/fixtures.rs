@@ -1583,6 +1583,52 @@ fn an_own_compose_file_s_data_volumes_are_said() {
     assert_eq!(notes("compose.yaml", &ours, ""), Vec::<String>::new());
 }
 
+/// A project's own compose file publishes ports for the service that runs one of its
+/// programs (pgcat's `"6432:6432"`, `"9930:9930"`: its port is in its configuration file, and
+/// its Dockerfile has no `EXPOSE`): said with the `ports` that expose them, keeping those the
+/// image has. Not: another program's service, nor a port the image exposes.
+#[test]
+fn an_own_compose_file_s_published_ports_are_said() {
+    let compose =
+        "services:\n  pooler:\n    build: .\n    command: [\"pooler\", \"/etc/pooler.toml\"]\n    \
+                   ports:\n      - \"6432:6432\"\n      - 127.0.0.1:9930:9930\n  \
+                   postgres:\n    image: postgres:14\n    ports:\n      - \"5432:5432\"\n";
+    let notes = |config: &str| -> Vec<String> {
+        let (_, plan) = Fixture::new("composeports")
+            .root_package("pooler", |p| p.bin("pooler").toml(config))
+            .file("docker-compose.yml", compose)
+            .build()
+            .load(&fixed_options())
+            .unwrap();
+        plan.notes
+            .into_iter()
+            .filter(|n| n.contains("publishes"))
+            .collect()
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "your own docker-compose.yml publishes `6432:6432`, `127.0.0.1:9930:9930` for \
+             service `pooler`, where `pooler` runs, and the generated image does not expose \
+             them, so its compose.yaml does not publish them; set `ports = [6432, 9930]` under \
+             [package.metadata.image] in Cargo.toml"
+        ]
+    );
+    assert_eq!(
+        notes("[package.metadata.image]\nports = [6432]\n"),
+        [
+            "your own docker-compose.yml publishes `127.0.0.1:9930:9930` for service `pooler`, \
+             where `pooler` runs, and the generated image does not expose it, so its \
+             compose.yaml does not publish it; set `ports = [6432, 9930]` under \
+             [package.metadata.image] in Cargo.toml"
+        ]
+    );
+    assert_eq!(
+        notes("[package.metadata.image]\nports = [6432, 9930]\n"),
+        Vec::<String>::new()
+    );
+}
+
 /// A directory a project's own Dockerfile makes for its program to write in (atuin's
 /// `RUN useradd … && mkdir /config && chown atuin /config`, with `ENV
 /// ATUIN_CONFIG_DIR=/config`): the note carries it over as a volume, which the generated

@@ -635,59 +635,90 @@ fn own_dockerfile_build_env_note(ws: &Workspace) -> Option<String> {
 /// does (`orhunp/rustypaste:latest`), or, for the only image, when it builds the project
 /// (no `image:`).
 fn own_compose_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
-    let Some((file, volumes)) = &ws.own_compose else {
+    let Some(own) = &ws.own_compose else {
         return Vec::new();
     };
+    let file = &own.file;
     let mut notes = Vec::new();
     for img in images {
-        let runs = |v: &&crate::own_compose::ComposeVolume| {
-            let image_name = v.image.as_deref().map(|i| {
+        // Whether a service of the file runs `img`'s program: named after it, or its image
+        // is; a service that builds (no `image:`) when there is one program.
+        let runs = |service: &str, image: Option<&str>| {
+            let image_name = image.map(|i| {
                 let name = i.rsplit('/').next().unwrap_or(i);
                 name.split([':', '@']).next().unwrap_or(name)
             });
-            v.service == img.bin
+            service == img.bin
                 || image_name == Some(img.bin.as_str())
-                || (v.image.is_none() && images.len() == 1)
+                || (image.is_none() && images.len() == 1)
         };
-        let lacks: Vec<&crate::own_compose::ComposeVolume> = volumes
-            .iter()
-            .filter(runs)
+        let lacks: Vec<&crate::own_compose::ComposeVolume> = (own.volumes.iter())
+            .filter(|v| runs(&v.service, v.image.as_deref()))
             .filter(|v| !img.extras.in_volume(&v.target))
             .collect();
-        let Some(first) = lacks.first() else {
-            continue;
-        };
-        let all: Vec<String> = (img.extras.volumes.iter())
-            .chain(lacks.iter().map(|v| &v.target))
-            .map(|v| format!("{v:?}"))
-            .collect();
-        // A host directory mounted as the file does keeps its owner (rustypaste's
-        // `./upload`, root's, refused user 65532).
-        let binds: Vec<&str> = (lacks.iter())
-            .filter_map(|v| v.entry.split(':').next())
-            .filter(|source| source.starts_with(['.', '/', '~']))
-            .map(|source| source.trim_end_matches('/'))
-            .collect();
-        let chown = match binds.is_empty() {
-            true => String::new(),
-            false => format!(
-                "; a host directory mounted there, as your file does, must be writable by it \
-                 too (`chown -R {} {}`)",
+        if let Some(first) = lacks.first() {
+            let all: Vec<String> = (img.extras.volumes.iter())
+                .chain(lacks.iter().map(|v| &v.target))
+                .map(|v| format!("{v:?}"))
+                .collect();
+            // A host directory mounted as the file does keeps its owner (rustypaste's
+            // `./upload`, root's, refused user 65532).
+            let binds: Vec<&str> = (lacks.iter())
+                .filter_map(|v| v.entry.split(':').next())
+                .filter(|source| source.starts_with(['.', '/', '~']))
+                .map(|source| source.trim_end_matches('/'))
+                .collect();
+            let chown = match binds.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "; a host directory mounted there, as your file does, must be writable by \
+                     it too (`chown -R {} {}`)",
+                    img.user,
+                    binds.join(" ")
+                ),
+            };
+            notes.push(format!(
+                "your own {file} mounts {} into service `{}`, where `{}` keeps data, and the \
+                 generated image has no volume there: what it writes goes with the container; \
+                 set `volumes = [{}]` under {} (each is created writable by {}{chown})",
+                ticked(lacks.iter().map(|v| &v.entry)),
+                first.service,
+                img.bin,
+                all.join(", "),
+                image_table(ws, img),
                 img.user,
-                binds.join(" ")
-            ),
+            ));
+        }
+        // The ports it publishes that the image does not expose (pgcat's 6432, in its
+        // configuration file): without them the generated compose.yaml publishes none.
+        let exposed = |p: &crate::own_compose::ComposePort| match p.udp {
+            true => img.udp_ports.contains(&p.target),
+            false => img.ports.contains(&p.target),
         };
-        notes.push(format!(
-            "your own {file} mounts {} into service `{}`, where `{}` keeps data, and the \
-             generated image has no volume there: what it writes goes with the container; \
-             set `volumes = [{}]` under {} (each is created writable by {}{chown})",
-            ticked(lacks.iter().map(|v| &v.entry)),
-            first.service,
-            img.bin,
-            all.join(", "),
-            image_table(ws, img),
-            img.user,
-        ));
+        let unexposed: Vec<&crate::own_compose::ComposePort> = (own.ports.iter())
+            .filter(|p| runs(&p.service, p.image.as_deref()) && !exposed(p))
+            .collect();
+        if let Some(first) = unexposed.first() {
+            let them = if unexposed.len() == 1 { "it" } else { "them" };
+            let port = |number: u16, udp: bool| match udp {
+                true => format!("\"{number}/udp\""),
+                false => number.to_string(),
+            };
+            let all: Vec<String> = (img.ports.iter().map(|&n| port(n, false)))
+                .chain(img.udp_ports.iter().map(|&n| port(n, true)))
+                .chain(unexposed.iter().map(|p| port(p.target, p.udp)))
+                .collect();
+            notes.push(format!(
+                "your own {file} publishes {} for service `{}`, where `{}` runs, and the \
+                 generated image does not expose {them}, so its compose.yaml does not publish \
+                 {them}; set `ports = [{}]` under {}",
+                ticked(unexposed.iter().map(|p| &p.entry)),
+                first.service,
+                img.bin,
+                all.join(", "),
+                image_table(ws, img),
+            ));
+        }
     }
     notes
 }
