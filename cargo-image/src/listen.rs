@@ -672,6 +672,55 @@ pub fn config_loopback(text: &str) -> Option<ConfigEntry> {
     })
 }
 
+/// The ports a server's configuration file (TOML, YAML, INI) sets, with their lines: a
+/// `port` (or a server's, `http_port`, `prometheus_exporter_port`) with a number, in a
+/// section that also says where to listen (`host`, `bind`, `address`, …: zero2prod's
+/// `application:` with `port: 8000` and `host: 0.0.0.0`, pgcat's `[general]`), or a listen
+/// address with its port (`address = "0.0.0.0:8000"`). Not under a section naming a
+/// client (`database:`), where it connects.
+pub fn config_ports(text: &str) -> Vec<(u16, ConfigEntry)> {
+    let entries: Vec<ConfigEntry> = config_entries(text).collect();
+    let client = |section: &str| {
+        CLIENT_SECTIONS.iter().any(|w| {
+            (section.to_ascii_lowercase())
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| word == *w)
+        })
+    };
+    let listen_key = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        LISTEN_KEYS.contains(&key.as_str()) || ["host", "ip", "interface"].contains(&key.as_str())
+    };
+    let mut out: Vec<(u16, ConfigEntry)> = Vec::new();
+    for e in entries.iter().filter(|e| !client(&e.section)) {
+        let key = e.key.to_ascii_lowercase();
+        let port = if server_port_name(&key)
+            || (key.ends_with("_port")
+                && ["metrics", "prometheus", "exporter"]
+                    .iter()
+                    .any(|w| key.contains(w)))
+        {
+            let listens_here = entries
+                .iter()
+                .any(|o| o.section == e.section && listen_key(&o.key));
+            e.value.parse::<u16>().ok().filter(|_| listens_here)
+        } else if LISTEN_KEYS.contains(&key.as_str()) {
+            ["0.0.0.0:", "[::]:"]
+                .iter()
+                .find_map(|host| e.value.strip_prefix(host))
+                .and_then(|p| p.parse::<u16>().ok())
+        } else {
+            None
+        };
+        if let Some(port) = port.filter(|p| *p != 0) {
+            if !out.iter().any(|(p, _)| *p == port) {
+                out.push((port, e.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// The `key = value` (or `key: value`) lines of a configuration file (TOML, YAML, JSON,
 /// INI), with the section each is in: a `[section]` header, or a YAML mapping at the top
 /// level (`application:`); comments skipped.
@@ -1136,6 +1185,33 @@ fn open() {
         let facts = listen_facts(&both);
         assert_eq!(facts.public.len(), 2, "{:?}", facts.public);
         assert!(facts.udp.is_empty(), "{:?}", facts.udp);
+    }
+
+    /// zero2prod's `application:` port beside its host, pgcat's `[general]` with its
+    /// exporter's port, a listen address with a port; not a database's port, nor a port in
+    /// a section that says nothing of where to listen.
+    #[test]
+    fn a_server_configuration_s_ports_are_read() {
+        let yaml =
+            "application:\n  port: 8000\n  host: 0.0.0.0\ndatabase:\n  host: \"127.0.0.1\"\n  \
+                    port: 5432\nredis_uri: \"redis://127.0.0.1:6379\"\n";
+        let ports = |text: &str| -> Vec<(u16, String, usize)> {
+            config_ports(text)
+                .into_iter()
+                .map(|(p, e)| (p, e.section, e.line))
+                .collect()
+        };
+        assert_eq!(ports(yaml), [(8000, "application".to_string(), 2)]);
+        let toml = "[general]\nhost = \"0.0.0.0\"\nport = 6432\nprometheus_exporter_port = 9930\n\
+                    [pools.simple_db]\nport = 5432\n[server]\naddress = \"0.0.0.0:8000\"\n";
+        assert_eq!(
+            ports(toml),
+            [
+                (6432, "general".to_string(), 3),
+                (9930, "general".to_string(), 4),
+                (8000, "server".to_string(), 8)
+            ]
+        );
     }
 
     /// clap's builder API: the port argument's default and variable, not another

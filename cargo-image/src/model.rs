@@ -137,6 +137,11 @@ pub struct Workspace {
     /// (sonic's `auth_password`), with the lines: anyone who pulls the image reads them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shipped_secrets: BTreeMap<String, Vec<crate::listen::ConfigEntry>>,
+    /// Paths `files` ships (context paths) whose configuration sets the ports a server
+    /// listens on ([`crate::listen::config_ports`]: pgcat's `port = 6432`), with the lines:
+    /// the ports of the images that ship them, when neither `args` nor code give one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shipped_ports: BTreeMap<String, Vec<(u16, crate::listen::ConfigEntry)>>,
 }
 
 /// A SQLite database that sqlx's query macros check queries against while compiling,

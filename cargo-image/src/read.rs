@@ -811,6 +811,7 @@ fn from_metadata(
         in_context("files", &src, manifest)?;
     }
     let shipped_secrets = shipped_secrets(&context_dir, &shipped);
+    let shipped_ports = shipped_ports(&context_dir, &shipped);
     for file in config.build_files.iter().flatten() {
         in_context(
             "build-files",
@@ -898,6 +899,7 @@ fn from_metadata(
             context_dirs,
             run_loopbacks,
             shipped_secrets,
+            shipped_ports,
         },
         workspace_dir,
         context_dir,
@@ -1135,6 +1137,31 @@ fn shipped_secrets(
                     })
             })
             .collect();
+        if !found.is_empty() {
+            out.insert(path.clone(), found);
+        }
+    }
+    out
+}
+
+/// For each path `files` ships (context paths) that is a configuration file, or a
+/// directory holding some, the ports it sets ([`crate::listen::config_ports`]), with their
+/// files, in the files' order.
+fn shipped_ports(
+    context: &Path,
+    shipped: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<(u16, crate::listen::ConfigEntry)>> {
+    let mut out = BTreeMap::new();
+    for path in shipped {
+        let mut found: Vec<(u16, crate::listen::ConfigEntry)> = Vec::new();
+        for (f, text) in config_files(context, path) {
+            for (port, e) in crate::listen::config_ports(&text) {
+                if !found.iter().any(|(p, _)| *p == port) {
+                    let file = f.clone();
+                    found.push((port, crate::listen::ConfigEntry { file, ..e }));
+                }
+            }
+        }
         if !found.is_empty() {
             out.insert(path.clone(), found);
         }

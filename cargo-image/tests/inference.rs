@@ -1457,6 +1457,49 @@ fn a_daemon_s_own_etc_configuration_and_run_directory_are_noted() {
     );
 }
 
+/// The ports a configuration file the image ships sets (pgcat's `[general] port = 6432`
+/// beside its host, its exporter's `prometheus_exporter_port`; zero2prod's `application:`
+/// section): the image's, over the code's defaults, when neither `args` nor a literal
+/// address in code give one; not from a file the image does not ship, nor a database's.
+#[test]
+fn ports_a_shipped_configuration_sets_are_the_image_s() {
+    let built = |config: &str| {
+        Fixture::new("confports")
+            .root_package("pooler", |p| {
+                p.toml(config).source(
+                    "src/main.rs",
+                    "#[derive(clap::Parser)]\nstruct Args {\n    #[arg(long, default_value_t = 8080)]\n    \
+                     port: u16,\n}\nfn main() { let l = std::net::TcpListener::bind(addr()); }\n",
+                )
+            })
+            .file(
+                "pooler.toml",
+                "[general]\nhost = \"0.0.0.0\"\nport = 6432\nprometheus_exporter_port = 9930\n\
+                 [database]\nhost = \"db\"\nport = 5432\n",
+            )
+            .build()
+    };
+    let ports = |config: &str| -> (Vec<u16>, Vec<String>) {
+        let (_, plan) = built(config).plan();
+        let img = &plan.images[0];
+        (img.ports.clone(), img.ports_inferred_from.clone())
+    };
+    let shipped =
+        "[package.metadata.image]\nfiles = { \"pooler.toml\" = \"/etc/pooler/pooler.toml\" }\n";
+    assert_eq!(
+        ports(shipped),
+        (
+            vec![6432, 9930],
+            vec![
+                "pooler.toml:3: `port = 6432`".to_string(),
+                "pooler.toml:4: `prometheus_exporter_port = 9930`".to_string()
+            ]
+        )
+    );
+    // Not shipped: the code's default.
+    assert_eq!(ports("").0, [8080]);
+}
+
 /// Ports read from library code every binary of a package links (ntpd-rs: statime's PTP
 /// ports went to `ntp-daemon`, the metrics exporter and `ntp-ctl`, a command-line tool):
 /// one note names them all, until a binary's own `ports` says which listens. A port in a

@@ -191,6 +191,7 @@ fn workspace(g: &Graph) -> Workspace {
         context_dirs: BTreeMap::new(),
         run_loopbacks: BTreeMap::new(),
         shipped_secrets: BTreeMap::new(),
+        shipped_ports: BTreeMap::new(),
     }
 }
 

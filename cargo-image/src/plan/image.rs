@@ -138,13 +138,19 @@ pub(super) fn plan_images(
     for (pkg, bin) in &all_bins {
         let mut cfg = image_config(ws, pkg, &bin.name);
         let inferred = match cfg.ports {
-            None => inferred_ports(
-                ws,
-                pkg,
-                &bin.name,
-                cfg.args.as_deref().unwrap_or_default(),
-                cfg.env.as_ref(),
-            ),
+            None => {
+                let shipped: Vec<String> = (cfg.files.iter().flatten())
+                    .map(|(src, _)| ws.in_root(src.trim_end_matches('/')))
+                    .collect();
+                inferred_ports(
+                    ws,
+                    pkg,
+                    &bin.name,
+                    cfg.args.as_deref().unwrap_or_default(),
+                    cfg.env.as_ref(),
+                    &shipped,
+                )
+            }
             Some(_) => Vec::new(),
         };
         if !inferred.is_empty() {
@@ -336,16 +342,19 @@ pub(super) fn plan_images(
 /// The ports the program of binary `bin` of `pkg` listens on: those its `args` give
 /// (`--bind 0.0.0.0:7878`, `--port 8080`), then by its code (its package's and the local
 /// libraries it links, not another binary's own file; [`crate::listen`]): ports given with
-/// the unspecified address, then, when that code binds or listens somewhere, the defaults
-/// of a server port option or variable; each with what names it (`src/server.rs:
-/// ([0,0,0,0], CONTROL_PORT)`). A constant resolves through the same code's `const`s; one
-/// it cannot resolve is left out.
+/// the unspecified address, then, when neither gives one, those a configuration file its
+/// `files` ship sets (`shipped`, context paths; [`Workspace::shipped_ports`]: pgcat's
+/// `port = 6432`, which wins over the code's defaults), else, when that code binds or
+/// listens somewhere, the defaults of a server port option or variable; each with what
+/// names it (`src/server.rs: ([0,0,0,0], CONTROL_PORT)`). A constant resolves through the
+/// same code's `const`s; one it cannot resolve is left out.
 pub(super) fn inferred_ports(
     ws: &Workspace,
     pkg: &Package,
     bin: &str,
     args: &[String],
     env: Option<&BTreeMap<String, String>>,
+    shipped: &[String],
 ) -> Vec<(Port, String)> {
     use crate::listen::PortRef;
     let mut out: Vec<(u16, String)> = Vec::new();
@@ -434,6 +443,20 @@ pub(super) fn inferred_ports(
         )
         .collect()
     };
+    // The configuration the image ships says where it listens, over the code's defaults.
+    if out.is_empty() && udp.is_empty() {
+        for entries in shipped.iter().filter_map(|path| ws.shipped_ports.get(path)) {
+            for (n, e) in entries {
+                if !out.iter().any(|(m, _)| m == n) {
+                    let why = format!("{}:{}: `{}`", ws.from_root(&e.file), e.line, e.text);
+                    out.push((*n, why));
+                }
+            }
+        }
+        if !out.is_empty() {
+            return tagged(out, udp);
+        }
+    }
     if !listens || from_args > 0 || loopback_only {
         return tagged(out, udp);
     }
