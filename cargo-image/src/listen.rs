@@ -189,6 +189,10 @@ pub struct ListenFacts {
     /// The same bound by a UDP socket (`UdpSocket::bind("0.0.0.0:53")`): a DNS server's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub udp: Vec<(PortRef, String)>,
+    /// Health paths it routes (zero2prod's `.route("/health_check", web::get()…)`, axum's
+    /// `.route("/healthz", get(…))`, `#[get("/health")]`): what an HTTP healthcheck probes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_routes: Vec<String>,
     /// Defaults of a port a server takes from its command line or environment (clap's
     /// `default_value_t = 8080` on a field `port` or `http_port`; `env::var("PORT")` and a
     /// number it falls back to): a client's port looks the same, so these count only for a
@@ -301,12 +305,31 @@ impl ListenFacts {
     pub fn is_empty(&self) -> bool {
         self.public.is_empty()
             && self.udp.is_empty()
+            && self.health_routes.is_empty()
             && self.defaults.is_empty()
             && !self.listens
             && self.consts.is_empty()
             && self.env_override.is_none()
     }
 }
+
+/// The paths services answer health checks on.
+const HEALTH_PATHS: &[&str] = &[
+    "/health",
+    "/healthz",
+    "/health_check",
+    "/healthcheck",
+    "/health-check",
+    "/livez",
+    "/readyz",
+    "/ping",
+    "/api/health",
+    "/api/healthz",
+];
+
+/// What a line that routes a path says: axum's and actix's `.route(`, `web::resource(`,
+/// `#[get(`, warp's `path!(`, poem's `.at(`.
+const ROUTE_WORDS: &[&str] = &["route", "resource(", "get(", "path", ".at(", "service("];
 
 /// A server's port by its name: `port`, or one that says it serves (`http_port`,
 /// `SERVER_PORT`), not a database's or another service's it connects to.
@@ -440,6 +463,17 @@ pub fn listen_facts(source: &str) -> ListenFacts {
         }
     }
     facts.env_override = env_override(&flat);
+    for (at, literal) in &lits {
+        let start = code[..*at].rfind('\n').map_or(0, |i| i + 1);
+        let end = code[*at..].find('\n').map_or(code.len(), |i| at + i);
+        let line = code[start..end].to_ascii_lowercase();
+        if HEALTH_PATHS.contains(literal)
+            && ROUTE_WORDS.iter().any(|w| line.contains(w))
+            && !facts.health_routes.iter().any(|r| r == literal)
+        {
+            facts.health_routes.push(literal.to_string());
+        }
+    }
     found.sort_by_key(|(at, _, _, _)| *at);
     for (_, port, why, udp) in found {
         let list = if udp {
@@ -1211,6 +1245,26 @@ fn open() {
                 (9930, "general".to_string(), 4),
                 (8000, "server".to_string(), 8)
             ]
+        );
+    }
+
+    /// Health routes in axum's, actix's and the attribute shape; not a client's request
+    /// of another service's `/health`.
+    #[test]
+    fn health_routes_are_read() {
+        let source = r#"
+fn app() -> Router {
+    Router::new()
+        .route("/healthz", get(ok))
+        .service(web::resource("/health_check").to(ok))
+}
+#[get("/ping")]
+async fn ping() -> &'static str { "pong" }
+async fn probe() { let r = client.head(format!("{}{}", base, "/health")).send().await; }
+"#;
+        assert_eq!(
+            listen_facts(source).health_routes,
+            ["/healthz", "/health_check", "/ping"]
         );
     }
 

@@ -1500,6 +1500,44 @@ fn ports_a_shipped_configuration_sets_are_the_image_s() {
     assert_eq!(ports("").0, [8080]);
 }
 
+/// A service that routes a health path and has a port but no healthcheck (zero2prod's
+/// `/health_check` on 8000): the note names the key that probes it; not once
+/// `healthcheck` is set (`"none"` too), nor for a program without a port.
+#[test]
+fn a_health_route_without_a_healthcheck_is_noted() {
+    let notes = |config: &str| -> Vec<String> {
+        Fixture::new("healthroute")
+            .root_package("newsletter", |p| {
+                p.toml(config).source(
+                    "src/main.rs",
+                    "fn main() {\n    let app = App::new()\n        .route(\"/health_check\", web::get().to(ok));\n    \
+                     HttpServer::new(app).bind((\"0.0.0.0\", 8000)).run();\n}\n",
+                )
+            })
+            .build()
+            .plan()
+            .1
+            .notes
+            .into_iter()
+            .filter(|n| n.contains("healthcheck"))
+            .collect()
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "`newsletter` answers `/health_check` (src/main.rs), and its image has no \
+             healthcheck: `healthcheck = \"/health_check\"` under [package.metadata.image] in \
+             Cargo.toml has Docker probe it on port 8000 (a static probe, no curl needed), so \
+             `docker ps` shows when it stops answering"
+        ]
+    );
+    for set in ["healthcheck = \"/health_check\"", "healthcheck = \"none\""] {
+        let said = notes(&format!("[package.metadata.image]\n{set}\n"));
+        assert!(said.is_empty(), "{said:?}");
+    }
+    assert!(notes("[package.metadata.image]\nports = []\n").is_empty());
+}
+
 /// Ports read from library code every binary of a package links (ntpd-rs: statime's PTP
 /// ports went to `ntp-daemon`, the metrics exporter and `ntp-ctl`, a command-line tool):
 /// one note names them all, until a binary's own `ports` says which listens. A port in a

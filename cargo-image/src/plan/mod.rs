@@ -1016,6 +1016,46 @@ fn shared_port_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     notes
 }
 
+/// A note for each image whose program routes a health path (zero2prod's
+/// `/health_check`, axum's `/healthz`; [`crate::listen::ListenFacts::health_routes`]) and
+/// that has a TCP port but no healthcheck, unset: `healthcheck = "/health_check"` has
+/// Docker probe it, with our static probe on runtimes without curl. Noted, not set: a
+/// route under a prefix (`.nest("/api", …)`) would fail the probe of the bare path. Not said once the key
+/// is set, `"none"` included.
+fn health_route_notes(
+    ws: &Workspace,
+    images: &[ImagePlan],
+    reach: &[BTreeSet<String>],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (img, reached) in images.iter().zip(reach) {
+        let Some(pkg) = ws.package(&img.package) else {
+            continue;
+        };
+        let Some(port) = img.ports.first() else {
+            continue;
+        };
+        if img.healthcheck.is_some() || image::image_config(ws, pkg, &img.bin).healthcheck.is_some()
+        {
+            continue;
+        }
+        let Some((file, route)) = image_code(ws, img, reached, |p| &p.listen)
+            .find_map(|(file, f)| f.health_routes.first().map(|r| (file, r)))
+        else {
+            continue;
+        };
+        notes.push(format!(
+            "`{}` answers `{route}` ({}), and its image has no healthcheck: `healthcheck = \
+             \"{route}\"` under {} has Docker probe it on port {port} (a static probe, no \
+             curl needed), so `docker ps` shows when it stops answering",
+            img.bin,
+            ws.from_root(file),
+            image_table(ws, img),
+        ));
+    }
+    notes
+}
+
 /// The images whose program's command line needs something to start
 /// ([`crate::model::NeedsArguments`]) and that give it no `args` or `entrypoint`.
 fn started_without_arguments<'a>(
@@ -2021,6 +2061,7 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
     notes.extend(unseen_watch_notes(ws, &compiled));
     notes.extend(git_note(ws, &compiled));
     notes.extend(loopback_notes(ws, &images, &reach));
+    notes.extend(health_route_notes(ws, &images, &reach));
     notes.extend(spawn_notes(ws, &images, &reach));
 
     // The shared build command.
