@@ -692,17 +692,35 @@ pub struct ConfigEntry {
 /// key (`database_url`) is where it connects: not said.
 pub fn config_loopback(text: &str) -> Option<ConfigEntry> {
     config_entries(text).find(|e| {
+        let key = e.key.to_ascii_lowercase();
         let loopback = ["127.0.0.1:", "localhost:", "[::1]:"].iter().any(|host| {
             e.value
                 .match_indices(host)
                 .any(|(at, _)| e.value[at + host.len()..].starts_with(|c: char| c.is_ascii_digit()))
         });
-        let client = CLIENT_SECTIONS.iter().any(|w| {
-            (e.section.to_ascii_lowercase())
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|word| word == *w)
-        });
-        loopback && LISTEN_KEYS.contains(&e.key.to_ascii_lowercase().as_str()) && !client
+        // A host alone, its port elsewhere (zero2prod's `local.yaml`: `application:` with
+        // `host: 127.0.0.1`, which its default `APP_ENVIRONMENT` picks).
+        let host = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(&e.value.as_str());
+        let listens =
+            (loopback && LISTEN_KEYS.contains(&key.as_str())) || (host && listen_key(&key));
+        listens && !client_section(&e.section)
+    })
+}
+
+/// Whether a configuration key says where a server listens: an address key
+/// ([`LISTEN_KEYS`]) or a host alone.
+fn listen_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    LISTEN_KEYS.contains(&key.as_str()) || ["host", "ip", "interface"].contains(&key.as_str())
+}
+
+/// Whether a configuration section names a client ([`CLIENT_SECTIONS`]: `[database]`,
+/// `redis:`), whose addresses are where it connects.
+fn client_section(section: &str) -> bool {
+    CLIENT_SECTIONS.iter().any(|w| {
+        (section.to_ascii_lowercase())
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word == *w)
     })
 }
 
@@ -714,19 +732,8 @@ pub fn config_loopback(text: &str) -> Option<ConfigEntry> {
 /// client (`database:`), where it connects.
 pub fn config_ports(text: &str) -> Vec<(u16, ConfigEntry)> {
     let entries: Vec<ConfigEntry> = config_entries(text).collect();
-    let client = |section: &str| {
-        CLIENT_SECTIONS.iter().any(|w| {
-            (section.to_ascii_lowercase())
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|word| word == *w)
-        })
-    };
-    let listen_key = |key: &str| {
-        let key = key.to_ascii_lowercase();
-        LISTEN_KEYS.contains(&key.as_str()) || ["host", "ip", "interface"].contains(&key.as_str())
-    };
     let mut out: Vec<(u16, ConfigEntry)> = Vec::new();
-    for e in entries.iter().filter(|e| !client(&e.section)) {
+    for e in entries.iter().filter(|e| !client_section(&e.section)) {
         let key = e.key.to_ascii_lowercase();
         let port = if server_port_name(&key)
             || (key.ends_with("_port")
@@ -1373,6 +1380,12 @@ fn main() {
             (found.line, found.section.as_str(), found.key.as_str()),
             (2, "application", "address")
         );
+        // A host alone (zero2prod's local.yaml), not a database's.
+        let local = "application:\n  host: 127.0.0.1\n  base_url: \"http://127.0.0.1\"\n\
+                     database:\n  host: localhost\n";
+        let found = config_loopback(local).unwrap();
+        assert_eq!((found.line, found.key.as_str()), (2, "host"));
+        assert_eq!(config_loopback("database:\n  host: localhost\n"), None);
         // Secrets set to literals; not a path, a reference, a number or an empty value.
         let sonic = "[channel]\ninet = \"[::1]:1491\"\nauth_password = \"SecretPassword\"\n\
                      token_ttl = 3600\napi_key_file = \"/run/key\"\nsecret = \"${SECRET}\"\n\
