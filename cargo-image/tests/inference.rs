@@ -1500,6 +1500,58 @@ fn ports_a_shipped_configuration_sets_are_the_image_s() {
     assert_eq!(ports("").0, [8080]);
 }
 
+/// A package that depends on a desktop GUI toolkit (rqbit's Tauri app) is a desktop
+/// application: its binary gets no image, said in a note; `skip = false` builds it, and a
+/// workspace of nothing else is refused naming why.
+#[test]
+fn a_desktop_application_s_binary_is_skipped() {
+    let built = |app_config: &str| {
+        Fixture::new("desktop")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/server", |p| p.main())
+            .package("crates/app", |p| p.main().toml(app_config))
+            .build()
+    };
+    let plan_with_tauri = |app_config: &str| {
+        let (loaded, _) = built(app_config).plan();
+        let mut ws = loaded.workspace;
+        ws.resolved = vec![
+            node("app", "0.1.0", &[], &[2]),
+            node("server", "0.1.0", &[], &[]),
+            node("tauri", "2.1.0", &[], &[]),
+        ];
+        cargo_image::plan::plan(&ws, &fixed_options())
+    };
+    let plan = plan_with_tauri("").unwrap();
+    let bins: Vec<&str> = plan.images.iter().map(|i| i.bin.as_str()).collect();
+    assert_eq!(bins, ["server"]);
+    assert!(
+        plan.notes.iter().any(|n| n
+            == "binary `app` is not built: its package depends on `tauri`, a desktop GUI \
+                toolkit, so it is a desktop application, which a container has no display for; \
+                `skip = false` under [package.metadata.image.bin.app] in crates/app/Cargo.toml \
+                builds it"),
+        "{:?}",
+        plan.notes
+    );
+    let plan = plan_with_tauri("[package.metadata.image]\nskip = false\n").unwrap();
+    assert_eq!(plan.images.len(), 2);
+    let only = Fixture::new("desktoponly")
+        .root_package("app", |p| p.main())
+        .build();
+    let (loaded, _) = only.plan();
+    let mut ws = loaded.workspace;
+    ws.resolved = vec![
+        node("app", "0.1.0", &[], &[1]),
+        node("tauri", "2.1.0", &[], &[]),
+    ];
+    let err = cargo_image::plan::plan(&ws, &fixed_options()).unwrap_err();
+    assert!(
+        err.to_string().contains("`app`: a desktop application"),
+        "{err}"
+    );
+}
+
 /// A service that routes a health path and has a port but no healthcheck (zero2prod's
 /// `/health_check` on 8000): the note names the key that probes it; not once
 /// `healthcheck` is set (`"none"` too), nor for a program without a port.

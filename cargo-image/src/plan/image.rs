@@ -97,6 +97,34 @@ const WINDOWS_ONLY: &[&str] = &[
     "windows",
 ];
 
+/// Desktop GUI toolkits: a package that depends on one directly is a desktop application
+/// (rqbit's Tauri app, a workspace member its `default-members` leave out), which needs a
+/// display no container has, and system libraries (WebKitGTK) only its build would miss.
+const GUI_TOOLKITS: &[&str] = &[
+    "tauri",
+    "eframe",
+    "iced",
+    "gtk",
+    "gtk4",
+    "relm4",
+    "slint",
+    "druid",
+    "fltk",
+    "dioxus-desktop",
+    "winit",
+];
+
+/// The [`GUI_TOOLKITS`] crate `pkg` depends on directly, if any.
+fn gui_toolkit<'a>(ws: &'a Workspace, pkg: &Package) -> Option<&'a str> {
+    let node = ws
+        .resolved
+        .iter()
+        .find(|r| r.name == pkg.name && r.version == pkg.version)?;
+    (node.deps.iter())
+        .map(|&d| ws.resolved[d].name.as_str())
+        .find(|name| GUI_TOOLKITS.contains(name))
+}
+
 /// The required feature of `bin` that enables a [`WINDOWS_ONLY`] crate, with the crate.
 fn windows_only<'a>(pkg: &'a Package, bin: &'a Target) -> Option<(&'a str, &'a str)> {
     bin.required_features.iter().find_map(|f| {
@@ -186,6 +214,18 @@ pub(super) fn plan_images(
                     skeleton::manifest_path(pkg),
                 ));
             }
+            let gui = gui_toolkit(ws, pkg);
+            if let (Some(toolkit), None) = (gui, cfg.skip) {
+                notes.push(format!(
+                    "binary `{}` is not built: its package depends on `{toolkit}`, a desktop \
+                     GUI toolkit, so it is a desktop application, which a container has no \
+                     display for; `skip = false` under [package.metadata.image.bin.{}] in {} \
+                     builds it",
+                    bin.name,
+                    bin.name,
+                    skeleton::manifest_path(pkg),
+                ));
+            }
             // A package whose own cargo configuration builds it for another target than
             // Linux (zellij's WebAssembly plugins) is no program for a Linux image.
             let elsewhere = pkg.own_target.as_deref().filter(|t| !t.contains("-linux"));
@@ -204,6 +244,7 @@ pub(super) fn plan_images(
                     Some("package `xtask`, the workspace's build tool".into())
                 }
                 None if windows.is_some() => Some("Windows-only".into()),
+                None if gui.is_some() => Some("a desktop application".into()),
                 None => elsewhere.map(|t| format!("built for `{t}`")),
             };
             if let Some(why) = &why {
