@@ -106,12 +106,19 @@ pub fn loopback_listens(source: &str) -> Vec<Loopback> {
 fn built_loopbacks(code: &str) -> Vec<Loopback> {
     let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let mut out = Vec::new();
-    if !["bind(", "listen(", "serve(", ".run("]
+    // A file that binds; else only an option named for listening counts (rqbit's main.rs
+    // hands its `http_api_listen_addr` to the library that binds).
+    let binds = ["bind(", "listen(", "serve(", ".run("]
         .iter()
-        .any(|w| flat.contains(w))
-    {
-        return out;
-    }
+        .any(|w| flat.contains(w));
+    // The command-line options the file's structs declare (`#[arg(long …)]` fields).
+    let options: Vec<String> = code_offsets(code, "struct ")
+        .into_iter()
+        .filter_map(|at| struct_body(code, at))
+        .flat_map(struct_fields)
+        .filter(|f| f.attributes.contains("long"))
+        .map(|f| f.name.to_string())
+        .collect();
     let loopbacks = [
         "[127,0,0,1]",
         "Ipv4Addr::LOCALHOST",
@@ -127,10 +134,34 @@ fn built_loopbacks(code: &str) -> Vec<Loopback> {
         let start = flat[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
         let end = flat[at..].find(';').map_or(flat.len(), |i| at + i);
         let statement = flat[start..end].to_ascii_lowercase();
-        if !statement.contains("socketaddr") || statement.contains("connect") {
+        // In a socket address, or the fallback of a listen address (rqbit's
+        // `opts.http_api_listen_addr.unwrap_or((Ipv4Addr::LOCALHOST, 3030).into())`).
+        let listening = ["socketaddr", "listen", "bind("]
+            .iter()
+            .any(|w| statement.contains(w));
+        if !listening || statement.contains("connect") {
             continue;
         }
         if port.is_empty() || port == "0" {
+            continue;
+        }
+        // The command-line option it is the fallback of: `.FIELD.unwrap_or(` where FIELD
+        // is an option (`#[arg(long …)]`) of a struct in the file.
+        let fallback_of = flat[start..at].rfind(".unwrap_or(").and_then(|u| {
+            let before = &flat[start..start + u];
+            let field = &before[before.rfind('.').map_or(0, |i| i + 1)..];
+            options.iter().find(|o| *o == field).cloned()
+        });
+        let named_to_listen = |o: &String| o.contains("listen") || o.contains("bind");
+        if let Some(option) = fallback_of.filter(|o| binds || named_to_listen(o)) {
+            out.push(Loopback {
+                literal: format!("{host}:{port}"),
+                option: Some(option),
+                key: None,
+            });
+            continue;
+        }
+        if !binds {
             continue;
         }
         // The default of an attribute: the option is the field it sits on, found from
@@ -1252,6 +1283,32 @@ fn open() {
                 (9930, "general".to_string(), 4),
                 (8000, "server".to_string(), 8)
             ]
+        );
+    }
+
+    /// rqbit's HTTP API: a listen-address option whose fallback is built in code, said as
+    /// that option's default.
+    #[test]
+    fn a_listen_option_s_fallback_on_loopback() {
+        let source = r#"
+struct ServerOpts {
+    #[arg(long = "http-api-listen-addr", env = "RQBIT_HTTP_API_LISTEN_ADDR")]
+    http_api_listen_addr: Option<SocketAddr>,
+}
+async fn serve(opts: ServerOpts) {
+    let api = start_http_api(
+        session,
+        opts.http_api_listen_addr
+            .unwrap_or((Ipv4Addr::LOCALHOST, 3030).into()),
+    ).await?;
+}
+"#;
+        assert_eq!(
+            said(source),
+            [(
+                "127.0.0.1:3030".to_string(),
+                Some("http_api_listen_addr".to_string())
+            )]
         );
     }
 

@@ -1325,7 +1325,11 @@ fn loopback_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String
             (Some(option), _) => (
                 format!("the default of its `{option}` option, {file}"),
                 format!(
-                    "give that option `0.0.0.0` in `args` under {}",
+                    "give that option `{}` in `args` under {}",
+                    ["127.0.0.1", "localhost", "[::1]", "::1"]
+                        .iter()
+                        .find_map(|h| bind.literal.strip_prefix(h))
+                        .map_or("0.0.0.0".to_string(), |port| format!("0.0.0.0{port}")),
                     image_table(ws, img)
                 ),
             ),
