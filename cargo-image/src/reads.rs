@@ -435,8 +435,11 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         let path = path.trim_start_matches("./").trim_end_matches('/');
         // Scratch space, meant to go with the container (actix's multipart `./tmp`).
         let scratch = matches!(path.split('/').next(), Some("tmp" | "temp"));
+        // Source code, which only a build writes (rustdesk's hbb_common `gen_version()`,
+        // called from its build script, creates `./src/version.rs`).
+        let source = path.starts_with("src/") || path.ends_with(".rs");
         let known = out.iter().any(|w| w.path == path && w.env == env);
-        if plain(path) && !scratch && !known {
+        if plain(path) && !scratch && !source && !known {
             out.push(Written {
                 path: path.to_string(),
                 dir,
@@ -1260,6 +1263,7 @@ fn main() {
     let read = std::fs::read_to_string("settings.toml");
     std::fs::create_dir_all(format!("{}/x", dir)).unwrap();
     std::fs::create_dir_all("./tmp").unwrap();
+    let v = File::create("./src/version.rs");
 }
 #[cfg(test)]
 mod tests { fn t() { std::fs::create_dir_all("fixtures").unwrap(); } }

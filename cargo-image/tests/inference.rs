@@ -1500,6 +1500,43 @@ fn ports_a_shipped_configuration_sets_are_the_image_s() {
     assert_eq!(ports("").0, [8080]);
 }
 
+/// A SQLite database the program opens at run time, with a copy in the workspace (the one
+/// sqlx checked queries against while compiling: rustdesk-server's `db_v2.sqlite3`): the
+/// note keeps it in a volume where the program creates it, rather than shipping the
+/// copy, read-only to the image's user; none once a volume holds it.
+#[test]
+fn a_sqlite_database_read_at_run_time_goes_in_a_volume() {
+    let notes = |config: &str| -> Vec<String> {
+        Fixture::new("rundb")
+            .root_package("relay", |p| {
+                p.toml(config).source(
+                    "src/main.rs",
+                    "fn main() {\n    let db = Database::new(\"db_v2.sqlite3\").unwrap();\n}\n",
+                )
+            })
+            .file("db_v2.sqlite3", "SQLite format 3\0")
+            .build()
+            .plan()
+            .1
+            .notes
+            .into_iter()
+            .filter(|n| n.contains("db_v2"))
+            .collect()
+    };
+    assert_eq!(
+        notes(""),
+        [
+            "`relay` may open `db_v2.sqlite3` at run time (src/main.rs names \"db_v2.sqlite3\"), \
+             a SQLite database, which it would write: keep it in a volume, not in the image (a \
+             shipped copy is read-only to the image's user and goes with the container): set \
+             `volumes = [\"/data\"]` and `workdir = \"/data\"` under [package.metadata.image] in \
+             Cargo.toml, where it creates it"
+        ]
+    );
+    let kept = notes("[package.metadata.image]\nworkdir = \"/data\"\nvolumes = [\"/data\"]\n");
+    assert!(kept.is_empty(), "{kept:?}");
+}
+
 /// A package that depends on a desktop GUI toolkit (rqbit's Tauri app) is a desktop
 /// application: its binary gets no image, said in a note; `skip = false` builds it, and a
 /// workspace of nothing else is refused naming why.
@@ -2044,6 +2081,32 @@ fn starting_a_program_the_runtime_lacks_is_noted() {
     assert!(
         notes[0].starts_with("`worker` may start `ffmpeg`, `kill`"),
         "{notes:?}"
+    );
+    // Two binaries of one package that lack the same (rustdesk-server's): one note.
+    let (_, plan) = Fixture::new("spawns2")
+        .root_package("relay", |p| {
+            p.source(
+                "src/lib.rs",
+                "pub fn probe() { let _ = std::process::Command::new(\"ffmpeg\").status(); }\n",
+            )
+            .bin("relayd")
+            .bin("relayctl")
+        })
+        .build()
+        .plan();
+    let said: Vec<&String> = plan
+        .notes
+        .iter()
+        .filter(|n| n.contains("may start"))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "`relayctl`, `relayd` may start `ffmpeg` (a process started in src/lib.rs), which \
+             their `distroless-cc` runtime does not have: the call fails with \"No such file or \
+             directory\" when it runs. If they do start it, under [package.metadata.image] in \
+             Cargo.toml: add the Debian package that provides `ffmpeg` to `runtime-packages`"
+        ]
     );
 }
 

@@ -1728,6 +1728,7 @@ pub(super) fn run_time_notes(
     type Group = (String, usize, String, String);
     type Entry = (String, String, String);
     let mut groups: Vec<(Group, Vec<Entry>)> = Vec::new();
+    let mut database_notes = Vec::new();
     for (path, read) in &ws.run_reads {
         let lacking: Vec<&ImagePlan> = reaching(images, reach, &read.readers)
             .into_iter()
@@ -1774,6 +1775,48 @@ pub(super) fn run_time_notes(
             _ => ws.workspace_table(),
         };
         let bins = super::ticked(lacking.iter().map(|img| &img.bin));
+        // A SQLite database the program opens is one it writes (rustdesk-server's
+        // `db_v2.sqlite3`, which it creates; the workspace's copy was sqlx's, for the
+        // build): a volume where it opens it keeps it, a shipped copy would be read-only
+        // to its user and go with the container.
+        if is_database(path) && !matches!(read.run_as, Some(RunAs::BuildStage)) {
+            let run_as = match &read.run_as {
+                Some(RunAs::FromWorkdir(name)) => name.as_str(),
+                _ => rel,
+            };
+            // Where each image's program would create it: below its working directory.
+            let opened =
+                |img: &ImagePlan| workdir(img.extras.workdir.as_deref().unwrap_or("/app"), run_as);
+            let lacking: Vec<&&ImagePlan> = (lacking.iter())
+                .filter(|img| !img.extras.in_volume(&opened(img)))
+                .collect();
+            let Some(first) = lacking.first() else {
+                continue;
+            };
+            let bins = super::ticked(lacking.iter().map(|img| &img.bin));
+            let target = opened(first);
+            let dir = target.rsplit_once('/').map_or("/", |(d, _)| d);
+            let (dir, set_workdir) = match (&first.extras.workdir, dir) {
+                (None, "/app") => (
+                    "/data".to_string(),
+                    " and `workdir = \"/data\"`".to_string(),
+                ),
+                (None, dir) => (dir.to_string(), " and `workdir = \"/app\"`".to_string()),
+                (Some(_), dir) => (dir.to_string(), String::new()),
+            };
+            let (it, they, table) = match lacking.len() {
+                1 => ("it", "it", super::image_table(ws, first)),
+                _ => ("they", "each", table),
+            };
+            database_notes.push(format!(
+                "{bins} may open `{rel}` at run time ({}), a SQLite database, which {it} would \
+                 write: keep it in a volume, not in the image (a shipped copy is read-only to \
+                 the image's user and goes with the container): set `volumes = [{dir:?}]`\
+                 {set_workdir} under {table}, where {they} creates it",
+                read.why,
+            ));
+            continue;
+        }
         let key = (bins, lacking.len(), table, set_workdir);
         let entry = (rel.to_string(), target, read.why.clone());
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -1814,12 +1857,21 @@ pub(super) fn run_time_notes(
             }
         })
         .collect();
+    notes.extend(database_notes);
     notes.extend(run_loopback_notes(ws, images, reach));
     notes.extend(shipped_secret_notes(ws, images, reach));
     notes.extend(cargo_env_notes(ws, images, reach));
     notes.extend(written_notes(ws, images, reach));
     notes.extend(system_path_notes(ws, images, reach));
     notes
+}
+
+/// Whether context path `path` names a SQLite database file.
+fn is_database(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    [".sqlite", ".sqlite3", ".db", ".db3"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// A note for each image whose code names its own configuration under `/etc` or its own

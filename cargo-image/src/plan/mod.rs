@@ -1402,6 +1402,10 @@ const IN_CODE_FIX: &str = "listen on `0.0.0.0` in the code, or read the address 
 fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>]) -> Vec<String> {
     use crate::spawn::{command_name, package_of, DEBIAN_SLIM_HAS};
     let mut notes = Vec::new();
+    // Each note's first image, what it says (lacking, files, runtime, "it"/"them", fixes),
+    // and the binaries it is said of.
+    type Said = (String, String, String, &'static str, String);
+    let mut groups: Vec<(&ImagePlan, Said, Vec<&str>)> = Vec::new();
     for (img, reach) in images.iter().zip(reach) {
         if img.runtime == Runtime::Custom {
             continue;
@@ -1470,17 +1474,40 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
                 ticked(&slim)
             ));
         }
-        notes.push(format!(
-            "`{}` may start {} (a process started in {}), which its `{}` runtime does not have: \
-             the call fails with \"No such file or directory\" when it runs. If it does \
-             start {}, under {}: {}",
-            img.bin,
+        // One note for a package's images that lack the same (rustdesk-server's three
+        // binaries, one library that may start `which`).
+        let said = (
             ticked(&lacking),
             files.join(", "),
-            img.runtime.keyword().unwrap_or(&img.base),
+            img.runtime.keyword().unwrap_or(&img.base).to_string(),
             if lacking.len() == 1 { "it" } else { "them" },
-            image_table(ws, img),
             fixes.join("; "),
+        );
+        match groups
+            .iter_mut()
+            .find(|(first, same, _)| first.package == img.package && *same == said)
+        {
+            Some((_, _, bins)) => bins.push(img.bin.as_str()),
+            None => groups.push((img, said, vec![img.bin.as_str()])),
+        }
+    }
+    for (first, (lacking, files, runtime, them, fixes), bins) in groups {
+        let (their, it_does, table) = match bins.len() {
+            1 => ("its", "it does", image_table(ws, first)),
+            _ => (
+                "their",
+                "they do",
+                ws.package(&first.package).map_or_else(
+                    || image_table(ws, first),
+                    |p| format!("[package.metadata.image] in {}", skeleton::manifest_path(p)),
+                ),
+            ),
+        };
+        notes.push(format!(
+            "{} may start {lacking} (a process started in {files}), which {their} `{runtime}` \
+             runtime does not have: the call fails with \"No such file or directory\" when it \
+             runs. If {it_does} start {them}, under {table}: {fixes}",
+            ticked(&bins),
         ));
     }
     notes
