@@ -183,6 +183,49 @@ pub fn hints(output: &str) -> Vec<String> {
              (clang, lld, mold) to `build-packages` in [workspace.metadata.image]."
         ));
     }
+    // Cargo fetching crates inside the build: a gateway that re-signs HTTPS, whose CA the
+    // builder does not trust, or a source the engine's network does not reach
+    // (rustdesk-server's git dependencies on github.com: "Could not resolve host").
+    let tls = [
+        "ssl certificate problem",
+        "certificate verify failed",
+        "invalid peer certificate",
+        "unknownissuer",
+    ];
+    let network = [
+        "could not resolve host",
+        "couldn't resolve host",
+        "failed to connect to",
+        "connection timed out",
+        "network failure seems to have happened",
+    ];
+    let fetching = [
+        "failed to fetch",
+        "failed to download",
+        "failed to get `",
+        "failed to load source",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if fetching && tls.iter().any(|w| lower.contains(w)) {
+        out.push(
+            "hint: cargo fetched crates inside the build and did not trust the server's \
+             certificate: a proxy or gateway on your network re-signs HTTPS. Give the build \
+             its CA with `--ca-cert FILE` (a build secret, never in an image), or \
+             `ca-certificates = [\"FILE\"]` in [workspace.metadata.image] for builds \
+             without this tool."
+                .to_string(),
+        );
+    } else if fetching && network.iter().any(|w| lower.contains(w)) {
+        out.push(
+            "hint: cargo fetched crates inside the build and could not reach their source \
+             (crates.io, or a git dependency's host): the engine's network must reach it, as \
+             this machine's does, or vendor the crates (`cargo vendor`, with the [source] \
+             replacement it prints added to .cargo/config.toml), which the build then uses \
+             offline."
+                .to_string(),
+        );
+    }
     out
 }
 
@@ -342,6 +385,28 @@ mod tests {
             "failed to solve: process \"/bin/sh -c cargo-image build\" did not complete \
              successfully: exit code: 101"
         ));
+    }
+
+    /// Fetching inside the build: a TLS gateway's certificate (this machine's own), and a
+    /// git dependency's host the engine cannot resolve (rustdesk-server's, as it failed).
+    #[test]
+    fn a_failed_fetch_names_the_ca_or_the_network() {
+        let git = "#14 3.112     Updating git repository `https://github.com/rustdesk-org/confy`\n\
+                   #14 3.201 error: failed to get `confy` as a dependency of package `hbb_common v0.1.0`\n\
+                   #14 3.201 Caused by:\n  failed to load source for dependency `confy`\n\
+                   #14 3.201   failed to fetch into: /root/.cargo/git/db/confy-1f4b3e0f\n\
+                   #14 3.201   network failure seems to have happened\n\
+                   #14 3.201   Could not resolve host: github.com; class=Net (12)";
+        let said = hints(git);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("`cargo vendor`"), "{said:?}");
+        let tls = "error: failed to download from `https://static.crates.io/crates/libc/0.2.155/download`\n\
+                   Caused by:\n  [60] SSL peer certificate or SSH remote key was not OK (SSL \
+                   certificate problem: unable to get local issuer certificate)";
+        let said = hints(tls);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("--ca-cert FILE"), "{said:?}");
+        assert!(hints("error[E0425]: cannot find value `host` in this scope").is_empty());
     }
 
     /// hurl's first build: the `libxml` crate's build script found no libxml2 (the
