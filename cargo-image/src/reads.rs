@@ -370,7 +370,7 @@ const DATA_FIELD_WORDS: &[&str] = &[
 /// The paths program code writes to when it runs, relative to its working directory: in
 /// a container they live in its writable layer, gone when it is removed (microbin keeps
 /// its pastes in `microbin_data`). Found: a directory created by name
-/// (`create_dir_all("uploads")`), a file created by name (`File::create`, rusqlite's
+/// (`create_dir_all("uploads")`), a file created or written by name (`File::create`, `fs::write`, rusqlite's
 /// `Connection::open`), a SQLite URL (`"sqlite://data.db?mode=rwc"`), and the default of a
 /// command-line option whose field names data (`#[clap(env = "MICROBIN_DATA_DIR",
 /// default_value = "microbin_data")] data_dir`), with its variable. Not found: a path
@@ -391,7 +391,10 @@ pub fn written_paths(source: &str) -> Vec<Written> {
             Some((path, false, format!("\"{literal}\""), None))
         } else if let Some(called) = called {
             let dir = matches!(called[0], "create_dir_all" | "create_dir");
-            let file = matches!(called[..], ["create", "File"] | ["open", "Connection"]);
+            let file = matches!(
+                called[..],
+                ["create", "File"] | ["open", "Connection"] | ["write", "fs"]
+            );
             let name = called.iter().rev().copied().collect::<Vec<_>>().join("::");
             (dir || file).then(|| (literal, dir, format!("{name}(\"{literal}\")"), None))
         } else if cli_attribute(line)
@@ -1257,6 +1260,7 @@ pub struct Args {
 fn main() {
     std::fs::create_dir_all("uploads/tmp/").unwrap();
     let f = File::create("out.log");
+    std::fs::write("state.json", b"{}").unwrap();
     let c = rusqlite::Connection::open("cache.db");
     let pool = SqlitePool::connect("sqlite://data/app.db?mode=rwc");
     let mem = SqlitePool::connect("sqlite::memory:");
@@ -1295,6 +1299,7 @@ mod tests { fn t() { std::fs::create_dir_all("fixtures").unwrap(); } }
                     None
                 ),
                 (s("out.log"), false, s("File::create(\"out.log\")"), None),
+                (s("state.json"), false, s("fs::write(\"state.json\")"), None),
                 (
                     s("cache.db"),
                     false,
