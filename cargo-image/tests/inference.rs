@@ -1549,29 +1549,42 @@ fn a_desktop_application_s_binary_is_skipped() {
             .package("crates/app", |p| p.main().toml(app_config))
             .build()
     };
-    let plan_with_tauri = |app_config: &str| {
+    let plan_with = |app_config: &str, toolkit: &str| {
         let (loaded, _) = built(app_config).plan();
         let mut ws = loaded.workspace;
         ws.resolved = vec![
             node("app", "0.1.0", &[], &[2]),
             node("server", "0.1.0", &[], &[]),
-            node("tauri", "2.1.0", &[], &[]),
+            node(toolkit, "2.1.0", &[], &[]),
         ];
         cargo_image::plan::plan(&ws, &fixed_options())
     };
-    let plan = plan_with_tauri("").unwrap();
+    let plan = plan_with("", "tauri").unwrap();
     let bins: Vec<&str> = plan.images.iter().map(|i| i.bin.as_str()).collect();
     assert_eq!(bins, ["server"]);
+    let skipped = |plan: &cargo_image::plan::Plan| -> Vec<String> {
+        (plan.notes.iter())
+            .filter(|n| n.starts_with("binary `app` is not built"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        skipped(&plan),
+        [
+            "binary `app` is not built: it is a desktop application (its package depends on \
+          `tauri`, a desktop GUI toolkit, and no container has a display); `skip = false` \
+          under [package.metadata.image.bin.app] in crates/app/Cargo.toml builds it"
+        ]
+    );
+    // iggy's Yew dashboard: WebAssembly for a browser.
+    let plan = plan_with("", "yew").unwrap();
+    assert_eq!(plan.images.len(), 1);
     assert!(
-        plan.notes.iter().any(|n| n
-            == "binary `app` is not built: its package depends on `tauri`, a desktop GUI \
-                toolkit, so it is a desktop application, which a container has no display for; \
-                `skip = false` under [package.metadata.image.bin.app] in crates/app/Cargo.toml \
-                builds it"),
+        skipped(&plan)[0].contains("it is a browser application (its package depends on `yew`"),
         "{:?}",
         plan.notes
     );
-    let plan = plan_with_tauri("[package.metadata.image]\nskip = false\n").unwrap();
+    let plan = plan_with("[package.metadata.image]\nskip = false\n", "tauri").unwrap();
     assert_eq!(plan.images.len(), 2);
     let only = Fixture::new("desktoponly")
         .root_package("app", |p| p.main())

@@ -114,15 +114,31 @@ const GUI_TOOLKITS: &[&str] = &[
     "winit",
 ];
 
-/// The [`GUI_TOOLKITS`] crate `pkg` depends on directly, if any.
-fn gui_toolkit<'a>(ws: &'a Workspace, pkg: &Package) -> Option<&'a str> {
+/// Browser front-end frameworks: a package that depends on one directly is a WebAssembly
+/// application for a browser (iggy's Yew dashboard, which trunk builds), no Linux program.
+const WEB_FRONTENDS: &[&str] = &["yew", "sycamore", "seed", "dioxus-web"];
+
+/// The [`GUI_TOOLKITS`] or [`WEB_FRONTENDS`] crate `pkg` depends on directly, if any, with
+/// what that makes the package: (`tauri`, "a desktop application", why no container runs it).
+fn not_a_service<'a>(
+    ws: &'a Workspace,
+    pkg: &Package,
+) -> Option<(&'a str, &'static str, &'static str)> {
     let node = ws
         .resolved
         .iter()
         .find(|r| r.name == pkg.name && r.version == pkg.version)?;
     (node.deps.iter())
         .map(|&d| ws.resolved[d].name.as_str())
-        .find(|name| GUI_TOOLKITS.contains(name))
+        .find_map(|name| {
+            if GUI_TOOLKITS.contains(&name) {
+                Some((name, "a desktop application", "a desktop GUI toolkit, and no container has a display"))
+            } else if WEB_FRONTENDS.contains(&name) {
+                Some((name, "a browser application", "a browser front-end framework: it is WebAssembly for a browser, not a Linux program"))
+            } else {
+                None
+            }
+        })
 }
 
 /// The required feature of `bin` that enables a [`WINDOWS_ONLY`] crate, with the crate.
@@ -214,13 +230,12 @@ pub(super) fn plan_images(
                     skeleton::manifest_path(pkg),
                 ));
             }
-            let gui = gui_toolkit(ws, pkg);
-            if let (Some(toolkit), None) = (gui, cfg.skip) {
+            let gui = not_a_service(ws, pkg);
+            if let (Some((toolkit, what, why)), None) = (gui, cfg.skip) {
                 notes.push(format!(
-                    "binary `{}` is not built: its package depends on `{toolkit}`, a desktop \
-                     GUI toolkit, so it is a desktop application, which a container has no \
-                     display for; `skip = false` under [package.metadata.image.bin.{}] in {} \
-                     builds it",
+                    "binary `{}` is not built: it is {what} (its package depends on \
+                     `{toolkit}`, {why}); `skip = false` under \
+                     [package.metadata.image.bin.{}] in {} builds it",
                     bin.name,
                     bin.name,
                     skeleton::manifest_path(pkg),
@@ -244,7 +259,7 @@ pub(super) fn plan_images(
                     Some("package `xtask`, the workspace's build tool".into())
                 }
                 None if windows.is_some() => Some("Windows-only".into()),
-                None if gui.is_some() => Some("a desktop application".into()),
+                None if gui.is_some() => gui.map(|(_, what, _)| what.to_string()),
                 None => elsewhere.map(|t| format!("built for `{t}`")),
             };
             if let Some(why) = &why {
