@@ -757,7 +757,8 @@ fn client_section(section: &str) -> bool {
 
 /// The ports a server's configuration file (TOML, YAML, INI) sets, with their lines: a
 /// `port` (or a server's, `http_port`, `prometheus_exporter_port`) with a number, in a
-/// section that also says where to listen (`host`, `bind`, `address`, …: zero2prod's
+/// section that also says where to listen with an address, not a host name a client
+/// connects to (`host`, `bind`, `address`, …: zero2prod's
 /// `application:` with `port: 8000` and `host: 0.0.0.0`, pgcat's `[general]`), or a listen
 /// address with its port (`address = "0.0.0.0:8000"`). Not under a section naming a
 /// client (`database:`), where it connects.
@@ -772,9 +773,15 @@ pub fn config_ports(text: &str) -> Vec<(u16, ConfigEntry)> {
                     .iter()
                     .any(|w| key.contains(w)))
         {
+            // A host this machine binds: an address, not a name it connects to (a client's
+            // `[server] host = "api.example.com"`).
+            let bindable = |v: &str| {
+                let v = v.trim_start_matches('[').trim_end_matches(']');
+                v.parse::<std::net::IpAddr>().is_ok() || matches!(v, "localhost" | "*" | "")
+            };
             let listens_here = entries
                 .iter()
-                .any(|o| o.section == e.section && listen_key(&o.key));
+                .any(|o| o.section == e.section && listen_key(&o.key) && bindable(&o.value));
             e.value.parse::<u16>().ok().filter(|_| listens_here)
         } else if LISTEN_KEYS.contains(&key.as_str()) {
             ["0.0.0.0:", "[::]:"]
@@ -1284,6 +1291,8 @@ fn open() {
                 (8000, "server".to_string(), 8)
             ]
         );
+        // A client's: the host is a name it connects to.
+        assert!(ports("[server]\nhost = \"api.example.com\"\nport = 443\n").is_empty());
     }
 
     /// rqbit's HTTP API: a listen-address option whose fallback is built in code, said as

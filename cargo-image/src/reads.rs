@@ -370,9 +370,9 @@ const DATA_FIELD_WORDS: &[&str] = &[
 /// The paths program code writes to when it runs, relative to its working directory: in
 /// a container they live in its writable layer, gone when it is removed (microbin keeps
 /// its pastes in `microbin_data`). Found: a directory created by name
-/// (`create_dir_all("uploads")`), a file created or written by name (`File::create`, `fs::write`, rusqlite's
-/// `Connection::open`), a SQLite URL (`"sqlite://data.db?mode=rwc"`), and the default of a
-/// command-line option whose field names data (`#[clap(env = "MICROBIN_DATA_DIR",
+/// (`create_dir_all("uploads")`), a file created or written by name (`File::create`,
+/// `fs::write`, rusqlite's `Connection::open`), a SQLite URL (`"sqlite://data.db?mode=rwc"`),
+/// and the default of a command-line option whose field names data (`#[clap(env = "MICROBIN_DATA_DIR",
 /// default_value = "microbin_data")] data_dir`), with its variable. Not found: a path
 /// built at run time, an absolute one (its own Dockerfile's `VOLUME` business), scratch
 /// space (`tmp/`, `temp/`), test modules.

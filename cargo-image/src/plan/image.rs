@@ -132,9 +132,18 @@ fn not_a_service<'a>(
         .map(|&d| ws.resolved[d].name.as_str())
         .find_map(|name| {
             if GUI_TOOLKITS.contains(&name) {
-                Some((name, "a desktop application", "a desktop GUI toolkit, and no container has a display"))
+                Some((
+                    name,
+                    "a desktop application",
+                    "a desktop GUI toolkit, and no container has a display",
+                ))
             } else if WEB_FRONTENDS.contains(&name) {
-                Some((name, "a browser application", "a browser front-end framework: it is WebAssembly for a browser, not a Linux program"))
+                Some((
+                    name,
+                    "a browser application",
+                    "a browser front-end framework: it is WebAssembly for a browser, not a \
+                     Linux program",
+                ))
             } else {
                 None
             }

@@ -1020,8 +1020,8 @@ fn shared_port_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
 /// `/health_check`, axum's `/healthz`; [`crate::listen::ListenFacts::health_routes`]) and
 /// that has a TCP port but no healthcheck, unset: `healthcheck = "/health_check"` has
 /// Docker probe it, with our static probe on runtimes without curl. Noted, not set: a
-/// route under a prefix (`.nest("/api", …)`) would fail the probe of the bare path. Not said once the key
-/// is set, `"none"` included.
+/// route under a prefix (`.nest("/api", …)`) would fail the probe of the bare path. Not
+/// said once the key is set, `"none"` included.
 fn health_route_notes(
     ws: &Workspace,
     images: &[ImagePlan],
