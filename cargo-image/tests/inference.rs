@@ -1669,9 +1669,9 @@ fn ports_every_binary_of_a_package_links_are_noted_until_each_says_its_own() {
         [
             "`portctl`, `portd` all expose `7000`, which code each of them links names \
              (src/lib.rs: \"0.0.0.0:7000\"): the code does not tell which of them listens \
-             there, and one that does not still gets `EXPOSE`, an init and, for HTTP, a \
-             healthcheck; give each its own `ports` (`ports = []` for one that does not \
-             listen) under [package.metadata.image.bin.NAME] in Cargo.toml"
+             there, and one that does not still gets `EXPOSE` and an init; give each its own \
+             `ports` (`ports = []` for one that does not listen) under \
+             [package.metadata.image.bin.NAME] in Cargo.toml"
         ],
         "{:?}",
         plan.notes

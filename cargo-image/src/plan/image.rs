@@ -1832,12 +1832,18 @@ pub(super) fn run_time_notes(
                 1 => ("it", "it", super::image_table(ws, first)),
                 _ => ("they", "each", table),
             };
+            // The volumes it has, kept in the key the note gives.
+            let all: Vec<String> = (first.extras.volumes.iter().map(String::as_str))
+                .chain([dir.as_str()])
+                .map(|v| format!("{v:?}"))
+                .collect();
             database_notes.push(format!(
                 "{bins} may open `{rel}` at run time ({}), a SQLite database, which {it} would \
                  write: keep it in a volume, not in the image (a shipped copy is read-only to \
-                 the image's user and goes with the container): set `volumes = [{dir:?}]`\
+                 the image's user and goes with the container): set `volumes = [{}]`\
                  {set_workdir} under {table}, where {they} creates it",
                 read.why,
+                all.join(", "),
             ));
             continue;
         }

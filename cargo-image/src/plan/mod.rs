@@ -970,8 +970,8 @@ fn subcommand_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
 /// link rather than from one program's own file (ntpd-rs: statime's PTP ports 319 and 320
 /// went to `ntp-daemon`, to the metrics exporter, and to `ntp-ctl`, a command-line tool):
 /// which of them listens there the code does not tell, and one that does not still gets
-/// `EXPOSE`, the init a server gets, and a healthcheck when the port is HTTP. Ports from
-/// `args` or `env` are the user's, and not said.
+/// `EXPOSE` and the init a server gets. Ports from `args` or `env` are the user's, and not
+/// said.
 fn shared_port_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
     let from_code = |img: &ImagePlan| {
         !img.ports_inferred_from.is_empty()
@@ -1004,9 +1004,9 @@ fn shared_port_notes(ws: &Workspace, images: &[ImagePlan]) -> Vec<String> {
             .chain(img.udp_ports.iter().map(|p| format!("{p}/udp")));
         notes.push(format!(
             "{} all expose {}, which code each of them links names ({}): the code does not \
-             tell which of them listens there, and one that does not still gets `EXPOSE`, an \
-             init and, for HTTP, a healthcheck; give each its own `ports` (`ports = []` for one \
-             that does not listen) under [package.metadata.image.bin.NAME] in {}",
+             tell which of them listens there, and one that does not still gets `EXPOSE` and \
+             an init; give each its own `ports` (`ports = []` for one that does not listen) \
+             under [package.metadata.image.bin.NAME] in {}",
             ticked(siblings.iter().map(|i| &i.bin)),
             ticked(ports),
             img.ports_inferred_from.join("; "),
