@@ -901,10 +901,25 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
             continue;
         };
         let fields = struct_fields(body);
-        if !fields.iter().any(|f| BIND_FIELDS.contains(&f.name)) {
-            continue;
-        }
-        for f in fields.iter().filter(|f| server_port_name(f.name)) {
+        let binds = fields.iter().any(|f| BIND_FIELDS.contains(&f.name));
+        // A `PREFIX_port` beside a `PREFIX_host` that defaults to every interface (lldap's
+        // derive_builder `ldap_host` with `#[builder(default = r#"String::from("::")"#)]`
+        // beside `ldap_port`'s `default = "3890"`): a server's, whatever the prefix.
+        let public_host = |prefix: &str| {
+            fields.iter().any(|h| {
+                h.name == format!("{prefix}host")
+                    && ["\"::\"", "\"0.0.0.0\"", "\"[::]\""]
+                        .iter()
+                        .any(|a| h.attributes.contains(a))
+            })
+        };
+        let serves = |name: &str| {
+            (binds && server_port_name(name))
+                || name
+                    .strip_suffix("port")
+                    .is_some_and(|prefix| public_host(prefix))
+        };
+        for f in fields.iter().filter(|f| serves(f.name)) {
             let field = f.name;
             let found = attribute_default(code, &f.attributes)
                 .or_else(|| impl_default_field(code, &name, field));
@@ -919,16 +934,18 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
 /// The port a field's attributes default it to: a number, or a function of the file
 /// returning one (`fn default_port() -> u16 { 5000 }`), with the attribute as written.
 fn attribute_default(code: &str, attributes: &str) -> Option<(PortRef, String)> {
-    let value = if let Some(at) = attributes.find("#[default(") {
+    let (value, written) = if let Some(at) = attributes.find("#[default(") {
         let open = at + "#[default".len();
         let close = closing(attributes, open, b'(', b')')?;
-        attributes[open + 1..close].trim()
+        let value = attributes[open + 1..close].trim();
+        (value, format!("#[default({value})]"))
     } else {
         let (_, rest) = attributes.split_once("default = \"")?;
-        rest.split('"').next()?
+        let value = rest.split('"').next()?;
+        (value, format!("default = \"{value}\""))
     };
     if let Some(port) = port_number(value) {
-        return Some((port, format!("#[default({value})]")));
+        return Some((port, written));
     }
     let function = value.strip_suffix("()").unwrap_or(value);
     let function = function.rsplit("::").next().unwrap_or(function);
@@ -1413,6 +1430,17 @@ fn main() {
                 "Local::port: `port: 8000` in impl Default".to_string()
             )]
         );
+        // lldap's derive_builder defaults: ports beside hosts on every interface; a
+        // database's host and port beside them are a client's.
+        let lldap = "pub struct Configuration {\n    \
+                     #[builder(default = r#\"String::from(\"::\")\"#)]\n    pub ldap_host: String,\n    \
+                     #[builder(default = \"3890\")]\n    pub ldap_port: u16,\n    \
+                     #[builder(default = r#\"String::from(\"::\")\"#)]\n    pub http_host: String,\n    \
+                     #[builder(default = \"17170\")]\n    pub http_port: u16,\n    \
+                     #[builder(default = r#\"String::from(\"db\")\"#)]\n    pub db_host: String,\n    \
+                     #[builder(default = \"5432\")]\n    pub db_port: u16,\n}\n";
+        let found: Vec<PortRef> = ports(lldap).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(found, [PortRef::Number(3890), PortRef::Number(17170)]);
         // In a comment or a string, a struct is none.
         assert!(ports("// struct S { bind: X, #[default(80)] port: u16 }\nlet s = \"struct T { ip: u8, port: u16 }\";").is_empty());
     }

@@ -383,12 +383,15 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         let before = &program[..at];
         let line = before.rsplit('\n').next().unwrap_or("").trim_start();
         let called = callee(before).map(|c| c.rsplit("::").take(2).collect::<Vec<_>>());
-        let found = if let Some(rest) = literal
-            .strip_prefix("sqlite://")
-            .or_else(|| literal.strip_prefix("sqlite:"))
-        {
+        // A URL may sit in code that a raw string holds (lldap's derive_builder default
+        // `r#"DatabaseUrl::from("sqlite://users.db?mode=rwc")"#`).
+        let nested =
+            (literal.split_once("\"sqlite:")).map(|(_, rest)| rest.split('"').next().unwrap_or(""));
+        let url = nested.or_else(|| literal.strip_prefix("sqlite:"));
+        let found = if let Some(url) = url {
+            let rest = url.strip_prefix("//").unwrap_or(url);
             let path = rest.split('?').next().unwrap_or("");
-            Some((path, false, format!("\"{literal}\""), None))
+            Some((path, false, format!("\"sqlite:{url}\""), None))
         } else if let Some(called) = called {
             let dir = matches!(called[0], "create_dir_all" | "create_dir");
             let file = matches!(
@@ -832,7 +835,16 @@ fn base_of(before: &str, build_script: bool) -> Option<Base> {
     if build_script || after_manifest_dir {
         return Some(Base::Package);
     }
-    (line.starts_with("#[") && lead.ends_with('=')).then_some(Base::Package)
+    if line.starts_with("#[") && lead.ends_with('=') {
+        return Some(Base::Package);
+    }
+    // An attribute spread over lines (graphql_client's `#[graphql(` with `query_path =
+    // "queries/x.graphql"` below it, lldap's): a derive's input, read while compiling. A
+    // command line's (`#[arg(` above `default_value = "app.toml"`) is a run-time default.
+    let start = before.rfind("#[")?;
+    let open = before[start..].matches('[').count() > before[start..].matches(']').count();
+    let first = before[start..].lines().next().unwrap_or("");
+    (open && lead.ends_with('=') && !cli_attribute(first)).then_some(Base::Package)
 }
 
 /// `dir` joined with `rel` (`/`-separated, `..` and `.` resolved); `None` when it climbs
@@ -1175,10 +1187,21 @@ mod tests {
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 const README: &str = include_str!("../README.md");
 const CSS: &str = grass::include!("data/style.scss");
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "queries/add_user.graphql",
+)]
+struct AddUser;
 #[derive(Parser)]
 struct Args {
     #[arg(default_value = "./pgcat.toml")]
     config: String,
+    #[arg(
+        long,
+        default_value = "settings/app.toml"
+    )]
+    settings: String,
     #[serde(rename = "not-a-path")]
     x: u8,
 }
@@ -1202,6 +1225,7 @@ mod tests {
             run_time_literals(source),
             [
                 "pgcat.toml",
+                "settings/app.toml",
                 "configuration",
                 "config/app.hjson",
                 "data",
@@ -1242,7 +1266,7 @@ mod tests {
 
     #[test]
     fn written_paths_are_created_by_name_or_a_data_options_default() {
-        let source = r#"
+        let source = r##"
 #[derive(Parser)]
 pub struct Args {
     #[clap(long = "data-envdir", env = "MICROBIN_DATA_DIR", default_value = "microbin_data")]
@@ -1263,6 +1287,8 @@ fn main() {
     std::fs::write("state.json", b"{}").unwrap();
     let c = rusqlite::Connection::open("cache.db");
     let pool = SqlitePool::connect("sqlite://data/app.db?mode=rwc");
+    #[builder(default = r#"DatabaseUrl::from("sqlite://users.db?mode=rwc")"#)]
+    let url = 1;
     let mem = SqlitePool::connect("sqlite::memory:");
     let read = std::fs::read_to_string("settings.toml");
     std::fs::create_dir_all(format!("{}/x", dir)).unwrap();
@@ -1271,7 +1297,7 @@ fn main() {
 }
 #[cfg(test)]
 mod tests { fn t() { std::fs::create_dir_all("fixtures").unwrap(); } }
-"#;
+"##;
         let found: Vec<(String, bool, String, Option<String>)> = super::written_paths(source)
             .into_iter()
             .map(|w| (w.path, w.dir, w.how, w.env))
@@ -1310,6 +1336,12 @@ mod tests { fn t() { std::fs::create_dir_all("fixtures").unwrap(); } }
                     s("data/app.db"),
                     false,
                     s("\"sqlite://data/app.db?mode=rwc\""),
+                    None
+                ),
+                (
+                    s("users.db"),
+                    false,
+                    s("\"sqlite://users.db?mode=rwc\""),
                     None
                 ),
             ]
