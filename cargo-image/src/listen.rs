@@ -914,10 +914,7 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
             })
         };
         let serves = |name: &str| {
-            (binds && server_port_name(name))
-                || name
-                    .strip_suffix("port")
-                    .is_some_and(|prefix| public_host(prefix))
+            (binds && server_port_name(name)) || name.strip_suffix("port").is_some_and(&public_host)
         };
         for f in fields.iter().filter(|f| serves(f.name)) {
             let field = f.name;
