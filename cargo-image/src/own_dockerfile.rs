@@ -397,7 +397,13 @@ pub fn last_stage(path: &str, text: &str) -> OwnDockerfile {
                 }
             }
             "EXPOSE" => {
-                for port in rest.split_whitespace() {
+                // `EXPOSE ${LDAP_PORT} ${HTTP_PORT}` after `ENV LDAP_PORT=3890` (lldap's):
+                // the stage's ENV first, as Docker lets it win over an ARG.
+                let vars: Vec<(String, String)> = (stages.last().into_iter())
+                    .flat_map(|stage| stage.env.iter().cloned())
+                    .chain(args.iter().cloned())
+                    .collect();
+                for port in expand(rest, &vars).split_whitespace() {
                     let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
                     let list = match protocol.to_ascii_lowercase().as_str() {
                         "tcp" => &mut out.ports,
@@ -745,6 +751,15 @@ mod tests {
         assert!(own.runs_as_root());
         assert!(last_stage("Dockerfile", "FROM x\nUSER root:root\n").runs_as_root());
         assert_eq!(own.env, [("ROCKET_PORT".to_string(), "80".to_string())]);
+        // lldap's: ports through the stage's ENV (over an ARG of the same name) and an ARG.
+        let own = last_stage(
+            "Dockerfile",
+            "ARG LDAP_PORT=389\nARG METRICS=9100\nFROM alpine:3.21\nARG METRICS\n\
+             ENV LDAP_PORT=3890\nENV HTTP_PORT=17170\n\
+             EXPOSE ${LDAP_PORT} ${HTTP_PORT} $METRICS/udp\n",
+        );
+        assert_eq!(own.ports, [3890, 17170]);
+        assert_eq!(own.udp_ports, [9100]);
     }
 
     /// The last stage's `COPY --from`s that bring something other than the workspace's
