@@ -810,8 +810,7 @@ fn from_metadata(
     for (src, manifest) in file_keys {
         in_context("files", &src, manifest)?;
     }
-    let shipped_secrets = shipped_secrets(&context_dir, &shipped);
-    let shipped_ports = shipped_ports(&context_dir, &shipped);
+    let (shipped_secrets, shipped_ports) = shipped_config(&context_dir, &shipped);
     for file in config.build_files.iter().flatten() {
         in_context(
             "build-files",
@@ -1096,19 +1095,23 @@ fn package_sources(
     out.into_iter().collect()
 }
 
+/// What a walk over configuration files finds, per path given.
+type ByPath<T> = BTreeMap<String, Vec<T>>;
+type Entry = crate::listen::ConfigEntry;
+
 /// For each run-time read that is a configuration file, or a directory holding some, the
 /// first line that listens on loopback ([`crate::listen::config_loopback`]), with its file.
 fn run_loopbacks(
     context: &Path,
     run_reads: &BTreeMap<String, crate::model::CompileRead>,
-) -> BTreeMap<String, crate::listen::ConfigEntry> {
+) -> BTreeMap<String, Entry> {
     let mut out = BTreeMap::new();
     for path in run_reads.keys() {
         let found = config_files(context, path)
             .into_iter()
             .find_map(|(f, text)| {
                 let found = crate::listen::config_loopback(&text)?;
-                Some(crate::listen::ConfigEntry { file: f, ..found })
+                Some(Entry { file: f, ..found })
             });
         if let Some(found) = found {
             out.insert(path.clone(), found);
@@ -1118,55 +1121,38 @@ fn run_loopbacks(
 }
 
 /// For each path `files` ships (context paths) that is a configuration file, or a
-/// directory holding some, the lines that set a secret to a literal
-/// ([`crate::listen::config_secrets`]), with their files.
-fn shipped_secrets(
+/// directory holding some: the lines that set a secret to a literal
+/// ([`crate::listen::config_secrets`]), and the ports it sets
+/// ([`crate::listen::config_ports`], the first line per port, in the files' order), each
+/// with its file. One walk, so each file is read once for both.
+fn shipped_config(
     context: &Path,
     shipped: &BTreeSet<String>,
-) -> BTreeMap<String, Vec<crate::listen::ConfigEntry>> {
-    let mut out = BTreeMap::new();
+) -> (ByPath<Entry>, ByPath<(u16, Entry)>) {
+    let (mut secrets, mut ports) = (BTreeMap::new(), BTreeMap::new());
     for path in shipped {
-        let found: Vec<crate::listen::ConfigEntry> = config_files(context, path)
-            .into_iter()
-            .flat_map(|(f, text)| {
-                crate::listen::config_secrets(&text)
-                    .into_iter()
-                    .map(move |e| crate::listen::ConfigEntry {
-                        file: f.clone(),
-                        ..e
-                    })
-            })
-            .collect();
-        if !found.is_empty() {
-            out.insert(path.clone(), found);
-        }
-    }
-    out
-}
-
-/// For each path `files` ships (context paths) that is a configuration file, or a
-/// directory holding some, the ports it sets ([`crate::listen::config_ports`]), with their
-/// files, in the files' order.
-fn shipped_ports(
-    context: &Path,
-    shipped: &BTreeSet<String>,
-) -> BTreeMap<String, Vec<(u16, crate::listen::ConfigEntry)>> {
-    let mut out = BTreeMap::new();
-    for path in shipped {
-        let mut found: Vec<(u16, crate::listen::ConfigEntry)> = Vec::new();
+        let mut found_secrets = Vec::new();
+        let mut found_ports: Vec<(u16, Entry)> = Vec::new();
         for (f, text) in config_files(context, path) {
+            let tag = |e| Entry {
+                file: f.clone(),
+                ..e
+            };
+            found_secrets.extend(crate::listen::config_secrets(&text).into_iter().map(tag));
             for (port, e) in crate::listen::config_ports(&text) {
-                if !found.iter().any(|(p, _)| *p == port) {
-                    let file = f.clone();
-                    found.push((port, crate::listen::ConfigEntry { file, ..e }));
+                if !found_ports.iter().any(|(p, _)| *p == port) {
+                    found_ports.push((port, tag(e)));
                 }
             }
         }
-        if !found.is_empty() {
-            out.insert(path.clone(), found);
+        if !found_secrets.is_empty() {
+            secrets.insert(path.clone(), found_secrets);
+        }
+        if !found_ports.is_empty() {
+            ports.insert(path.clone(), found_ports);
         }
     }
-    out
+    (secrets, ports)
 }
 
 /// The configuration files (by extension) at context path `path`, or under it (the first
