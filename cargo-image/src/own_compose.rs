@@ -68,21 +68,53 @@ pub struct OwnCompose {
     pub ports: Vec<ComposePort>,
 }
 
-/// Reads compose file `file`, whose text is `text`.
+/// Reads compose file `file`, whose text is `text`: the data directories its services
+/// mount and the ports they publish, in the file's order.
 pub fn read(file: &str, text: &str) -> OwnCompose {
-    OwnCompose {
+    let mut own = OwnCompose {
         file: file.to_string(),
-        volumes: data_volumes(text),
-        ports: published_ports(text),
+        ..OwnCompose::default()
+    };
+    for service in services(text) {
+        for (item, rest) in &service.volumes {
+            if let Some((target, entry)) = volume(item, rest) {
+                own.volumes.push(ComposeVolume {
+                    service: service.name.to_string(),
+                    image: service.image.clone(),
+                    target,
+                    entry,
+                });
+            }
+        }
+        for (item, rest) in &service.ports {
+            if let Some((target, udp, entry)) = port(item, rest) {
+                own.ports.push(ComposePort {
+                    service: service.name.to_string(),
+                    image: service.image.clone(),
+                    target,
+                    udp,
+                    entry,
+                });
+            }
+        }
     }
+    own
 }
 
 /// A service's `key:` list: each `- ` item with the lines of its long form after it.
 type Items<'a> = Vec<(&'a str, Vec<&'a str>)>;
 
-/// Each service of compose file `text` with its image and the items of its `key:` list
-/// (`volumes`, `ports`), in the file's order.
-fn service_lists<'a>(text: &'a str, key: &str) -> Vec<(&'a str, Option<String>, Items<'a>)> {
+/// A service of a compose file, with the lists the planner reads.
+struct Service<'a> {
+    name: &'a str,
+    image: Option<String>,
+    volumes: Items<'a>,
+    ports: Items<'a>,
+}
+
+/// Each service of compose file `text` with its image and the items of its `volumes:` and
+/// `ports:` lists, in the file's order: one walk over the file.
+fn services(text: &str) -> Vec<Service<'_>> {
     let lines: Vec<(usize, &str)> = text
         .lines()
         .map(|l| l.split(" #").next().unwrap_or(l).trim_end())
@@ -113,8 +145,7 @@ fn service_lists<'a>(text: &'a str, key: &str) -> Vec<(&'a str, Option<String>, 
         }
         at = end;
     }
-    let heading = format!("{key}:");
-    for (service, lines) in services {
+    for (name, lines) in services {
         let Some(key_indent) = lines.first().map(|(i, _)| *i) else {
             continue;
         };
@@ -123,89 +154,74 @@ fn service_lists<'a>(text: &'a str, key: &str) -> Vec<(&'a str, Option<String>, 
             .filter(|(i, _)| *i == key_indent)
             .find_map(|(_, l)| l.strip_prefix("image:"))
             .map(|v| unquote(v.trim()).to_string());
-        let Some(list) = lines
-            .iter()
-            .position(|(i, l)| *i == key_indent && *l == heading)
-        else {
-            continue;
+        let list = |key: &str| -> Items {
+            let heading = format!("{key}:");
+            let Some(list) = lines
+                .iter()
+                .position(|(i, l)| *i == key_indent && *l == heading)
+            else {
+                return Vec::new();
+            };
+            let items = &lines[list + 1..];
+            let items = &items[..items
+                .iter()
+                .position(|(i, _)| *i <= key_indent)
+                .unwrap_or(items.len())];
+            let mut found: Items = Vec::new();
+            let mut i = 0;
+            while i < items.len() {
+                let (indent, line) = items[i];
+                let end = (i + 1..items.len())
+                    .find(|&j| items[j].0 <= indent && items[j].1.starts_with("- "))
+                    .unwrap_or(items.len());
+                if let Some(item) = line.strip_prefix("- ") {
+                    found.push((item, items[i + 1..end].iter().map(|(_, l)| *l).collect()));
+                }
+                i = end;
+            }
+            found
         };
-        let items = &lines[list + 1..];
-        let items = &items[..items
-            .iter()
-            .position(|(i, _)| *i <= key_indent)
-            .unwrap_or(items.len())];
-        let mut found: Items = Vec::new();
-        let mut i = 0;
-        while i < items.len() {
-            let (indent, line) = items[i];
-            let end = (i + 1..items.len())
-                .find(|&j| items[j].0 <= indent && items[j].1.starts_with("- "))
-                .unwrap_or(items.len());
-            if let Some(item) = line.strip_prefix("- ") {
-                found.push((item, items[i + 1..end].iter().map(|(_, l)| *l).collect()));
-            }
-            i = end;
-        }
-        out.push((service, image, found));
+        out.push(Service {
+            name,
+            image,
+            volumes: list("volumes"),
+            ports: list("ports"),
+        });
     }
     out
 }
 
-/// The data directories the services of compose file `text` mount, in the file's order.
-pub fn data_volumes(text: &str) -> Vec<ComposeVolume> {
-    let mut out = Vec::new();
-    for (service, image, items) in service_lists(text, "volumes") {
-        for (item, rest) in items {
-            let found = if item.contains(": ") || item.ends_with(':') {
-                long_form(item, &rest)
-            } else {
-                let entry = unquote(item.trim());
-                short_form(entry).map(|target| (target, entry.to_string()))
-            };
-            if let Some((target, entry)) = found {
-                out.push(ComposeVolume {
-                    service: service.to_string(),
-                    image: image.clone(),
-                    target,
-                    entry,
-                });
-            }
-        }
-    }
-    out
+/// A list item in the long form (`- type: volume`, `- target: 80`), not a string.
+fn long(item: &str) -> bool {
+    item.contains(": ") || item.ends_with(':')
 }
 
-/// The ports the services of compose file `text` publish (`- "6432:6432"`,
-/// `- 127.0.0.1:8080:80`, `- "53:53/udp"`, `- target: 80` with `protocol: udp`), in the
-/// file's order; a range (`9000-9010:9000-9010`) is left out.
-pub fn published_ports(text: &str) -> Vec<ComposePort> {
-    let mut out = Vec::new();
-    for (service, image, items) in service_lists(text, "ports") {
-        for (item, rest) in items {
-            let long = item.contains(": ") || item.ends_with(':');
-            let found = if long {
-                let fields = fields(item, &rest);
-                let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-                let target = get("target").and_then(|t| t.parse::<u16>().ok());
-                target.map(|t| (t, get("protocol") == Some("udp"), format!("target: {t}")))
-            } else {
-                let entry = unquote(item.trim());
-                let (ports, protocol) = entry.split_once('/').unwrap_or((entry, "tcp"));
-                let target = ports.rsplit(':').next().unwrap_or(ports);
-                (target.parse::<u16>().ok()).map(|t| (t, protocol == "udp", entry.to_string()))
-            };
-            if let Some((target, udp, entry)) = found.filter(|(t, _, _)| *t != 0) {
-                out.push(ComposePort {
-                    service: service.to_string(),
-                    image: image.clone(),
-                    target,
-                    udp,
-                    entry,
-                });
-            }
-        }
+/// A `volumes:` item that mounts a data directory: its target and the entry as written.
+fn volume(item: &str, rest: &[&str]) -> Option<(String, String)> {
+    if long(item) {
+        long_form(item, rest)
+    } else {
+        let entry = unquote(item.trim());
+        short_form(entry).map(|target| (target, entry.to_string()))
     }
-    out
+}
+
+/// A `ports:` item (`- "6432:6432"`, `- 127.0.0.1:8080:80`, `- "53:53/udp"`, `- target: 80`
+/// with `protocol: udp`): the container's port, UDP, and the entry as written. A range
+/// (`9000-9010:9000-9010`) is left out.
+fn port(item: &str, rest: &[&str]) -> Option<(u16, bool, String)> {
+    let found = if long(item) {
+        let fields = fields(item, rest);
+        let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let target = get("target").and_then(|t| t.parse::<u16>().ok());
+        target.map(|t| (t, get("protocol") == Some("udp"), format!("target: {t}")))
+    } else {
+        let entry = unquote(item.trim());
+        let (ports, protocol) = entry.split_once('/').unwrap_or((entry, "tcp"));
+        let target = ports.rsplit(':').next().unwrap_or(ports);
+        (target.parse::<u16>().ok()).map(|t| (t, protocol == "udp", entry.to_string()))
+    };
+    found.filter(|(t, _, _)| *t != 0)
 }
 
 /// `./upload/:/app/upload`, `data:/data:rw`: the target of a writable data directory.
@@ -265,7 +281,15 @@ fn unquote(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::data_volumes;
+    use super::{read, ComposePort, ComposeVolume};
+
+    fn data_volumes(text: &str) -> Vec<ComposeVolume> {
+        read("compose.yaml", text).volumes
+    }
+
+    fn published_ports(text: &str) -> Vec<ComposePort> {
+        read("compose.yaml", text).ports
+    }
 
     /// rustypaste's shape (a bind-mounted upload directory beside a read-only config
     /// file), a named volume in the long form, and what is not data: a file, `:ro`, the
@@ -316,7 +340,7 @@ mod tests {
                     - 9000-9010:9000-9010\n    volumes:\n      - ./data:/data\n  \
                     dns:\n    image: me/dns:1\n    ports:\n      - target: 53\n        \
                     published: \"5300\"\n        protocol: udp\n";
-        let found: Vec<(String, Option<String>, u16, bool, String)> = super::published_ports(text)
+        let found: Vec<(String, Option<String>, u16, bool, String)> = published_ports(text)
             .into_iter()
             .map(|p| (p.service, p.image, p.target, p.udp, p.entry))
             .collect();
