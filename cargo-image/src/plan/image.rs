@@ -1793,9 +1793,7 @@ pub(super) fn run_time_notes(
         };
         let one_package = lacking.iter().all(|img| img.package == first.package);
         let table = match ws.package(&first.package) {
-            Some(p) if one_package => {
-                format!("[package.metadata.image] in {}", join(&p.dir, "Cargo.toml"))
-            }
+            Some(p) if one_package => super::package_table(p),
             _ => ws.workspace_table(),
         };
         let bins = super::ticked(lacking.iter().map(|img| &img.bin));
@@ -1971,9 +1969,7 @@ fn system_path_notes(
     for (imgs, configs, states) in groups {
         let first = imgs[0];
         let table = match ws.package(&first.package) {
-            Some(p) if imgs.len() > 1 => {
-                format!("[package.metadata.image] in {}", join(&p.dir, "Cargo.toml"))
-            }
+            Some(p) if imgs.len() > 1 => super::package_table(p),
             _ => super::image_table(ws, first),
         };
         let bins = super::ticked(imgs.iter().map(|img| &img.bin));

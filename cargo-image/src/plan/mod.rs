@@ -1284,11 +1284,19 @@ fn image_table(ws: &Workspace, img: &ImagePlan) -> String {
         .iter()
         .filter(|t| t.kind == TargetKind::Bin)
         .count();
-    let table = match bins {
-        1 => "[package.metadata.image]".to_string(),
-        _ => format!("[package.metadata.image.bin.{}]", img.bin),
-    };
-    format!("{table} in {}", crate::skeleton::manifest_path(p))
+    match bins {
+        1 => package_table(p),
+        _ => format!(
+            "[package.metadata.image.bin.{}] in {}",
+            img.bin,
+            skeleton::manifest_path(p)
+        ),
+    }
+}
+
+/// The table (and manifest) of keys for every image of package `p`.
+fn package_table(p: &crate::model::Package) -> String {
+    format!("[package.metadata.image] in {}", skeleton::manifest_path(p))
 }
 
 /// A note for each image whose program listens on a loopback address ([`crate::listen`]):
@@ -1497,10 +1505,8 @@ fn spawn_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>])
             _ => (
                 "their",
                 "they do",
-                ws.package(&first.package).map_or_else(
-                    || image_table(ws, first),
-                    |p| format!("[package.metadata.image] in {}", skeleton::manifest_path(p)),
-                ),
+                ws.package(&first.package)
+                    .map_or_else(|| image_table(ws, first), package_table),
             ),
         };
         notes.push(format!(
