@@ -233,10 +233,10 @@ copy-context)
     rm -rf /app/@@DRIVER_DIR@@
     ;;
 build-dev)
-    cargo_ws build --frozen --profile @@DEV_PROFILE@@ --workspace --bins@@FEATURES@@
+    cargo_ws build --frozen --profile @@DEV_PROFILE@@ --workspace@@EXCLUDE@@ --bins@@FEATURES@@
     ;;
 test-deps)
-    cargo_ws test --frozen --workspace --no-run@@FEATURES@@
+    cargo_ws test --frozen --workspace@@EXCLUDE@@ --no-run@@FEATURES@@
     ;;
 test)
     # Tests a .dockerignore rule left out when this file was generated (every command
@@ -250,7 +250,7 @@ test)
         echo "cargo-image: tests not in the build context (a .dockerignore rule leaves them out), so they cannot run:$left_out" >&2
         exit 1
     fi
-    cargo_ws test --frozen --workspace@@FEATURES@@
+    cargo_ws test --frozen --workspace@@EXCLUDE@@@@FEATURES@@
     ;;
 watch)
     # Rebuild and restart a binary whenever a source file changes (polling: works on every
@@ -263,7 +263,7 @@ watch)
     trap 'stop; exit 0' TERM INT
     while :; do
         touch /tmp/cargo-image-stamp
-        if cargo_ws build --locked --offline --profile @@DEV_PROFILE@@ --workspace --bins@@FEATURES@@; then
+        if cargo_ws build --locked --offline --profile @@DEV_PROFILE@@ --workspace@@EXCLUDE@@ --bins@@FEATURES@@; then
             "target/@@DEV_PROFILE_DIR@@/$bin" &
             pid=$!
         fi

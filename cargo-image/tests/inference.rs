@@ -1576,6 +1576,20 @@ fn a_desktop_application_s_binary_is_skipped() {
           under [package.metadata.image.bin.app] in crates/app/Cargo.toml builds it"
         ]
     );
+    // Nor do the dev and test targets compile it: their `--workspace` commands leave it
+    // out (a Tauri app needs GTK and WebKit), said in a note.
+    assert_eq!(plan.dev.exclude, ["app"]);
+    let script = cargo_image::render::scripts::cargo_image_script(&plan);
+    assert!(
+        script.contains("cargo_ws test --frozen --workspace --exclude app\n"),
+        "{script}"
+    );
+    assert!(
+        (plan.notes.iter()).any(|n| n
+            .starts_with("the `dev` and `test` targets leave out `app` (`--workspace --exclude`)")),
+        "{:?}",
+        plan.notes
+    );
     // iggy's Yew dashboard: WebAssembly for a browser.
     let plan = plan_with("", "yew").unwrap();
     assert_eq!(plan.images.len(), 1);
@@ -1586,6 +1600,7 @@ fn a_desktop_application_s_binary_is_skipped() {
     );
     let plan = plan_with("[package.metadata.image]\nskip = false\n", "tauri").unwrap();
     assert_eq!(plan.images.len(), 2);
+    assert!(plan.dev.exclude.is_empty());
     let only = Fixture::new("desktoponly")
         .root_package("app", |p| p.main())
         .build();

@@ -120,7 +120,7 @@ const WEB_FRONTENDS: &[&str] = &["yew", "sycamore", "seed", "dioxus-web"];
 
 /// The [`GUI_TOOLKITS`] or [`WEB_FRONTENDS`] crate `pkg` depends on directly, if any, with
 /// what that makes the package: (`tauri`, "a desktop application", why no container runs it).
-fn not_a_service<'a>(
+pub(super) fn not_a_service<'a>(
     ws: &'a Workspace,
     pkg: &Package,
 ) -> Option<(&'a str, &'static str, &'static str)> {

@@ -322,6 +322,11 @@ pub struct DevPlan {
     /// The binary `docker run` of the dev image starts.
     pub bin: String,
     pub poll_seconds: u32,
+    /// Packages the dev and test targets leave out (`--workspace --exclude`), sorted:
+    /// desktop and browser applications that get no image and that no other member
+    /// needs (rqbit's Tauri app: its toolkit needs GTK and WebKit to compile).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
 }
 
 /// A runtime image for one binary.
@@ -2156,6 +2161,19 @@ pub fn plan(ws: &Workspace, opts: &PlanOptions) -> Result<Plan, Error> {
         message: e.message,
     })?;
     let dev = plan_dev(ws, &images, dev_profile).map_err(invalid)?;
+    if !dev.exclude.is_empty() {
+        let (them, they, its) = match dev.exclude.len() {
+            1 => ("it", "it", "its"),
+            _ => ("them", "they", "each one's"),
+        };
+        notes.push(format!(
+            "the `dev` and `test` targets leave out {} (`--workspace --exclude`): no container \
+             runs {them}, and {they} may not compile in the builder (a desktop toolkit needs \
+             system libraries; a browser one, WebAssembly); `skip = false` under \
+             [package.metadata.image] in {its} manifest builds images and brings {them} back",
+            ticked(&dev.exclude),
+        ));
+    }
     let builder = opts
         .builder
         .clone()
@@ -2759,6 +2777,11 @@ fn crate_stages(
 fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<DevPlan, String> {
     let wcfg = &ws.config;
     let available: Vec<String> = ws.binaries().iter().map(|(_, t)| t.name.clone()).collect();
+    // A package another member needs (not for its tests only).
+    let needed = |package: &str| {
+        (ws.packages.iter())
+            .any(|p| (p.deps.iter()).any(|d| d.package == package && d.kind != DepKind::Dev))
+    };
     let dev_bin = match &wcfg.dev.bin {
         Some(b) if available.contains(b) => b.clone(),
         Some(b) => {
@@ -2772,13 +2795,6 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
         // else one named as a server; else a program of a package nothing else needs
         // (lemmy's server, not the tool its database library also ships); else the first.
         None => {
-            let needed = |package: &str| {
-                ws.packages.iter().any(|p| {
-                    p.deps
-                        .iter()
-                        .any(|d| d.package == package && d.kind != DepKind::Dev)
-                })
-            };
             let default_run = |image: &ImagePlan| {
                 ws.package(&image.package)
                     .is_some_and(|p| p.default_run.as_deref() == Some(&image.bin))
@@ -2813,11 +2829,20 @@ fn plan_dev(ws: &Workspace, images: &[ImagePlan], profile: String) -> Result<Dev
                 .clone()
         }
     };
+    let exclude = (ws.packages.iter())
+        .filter(|p| p.targets.iter().any(|t| t.kind == TargetKind::Bin))
+        .filter(|p| !images.iter().any(|i| i.package == p.name))
+        .filter(|p| image::not_a_service(ws, p).is_some() && !needed(&p.name))
+        .map(|p| p.name.clone())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
     Ok(DevPlan {
         profile_dir: profile_dir(&profile),
         profile,
         bin: dev_bin,
         poll_seconds: wcfg.dev.poll_seconds.unwrap_or(1).max(1),
+        exclude,
     })
 }
 

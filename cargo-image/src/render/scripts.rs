@@ -103,6 +103,11 @@ pub fn cargo_image_script(plan: &Plan) -> String {
         }
     };
     let features = features_flag(&b.features);
+    // The dev and test targets' `--workspace` commands, without the applications no
+    // container runs (their toolkits need system libraries the builder lacks).
+    let exclude: String = (plan.dev.exclude.iter())
+        .map(|p| format!(" --exclude {}", sh_quote(p)))
+        .collect();
     // One cargo command per feature group (one for all when the images agree), each for
     // the binaries it links statically or, in the dynamic build, dynamically.
     let default_group = [crate::plan::FeatureGroup {
@@ -265,6 +270,7 @@ pub fn cargo_image_script(plan: &Plan) -> String {
             ("DEV_PROFILE", &sh_quote(&plan.dev.profile)),
             ("DEV_PROFILE_DIR", &plan.dev.profile_dir),
             ("DEV_BIN", &plan.dev.bin),
+            ("EXCLUDE", &exclude),
             ("LOCAL_DIRS", &local_dirs),
             (
                 "TESTS_LEFT_OUT",
