@@ -358,6 +358,49 @@ const HEALTH_PATHS: &[&str] = &[
     "/api/healthz",
 ];
 
+/// The health path a literal names, with its leading slash: one of [`HEALTH_PATHS`], or
+/// a path ending in one's last segment (`/api/v1/healthz`; dufs's `"__dufs__/health"`,
+/// which its router compares without the slash). A bare word (`"health"`) is none.
+fn health_path(literal: &str) -> Option<String> {
+    if HEALTH_PATHS.contains(&literal) {
+        return Some(literal.to_string());
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/_-.".contains(c);
+    if !literal.contains('/') || literal.ends_with('/') || !literal.chars().all(plain) {
+        return None;
+    }
+    let path = format!("/{}", literal.trim_start_matches('/'));
+    let last = &path[path.rfind('/')?..];
+    HEALTH_PATHS.contains(&last).then_some(path)
+}
+
+/// Whether a line routes a path ([`ROUTE_WORDS`]).
+fn routes(line: &str) -> bool {
+    let line = line.to_ascii_lowercase();
+    ROUTE_WORDS.iter().any(|w| line.contains(w))
+}
+
+/// Whether a line that names a constant routes it, or compares a request's path with it
+/// (dufs's `if req_path == HEALTH_CHECK_PATH`); not a client's `.get(` of it.
+fn compares_or_routes(line: &str) -> bool {
+    let line = line.to_ascii_lowercase();
+    let compared = line.contains("==") && (line.contains("path") || line.contains("uri"));
+    compared
+        || [".route(", "resource(", ".at(", "path!("]
+            .iter()
+            .any(|w| line.contains(w))
+}
+
+/// The name a line defines a string constant or static by (`const HEALTH: &str = "…"`).
+fn const_name(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    let line = line.strip_prefix("pub ").unwrap_or(line);
+    let rest = (line.strip_prefix("const ")).or_else(|| line.strip_prefix("static "))?;
+    let (name, ty) = rest.split_once(':')?;
+    let name = name.trim();
+    (ty.trim_start().starts_with('&') && !name.is_empty()).then_some(name)
+}
+
 /// What a line that routes a path says: axum's and actix's `.route(`, `web::resource(`,
 /// `#[get(`, warp's `path!(`, poem's `.at(`.
 const ROUTE_WORDS: &[&str] = &["route", "resource(", "get(", "path", ".at(", "service("];
@@ -495,14 +538,23 @@ pub fn listen_facts(source: &str) -> ListenFacts {
     }
     facts.env_override = env_override(&flat);
     for (at, literal) in &lits {
+        let Some(path) = health_path(literal) else {
+            continue;
+        };
         let start = code[..*at].rfind('\n').map_or(0, |i| i + 1);
         let end = code[*at..].find('\n').map_or(code.len(), |i| at + i);
-        let line = code[start..end].to_ascii_lowercase();
-        if HEALTH_PATHS.contains(literal)
-            && ROUTE_WORDS.iter().any(|w| line.contains(w))
-            && !facts.health_routes.iter().any(|r| r == literal)
-        {
-            facts.health_routes.push(literal.to_string());
+        let line = &code[start..end];
+        // A constant (dufs's `const HEALTH_CHECK_PATH: &str = "__dufs__/health"`) routes
+        // where its name is used: the lines that name it, without the name (which may say
+        // "path" itself), that route it or compare a request's path with it.
+        let routed = match const_name(line) {
+            Some(name) => (code.lines())
+                .filter(|l| l.contains(name) && !l.contains(literal))
+                .any(|l| compares_or_routes(&l.replace(name, ""))),
+            None => routes(line),
+        };
+        if routed && !facts.health_routes.contains(&path) {
+            facts.health_routes.push(path);
         }
     }
     found.sort_by_key(|(at, _, _, _)| *at);
@@ -1348,11 +1400,28 @@ fn app() -> Router {
 #[get("/ping")]
 async fn ping() -> &'static str { "pong" }
 async fn probe() { let r = client.head(format!("{}{}", base, "/health")).send().await; }
+fn api() -> Router { Router::new().route("/api/v1/healthz", get(ok)) }
 "#;
         assert_eq!(
             listen_facts(source).health_routes,
-            ["/healthz", "/health_check", "/ping"]
+            ["/healthz", "/health_check", "/ping", "/api/v1/healthz"]
         );
+        // dufs: a constant, without its slash, that the router compares a request's path
+        // with; not one only a client sends to, nor a bare word beside a path.
+        let dufs = r#"
+const HEALTH_CHECK_PATH: &str = "__dufs__/health";
+fn handle(req_path: &str) -> bool {
+    if req_path == HEALTH_CHECK_PATH { return true; }
+    false
+}
+"#;
+        assert_eq!(listen_facts(dufs).health_routes, ["/__dufs__/health"]);
+        let client = r#"
+const STATUS: &str = "/v1/health";
+fn poll() { http.get(url.join(STATUS)); }
+fn file() { let path = dir.join("health"); }
+"#;
+        assert!(listen_facts(client).health_routes.is_empty());
     }
 
     /// clap's builder API: the port argument's default and variable, not another
