@@ -299,3 +299,115 @@ fn the_script_builds_in_the_build_directory_the_notes_name() {
     let script = cargo_image::render::scripts::CARGO_IMAGE_TEMPLATE;
     assert!(script.contains(&format!("\ncd {dir}\n")), "{script}");
 }
+
+/// A Debian package `name` built with dpkg-deb in `dir`, holding `files` (paths under
+/// `/`, each a small file) and a postinst `postinst`: its path.
+fn deb(dir: &Path, name: &str, files: &[&str], postinst: &str) -> std::path::PathBuf {
+    let root = dir.join(format!("{name}-root"));
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    let control = format!(
+        "Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n\
+         Description: t\n"
+    );
+    std::fs::write(root.join("DEBIAN/control"), control).unwrap();
+    let script = root.join("DEBIAN/postinst");
+    std::fs::write(&script, format!("#!/bin/sh\nset -e\n{postinst}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in files {
+        let path = root.join(f.trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, name).unwrap();
+    }
+    let out = dir.join(format!("{name}.deb"));
+    let built = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-b"])
+        .arg(&root)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    out
+}
+
+/// `packages.sh alternatives`, which `extract` runs after unpacking: the links that the
+/// postinst scripts make with update-alternatives (which unpacking never runs) are made,
+/// per link the highest priority's target (a priority in a variable, as blis gives it,
+/// counts as 0), slaves too; not one to a target not unpacked, nor over a file that is
+/// there; a loop over words (ImageMagick 7's `for prog in … magick …; do`) is expanded.
+/// pict-rs's runtime packages lacked `libblas.so.3` and `magick` without them.
+#[test]
+fn packages_script_makes_the_links_update_alternatives_would() {
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "dpkg-deb is required under CI"
+        );
+        eprintln!("skipped: needs dpkg-deb");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let debs = [
+        deb(
+            d,
+            "libblas-ref",
+            &["/usr/lib/x/blas/libblas.so.3"],
+            "update-alternatives --install /usr/lib/x/libblas.so.3 \\\n    \
+             libblas.so.3-x /usr/lib/x/blas/libblas.so.3 10",
+        ),
+        deb(
+            d,
+            "libblis",
+            &["/usr/lib/x/blis/libblas.so.3"],
+            "blis_pri=80\nupdate-alternatives --install /usr/lib/x/libblas.so.3 \\\n    \
+             libblas.so.3-x \\\n    /usr/lib/x/blis/libblas.so.3 \\\n    $blis_pri",
+        ),
+        deb(
+            d,
+            "im7",
+            &["/usr/bin/magick-im7", "/usr/bin/kept-im7"],
+            "for prog in convert magick; do\n    \
+             update-alternatives --install /usr/bin/$prog \\\n        \
+             $prog /usr/bin/${prog}-im7 10000 \\\n        \
+             --slave /usr/share/man/man1/$prog.1.gz $prog.1.gz /usr/share/x/$prog.gz\n\
+             done\n\
+             update-alternatives --install /usr/bin/kept kept /usr/bin/kept-im7 100",
+        ),
+        deb(d, "kept", &["/usr/bin/kept"], ""),
+    ];
+    let dest = d.join("extras");
+    for deb in &debs {
+        let x = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(deb)
+            .arg(&dest)
+            .output();
+        assert!(x.unwrap().status.success());
+    }
+    let script = d.join("packages.sh");
+    std::fs::write(&script, cargo_image::render::tools::PACKAGES_SH).unwrap();
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg("alternatives")
+        .arg(&dest)
+        .args(&debs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let link = |path: &str| std::fs::read_link(dest.join(path)).ok();
+    assert_eq!(
+        link("usr/lib/x/libblas.so.3"),
+        Some("/usr/lib/x/blas/libblas.so.3".into())
+    );
+    assert_eq!(link("usr/bin/magick"), Some("/usr/bin/magick-im7".into()));
+    assert!(
+        !dest.join("usr/bin/convert").exists(),
+        "its target is not there"
+    );
+    assert_eq!(link("usr/bin/kept"), None);
+    assert_eq!(
+        std::fs::read_to_string(dest.join("usr/bin/kept")).unwrap(),
+        "kept"
+    );
+}

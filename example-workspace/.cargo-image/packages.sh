@@ -13,6 +13,12 @@
 #       For a runtime without apt (distroless, scratch): PACKAGE and everything it depends
 #       on, minus what the runtime already has (PROVIDED), unpacked for $TARGETARCH under
 #       DEST, the way distroless images themselves are made. Prints what it unpacked.
+#       Unpacking runs no maintainer script, so the links those make with
+#       update-alternatives (`magick`, `libblas.so.3`) are made here (`alternatives`).
+#   cargo-image-packages alternatives DEST DEB...
+#       The update-alternatives links the DEBs' postinst scripts install, made under DEST:
+#       per link, the target of the highest priority that DEST holds; a link DEST already
+#       has is kept.
 set -eu
 
 die() {
@@ -35,7 +41,70 @@ apt_ready() {
     apt-get update -qq
 }
 
+# The links the postinst scripts of DEBs ($2...) make with update-alternatives, under
+# DEST ($1): `--install LINK NAME PATH PRIORITY` and its `--slave LINK NAME PATH`s; a
+# priority given by a variable counts as 0, a path given by one is skipped.
+alternatives() {
+    root="$1"
+    shift
+    for deb; do
+        [ -e "$deb" ] || continue
+        dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./postinst 2>/dev/null || true
+    done | awk '
+        function parse(text,    n, w, i, prio) {
+            n = split(text, w, /[ \t]+/)
+            prio = 0
+            for (i = 1; i <= n; i++) {
+                if (w[i] == "--install" && i + 4 <= n) {
+                    prio = (w[i + 4] ~ /^[0-9]+$/) ? w[i + 4] : 0
+                    print prio, w[i + 1], w[i + 3]
+                } else if (w[i] == "--slave" && i + 3 <= n) {
+                    print prio, w[i + 1], w[i + 3]
+                }
+            }
+        }
+        { line = line $0 }
+        /\\$/ { sub(/\\$/, "", line); next }
+        {
+            text = line
+            line = ""
+        }
+        # A loop over words (ImageMagick 7: `for prog in convert magick ...; do`), whose
+        # body names the word as $prog or ${prog}.
+        text ~ /^[ \t]*for [A-Za-z_][A-Za-z_0-9]* in [^;`$]*; *do[ \t]*$/ {
+            words = text
+            sub(/^[ \t]*for /, "", words)
+            var = words
+            sub(/ .*/, "", var)
+            sub(/^[A-Za-z_0-9]* in /, "", words)
+            sub(/; *do[ \t]*$/, "", words)
+            next
+        }
+        text ~ /^[ \t]*done/ { var = "" }
+        text !~ /update-alternatives/ { next }
+        var == "" { parse(text); next }
+        {
+            m = split(words, each, /[ \t]+/)
+            for (j = 1; j <= m; j++) {
+                if (each[j] == "") continue
+                one = text
+                gsub("\\$\\{" var "\\}", each[j], one)
+                gsub("\\$" var, each[j], one)
+                parse(one)
+            }
+        }' | grep -v '\$' | sort -k1,1nr -s | while read -r _ link to; do
+        if [ ! -e "$root$link" ] && [ ! -L "$root$link" ] && [ -e "$root$to" ]; then
+            mkdir -p "$root$(dirname "$link")"
+            ln -s "$to" "$root$link"
+        fi
+    done
+}
+
 case "${1:-}" in
+alternatives)
+    shift
+    alternatives "$@"
+    ;;
 install)
     shift
     build=""
@@ -105,6 +174,11 @@ extract)
     closure="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
         --no-breaks --no-replaces --no-enhances $wanted |
         sed -n 's/^\([a-z0-9][a-z0-9+.-]*\)\(:[a-z0-9]*\)\{0,1\}$/\1/p' | sort -u)"
+    # perl-base is maintainer tooling a runtime does without, unless a package runs perl
+    # (exiftool): /usr/bin/perl is in perl-base.
+    if printf '%s\n' "$closure" | grep -qx perl; then
+        provided="$(printf '%s' "$provided" | sed 's/ perl-base / /')"
+    fi
     mkdir -p /tmp/cargo-image-debs "$dest"
     cd /tmp/cargo-image-debs
     unpacked=""
@@ -119,12 +193,13 @@ extract)
         [ -e "$deb" ] || continue
         dpkg-deb -x "$deb" "$dest"
     done
+    alternatives "$dest" ./*.deb
     rm -rf "$dest/usr/share/doc" "$dest/usr/share/man" "$dest/usr/share/info" \
         "$dest/usr/share/lintian" "$dest/usr/share/bug"
     echo "cargo-image-packages: unpacked for $target:$unpacked"
     ;;
 *)
-    echo "usage: cargo-image-packages install BUILD... [-- LINK...] | extract DEST PROVIDED... -- PACKAGE..." >&2
+    echo "usage: cargo-image-packages install BUILD... [-- LINK...] | extract DEST PROVIDED... -- PACKAGE... | alternatives DEST DEB..." >&2
     exit 2
     ;;
 esac
