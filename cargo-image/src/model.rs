@@ -285,6 +285,10 @@ pub struct Package {
     /// directory ([`crate::reads::written_paths`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub writes: BTreeMap<String, Vec<crate::reads::Written>>,
+    /// The first call that creates a file at a path it computes
+    /// ([`crate::reads::computed_create`]: dufs's `File::create(path)`), by source file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub creates: BTreeMap<String, String>,
     /// The absolute paths of its own configuration and state its program code names
     /// ([`crate::reads::system_paths`]), by source file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -570,6 +570,7 @@ fn from_metadata(
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
             writes: BTreeMap::new(),
+            creates: BTreeMap::new(),
             system_paths: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
             name,
@@ -716,6 +717,7 @@ fn from_metadata(
         mut signals,
         mut run_envs,
         mut writes,
+        mut creates,
         mut systems,
         mut spawns,
         mut detaches,
@@ -736,6 +738,7 @@ fn from_metadata(
         p.signals = signals.remove(&p.name).unwrap_or_default();
         p.run_env = run_envs.remove(&p.name).unwrap_or_default();
         p.writes = writes.remove(&p.name).unwrap_or_default();
+        p.creates = creates.remove(&p.name).unwrap_or_default();
         p.system_paths = systems.remove(&p.name).unwrap_or_default();
         p.spawns = spawns.remove(&p.name).unwrap_or_default();
         if let Some((calls, flag)) = detaches.remove(&p.name) {
@@ -1286,6 +1289,7 @@ fn source_reads(
     let mut signals = BTreeMap::new();
     let mut run_envs = BTreeMap::new();
     let mut writes = BTreeMap::new();
+    let mut creates = BTreeMap::new();
     let mut systems = BTreeMap::new();
     let mut spawns = BTreeMap::new();
     let mut detaches = BTreeMap::new();
@@ -1400,6 +1404,7 @@ fn source_reads(
         let mut run_env = BTreeMap::new();
         let mut system = BTreeMap::new();
         let mut written = BTreeMap::new();
+        let mut created = BTreeMap::new();
         let mut spawned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // The package's own functions that start a program its callers name, and the
         // program files to look for those callers in, in any file.
@@ -1436,6 +1441,9 @@ fn source_reads(
                 let paths = crate::reads::written_paths(&text);
                 if !paths.is_empty() {
                     written.insert(file.clone(), paths);
+                }
+                if let Some(call) = crate::reads::computed_create(&text) {
+                    created.insert(file.clone(), call);
                 }
                 // A default configuration's namesake in the workspace, beside the
                 // package or at the root (ntpd-rs's `ntp.toml`): what to ship there.
@@ -1618,6 +1626,9 @@ fn source_reads(
         if !written.is_empty() {
             writes.insert(p.name.clone(), written);
         }
+        if !created.is_empty() {
+            creates.insert(p.name.clone(), created);
+        }
         if !system.is_empty() {
             systems.insert(p.name.clone(), system);
         }
@@ -1726,6 +1737,7 @@ fn source_reads(
         signals,
         run_envs,
         writes,
+        creates,
         systems,
         spawns,
         detaches,
@@ -1818,6 +1830,9 @@ struct SourceReads {
     run_envs: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Per package, the paths its files write to when it runs ([`Package::writes`]).
     writes: BTreeMap<String, BTreeMap<String, Vec<crate::reads::Written>>>,
+    /// Per package, the first call per file that creates a file at a computed path
+    /// ([`Package::creates`]).
+    creates: BTreeMap<String, BTreeMap<String, String>>,
     /// Per package, its own configuration and state paths ([`Package::system_paths`]).
     systems: BTreeMap<String, BTreeMap<String, Vec<crate::reads::SystemPath>>>,
     /// Per package, the programs its files start ([`Package::spawns`]).
@@ -2527,6 +2542,7 @@ mod tests {
             signals: BTreeMap::new(),
             run_env: BTreeMap::new(),
             writes: BTreeMap::new(),
+            creates: BTreeMap::new(),
             system_paths: BTreeMap::new(),
             feature_guards: BTreeMap::new(),
         };

@@ -388,7 +388,15 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         let nested =
             (literal.split_once("\"sqlite:")).map(|(_, rest)| rest.split('"').next().unwrap_or(""));
         let url = nested.or_else(|| literal.strip_prefix("sqlite:"));
-        let found = if let Some(url) = url {
+        // The working directory itself, as a served or data directory's default (dufs's
+        // `fn default_serve_path() -> PathBuf { PathBuf::from(".") }`, a clap
+        // `default_value = "."` on `root`): it counts where the program creates files at
+        // paths it computes ([`computed_create`]), which the planner checks.
+        let here =
+            (literal == "." || literal == "./").then(|| working_dir_default(&program, at, line));
+        let found = if let Some(Some(how)) = here {
+            Some((".", true, how, None))
+        } else if let Some(url) = url {
             let rest = url.strip_prefix("//").unwrap_or(url);
             let path = rest.split('?').next().unwrap_or("");
             Some((path, false, format!("\"sqlite:{url}\""), None))
@@ -438,6 +446,17 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         let Some((path, dir, how, env)) = found else {
             continue;
         };
+        if path == "." {
+            if !out.iter().any(|w| w.path == ".") {
+                out.push(Written {
+                    path: path.to_string(),
+                    dir,
+                    how,
+                    env,
+                });
+            }
+            continue;
+        }
         let path = path.trim_start_matches("./").trim_end_matches('/');
         // Scratch space, meant to go with the container (actix's multipart `./tmp`).
         let scratch = matches!(path.split('/').next(), Some("tmp" | "temp"));
@@ -455,6 +474,63 @@ pub fn written_paths(source: &str) -> Vec<Written> {
         }
     }
     out
+}
+
+/// Where the literal `"."` at `at` in `program` (on `line`) is the default of a directory
+/// a program serves or keeps data in, how the code says so: returned by a `default_…`
+/// function named for a path (`default_serve_path()`), or clap's `default_value` of a
+/// field named for one (`root`, `serve_path`, `data_dir`).
+fn working_dir_default(program: &str, at: usize, line: &str) -> Option<String> {
+    let names_a_path = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        (lower.split('_')).any(|w| ["path", "dir", "root", "folder", "directory"].contains(&w))
+    };
+    let before = program[..at].trim_end_matches('"');
+    if cli_attribute(line) {
+        let default = before.trim_end().strip_suffix('=')?.trim_end();
+        if !default.ends_with("default_value") {
+            return None;
+        }
+        let field = option_field(&program[at..])?;
+        return names_a_path(field).then(|| format!("`{field}`'s default \".\""));
+    }
+    let called = callee(before)?;
+    if !["PathBuf::from", "Path::new", "from", "new"]
+        .iter()
+        .any(|c| called.ends_with(c))
+    {
+        return None;
+    }
+    // The function it is in: `fn default_serve_path() -> PathBuf {`.
+    let head = program[..at].rfind("fn ").map(|i| &program[i + 3..at])?;
+    let name = head.split('(').next()?.trim();
+    let returns = head.split_once("->").map(|(_, r)| r)?;
+    let body_between = returns.contains('{') && !returns.contains('}');
+    (name.starts_with("default") && names_a_path(name) && body_between)
+        .then(|| format!("`{name}()` returns \".\""))
+}
+
+/// The first call in program code that creates a file at a path it computes
+/// (`File::create(path)`, `fs::write(&dest, …)`, `OpenOptions` with `.create(true)`), as
+/// written: a program that writes where a request or its options say (dufs's uploads,
+/// into the directory it serves).
+pub fn computed_create(source: &str) -> Option<String> {
+    let program = program_code(source);
+    let found = ["File::create(", "fs::write(", ".create(true)"]
+        .iter()
+        .filter_map(|call| {
+            program.match_indices(call).find_map(|(at, _)| {
+                if call.ends_with(')') {
+                    return Some((at, call.to_string()));
+                }
+                let args = program[at + call.len()..].trim_start();
+                let literal = ["\"", "r\"", "r#"].iter().any(|q| args.starts_with(q));
+                let end = args.find([')', ',', '\n']).unwrap_or(args.len());
+                (!literal && end > 0).then(|| (at, format!("{call}{})", args[..end].trim_end())))
+            })
+        })
+        .min_by_key(|(at, _)| *at);
+    found.map(|(_, call)| call)
 }
 
 /// Whether a line opens a command-line parser's field attribute (clap, structopt, argh),
@@ -895,6 +971,23 @@ mod tests {
             super::literals(r##"f(r"a\b", br#"c"d"#, "e")"##),
             [(3, "a\\b"), (13, "c\"d"), (21, "e")]
         );
+    }
+
+    /// A file created at a path the code computes, not at a literal one, nor in a test.
+    #[test]
+    fn computed_creates_are_found() {
+        let create = |source: &str| super::computed_create(source);
+        assert_eq!(
+            create("fn f() { File::create(\"a.txt\"); fs::write(req_path, b); }"),
+            Some("fs::write(req_path)".to_string())
+        );
+        assert_eq!(
+            create("fn f() { let o = OpenOptions::new().create(true).open(p); }"),
+            Some(".create(true)".to_string())
+        );
+        assert_eq!(create("fn f() { fs::write(r\"x\", b); }"), None);
+        let tested = "fn f() {}\n#[cfg(test)]\nmod tests {\n fn t() { File::create(p); }\n}\n";
+        assert_eq!(create(tested), None);
     }
 
     #[test]

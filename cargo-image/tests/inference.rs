@@ -1787,6 +1787,74 @@ fn data_a_service_writes_below_its_working_directory_is_noted_until_a_volume_kee
     );
 }
 
+/// A file server that serves its working directory by default and creates files where a
+/// request says (dufs: `default_serve_path()` returns `"."`, its uploads go through
+/// `File::create(path)` in another file) writes into the container's layer: noted with a
+/// working directory in a volume, and not once one keeps it. A server that only reads what
+/// it serves (static-web-server's `root` default `"."`) is not noted.
+#[test]
+fn a_server_that_writes_into_its_working_directory_is_noted_until_a_volume_keeps_it() {
+    let fixture = |config: &str| {
+        Fixture::new("servedir")
+            .virtual_workspace(&["crates/*"])
+            .package("crates/files", |p| {
+                p.source(
+                    "src/main.rs",
+                    "mod args;
+mod server;
+fn main() {}
+",
+                )
+                .source(
+                    "src/args.rs",
+                    "pub struct Args {\n    #[serde(default = \"default_serve_path\")]\n    \
+                     pub serve_path: PathBuf,\n}\n\
+                     fn default_serve_path() -> PathBuf {\n    PathBuf::from(\".\")\n}\n",
+                )
+                .source(
+                    "src/server.rs",
+                    "async fn upload(path: &Path) {\n    \
+                     let file = fs::File::create(path).await?;\n}\n",
+                )
+                .toml(config)
+            })
+            .package("crates/static", |p| {
+                p.source(
+                    "src/main.rs",
+                    "struct General {\n    \
+                     #[arg(long, short = 'd', default_value = \".\", env = \"SERVER_ROOT\")]\n    \
+                     pub root: PathBuf,\n}\nfn main() {}\n",
+                )
+            })
+            .build()
+    };
+    let (_, plan) = fixture("").plan();
+    let said: Vec<&String> = (plan.notes.iter())
+        .filter(|n| n.contains(" writes "))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "`files` writes files in its working directory (crates/files/src/args.rs: \
+             `default_serve_path()` returns \".\", and crates/files/src/server.rs creates files \
+             where it is told: `File::create(path)`) when it runs: in a container that is its \
+             writable layer, gone when the container is removed; keep it in a volume: set \
+             `workdir = \"/data\"` and `volumes = [\"/data\"]` under [package.metadata.image] in \
+             crates/files/Cargo.toml (a directory mounted there must be writable by \
+             65532:65532)"
+        ],
+        "{:?}",
+        plan.notes
+    );
+    let (_, plan) =
+        fixture("[package.metadata.image]\nworkdir = \"/data\"\nvolumes = [\"/data\"]\n").plan();
+    assert!(
+        !plan.notes.iter().any(|n| n.contains(" writes ")),
+        "{:?}",
+        plan.notes
+    );
+}
+
 /// A path program code embeds at compile time that the build context lacks fails the
 /// compile minutes into a build: kellnr's `include_dir!("$CARGO_MANIFEST_DIR/static")`,
 /// which its npm build fills. Said first, for the images that compile it: missing, or left

@@ -158,6 +158,7 @@ fn workspace(g: &Graph) -> Workspace {
                 run_env: Default::default(),
                 system_paths: Default::default(),
                 writes: Default::default(),
+                creates: Default::default(),
                 git_use: None,
             }
         })

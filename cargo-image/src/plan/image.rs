@@ -2028,13 +2028,22 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
             .workdir
             .as_deref()
             .map(|d| d.trim_end_matches('/'));
+        // A served directory that defaults to the working directory counts where the code
+        // creates files at paths it computes (dufs's uploads).
+        // A file created by name tells more than an `OpenOptions` (a log file's, often).
+        let creates = super::image_code(ws, img, reached, |p| &p.creates)
+            .min_by_key(|(_, call)| call.starts_with(".create"));
         // Each path with its file, the directory to keep and the variable that moves it.
         let mut lost: Vec<(&String, &crate::reads::Written, String)> = Vec::new();
         for (file, written) in super::image_code(ws, img, reached, |p| &p.writes) {
-            for w in written {
+            for w in written
+                .iter()
+                .filter(|w| w.path != "." || creates.is_some())
+            {
                 // Where it is: as the code names it, or as the image's `env` moves it.
                 let moved = w.env.as_ref().and_then(|var| img.env.get(var));
                 let path = moved.map_or(w.path.as_str(), |v| v.trim_end_matches('/'));
+                let path = if path == "." { "" } else { path };
                 let dir = if w.dir {
                     path.to_string()
                 } else {
@@ -2083,7 +2092,8 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
                 )
             }
             false => {
-                let wd = workdir.unwrap_or("/app");
+                let here = lost.iter().any(|(_, w, _)| w.path == ".");
+                let wd = workdir.unwrap_or(if here { "/data" } else { "/app" });
                 let mut dirs: Vec<String> = lost
                     .iter()
                     .map(|(_, _, d)| match d.starts_with('/') {
@@ -2107,14 +2117,26 @@ fn written_notes(ws: &Workspace, images: &[ImagePlan], reach: &[BTreeSet<String>
         };
         let what = lost
             .iter()
-            .map(|(f, w, _)| format!("`{}` ({}: {})", w.path, ws.from_root(f), w.how))
+            .map(|(f, w, _)| match (w.path.as_str(), creates) {
+                (".", Some((created, call))) => format!(
+                    "files in its working directory ({}: {}, and {} creates files where it \
+                     is told: `{call}`)",
+                    ws.from_root(f),
+                    w.how,
+                    ws.from_root(created),
+                ),
+                _ => format!("`{}` ({}: {})", w.path, ws.from_root(f), w.how),
+            })
             .collect::<Vec<_>>()
             .join(", ");
+        let relative = match lost.iter().all(|(_, w, _)| w.path == ".") {
+            true => "",
+            false => " relative to its working directory",
+        };
         notes.push(format!(
-            "`{}` writes {what} relative to its working directory when it runs: in a container \
-             that is its writable layer, gone when the container is removed; keep it in a \
-             volume: set {fix} under {table} (a directory mounted there must be writable by \
-             {})",
+            "`{}` writes {what}{relative} when it runs: in a container that is its writable \
+             layer, gone when the container is removed; keep it in a volume: set {fix} under \
+             {table} (a directory mounted there must be writable by {})",
             img.bin, img.user,
         ));
     }
