@@ -212,6 +212,11 @@ pub fn system_paths(source: &str) -> Vec<SystemPath> {
                     local: None,
                 },
             )
+        } else if let Some(dir) = data_root_dir(literal) {
+            Some(SystemPath::State {
+                dir,
+                literal: literal.to_string(),
+            })
         } else {
             STATE_ROOTS.iter().find_map(|root| {
                 let rest = literal.strip_prefix(root)?;
@@ -229,6 +234,27 @@ pub fn system_paths(source: &str) -> Vec<SystemPath> {
         }
     }
     out
+}
+
+/// The data directory a literal names under the roots services keep data in, the way
+/// their images mount volumes there: `/data` and what is below it (`/data`), or a
+/// directory of `/mnt` or `/srv` (pict-rs's `"/mnt/sled-repo"`, `"/mnt/files"`), not a
+/// file directly in one. Absent from distroless and scratch images, and only root could
+/// create them.
+fn data_root_dir(literal: &str) -> Option<String> {
+    let literal = literal.trim_end_matches('/');
+    if literal == "/data" || literal.starts_with("/data/") {
+        return Some("/data".to_string());
+    }
+    ["/mnt/", "/srv/"].iter().find_map(|root| {
+        let rest = literal.strip_prefix(root)?;
+        let dir = rest.split('/').next()?;
+        let file = !rest.contains('/') && dir.contains('.');
+        let plain = dir
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        (!dir.is_empty() && plain && !file).then(|| format!("{root}{dir}"))
+    })
 }
 
 /// The string literals of program code (not a build script's) that may name a file the
@@ -1070,6 +1096,30 @@ mod tests { const T: &str = "/var/lib/test-only/x"; }
                 },
             ]
         );
+    }
+
+    /// pict-rs's data directories under `/mnt`, a `/data` default, a `/srv` one; not a
+    /// file directly in `/mnt`, nor a pattern.
+    #[test]
+    fn data_directories_under_the_data_roots_are_found() {
+        use super::{system_paths, SystemPath};
+        let source = r#"fn defaults() {
+    let repo = PathBuf::from(String::from("/mnt/sled-repo"));
+    let files = PathBuf::from(String::from("/mnt/files/"));
+    let data = "/data/db.sqlite";
+    let site = "/srv/www/index.html";
+    let file = "/mnt/backup.tar";
+    let glob = "/mnt/*";
+}
+"#;
+        let dirs: Vec<String> = system_paths(source)
+            .into_iter()
+            .filter_map(|p| match p {
+                SystemPath::State { dir, .. } => Some(dir),
+                SystemPath::Config { .. } => None,
+            })
+            .collect();
+        assert_eq!(dirs, ["/mnt/sled-repo", "/mnt/files", "/data", "/srv/www"]);
     }
 
     #[test]
