@@ -168,12 +168,22 @@ extract)
     for p in "$@"; do
         wanted="$wanted $p:$target"
     done
-    # The Depends closure (no recommends); virtual packages (<name>) are skipped, their
-    # providers are listed by apt-cache too.
+    # The Depends closure (no recommends), as apt resolves it for a system with nothing
+    # installed: one provider per virtual package or alternative (ffmpeg's libblas.so.3:
+    # libblas3, not every blis and openblas build beside it).
+    : >/tmp/cargo-image-no-status
     # shellcheck disable=SC2086
-    closure="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-        --no-breaks --no-replaces --no-enhances $wanted |
-        sed -n 's/^\([a-z0-9][a-z0-9+.-]*\)\(:[a-z0-9]*\)\{0,1\}$/\1/p' | sort -u)"
+    closure="$(apt-get -s -qq -o Dir::State::status=/tmp/cargo-image-no-status install \
+        --no-install-recommends $wanted 2>/dev/null |
+        sed -n 's/^Inst \([a-z0-9][a-z0-9+.-]*\)\(:[a-z0-9]*\)\{0,1\} .*/\1/p' | sort -u)"
+    if [ -z "$closure" ]; then
+        # apt could not resolve it so: every package the dependencies name, every
+        # provider of a virtual one (<name>, skipped) included.
+        # shellcheck disable=SC2086
+        closure="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+            --no-breaks --no-replaces --no-enhances $wanted |
+            sed -n 's/^\([a-z0-9][a-z0-9+.-]*\)\(:[a-z0-9]*\)\{0,1\}$/\1/p' | sort -u)"
+    fi
     # perl-base is maintainer tooling a runtime does without, unless a package runs perl
     # (exiftool): /usr/bin/perl is in perl-base.
     if printf '%s\n' "$closure" | grep -qx perl; then
