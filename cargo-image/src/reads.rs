@@ -197,8 +197,25 @@ pub fn system_paths(source: &str) -> Vec<SystemPath> {
     ];
     let program = program_code(source);
     let mut out: Vec<SystemPath> = Vec::new();
-    for (_, literal) in literals(&program) {
+    for (at, literal) in literals(&program) {
         if literal.contains(|c: char| c.is_whitespace() || "{}$*?%".contains(c)) {
+            continue;
+        }
+        // A route's path is a URL's (lemmy's `web::resource("/data/export")`), no file's.
+        let line_start = program[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line = program[line_start..at].to_ascii_lowercase();
+        let route = [
+            "route(",
+            "resource(",
+            "scope(",
+            "nest(",
+            "#[get(",
+            "#[post(",
+            ".at(",
+        ]
+        .iter()
+        .any(|w| line.contains(w));
+        if route {
             continue;
         }
         let found = if let Some(rest) = literal.strip_prefix("/etc/") {
@@ -662,21 +679,28 @@ pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
     }
     let mut blanked: Option<Vec<u8>> = None;
     let mut from = 0;
-    while let Some(found) = source[from..].find("#[cfg(") {
+    while let Some(found) = source[from..].find("#[") {
         let at = from + found;
-        let open = at + "#[cfg".len();
-        from = open;
+        from = at + 2;
         // An attribute opens its line: not one quoted in a comment or a string.
         let line_start = source[..at].rfind('\n').map_or(0, |n| n + 1);
         if !source[line_start..at].trim().is_empty() {
             continue;
         }
-        let Some(close) = closing(source, open, b'(', b')') else {
-            break;
-        };
-        if !never_in_a_linux_build(&source[open + 1..close]) {
+        let close = if let Some(test) = test_attribute(&source[at..]) {
+            at + test - 1
+        } else if source[at..].starts_with("#[cfg(") {
+            let open = at + "#[cfg".len();
+            let Some(close) = closing(source, open, b'(', b')') else {
+                break;
+            };
+            if !never_in_a_linux_build(&source[open + 1..close]) {
+                continue;
+            }
+            close
+        } else {
             continue;
-        }
+        };
         // The item after this attribute and any others.
         let mut rest =
             source[close + 1..].trim_start_matches(|c: char| c == ']' || c.is_whitespace());
@@ -699,6 +723,29 @@ pub(crate) fn program_code(source: &str) -> Cow<'_, str> {
         // Every byte blanked is a whole character's (ASCII, or all of a multi-byte one).
         Some(bytes) => Cow::Owned(String::from_utf8(bytes).unwrap_or_default()),
         None => Cow::Borrowed(source),
+    }
+}
+
+/// The length of a test function's attribute that `text` opens with: `#[test]`, or a
+/// test runtime's (`#[tokio::test]`, `#[tokio::test(flavor = "multi_thread")]`,
+/// `#[actix_web::test]`, `#[sqlx::test]`): kanidm's `#[test] fn` in `backup.rs` names
+/// `/var/lib/kanidm/backups/…` outside any `#[cfg(test)]` module.
+fn test_attribute(text: &str) -> Option<usize> {
+    let inner = text.strip_prefix("#[")?;
+    let path_len = inner
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(inner.len());
+    let path = &inner[..path_len];
+    if path != "test" && !path.ends_with("::test") {
+        return None;
+    }
+    match inner[path_len..].chars().next()? {
+        ']' => Some(2 + path_len + 1),
+        '(' => {
+            let close = closing(text, 2 + path_len, b'(', b')')?;
+            text[close + 1..].starts_with(']').then_some(close + 2)
+        }
+        _ => None,
     }
 }
 
@@ -1026,6 +1073,21 @@ mod tests {
         assert_eq!(super::program_code(gated), gated);
     }
 
+    /// A test function outside a test module (kanidm's `#[test]` in `backup.rs`), and a
+    /// test runtime's, with or without arguments; not another attribute named like one.
+    #[test]
+    fn program_code_leaves_out_test_functions() {
+        let source =
+            "fn serve() {}\n#[test]\n\nfn backup() {\n    let p = \"/var/lib/k/b.tar\";\n}\n\
+                      #[tokio::test(flavor = \"multi_thread\")]\nasync fn t() { x(); }\n\
+                      #[actix_web::test]\nasync fn u() {}\n\
+                      #[test_log]\nfn kept() {}\n";
+        assert_eq!(
+            kept_lines(source),
+            ["fn serve() {}", "#[test_log]", "fn kept() {}"]
+        );
+    }
+
     /// The non-blank lines of `source`'s program code, trimmed; its offsets and line count
     /// asserted to be the source's.
     fn kept_lines(source: &str) -> Vec<String> {
@@ -1099,7 +1161,7 @@ mod tests { const T: &str = "/var/lib/test-only/x"; }
     }
 
     /// pict-rs's data directories under `/mnt`, a `/data` default, a `/srv` one; not a
-    /// file directly in `/mnt`, nor a pattern.
+    /// file directly in `/mnt`, a pattern, nor a route's path (lemmy's `/data/export`).
     #[test]
     fn data_directories_under_the_data_roots_are_found() {
         use super::{system_paths, SystemPath};
@@ -1110,6 +1172,9 @@ mod tests { const T: &str = "/var/lib/test-only/x"; }
     let site = "/srv/www/index.html";
     let file = "/mnt/backup.tar";
     let glob = "/mnt/*";
+}
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(web::resource("/data/export").route(web::get().to(export)));
 }
 "#;
         let dirs: Vec<String> = system_paths(source)
