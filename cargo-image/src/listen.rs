@@ -374,6 +374,35 @@ fn health_path(literal: &str) -> Option<String> {
     HEALTH_PATHS.contains(&last).then_some(path)
 }
 
+/// Whether the route whose path literal is at `at` answers under a prefix, so a probe of
+/// the bare path would get a 404: an argument of a `scope(…)` or `nest(…)` call (axum's
+/// `.nest("/api", Router::new().route("/health", …))`), or chained on an actix
+/// `scope(…)` in the same expression (lemmy's `/health`, on `web::scope("/image")` inside
+/// `web::scope("/api/v4")`). The statement or block it is in bounds the search.
+fn under_prefix(code: &str, at: usize) -> bool {
+    let bytes = code.as_bytes();
+    let mut depth = 0usize;
+    for i in (0..at).rev() {
+        let callee = || code[..i].trim_end();
+        match bytes[i] {
+            b')' => depth += 1,
+            // A call beside the route's in its chain: `scope("/image").route(…)`.
+            b'(' if depth == 1 => {
+                depth = 0;
+                if callee().ends_with("scope") {
+                    return true;
+                }
+            }
+            b'(' if depth > 1 => depth -= 1,
+            // A call the route is an argument of.
+            b'(' if callee().ends_with("scope") || callee().ends_with("nest") => return true,
+            b';' | b'{' | b'}' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Whether a line routes a path ([`ROUTE_WORDS`]).
 fn routes(line: &str) -> bool {
     let line = line.to_ascii_lowercase();
@@ -551,7 +580,7 @@ pub fn listen_facts(source: &str) -> ListenFacts {
             Some(name) => (code.lines())
                 .filter(|l| l.contains(name) && !l.contains(literal))
                 .any(|l| compares_or_routes(&l.replace(name, ""))),
-            None => routes(line),
+            None => routes(line) && !under_prefix(&code, *at),
         };
         if routed && !facts.health_routes.contains(&path) {
             facts.health_routes.push(path);
@@ -1416,6 +1445,34 @@ fn handle(req_path: &str) -> bool {
 }
 "#;
         assert_eq!(listen_facts(dufs).health_routes, ["/__dufs__/health"]);
+        // lemmy: a route inside a scope answers under its prefix; zero2prod's beside one
+        // answers at the root.
+        let scoped = r#"
+fn config(cfg: &mut ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v4").service(
+            web::scope("/image")
+                .route("/proxy", get().to(image_proxy))
+                .route("/health", get().to(pictrs_health)),
+        ),
+    );
+}
+"#;
+        assert!(listen_facts(scoped).health_routes.is_empty());
+        let beside = r#"
+fn run() {
+    App::new()
+        .route("/health_check", web::get().to(health_check))
+        .service(web::scope("/admin").route("/dashboard", web::get().to(admin)))
+}
+"#;
+        assert_eq!(listen_facts(beside).health_routes, ["/health_check"]);
+        // axum: a router given to `nest` answers under its prefix; one chained after it
+        // at the root.
+        let nested = "fn app() -> Router {\n    Router::new().nest(\"/api\", Router::new().route(\"/health\", get(ok)))\n}\n";
+        assert!(listen_facts(nested).health_routes.is_empty());
+        let after = "fn app() -> Router {\n    Router::new().nest(\"/api\", api()).route(\"/healthz\", get(ok))\n}\n";
+        assert_eq!(listen_facts(after).health_routes, ["/healthz"]);
         let client = r#"
 const STATUS: &str = "/v1/health";
 fn poll() { http.get(url.join(STATUS)); }
