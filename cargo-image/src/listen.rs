@@ -982,7 +982,23 @@ fn settings_port_defaults(code: &str) -> Vec<(PortRef, String)> {
             continue;
         };
         let fields = struct_fields(body);
-        let binds = fields.iter().any(|f| BIND_FIELDS.contains(&f.name));
+        // A bind address that defaults to loopback (lemmy's optional `PrometheusConfig`,
+        // `#[default(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))] bind`) serves this machine
+        // only: its port is no image's.
+        let loopback = |a: &str| {
+            [
+                "127, 0, 0, 1",
+                "127,0,0,1",
+                "\"127.0.0.1\"",
+                "LOCALHOST",
+                "\"localhost\"",
+                "\"::1\"",
+            ]
+            .iter()
+            .any(|l| a.contains(l))
+        };
+        let binds = (fields.iter()).any(|f| BIND_FIELDS.contains(&f.name))
+            && !(fields.iter()).any(|f| BIND_FIELDS.contains(&f.name) && loopback(&f.attributes));
         // A `PREFIX_port` beside a `PREFIX_host` that defaults to every interface (lldap's
         // derive_builder `ldap_host` with `#[builder(default = r#"String::from("::")"#)]`
         // beside `ldap_port`'s `default = "3890"`): a server's, whatever the prefix.
@@ -1511,8 +1527,9 @@ fn main() {
     }
 
     /// Server settings structs (a bind address beside the port): lemmy's smart-default
-    /// `#[default(8536)]`, dufs's `default_port()` function, kellnr's `impl Default`; a
-    /// database client's settings (a `host` or `address` where it connects) are none.
+    /// `#[default(8536)]` (not its metrics' port, beside a loopback bind), dufs's
+    /// `default_port()` function, kellnr's `impl Default`; a database client's settings (a
+    /// `host` or `address` where it connects) are none.
     #[test]
     fn port_defaults_of_server_settings_structs() {
         let ports = |source: &str| -> Vec<(PortRef, String)> { settings_port_defaults(source) };
@@ -1520,7 +1537,10 @@ fn main() {
                      #[default(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)))]\n  pub bind: IpAddr,\n  \
                      /// Port where lemmy should listen\n  #[default(8536)]\n  pub port: u16,\n}\n\
                      pub struct DatabaseConfig {\n  #[default(\"localhost\")]\n  pub host: String,\n  \
-                     #[default(5432)]\n  pub(super) port: i32,\n}\n";
+                     #[default(5432)]\n  pub(super) port: i32,\n}\n\
+                     pub struct PrometheusConfig {\n  \
+                     #[default(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))]\n  pub bind: IpAddr,\n  \
+                     #[default(10002)]\n  pub port: u16,\n}\n";
         assert_eq!(
             ports(lemmy),
             [(
